@@ -1,0 +1,3 @@
+"""khronoscope: record a Kubernetes cluster and travel through its past."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+"""Allow `python -m khronoscope`."""
+
+from khronoscope.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,65 @@
+"""The `khronoscope` command line: parse, dispatch, and turn every failure into one line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from khronoscope import __version__
+from khronoscope.commands import COMMANDS, load
+from khronoscope.errors import KhronoscopeError
+
+PROG = "khronoscope"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports errors as one line with exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser: global options and one subparser per command."""
+    parser = _Parser(
+        prog=PROG,
+        description="Record a Kubernetes cluster and travel through its past.",
+        epilog="Without a command, khronoscope browses the current kubeconfig context live.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for command in COMMANDS:
+        add_arguments, run = load(command)
+        p = sub.add_parser(command.name, help=command.help, description=command.help)
+        add_arguments(p)
+        p.set_defaults(run=run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script and of `python -m khronoscope`."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    known = {c.name for c in COMMANDS}
+    # no command (only options, or nothing): the live browser, as with k9s
+    if not argv or (argv[0] not in known and argv[0] not in ("-h", "--help", "--version")):
+        argv = ["live", *argv]
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except KhronoscopeError as err:
+        print(f"{PROG}: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as err:  # the promise is one line, never a traceback
+        if os.environ.get("KHRONOSCOPE_DEBUG"):
+            raise
+        print(
+            f"{PROG}: internal error: {type(err).__name__}: {err} "
+            "(set KHRONOSCOPE_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return 70

@@ -1,0 +1,7 @@
+"""The store of the cluster's past: pure Python, no I/O, no Kubernetes client, no UI."""
+
+from khronoscope.temporal.chain import KeyframePolicy
+from khronoscope.temporal.cursor import Cursor, CursorDelta
+from khronoscope.temporal.map import ChangeRef, MemoryStats, TemporalMap
+
+__all__ = ["ChangeRef", "Cursor", "CursorDelta", "KeyframePolicy", "MemoryStats", "TemporalMap"]

@@ -1,0 +1,254 @@
+"""One object's history: a chain of versions stored as keyframes and deltas.
+
+Versions live in flat arrays (times, ops, end offsets into one bytearray) rather than one Python
+object per version: a million versions then cost a few tens of MB and nothing for the cyclic GC to
+scan. The newest version's msgpack bytes stay uncompressed: it is the base of the next delta and
+makes live reads one msgpack decode.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_right
+from collections.abc import Callable, Hashable, Iterator
+from typing import Any
+
+from khronoscope.core.types import ChangeKind, ObjectKey
+from khronoscope.temporal import codec
+from khronoscope.temporal.codec import TypeCodec
+
+KEYFRAME = 0
+DELTA = 1
+DELETE = 2
+
+RowFn = Callable[[str, dict[str, Any]], Hashable]
+
+
+class KeyframePolicy:
+    """When to start a new keyframe: once the deltas since the last one reach `ratio` times its
+    size, or after `max_run` deltas, whichever comes first (bounds a point query's decode work)."""
+
+    def __init__(self, ratio: float = 1.0, max_run: int = 24) -> None:
+        self.ratio = ratio
+        self.max_run = max_run
+
+
+class Chain:
+    """Every version of one object, ordered by time; deletes are versions without content."""
+
+    __slots__ = (
+        "_codec",
+        "_delta_bytes",
+        "_kf_size",
+        "_last_raw",
+        "_policy",
+        "_run",
+        "data",
+        "ends",
+        "key",
+        "kid",
+        "ops",
+        "raw_bytes",
+        "rows",
+        "times",
+    )
+
+    def __init__(self, key: ObjectKey, kid: int, type_codec: TypeCodec, policy: KeyframePolicy):
+        self.key = key
+        self.kid = kid
+        self.times = array("q")
+        self.ops = bytearray()
+        self.ends = array("Q")
+        self.data = bytearray()
+        self.rows: list[Hashable] = []
+        self.raw_bytes = 0
+        self._codec = type_codec
+        self._policy = policy
+        self._last_raw: bytes | None = None
+        self._kf_size = 0
+        self._delta_bytes = 0
+        self._run = 0
+
+    # --- reads -------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def index_at(self, t: int) -> int:
+        """Index of the version in force at t (the last one at or before t), -1 if none."""
+        return bisect_right(self.times, t) - 1
+
+    def exists_at(self, t: int) -> bool:
+        """True when the object exists at t."""
+        i = self.index_at(t)
+        return i >= 0 and self.ops[i] != DELETE
+
+    def kind_of(self, i: int) -> ChangeKind:
+        """The change kind of version i: a put after nothing or a delete is ADDED."""
+        if self.ops[i] == DELETE:
+            return ChangeKind.DELETED
+        if i == 0 or self.ops[i - 1] == DELETE:
+            return ChangeKind.ADDED
+        return ChangeKind.MODIFIED
+
+    def row_at(self, t: int) -> Hashable | None:
+        """The summary row of the version in force at t; None when the object does not exist."""
+        i = bisect_right(self.times, t) - 1
+        return self.rows[i] if i >= 0 else None
+
+    def raw_of(self, i: int) -> bytes:
+        """The msgpack bytes of put version i (decodes from its keyframe)."""
+        ops = self.ops
+        if ops[i] == DELETE:
+            raise ValueError("a delete has no content")
+        if i == len(ops) - 1 or self._is_last_put(i):
+            assert self._last_raw is not None
+            return self._last_raw
+        j = i
+        while ops[j] != KEYFRAME:
+            j -= 1
+        raw = self._codec.decode_keyframe(self._blob(j))
+        for k in range(j + 1, i + 1):
+            if ops[k] == DELTA:
+                raw = codec.delta_decode(raw, self._blob(k))
+        return raw
+
+    def _is_last_put(self, i: int) -> bool:
+        ops = self.ops
+        for k in range(len(ops) - 1, i, -1):
+            if ops[k] != DELETE:
+                return False
+        return True
+
+    def obj_of(self, i: int) -> dict[str, Any]:
+        """Put version i as a fresh dict."""
+        return codec.unpack(self.raw_of(i))
+
+    def _blob(self, i: int) -> bytes:
+        start = self.ends[i - 1] if i else 0
+        return bytes(self.data[start : self.ends[i]])
+
+    def versions(self) -> Iterator[tuple[int, ChangeKind]]:
+        """(time, kind) of every version, oldest first."""
+        for i, t in enumerate(self.times):
+            yield t, self.kind_of(i)
+
+    @property
+    def stored_bytes(self) -> int:
+        """Compressed bytes of the history (the uncompressed newest version not included)."""
+        return len(self.data)
+
+    @property
+    def hot_bytes(self) -> int:
+        """Bytes of the newest version kept uncompressed."""
+        return len(self._last_raw) if self._last_raw is not None else 0
+
+    # --- writes ------------------------------------------------------------------------------
+
+    def put(self, t: int, raw: bytes, row: Hashable) -> bool:
+        """Record version `raw` at t; False when it equals the version already in force at t."""
+        n = len(self.times)
+        if n == 0 or t > self.times[n - 1]:
+            if n and self.ops[n - 1] != DELETE and raw == self._last_raw:
+                return False
+            self._append_put(t, raw, row)
+            return True
+        return self._insert(t, raw, row)
+
+    def delete(self, t: int) -> bool:
+        """Record that the object is gone from t on; False when it does not exist at t."""
+        n = len(self.times)
+        if n == 0:
+            return False
+        if t > self.times[n - 1]:
+            if self.ops[n - 1] == DELETE:
+                return False
+            self._append_delete(t)
+            return True
+        return self._insert(t, None, None)
+
+    def _append_put(self, t: int, raw: bytes, row: Hashable) -> None:
+        policy = self._policy
+        base = self._last_raw
+        if base is None or self._run >= policy.max_run:
+            blob = self._codec.encode_keyframe(raw)
+            op = KEYFRAME
+        else:
+            blob = codec.delta_encode(base, raw)
+            if self._delta_bytes + len(blob) > self._kf_size * policy.ratio:
+                blob = self._codec.encode_keyframe(raw)
+                op = KEYFRAME
+            else:
+                op = DELTA
+        if op == KEYFRAME:
+            self._kf_size = len(blob)
+            self._delta_bytes = 0
+            self._run = 0
+        else:
+            self._delta_bytes += len(blob)
+            self._run += 1
+        rows = self.rows
+        if rows:
+            prev = rows[-1]
+            if prev is not None and prev == row:
+                row = prev  # share the object: most versions change nothing a table shows
+        self.times.append(t)
+        self.ops.append(op)
+        self.data += blob
+        self.ends.append(len(self.data))
+        rows.append(row)
+        self.raw_bytes += len(raw)
+        self._last_raw = raw
+
+    def _append_delete(self, t: int) -> None:
+        self.times.append(t)
+        self.ops.append(DELETE)
+        self.ends.append(len(self.data))
+        self.rows.append(None)
+
+    def _insert(self, t: int, raw: bytes | None, row: Hashable) -> bool:
+        """A late write: rebuild the chain from the keyframe before it (rare, so kept simple).
+
+        Same rule as in-order writes: a write equal to the state in force at t is ignored; a
+        write at the time of an existing version replaces it.
+        """
+        i = bisect_right(self.times, t) - 1
+        in_force = i >= 0 and self.ops[i] != DELETE
+        if raw is None:
+            if not in_force:
+                return False
+        elif in_force and self.raw_of(i) == raw:
+            return False
+        replace = i >= 0 and self.times[i] == t
+        start = max(i, 0)
+        while start > 0 and self.ops[start] != KEYFRAME:
+            start -= 1
+        tail: list[tuple[int, bytes | None, Hashable]] = []
+        for k in range(start, len(self.times)):
+            if k == i and replace:
+                continue
+            content = None if self.ops[k] == DELETE else self.raw_of(k)
+            tail.append((self.times[k], content, self.rows[k]))
+        tail.append((t, raw, row))
+        tail.sort(key=lambda v: v[0])
+        self._truncate(start)
+        for vt, content, vrow in tail:
+            if content is None:
+                self._append_delete(vt)
+            else:
+                self.raw_bytes -= len(content)  # it was counted when first written
+                self._append_put(vt, content, vrow)
+        if raw is not None:
+            self.raw_bytes += len(raw)
+        return True
+
+    def _truncate(self, start: int) -> None:
+        keep_end = self.ends[start - 1] if start else 0
+        del self.times[start:]
+        del self.ops[start:]
+        del self.ends[start:]
+        del self.data[keep_end:]
+        del self.rows[start:]
+        self._last_raw = None
+        self._kf_size = self._delta_bytes = self._run = 0
+        # deltas after `start` are re-encoded from a keyframe, so no base is needed here

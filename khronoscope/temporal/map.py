@@ -1,0 +1,340 @@
+"""TemporalMap: every version of every object, and the indexes that make any moment a query."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from sortedcontainers import SortedList
+
+from khronoscope.core.types import ChangeKind, ObjectKey
+from khronoscope.temporal import codec
+from khronoscope.temporal.chain import DELETE, Chain, KeyframePolicy, RowFn
+from khronoscope.temporal.codec import TypeCodec
+
+_KID_BITS = 32
+_KID_MASK = (1 << _KID_BITS) - 1
+
+Namespaces = str | Iterable[str] | None
+
+
+class ChangeRef(NamedTuple):
+    """A change without its content: fetch the object with `TemporalMap.get(key, t)`."""
+
+    t: int
+    key: ObjectKey
+    kind: ChangeKind
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryStats:
+    """What the store holds, for the status line and the benchmarks."""
+
+    objects: int
+    versions: int
+    stored_bytes: int
+    hot_bytes: int
+    raw_bytes: int
+    dictionary_bytes: int
+
+    @property
+    def ratio(self) -> float:
+        """Stored (compressed history + dictionaries) over the raw msgpack of every version."""
+        return (self.stored_bytes + self.dictionary_bytes) / self.raw_bytes if self.raw_bytes else 0
+
+
+class TemporalMap:
+    """The cluster's past: `put`/`delete` versions at ns times; query any moment.
+
+    `row_fn(type, obj)` may compute a small summary of each version at write time (the printed
+    columns of a table) so views never decode full objects to draw rows.
+    Index entries are ints `(t << 32) | key_id` in one SortedList per (type, namespace): compact,
+    GC-free, and ordered by time.
+    """
+
+    def __init__(self, row_fn: RowFn | None = None, policy: KeyframePolicy | None = None) -> None:
+        self._row_fn = row_fn
+        self._policy = policy or KeyframePolicy()
+        self._chains: dict[ObjectKey, Chain] = {}
+        self._by_kid: list[Chain] = []
+        self._index: dict[str, dict[str, SortedList]] = {}
+        self._scope: dict[str, dict[str, list[Chain]]] = {}
+        self._codecs: dict[str, TypeCodec] = {}
+        self._late: list[tuple[int, int]] = []
+        # the furthest time any cursor has been to: a write at or before it may change a view
+        # that a cursor already built, so it is logged for cursors to re-read
+        self.horizon = -1
+        self.first_t: int | None = None
+        self.last_t: int | None = None
+        self.change_count = 0
+        self.listeners: list[Callable[[int, ObjectKey], None]] = []
+
+    # --- writes ------------------------------------------------------------------------------
+
+    def put(self, key: ObjectKey, t: int, obj: dict[str, Any]) -> bool:
+        """Record `obj` as the version of `key` from t on; False if it equals what is in force."""
+        chain = self._chain_for(key)
+        row = self._row_fn(key.type, obj) if self._row_fn is not None else True
+        if not chain.put(t, codec.pack(obj), row):
+            return False
+        self._indexed(chain, t)
+        return True
+
+    def delete(self, key: ObjectKey, t: int) -> bool:
+        """Record that `key` is gone from t on; False if it does not exist at t."""
+        chain = self._chains.get(key)
+        if chain is None or not chain.delete(t):
+            return False
+        self._indexed(chain, t)
+        return True
+
+    def _chain_for(self, key: ObjectKey) -> Chain:
+        chain = self._chains.get(key)
+        if chain is None:
+            type_codec = self._codecs.get(key.type)
+            if type_codec is None:
+                type_codec = self._codecs[key.type] = TypeCodec()
+            chain = Chain(key, len(self._by_kid), type_codec, self._policy)
+            self._chains[key] = chain
+            self._by_kid.append(chain)
+            self._scope.setdefault(key.type, {}).setdefault(key.namespace, []).append(chain)
+            self._index.setdefault(key.type, {}).setdefault(key.namespace, SortedList())
+        return chain
+
+    def _indexed(self, chain: Chain, t: int) -> None:
+        entries = self._index[chain.key.type][chain.key.namespace]
+        entry = (t << _KID_BITS) | chain.kid
+        # a replaced version keeps its entry; insert only new (time, key) pairs
+        if not (chain.times and _contains(entries, entry)):
+            entries.add(entry)
+            self.change_count += 1
+        if self.last_t is None or t > self.last_t:
+            self.last_t = t
+        if t <= self.horizon:
+            self._late.append((t, chain.kid))
+        if self.first_t is None or t < self.first_t:
+            self.first_t = t
+        for listener in self.listeners:
+            listener(t, chain.key)
+
+    # --- point reads -------------------------------------------------------------------------
+
+    def get(self, key: ObjectKey, t: int) -> dict[str, Any] | None:
+        """The object as it was at t, or None if it did not exist then."""
+        chain = self._chains.get(key)
+        if chain is None:
+            return None
+        i = chain.index_at(t)
+        if i < 0 or chain.ops[i] == DELETE:
+            return None
+        return chain.obj_of(i)
+
+    def row(self, key: ObjectKey, t: int) -> Hashable | None:
+        """The summary row of `key` at t, or None if it did not exist then."""
+        chain = self._chains.get(key)
+        return chain.row_at(t) if chain is not None else None
+
+    def history(self, key: ObjectKey) -> list[tuple[int, ChangeKind]]:
+        """Every change of one object: (time, kind), oldest first."""
+        chain = self._chains.get(key)
+        return list(chain.versions()) if chain is not None else []
+
+    def version_times(self, key: ObjectKey) -> list[int]:
+        """The times at which `key` changed, oldest first."""
+        chain = self._chains.get(key)
+        return list(chain.times) if chain is not None else []
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._chains
+
+    # --- moments -----------------------------------------------------------------------------
+
+    def types(self) -> list[str]:
+        """Every type name that has objects in the store."""
+        return sorted(self._scope)
+
+    def namespaces(self, type: str | None = None) -> list[str]:
+        """Every namespace ever seen (of one type, or of all)."""
+        if type is not None:
+            return sorted(self._scope.get(type, {}))
+        return sorted({ns for scopes in self._scope.values() for ns in scopes})
+
+    def keys_at(
+        self, t: int, type: str | None = None, namespace: Namespaces = None
+    ) -> list[ObjectKey]:
+        """Keys of the objects that exist at t (only the requested type and namespaces touched)."""
+        return [c.key for c in self._chains_in(type, namespace) if c.exists_at(t)]
+
+    def state_at(
+        self, t: int, type: str | None = None, namespace: Namespaces = None
+    ) -> dict[ObjectKey, dict[str, Any]]:
+        """Every object that exists at t, decoded (use `rows_at` or a Cursor for tables)."""
+        out: dict[ObjectKey, dict[str, Any]] = {}
+        for chain in self._chains_in(type, namespace):
+            i = chain.index_at(t)
+            if i >= 0 and chain.ops[i] != DELETE:
+                out[chain.key] = chain.obj_of(i)
+        return out
+
+    def rows_at(
+        self, t: int, type: str | None = None, namespace: Namespaces = None
+    ) -> dict[ObjectKey, Hashable]:
+        """The summary row of every object that exists at t."""
+        out: dict[ObjectKey, Hashable] = {}
+        for chain in self._chains_in(type, namespace):
+            row = chain.row_at(t)
+            if row is not None:
+                out[chain.key] = row
+        return out
+
+    def _chains_in(self, type: str | None, namespace: Namespaces) -> Iterator[Chain]:
+        types = [type] if type is not None else list(self._scope)
+        wanted = _ns_set(namespace)
+        for ty in types:
+            for ns, chains in self._scope.get(ty, {}).items():
+                if wanted is None or ns in wanted:
+                    yield from chains
+
+    # --- changes -----------------------------------------------------------------------------
+
+    def _lists(self, type: str | None, namespace: Namespaces) -> list[SortedList]:
+        types = [type] if type is not None else list(self._index)
+        wanted = _ns_set(namespace)
+        return [
+            entries
+            for ty in types
+            for ns, entries in self._index.get(ty, {}).items()
+            if wanted is None or ns in wanted
+        ]
+
+    def _ref(self, entry: int) -> ChangeRef:
+        t = entry >> _KID_BITS
+        chain = self._by_kid[entry & _KID_MASK]
+        return ChangeRef(t, chain.key, chain.kind_of(chain.index_at(t)))
+
+    def changes(
+        self,
+        start: int | None = None,
+        end: int | None = None,
+        type: str | None = None,
+        namespace: Namespaces = None,
+    ) -> Iterator[ChangeRef]:
+        """Changes with start <= t <= end, in time order (both bounds optional)."""
+        lo = None if start is None else start << _KID_BITS
+        hi = None if end is None else (end << _KID_BITS) | _KID_MASK
+        streams = [entries.irange(lo, hi) for entries in self._lists(type, namespace)]
+        for entry in heapq.merge(*streams):
+            yield self._ref(entry)
+
+    def changed_keys(
+        self, after: int, upto: int, type: str, namespace: Namespaces = None
+    ) -> tuple[set[int], int]:
+        """Key ids changed in (after, upto] and how many changes that is (for the cursor)."""
+        lo = (after << _KID_BITS) | _KID_MASK
+        hi = (upto << _KID_BITS) | _KID_MASK
+        kids: set[int] = set()
+        crossed = 0
+        for entries in self._lists(type, namespace):
+            for entry in entries.irange(lo, hi, inclusive=(False, True)):
+                kids.add(entry & _KID_MASK)
+                crossed += 1
+        return kids, crossed
+
+    def count_changes(
+        self, start: int, end: int, type: str | None = None, namespace: Namespaces = None
+    ) -> int:
+        """How many changes with start <= t <= end (cheap: two bisects per index list)."""
+        lo = start << _KID_BITS
+        hi = (end << _KID_BITS) | _KID_MASK
+        return sum(e.bisect_right(hi) - e.bisect_left(lo) for e in self._lists(type, namespace))
+
+    def next_change(
+        self,
+        t: int,
+        key: ObjectKey | None = None,
+        type: str | None = None,
+        namespace: Namespaces = None,
+    ) -> int | None:
+        """Time of the first change strictly after t (of one key, or of a type/namespace scope)."""
+        if key is not None:
+            chain = self._chains.get(key)
+            if chain is None:
+                return None
+            i = chain.index_at(t) + 1
+            return chain.times[i] if i < len(chain.times) else None
+        bound = (t << _KID_BITS) | _KID_MASK
+        best: int | None = None
+        for entries in self._lists(type, namespace):
+            i = entries.bisect_right(bound)
+            if i < len(entries):
+                cand = entries[i] >> _KID_BITS
+                if best is None or cand < best:
+                    best = cand
+        return best
+
+    def previous_change(
+        self,
+        t: int,
+        key: ObjectKey | None = None,
+        type: str | None = None,
+        namespace: Namespaces = None,
+    ) -> int | None:
+        """Time of the last change strictly before t (of one key, or of a type/namespace scope)."""
+        if key is not None:
+            chain = self._chains.get(key)
+            if chain is None:
+                return None
+            i = chain.index_at(t - 1)
+            return chain.times[i] if i >= 0 else None
+        bound = t << _KID_BITS
+        best: int | None = None
+        for entries in self._lists(type, namespace):
+            i = entries.bisect_left(bound)
+            if i > 0:
+                cand = entries[i - 1] >> _KID_BITS
+                if best is None or cand > best:
+                    best = cand
+        return best
+
+    # --- for cursors -------------------------------------------------------------------------
+
+    def chain_by_kid(self, kid: int) -> Chain:
+        """The chain with key id `kid` (ids are stable for the life of the map)."""
+        return self._by_kid[kid]
+
+    def chains(self, type: str | None = None, namespace: Namespaces = None) -> Iterator[Chain]:
+        """Chains of every key ever seen in a scope."""
+        return self._chains_in(type, namespace)
+
+    def late_writes_since(self, mark: int) -> tuple[list[tuple[int, int]], int]:
+        """Writes at or before a time a cursor had reached, logged after position `mark`."""
+        return self._late[mark:], len(self._late)
+
+    # --- accounting --------------------------------------------------------------------------
+
+    def memory_stats(self) -> MemoryStats:
+        """Objects, versions, stored (compressed) bytes, hot bytes and raw bytes."""
+        chains = self._by_kid
+        return MemoryStats(
+            objects=len(chains),
+            versions=sum(len(c) for c in chains),
+            stored_bytes=sum(c.stored_bytes for c in chains),
+            hot_bytes=sum(c.hot_bytes for c in chains),
+            raw_bytes=sum(c.raw_bytes for c in chains),
+            dictionary_bytes=sum(c.dictionary_bytes for c in self._codecs.values()),
+        )
+
+
+def _contains(entries: SortedList, entry: int) -> bool:
+    i = entries.bisect_left(entry)
+    return i < len(entries) and entries[i] == entry
+
+
+def _ns_set(namespace: Namespaces) -> set[str] | None:
+    if namespace is None:
+        return None
+    if isinstance(namespace, str):
+        return {namespace}
+    return set(namespace)
