@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 
 
 class ObjectKey(NamedTuple):
-    """Identity of one object across its whole life: type name, namespace ("" if cluster-scoped), name.
+    """Identity of one object over its whole life: type, namespace ("" if cluster-scoped), name.
 
     `type` is the version-free kubectl notation (`pods`, `deployments.apps`) so that an API
     version bump never splits one object's history in two.

@@ -115,10 +115,7 @@ class Chain:
 
     def _is_last_put(self, i: int) -> bool:
         ops = self.ops
-        for k in range(len(ops) - 1, i, -1):
-            if ops[k] != DELETE:
-                return False
-        return True
+        return all(ops[k] == DELETE for k in range(len(ops) - 1, i, -1))
 
     def obj_of(self, i: int) -> dict[str, Any]:
         """Put version i as a fresh dict."""
