@@ -1,0 +1,102 @@
+"""What every view reads from: a recorded past, live (a cluster session) or offline (a recording).
+
+The TUI, export and the scripts' commands depend only on this protocol, so live and replay share
+one code path; the only difference a view may see is `is_live`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from khronoscope.core.types import ObjectKey, ResourceType
+    from khronoscope.temporal.map import TemporalMap
+
+
+class TypeState(enum.Enum):
+    """Where the watch of one resource type stands."""
+
+    SYNCING = "syncing"
+    LIVE = "live"
+    RETRYING = "retrying"
+    FORBIDDEN = "forbidden"
+    GONE = "gone"
+
+
+@dataclass(slots=True)
+class TypeStatus:
+    """Per-type watch status for the header and the export's commit message."""
+
+    state: TypeState
+    since: int
+    error: str = ""
+    objects: int = 0
+    changes: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """An interval in which changes of `type` may have been missed (watch interrupted, 410)."""
+
+    start: int
+    end: int
+    type: str
+    reason: str
+
+
+@dataclass(slots=True)
+class Bookmark:
+    """A labelled moment, optionally on one object."""
+
+    t: int
+    label: str
+    key: ObjectKey | None = None
+    id: int = 0
+
+
+@dataclass(slots=True)
+class SourceInfo:
+    """Identity of what was recorded."""
+
+    cluster: str
+    context: str = ""
+    server_version: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class HistorySource(Protocol):
+    """A recorded past that views query. `tmap` holds every version; the rest describes it."""
+
+    tmap: TemporalMap
+    info: SourceInfo
+
+    @property
+    def is_live(self) -> bool:
+        """True while changes keep arriving from a cluster (False for a finished recording)."""
+        ...
+
+    def resource_types(self) -> dict[str, ResourceType]:
+        """Every known type by its name (`pods`, `deployments.apps`)."""
+        ...
+
+    def type_status(self) -> dict[str, TypeStatus]:
+        """The watch status of each type by name."""
+        ...
+
+    def gaps(self) -> list[Gap]:
+        """Intervals where watching was interrupted, oldest first."""
+        ...
+
+    def bookmarks(self) -> list[Bookmark]:
+        """The user's bookmarks, oldest first."""
+        ...
+
+    def add_bookmark(self, bookmark: Bookmark) -> Bookmark:
+        """Store a bookmark (persisted with the recording when there is one)."""
+        ...
+
+    def remove_bookmark(self, bookmark_id: int) -> None:
+        """Delete a bookmark by id."""
+        ...
