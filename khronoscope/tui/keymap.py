@@ -288,3 +288,7 @@ def load_keymap(files: list[tuple[Path, bool]]) -> tuple[Keymap, list[str]]:
         origin[culprit] = "default"
         del changed[culprit]
     return Keymap(keys, origin, problems), startup
+
+
+DEFAULT_KEYMAP = Keymap(default_keys())
+"""The defaults, from which the widgets' BINDINGS are made (user keys go through set_keymap)."""
