@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import partial
 from typing import ClassVar
 
@@ -36,6 +36,8 @@ class KhronoscopeApp(App[None], inherit_bindings=False):
             # a recording opens at its last moment
             self.playback.seek(source.tmap.last_t or settings.clock())
         self.set_keymap(settings.keymap.overrides())
+        # run once the app is mounted, on its event loop (e.g. start a cluster session's tasks)
+        self.startup_hooks: list[Callable[[KhronoscopeApp], object]] = []
 
     def get_default_screen(self) -> Screen:
         """The browser."""
@@ -45,6 +47,8 @@ class KhronoscopeApp(App[None], inherit_bindings=False):
         """Report keymap problems once, in the app (they were one line each at start-up)."""
         for line in [*self.settings.startup_messages, *self.settings.keymap.problems]:
             self.notify(line, title="keymap", severity="warning", timeout=10)
+        for hook in self.startup_hooks:
+            hook(self)
 
     @property
     def browser(self) -> BrowserScreen:

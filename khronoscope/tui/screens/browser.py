@@ -94,7 +94,9 @@ class BrowserScreen(Screen[None]):
     def on_mount(self) -> None:
         """Open the first view and start the refresh timer."""
         settings = self.kapp.settings
-        self.favourites = list(settings.favourites)
+        # k9s-like favourites, seeded with the namespaces known at start
+        known = [ns for ns in self.kapp.source.tmap.namespaces() if ns]
+        self.favourites = list(settings.favourites) or known[:9]
         table = self.query_one(ResourceTable)
         table.wide = settings.wide
         ns = settings.namespace
@@ -295,7 +297,8 @@ class BrowserScreen(Screen[None]):
         return self._aliases
 
     def _complete(self, text: str) -> str | None:
-        return complete(text, self.aliases(), self.kapp.source.tmap.namespaces())
+        namespaces = [ns for ns in self.kapp.source.tmap.namespaces() if ns]
+        return complete(text, self.aliases(), namespaces)
 
     def open_prompt(self, mode: str) -> None:
         """Open the `:` command line or the `/` filter."""

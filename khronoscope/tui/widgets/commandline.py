@@ -58,7 +58,9 @@ class CommandLine(Horizontal):
     }
     CommandLine.-open { display: block; }
     CommandLine > Label { width: 2; padding: 0 0 0 1; color: $text-accent; text-style: bold; }
-    CommandLine > PromptInput { border: none; height: 1; padding: 0; background: $boost; }
+    CommandLine > PromptInput, CommandLine > PromptInput:focus {
+        border: none; height: 1; padding: 0; background: $boost; width: 1fr;
+    }
     """
 
     class Submitted(Message):

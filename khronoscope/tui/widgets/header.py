@@ -57,6 +57,9 @@ class HeaderBar(Static):
     }
     """
 
+    _last = ""
+    _last_spans: list = []
+
     def show(
         self,
         *,
@@ -100,4 +103,7 @@ class HeaderBar(Static):
                 fav.append(f"  <{i}>", style="bold")
                 fav.append(f" {ns}")
             line3.append_text(fav)
-        self.update(Text("\n").join([line1, line2, line3]))
+        text = Text("\n").join([line1, line2, line3])
+        if text.plain != self._last or text.spans != self._last_spans:
+            self._last, self._last_spans = text.plain, list(text.spans)
+            self.update(text)
