@@ -11,7 +11,7 @@ from tests.e2e import kube
 
 @pytest.fixture(scope="session")
 def kube_apiserver() -> Iterator[kube.KubeAPIServer]:
-    """etcd + kube-apiserver + kube-controller-manager with the watch cache on (as in production)."""
+    """etcd + kube-apiserver + kube-controller-manager, watch cache on (as in production)."""
     server = kube.start()
     try:
         yield server
