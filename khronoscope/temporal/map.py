@@ -14,9 +14,9 @@ from khronoscope.core.types import ChangeKind, ObjectKey
 from khronoscope.temporal import codec
 from khronoscope.temporal.chain import DELETE, Chain, KeyframePolicy, RowFn
 from khronoscope.temporal.codec import TypeCodec
+from khronoscope.temporal.scope import CHECKPOINT_EVERY, Scope
 from khronoscope.temporal.scope import KID_BITS as _KID_BITS
 from khronoscope.temporal.scope import KID_MASK as _KID_MASK
-from khronoscope.temporal.scope import Scope
 
 Namespaces = str | Iterable[str] | None
 
@@ -55,8 +55,14 @@ class TemporalMap:
     GC-free, and ordered by time.
     """
 
-    def __init__(self, row_fn: RowFn | None = None, policy: KeyframePolicy | None = None) -> None:
+    def __init__(
+        self,
+        row_fn: RowFn | None = None,
+        policy: KeyframePolicy | None = None,
+        checkpoint_every: int = CHECKPOINT_EVERY,
+    ) -> None:
         self._row_fn = row_fn
+        self._checkpoint_every = checkpoint_every
         self._policy = policy or KeyframePolicy()
         self._chains: dict[ObjectKey, Chain] = {}
         self._by_kid: list[Chain] = []
@@ -101,7 +107,7 @@ class TemporalMap:
             self._by_kid.append(chain)
             scope = self._scopes.setdefault(key.type, {}).get(key.namespace)
             if scope is None:
-                scope = self._scopes[key.type][key.namespace] = Scope()
+                scope = self._scopes[key.type][key.namespace] = Scope(self._checkpoint_every)
             scope.chains.append(chain)
         return chain
 

@@ -16,15 +16,16 @@ from khronoscope.temporal.chain import DELETE, Chain
 
 KID_BITS = 32
 KID_MASK = (1 << KID_BITS) - 1
-_MIN_CHECKPOINT_EVERY = 256
+CHECKPOINT_EVERY = 256
 
 
 class Scope:
     """Change log (`(t << 32) | key_id` ints, time-ordered), chains, live set and checkpoints."""
 
-    __slots__ = ("_cp_kids", "_cp_times", "_since_cp", "chains", "entries", "live")
+    __slots__ = ("_cp_kids", "_cp_times", "_every", "_since_cp", "chains", "entries", "live")
 
-    def __init__(self) -> None:
+    def __init__(self, checkpoint_every: int = CHECKPOINT_EVERY) -> None:
+        self._every = checkpoint_every
         self.entries = SortedList()
         self.chains: list[Chain] = []
         self.live: set[int] = set()
@@ -48,7 +49,7 @@ class Scope:
         if newest is not None and t <= newest:
             self._fix_checkpoints(chain, t)
         self._since_cp += 1
-        if self._since_cp >= max(len(self.live), _MIN_CHECKPOINT_EVERY):
+        if self._since_cp >= max(len(self.live), self._every):
             self._since_cp = 0
             self._cp_times.append(entries[-1] >> KID_BITS)
             self._cp_kids.append(array("I", sorted(self.live)))
