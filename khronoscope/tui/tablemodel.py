@@ -8,18 +8,24 @@ is what a virtual table needs to draw its visible lines and keep the selection o
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from operator import itemgetter
 from typing import Any
 
 from sortedcontainers import SortedList
 
 from khronoscope.core.types import ObjectKey
-from khronoscope.printers import ColumnSet, Row, max_width, sort_value
+from khronoscope.printers import CellKind, ColumnSet, Row, max_width, sort_value
 from khronoscope.tui.filters import Filter
 
 NAMESPACE = -2
 NAME = -1
 
 Entry = tuple[Any, str, str]
+_FIRST = itemgetter(0)
+_SECOND = itemgetter(1)
+_NAMESPACE_OF = itemgetter(1)
+_NAME_OF = itemgetter(2)
+_FIXED = frozenset({CellKind.AGE, CellKind.DURATION, CellKind.TIMESTAMP})
 Resolver = Callable[[ObjectKey, Any], Row | None]
 
 
@@ -56,12 +62,16 @@ class TableModel:
 
     def reset(self, stored: Mapping[ObjectKey, Any]) -> None:
         """Replace every row (a new scope, a rebuilt cursor)."""
-        self.rows = {}
-        for key, value in stored.items():
-            row = self._row(key, value)
-            if row is not None:
-                self.rows[key] = row
-        self.total = len(self.rows)
+        fmt = self.columns.fmt
+        rows = {k: v for k, v in stored.items() if type(v) is Row and v.fmt == fmt}
+        if len(rows) != len(stored):
+            for key, value in stored.items():
+                if key not in rows:
+                    row = self._row(key, value)
+                    if row is not None:
+                        rows[key] = row
+        self.rows = rows
+        self.total = len(rows)
         self._rebuild()
 
     def apply(
@@ -72,21 +82,42 @@ class TableModel:
         removed: Iterable[ObjectKey],
     ) -> bool:
         """Apply a cursor delta; `stored` is the cursor's rows after the move. True if the
-        visible rows or their order changed."""
-        changed = False
+        visible rows or their order may have changed."""
+        rows = self.rows
+        removed = list(removed)
+        changed_keys = [*added, *modified]
         for key in removed:
-            changed |= self._drop(key)
-            self.rows.pop(key, None)
-        for key in (*added, *modified):
+            rows.pop(key, None)
+        fresh: list[tuple[ObjectKey, Row]] = []
+        for key in changed_keys:
             value = stored.get(key)
             row = self._row(key, value) if value is not None else None
-            changed |= self._drop(key)
             if row is None:
-                self.rows.pop(key, None)
-                continue
-            self.rows[key] = row
-            changed |= self._add(key, row)
-        self.total = len(self.rows)
+                rows.pop(key, None)
+                removed.append(key)
+            else:
+                rows[key] = row
+                fresh.append((key, row))
+        self.total = len(rows)
+        if len(removed) + len(fresh) > max(len(rows) // 4, 256):
+            # a long jump through time: one sort beats thousands of inserts
+            self._rebuild(measure=False)
+            self._measure(fresh, reset=False)
+            return True
+        changed = False
+        entries = self._entries
+        for key in removed:
+            changed |= self._drop(key)
+        flt = self.filter
+        for key, row in fresh:
+            old = entries.get(key)
+            shown = not flt.active or flt.matches(key, row)
+            if old is not None and shown and old == self._entry(key, row):
+                continue  # same place in the order (the usual case): nothing moves
+            changed |= self._drop(key)
+            if shown:
+                changed |= self._add(key, row)
+        self._measure(fresh, reset=False)
         return changed
 
     def _row(self, key: ObjectKey, value: Any) -> Row | None:
@@ -116,17 +147,23 @@ class TableModel:
         kind = self.columns.columns[col].kind
         return (sort_value(kind, row.cells[col]), key.namespace, key.name)
 
-    def _rebuild(self) -> None:
+    def _rebuild(self, measure: bool = True) -> None:
         flt = self.filter
-        active = flt.active
-        entries = {
-            key: self._entry(key, row)
-            for key, row in self.rows.items()
-            if not active or flt.matches(key, row)
-        }
+        rows = self.rows
+        if flt.active:
+            rows = {k: r for k, r in rows.items() if flt.matches(k, r)}
+        col = self.sort_column
+        if col == NAME:
+            entries = {k: (k[2], k[1], k[2]) for k in rows}
+        elif col == NAMESPACE:
+            entries = {k: (k[1], k[1], k[2]) for k in rows}
+        else:
+            kind = self.columns.columns[col].kind
+            entries = {k: (sort_value(kind, r.cells[col]), k[1], k[2]) for k, r in rows.items()}
         self._entries = entries
         self._sorted = SortedList(entries.values())
-        self._measure(self.rows.items(), reset=True)
+        if measure:
+            self._measure(self.rows.items(), reset=True)
 
     def _drop(self, key: ObjectKey) -> bool:
         entry = self._entries.pop(key, None)
@@ -141,31 +178,44 @@ class TableModel:
         entry = self._entry(key, row)
         self._entries[key] = entry
         self._sorted.add(entry)
-        self._measure(((key, row),), reset=False)
         return True
 
     def _measure(self, items: Iterable[tuple[ObjectKey, Row]], reset: bool) -> None:
-        """Column widths only grow between rebuilds, so rows never jitter while live."""
+        """Column widths only grow between rebuilds, so rows never jitter while live. Columns
+        whose width does not depend on the value (ages) are sized once; the rest are measured
+        a column at a time with C-level map/max (10,000 rows in a few ms)."""
         cols = self.columns.columns
         if reset:
-            self.widths = [len(c.name) for c in cols]
+            self.widths = [
+                max(len(c.name), max_width(c.kind, None)) if c.kind in _FIXED else len(c.name)
+                for c in cols
+            ]
             self.ns_width = len("NAMESPACE")
             self.name_width = len("NAME")
+        pairs = list(items)
+        if not pairs:
+            return
+        keys = [k for k, _ in pairs]
+        cells = [r.cells for _, r in pairs if len(r.cells) >= len(cols)]
+        self.ns_width = max(self.ns_width, *map(len, map(_NAMESPACE_OF, keys)))
+        self.name_width = max(self.name_width, *map(len, map(_NAME_OF, keys)))
+        if not cells:
+            return
         widths = self.widths
-        kinds = [c.kind for c in cols]
-        ns_w, name_w = self.ns_width, self.name_width
-        n = len(kinds)
-        for key, row in items:
-            if len(key.namespace) > ns_w:
-                ns_w = len(key.namespace)
-            if len(key.name) > name_w:
-                name_w = len(key.name)
-            cells = row.cells
-            for i in range(min(n, len(cells))):
-                w = max_width(kinds[i], cells[i])
-                if w > widths[i]:
-                    widths[i] = w
-        self.ns_width, self.name_width = ns_w, name_w
+        for i, c in enumerate(cols):
+            if c.kind in _FIXED:
+                continue
+            values = list(map(itemgetter(i), cells))
+            if c.kind is CellKind.RESTARTS:
+                w = max(map(len, map(str, map(_FIRST, values))))
+                if any(map(_SECOND, values)):
+                    w += 12  # " (5m30s ago)"
+            else:
+                w = max(map(len, map(str, values)))
+                if c.kind is CellKind.NUMBER and None in values:
+                    w = max(w, 6)  # <none>
+            if w > widths[i]:
+                widths[i] = w
 
     # --- reading -----------------------------------------------------------------------------
 
