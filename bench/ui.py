@@ -23,11 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from khronoscope.core.timefmt import NS  # noqa: E402
-from khronoscope.tui import testing  # noqa: E402
-from khronoscope.tui.app import create_app  # noqa: E402
-from khronoscope.tui.settings import BrowserSettings  # noqa: E402
-from khronoscope.tui.widgets.table import ResourceTable  # noqa: E402
+from khronoscope.core.timefmt import NS
+from khronoscope.tui import testing
+from khronoscope.tui.app import create_app
+from khronoscope.tui.settings import BrowserSettings
+from khronoscope.tui.widgets.table import ResourceTable
 
 SIZE = (160, 45)
 
@@ -80,8 +80,10 @@ async def run(pods: int, history: int, quick: bool) -> None:
     gc.collect()
     rss1 = rss_mb()
     stats = src.tmap.memory_stats()
-    print(f"history written: {stats.versions} versions, store {stats.stored_bytes / 1e6:.1f} MB "
-          f"compressed + {stats.hot_bytes / 1e6:.1f} MB hot")
+    print(
+        f"history written: {stats.versions} versions, store {stats.stored_bytes / 1e6:.1f} MB "
+        f"compressed + {stats.hot_bytes / 1e6:.1f} MB hot"
+    )
 
     app = create_app(src, BrowserSettings(clock=lambda: now[0], refresh_hz=4))
     t_app = time.perf_counter()
@@ -94,9 +96,11 @@ async def run(pods: int, history: int, quick: bool) -> None:
                 raise SystemExit("the table never showed every pod (see the app's log)")
             await pilot.pause(0.01)
         first = time.perf_counter() - t_app
-        print(f"first full table: app start -> {pods} rows drawn  {ms(first)}  "
-              f"(of which the view: cursor + model {screen.last_seek_ms:.1f} ms, "
-              f"one frame {frame(table) * 1000:.1f} ms)")
+        print(
+            f"first full table: app start -> {pods} rows drawn  {ms(first)}  "
+            f"(of which the view: cursor + model {screen.last_seek_ms:.1f} ms, "
+            f"one frame {frame(table) * 1000:.1f} ms)"
+        )
 
         # live churn: 50 changes per 250 ms tick (200 changes/s), coalesced into one update
         updates: list[float] = []
@@ -162,8 +166,10 @@ async def run(pods: int, history: int, quick: bool) -> None:
         print(f"YAML of the selected pod shown:     {ms(time.perf_counter() - t0)}")
         gc.collect()
         rss2 = rss_mb()
-    print(f"memory: RSS {rss0:.0f} MB at start, {rss1:.0f} MB with the history "
-          f"(+{rss1 - rss0:.0f}), {rss2:.0f} MB with the app (+{rss2 - rss1:.0f})")
+    print(
+        f"memory: RSS {rss0:.0f} MB at start, {rss1:.0f} MB with the history "
+        f"(+{rss1 - rss0:.0f}), {rss2:.0f} MB with the app (+{rss2 - rss1:.0f})"
+    )
 
 
 def main() -> None:

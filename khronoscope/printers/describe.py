@@ -178,7 +178,7 @@ def describe_pod(
     status = pod.get("status") or _EMPTY
     ready, reason, *_ = pod_cells(pod)
     out = _Out()
-    w = 17
+    w = 18
     out.kv("Name", meta.get("name", ""), width=w)
     out.kv("Namespace", meta.get("namespace", ""), width=w)
     out.kv("Priority", spec.get("priority", 0), width=w)

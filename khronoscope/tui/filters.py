@@ -75,10 +75,10 @@ def parse_filter(text: str) -> Filter:
         body = body[1:].strip()
     selector = None
     name_part = body
-    m = re.search(r"(?:^|\s)-l(?:\s+|=)(.*)$", body)
+    m = re.search(r"(?:^|\s)-l(?:(?:\s+|=)(.*))?$", body)
     if m:
         name_part = body[: m.start()].strip()
-        sel_text = m.group(1).strip()
+        sel_text = (m.group(1) or "").strip()
         if not sel_text:
             raise FilterError("-l needs a label selector, e.g. -l app=web")
         try:

@@ -9,8 +9,8 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.screen import Screen
+from textual.widgets import Footer, Static
 
 from khronoscope.tui.keymap import ACTIONS, DEFAULT_KEYMAP, Keymap
 
@@ -43,16 +43,16 @@ def help_table(keymap: Keymap) -> Table:
     return table
 
 
-class HelpScreen(ModalScreen[None]):
-    """The keymap as a scrollable table."""
+class HelpScreen(Screen[None]):
+    """The keymap as a scrollable table (a full screen, like k9s' help: the app's keys, such
+    as `?` to close it again, stay active)."""
 
     BINDINGS: ClassVar[list[BindingType]] = DEFAULT_KEYMAP.bindings("help")  # type: ignore[assignment]
 
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll {
-        width: auto; max-width: 100%; height: 90%;
-        border: round $primary; background: $surface; padding: 0 1;
+        width: 100%; height: 1fr; background: $surface; padding: 0 1;
     }
     HelpScreen Static { width: auto; }
     """
@@ -73,6 +73,7 @@ class HelpScreen(ModalScreen[None]):
                     style="dim",
                 )
             )
+        yield Footer()
 
     def on_mount(self) -> None:
         """Scroll with the keyboard straight away."""
