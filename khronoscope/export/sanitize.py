@@ -38,7 +38,7 @@ ANNOTATIONS = frozenset(
 
 
 def sanitize(obj: dict[str, Any], type_name: str) -> dict[str, Any]:
-    """A cleaned deep copy of `obj` of resource type `type_name` (`services`, `deployments.apps`)."""
+    """A cleaned deep copy of `obj`, an object of type `type_name` (`services`, `pods`)."""
     out = _copy(obj)
     out.pop("status", None)
     meta = out.get("metadata")
@@ -71,9 +71,8 @@ def _strip_null_template_timestamps(value: Any) -> None:
     # `metadata: {creationTimestamp: null}`; only the null form is noise, so only it goes
     if isinstance(value, dict):
         meta = value.get("metadata")
-        if isinstance(meta, dict) and "creationTimestamp" in meta:
-            if meta["creationTimestamp"] is None:
-                del meta["creationTimestamp"]
+        if isinstance(meta, dict) and meta.get("creationTimestamp", 0) is None:
+            del meta["creationTimestamp"]
         for child in value.values():
             _strip_null_template_timestamps(child)
     elif isinstance(value, list):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import enum
 from typing import Any
 
@@ -61,10 +62,8 @@ def secret_values(obj: dict[str, Any]) -> set[str]:
                 continue
             out.add(value)
             if field == "data":
-                try:
+                with contextlib.suppress(binascii.Error, ValueError):
                     out.add(base64.b64decode(value, validate=True).decode("utf-8"))
-                except (binascii.Error, ValueError):
-                    pass
             else:
                 out.add(base64.b64encode(value.encode("utf-8")).decode("ascii"))
     return {v for v in out if len(v) >= _MIN_MATCH}
