@@ -25,6 +25,11 @@ class Target:
     old: str | None
     worktrees: list[Path]
     tree: ExportTree
+    base: dict[str, tuple[str, str]]
+
+    def fresh_tree(self) -> ExportTree:
+        """A new ExportTree over the branch tip (for a trial that may be thrown away)."""
+        return ExportTree(self.tree.prefix, self.tree.blob_id, self.base)
 
     @property
     def branch(self) -> str:
@@ -51,7 +56,7 @@ def prepare(repo_path: Path | str, branch: str | None, prefix: str) -> Target:
             f"{where}branch {ref.removeprefix('refs/heads/')} holds files that are not a "
             "khronoscope export: choose another --branch (or --prefix)"
         )
-    return Target(repo, ref, old, worktrees, tree)
+    return Target(repo, ref, old, worktrees, tree, base)
 
 
 def publish(target: Target, new: str, reflog: str) -> None:
