@@ -56,12 +56,16 @@ def file_component(name: str) -> str:
         return enc
     digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:_HASH_CHARS]
     keep = MAX_COMPONENT - _HASH_CHARS - 1
-    cut = enc[:keep]
-    # never cut through a %XX escape
-    pct = cut.rfind("%", max(0, keep - 2))
-    if pct != -1:
-        cut = cut[:pct]
-    return f"{cut}_{digest}"
+    head: list[str] = []
+    size = 0
+    # whole characters only: never cut through a %XX escape or a UTF-8 sequence
+    for ch in name:
+        part = encode(ch)
+        if size + len(part) > keep:
+            break
+        head.append(part)
+        size += len(part)
+    return f"{''.join(head)}_{digest}"
 
 
 def type_dir(type_name: str) -> str:

@@ -67,7 +67,13 @@ def _represent_dict(dumper: _Dumper, data: dict[str, Any]) -> Any:
     return _represent_mapping(dumper, data, ())
 
 
+_ODD_BREAKS = frozenset("\r\x85\u2028\u2029")
+
+
 def _represent_str(dumper: _Dumper, data: str) -> Any:
+    if _ODD_BREAKS.intersection(data):
+        # YAML folds these line breaks in plain and block scalars; only escapes keep them
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"')
     if "\n" in data:
         # the emitter falls back to a quoted style when a literal block cannot hold the text
         return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
