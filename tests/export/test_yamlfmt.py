@@ -45,7 +45,7 @@ json_scalars = (
     | st.integers(min_value=-(2**63), max_value=2**63)
     | st.floats(allow_nan=False)
     | st.text(st.characters(exclude_categories=("Cs",)), max_size=30)
-    | st.sampled_from(TRICKY + ["a\nb\n", "  lead\n", "trail  \nx", "\n", "a\r\nb", "é\u2028x"])
+    | st.sampled_from([*TRICKY, "a\nb\n", "  lead\n", "trail  \nx", "\n", "a\r\nb", "é\u2028x"])
 )
 json_values = st.recursive(
     json_scalars,
