@@ -145,9 +145,7 @@ def open_repository(
         branch = initial_branch if ref_ok.returncode == 0 else "main"
         run_git(p, "init", "--quiet", f"--initial-branch={branch}")
         return _describe(p.resolve(), created=True)
-    probe = run_git(
-        p, "rev-parse", "--is-bare-repository", "--absolute-git-dir", "--show-toplevel", check=False
-    )
+    probe = run_git(p, "rev-parse", "--is-bare-repository", "--absolute-git-dir", check=False)
     if probe.returncode != 0:
         why = first_line(probe.stderr)
         if "not a git repository" in why:
@@ -158,7 +156,13 @@ def open_repository(
         raise GitError(f"cannot use {p} as a Git repository: {why}")
     lines = probe.stdout.decode().splitlines()
     bare = lines[0].strip() == "true"
-    root = Path(lines[1].strip()) if bare else Path(lines[2].strip())
+    if bare:
+        root = Path(lines[1].strip())
+    else:
+        top = run_git(p, "rev-parse", "--show-toplevel", check=False)
+        if top.returncode != 0:
+            raise GitError(f"cannot use {p} as a Git repository: {first_line(top.stderr)}")
+        root = Path(top.stdout.decode().strip())
     if root.resolve() != p.resolve():
         raise GitError(
             f"{p} is inside the Git repository {root}, not its root: "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -12,12 +13,15 @@ from tests.export.scenario import MemorySource, seeded
 
 def git(repo: Path, *args: str, input: bytes | None = None, check: bool = True) -> str:
     """Run the real git as a user would (with an identity for the tests' own commits)."""
+    env = {k: v for k, v in os.environ.items() if k != "GIT_INDEX_FILE"}
+    ident = ["-c", "user.name=Test User", "-c", "user.email=user@example.com"]
     proc = subprocess.run(
-        ["git", "-c", "user.name=Test User", "-c", "user.email=user@example.com", *args],
+        ["git", *ident, "-c", "commit.gpgSign=false", *args],
         cwd=repo,
         input=input,
         capture_output=True,
         check=False,
+        env=env,
     )
     if check and proc.returncode != 0:
         raise AssertionError(f"git {args} failed: {proc.stderr.decode()}")
@@ -54,10 +58,7 @@ def all_blobs(repo: Path) -> list[bytes]:
     out = []
     for oid in oids:
         if git(repo, "cat-file", "-t", oid).strip() == "blob":
-            proc = subprocess.run(
-                ["git", "cat-file", "blob", oid], cwd=repo, capture_output=True, check=True
-            )
-            out.append(proc.stdout)
+            out.append(cat_blob(repo, oid))
     return out
 
 
@@ -69,6 +70,12 @@ def tree_files(repo: Path, rev: str = "HEAD") -> dict[str, bytes]:
             continue
         info, path = line.split("\t", 1)
         oid = info.split(" ")[2]
-        proc = subprocess.run(["git", "cat-file", "blob", oid], cwd=repo, capture_output=True)
-        out[path] = proc.stdout
+        out[path] = cat_blob(repo, oid)
     return out
+
+
+def cat_blob(repo: Path, oid: str) -> bytes:
+    """The bytes of one blob (`git cat-file blob`)."""
+    return subprocess.run(
+        ["git", "cat-file", "blob", oid], cwd=repo, capture_output=True, check=True
+    ).stdout
