@@ -28,7 +28,7 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def test_export_at_and_again(recorded, tmp_path, capsys):
-    src, t = recorded
+    _src, t = recorded
     repo = tmp_path / "r"
     at = format_iso(t["image"])
     code, out, err = run(capsys, "export", "--recording", "f", "--at", at, "--repo", str(repo))
@@ -48,7 +48,7 @@ def test_export_at_and_again(recorded, tmp_path, capsys):
 
 
 def test_export_range_and_filters(recorded, tmp_path, capsys):
-    src, t = recorded
+    _src, t = recorded
     repo = tmp_path / "r"
     code, out, err = run(
         capsys,
@@ -86,7 +86,7 @@ def test_export_range_and_filters(recorded, tmp_path, capsys):
 def test_bad_input_is_one_line_nonzero_and_repository_unchanged(
     recorded, tmp_path, capsys, monkeypatch, setup, message
 ):
-    src, t = recorded
+    _src, t = recorded
     repo = tmp_path / "r"
     at = format_iso(t["image"])
     if setup == "file":
@@ -140,7 +140,7 @@ def _snapshot_dir(path):
 
 
 def test_drift_exit_status_like_diff(recorded, tmp_path, capsys):
-    src, t = recorded
+    _src, t = recorded
     repo = tmp_path / "r"
     assert (
         cli.main(
