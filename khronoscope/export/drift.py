@@ -139,6 +139,10 @@ def compute_drift(
                 continue
             git_objects[key] = _GitObject(key, file_path, obj)
 
+    if not git_objects and scope is None:
+        # nothing to infer the compared scope from: a wrong --path must not pass a CI gate
+        where = f"{prefix}/ of " if prefix else ""
+        raise ExportError(f"no Kubernetes manifests in {where}{rev} of {repository.path}")
     wanted = _cluster_filter(scope, git_objects)
     if scope is None:
         report.scope_note = "the namespaces and cluster-scoped types the manifests name"

@@ -171,3 +171,5 @@ def test_drift_bad_input(scenario, tmp_path):
     export_moment(src, t["base"], tmp_path / "r")
     with pytest.raises(ExportError, match="not a commit"):
         compute_drift(src, t["base"], tmp_path / "r", rev="no-such-branch")
+    with pytest.raises(ExportError, match="no Kubernetes manifests in wrong/path/"):
+        compute_drift(src, t["base"], tmp_path / "r", path="wrong/path")
