@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from khronoscope.core.types import ObjectKey, ResourceType
@@ -42,7 +42,6 @@ class ExportScope:
     include_skipped: bool = False
     secrets: SecretsMode = SecretsMode.REDACT
     prefix: str = ""
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "prefix", normalize_prefix(self.prefix))
