@@ -8,12 +8,14 @@ footer and the command palette are all generated from it, so none can drift from
 from __future__ import annotations
 
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from textual.binding import Binding
+if TYPE_CHECKING:
+    from textual.binding import Binding
 
 DEFAULT_FILE = "keybindings.toml"
 
@@ -98,6 +100,8 @@ class Keymap:
 
     def bindings(self, scope: str) -> list[Binding]:
         """Textual bindings of one scope, with ids so `App.set_keymap` could remap them."""
+        from textual.binding import Binding
+
         out = []
         for a in ACTIONS:
             if a.scope != scope:
@@ -142,10 +146,31 @@ def display_keys(keys: tuple[str, ...]) -> str:
     return ", ".join(names.get(k, k) for k in keys)
 
 
+# Textual's names for some characters (textual.keys.KEY_NAME_REPLACEMENTS); a test checks
+# this agrees with Textual for every printable ASCII character
+_REPLACEMENTS = {
+    "solidus": "slash",
+    "reverse_solidus": "backslash",
+    "commercial_at": "at",
+    "hyphen_minus": "minus",
+    "plus_sign": "plus",
+    "low_line": "underscore",
+}
+
+
+def _character_to_key(ch: str) -> str:
+    # kept here, not imported from textual.keys, so reading the keymap does not import Textual
+    if ch.isalnum():
+        return ch
+    try:
+        name = unicodedata.name(ch).lower().replace("-", "_").replace(" ", "_")
+    except ValueError:
+        return ch
+    return _REPLACEMENTS.get(name, name)
+
+
 def normalize_key(key: str) -> str:
     """A key as Textual names it: single characters become names (`?` -> `question_mark`)."""
-    from textual.keys import _character_to_key
-
     key = key.strip()
     return _character_to_key(key) if len(key) == 1 else key.lower() if "+" in key else key
 

@@ -151,3 +151,20 @@ def test_cli_reports_a_missing_keymap_in_one_line(tmp_path):
     assert out.returncode == 2
     assert out.stderr.strip().count("\n") == 0
     assert "does not exist" in out.stderr
+
+
+def test_key_names_agree_with_textual_for_every_printable_character():
+    import string
+
+    from textual.keys import _character_to_key
+
+    from khronoscope.tui.keymap import normalize_key
+
+    for ch in string.printable.strip():
+        assert normalize_key(ch) == _character_to_key(ch), ch
+
+
+def test_the_cli_does_not_import_textual_until_the_browser_runs():
+    code = "import sys, khronoscope.cli; khronoscope.cli.build_parser(); print('textual' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.stdout.strip() == "False"

@@ -51,9 +51,7 @@ def test_describe_pod(snap_compare, make_app):
     async def select(pilot):
         await _select(pilot, ObjectKey("pods", "shop", "api-7f8b9-x2x4q"))
 
-    assert snap_compare(
-        make_app(155), terminal_size=TERMINAL, press=["d", "_"], run_before=select
-    )
+    assert snap_compare(make_app(155), terminal_size=TERMINAL, press=["d", "_"], run_before=select)
 
 
 def test_help(snap_compare, make_app):
