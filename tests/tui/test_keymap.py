@@ -165,6 +165,9 @@ def test_key_names_agree_with_textual_for_every_printable_character():
 
 
 def test_the_cli_does_not_import_textual_until_the_browser_runs():
-    code = "import sys, khronoscope.cli; khronoscope.cli.build_parser(); print('textual' in sys.modules)"
+    code = (
+        "import sys, khronoscope.cli; khronoscope.cli.build_parser(); "
+        "print('textual' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.stdout.strip() == "False"
