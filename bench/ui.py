@@ -42,10 +42,12 @@ def rss_mb() -> float:
 
 
 def ms(seconds: float) -> str:
+    """Seconds as milliseconds, aligned."""
     return f"{seconds * 1000:7.1f} ms"
 
 
 def summary(values: list[float]) -> str:
+    """Median, p95 and max of timings."""
     values = sorted(values)
     p95 = values[min(len(values) - 1, int(len(values) * 0.95))]
     return f"median {ms(statistics.median(values))}  p95 {ms(p95)}  max {ms(values[-1])}"
@@ -60,6 +62,7 @@ def frame(table: ResourceTable) -> float:
 
 
 async def run(pods: int, history: int, quick: bool) -> None:
+    """Build the cluster and its past, open the app headless, time what a user waits for."""
     print(f"khronoscope UI bench: {pods} pods, {history} changes of history, terminal {SIZE}")
     print("(2 shared cores: figures are noisy; run twice)")
     rss0 = rss_mb()
@@ -173,6 +176,7 @@ async def run(pods: int, history: int, quick: bool) -> None:
 
 
 def main() -> None:
+    """Parse options and run."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pods", type=int, default=10_000)
     parser.add_argument("--history", type=int, default=60_000)

@@ -456,3 +456,18 @@ async def test_only_visible_rows_are_drawn(make_app):
         await pilot.pause()
         assert table.selected == table.model.key_at(2999)
         assert drawn[-1] in table.model.keys_in(2999 - SIZE[1], 3000)
+
+
+async def test_clicking_a_header_sorts_by_it(make_app):
+    app = make_app(155)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        table = table_of(app)
+        x = table.header_text().index("RESTARTS")
+        await pilot.click(table, offset=(x + 1, 0))
+        await pilot.pause()
+        assert "RESTARTS↑" in table.header_text()
+        assert names(app)[-1] == API
+        await pilot.click(table, offset=(x + 1, 0))
+        await pilot.pause()
+        assert names(app)[0] == API

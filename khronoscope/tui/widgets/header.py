@@ -103,7 +103,12 @@ class HeaderBar(Static):
                 fav.append(f"  <{i}>", style="bold")
                 fav.append(f" {ns}")
             line3.append_text(fav)
+        for line in (line1, line2, line3):
+            line.no_wrap = True
+            line.overflow = "ellipsis"
         text = Text("\n").join([line1, line2, line3])
+        text.no_wrap = True
+        text.overflow = "ellipsis"
         if text.plain != self._last or text.spans != self._last_spans:
             self._last, self._last_spans = text.plain, list(text.spans)
             self.update(text)
