@@ -99,26 +99,32 @@ class TableModel:
                 rows[key] = row
                 fresh.append((key, row))
         self.total = len(rows)
-        if len(removed) + len(fresh) > max(len(rows) // 4, 256):
-            # a long jump through time: one sort beats thousands of inserts
-            self._rebuild(measure=False)
-            self._measure(fresh, reset=False)
-            return True
-        changed = False
         entries = self._entries
-        for key in removed:
-            changed |= self._drop(key)
         flt = self.filter
+        entry_of = self._entry
+        # most changes keep a row in place (sorted by name, or the sort column did not change)
+        moves: list[tuple[ObjectKey, Row, bool]] = []
         for key, row in fresh:
             old = entries.get(key)
             shown = not flt.active or flt.matches(key, row)
-            if old is not None and shown and old == self._entry(key, row):
-                continue  # same place in the order (the usual case): nothing moves
-            changed |= self._drop(key)
-            if shown:
-                changed |= self._add(key, row)
+            if old is not None and shown and old == entry_of(key, row):
+                continue
+            moves.append((key, row, shown))
+        if not removed and not moves:
+            self._measure(fresh, reset=False)
+            return False
+        if len(removed) + len(moves) > max(len(rows) // 8, 256):
+            # a long jump through time: one sort beats thousands of inserts
+            self._rebuild(measure=False)
+        else:
+            for key in removed:
+                self._drop(key)
+            for key, row, shown in moves:
+                self._drop(key)
+                if shown:
+                    self._add(key, row)
         self._measure(fresh, reset=False)
-        return changed
+        return True
 
     def _row(self, key: ObjectKey, value: Any) -> Row | None:
         if type(value) is Row and value.fmt == self.columns.fmt:
