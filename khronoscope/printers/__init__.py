@@ -20,7 +20,7 @@ from khronoscope.printers.columns import (
     sort_value,
 )
 from khronoscope.printers.crd import CRD_TYPE, CrdColumns
-from khronoscope.printers.kube import BUILTIN, GENERIC_COLUMNS, generic_cells
+from khronoscope.printers.kube import BUILTIN, GENERIC_COLUMNS, generic_cells, ts
 
 if TYPE_CHECKING:
     from khronoscope.core.types import ResourceType
@@ -79,20 +79,27 @@ class RowPrinter:
         return found
 
     def row_for(self, type_name: str, obj: dict[str, Any]) -> Row:
-        """The row of one version of an object of `type_name`."""
-        labels = (obj.get("metadata") or _EMPTY).get("labels")
-        label_items = tuple(labels.items()) if labels else ()
+        """The row of one version of an object of `type_name` (never raises: a malformed
+        object gets `<error>` cells)."""
+        label_items = _labels(obj)
         printer = BUILTIN.get(type_name)
         if printer is not None:
-            if type_name == CRD_TYPE:
-                self.learn_crd(obj)
-            return Row(printer[1](obj), label_items, type_name)
+            try:
+                if type_name == CRD_TYPE:
+                    self.learn_crd(obj)
+                return Row(printer[1](obj), label_items, type_name)
+            except Exception:
+                # an object that breaks kubectl's assumptions must not stop ingestion
+                return Row(fallback_cells(printer[0], obj), label_items, type_name)
         if type_name in self._crd_objs:
-            version = (obj.get("apiVersion") or "").rpartition("/")[2]
+            version = str(obj.get("apiVersion") or "").rpartition("/")[2]
             crd = self.crd_columns(type_name, version)
             if crd is not None:
-                return Row(crd.cells(obj), label_items, crd.fmt)
-        return Row(generic_cells(obj), label_items, "")
+                try:
+                    return Row(crd.cells(obj), label_items, crd.fmt)
+                except Exception:
+                    return Row(fallback_cells(crd.columns, obj), label_items, crd.fmt)
+        return Row(generic_cells(obj), label_items, "")  # generic_cells cannot fail
 
     def columns_for(
         self,
@@ -132,6 +139,32 @@ def columns_for(
 
 def row_with(columns: ColumnSet, obj: dict[str, Any]) -> Row:
     """A row for `obj` in the layout of `columns` (for rows stored in another layout)."""
-    labels = (obj.get("metadata") or _EMPTY).get("labels")
     cells_fn = columns.cells_fn or generic_cells
-    return Row(cells_fn(obj), tuple(labels.items()) if labels else (), columns.fmt)
+    try:
+        cells = cells_fn(obj)
+    except Exception:
+        cells = fallback_cells(columns.columns, obj)
+    return Row(cells, _labels(obj), columns.fmt)
+
+
+def _labels(obj: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    meta = obj.get("metadata")
+    labels = meta.get("labels") if isinstance(meta, dict) else None
+    if not isinstance(labels, dict) or not labels:
+        return ()
+    return tuple((str(k), str(v)) for k, v in labels.items())
+
+
+def fallback_cells(columns: tuple[Column, ...], obj: dict[str, Any]) -> tuple[Any, ...]:
+    """Cells for an object its printer cannot read: `<error>` text, the age when readable."""
+    meta = obj.get("metadata")
+    created = ts(meta.get("creationTimestamp")) if isinstance(meta, dict) else None
+    empty: dict[CellKind, Any] = {
+        CellKind.TEXT: "<error>",
+        CellKind.NUMBER: None,
+        CellKind.AGE: None,
+        CellKind.RESTARTS: (0, None),
+        CellKind.DURATION: (None, None),
+        CellKind.TIMESTAMP: None,
+    }
+    return tuple(created if c.name == "AGE" else empty.get(c.kind, "<error>") for c in columns)

@@ -98,9 +98,10 @@ def sort_value(kind: CellKind, value: Any) -> Any:
         # older first when ascending, like k9s' AGE sort; unknown sorts as the oldest
         return -(1 << 62) if value is None else value
     if kind is CellKind.NUMBER:
-        return -1 if value is None else value
+        # a malformed object may carry a string where kubectl expects a count
+        return value if isinstance(value, int) else -1
     if kind is CellKind.RESTARTS:
-        return value[0]
+        return value[0] if isinstance(value[0], int) else -1
     if kind is CellKind.DURATION:
         start, end = value
         if start is None:

@@ -19,14 +19,20 @@ _EMPTY: dict[str, Any] = {}
 _NONE = "<none>"
 
 
+def ts(value: object) -> int | None:
+    """An API timestamp as ns; None when absent or not a timestamp."""
+    return _ts(value) if isinstance(value, str) else None
+
+
 @lru_cache(maxsize=65536)
-def ts(value: str | None) -> int | None:
-    """An API timestamp as ns (cached: the same creationTimestamp repeats in every version)."""
+def _ts(value: str) -> int | None:
+    # cached: the same creationTimestamp repeats in every version of an object
     return parse_k8s_time(value)
 
 
 def _meta(obj: dict[str, Any]) -> dict[str, Any]:
-    return obj.get("metadata") or _EMPTY
+    meta = obj.get("metadata")
+    return meta if isinstance(meta, dict) else _EMPTY
 
 
 def created(obj: dict[str, Any]) -> int | None:

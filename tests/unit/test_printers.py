@@ -380,3 +380,114 @@ def test_yaml_keeps_field_order_and_block_strings():
     text = to_yaml({"b": 1, "a": {"conf": "line1\nline2\n"}})
     assert text.index("b:") < text.index("a:")
     assert "conf: |" in text
+
+
+# --- malformed objects never break ingestion ---------------------------------------------------
+
+_WORDS = [
+    "metadata",
+    "spec",
+    "status",
+    "containers",
+    "initContainers",
+    "containerStatuses",
+    "initContainerStatuses",
+    "state",
+    "lastState",
+    "waiting",
+    "running",
+    "terminated",
+    "reason",
+    "exitCode",
+    "signal",
+    "restartCount",
+    "ready",
+    "started",
+    "conditions",
+    "type",
+    "name",
+    "labels",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "finishedAt",
+    "phase",
+    "replicas",
+    "readyReplicas",
+    "ports",
+    "port",
+    "nodePort",
+    "protocol",
+    "selector",
+    "matchLabels",
+    "capacity",
+    "accessModes",
+    "claimRef",
+    "involvedObject",
+    "series",
+    "count",
+    "rules",
+    "host",
+    "loadBalancer",
+    "ingress",
+    "data",
+    "template",
+    "nodeInfo",
+    "addresses",
+    "restartPolicy",
+    "completions",
+    "parallelism",
+    "startTime",
+    "active",
+    "externalIPs",
+    "apiVersion",
+]
+
+
+def _json_like():
+    from hypothesis import strategies as st
+
+    scalars = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-5, 5),
+        st.sampled_from(["", "x", "True", "2026-03-14T09:00:00Z", "Always", "Ready", "Running"]),
+    )
+    return st.recursive(
+        scalars,
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=3),
+            st.dictionaries(st.sampled_from(_WORDS), inner, max_size=5),
+        ),
+        max_leaves=25,
+    )
+
+
+def test_row_for_never_raises_on_malformed_objects():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from khronoscope.printers.kube import BUILTIN
+
+    types = [*BUILTIN, "databases.example.com", "widgets.example.org"]
+    printer = RowPrinter()
+    printer.learn_crd(testing.DATABASE_CRD)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.sampled_from(types), st.dictionaries(st.sampled_from(_WORDS), _json_like()))
+    def check(type_name, obj):
+        row = printer.row_for(type_name, obj)
+        cols = printer.columns_for(type_name, crd=testing.DATABASE_CRD)
+        if row.fmt == cols.fmt:
+            assert len(row.cells) == len(cols.columns)
+            for c, v in zip(cols.columns, row.cells, strict=True):
+                assert isinstance(format_cell(c.kind, v, T), str)
+                # sort keys of one column are always comparable with a well-formed row's
+                from khronoscope.printers import sort_value
+
+                good = printer.row_for(type_name, {"metadata": {"name": "a"}})
+                if good.fmt == row.fmt:
+                    i = cols.columns.index(c)
+                    sorted([sort_value(c.kind, v), sort_value(c.kind, good.cells[i])])
+        hash(row.labels)
+
+    check()

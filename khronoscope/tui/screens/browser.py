@@ -78,6 +78,7 @@ class BrowserScreen(Screen[None]):
         self._status_text = ""
         self._aliases: Aliases | None = None
         self._alias_types = -1
+        self._last_error = ""
 
     @property
     def kapp(self) -> KhronoscopeApp:
@@ -191,7 +192,21 @@ class BrowserScreen(Screen[None]):
         self.call_after_refresh(self.tick)
 
     def tick(self) -> None:
-        """Bring the view to the playback cursor's t (coalesces every change since the last)."""
+        """Bring the view to the playback cursor's t (coalesces every change since the last).
+
+        Runs on a timer for as long as the app lives: an unexpected error is reported once on
+        screen rather than taking the whole app (and the user's place in time) down.
+        """
+        try:
+            self._tick()
+        except Exception as err:  # a bug here must not end an incident investigation
+            text = f"{type(err).__name__}: {err}"
+            self.log.error("view update failed", text)
+            if text != self._last_error:
+                self._last_error = text
+                self.notify(f"internal error updating the view: {text}", severity="error")
+
+    def _tick(self) -> None:
         if self.cursor is None or self.model is None:
             return
         playback = self.kapp.playback
