@@ -30,6 +30,15 @@ from khronoscope.tui.settings import BrowserSettings
 from khronoscope.tui.widgets.table import ResourceTable
 
 SIZE = (160, 45)
+GC_PAUSES: list[tuple[int, float]] = []
+_gc_start = [0.0]
+
+
+def _gc_watch(phase: str, info: dict) -> None:
+    if phase == "start":
+        _gc_start[0] = time.perf_counter()
+    else:
+        GC_PAUSES.append((info["generation"], time.perf_counter() - _gc_start[0]))
 
 
 def rss_mb() -> float:
@@ -61,7 +70,7 @@ def frame(table: ResourceTable) -> float:
     return time.perf_counter() - started
 
 
-async def run(pods: int, history: int, quick: bool) -> None:
+async def run(pods: int, history: int, quick: bool, freeze: bool) -> None:
     """Build the cluster and its past, open the app headless, time what a user waits for."""
     print(f"khronoscope UI bench: {pods} pods, {history} changes of history, terminal {SIZE}")
     print("(2 shared cores: figures are noisy; run twice)")
@@ -88,7 +97,8 @@ async def run(pods: int, history: int, quick: bool) -> None:
         f"compressed + {stats.hot_bytes / 1e6:.1f} MB hot"
     )
 
-    app = create_app(src, BrowserSettings(clock=lambda: now[0], refresh_hz=4))
+    gc.callbacks.append(_gc_watch)
+    app = create_app(src, BrowserSettings(clock=lambda: now[0], refresh_hz=4, gc_freeze=freeze))
     t_app = time.perf_counter()
     async with app.run_test(size=SIZE) as pilot:
         screen = app.browser
@@ -173,6 +183,13 @@ async def run(pods: int, history: int, quick: bool) -> None:
             print(f"YAML of the selected pod, {attempt}: {ms(shown)}")
         gc.collect()
         rss2 = rss_mb()
+    gc.callbacks.remove(_gc_watch)
+    full = [p for g, p in GC_PAUSES if g == 2]
+    frozen = " (gc.freeze() once the first table was up)" if freeze else " (no gc.freeze())"
+    print(
+        f"GC while the UI ran: {len(GC_PAUSES)} collections, {len(full)} full, longest full "
+        f"{max(full, default=0) * 1000:.1f} ms{frozen}"
+    )
     print(
         f"memory: RSS {rss0:.0f} MB at start, {rss1:.0f} MB with the history "
         f"(+{rss1 - rss0:.0f}), {rss2:.0f} MB with the app (+{rss2 - rss1:.0f})"
@@ -185,9 +202,13 @@ def main() -> None:
     parser.add_argument("--pods", type=int, default=10_000)
     parser.add_argument("--history", type=int, default=60_000)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--no-gc-freeze", action="store_true", help="do not gc.freeze() once the table is up"
+    )
     args = parser.parse_args()
     os.environ.setdefault("TEXTUAL", "")
-    asyncio.run(run(args.pods, args.history if not args.quick else 10_000, args.quick))
+    history = args.history if not args.quick else 10_000
+    asyncio.run(run(args.pods, history, args.quick, not args.no_gc_freeze))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,9 @@ class BrowserSettings:
     """Start-up options of the browser.
 
     `at` None starts live (or at the end of a recording); `tz` None prints local time; `clock`
-    is injectable so tests and snapshots see a fixed now.
+    is injectable so tests and snapshots see a fixed now. `gc_freeze` moves what exists once
+    the first table is up (the synced store) out of the cyclic GC's reach: a full collection
+    over it paused the UI ~180 ms here (bench/ui.py).
     """
 
     keymap: Keymap = field(default_factory=lambda: DEFAULT_KEYMAP)
@@ -28,3 +30,4 @@ class BrowserSettings:
     favourites: list[str] = field(default_factory=list)
     clock: Callable[[], int] = now_ns
     wide: bool = False
+    gc_freeze: bool = True

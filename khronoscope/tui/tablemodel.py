@@ -21,6 +21,7 @@ NAMESPACE = -2
 NAME = -1
 
 Entry = tuple[Any, str, str]
+_MEASURE_ALL = 2000
 _FIRST = itemgetter(0)
 _SECOND = itemgetter(1)
 _NAMESPACE_OF = itemgetter(1)
@@ -85,13 +86,18 @@ class TableModel:
         visible rows or their order may have changed."""
         rows = self.rows
         removed = list(removed)
+        added = list(added)
         changed_keys = [*added, *modified]
         for key in removed:
             rows.pop(key, None)
         fresh: list[tuple[ObjectKey, Row]] = []
+        fmt = self.columns.fmt
         for key in changed_keys:
             value = stored.get(key)
-            row = self._row(key, value) if value is not None else None
+            if type(value) is Row and value.fmt == fmt:
+                row = value
+            else:
+                row = self._row(key, value) if value is not None else None
             if row is None:
                 rows.pop(key, None)
                 removed.append(key)
@@ -101,17 +107,25 @@ class TableModel:
         self.total = len(rows)
         entries = self._entries
         flt = self.filter
-        entry_of = self._entry
-        # most changes keep a row in place (sorted by name, or the sort column did not change)
-        moves: list[tuple[ObjectKey, Row, bool]] = []
-        for key, row in fresh:
-            old = entries.get(key)
-            shown = not flt.active or flt.matches(key, row)
-            if old is not None and shown and old == entry_of(key, row):
-                continue
-            moves.append((key, row, shown))
+        active = flt.active
+        if not active and self.sort_column in (NAME, NAMESPACE):
+            # sorted by identity: a changed row never moves, only new ones are placed
+            moves = [(key, row, True) for key, row in fresh if key not in entries]
+        else:
+            entry_of = self._entry
+            moves = []
+            for key, row in fresh:
+                old = entries.get(key)
+                shown = not active or flt.matches(key, row)
+                if old is not None and shown and old == entry_of(key, row):
+                    continue
+                moves.append((key, row, shown))
+        # names never change for a key; cells of a bulk change are measured when drawn (grow)
+        added_keys = set(added)
+        self._measure([(k, r) for k, r in fresh if k in added_keys], reset=False)
+        if len(fresh) <= _MEASURE_ALL:
+            self._measure(fresh, reset=False, names=False)
         if not removed and not moves:
-            self._measure(fresh, reset=False)
             return False
         if len(removed) + len(moves) > max(len(rows) // 8, 256):
             # a long jump through time: one sort beats thousands of inserts
@@ -123,7 +137,6 @@ class TableModel:
                 self._drop(key)
                 if shown:
                     self._add(key, row)
-        self._measure(fresh, reset=False)
         return True
 
     def _row(self, key: ObjectKey, value: Any) -> Row | None:
@@ -186,7 +199,9 @@ class TableModel:
         self._sorted.add(entry)
         return True
 
-    def _measure(self, items: Iterable[tuple[ObjectKey, Row]], reset: bool) -> None:
+    def _measure(
+        self, items: Iterable[tuple[ObjectKey, Row]], reset: bool, names: bool = True
+    ) -> None:
         """Column widths only grow between rebuilds, so rows never jitter while live. Columns
         whose width does not depend on the value (ages) are sized once; the rest are measured
         a column at a time with C-level map/max (10,000 rows in a few ms)."""
@@ -201,10 +216,11 @@ class TableModel:
         pairs = list(items)
         if not pairs:
             return
-        keys = [k for k, _ in pairs]
+        if names:
+            keys = [k for k, _ in pairs]
+            self.ns_width = max(self.ns_width, max(map(len, map(_NAMESPACE_OF, keys))))
+            self.name_width = max(self.name_width, max(map(len, map(_NAME_OF, keys))))
         cells = [r.cells for _, r in pairs if len(r.cells) >= len(cols)]
-        self.ns_width = max(self.ns_width, *map(len, map(_NAMESPACE_OF, keys)))
-        self.name_width = max(self.name_width, *map(len, map(_NAME_OF, keys)))
         if not cells:
             return
         widths = self.widths
@@ -222,6 +238,22 @@ class TableModel:
                     w = max(w, 6)  # <none>
             if w > widths[i]:
                 widths[i] = w
+
+    def grow(self, column: int, width: int) -> bool:
+        """Widen a column to fit a cell seen while drawing (rows changed in bulk are not all
+        measured); True if it grew."""
+        if column == NAMESPACE:
+            if width > self.ns_width:
+                self.ns_width = width
+                return True
+        elif column == NAME:
+            if width > self.name_width:
+                self.name_width = width
+                return True
+        elif 0 <= column < len(self.widths) and width > self.widths[column]:
+            self.widths[column] = width
+            return True
+        return False
 
     # --- reading -----------------------------------------------------------------------------
 

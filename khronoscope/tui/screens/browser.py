@@ -7,6 +7,7 @@ arrived in between.
 
 from __future__ import annotations
 
+import gc
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -79,6 +80,7 @@ class BrowserScreen(Screen[None]):
         self._aliases: Aliases | None = None
         self._alias_types = -1
         self._last_error = ""
+        self._frozen = False
 
     @property
     def kapp(self) -> KhronoscopeApp:
@@ -104,15 +106,22 @@ class BrowserScreen(Screen[None]):
         if ns:
             self._remember_namespace(ns)
         self.open_view(settings.type_name, ns, Filter(), push=False)
+        if settings.gc_freeze:
+            gc.collect()
+            gc.freeze()
+            self._frozen = True
         self.kapp.playback.listeners.append(self._playback_moved)
         self.set_interval(1 / max(settings.refresh_hz, 0.5), self.tick)
         table.focus()
 
     def on_unmount(self) -> None:
-        """Stop listening to the playback cursor."""
+        """Stop listening to the playback cursor; undo the GC freeze."""
         listeners = self.kapp.playback.listeners
         if self._playback_moved in listeners:
             listeners.remove(self._playback_moved)
+        if self._frozen:
+            gc.unfreeze()  # leave the process as it was (tests run many apps in one process)
+            self._frozen = False
 
     # --- views -------------------------------------------------------------------------------
 
@@ -227,9 +236,8 @@ class BrowserScreen(Screen[None]):
         started = time.perf_counter()
         delta = self.cursor.seek(t)
         model = self.model
-        if delta.rebuilt:
-            model.reset(self.cursor.rows)
-        elif delta:
+        if delta:
+            # a rebuilt cursor still says what changed: rows that kept their place stay put
             model.apply(self.cursor.rows, delta.added, delta.modified, delta.removed)
         table = self.query_one(ResourceTable)
         table.rows_changed(t)

@@ -88,6 +88,7 @@ class ResourceTable(ScrollView, can_focus=True):
         self._wanted_row: Row | None = None
         self._layout: list[tuple[int, int, str, int]] = []  # (column id, x, header, width)
         self._line_width = 0
+        self._regrow_pending = False
         self.version = 0
 
     # --- feeding -----------------------------------------------------------------------------
@@ -373,12 +374,25 @@ class ResourceTable(ScrollView, can_focus=True):
             else:
                 value = ""
             if len(value) > w:
+                if w < MAX_COLUMN and self.model is not None and self.model.grow(cid, len(value)):
+                    # a cell wider than its column (rows changed in bulk are measured lazily):
+                    # widen it from the next frame on
+                    self._regrow()
                 value = value[: w - 1] + "…"
             if x > pos:
                 parts.append(" " * (x - pos))
             parts.append(value.ljust(w))
             pos = x + w
         return "".join(parts)
+
+    def _regrow(self) -> None:
+        if not self._regrow_pending:
+            self._regrow_pending = True
+            self.call_after_refresh(self._do_regrow)
+
+    def _do_regrow(self) -> None:
+        self._regrow_pending = False
+        self.relayout()
 
     def row_texts(self) -> list[str]:
         """Every shown row as plain text (for tests and the bench; draws nothing)."""
