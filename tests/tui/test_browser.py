@@ -471,3 +471,18 @@ async def test_clicking_a_header_sorts_by_it(make_app):
         await pilot.click(table, offset=(x + 1, 0))
         await pilot.pause()
         assert names(app)[0] == API
+
+
+async def test_columns_widen_when_a_bulk_change_brings_wider_cells(make_app):
+    src = testing.scale_source(2500, live=False)
+    for i in range(2500):
+        obj = testing.scale_pod(i, testing.T0 - (i % 3600) * 10**9, "crashloop", 1)
+        src.put(testing.T0 + 10 * 10**9, obj)
+    app = make_app(None, src=src)
+    app.playback.seek(testing.T0 + 1)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert "CrashLoopBackOff" not in table_of(app).row_texts()[0]
+        await seek(app, pilot, 20)  # 2500 rows change at once: measured as they are drawn
+        await pilot.pause()
+        assert rows(app)[0][3] == "CrashLoopBackOff"
