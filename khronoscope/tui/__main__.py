@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     """Parse, build the synthetic source, run the app."""
     parser = argparse.ArgumentParser(prog="python -m khronoscope.tui", description=__doc__)
     add_browser_arguments(parser)
+    parser.add_argument("-n", "--namespace", default=None, help="namespace shown first")
     parser.add_argument("--scale", type=int, default=0, help="N pods instead of the incident")
     parser.add_argument("--churn", type=int, default=100, help="changes/s with --scale (live)")
     parser.add_argument("--at", default=None, help="start paused at this time")
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
             source = testing.incident_source()
             at = args.at or format_iso(testing.END)
         settings = build_settings(
-            command=args.command,
+            command=args.view_type,
             namespace=args.namespace,
             keymap=args.keymap,
             utc=args.utc,

@@ -16,20 +16,15 @@ from khronoscope.tui.settings import BrowserSettings
 
 
 def add_browser_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options every command that opens the browser accepts."""
+    """Options every command that opens the browser accepts (the namespace shown first comes
+    from the command's own `-n`: one watched namespace is the one shown)."""
     parser.add_argument(
         "-c",
         "--command",
+        dest="view_type",
         metavar="TYPE",
         default="pods",
         help="resource type to show first, as on the : line (default: pods)",
-    )
-    parser.add_argument(
-        "-n",
-        "--namespace",
-        metavar="NS",
-        default=None,
-        help="namespace to show first (default: all namespaces)",
     )
     parser.add_argument(
         "--keymap",
@@ -78,12 +73,18 @@ def build_settings(
 
 
 def settings_from_args(args: argparse.Namespace) -> BrowserSettings:
-    """Settings from the options `add_browser_arguments` declared."""
+    """Settings from the options `add_browser_arguments` declared (absent ones default, so a
+    command without them, like `demo`, can open the browser too)."""
+    namespace = getattr(args, "namespace", None)
+    if isinstance(namespace, list | tuple):
+        # `-n a -n b` watches two namespaces: show all; `-n a` shows a
+        names = [n for item in namespace for n in str(item).split(",") if n]
+        namespace = names[0] if len(names) == 1 else None
     return build_settings(
-        command=args.command,
-        namespace=args.namespace,
-        keymap=args.keymap,
-        utc=args.utc,
+        command=getattr(args, "view_type", None) or "pods",
+        namespace=namespace,
+        keymap=getattr(args, "keymap", None),
+        utc=bool(getattr(args, "utc", False)),
         at=getattr(args, "at", None),
     )
 
@@ -97,4 +98,17 @@ def run_app(
     if settings is None:
         settings = build_settings(**options)  # type: ignore[arg-type]
     create_app(source, settings).run()
+    return 0
+
+
+async def run_app_async(
+    source: HistorySource, settings: BrowserSettings | None = None, **options: object
+) -> int:
+    """The same inside a running event loop: a live session started on that loop first (so
+    its one-line errors come before the screen is taken over) keeps feeding the app."""
+    from khronoscope.tui.app import create_app
+
+    if settings is None:
+        settings = build_settings(**options)  # type: ignore[arg-type]
+    await create_app(source, settings).run_async()
     return 0

@@ -486,3 +486,19 @@ async def test_columns_widen_when_a_bulk_change_brings_wider_cells(make_app):
         await seek(app, pilot, 20)  # 2500 rows change at once: measured as they are drawn
         await pilot.pause()
         assert rows(app)[0][3] == "CrashLoopBackOff"
+
+
+async def test_events_show_the_newest_first(make_app):
+    app = make_app(155)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("colon", *"ev", "enter")
+        await pilot.pause()
+        first = by_name(app)[names(app)[0]]
+        assert names(app)[0] == f"{API}.backoff"
+        assert (first["LAST SEEN"], first["TYPE"], first["OBJECT"]) == (
+            "5s",
+            "Warning",
+            f"pod/{API}",
+        )
+        assert "LAST SEEN↓" in table_of(app).header_text()

@@ -98,14 +98,22 @@ class BrowserScreen(Screen[None]):
         """Open the first view and start the refresh timer."""
         settings = self.kapp.settings
         # k9s-like favourites, seeded with the namespaces known at start
-        known = [ns for ns in self.kapp.source.tmap.namespaces() if ns]
+        tmap = self.kapp.source.tmap
+        with_pods = [ns for ns in tmap.namespaces("pods") if ns]
+        known = with_pods or [ns for ns in tmap.namespaces() if ns]
         self.favourites = list(settings.favourites) or known[:9]
         table = self.query_one(ResourceTable)
         table.wide = settings.wide
         ns = settings.namespace
         if ns:
             self._remember_namespace(ns)
-        self.open_view(settings.type_name, ns, Filter(), push=False)
+        type_name = self.aliases().resolve(settings.type_name)
+        if type_name is None:
+            self.notify(
+                f"unknown resource type {settings.type_name!r}: showing pods", severity="error"
+            )
+            type_name = "pods"
+        self.open_view(type_name, ns, Filter(), push=False)
         if settings.gc_freeze:
             gc.collect()
             gc.freeze()
@@ -176,6 +184,10 @@ class BrowserScreen(Screen[None]):
         columns = self._columns(view.type_name, t)
         model = TableModel(view.type_name, columns, namespaced and ns is None, self._resolve)
         model.filter = view.filter
+        last_seen = columns.index("LAST SEEN")
+        if last_seen >= 0:
+            # events: the newest first, what an incident needs to see
+            model.sort_column, model.descending = last_seen, True
         model.reset(self.cursor.rows)
         self.model = model
         self._seen_changes = tmap.change_count
