@@ -94,8 +94,10 @@ def sort_value(kind: CellKind, value: Any) -> Any:
     number); every key of a column has the same type so sorting never compares str with int."""
     if kind is CellKind.TEXT:
         return "" if value is None else str(value)
-    if kind in (CellKind.AGE, CellKind.TIMESTAMP):
-        # older first when ascending, like k9s' AGE sort; unknown sorts as the oldest
+    if kind is CellKind.AGE:
+        # by the age printed: youngest first when ascending; unknown sorts as the oldest
+        return (1 << 62) if value is None else -value
+    if kind is CellKind.TIMESTAMP:
         return -(1 << 62) if value is None else value
     if kind is CellKind.NUMBER:
         # a malformed object may carry a string where kubectl expects a count

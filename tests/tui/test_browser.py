@@ -114,11 +114,11 @@ async def test_sort_by_column_and_reverse(make_app):
         await pilot.pause()
         await pilot.press("A")
         await pilot.pause()
-        assert names(app)[0] == "coredns-6d4b75cb6d-x7k2p"  # oldest first
+        assert names(app)[0] == "web-5d9c7-ddddd"  # by age: youngest first
         assert table_of(app).header_text().count("AGE↑") == 1
         await pilot.press("A")
         await pilot.pause()
-        assert names(app)[0] == "web-5d9c7-ddddd"  # youngest first
+        assert names(app)[0] == "coredns-6d4b75cb6d-x7k2p"  # oldest first
         await pilot.press("T")  # restarts
         await pilot.pause()
         assert names(app)[-1] == API
@@ -501,4 +501,4 @@ async def test_events_show_the_newest_first(make_app):
             "Warning",
             f"pod/{API}",
         )
-        assert "LAST SEEN↓" in table_of(app).header_text()
+        assert "LAST SEEN↑" in table_of(app).header_text()

@@ -186,8 +186,8 @@ class BrowserScreen(Screen[None]):
         model.filter = view.filter
         last_seen = columns.index("LAST SEEN")
         if last_seen >= 0:
-            # events: the newest first, what an incident needs to see
-            model.sort_column, model.descending = last_seen, True
+            # events: the newest first (youngest LAST SEEN), what an incident needs to see
+            model.sort_column = last_seen
         model.reset(self.cursor.rows)
         self.model = model
         self._seen_changes = tmap.change_count
