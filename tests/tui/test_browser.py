@@ -61,6 +61,8 @@ async def test_pods_table_at_known_times(make_app):
         assert pods[API]["READY"] == "0/1"
         assert pods[API]["RESTARTS"] == "3 (5s ago)"
         assert pods[WEB[0]]["AGE"] == "2m25s"
+        drawn = screen_text(app)  # what the terminal shows, not only what the model holds
+        assert re.search(rf"{API}\s+0/1\s+CrashLoopBackOff\s+3 \(5s ago\)\s+2m5s\s+node-2", drawn)
 
         await seek(app, pilot, 122)
         pods = by_name(app)
