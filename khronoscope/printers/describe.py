@@ -243,7 +243,7 @@ def describe_node(
     spec = node.get("spec") or _EMPTY
     status = node.get("status") or _EMPTY
     out = _Out()
-    w = 20
+    w = 22
     out.kv("Name", meta.get("name", ""), width=w)
     roles = sorted(
         k.split("/", 1)[1]
@@ -392,7 +392,8 @@ def _tree(out: _Out, key: str, value: Any, indent: int) -> None:
     if isinstance(value, dict):
         out.kv(key, "" if value else "<none>", indent)
         for k, v in value.items():
-            _tree(out, _title(k), v, indent + 2)
+            # nested keys as they are: label keys, data keys and field names alike
+            _tree(out, str(k), v, indent + 2)
     elif isinstance(value, list):
         if not value:
             out.kv(key, "<none>", indent)
@@ -404,7 +405,7 @@ def _tree(out: _Out, key: str, value: Any, indent: int) -> None:
                 if isinstance(v, dict):
                     first = True
                     for k, vv in v.items():
-                        _tree(out, ("- " if first else "  ") + _title(k), vv, indent + 2)
+                        _tree(out, ("- " if first else "  ") + str(k), vv, indent + 2)
                         first = False
                 else:
                     out.line(" " * (indent + 2) + f"- {v}")
