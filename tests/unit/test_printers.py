@@ -491,3 +491,22 @@ def test_row_for_never_raises_on_malformed_objects():
         hash(row.labels)
 
     check()
+
+
+def test_describe_never_prints_secret_values():
+    from khronoscope.printers.describe import describe_generic, describe_pod
+
+    secret = testing.secret(T)
+    text = describe_generic(secret, [], T)
+    assert "password:" in text and "<redacted>" in text
+    assert secret["data"]["password"] not in text
+    assert testing.SECRET_PASSWORD not in text
+    assert LAST_APPLIED not in text
+    pod_obj = testing.pod("p", "shop", T)
+    pod_obj["spec"]["containers"][0]["env"] = [
+        {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "pw"}}},
+        {"name": "MODE", "value": "prod"},
+    ]
+    text = describe_pod(pod_obj, [], T)
+    assert "DB_PASSWORD:  <set from a reference>" in text
+    assert "MODE:" in text and "prod" in text
