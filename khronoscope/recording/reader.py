@@ -159,18 +159,36 @@ class RecordingReader:
                     break
                 end = size if nxt is None else nxt
                 self.problems.append(
-                    Problem(off, end, "unreadable bytes (damaged block header)",
-                            self.blocks[-1].last_t if self.blocks else None, None, None)
+                    Problem(
+                        off,
+                        end,
+                        "unreadable bytes (damaged block header)",
+                        self.blocks[-1].last_t if self.blocks else None,
+                        None,
+                        None,
+                    )
                 )
                 off = end
                 continue
-            info = BlockInfo(off, h.type, h.flags, h.payload_len, h.records, h.changes,
-                             h.first_t, h.last_t, h.changes_before)
+            info = BlockInfo(
+                off,
+                h.type,
+                h.flags,
+                h.payload_len,
+                h.records,
+                h.changes,
+                h.first_t,
+                h.last_t,
+                h.changes_before,
+            )
             if info.end > size:
                 self.pending_tail = Problem(
-                    off, size,
+                    off,
+                    size,
                     f"last block truncated ({size - off} of {info.end - off} bytes)",
-                    h.first_t, h.last_t, h.records,
+                    h.first_t,
+                    h.last_t,
+                    h.records,
                 )
                 break
             self.blocks.append(info)
@@ -187,8 +205,17 @@ class RecordingReader:
         h = fmt.unpack_block_header(self._read_at(offset, fmt.BLOCK_HEADER_SIZE))
         if h is None or h.type != fmt.INDEX:
             return False
-        info = BlockInfo(offset, h.type, h.flags, h.payload_len, h.records, h.changes, h.first_t,
-                         h.last_t, h.changes_before)
+        info = BlockInfo(
+            offset,
+            h.type,
+            h.flags,
+            h.payload_len,
+            h.records,
+            h.changes,
+            h.first_t,
+            h.last_t,
+            h.changes_before,
+        )
         try:
             payload = self._payload(info)
         except _BadBlock:

@@ -59,8 +59,9 @@ def type_to_list(rt: ResourceType) -> list[Any]:
 def type_from_list(v: list[Any]) -> ResourceType:
     """Undo `type_to_list`."""
     g, ver, plural, kind, namespaced, shorts, verbs, singular, cats = v
-    return ResourceType(g, ver, plural, kind, bool(namespaced), tuple(shorts), tuple(verbs),
-                        singular, tuple(cats))
+    return ResourceType(
+        g, ver, plural, kind, bool(namespaced), tuple(shorts), tuple(verbs), singular, tuple(cats)
+    )
 
 
 def key_to_list(key: ObjectKey | None) -> list[str] | None:
@@ -94,5 +95,6 @@ def status_from(rec: list[Any]) -> tuple[str, TypeStatus]:
         state = TypeState(rec[3])
     except ValueError:
         state = TypeState.GONE
-    return rec[2], TypeStatus(state=state, since=rec[1], error=rec[4], objects=rec[5],
-                              changes=rec[6])
+    return rec[2], TypeStatus(
+        state=state, since=rec[1], error=rec[4], objects=rec[5], changes=rec[6]
+    )

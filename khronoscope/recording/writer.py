@@ -339,11 +339,27 @@ class RecordingWriter:
         before = self.stats.changes - self._buf_changes
         in_block = self._buf_changes
         block = fmt.pack_block(
-            fmt.DATA, fmt.F_ZSTD, payload, len(raw), self._buf_records, in_block,
-            self._buf_first, self._buf_last, before,
+            fmt.DATA,
+            fmt.F_ZSTD,
+            payload,
+            len(raw),
+            self._buf_records,
+            in_block,
+            self._buf_first,
+            self._buf_last,
+            before,
         )
-        entry = [self._good_end, fmt.DATA, fmt.F_ZSTD, len(payload), self._buf_records, in_block,
-                 self._buf_first, self._buf_last, before]
+        entry = [
+            self._good_end,
+            fmt.DATA,
+            fmt.F_ZSTD,
+            len(payload),
+            self._buf_records,
+            in_block,
+            self._buf_first,
+            self._buf_last,
+            before,
+        ]
         self._buf = []
         self._buf_bytes = self._buf_records = self._buf_changes = 0
         self._write(block)
@@ -389,10 +405,10 @@ class RecordingWriter:
             raw = b"".join(chunk)
             payload = self._kf_compressor.compress(raw)
             flags = fmt.F_ZSTD | (fmt.F_KEYFRAME_END if i == len(blocks) - 1 else 0)
-            block = fmt.pack_block(fmt.KEYFRAME, flags, payload, len(raw), len(chunk), 0, t, t,
-                                   before)
-            entry = [self._good_end, fmt.KEYFRAME, flags, len(payload), len(chunk), 0, t, t,
-                     before]
+            block = fmt.pack_block(
+                fmt.KEYFRAME, flags, payload, len(raw), len(chunk), 0, t, t, before
+            )
+            entry = [self._good_end, fmt.KEYFRAME, flags, len(payload), len(chunk), 0, t, t, before]
             self._write(block)
             self._index.append(entry)
             written += len(block)
@@ -490,8 +506,17 @@ class RecordingWriter:
         first = min((e[6] for e in self._index), default=0)
         last = max((e[7] for e in self._index), default=0)
         offset = self._good_end
-        block = fmt.pack_block(fmt.INDEX, fmt.F_ZSTD, payload, len(raw), len(self._index), 0,
-                               first, last, self.stats.changes)
+        block = fmt.pack_block(
+            fmt.INDEX,
+            fmt.F_ZSTD,
+            payload,
+            len(raw),
+            len(self._index),
+            0,
+            first,
+            last,
+            self.stats.changes,
+        )
         self._write(block + fmt.pack_trailer(offset))
 
     def __enter__(self) -> RecordingWriter:

@@ -64,8 +64,13 @@ def make_pod(rng: random.Random, ns: str, name: str, t: int, app: str, image: st
             "creationTimestamp": _ts(t),
             "labels": {"app": app, "pod-template-hash": f"{rng.getrandbits(32):08x}"},
             "ownerReferences": [
-                {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": f"{app}-rs",
-                 "uid": f"{rng.getrandbits(128):032x}", "controller": True}
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "ReplicaSet",
+                    "name": f"{app}-rs",
+                    "uid": f"{rng.getrandbits(128):032x}",
+                    "controller": True,
+                }
             ],
             "managedFields": _managed(t, "kube-controller-manager"),
         },
@@ -79,10 +84,17 @@ def make_pod(rng: random.Random, ns: str, name: str, t: int, app: str, image: st
                         "requests": {"cpu": "100m", "memory": "128Mi"},
                         "limits": {"cpu": "500m", "memory": "512Mi"},
                     },
-                    "env": [{"name": "MODE", "value": "production"},
-                            {"name": "REGION", "value": "eu-west-1"}],
-                    "volumeMounts": [{"name": "kube-api-access", "readOnly": True,
-                                      "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"}],
+                    "env": [
+                        {"name": "MODE", "value": "production"},
+                        {"name": "REGION", "value": "eu-west-1"},
+                    ],
+                    "volumeMounts": [
+                        {
+                            "name": "kube-api-access",
+                            "readOnly": True,
+                            "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount",
+                        }
+                    ],
                     "terminationMessagePath": "/dev/termination-log",
                     "imagePullPolicy": "IfNotPresent",
                 }
@@ -94,8 +106,12 @@ def make_pod(rng: random.Random, ns: str, name: str, t: int, app: str, image: st
             "nodeName": f"node-{rng.randrange(20):02d}",
             "schedulerName": "default-scheduler",
             "tolerations": [
-                {"key": "node.kubernetes.io/not-ready", "operator": "Exists",
-                 "effect": "NoExecute", "tolerationSeconds": 300}
+                {
+                    "key": "node.kubernetes.io/not-ready",
+                    "operator": "Exists",
+                    "effect": "NoExecute",
+                    "tolerationSeconds": 300,
+                }
             ],
         },
         "status": {
@@ -108,10 +124,16 @@ def make_pod(rng: random.Random, ns: str, name: str, t: int, app: str, image: st
             "podIP": f"10.244.{rng.randrange(256)}.{rng.randrange(256)}",
             "startTime": _ts(t),
             "containerStatuses": [
-                {"name": "web", "ready": True, "restartCount": 0, "image": image,
-                 "imageID": f"docker.io/library/{image}@sha256:{rng.getrandbits(256):064x}",
-                 "containerID": f"containerd://{rng.getrandbits(256):064x}",
-                 "started": True, "state": {"running": {"startedAt": _ts(t)}}}
+                {
+                    "name": "web",
+                    "ready": True,
+                    "restartCount": 0,
+                    "image": image,
+                    "imageID": f"docker.io/library/{image}@sha256:{rng.getrandbits(256):064x}",
+                    "containerID": f"containerd://{rng.getrandbits(256):064x}",
+                    "started": True,
+                    "state": {"running": {"startedAt": _ts(t)}},
+                }
             ],
             "qosClass": "Burstable",
         },
@@ -123,9 +145,13 @@ def make_configmap(rng: random.Random, ns: str, name: str, t: int) -> dict:
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": {"name": name, "namespace": ns, "uid": f"{rng.getrandbits(128):032x}",
-                     "resourceVersion": str(rng.randrange(10**6, 10**7)),
-                     "creationTimestamp": _ts(t)},
+        "metadata": {
+            "name": name,
+            "namespace": ns,
+            "uid": f"{rng.getrandbits(128):032x}",
+            "resourceVersion": str(rng.randrange(10**6, 10**7)),
+            "creationTimestamp": _ts(t),
+        },
         "data": {"LOG_LEVEL": "info", "FEATURE_X": "on", "config.yaml": "a: 1\nb: [1, 2, 3]\n"},
     }
 
@@ -136,9 +162,13 @@ def make_secret(rng: random.Random, ns: str, name: str, t: int) -> dict:
         "apiVersion": "v1",
         "kind": "Secret",
         "type": "Opaque",
-        "metadata": {"name": name, "namespace": ns, "uid": f"{rng.getrandbits(128):032x}",
-                     "resourceVersion": str(rng.randrange(10**6, 10**7)),
-                     "creationTimestamp": _ts(t)},
+        "metadata": {
+            "name": name,
+            "namespace": ns,
+            "uid": f"{rng.getrandbits(128):032x}",
+            "resourceVersion": str(rng.randrange(10**6, 10**7)),
+            "creationTimestamp": _ts(t),
+        },
         "data": {"password": "aHVudGVyMg==", "token": f"{rng.getrandbits(128):032x}"},
     }
 
@@ -148,18 +178,23 @@ def make_node(rng: random.Random, name: str, t: int) -> dict:
     return {
         "apiVersion": "v1",
         "kind": "Node",
-        "metadata": {"name": name, "uid": f"{rng.getrandbits(128):032x}",
-                     "resourceVersion": str(rng.randrange(10**6, 10**7)),
-                     "creationTimestamp": _ts(t), "labels": {"kubernetes.io/hostname": name}},
-        "status": {"conditions": [{"type": "Ready", "status": "True",
-                                   "lastHeartbeatTime": _ts(t)}],
-                   "capacity": {"cpu": "8", "memory": "32Gi", "pods": "110"}},
+        "metadata": {
+            "name": name,
+            "uid": f"{rng.getrandbits(128):032x}",
+            "resourceVersion": str(rng.randrange(10**6, 10**7)),
+            "creationTimestamp": _ts(t),
+            "labels": {"kubernetes.io/hostname": name},
+        },
+        "status": {
+            "conditions": [{"type": "Ready", "status": "True", "lastHeartbeatTime": _ts(t)}],
+            "capacity": {"cpu": "8", "memory": "32Gi", "pods": "110"},
+        },
     }
 
 
-def changes(seed: int, count: int, objects: int = 200, step_ns: int = 10_000_000) -> Iterator[
-    Change
-]:
+def changes(
+    seed: int, count: int, objects: int = 200, step_ns: int = 10_000_000
+) -> Iterator[Change]:
     """`count` changes over about `objects` live objects, times strictly increasing from T0.
 
     The first changes create the objects; then pods flap status, bump resourceVersion, roll out a
@@ -241,4 +276,3 @@ def changes(seed: int, count: int, objects: int = 200, step_ns: int = 10_000_000
             obj["status"]["conditions"][0]["lastHeartbeatTime"] = _ts(t)
         yield emit(key, ChangeKind.MODIFIED, obj)
         made += 1
-
