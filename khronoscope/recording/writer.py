@@ -11,6 +11,7 @@ block at the end, which readers report and skip.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import threading
@@ -430,10 +431,9 @@ class RecordingWriter:
 
     def _fail(self, err: OSError) -> None:
         # drop the partial block so the file ends on a whole one; ENOSPC leaves room for this
-        try:
+        # if even that fails, readers report a truncated last block: nothing more to do here
+        with contextlib.suppress(OSError):
             self._out.truncate(self._good_end)
-        except OSError:
-            pass  # readers report a truncated last block; nothing more can be done here
         why = "disk full" if err.errno in (errno.ENOSPC, errno.EDQUOT) else err.strerror
         last = max((e[7] for e in self._index), default=None)
         upto = f"up to {format_iso(last)} " if last is not None else ""
