@@ -18,6 +18,7 @@ from pathlib import Path
 import platformdirs
 
 from khronoscope.core.source import Bookmark
+from khronoscope.errors import KhronoscopeError
 from khronoscope.recording.records import key_from_list, key_to_list
 
 
@@ -39,7 +40,7 @@ class BookmarkSidecar:
         self.candidates = sidecar_candidates(recording)
         self.added: dict[int, Bookmark] = {}
         self.removed: set[int] = set()
-        self.path: Path | None = next((p for p in self.candidates if p.exists()), None)
+        self.path: Path | None = next((p for p in self.candidates if p.is_file()), None)
         if self.path is not None:
             self._read(self.path)
 
@@ -105,8 +106,6 @@ class BookmarkSidecar:
                 return
             except OSError as err:
                 last_err = err
-        from khronoscope.errors import KhronoscopeError
-
         where = ", ".join(str(p) for p in targets)
         why = last_err.strerror if last_err is not None else "unknown error"
         raise KhronoscopeError(f"cannot save the bookmark ({why}): tried {where}")

@@ -52,6 +52,7 @@ class Extras:
 
     bookmarks: dict[int, Bookmark] = field(default_factory=dict)
     bookmark_created: dict[int, int] = field(default_factory=dict)
+    max_bookmark_id: int = 0
     gaps: dict[tuple[int, int, str, str], Gap] = field(default_factory=dict)
     status: dict[str, TypeStatus] = field(default_factory=dict)
     types: dict[str, ResourceType] = field(default_factory=dict)
@@ -73,6 +74,7 @@ class Extras:
             b = rec.bookmark_from(r)
             self.bookmarks[b.id] = b
             self.bookmark_created[b.id] = r[5]
+            self.max_bookmark_id = max(self.max_bookmark_id, b.id)
         elif kind == fmt.BOOKMARK_DEL:
             self.bookmarks.pop(r[2], None)
         elif kind == fmt.GAP:
@@ -184,7 +186,11 @@ def read_keyframe(
             kind = r[0]
             if kind == fmt.KF_OBJECT:
                 entries[ObjectKey(r[2], r[3], r[4])] = (r[1], r[5])
-            elif kind != fmt.KF_BEGIN and extras is not None:
+            elif extras is None:
+                continue
+            elif kind == fmt.KF_BEGIN:
+                extras.max_bookmark_id = max(extras.max_bookmark_id, r[4])
+            else:
                 extras.apply(r, series=False)
     return entries
 

@@ -307,8 +307,9 @@ class RecordingSource:
         """Store a bookmark in the sidecar (a new id unless it renames an existing one)."""
         known = self._sidecar.merged(self._extras.bookmarks)
         if bookmark.id == 0 or bookmark.id not in known:
-            ids = set(known) | set(self._extras.bookmarks) | self._sidecar.removed
-            bookmark = Bookmark(bookmark.t, bookmark.label, bookmark.key, max(ids, default=0) + 1)
+            # ids are never reused, not even those of deleted bookmarks
+            ids = set(known) | self._sidecar.removed | {self._extras.max_bookmark_id}
+            bookmark = Bookmark(bookmark.t, bookmark.label, bookmark.key, max(ids) + 1)
         self._sidecar.add(bookmark)
         return bookmark
 

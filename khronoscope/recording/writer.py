@@ -168,6 +168,7 @@ class RecordingWriter:
         # per object: (time of the version in force, its msgpack bytes): delta bases and keyframes
         self._state: dict[ObjectKey, tuple[int, bytes]] = {}
         self._bookmarks: dict[int, tuple[Bookmark, int]] = {}
+        self._max_bookmark_id = 0
         self._gaps: list[Gap] = []
         self._status: dict[str, tuple[int, TypeStatus]] = {}
         self._types: dict[str, ResourceType] = {}
@@ -251,6 +252,7 @@ class RecordingWriter:
         with self._lock:
             self._check()
             self._bookmarks[bookmark.id] = (bookmark, created)
+            self._max_bookmark_id = max(self._max_bookmark_id, bookmark.id)
             self._add(rec.bookmark_record(fmt.BOOKMARK, bookmark, created), bookmark.t)
 
     def remove_bookmark(self, bookmark_id: int, t: int | None = None) -> None:
@@ -375,7 +377,9 @@ class RecordingWriter:
         """Write the full state at t as one or more keyframe blocks (data flushed first)."""
         self._flush_buffer()
         before = self.stats.changes
-        parts: list[bytes] = [rec.pack([fmt.KF_BEGIN, t, len(self._state), before])]
+        parts: list[bytes] = [
+            rec.pack([fmt.KF_BEGIN, t, len(self._state), before, self._max_bookmark_id])
+        ]
         if self._types:
             parts.append(rec.pack(self._types_record(self._types_t)))
         for name, (st, status) in sorted(self._status.items()):

@@ -7,10 +7,11 @@ Secrets so that redaction can be checked. Same seed, same stream.
 
 from __future__ import annotations
 
-import copy
 import random
 from collections.abc import Iterator
 from typing import Any
+
+import orjson
 
 from khronoscope.core.types import Change, ChangeKind, ObjectKey
 
@@ -209,7 +210,8 @@ def changes(
     serial = 0
 
     def emit(key: ObjectKey, kind: ChangeKind, obj: dict | None) -> Change:
-        return Change(t, key, kind, copy.deepcopy(obj) if obj is not None else None)
+        # a JSON round trip copies several times faster than deepcopy (the values are JSON)
+        return Change(t, key, kind, orjson.loads(orjson.dumps(obj)) if obj is not None else None)
 
     while made < count:
         t += rng.randrange(1, 2 * step_ns)
