@@ -86,7 +86,7 @@ def scenarios(draw: st.DrawFn) -> tuple[list[Event], list[int], int | None]:
     return events, bounds, cursor_t
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_windowed_backfill_equals_in_order_puts(case: tuple[list[Event], list[int], int | None]):
     events, bounds, cursor_t = case
