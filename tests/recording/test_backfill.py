@@ -21,7 +21,7 @@ def _row(_type: str, obj: dict[str, Any]) -> Any:
 
 
 def _in_order(events: list[Event]) -> TemporalMap:
-    m = TemporalMap(row_fn=_row)
+    m = TemporalMap(row_fn=_row, checkpoint_every=2)
     for t, k, o in events:
         if o is None:
             m.delete(k, t)
@@ -45,7 +45,7 @@ def _state_at(events: list[Event], upto: int) -> dict[ObjectKey, tuple[int, Any]
 
 def _windowed(events: list[Event], bounds: list[int], cursor_t: int | None) -> TemporalMap:
     """The way a recording opens: newest state, then windows newest first (keyframe + changes)."""
-    m = TemporalMap(row_fn=_row)
+    m = TemporalMap(row_fn=_row, checkpoint_every=2)
     end = bounds[-1]
     for k, (t, o) in _state_at(events, end).items():
         m.put_raw(k, t, codec.pack(o))
@@ -97,6 +97,10 @@ def test_windowed_backfill_equals_in_order_puts(case: tuple[list[Event], list[in
         for t in range(0, bounds[-1] + 2):
             assert a.get(k, t) == b.get(k, t)
             assert a.row(k, t) == b.row(k, t)
+    for t in range(0, bounds[-1] + 2):
+        # moment queries go through the checkpoints the backfill fixed and added
+        assert set(a.keys_at(t)) == set(b.keys_at(t))
+        assert a.rows_at(t, "pods") == b.rows_at(t, "pods")
     assert list(a.changes()) == list(b.changes())
     assert a.change_count == b.change_count
     assert (a.first_t, a.last_t) == (b.first_t, b.last_t)
@@ -118,7 +122,10 @@ def test_backfill_ignores_versions_the_map_already_has():
 
 
 def test_put_raw_equals_put():
-    a, b = TemporalMap(row_fn=_row), TemporalMap(row_fn=_row)
+    a, b = (
+        TemporalMap(row_fn=_row, checkpoint_every=2),
+        TemporalMap(row_fn=_row, checkpoint_every=2),
+    )
     k = KEYS[1]
     for t, v in [(1, 1), (2, 1), (3, 2)]:
         assert a.put(k, t, {"v": v}) == b.put_raw(k, t, codec.pack({"v": v}))
