@@ -373,6 +373,11 @@ def open_recording(
     row_fn: RowFn | None = None,
     follow: bool = False,
     progress: Progress | None = None,
+    history: bool = True,
 ) -> RecordingSource:
-    """Open a recording showing its newest moment; call `load_history()` to fill the past."""
-    return RecordingSource(path, row_fn=row_fn, follow=follow, progress=progress)
+    """Open a recording with its whole history (`history=False`: only the newest moment; then
+    fill the past with `load_step`/`load_history`, as the app does to show something at once)."""
+    source = RecordingSource(path, row_fn=row_fn, follow=follow, progress=progress)
+    if history:
+        source.load_all()
+    return source
