@@ -40,6 +40,25 @@ from khronoscope.temporal.map import TemporalMap
 # progress(phase, done, total): phase "newest" while the last moment loads, then "history"
 Progress = Callable[[str, int, int], None]
 _SLICE_RECORDS = 256
+# for recordings without discovery records (kubectl's short names of the built-in types)
+_KNOWN_SHORT_NAMES = {
+    "pods": ("po",),
+    "services": ("svc",),
+    "configmaps": ("cm",),
+    "namespaces": ("ns",),
+    "nodes": ("no",),
+    "events": ("ev",),
+    "persistentvolumeclaims": ("pvc",),
+    "persistentvolumes": ("pv",),
+    "serviceaccounts": ("sa",),
+    "endpoints": ("ep",),
+    "deployments.apps": ("deploy",),
+    "replicasets.apps": ("rs",),
+    "statefulsets.apps": ("sts",),
+    "daemonsets.apps": ("ds",),
+    "cronjobs.batch": ("cj",),
+    "ingresses.networking.k8s.io": ("ing",),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,7 +307,10 @@ class RecordingSource:
                 kind = str(obj.get("kind") or kind)
                 version = str(obj.get("apiVersion") or version).rpartition("/")[2]
                 break
-        return ResourceType(group, version, plural, kind, namespaced, (), ("list", "watch"))
+        shorts = _KNOWN_SHORT_NAMES.get(name, ())
+        return ResourceType(
+            group, version, plural, kind, namespaced, shorts, ("list", "watch"), kind.lower()
+        )
 
     def type_status(self) -> dict[str, TypeStatus]:
         """The last recorded watch status of each type."""
