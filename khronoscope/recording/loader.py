@@ -49,7 +49,9 @@ def load_into(
     objects = ObjectReplay(on_put=tmap.put_raw, on_delete=tmap.delete)
     total = reader.change_count
     damage_at = sorted(p.start for p in reader.problems)
-    damaged = False
+    # a file may start with a keyframe (after retention): until one is seen, the state is only
+    # trusted if data came first, so the first keyframe is always checked (a no-op when intact)
+    damaged = True
     keyframes = {kf.blocks[-1].offset: kf for kf in reader.keyframes()}
     for i, b in enumerate(reader.blocks):
         while damage_at and damage_at[0] < b.offset:

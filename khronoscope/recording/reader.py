@@ -126,6 +126,14 @@ class RecordingReader:
         self._decompressor = zstd.ZstdDecompressor()
         self._scan(use_index=True)
 
+    @property
+    def floor_t(self) -> int | None:
+        """After retention: the moment just before the first kept record (None otherwise)."""
+        compacted = self.header.get("compacted")
+        if isinstance(compacted, dict) and isinstance(compacted.get("start"), int):
+            return int(compacted["start"]) - 1
+        return None
+
     # --- scanning ---------------------------------------------------------------------------
 
     @property

@@ -178,6 +178,9 @@ def read_keyframe(
 ) -> dict[ObjectKey, Version] | None:
     """The objects of a keyframe (its other records go to `extras`); None if a part is damaged."""
     entries: dict[ObjectKey, Version] = {}
+    # after retention, versions that began before the new start begin at it (as in the first
+    # keyframe retention wrote): keyframes copied from before still name the older times
+    floor = reader.floor_t
     for b in kf.blocks:
         records = reader.records(b)
         if reader.is_bad(b):
@@ -185,7 +188,8 @@ def read_keyframe(
         for r in records:
             kind = r[0]
             if kind == fmt.KF_OBJECT:
-                entries[ObjectKey(r[2], r[3], r[4])] = (r[1], r[5])
+                t = r[1] if floor is None or r[1] >= floor else floor
+                entries[ObjectKey(r[2], r[3], r[4])] = (t, r[5])
             elif extras is None:
                 continue
             elif kind == fmt.KF_BEGIN:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import zstandard as zstd
 
@@ -30,6 +30,9 @@ from khronoscope.core.types import Change, ChangeKind, ObjectKey, ResourceType
 from khronoscope.errors import KhronoscopeError
 from khronoscope.recording import format as fmt
 from khronoscope.recording import records as rec
+
+if TYPE_CHECKING:
+    from khronoscope.recording.retention import CompactResult
 
 
 class RecordingStopped(KhronoscopeError):
@@ -522,6 +525,34 @@ class RecordingWriter:
             self.stats.changes,
         )
         self._write(block + fmt.pack_trailer(offset))
+
+    def compact(self, max_age: int | None = None, max_size: int | None = None) -> CompactResult:
+        """Apply retention to the file being written (see retention.compact), then go on.
+
+        The in-memory state (delta bases) is unchanged by a compaction, so appending continues
+        as if nothing happened. A failure (e.g. no room for the new file) leaves the file as it
+        was and is raised after writing resumes.
+        """
+        from khronoscope.recording.retention import compact
+
+        with self._lock:
+            self._check()
+            self._flush_buffer()
+            self._sync(force=True)
+            self._out.close()
+            try:
+                result = compact(self.path, max_age, max_size, final_index=False)
+            except OSError as err:
+                self._out = FileOutput(self.path, exclusive=False)
+                raise KhronoscopeError(
+                    f"retention of {self.path} failed ({err.strerror}): the file is unchanged"
+                ) from None
+            self._out = FileOutput(self.path, exclusive=False)
+            if result.compacted:
+                self._good_end = result.new_size
+                self._index = result.index
+                self.stats.bytes = result.new_size
+            return result
 
     def __enter__(self) -> RecordingWriter:
         return self
