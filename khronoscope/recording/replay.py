@@ -120,12 +120,15 @@ class ObjectReplay:
         self.broken: set[ObjectKey] = set()
         self.lost_versions = 0
         self.changes = 0
+        self.last_t: int | None = max((v[0] for v in self.state.values()), default=None)
 
     def apply(self, r: list[Any]) -> None:
         """Apply one change record (PUT_FULL, PUT_DELTA or DELETE)."""
         kind, t = r[0], r[1]
         key = ObjectKey(r[2], r[3], r[4])
         self.changes += 1
+        if self.last_t is None or t > self.last_t:
+            self.last_t = t
         if kind == fmt.DELETE:
             self.broken.discard(key)
             if self.state.pop(key, None) is not None and self.on_delete is not None:

@@ -10,9 +10,11 @@ first, through `TemporalMap.backfill`, in slices small enough to run on the UI's
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,8 +81,13 @@ class RecordingSource:
         row_fn: RowFn | None = None,
         follow: bool = False,
         progress: Progress | None = None,
+        first_types: Iterable[str] | None = None,
     ) -> None:
         self.path = Path(path)
+        # types the first screen shows: with this, opening puts only their newest objects and
+        # the rest of the newest moment comes first in `load_step` (None: everything at once)
+        self._first_types = frozenset(first_types) if first_types is not None else None
+        self._deferred: list[tuple[ObjectKey, Version]] = []
         self.reader = RecordingReader(self.path)
         self.follow = follow
         self.tmap = TemporalMap(row_fn=row_fn)
@@ -128,9 +135,15 @@ class RecordingSource:
                 start_block = reader.blocks.index(kf.blocks[-1]) + 1
                 break
         replay = ObjectReplay(start_state)
-        self._replay_range(replay, start_block, len(reader.blocks), self._extras, resync=True)
-        for key, (t, raw) in replay.state.items():
-            self.tmap.put_raw(key, t, raw)
+        with _no_gc():
+            self._replay_range(replay, start_block, len(reader.blocks), self._extras, True)
+            # in time order: every put is an append (no late-write fix-ups in the indexes)
+            first = self._first_types
+            for key, (t, raw) in sorted(replay.state.items(), key=lambda kv: kv[1][0]):
+                if first is None or key.type in first:
+                    self.tmap.put_raw(key, t, raw)
+                else:
+                    self._deferred.append((key, (t, raw)))
         for gap in resync_gaps(reader):
             self._extras.add_gap(gap)
         self._live = replay
@@ -138,7 +151,7 @@ class RecordingSource:
         replay.on_delete = self.tmap.delete
         self.loaded_changes = replay.changes
         self.lost_versions = replay.lost_versions
-        self.complete_from = self.tmap.last_t
+        self.complete_from = None if self._deferred else self.tmap.last_t
         self._tail_start = start_state
         self._plan_windows(start_block, used)
         self._history = self._backfill()
@@ -181,6 +194,16 @@ class RecordingSource:
 
     def _backfill(self) -> Iterator[None]:
         reader = self.reader
+        if self._deferred:
+            # the rest of the newest moment first (the windows' limits rely on it)
+            for n, (key, (t, raw)) in enumerate(self._deferred):
+                self.tmap.put_raw(key, t, raw)
+                if n % _SLICE_RECORDS == _SLICE_RECORDS - 1:
+                    yield
+            self._deferred = []
+            self.complete_from = self.tmap.last_t
+            self._report("newest")
+            yield
         newer: tuple[frozenset[ObjectKey], int] | None = None
         carried_end: int | None = None
         for n, w in enumerate(self._window_plan):
@@ -251,9 +274,10 @@ class RecordingSource:
         if self._history is None or self.history_complete:
             return False
         deadline = time.monotonic() + budget
-        for _ in self._history:
-            if time.monotonic() >= deadline:
-                return not self.history_complete
+        with _no_gc():
+            for _ in self._history:
+                if time.monotonic() >= deadline:
+                    return not self.history_complete
         return False
 
     def load_all(self) -> None:
@@ -379,7 +403,8 @@ class RecordingSource:
     @property
     def end_t(self) -> int | None:
         """The recording's newest moment (what "now" means when replaying)."""
-        return self.tmap.last_t
+        ends = [t for t in (self.tmap.last_t, self._live.last_t) if t is not None]
+        return max(ends) if ends else None
 
     def problems(self) -> list[Problem]:
         """Damage found in the file so far (bytes and what was lost)."""
@@ -388,6 +413,19 @@ class RecordingSource:
     def close(self) -> None:
         """Close the file."""
         self.reader.close()
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """Bulk loading makes millions of short-lived acyclic objects: the cyclic collector would
+    rescan the growing heap over and over for nothing (the TemporalMap does the same)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def open_recording(

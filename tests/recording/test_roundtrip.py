@@ -48,6 +48,22 @@ def test_newest_first_open_then_history_equals_the_live_map(tmp_path, keyframe_c
     assert src.lost_versions == 0 and src.problems() == []
 
 
+def test_first_types_show_first_and_the_rest_follows(tmp_path):
+    rec = record(tmp_path / "r.khr", count=2000, keyframe_changes=300)
+    src = RecordingSource(rec.path, first_types=["pods"])
+    end = rec.live.last_t
+    assert src.end_t == end
+    assert src.tmap.state_at(end, "pods") == rec.live.state_at(end, "pods")
+    assert src.tmap.state_at(end, "configmaps") == {}  # not yet
+    assert src.complete_from is None
+    src.load_step(0.0)
+    while src.complete_from is None:
+        src.load_step(0.0)
+    assert src.tmap.state_at(end) == rec.live.state_at(end)
+    src.load_all()
+    assert_same(rec.live, src.tmap)
+
+
 def test_history_loads_in_slices_newest_window_first(tmp_path):
     rec = record(tmp_path / "r.khr", count=4000, keyframe_changes=400)
     src = RecordingSource(rec.path)
