@@ -169,5 +169,5 @@ def test_sources_not_built_yet_say_so(tmp_path, capsys):
     assert code != 0 and "live cluster is not available yet" in err
     # recordings are readable now (branch recording): a missing one is one clear line
     code, _, err = run(capsys, "drift", "--recording", "x.kr", "--repo", str(tmp_path))
-    assert code == 1 and "x.kr: no such file" in err and len(err.strip().splitlines()) == 1
+    assert code == 2 and "x.kr: no such file" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "r").exists()
