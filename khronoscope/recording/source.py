@@ -155,7 +155,16 @@ class RecordingSource:
         self._tail_start = start_state
         self._plan_windows(start_block, used)
         self._history = self._backfill()
+        self._apply_info()
         self._report("newest")
+
+    def _apply_info(self) -> None:
+        """Identity learnt after the header was written (INFO records) overrides the header's."""
+        info = self._extras.info
+        for field in ("cluster", "context", "server_version"):
+            value = info.get(field)
+            if isinstance(value, str) and value:
+                setattr(self.info, field, value)
 
     def _replay_range(
         self, replay: ObjectReplay, first: int, end: int, extras: Extras, resync: bool
@@ -300,6 +309,7 @@ class RecordingSource:
             return 0
         changes = self._live.changes
         self._replay_range(self._live, before, len(self.reader.blocks), self._extras, True)
+        self._apply_info()
         applied = self._live.changes - changes
         self.total_changes += applied
         self.loaded_changes += applied

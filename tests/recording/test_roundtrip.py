@@ -99,7 +99,7 @@ def test_extras_round_trip(tmp_path):
         assert hasattr(as_source, name)
     assert src.is_live is False
     assert src.info.cluster == "test-cluster" and src.info.context == "kind-test"
-    assert src.info.server_version == "v1.31.0"
+    assert src.info.server_version == "v1.31.1"  # an INFO record updated the header's
     assert src.info.extra["secrets"] == fmt.SECRETS_REDACTED
     assert src.header["start"] == T0 and src.header["options"] == {"namespaces": "all"}
     marks = src.bookmarks()
