@@ -149,6 +149,9 @@ class RecordingSource:
         self._live = replay
         replay.on_put = self.tmap.put_raw
         replay.on_delete = self.tmap.delete
+        if not self.follow:
+            # only following needs every object's newest bytes here (as delta bases)
+            replay.state = {}
         self.loaded_changes = replay.changes
         self.lost_versions = replay.lost_versions
         self.complete_from = None if self._deferred else self.tmap.last_t
