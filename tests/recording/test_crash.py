@@ -39,7 +39,7 @@ for n, c in enumerate(changes({seed}, 100000, objects=60), 1):
 """
 
 
-@pytest.mark.parametrize("seed", [11, 12, 13])
+@pytest.mark.parametrize("seed", [11, 12])
 def test_kill_9_keeps_everything_up_to_the_last_complete_block(tmp_path, seed):
     path = tmp_path / "crash.khr"
     child = subprocess.Popen(
@@ -132,7 +132,7 @@ def test_flipped_bits_are_reported_and_the_rest_reads(tmp_path, closed_file):
         blocks = list(full.blocks)
     end = live.last_t
     rng = random.Random(9)
-    offsets = [rng.randrange(start, len(data)) for _ in range(14)]
+    offsets = [rng.randrange(start, len(data)) for _ in range(8)]
     offsets += [blocks[3].offset + 2, blocks[5].offset + 30]  # block headers: resync path
     for off in offsets:
         copy = tmp_path / f"flip{off}.khr"

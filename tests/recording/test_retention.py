@@ -28,7 +28,7 @@ def _same_from(live: TemporalMap, tmap: TemporalMap, start: int) -> None:
 
 @pytest.mark.parametrize("final_index", [True, False])
 def test_max_age_keeps_the_newest_and_drops_the_oldest(tmp_path, final_index):
-    rec = record(tmp_path / "r.khr", count=3000, keyframe_changes=400, block_size=4096)
+    rec = record(tmp_path / "r.khr", count=1500, keyframe_changes=250, block_size=4096)
     live = rec.live
     span = live.last_t - live.first_t
     before = rec.path.stat().st_size
