@@ -12,7 +12,7 @@ from typing import Any, TextIO
 
 import orjson
 
-from khronoscope.commands._history import accept_relative_times, parse_moment
+from khronoscope.commands._history import parse_moment
 from khronoscope.core.timefmt import format_iso
 from khronoscope.core.types import ObjectKey, ResourceType
 from khronoscope.errors import UsageError
@@ -23,8 +23,7 @@ from khronoscope.recording.source import RecordingSource, open_recording
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    """FILE, --json, --show-secrets and namespace/type filters."""
-    accept_relative_times(parser)
+    """FILE, --json, --show-secrets and namespace/type filters (cli.py reads `-15m` as a value)."""
     parser.add_argument("file", metavar="FILE", help="a recording")
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
     parser.add_argument(
