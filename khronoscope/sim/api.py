@@ -170,6 +170,8 @@ class ApiServer:
                 doc = discovery.group(self.registry, parts[1])
                 return _json(doc) if doc else _page_not_found()
             group, version, rest = parts[1], parts[2], parts[3:]
+        elif parts[0] == "openapi" and len(parts) >= 2 and parts[1] == "v3":
+            return self._openapi_v3(parts[2:])
         else:
             return _page_not_found()
         if not rest:
@@ -182,6 +184,20 @@ class ApiServer:
         if target is None:
             return _page_not_found()
         return await self._serve(request, user, target)
+
+    def _openapi_v3(self, rest: list[str]) -> web.Response:
+        if not rest:
+            return self._cached_discovery("openapi/v3", lambda: discovery.openapi_v3_root(self.registry))
+        if rest[0] == "api" and len(rest) == 2:
+            group, version = "", rest[1]
+        elif rest[0] == "apis" and len(rest) == 3:
+            group, version = rest[1], rest[2]
+        else:
+            return _page_not_found()
+        doc = discovery.openapi_v3_gv(self.registry, group, version)
+        if doc is None:
+            return _page_not_found()
+        return self._cached_discovery(f"openapi/v3/{group}/{version}", lambda: doc)
 
     def _cached_discovery(self, key: str, build: Callable[[], Any]) -> web.Response:
         if self._discovery_gen != self.registry.generation:

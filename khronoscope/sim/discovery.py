@@ -113,3 +113,68 @@ def group(registry: Registry, name: str) -> dict[str, Any] | None:
     if not versions:
         return None
     return {"kind": "APIGroup", "apiVersion": "v1", **_group_doc(name, versions)}
+
+
+# ---- OpenAPI v3 (the little kubectl needs) ---------------------------------------------------
+# kubectl apply/create/replace check whether the server validates fields itself (the
+# `fieldValidation` parameter of each PATCH operation); when it does, kubectl skips its
+# client-side schema validation. Schemas are not served: clients fall back to their own.
+
+_WRITE_PARAMS = [
+    {"name": name, "in": "query", "schema": {"type": "string", "uniqueItems": True}}
+    for name in ("dryRun", "fieldManager", "fieldValidation", "force", "pretty")
+]
+
+
+def _gv_key(group: str, version: str) -> str:
+    return f"apis/{group}/{version}" if group else f"api/{version}"
+
+
+def openapi_v3_root(registry: Registry) -> dict[str, Any]:
+    """`/openapi/v3`: the group/version documents and where to get them."""
+    paths: dict[str, Any] = {}
+    seen: set[tuple[str, str]] = set()
+    for st in registry:
+        gv = (st.rt.group, st.rt.version)
+        if gv in seen or st.extra.get("metrics"):
+            continue
+        seen.add(gv)
+        key = _gv_key(*gv)
+        digest = hashlib.sha256(f"{key}/{registry.generation}".encode()).hexdigest()[:32].upper()
+        paths[key] = {"serverRelativeURL": f"/openapi/v3/{key}?hash={digest}"}
+    return {"paths": paths}
+
+
+def openapi_v3_gv(registry: Registry, group: str, version: str) -> dict[str, Any] | None:
+    """`/openapi/v3/apis/G/V`: one path item per resource, PATCH with its GVK and parameters."""
+    types = [st for st in registry.in_group_version(group, version) if not st.extra.get("metrics")]
+    if not types:
+        return None
+    paths: dict[str, Any] = {}
+    prefix = "/" + _gv_key(group, version)
+    for st in types:
+        gvk = {"group": group, "version": version, "kind": st.rt.kind}
+        scope = "/namespaces/{namespace}" if st.rt.namespaced else ""
+        item = f"{prefix}{scope}/{st.rt.plural}/{{name}}"
+        collection = f"{prefix}{scope}/{st.rt.plural}"
+        op = {
+            "x-kubernetes-group-version-kind": gvk,
+            "parameters": _WRITE_PARAMS,
+            "responses": {"200": {"description": "OK"}},
+        }
+        paths[item] = {
+            "get": {**op, "x-kubernetes-action": "get"},
+            "put": {**op, "x-kubernetes-action": "put"},
+            "patch": {**op, "x-kubernetes-action": "patch"},
+            "delete": {**op, "x-kubernetes-action": "delete"},
+        }
+        paths[collection] = {
+            "get": {**op, "x-kubernetes-action": "list"},
+            "post": {**op, "x-kubernetes-action": "post"},
+        }
+    return {
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes", "version": SERVER_VERSION["gitVersion"]},
+        "paths": paths,
+        "components": {"schemas": {}},
+    }

@@ -20,7 +20,7 @@ class _FailRule:
     match: re.Pattern[str] | None
 
 
-@dataclass
+@dataclass(eq=False)
 class WatchHandle:
     """One open watch stream: how to end it politely or cut it."""
 

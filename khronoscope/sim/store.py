@@ -534,7 +534,9 @@ class Store:
             raise already_exists(st.rt.plural, obj_name, st.rt.group)
         now = self._now(ctx)
         meta["name"] = obj_name
-        meta["uid"] = self._new_uid()
+        # scenario writes may bring their own uid (so ownerReferences can point at it)
+        if not (ctx.subresource == "*" and meta.get("uid")):
+            meta["uid"] = self._new_uid()
         meta.pop("resourceVersion", None)
         meta["creationTimestamp"] = k8s_time(now)
         meta.pop("deletionTimestamp", None)

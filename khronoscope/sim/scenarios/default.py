@@ -135,7 +135,7 @@ class DefaultScenario(Scenario):
         cron = {
             "kind": "CronJob",
             "apiVersion": "batch/v1",
-            "metadata": o.meta("report", "payments", {"app": "report"}),
+            "metadata": o.meta("report", "payments", {"app": "report"}, uid=o.kind_uid("payments", "CronJob", "report")),
             "spec": {
                 "schedule": "* * * * *",
                 "concurrencyPolicy": "Forbid",
@@ -179,14 +179,14 @@ class DefaultScenario(Scenario):
         labels = {"app": "redis"}
         sts_tmpl = o.pod_template(labels, [o.container("redis", "redis:7.2.4", 6379, "100m", "256Mi")])
         w.emit(Create("statefulsets.apps", {
-            "kind": "StatefulSet", "apiVersion": "apps/v1", "metadata": o.meta("redis", "shop", labels),
+            "kind": "StatefulSet", "apiVersion": "apps/v1", "metadata": o.meta("redis", "shop", labels, uid=o.kind_uid("shop", "StatefulSet", "redis")),
             "spec": {"replicas": 1, "serviceName": "redis", "selector": {"matchLabels": labels}, "template": sts_tmpl,
                      "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {
                          "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "8Gi"}}}}]},
             "status": {"replicas": 0}}, manager="kubectl-client-side-apply"))
         redis = PodModel("shop", "redis-0", {**labels, "statefulset.kubernetes.io/pod-name": "redis-0"},
                          dict(sts_tmpl["spec"]), AppProfile("redis", 8, 60, 12.0),
-                         owner_ref=o.owner("StatefulSet", "redis", "shop/sts/redis"))
+                         owner_ref=o.owner("StatefulSet", "redis", "shop"))
         w.start_pod(redis)
         w.s.after(6.0, lambda: w.emit(Patch("statefulsets.apps", "shop", "redis", {"status": {
             "replicas": 1, "readyReplicas": 1, "currentReplicas": 1, "updatedReplicas": 1, "availableReplicas": 1,
@@ -196,14 +196,15 @@ class DefaultScenario(Scenario):
         ds_tmpl = o.pod_template(ds_labels, [o.container("kube-proxy", "registry.k8s.io/kube-proxy:v1.30.0",
                                                           None, "10m", "32Mi")])
         w.emit(Create("daemonsets.apps", {
-            "kind": "DaemonSet", "apiVersion": "apps/v1", "metadata": o.meta("kube-proxy", "kube-system", ds_labels),
+            "kind": "DaemonSet", "apiVersion": "apps/v1", "metadata": o.meta("kube-proxy", "kube-system", ds_labels,
+                                                     uid=o.kind_uid("kube-system", "DaemonSet", "kube-proxy")),
             "spec": {"selector": {"matchLabels": ds_labels}, "template": ds_tmpl,
                      "updateStrategy": {"type": "RollingUpdate"}},
             "status": {"desiredNumberScheduled": 4, "currentNumberScheduled": 0, "numberReady": 0}}))
         for node in w.nodes:
             p = PodModel("kube-system", f"kube-proxy-{o.short_hash(node, 5)}", dict(ds_labels),
                          {**ds_tmpl["spec"], "nodeName": node}, AppProfile("generic", 3, 20, 15.0),
-                         owner_ref=o.owner("DaemonSet", "kube-proxy", "kube-system/ds/kube-proxy"))
+                         owner_ref=o.owner("DaemonSet", "kube-proxy", "kube-system"))
             p.node = node
             w.start_pod(p)
         w.s.after(7.0, lambda: w.emit(Patch("daemonsets.apps", "kube-system", "kube-proxy", {"status": {
@@ -267,8 +268,8 @@ class DefaultScenario(Scenario):
         tmpl["spec"]["restartPolicy"] = "OnFailure"
         w.emit(Create("jobs.batch", {
             "kind": "Job", "apiVersion": "batch/v1",
-            "metadata": o.meta(job, "payments", {"app": "report"},
-                               ownerReferences=[o.owner("CronJob", "report", "payments/cron/report", "batch/v1")]),
+            "metadata": o.meta(job, "payments", {"app": "report"}, uid=o.kind_uid("payments", "Job", job),
+                               ownerReferences=[o.owner("CronJob", "report", "payments", "batch/v1")]),
             "spec": {"completions": 1, "parallelism": 1, "backoffLimit": 6, "template": tmpl},
             "status": {"startTime": NOW, "active": 1}}, manager="cronjob-controller"))
         w.event("payments", "CronJob", "report", "SuccessfulCreate", f"Created job {job}",
@@ -278,7 +279,7 @@ class DefaultScenario(Scenario):
                                                  "apiVersion": "batch/v1"}]}}, manager="cronjob-controller"))
         pod = PodModel("payments", f"{job}-{''.join(w.rng.choice(o.NAME_CHARS) for _ in range(5))}", labels,
                        dict(tmpl["spec"]), AppProfile("job", 200, 64, 1.0), behavior="job",
-                       owner_ref=o.owner("Job", job, f"payments/job/{job}", "batch/v1"))
+                       owner_ref=o.owner("Job", job, "payments", "batch/v1"))
         w.event("payments", "Job", job, "SuccessfulCreate", f"Created pod: {pod.name}", component="job-controller",
                 api_version="batch/v1")
         started = w.s.now

@@ -28,10 +28,20 @@ def meta(name: str, namespace: str | None = None, labels: dict[str, str] | None 
     return out
 
 
-def owner(kind: str, name: str, uid_hint: str, api_version: str = "apps/v1", controller: bool = True) -> Obj:
-    """An ownerReference (uid derived from the owner's identity so it is stable)."""
-    digest = hashlib.sha256(uid_hint.encode()).hexdigest()
-    uid = f"{digest[:8]}-{digest[8:12]}-4{digest[13:16]}-a{digest[17:20]}-{digest[20:32]}"
+def uid_for(hint: str) -> str:
+    """A stable uid for an object the scenario names (`shop/deploy/api`)."""
+    digest = hashlib.sha256(hint.encode()).hexdigest()
+    return f"{digest[:8]}-{digest[8:12]}-4{digest[13:16]}-a{digest[17:20]}-{digest[20:32]}"
+
+
+def kind_uid(namespace: str, kind: str, name: str) -> str:
+    """The uid the scenario gives an object (owner references and events point at it)."""
+    return uid_for(f"{namespace}/{kind}/{name}")
+
+
+def owner(kind: str, name: str, namespace: str, api_version: str = "apps/v1", controller: bool = True) -> Obj:
+    """An ownerReference to an object created with `kind_uid`."""
+    uid = kind_uid(namespace, kind, name)
     return {
         "apiVersion": api_version,
         "kind": kind,
@@ -101,7 +111,8 @@ def node(name: str, ip: str, zone: str, role: str = "", cpu: str = "4", memory: 
     return {
         "kind": "Node",
         "apiVersion": "v1",
-        "metadata": meta(name, labels=labels, annotations={"node.alpha.kubernetes.io/ttl": "0"}),
+        "metadata": meta(name, labels=labels, uid=kind_uid("", "Node", name),
+                         annotations={"node.alpha.kubernetes.io/ttl": "0"}),
         "spec": spec,
         "status": {
             "capacity": {"cpu": cpu, "memory": memory, "pods": "110", "ephemeral-storage": "100Gi"},
@@ -173,7 +184,8 @@ def deployment(ns: str, name: str, labels: dict[str, str], replicas: int, templa
     return {
         "kind": "Deployment",
         "apiVersion": "apps/v1",
-        "metadata": meta(name, ns, labels, annotations={"deployment.kubernetes.io/revision": str(revision)}),
+        "metadata": meta(name, ns, labels, uid=kind_uid(ns, "Deployment", name),
+                         annotations={"deployment.kubernetes.io/revision": str(revision)}),
         "spec": {
             "replicas": replicas,
             "selector": {"matchLabels": {"app": labels["app"]}},
@@ -198,12 +210,13 @@ def replicaset(ns: str, name: str, deploy: str, pod_hash: str, labels: dict[str,
             name,
             ns,
             lab,
+            uid=kind_uid(ns, "ReplicaSet", name),
             annotations={
                 "deployment.kubernetes.io/desired-replicas": str(replicas),
                 "deployment.kubernetes.io/max-replicas": str(replicas + 1),
                 "deployment.kubernetes.io/revision": str(revision),
             },
-            ownerReferences=[owner("Deployment", deploy, f"{ns}/deploy/{deploy}")],
+            ownerReferences=[owner("Deployment", deploy, ns)],
         ),
         "spec": {
             "replicas": replicas,
@@ -216,7 +229,7 @@ def replicaset(ns: str, name: str, deploy: str, pod_hash: str, labels: dict[str,
 
 def pod(ns: str, name: str, labels: dict[str, str], spec: Obj, owner_ref: Obj | None) -> Obj:
     """A new Pending pod (not yet scheduled)."""
-    m = meta(name, ns, labels)
+    m = meta(name, ns, labels, uid=kind_uid(ns, "Pod", name))
     if owner_ref:
         m["ownerReferences"] = [owner_ref]
     return {
@@ -310,7 +323,7 @@ def hpa(ns: str, name: str, target_kind: str, target: str, min_r: int, max_r: in
     return {
         "kind": "HorizontalPodAutoscaler",
         "apiVersion": "autoscaling/v2",
-        "metadata": meta(name, ns),
+        "metadata": meta(name, ns, uid=kind_uid(ns, "HorizontalPodAutoscaler", name)),
         "spec": {
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": target_kind, "name": target},
             "minReplicas": min_r,

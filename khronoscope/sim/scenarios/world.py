@@ -184,7 +184,10 @@ class World:
                             manager=component))
             return
         ev_name = f"{name}.{self.rng.getrandbits(64):016x}"
-        involved: dict[str, Any] = {"kind": kind, "namespace": ns, "name": name, "apiVersion": api_version}
+        involved: dict[str, Any] = {"kind": kind, "namespace": ns, "name": name,
+                                    "uid": o.kind_uid(ns, kind, name), "apiVersion": api_version}
+        if not ns:
+            del involved["namespace"]
         if field_path:
             involved["fieldPath"] = field_path
         self.emit(Create("events", o.event(ns, ev_name, involved, reason, message, etype, component, host),
@@ -258,7 +261,7 @@ class World:
         self.pods[(pod.ns, pod.name)] = pod
         owner_ref = pod.owner_ref
         if pod.owner is not None:
-            owner_ref = o.owner("ReplicaSet", pod.owner.name, f"{pod.ns}/rs/{pod.owner.name}")
+            owner_ref = o.owner("ReplicaSet", pod.owner.name, pod.ns)
         self.emit(Create("pods", o.pod(pod.ns, pod.name, pod.labels, pod.spec, owner_ref), manager=KCM))
         self.s.after(self.rng.uniform(0.05, 0.4), self._schedule, pod)
 
