@@ -129,7 +129,9 @@ class ApiServer:
         if status is not None:
             reason = {503: "ServiceUnavailable", 500: "InternalError", 429: "TooManyRequests"}
             code_reason = reason.get(status, "InternalError")
-            msg = "injected fault" if status != 429 else "Too many requests, please try again later."
+            msg = (
+                "injected fault" if status != 429 else "Too many requests, please try again later."
+            )
             return _error(ApiError(status, code_reason, msg))
         try:
             return await self._dispatch(request, path)
@@ -187,7 +189,9 @@ class ApiServer:
 
     def _openapi_v3(self, rest: list[str]) -> web.Response:
         if not rest:
-            return self._cached_discovery("openapi/v3", lambda: discovery.openapi_v3_root(self.registry))
+            return self._cached_discovery(
+                "openapi/v3", lambda: discovery.openapi_v3_root(self.registry)
+            )
         if rest[0] == "api" and len(rest) == 2:
             group, version = "", rest[1]
         elif rest[0] == "apis" and len(rest) == 3:
@@ -226,8 +230,13 @@ class ApiServer:
             return None
         if st.rt.namespaced and len(rest) > 1:
             return None  # a namespaced type's object needs its namespace in the path
-        return Target(st, None, rest[1] if len(rest) > 1 else None, rest[2] if len(rest) > 2 else None,
-                      watch_prefix)
+        return Target(
+            st,
+            None,
+            rest[1] if len(rest) > 1 else None,
+            rest[2] if len(rest) > 2 else None,
+            watch_prefix,
+        )
 
     # ---- verbs ---------------------------------------------------------------------------
 
@@ -238,7 +247,11 @@ class ApiServer:
             return _page_not_found()
         if method == "GET":
             if t.name is None:
-                verb = "watch" if (t.watch_prefix or q.get("watch") in ("1", "true", "True")) else "list"
+                verb = (
+                    "watch"
+                    if (t.watch_prefix or q.get("watch") in ("1", "true", "True"))
+                    else "list"
+                )
             else:
                 verb = "watch" if t.watch_prefix else "get"
         elif method == "DELETE":
@@ -246,12 +259,18 @@ class ApiServer:
         elif method in _METHOD_VERBS:
             verb = _METHOD_VERBS[method]
         else:
-            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+            raise ApiError(
+                405,
+                "MethodNotAllowed",
+                "the server does not allow this method on the requested resource",
+            )
         if not user.may(t.st):
             raise forbidden(user.name, verb, t.st, t.namespace, t.sub or "")
         if verb not in t.st.rt.verbs and not t.sub:
             raise ApiError(
-                405, "MethodNotAllowed", "the server does not allow this method on the requested resource"
+                405,
+                "MethodNotAllowed",
+                "the server does not allow this method on the requested resource",
             )
         if t.st.extra.get("metrics"):
             return self._metrics(t, q)
@@ -265,11 +284,19 @@ class ApiServer:
             return self._get(request, t)
         if verb == "create":
             if t.name is not None:
-                raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+                raise ApiError(
+                    405,
+                    "MethodNotAllowed",
+                    "the server does not allow this method on the requested resource",
+                )
             return await self._create(request, user, t)
         if verb in ("update", "patch"):
             if t.name is None:
-                raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+                raise ApiError(
+                    405,
+                    "MethodNotAllowed",
+                    "the server does not allow this method on the requested resource",
+                )
             return await self._write(request, t, verb)
         if verb == "delete":
             return await self._delete(request, t)
@@ -288,7 +315,13 @@ class ApiServer:
         raw = self._render(st, stored)
         if st.crd:
             return raw
-        prefix = b'{"kind":"' + st.rt.kind.encode() + b'","apiVersion":"' + st.rt.api_version.encode() + b'",'
+        prefix = (
+            b'{"kind":"'
+            + st.rt.kind.encode()
+            + b'","apiVersion":"'
+            + st.rt.api_version.encode()
+            + b'",'
+        )
         if raw.startswith(prefix):
             return b"{" + raw[len(prefix) :]
         return raw
@@ -322,7 +355,9 @@ class ApiServer:
             meta["continue"] = result.continue_token
             if result.remaining is not None:
                 meta["remainingItemCount"] = result.remaining
-        head = orjson.dumps({"kind": t.st.list_kind, "apiVersion": t.st.rt.api_version, "metadata": meta})
+        head = orjson.dumps(
+            {"kind": t.st.list_kind, "apiVersion": t.st.rt.api_version, "metadata": meta}
+        )
         items = b",".join(self._render_item(t.st, s) for s in result.items)
         return _raw(head[:-1] + b',"items":[' + items + b"]}")
 
@@ -357,8 +392,12 @@ class ApiServer:
 
     def _ctx(self, request: web.Request, subresource: str | None = None) -> WriteContext:
         q = request.query
-        manager = q.get("fieldManager") or request.headers.get("User-Agent", "unknown").split("/")[0]
-        return WriteContext(manager=manager, dry_run=q.get("dryRun") == "All", subresource=subresource)
+        manager = (
+            q.get("fieldManager") or request.headers.get("User-Agent", "unknown").split("/")[0]
+        )
+        return WriteContext(
+            manager=manager, dry_run=q.get("dryRun") == "All", subresource=subresource
+        )
 
     def _to_storage(self, t: Target, obj: Any) -> Any:
         if t.st.view is not None and isinstance(obj, dict):
@@ -424,9 +463,18 @@ class ApiServer:
             new_scale = json_patch(scale, body) if ptype == "json" else merge_patch(scale, body)
         replicas = ((new_scale or {}).get("spec") or {}).get("replicas")
         if not isinstance(replicas, int) or replicas < 0:
-            raise ApiError(422, "Invalid", f'Scale.autoscaling "{t.name}" is invalid: spec.replicas: Invalid value')
+            raise ApiError(
+                422,
+                "Invalid",
+                f'Scale.autoscaling "{t.name}" is invalid: spec.replicas: Invalid value',
+            )
         stored = self.store.patch(
-            t.st.storage, t.namespace or "", t.name, {"spec": {"replicas": replicas}}, "merge", self._ctx(request)
+            t.st.storage,
+            t.namespace or "",
+            t.name,
+            {"spec": {"replicas": replicas}},
+            "merge",
+            self._ctx(request),
         )
         return _json(_scale_of(stored.obj))
 
@@ -470,7 +518,11 @@ class ApiServer:
     # ---- watch ---------------------------------------------------------------------------
 
     def _event_line(self, t: Target, etype: str, stored: Stored, plain: WatchEvent | None) -> bytes:
-        if plain is not None and t.st.view is None and stored.obj.get("apiVersion") == t.st.rt.api_version:
+        if (
+            plain is not None
+            and t.st.view is None
+            and stored.obj.get("apiVersion") == t.st.rt.api_version
+        ):
             return plain.line()
         return b'{"type":"' + etype.encode() + b'","object":' + self._render(t.st, stored) + b"}\n"
 
@@ -481,7 +533,9 @@ class ApiServer:
         obj = {"kind": t.st.rt.kind, "apiVersion": t.st.rt.api_version, "metadata": meta}
         return orjson.dumps({"type": "BOOKMARK", "object": obj}) + b"\n"
 
-    def _filter(self, t: Target, ev: WatchEvent, pred: Callable[[dict[str, Any]], bool] | None) -> bytes | None:
+    def _filter(
+        self, t: Target, ev: WatchEvent, pred: Callable[[dict[str, Any]], bool] | None
+    ) -> bytes | None:
         if t.namespace is not None and ev.key[0] != t.namespace:
             return None
         if pred is None:
@@ -595,8 +649,14 @@ class ApiServer:
         if not container:
             if len(names) != 1:
                 choices = " ".join(names)
-                extra = f" or one of the init containers: [{' '.join(init_names)}]" if init_names else ""
-                raise bad_request(f"a container name must be specified for pod {name}, choose one of: [{choices}]{extra}")
+                extra = (
+                    f" or one of the init containers: [{' '.join(init_names)}]"
+                    if init_names
+                    else ""
+                )
+                raise bad_request(
+                    f"a container name must be specified for pod {name}, choose one of: [{choices}]{extra}"
+                )
             container = names[0]
         if container not in names and container not in init_names:
             raise bad_request(f"container {container} is not valid for pod {name}")
@@ -604,11 +664,15 @@ class ApiServer:
         ns = t.namespace or ""
         log = self.logs.get(ns, name, container)
         if previous and (log is None or log.previous is None):
-            raise bad_request(f'previous terminated container "{container}" in pod "{name}" not found')
+            raise bad_request(
+                f'previous terminated container "{container}" in pod "{name}" not found'
+            )
         if not previous and (log is None or not log.lines):
             waiting = _waiting_reason(pod, container)
             if waiting:
-                raise bad_request(f'container "{container}" in pod "{name}" is waiting to start: {waiting}')
+                raise bad_request(
+                    f'container "{container}" in pod "{name}" is waiting to start: {waiting}'
+                )
         since_ns = None
         if q.get("sinceTime"):
             since_ns = parse_k8s_time(q["sinceTime"])
@@ -670,7 +734,11 @@ class ApiServer:
 
     def _metrics(self, t: Target, q: Any) -> web.Response:
         if q.get("watch") in ("1", "true") or t.watch_prefix:
-            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+            raise ApiError(
+                405,
+                "MethodNotAllowed",
+                "the server does not allow this method on the requested resource",
+            )
         if t.st.rt.plural == "pods":
             items = self.metrics.pod_metrics(self.store, t.namespace)
         else:

@@ -67,7 +67,9 @@ class Users:
         return iter(self._by_token.values())
 
 
-def forbidden(user: str, verb: str, st: ServedType, namespace: str | None, sub: str = "") -> ApiError:
+def forbidden(
+    user: str, verb: str, st: ServedType, namespace: str | None, sub: str = ""
+) -> ApiError:
     """The 403 kube-apiserver answers when RBAC refuses a request."""
     resource = st.rt.plural + (f"/{sub}" if sub else "")
     scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"

@@ -191,7 +191,12 @@ class SimCluster:
             self.workdir = Path(tempfile.mkdtemp(prefix="khronoscope-sim-", dir=base))
         os.chmod(self.workdir, 0o700)
         self.kubeconfig_path = write_kubeconfig(
-            self.workdir / "kubeconfig", self.url, self.token, "admin", self.context, ca_pem=self.ca_pem
+            self.workdir / "kubeconfig",
+            self.url,
+            self.token,
+            "admin",
+            self.context,
+            ca_pem=self.ca_pem,
         )
         for user in self.users:
             if user.kubeconfig_path:
@@ -382,7 +387,9 @@ class SimCluster:
                 ctx = WriteContext(manager=a.manager, now_ns=now_ns)
                 self.store.delete(a.type, a.namespace, a.name, ctx)
             elif isinstance(a, Log):
-                text = a.text.replace("<now>", rfc3339_nano(now_ns)) if "<now>" in a.text else a.text
+                text = (
+                    a.text.replace("<now>", rfc3339_nano(now_ns)) if "<now>" in a.text else a.text
+                )
                 self.logs.append(a.namespace, a.pod, a.container, text, now_ns)
             elif isinstance(a, RestartLog):
                 self.logs.restart(a.namespace, a.pod, a.container)

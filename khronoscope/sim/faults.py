@@ -26,7 +26,9 @@ class WatchHandle:
 
     path: str
     transport: Any
-    ended: asyncio.Future[str] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    ended: asyncio.Future[str] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
 
     def end(self, how: str) -> None:
         """Ask the stream to stop: "graceful" (clean end of stream) or "abort" (cut the TCP)."""

@@ -13,8 +13,10 @@ from typing import Any
 
 Predicate = Callable[[Mapping[str, Any]], bool]
 
-_KEY = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
-                  r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+_KEY = re.compile(
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+)
 _VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
 
@@ -131,8 +133,10 @@ def parse_requirements(text: str) -> list[Requirement]:
             continue
         key = p
         if " " in key:
-            raise SelectorError(f"unable to parse requirement: found '{key.split()[1]}', "
-                                "expected: ',', '!=', '==', '=', 'in', 'notin'")
+            raise SelectorError(
+                f"unable to parse requirement: found '{key.split()[1]}', "
+                "expected: ',', '!=', '==', '=', 'in', 'notin'"
+            )
         _check_key(key)
         reqs.append(Requirement(key, "exists"))
     return reqs

@@ -50,7 +50,10 @@ def not_found(resource: str, name: str, group: str = "") -> ApiError:
     """404 for one missing object (`pods "x" not found`)."""
     what = f"{resource}.{group}" if group else resource
     return ApiError(
-        404, "NotFound", f'{what} "{name}" not found', {"name": name, "group": group, "kind": resource}
+        404,
+        "NotFound",
+        f'{what} "{name}" not found',
+        {"name": name, "group": group, "kind": resource}
         if group
         else {"name": name, "kind": resource},
     )
@@ -105,4 +108,10 @@ def success_status(name: str, kind: str, uid: str, group: str = "") -> dict[str,
         details["group"] = group
     details["kind"] = kind
     details["uid"] = uid
-    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
+        "details": details,
+    }

@@ -87,7 +87,9 @@ class WatchEvent:
     def line(self) -> bytes:
         """The watch line `{"type":..,"object":..}\\n` for unfiltered watchers (cached)."""
         if self._line is None:
-            self._line = b'{"type":"' + self.type.encode() + b'","object":' + self.obj.raw() + b"}\n"
+            self._line = (
+                b'{"type":"' + self.type.encode() + b'","object":' + self.obj.raw() + b"}\n"
+            )
         return self._line
 
 
@@ -324,7 +326,9 @@ class Store:
             if at_rv < self.compacted_rv or at_rv < ts.dropped_rv:
                 raise expired(f"too old resource version: {at_rv} ({self.compacted_rv})")
             if at_rv > self.rv:
-                raise ApiError(504, "Timeout", f"Too large resource version: {at_rv}, current: {self.rv}")
+                raise ApiError(
+                    504, "Timeout", f"Too large resource version: {at_rv}, current: {self.rv}"
+                )
         elif resource_version and resource_version != "0":
             self._parse_rv(resource_version)  # NotOlderThan: the current state satisfies it
         if namespace is not None and not ts.namespaced:
@@ -360,7 +364,9 @@ class Store:
                 raise ValueError
             return value
         except ValueError:
-            raise bad_request(f"resourceVersion: Invalid value: {text!r}: must be an integer") from None
+            raise bad_request(
+                f"resourceVersion: Invalid value: {text!r}: must be an integer"
+            ) from None
 
     def _state_at(self, ts: TypeStore, rv: int) -> dict[Key, Stored | None]:
         """Keys changed after `rv` -> their version at `rv` (None: did not exist)."""
@@ -374,7 +380,9 @@ class Store:
     def _ns_range(ts: TypeStore, namespace: str | None, start: Key | None) -> Iterator[Key]:
         if namespace is None:
             lo = start
-            return ts.objects.irange(minimum=lo, inclusive=(False, True)) if lo else iter(ts.objects)
+            return (
+                ts.objects.irange(minimum=lo, inclusive=(False, True)) if lo else iter(ts.objects)
+            )
         lo = start if start and start[0] == namespace else (namespace, "")
         inclusive = (start is None or start[0] != namespace, True)
         return ts.objects.irange(minimum=lo, maximum=(namespace, "\U0010ffff"), inclusive=inclusive)
@@ -422,8 +430,15 @@ class Store:
     def _now(self, ctx: WriteContext) -> int:
         return ctx.now_ns if ctx.now_ns is not None else self.clock()
 
-    def _commit(self, ts: TypeStore, key: Key, obj: dict[str, Any] | None, etype: str,
-                prev: Stored | None, final: dict[str, Any] | None = None) -> Stored:
+    def _commit(
+        self,
+        ts: TypeStore,
+        key: Key,
+        obj: dict[str, Any] | None,
+        etype: str,
+        prev: Stored | None,
+        final: dict[str, Any] | None = None,
+    ) -> Stored:
         """Give `obj` the next resourceVersion, store it and log the event."""
         self.rv += 1
         rv = self.rv
@@ -526,7 +541,7 @@ class Store:
             raise ApiError(
                 422,
                 "Invalid",
-                f"{st.rt.kind} \"\" is invalid: metadata.name: Required value: name or "
+                f'{st.rt.kind} "" is invalid: metadata.name: Required value: name or '
                 "generateName is required",
             )
         key = (ns, obj_name)
@@ -553,7 +568,9 @@ class Store:
             return Stored({**body, "metadata": {**body["metadata"], "resourceVersion": ""}}, 0)
         return self._commit(ts, key, body, ADDED, None)
 
-    def _existing(self, st: ServedType, namespace: str, obj_name: str) -> tuple[TypeStore, Key, Stored]:
+    def _existing(
+        self, st: ServedType, namespace: str, obj_name: str
+    ) -> tuple[TypeStore, Key, Stored]:
         ts = self.type_store(st.storage)
         key = (namespace if st.rt.namespaced else "", obj_name)
         cur = ts.objects.get(key)
@@ -656,8 +673,15 @@ class Store:
         meta = dict(body.get("metadata") or {})
         if sub == "status":
             meta = dict(old_meta)
-        for k in ("uid", "creationTimestamp", "namespace", "name", "deletionTimestamp",
-                  "deletionGracePeriodSeconds", "generation"):
+        for k in (
+            "uid",
+            "creationTimestamp",
+            "namespace",
+            "name",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "generation",
+        ):
             if k in old_meta:
                 meta[k] = old_meta[k]
             else:
@@ -823,7 +847,9 @@ def _crd_status(body: dict[str, Any]) -> dict[str, Any]:
         ],
         "acceptedNames": names,
         "storedVersions": [
-            v.get("name") for v in (body.get("spec") or {}).get("versions") or [] if v.get("storage")
+            v.get("name")
+            for v in (body.get("spec") or {}).get("versions") or []
+            if v.get("storage")
         ],
     }
     return {**body, "status": status}

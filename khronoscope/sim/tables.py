@@ -37,7 +37,11 @@ def pod_status(pod: Obj) -> str:
         state = cs.get("state") or {}
         if "terminated" in state and (state["terminated"] or {}).get("exitCode", 0) == 0:
             continue
-        if "waiting" in state and (state["waiting"] or {}).get("reason") not in (None, "", "PodInitializing"):
+        if "waiting" in state and (state["waiting"] or {}).get("reason") not in (
+            None,
+            "",
+            "PodInitializing",
+        ):
             return f"Init:{state['waiting']['reason']}"
     running = False
     for cs in reversed(status.get("containerStatuses") or []):
@@ -70,7 +74,9 @@ def _pod_row(pod: Obj, now: int) -> list[Any]:
         fin = ((cs.get("lastState") or {}).get("terminated") or {}).get("finishedAt")
         if fin and (last is None or fin > last):
             last = fin
-    restart_text = str(restarts) if not (restarts and last) else f"{restarts} ({_since(last, now)} ago)"
+    restart_text = (
+        str(restarts) if not (restarts and last) else f"{restarts} ({_since(last, now)} ago)"
+    )
     gates = spec.get("readinessGates") or []
     return [
         pod["metadata"]["name"],
@@ -87,7 +93,9 @@ def _pod_row(pod: Obj, now: int) -> list[Any]:
 
 def _images(spec: Obj) -> tuple[str, str]:
     containers = ((spec.get("template") or {}).get("spec") or {}).get("containers") or []
-    return ",".join(c.get("name", "") for c in containers), ",".join(c.get("image", "") for c in containers)
+    return ",".join(c.get("name", "") for c in containers), ",".join(
+        c.get("image", "") for c in containers
+    )
 
 
 def _selector_text(spec: Obj) -> str:
@@ -129,7 +137,13 @@ def _rs_row(o: Obj, now: int) -> list[Any]:
 def _sts_row(o: Obj, now: int) -> list[Any]:
     spec, st = o.get("spec") or {}, o.get("status") or {}
     names, images = _images(spec)
-    return [o["metadata"]["name"], f"{st.get('readyReplicas', 0)}/{spec.get('replicas', 0)}", _age(o, now), names, images]
+    return [
+        o["metadata"]["name"],
+        f"{st.get('readyReplicas', 0)}/{spec.get('replicas', 0)}",
+        _age(o, now),
+        names,
+        images,
+    ]
 
 
 def _ds_row(o: Obj, now: int) -> list[Any]:
@@ -203,7 +217,11 @@ def _ns_row(o: Obj, now: int) -> list[Any]:
 
 
 def _cm_row(o: Obj, now: int) -> list[Any]:
-    return [o["metadata"]["name"], len(o.get("data") or {}) + len(o.get("binaryData") or {}), _age(o, now)]
+    return [
+        o["metadata"]["name"],
+        len(o.get("data") or {}) + len(o.get("binaryData") or {}),
+        _age(o, now),
+    ]
 
 
 def _secret_row(o: Obj, now: int) -> list[Any]:
@@ -212,7 +230,11 @@ def _secret_row(o: Obj, now: int) -> list[Any]:
 
 def _event_row(o: Obj, now: int) -> list[Any]:
     inv = o.get("involvedObject") or {}
-    last = o.get("lastTimestamp") or o.get("eventTime") or (o.get("metadata") or {}).get("creationTimestamp")
+    last = (
+        o.get("lastTimestamp")
+        or o.get("eventTime")
+        or (o.get("metadata") or {}).get("creationTimestamp")
+    )
     first = o.get("firstTimestamp") or last
     src = o.get("source") or {}
     return [
@@ -232,7 +254,13 @@ def _event_row(o: Obj, now: int) -> list[Any]:
 def _job_row(o: Obj, now: int) -> list[Any]:
     spec, st = o.get("spec") or {}, o.get("status") or {}
     conds = {c.get("type"): c.get("status") for c in st.get("conditions") or []}
-    status = "Complete" if conds.get("Complete") == "True" else "Failed" if conds.get("Failed") == "True" else "Running"
+    status = (
+        "Complete"
+        if conds.get("Complete") == "True"
+        else "Failed"
+        if conds.get("Failed") == "True"
+        else "Running"
+    )
     duration = ""
     start, end = parse_k8s_time(st.get("startTime")), parse_k8s_time(st.get("completionTime"))
     if start:
@@ -265,14 +293,20 @@ def _hpa_row(o: Obj, now: int) -> list[Any]:
     ref = spec.get("scaleTargetRef") or {}
     targets = []
     current = {
-        (m.get("resource") or {}).get("name"): m for m in st.get("currentMetrics") or [] if m.get("type") == "Resource"
+        (m.get("resource") or {}).get("name"): m
+        for m in st.get("currentMetrics") or []
+        if m.get("type") == "Resource"
     }
     for m in spec.get("metrics") or []:
         if m.get("type") != "Resource":
             continue
         res = m.get("resource") or {}
         want = (res.get("target") or {}).get("averageUtilization")
-        have = ((current.get(res.get("name")) or {}).get("resource") or {}).get("current", {}).get("averageUtilization")
+        have = (
+            ((current.get(res.get("name")) or {}).get("resource") or {})
+            .get("current", {})
+            .get("averageUtilization")
+        )
         targets.append(f"{res.get('name')}: {have if have is not None else '<unknown>'}%/{want}%")
     return [
         o["metadata"]["name"],
@@ -306,7 +340,10 @@ def _pvc_row(o: Obj, now: int) -> list[Any]:
         st.get("phase", "Pending"),
         spec.get("volumeName", ""),
         (st.get("capacity") or {}).get("storage", ""),
-        ",".join({"ReadWriteOnce": "RWO", "ReadOnlyMany": "ROX", "ReadWriteMany": "RWX"}.get(m, m) for m in st.get("accessModes") or []),
+        ",".join(
+            {"ReadWriteOnce": "RWO", "ReadOnlyMany": "ROX", "ReadWriteMany": "RWX"}.get(m, m)
+            for m in st.get("accessModes") or []
+        ),
         spec.get("storageClassName") or "",
         _age(o, now),
     ]
@@ -318,7 +355,10 @@ def _pv_row(o: Obj, now: int) -> list[Any]:
     return [
         o["metadata"]["name"],
         (spec.get("capacity") or {}).get("storage", ""),
-        ",".join({"ReadWriteOnce": "RWO", "ReadOnlyMany": "ROX", "ReadWriteMany": "RWX"}.get(m, m) for m in spec.get("accessModes") or []),
+        ",".join(
+            {"ReadWriteOnce": "RWO", "ReadOnlyMany": "ROX", "ReadWriteMany": "RWX"}.get(m, m)
+            for m in spec.get("accessModes") or []
+        ),
         spec.get("persistentVolumeReclaimPolicy", ""),
         st.get("phase", ""),
         f"{claim.get('namespace')}/{claim.get('name')}" if claim else "",
@@ -334,75 +374,184 @@ def _crd_row(o: Obj, now: int) -> list[Any]:
 _S, _I, _D = "string", "integer", "date"
 PRINTERS: dict[str, tuple[list[Column], Callable[[Obj, int], list[Any]]]] = {
     "pods": (
-        [("Name", _S, 0), ("Ready", _S, 0), ("Status", _S, 0), ("Restarts", _S, 0), ("Age", _S, 0),
-         ("IP", _S, 1), ("Node", _S, 1), ("Nominated Node", _S, 1), ("Readiness Gates", _S, 1)],
+        [
+            ("Name", _S, 0),
+            ("Ready", _S, 0),
+            ("Status", _S, 0),
+            ("Restarts", _S, 0),
+            ("Age", _S, 0),
+            ("IP", _S, 1),
+            ("Node", _S, 1),
+            ("Nominated Node", _S, 1),
+            ("Readiness Gates", _S, 1),
+        ],
         _pod_row,
     ),
     "deployments.apps": (
-        [("Name", _S, 0), ("Ready", _S, 0), ("Up-to-date", _I, 0), ("Available", _I, 0), ("Age", _S, 0),
-         ("Containers", _S, 1), ("Images", _S, 1), ("Selector", _S, 1)],
+        [
+            ("Name", _S, 0),
+            ("Ready", _S, 0),
+            ("Up-to-date", _I, 0),
+            ("Available", _I, 0),
+            ("Age", _S, 0),
+            ("Containers", _S, 1),
+            ("Images", _S, 1),
+            ("Selector", _S, 1),
+        ],
         _deploy_row,
     ),
     "replicasets.apps": (
-        [("Name", _S, 0), ("Desired", _I, 0), ("Current", _I, 0), ("Ready", _I, 0), ("Age", _S, 0),
-         ("Containers", _S, 1), ("Images", _S, 1), ("Selector", _S, 1)],
+        [
+            ("Name", _S, 0),
+            ("Desired", _I, 0),
+            ("Current", _I, 0),
+            ("Ready", _I, 0),
+            ("Age", _S, 0),
+            ("Containers", _S, 1),
+            ("Images", _S, 1),
+            ("Selector", _S, 1),
+        ],
         _rs_row,
     ),
     "statefulsets.apps": (
-        [("Name", _S, 0), ("Ready", _S, 0), ("Age", _S, 0), ("Containers", _S, 1), ("Images", _S, 1)],
+        [
+            ("Name", _S, 0),
+            ("Ready", _S, 0),
+            ("Age", _S, 0),
+            ("Containers", _S, 1),
+            ("Images", _S, 1),
+        ],
         _sts_row,
     ),
     "daemonsets.apps": (
-        [("Name", _S, 0), ("Desired", _I, 0), ("Current", _I, 0), ("Ready", _I, 0), ("Up-to-date", _I, 0),
-         ("Available", _I, 0), ("Node Selector", _S, 0), ("Age", _S, 0), ("Containers", _S, 1),
-         ("Images", _S, 1), ("Selector", _S, 1)],
+        [
+            ("Name", _S, 0),
+            ("Desired", _I, 0),
+            ("Current", _I, 0),
+            ("Ready", _I, 0),
+            ("Up-to-date", _I, 0),
+            ("Available", _I, 0),
+            ("Node Selector", _S, 0),
+            ("Age", _S, 0),
+            ("Containers", _S, 1),
+            ("Images", _S, 1),
+            ("Selector", _S, 1),
+        ],
         _ds_row,
     ),
     "nodes": (
-        [("Name", _S, 0), ("Status", _S, 0), ("Roles", _S, 0), ("Age", _S, 0), ("Version", _S, 0),
-         ("Internal-IP", _S, 1), ("External-IP", _S, 1), ("OS-Image", _S, 1), ("Kernel-Version", _S, 1),
-         ("Container-Runtime", _S, 1)],
+        [
+            ("Name", _S, 0),
+            ("Status", _S, 0),
+            ("Roles", _S, 0),
+            ("Age", _S, 0),
+            ("Version", _S, 0),
+            ("Internal-IP", _S, 1),
+            ("External-IP", _S, 1),
+            ("OS-Image", _S, 1),
+            ("Kernel-Version", _S, 1),
+            ("Container-Runtime", _S, 1),
+        ],
         _node_row,
     ),
     "services": (
-        [("Name", _S, 0), ("Type", _S, 0), ("Cluster-IP", _S, 0), ("External-IP", _S, 0), ("Port(s)", _S, 0),
-         ("Age", _S, 0), ("Selector", _S, 1)],
+        [
+            ("Name", _S, 0),
+            ("Type", _S, 0),
+            ("Cluster-IP", _S, 0),
+            ("External-IP", _S, 0),
+            ("Port(s)", _S, 0),
+            ("Age", _S, 0),
+            ("Selector", _S, 1),
+        ],
         _svc_row,
     ),
     "namespaces": ([("Name", _S, 0), ("Status", _S, 0), ("Age", _S, 0)], _ns_row),
     "configmaps": ([("Name", _S, 0), ("Data", _I, 0), ("Age", _S, 0)], _cm_row),
     "secrets": ([("Name", _S, 0), ("Type", _S, 0), ("Data", _I, 0), ("Age", _S, 0)], _secret_row),
     "events": (
-        [("Last Seen", _S, 0), ("Type", _S, 0), ("Reason", _S, 0), ("Object", _S, 0), ("Subobject", _S, 1),
-         ("Source", _S, 1), ("Message", _S, 0), ("First Seen", _S, 1), ("Count", _I, 1), ("Name", _S, 1)],
+        [
+            ("Last Seen", _S, 0),
+            ("Type", _S, 0),
+            ("Reason", _S, 0),
+            ("Object", _S, 0),
+            ("Subobject", _S, 1),
+            ("Source", _S, 1),
+            ("Message", _S, 0),
+            ("First Seen", _S, 1),
+            ("Count", _I, 1),
+            ("Name", _S, 1),
+        ],
         _event_row,
     ),
     "jobs.batch": (
-        [("Name", _S, 0), ("Status", _S, 0), ("Completions", _S, 0), ("Duration", _S, 0), ("Age", _S, 0)],
+        [
+            ("Name", _S, 0),
+            ("Status", _S, 0),
+            ("Completions", _S, 0),
+            ("Duration", _S, 0),
+            ("Age", _S, 0),
+        ],
         _job_row,
     ),
     "cronjobs.batch": (
-        [("Name", _S, 0), ("Schedule", _S, 0), ("Timezone", _S, 0), ("Suspend", _S, 0), ("Active", _I, 0),
-         ("Last Schedule", _S, 0), ("Age", _S, 0)],
+        [
+            ("Name", _S, 0),
+            ("Schedule", _S, 0),
+            ("Timezone", _S, 0),
+            ("Suspend", _S, 0),
+            ("Active", _I, 0),
+            ("Last Schedule", _S, 0),
+            ("Age", _S, 0),
+        ],
         _cronjob_row,
     ),
     "horizontalpodautoscalers.autoscaling": (
-        [("Name", _S, 0), ("Reference", _S, 0), ("Targets", _S, 0), ("MinPods", _I, 0), ("MaxPods", _I, 0),
-         ("Replicas", _I, 0), ("Age", _S, 0)],
+        [
+            ("Name", _S, 0),
+            ("Reference", _S, 0),
+            ("Targets", _S, 0),
+            ("MinPods", _I, 0),
+            ("MaxPods", _I, 0),
+            ("Replicas", _I, 0),
+            ("Age", _S, 0),
+        ],
         _hpa_row,
     ),
     "ingresses.networking.k8s.io": (
-        [("Name", _S, 0), ("Class", _S, 0), ("Hosts", _S, 0), ("Address", _S, 0), ("Ports", _S, 0), ("Age", _S, 0)],
+        [
+            ("Name", _S, 0),
+            ("Class", _S, 0),
+            ("Hosts", _S, 0),
+            ("Address", _S, 0),
+            ("Ports", _S, 0),
+            ("Age", _S, 0),
+        ],
         _ing_row,
     ),
     "persistentvolumeclaims": (
-        [("Name", _S, 0), ("Status", _S, 0), ("Volume", _S, 0), ("Capacity", _S, 0), ("Access Modes", _S, 0),
-         ("StorageClass", _S, 0), ("Age", _S, 0)],
+        [
+            ("Name", _S, 0),
+            ("Status", _S, 0),
+            ("Volume", _S, 0),
+            ("Capacity", _S, 0),
+            ("Access Modes", _S, 0),
+            ("StorageClass", _S, 0),
+            ("Age", _S, 0),
+        ],
         _pvc_row,
     ),
     "persistentvolumes": (
-        [("Name", _S, 0), ("Capacity", _S, 0), ("Access Modes", _S, 0), ("Reclaim Policy", _S, 0),
-         ("Status", _S, 0), ("Claim", _S, 0), ("StorageClass", _S, 0), ("Age", _S, 0)],
+        [
+            ("Name", _S, 0),
+            ("Capacity", _S, 0),
+            ("Access Modes", _S, 0),
+            ("Reclaim Policy", _S, 0),
+            ("Status", _S, 0),
+            ("Claim", _S, 0),
+            ("StorageClass", _S, 0),
+            ("Age", _S, 0),
+        ],
         _pv_row,
     ),
 }
@@ -429,11 +578,21 @@ def _jsonpath(obj: Any, path: str) -> Any:
 
 
 def _partial(obj: Obj) -> Obj:
-    return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj.get("metadata") or {}}
+    return {
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": obj.get("metadata") or {},
+    }
 
 
 def _column(name: str, typ: str, priority: int, description: str = "", fmt: str = "") -> Obj:
-    out: Obj = {"name": name, "type": typ, "format": fmt, "description": description or name, "priority": priority}
+    out: Obj = {
+        "name": name,
+        "type": typ,
+        "format": fmt,
+        "description": description or name,
+        "priority": priority,
+    }
     return out
 
 
@@ -447,8 +606,14 @@ def table_for(st: ServedType, objs: list[Obj], now: int) -> Obj:
     elif st.printer_columns:
         columns = [_column("Name", "string", 0, fmt="name")]
         for c in st.printer_columns:
-            columns.append(_column(c.get("name", ""), c.get("type", "string"), int(c.get("priority", 0)),
-                                   c.get("description", "")))
+            columns.append(
+                _column(
+                    c.get("name", ""),
+                    c.get("type", "string"),
+                    int(c.get("priority", 0)),
+                    c.get("description", ""),
+                )
+            )
         for o in objs:
             cells: list[Any] = [o["metadata"]["name"]]
             for c in st.printer_columns:
@@ -460,7 +625,19 @@ def table_for(st: ServedType, objs: list[Obj], now: int) -> Obj:
     else:
         columns = [_column("Name", "string", 0, fmt="name"), _column("Created At", "date", 0)]
         rows = [
-            {"cells": [o["metadata"]["name"], (o.get("metadata") or {}).get("creationTimestamp")], "object": _partial(o)}
+            {
+                "cells": [
+                    o["metadata"]["name"],
+                    (o.get("metadata") or {}).get("creationTimestamp"),
+                ],
+                "object": _partial(o),
+            }
             for o in objs
         ]
-    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {}, "columnDefinitions": columns, "rows": rows}
+    return {
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": {},
+        "columnDefinitions": columns,
+        "rows": rows,
+    }

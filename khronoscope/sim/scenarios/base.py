@@ -112,7 +112,9 @@ class Script:
         """Run fn(*args) dt seconds from now."""
         self.at(self.now + dt, fn, *args)
 
-    def every(self, period: float, fn: Callable[[], None], start: float = 0.0, jitter: float = 0.0) -> None:
+    def every(
+        self, period: float, fn: Callable[[], None], start: float = 0.0, jitter: float = 0.0
+    ) -> None:
         """Run fn() every `period` seconds (± jitter) from `start`, forever."""
 
         def tick() -> None:

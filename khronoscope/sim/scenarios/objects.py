@@ -17,7 +17,9 @@ def short_hash(text: str, n: int = 10) -> str:
     return "".join(NAME_CHARS[b % len(NAME_CHARS)] for b in digest[:n])
 
 
-def meta(name: str, namespace: str | None = None, labels: dict[str, str] | None = None, **extra: Any) -> Obj:
+def meta(
+    name: str, namespace: str | None = None, labels: dict[str, str] | None = None, **extra: Any
+) -> Obj:
     """An object's metadata."""
     out: Obj = {"name": name}
     if namespace is not None:
@@ -39,7 +41,9 @@ def kind_uid(namespace: str, kind: str, name: str) -> str:
     return uid_for(f"{namespace}/{kind}/{name}")
 
 
-def owner(kind: str, name: str, namespace: str, api_version: str = "apps/v1", controller: bool = True) -> Obj:
+def owner(
+    kind: str, name: str, namespace: str, api_version: str = "apps/v1", controller: bool = True
+) -> Obj:
     """An ownerReference to an object created with `kind_uid`."""
     uid = kind_uid(namespace, kind, name)
     return {
@@ -66,6 +70,7 @@ def namespace(name: str, labels: dict[str, str] | None = None) -> Obj:
 
 def node_conditions(ready: bool, now: str = NOW) -> list[Obj]:
     """The conditions of a healthy (or unreachable) node."""
+
     def cond(t: str, status: str, reason: str, message: str) -> Obj:
         return {
             "type": t,
@@ -78,9 +83,21 @@ def node_conditions(ready: bool, now: str = NOW) -> list[Obj]:
 
     if ready:
         return [
-            cond("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
-            cond("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-            cond("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+            cond(
+                "MemoryPressure",
+                "False",
+                "KubeletHasSufficientMemory",
+                "kubelet has sufficient memory available",
+            ),
+            cond(
+                "DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"
+            ),
+            cond(
+                "PIDPressure",
+                "False",
+                "KubeletHasSufficientPID",
+                "kubelet has sufficient PID available",
+            ),
             cond("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
         ]
     unknown = "Kubelet stopped posting node status."
@@ -92,7 +109,9 @@ def node_conditions(ready: bool, now: str = NOW) -> list[Obj]:
     ]
 
 
-def node(name: str, ip: str, zone: str, role: str = "", cpu: str = "4", memory: str = "16Gi") -> Obj:
+def node(
+    name: str, ip: str, zone: str, role: str = "", cpu: str = "4", memory: str = "16Gi"
+) -> Obj:
     """A Node with capacity, addresses, nodeInfo and Ready conditions."""
     labels = {
         "beta.kubernetes.io/arch": "amd64",
@@ -103,22 +122,39 @@ def node(name: str, ip: str, zone: str, role: str = "", cpu: str = "4", memory: 
         "topology.kubernetes.io/zone": zone,
         "node.kubernetes.io/instance-type": "m5.xlarge",
     }
-    spec: Obj = {"podCIDR": f"10.244.{ip.split('.')[-1]}.0/24", "providerID": f"aws:///{zone}/i-{short_hash(name, 12)}"}
+    spec: Obj = {
+        "podCIDR": f"10.244.{ip.split('.')[-1]}.0/24",
+        "providerID": f"aws:///{zone}/i-{short_hash(name, 12)}",
+    }
     if role:
         labels[f"node-role.kubernetes.io/{role}"] = ""
         if role == "control-plane":
-            spec["taints"] = [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}]
+            spec["taints"] = [
+                {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}
+            ]
     return {
         "kind": "Node",
         "apiVersion": "v1",
-        "metadata": meta(name, labels=labels, uid=kind_uid("", "Node", name),
-                         annotations={"node.alpha.kubernetes.io/ttl": "0"}),
+        "metadata": meta(
+            name,
+            labels=labels,
+            uid=kind_uid("", "Node", name),
+            annotations={"node.alpha.kubernetes.io/ttl": "0"},
+        ),
         "spec": spec,
         "status": {
             "capacity": {"cpu": cpu, "memory": memory, "pods": "110", "ephemeral-storage": "100Gi"},
-            "allocatable": {"cpu": cpu, "memory": memory, "pods": "110", "ephemeral-storage": "95Gi"},
+            "allocatable": {
+                "cpu": cpu,
+                "memory": memory,
+                "pods": "110",
+                "ephemeral-storage": "95Gi",
+            },
             "conditions": node_conditions(True),
-            "addresses": [{"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": name}],
+            "addresses": [
+                {"type": "InternalIP", "address": ip},
+                {"type": "Hostname", "address": name},
+            ],
             "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
             "nodeInfo": {
                 "machineID": short_hash(name + "m", 16),
@@ -136,8 +172,15 @@ def node(name: str, ip: str, zone: str, role: str = "", cpu: str = "4", memory: 
     }
 
 
-def container(name: str, image: str, port: int | None = None, cpu: str = "100m", memory: str = "128Mi",
-              env: list[Obj] | None = None, env_from_cm: str | None = None) -> Obj:
+def container(
+    name: str,
+    image: str,
+    port: int | None = None,
+    cpu: str = "100m",
+    memory: str = "128Mi",
+    env: list[Obj] | None = None,
+    env_from_cm: str | None = None,
+) -> Obj:
     """A container spec with requests/limits, an optional port and env."""
     c: Obj = {
         "name": name,
@@ -179,18 +222,28 @@ def pod_template(labels: dict[str, str], containers: list[Obj], sa: str = "defau
     }
 
 
-def deployment(ns: str, name: str, labels: dict[str, str], replicas: int, template: Obj, revision: int = 1) -> Obj:
+def deployment(
+    ns: str, name: str, labels: dict[str, str], replicas: int, template: Obj, revision: int = 1
+) -> Obj:
     """A Deployment with a RollingUpdate strategy."""
     return {
         "kind": "Deployment",
         "apiVersion": "apps/v1",
-        "metadata": meta(name, ns, labels, uid=kind_uid(ns, "Deployment", name),
-                         annotations={"deployment.kubernetes.io/revision": str(revision)}),
+        "metadata": meta(
+            name,
+            ns,
+            labels,
+            uid=kind_uid(ns, "Deployment", name),
+            annotations={"deployment.kubernetes.io/revision": str(revision)},
+        ),
         "spec": {
             "replicas": replicas,
             "selector": {"matchLabels": {"app": labels["app"]}},
             "template": template,
-            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}},
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"},
+            },
             "revisionHistoryLimit": 10,
             "progressDeadlineSeconds": 600,
         },
@@ -198,11 +251,22 @@ def deployment(ns: str, name: str, labels: dict[str, str], replicas: int, templa
     }
 
 
-def replicaset(ns: str, name: str, deploy: str, pod_hash: str, labels: dict[str, str], replicas: int,
-               template: Obj, revision: int) -> Obj:
+def replicaset(
+    ns: str,
+    name: str,
+    deploy: str,
+    pod_hash: str,
+    labels: dict[str, str],
+    replicas: int,
+    template: Obj,
+    revision: int,
+) -> Obj:
     """A ReplicaSet owned by a Deployment."""
     lab = {**labels, "pod-template-hash": pod_hash}
-    tmpl = {**template, "metadata": {"labels": {**template["metadata"]["labels"], "pod-template-hash": pod_hash}}}
+    tmpl = {
+        **template,
+        "metadata": {"labels": {**template["metadata"]["labels"], "pod-template-hash": pod_hash}},
+    }
     return {
         "kind": "ReplicaSet",
         "apiVersion": "apps/v1",
@@ -241,8 +305,15 @@ def pod(ns: str, name: str, labels: dict[str, str], spec: Obj, owner_ref: Obj | 
     }
 
 
-def service(ns: str, name: str, selector: dict[str, str], port: int, target: int, ip: str,
-            svc_type: str = "ClusterIP") -> Obj:
+def service(
+    ns: str,
+    name: str,
+    selector: dict[str, str],
+    port: int,
+    target: int,
+    ip: str,
+    svc_type: str = "ClusterIP",
+) -> Obj:
     """A Service."""
     return {
         "kind": "Service",
@@ -262,11 +333,21 @@ def service(ns: str, name: str, selector: dict[str, str], port: int, target: int
     }
 
 
-def endpoints(ns: str, name: str, ready: list[tuple[str, str, str]], not_ready: list[tuple[str, str, str]],
-              port: int) -> Obj:
+def endpoints(
+    ns: str,
+    name: str,
+    ready: list[tuple[str, str, str]],
+    not_ready: list[tuple[str, str, str]],
+    port: int,
+) -> Obj:
     """Endpoints of a service: (ip, node, pod name) for ready and not-ready addresses."""
+
     def addr(ip: str, node_name: str, pod_name: str) -> Obj:
-        return {"ip": ip, "nodeName": node_name, "targetRef": {"kind": "Pod", "namespace": ns, "name": pod_name}}
+        return {
+            "ip": ip,
+            "nodeName": node_name,
+            "targetRef": {"kind": "Pod", "namespace": ns, "name": pod_name},
+        }
 
     subset: Obj = {"ports": [{"name": "http", "port": port, "protocol": "TCP"}]}
     if ready:
@@ -279,14 +360,27 @@ def endpoints(ns: str, name: str, ready: list[tuple[str, str, str]], not_ready: 
     return out
 
 
-def configmap(ns: str, name: str, data: dict[str, str], labels: dict[str, str] | None = None) -> Obj:
+def configmap(
+    ns: str, name: str, data: dict[str, str], labels: dict[str, str] | None = None
+) -> Obj:
     """A ConfigMap."""
-    return {"kind": "ConfigMap", "apiVersion": "v1", "metadata": meta(name, ns, labels), "data": dict(data)}
+    return {
+        "kind": "ConfigMap",
+        "apiVersion": "v1",
+        "metadata": meta(name, ns, labels),
+        "data": dict(data),
+    }
 
 
 def secret(ns: str, name: str, data: dict[str, str], secret_type: str = "Opaque") -> Obj:
     """A Secret (data values already base64)."""
-    return {"kind": "Secret", "apiVersion": "v1", "metadata": meta(name, ns), "type": secret_type, "data": dict(data)}
+    return {
+        "kind": "Secret",
+        "apiVersion": "v1",
+        "metadata": meta(name, ns),
+        "type": secret_type,
+        "data": dict(data),
+    }
 
 
 def service_account(ns: str, name: str) -> Obj:
@@ -294,8 +388,17 @@ def service_account(ns: str, name: str) -> Obj:
     return {"kind": "ServiceAccount", "apiVersion": "v1", "metadata": meta(name, ns)}
 
 
-def event(ns: str, name: str, involved: Obj, reason: str, message: str, etype: str = "Normal",
-          component: str = "kubelet", host: str = "", count: int = 1) -> Obj:
+def event(
+    ns: str,
+    name: str,
+    involved: Obj,
+    reason: str,
+    message: str,
+    etype: str = "Normal",
+    component: str = "kubelet",
+    host: str = "",
+    count: int = 1,
+) -> Obj:
     """A core/v1 Event about `involved` (kind, name, namespace, uid?, apiVersion, fieldPath?)."""
     source: Obj = {"component": component}
     if host:
@@ -318,7 +421,9 @@ def event(ns: str, name: str, involved: Obj, reason: str, message: str, etype: s
     }
 
 
-def hpa(ns: str, name: str, target_kind: str, target: str, min_r: int, max_r: int, cpu_target: int) -> Obj:
+def hpa(
+    ns: str, name: str, target_kind: str, target: str, min_r: int, max_r: int, cpu_target: int
+) -> Obj:
     """An autoscaling/v2 HorizontalPodAutoscaler on CPU utilisation."""
     return {
         "kind": "HorizontalPodAutoscaler",
@@ -331,7 +436,10 @@ def hpa(ns: str, name: str, target_kind: str, target: str, min_r: int, max_r: in
             "metrics": [
                 {
                     "type": "Resource",
-                    "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": cpu_target}},
+                    "resource": {
+                        "name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": cpu_target},
+                    },
                 }
             ],
         },
@@ -372,7 +480,10 @@ def crd_widgets() -> Obj:
                                         "size": {"type": "integer"},
                                     },
                                 },
-                                "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+                                "status": {
+                                    "type": "object",
+                                    "x-kubernetes-preserve-unknown-fields": True,
+                                },
                             },
                         }
                     },
@@ -402,7 +513,12 @@ def widget(ns: str, name: str, color: str, size: int) -> Obj:
 
 def role(ns: str, name: str, rules: list[Obj]) -> Obj:
     """An RBAC Role."""
-    return {"kind": "Role", "apiVersion": "rbac.authorization.k8s.io/v1", "metadata": meta(name, ns), "rules": rules}
+    return {
+        "kind": "Role",
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "metadata": meta(name, ns),
+        "rules": rules,
+    }
 
 
 def role_binding(ns: str, name: str, role_name: str, sa: str) -> Obj:
@@ -418,7 +534,12 @@ def role_binding(ns: str, name: str, role_name: str, sa: str) -> Obj:
 
 def cluster_role(name: str, rules: list[Obj]) -> Obj:
     """An RBAC ClusterRole."""
-    return {"kind": "ClusterRole", "apiVersion": "rbac.authorization.k8s.io/v1", "metadata": meta(name), "rules": rules}
+    return {
+        "kind": "ClusterRole",
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "metadata": meta(name),
+        "rules": rules,
+    }
 
 
 def cluster_role_binding(name: str, role_name: str, ns: str, sa: str) -> Obj:
@@ -427,7 +548,11 @@ def cluster_role_binding(name: str, role_name: str, ns: str, sa: str) -> Obj:
         "kind": "ClusterRoleBinding",
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "metadata": meta(name),
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role_name},
+        "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "ClusterRole",
+            "name": role_name,
+        },
         "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": ns}],
     }
 
@@ -448,7 +573,9 @@ def ingress(ns: str, name: str, host: str, service_name: str, port: int) -> Obj:
                             {
                                 "path": "/",
                                 "pathType": "Prefix",
-                                "backend": {"service": {"name": service_name, "port": {"number": port}}},
+                                "backend": {
+                                    "service": {"name": service_name, "port": {"number": port}}
+                                },
                             }
                         ]
                     },
@@ -490,5 +617,9 @@ def pvc(ns: str, name: str, size: str, volume: str) -> Obj:
             "volumeName": volume,
             "volumeMode": "Filesystem",
         },
-        "status": {"phase": "Bound", "accessModes": ["ReadWriteOnce"], "capacity": {"storage": size}},
+        "status": {
+            "phase": "Bound",
+            "accessModes": ["ReadWriteOnce"],
+            "capacity": {"storage": size},
+        },
     }

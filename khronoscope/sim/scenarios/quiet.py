@@ -37,9 +37,25 @@ class QuietScenario(Scenario):
         pod["status"] = {
             "phase": "Running",
             "podIP": "10.244.0.5",
-            "conditions": [{"type": "Ready", "status": "True", "lastProbeTime": None, "lastTransitionTime": "<now>"}],
-            "containerStatuses": [{"name": "hello", "ready": True, "restartCount": 0, "image": "hello:1.0",
-                                   "imageID": "", "started": True, "state": {"running": {"startedAt": "<now>"}}}],
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": "True",
+                    "lastProbeTime": None,
+                    "lastTransitionTime": "<now>",
+                }
+            ],
+            "containerStatuses": [
+                {
+                    "name": "hello",
+                    "ready": True,
+                    "restartCount": 0,
+                    "image": "hello:1.0",
+                    "imageID": "",
+                    "started": True,
+                    "state": {"running": {"startedAt": "<now>"}},
+                }
+            ],
         }
         e(Create("pods", pod, manager="kubelet"))
         e(Create("configmaps", o.configmap("demo", "settings", {"tick": "0"})))

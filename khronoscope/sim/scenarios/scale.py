@@ -60,9 +60,17 @@ class ScaleScenario(Scenario):
         return ns, name, node, app, 0
 
     def _pod_obj(self, ns: str, name: str, node: str, app: str, restarts: int) -> dict[str, Any]:
-        spec = o.pod_template({"app": app}, [o.container("main", f"registry.example.com/{app}:1.0.0", 8080)])["spec"]
+        spec = o.pod_template(
+            {"app": app}, [o.container("main", f"registry.example.com/{app}:1.0.0", 8080)]
+        )["spec"]
         spec["nodeName"] = node
-        pod = o.pod(ns, name, {"app": app, "tier": "backend" if int(app[-2:]) % 2 else "frontend"}, spec, None)
+        pod = o.pod(
+            ns,
+            name,
+            {"app": app, "tier": "backend" if int(app[-2:]) % 2 else "frontend"},
+            spec,
+            None,
+        )
         pod["status"] = self._status(restarts, True)
         return pod
 
@@ -72,13 +80,29 @@ class ScaleScenario(Scenario):
             "phase": "Running",
             "conditions": [
                 {"type": "Ready", "status": flag, "lastProbeTime": None, "lastTransitionTime": NOW},
-                {"type": "ContainersReady", "status": flag, "lastProbeTime": None, "lastTransitionTime": NOW},
-                {"type": "PodScheduled", "status": "True", "lastProbeTime": None, "lastTransitionTime": NOW},
+                {
+                    "type": "ContainersReady",
+                    "status": flag,
+                    "lastProbeTime": None,
+                    "lastTransitionTime": NOW,
+                },
+                {
+                    "type": "PodScheduled",
+                    "status": "True",
+                    "lastProbeTime": None,
+                    "lastTransitionTime": NOW,
+                },
             ],
             "containerStatuses": [
-                {"name": "main", "ready": ready, "restartCount": restarts, "started": True,
-                 "image": "registry.example.com/app:1.0.0", "imageID": "",
-                 "state": {"running": {"startedAt": NOW}}}
+                {
+                    "name": "main",
+                    "ready": ready,
+                    "restartCount": restarts,
+                    "started": True,
+                    "image": "registry.example.com/app:1.0.0",
+                    "imageID": "",
+                    "state": {"running": {"startedAt": NOW}},
+                }
             ],
             "qosClass": "Burstable",
         }
@@ -89,7 +113,13 @@ class ScaleScenario(Scenario):
             e(Create("namespaces", o.namespace(f"team-{i:02d}")))
         for i in range(self.n_nodes):
             name = self._node_name(i)
-            e(Create("nodes", o.node(name, f"10.1.{i // 250}.{i % 250 + 1}", f"zone-{i % 3}"), manager="kubelet"))
+            e(
+                Create(
+                    "nodes",
+                    o.node(name, f"10.1.{i // 250}.{i % 250 + 1}", f"zone-{i % 3}"),
+                    manager="kubelet",
+                )
+            )
         for i in range(self.n_pods):
             pod = self._new_pod(i)
             self.pods.append(pod)
@@ -107,7 +137,15 @@ class ScaleScenario(Scenario):
                 if not ready:
                     restarts += 1
                 self.pods[i] = (ns, name, node, app, restarts)
-                e(Patch("pods", ns, name, {"status": self._status(restarts, ready)}, manager="kubelet"))
+                e(
+                    Patch(
+                        "pods",
+                        ns,
+                        name,
+                        {"status": self._status(restarts, ready)},
+                        manager="kubelet",
+                    )
+                )
             elif r < 0.9 and self.pods:
                 i = rng.randrange(len(self.pods))
                 ns, name, _node, _app, _ = self.pods[i]
@@ -117,4 +155,12 @@ class ScaleScenario(Scenario):
                 e(Create("pods", self._pod_obj(*pod)))
             else:
                 node = self._node_name(rng.randrange(self.n_nodes))
-                e(Patch("nodes", "", node, {"status": {"conditions": o.node_conditions(True)}}, manager="kubelet"))
+                e(
+                    Patch(
+                        "nodes",
+                        "",
+                        node,
+                        {"status": {"conditions": o.node_conditions(True)}},
+                        manager="kubelet",
+                    )
+                )

@@ -171,27 +171,55 @@ class World:
         """Emit an op now."""
         self.s.emit(action)
 
-    def event(self, ns: str, kind: str, name: str, reason: str, message: str, etype: str = "Normal",
-              component: str = KUBELET, host: str = "", api_version: str = "v1", field_path: str = "",
-              dedupe: bool = False) -> None:
+    def event(
+        self,
+        ns: str,
+        kind: str,
+        name: str,
+        reason: str,
+        message: str,
+        etype: str = "Normal",
+        component: str = KUBELET,
+        host: str = "",
+        api_version: str = "v1",
+        field_path: str = "",
+        dedupe: bool = False,
+    ) -> None:
         """Record an Event about an object (counted and patched when `dedupe` and seen before)."""
         key = (ns, f"{kind}/{name}", reason + (field_path if dedupe else message))
         if dedupe and key in self.events:
             ev_name, count, first = self.events[key]
             count += 1
             self.events[key] = (ev_name, count, first)
-            self.emit(Patch("events", ns, ev_name, {"count": count, "lastTimestamp": NOW, "message": message},
-                            manager=component))
+            self.emit(
+                Patch(
+                    "events",
+                    ns,
+                    ev_name,
+                    {"count": count, "lastTimestamp": NOW, "message": message},
+                    manager=component,
+                )
+            )
             return
         ev_name = f"{name}.{self.rng.getrandbits(64):016x}"
-        involved: dict[str, Any] = {"kind": kind, "namespace": ns, "name": name,
-                                    "uid": o.kind_uid(ns, kind, name), "apiVersion": api_version}
+        involved: dict[str, Any] = {
+            "kind": kind,
+            "namespace": ns,
+            "name": name,
+            "uid": o.kind_uid(ns, kind, name),
+            "apiVersion": api_version,
+        }
         if not ns:
             del involved["namespace"]
         if field_path:
             involved["fieldPath"] = field_path
-        self.emit(Create("events", o.event(ns, ev_name, involved, reason, message, etype, component, host),
-                         manager=component))
+        self.emit(
+            Create(
+                "events",
+                o.event(ns, ev_name, involved, reason, message, etype, component, host),
+                manager=component,
+            )
+        )
         if dedupe:
             self.events[key] = (ev_name, 1, self.s.now)
 
@@ -213,8 +241,14 @@ class World:
         self.nodes[name] = NodeModel(name, ip, role=role)
         self.emit(Create("nodes", o.node(name, ip, zone, role), manager=KUBELET))
         self.event("", "Node", name, "Starting", "Starting kubelet.", component=KUBELET, host=name)
-        self.event("", "Node", name, "RegisteredNode", f"Node {name} event: Registered Node {name} in Controller",
-                   component="node-controller")
+        self.event(
+            "",
+            "Node",
+            name,
+            "RegisteredNode",
+            f"Node {name} event: Registered Node {name} in Controller",
+            component="node-controller",
+        )
 
     def set_node_ready(self, name: str, ready: bool) -> None:
         """A node stops (or resumes) posting status: conditions, taints, pods' readiness, events."""
@@ -226,19 +260,41 @@ class World:
                 {"key": "node.kubernetes.io/unreachable", "effect": "NoSchedule", "timeAdded": NOW},
                 {"key": "node.kubernetes.io/unreachable", "effect": "NoExecute", "timeAdded": NOW},
             ]
-        self.emit(Patch("nodes", "", name, {"spec": {"taints": taints}, "status": {"conditions": o.node_conditions(ready)}},
-                        manager=KCM if not ready else KUBELET))
+        self.emit(
+            Patch(
+                "nodes",
+                "",
+                name,
+                {"spec": {"taints": taints}, "status": {"conditions": o.node_conditions(ready)}},
+                manager=KCM if not ready else KUBELET,
+            )
+        )
         if ready:
-            self.event("", "Node", name, "NodeReady", f"Node {name} status is now: NodeReady", host=name)
+            self.event(
+                "", "Node", name, "NodeReady", f"Node {name} status is now: NodeReady", host=name
+            )
         else:
-            self.event("", "Node", name, "NodeNotReady", f"Node {name} status is now: NodeNotReady",
-                       component="node-controller")
+            self.event(
+                "",
+                "Node",
+                name,
+                "NodeNotReady",
+                f"Node {name} status is now: NodeNotReady",
+                component="node-controller",
+            )
         for pod in list(self.pods.values()):
             if pod.node == name and not pod.gone:
                 pod.node_ready = ready
                 if not ready:
-                    self.event(pod.ns, "Pod", pod.name, "NodeNotReady", "Node is not ready", "Warning",
-                               component="node-controller")
+                    self.event(
+                        pod.ns,
+                        "Pod",
+                        pod.name,
+                        "NodeNotReady",
+                        "Node is not ready",
+                        "Warning",
+                        component="node-controller",
+                    )
                 self.patch_pod_status(pod)
                 self.pod_changed(pod)
 
@@ -262,7 +318,9 @@ class World:
         owner_ref = pod.owner_ref
         if pod.owner is not None:
             owner_ref = o.owner("ReplicaSet", pod.owner.name, pod.ns)
-        self.emit(Create("pods", o.pod(pod.ns, pod.name, pod.labels, pod.spec, owner_ref), manager=KCM))
+        self.emit(
+            Create("pods", o.pod(pod.ns, pod.name, pod.labels, pod.spec, owner_ref), manager=KCM)
+        )
         self.s.after(self.rng.uniform(0.05, 0.4), self._schedule, pod)
 
     def _schedule(self, pod: PodModel) -> None:
@@ -273,9 +331,23 @@ class World:
         pod.ip = self.pod_ip(node)
         pod.scheduled_at = self.s.now
         pod.node_ready = node.ready
-        self.emit(Patch("pods", pod.ns, pod.name, {"spec": {"nodeName": node.name}}, manager="kube-scheduler"))
-        self.event(pod.ns, "Pod", pod.name, "Scheduled", f"Successfully assigned {pod.ns}/{pod.name} to {node.name}",
-                   component="default-scheduler")
+        self.emit(
+            Patch(
+                "pods",
+                pod.ns,
+                pod.name,
+                {"spec": {"nodeName": node.name}},
+                manager="kube-scheduler",
+            )
+        )
+        self.event(
+            pod.ns,
+            "Pod",
+            pod.name,
+            "Scheduled",
+            f"Successfully assigned {pod.ns}/{pod.name} to {node.name}",
+            component="default-scheduler",
+        )
         self.patch_pod_status(pod)
         self.s.after(self.rng.uniform(0.4, 1.5), self._pull, pod)
 
@@ -284,8 +356,15 @@ class World:
             return
         for c in pod.containers:
             path = f"spec.containers{{{c.name}}}"
-            self.event(pod.ns, "Pod", pod.name, "Pulling", f'Pulling image "{c.image}"', host=pod.node,
-                       field_path=path)
+            self.event(
+                pod.ns,
+                "Pod",
+                pod.name,
+                "Pulling",
+                f'Pulling image "{c.image}"',
+                host=pod.node,
+                field_path=path,
+            )
         self.patch_pod_status(pod)
         self.s.after(self.rng.uniform(0.5, 2.5), self._run, pod)
 
@@ -295,13 +374,35 @@ class World:
         for c in pod.containers:
             path = f"spec.containers{{{c.name}}}"
             ms = self.rng.randint(300, 4000)
-            self.event(pod.ns, "Pod", pod.name, "Pulled",
-                       f'Successfully pulled image "{c.image}" in {ms}ms ({ms}ms including waiting)',
-                       host=pod.node, field_path=path)
-            self.event(pod.ns, "Pod", pod.name, "Created", f"Created container {c.name}", host=pod.node,
-                       field_path=path, dedupe=True)
-            self.event(pod.ns, "Pod", pod.name, "Started", f"Started container {c.name}", host=pod.node,
-                       field_path=path, dedupe=True)
+            self.event(
+                pod.ns,
+                "Pod",
+                pod.name,
+                "Pulled",
+                f'Successfully pulled image "{c.image}" in {ms}ms ({ms}ms including waiting)',
+                host=pod.node,
+                field_path=path,
+            )
+            self.event(
+                pod.ns,
+                "Pod",
+                pod.name,
+                "Created",
+                f"Created container {c.name}",
+                host=pod.node,
+                field_path=path,
+                dedupe=True,
+            )
+            self.event(
+                pod.ns,
+                "Pod",
+                pod.name,
+                "Started",
+                f"Started container {c.name}",
+                host=pod.node,
+                field_path=path,
+                dedupe=True,
+            )
             self._container_start(pod, c)
         pod.phase = "Running"
         self.patch_pod_status(pod)
@@ -316,7 +417,9 @@ class World:
         c.state, c.reason, c.started_at = "running", "", self.s.now
         for line in self.startup_lines(pod, c):
             self.emit(Log(pod.ns, pod.name, c.name, line))
-        self.s.after(self.rng.uniform(0.2, pod.profile.log_period), self._log_tick, pod, c, c.restarts)
+        self.s.after(
+            self.rng.uniform(0.2, pod.profile.log_period), self._log_tick, pod, c, c.restarts
+        )
 
     def _become_ready(self, pod: PodModel) -> None:
         if pod.gone or pod.deleting or pod.phase != "Running":
@@ -336,7 +439,7 @@ class World:
         c.last_terminated = (c.started_at, self.s.now, 1, "Error")
         c.state, c.reason, c.ready = "terminated", "Error", False
         self.patch_pod_status(pod)
-        backoff = min(300.0, 10.0 * (2 ** c.restarts))
+        backoff = min(300.0, 10.0 * (2**c.restarts))
         self.s.after(self.rng.uniform(0.3, 1.0), self._backoff, pod, c, backoff)
 
     def _backoff(self, pod: PodModel, c: ContainerModel, backoff: float) -> None:
@@ -345,9 +448,17 @@ class World:
         c.restarts += 1
         c.state, c.reason = "waiting", "CrashLoopBackOff"
         self.patch_pod_status(pod)
-        self.event(pod.ns, "Pod", pod.name, "BackOff",
-                   f"Back-off restarting failed container {c.name} in pod {pod.name}_{pod.ns}({pod.name[-5:]})",
-                   "Warning", host=pod.node, field_path=f"spec.containers{{{c.name}}}", dedupe=True)
+        self.event(
+            pod.ns,
+            "Pod",
+            pod.name,
+            "BackOff",
+            f"Back-off restarting failed container {c.name} in pod {pod.name}_{pod.ns}({pod.name[-5:]})",
+            "Warning",
+            host=pod.node,
+            field_path=f"spec.containers{{{c.name}}}",
+            dedupe=True,
+        )
         self.pod_changed(pod)
         self.s.after(backoff, self._restart, pod, c)
 
@@ -355,12 +466,36 @@ class World:
         if pod.gone or pod.deleting:
             return
         path = f"spec.containers{{{c.name}}}"
-        self.event(pod.ns, "Pod", pod.name, "Pulled", f'Container image "{c.image}" already present on machine',
-                   host=pod.node, field_path=path, dedupe=True)
-        self.event(pod.ns, "Pod", pod.name, "Created", f"Created container {c.name}", host=pod.node,
-                   field_path=path, dedupe=True)
-        self.event(pod.ns, "Pod", pod.name, "Started", f"Started container {c.name}", host=pod.node,
-                   field_path=path, dedupe=True)
+        self.event(
+            pod.ns,
+            "Pod",
+            pod.name,
+            "Pulled",
+            f'Container image "{c.image}" already present on machine',
+            host=pod.node,
+            field_path=path,
+            dedupe=True,
+        )
+        self.event(
+            pod.ns,
+            "Pod",
+            pod.name,
+            "Created",
+            f"Created container {c.name}",
+            host=pod.node,
+            field_path=path,
+            dedupe=True,
+        )
+        self.event(
+            pod.ns,
+            "Pod",
+            pod.name,
+            "Started",
+            f"Started container {c.name}",
+            host=pod.node,
+            field_path=path,
+            dedupe=True,
+        )
         self.emit(RestartLog(pod.ns, pod.name, c.name))
         self._container_start(pod, c)
         self.patch_pod_status(pod)
@@ -370,7 +505,14 @@ class World:
         if pod.gone or pod.deleting:
             return
         for c in pod.containers:
-            self.emit(Log(pod.ns, pod.name, c.name, f"report: done rows={self.rng.randint(800, 5000)} duration=4.2s"))
+            self.emit(
+                Log(
+                    pod.ns,
+                    pod.name,
+                    c.name,
+                    f"report: done rows={self.rng.randint(800, 5000)} duration=4.2s",
+                )
+            )
             c.last_terminated = None
             c.state, c.reason, c.ready = "terminated", "Completed", False
         pod.phase = "Succeeded"
@@ -383,12 +525,26 @@ class World:
         if pod.deleting or pod.gone:
             return
         pod.deleting = True
-        self.emit(Patch("pods", pod.ns, pod.name,
-                        {"metadata": {"deletionTimestamp": NOW, "deletionGracePeriodSeconds": 30}}, manager=KCM))
+        self.emit(
+            Patch(
+                "pods",
+                pod.ns,
+                pod.name,
+                {"metadata": {"deletionTimestamp": NOW, "deletionGracePeriodSeconds": 30}},
+                manager=KCM,
+            )
+        )
         if reason_event and pod.node:
             for c in pod.containers:
-                self.event(pod.ns, "Pod", pod.name, "Killing", f"Stopping container {c.name}", host=pod.node,
-                           field_path=f"spec.containers{{{c.name}}}")
+                self.event(
+                    pod.ns,
+                    "Pod",
+                    pod.name,
+                    "Killing",
+                    f"Stopping container {c.name}",
+                    host=pod.node,
+                    field_path=f"spec.containers{{{c.name}}}",
+                )
         self.pod_changed(pod)
         self.s.after(self.rng.uniform(0.5, 2.5), self._gone, pod)
 
@@ -400,7 +556,9 @@ class World:
 
     def patch_pod_status(self, pod: PodModel) -> None:
         """Emit the pod's status as the kubelet would write it now."""
-        self.emit(Patch("pods", pod.ns, pod.name, {"status": self.pod_status(pod)}, manager=KUBELET))
+        self.emit(
+            Patch("pods", pod.ns, pod.name, {"status": self.pod_status(pod)}, manager=KUBELET)
+        )
 
     def pod_status(self, pod: PodModel) -> dict[str, Any]:
         """The status block of a pod from the model."""
@@ -411,14 +569,36 @@ class World:
             ready = pod.ready
             ready_time = at(pod.ready_since) if ready and pod.ready_since else NOW
             conds = [
-                {"type": "PodReadyToStartContainers", "status": "True" if started else "False",
-                 "lastProbeTime": None, "lastTransitionTime": sched},
-                {"type": "Initialized", "status": "True", "lastProbeTime": None, "lastTransitionTime": sched},
-                {"type": "Ready", "status": "True" if ready else "False", "lastProbeTime": None,
-                 "lastTransitionTime": ready_time},
-                {"type": "ContainersReady", "status": "True" if ready else "False", "lastProbeTime": None,
-                 "lastTransitionTime": ready_time},
-                {"type": "PodScheduled", "status": "True", "lastProbeTime": None, "lastTransitionTime": sched},
+                {
+                    "type": "PodReadyToStartContainers",
+                    "status": "True" if started else "False",
+                    "lastProbeTime": None,
+                    "lastTransitionTime": sched,
+                },
+                {
+                    "type": "Initialized",
+                    "status": "True",
+                    "lastProbeTime": None,
+                    "lastTransitionTime": sched,
+                },
+                {
+                    "type": "Ready",
+                    "status": "True" if ready else "False",
+                    "lastProbeTime": None,
+                    "lastTransitionTime": ready_time,
+                },
+                {
+                    "type": "ContainersReady",
+                    "status": "True" if ready else "False",
+                    "lastProbeTime": None,
+                    "lastTransitionTime": ready_time,
+                },
+                {
+                    "type": "PodScheduled",
+                    "status": "True",
+                    "lastProbeTime": None,
+                    "lastTransitionTime": sched,
+                },
             ]
             if not ready:
                 waiting = [c.name for c in pod.containers if not c.ready]
@@ -429,7 +609,14 @@ class World:
                         cond["reason"] = "ContainersNotReady"
                         cond["message"] = f"containers with unready status: [{' '.join(waiting)}]"
         else:
-            conds = [{"type": "PodScheduled", "status": "False", "lastProbeTime": None, "lastTransitionTime": NOW}]
+            conds = [
+                {
+                    "type": "PodScheduled",
+                    "status": "False",
+                    "lastProbeTime": None,
+                    "lastTransitionTime": NOW,
+                }
+            ]
         status: dict[str, Any] = {"phase": pod.phase, "conditions": conds, "qosClass": "Burstable"}
         if pod.node:
             node = self.nodes.get(pod.node)
@@ -450,12 +637,22 @@ class World:
                 }
                 if c.state == "running":
                     cs["state"] = {"running": {"startedAt": at(c.started_at)}}
-                    cs["imageID"] = f"docker.io/library/{c.image}@sha256:{o.short_hash(c.image, 16)}"
-                    cs["containerID"] = f"containerd://{o.short_hash(pod.name + c.name + str(c.restarts), 32)}"
+                    cs["imageID"] = (
+                        f"docker.io/library/{c.image}@sha256:{o.short_hash(c.image, 16)}"
+                    )
+                    cs["containerID"] = (
+                        f"containerd://{o.short_hash(pod.name + c.name + str(c.restarts), 32)}"
+                    )
                 elif c.state == "terminated":
                     code = 0 if c.reason == "Completed" else 1
-                    cs["state"] = {"terminated": {"exitCode": code, "reason": c.reason,
-                                                  "startedAt": at(c.started_at), "finishedAt": NOW}}
+                    cs["state"] = {
+                        "terminated": {
+                            "exitCode": code,
+                            "reason": c.reason,
+                            "startedAt": at(c.started_at),
+                            "finishedAt": NOW,
+                        }
+                    }
                 else:
                     cs["state"] = {"waiting": {"reason": c.reason}}
                     if c.reason == "CrashLoopBackOff":
@@ -465,8 +662,14 @@ class World:
                         )
                 if c.last_terminated is not None:
                     st, fin, code, reason = c.last_terminated
-                    cs["lastState"] = {"terminated": {"exitCode": code, "reason": reason,
-                                                      "startedAt": at(st), "finishedAt": at(fin)}}
+                    cs["lastState"] = {
+                        "terminated": {
+                            "exitCode": code,
+                            "reason": reason,
+                            "startedAt": at(st),
+                            "finishedAt": at(fin),
+                        }
+                    }
                 else:
                     cs["lastState"] = {}
                 statuses.append(cs)
@@ -495,18 +698,27 @@ class World:
         """What a container prints when it starts."""
         kind = pod.profile.kind
         if kind == "web":
-            return ["/docker-entrypoint.sh: Configuration complete; ready for start up",
-                    "nginx/1.25.4 start worker processes"]
+            return [
+                "/docker-entrypoint.sh: Configuration complete; ready for start up",
+                "nginx/1.25.4 start worker processes",
+            ]
         if kind in ("api", "payments"):
-            return [f'{{"level":"info","ts":"<now>","msg":"starting","version":"{c.image.split(":")[-1]}"}}',
-                    '{"level":"info","ts":"<now>","msg":"loaded configuration","source":"env"}',
-                    '{"level":"info","ts":"<now>","msg":"listening","addr":":8080"}']
+            return [
+                f'{{"level":"info","ts":"<now>","msg":"starting","version":"{c.image.split(":")[-1]}"}}',
+                '{"level":"info","ts":"<now>","msg":"loaded configuration","source":"env"}',
+                '{"level":"info","ts":"<now>","msg":"listening","addr":":8080"}',
+            ]
         if kind == "checkout":
-            return ["INFO  checkout starting (pid 1)", "INFO  connected to redis at redis.shop.svc:6379",
-                    "INFO  serving on :8080"]
+            return [
+                "INFO  checkout starting (pid 1)",
+                "INFO  connected to redis at redis.shop.svc:6379",
+                "INFO  serving on :8080",
+            ]
         if kind == "redis":
-            return ["1:C <now> * oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo",
-                    "1:M <now> * Ready to accept connections tcp"]
+            return [
+                "1:C <now> * oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo",
+                "1:M <now> * Ready to accept connections tcp",
+            ]
         if kind == "coredns":
             return [".:53", "CoreDNS-1.11.1", "linux/amd64, go1.20.7, ae2bbc2"]
         if kind == "job":
@@ -535,39 +747,63 @@ class World:
         kind = pod.profile.kind
         err = r.random() < self.error_rate.get(kind, 0.0)
         if kind == "web":
-            path = r.choice(["/", "/products", f"/products/{r.randint(1, 500)}", "/cart", "/static/app.js"])
+            path = r.choice(
+                ["/", "/products", f"/products/{r.randint(1, 500)}", "/cart", "/static/app.js"]
+            )
             code = r.choice([502, 504]) if err else r.choice([200, 200, 200, 304])
-            return (f'10.244.0.{r.randint(2, 250)} - - [<now>] "GET {path} HTTP/1.1" {code} {r.randint(200, 9000)} '
-                    f'"-" "Mozilla/5.0"')
+            return (
+                f'10.244.0.{r.randint(2, 250)} - - [<now>] "GET {path} HTTP/1.1" {code} {r.randint(200, 9000)} '
+                f'"-" "Mozilla/5.0"'
+            )
         if kind == "api":
             if err:
-                return ('{"level":"error","ts":"<now>","msg":"request failed","path":"/v1/prices",'
-                        '"error":"db: connection pool exhausted (size=5)"}')
+                return (
+                    '{"level":"error","ts":"<now>","msg":"request failed","path":"/v1/prices",'
+                    '"error":"db: connection pool exhausted (size=5)"}'
+                )
             path = r.choice(["/v1/prices", "/v1/products", "/v1/cart", "/healthz"])
-            return (f'{{"level":"info","ts":"<now>","msg":"request completed","method":"GET","path":"{path}",'
-                    f'"status":200,"duration_ms":{r.randint(2, 60)}}}')
+            return (
+                f'{{"level":"info","ts":"<now>","msg":"request completed","method":"GET","path":"{path}",'
+                f'"status":200,"duration_ms":{r.randint(2, 60)}}}'
+            )
         if kind == "checkout":
             if err:
-                return r.choice([
-                    f"WARN  upstream api.shop.svc returned 503, retrying (attempt {r.randint(1, 3)}/3)",
-                    "ERROR payment authorization timed out after 5000ms",
-                    "ERROR order failed: upstream api unavailable",
-                ])
+                return r.choice(
+                    [
+                        f"WARN  upstream api.shop.svc returned 503, retrying (attempt {r.randint(1, 3)}/3)",
+                        "ERROR payment authorization timed out after 5000ms",
+                        "ERROR order failed: upstream api unavailable",
+                    ]
+                )
             return f"INFO  order {r.randint(10000, 99999)} placed total={r.randint(5, 300)}.{r.randint(0, 99):02d} USD"
         if kind == "payments":
             if err:
                 return '{"level":"warn","ts":"<now>","msg":"card network slow","latency_ms":2300}'
-            return (f'{{"level":"info","ts":"<now>","msg":"authorized payment","id":"pay_{r.getrandbits(40):010x}",'
-                    f'"amount":{r.randint(5, 300)}}}')
+            return (
+                f'{{"level":"info","ts":"<now>","msg":"authorized payment","id":"pay_{r.getrandbits(40):010x}",'
+                f'"amount":{r.randint(5, 300)}}}'
+            )
         if kind == "redis":
-            return r.choice(["1:M <now> * 100 changes in 300 seconds. Saving...",
-                             "1:M <now> * Background saving started by pid 42",
-                             "42:C <now> * DB saved on disk", "1:M <now> * Background saving terminated with success"])
+            return r.choice(
+                [
+                    "1:M <now> * 100 changes in 300 seconds. Saving...",
+                    "1:M <now> * Background saving started by pid 42",
+                    "42:C <now> * DB saved on disk",
+                    "1:M <now> * Background saving terminated with success",
+                ]
+            )
         if kind == "coredns":
-            name = r.choice(["api.shop.svc.cluster.local.", "redis.shop.svc.cluster.local.",
-                             "payments-api.payments.svc.cluster.local."])
-            return (f'[INFO] 10.244.{r.randint(1, 3)}.{r.randint(2, 250)}:{r.randint(30000, 60000)} - '
-                    f'{r.randint(1, 65535)} "A IN {name} udp 52 false 512" NOERROR qr,aa,rd 106 0.000{r.randint(1, 999)}s')
+            name = r.choice(
+                [
+                    "api.shop.svc.cluster.local.",
+                    "redis.shop.svc.cluster.local.",
+                    "payments-api.payments.svc.cluster.local.",
+                ]
+            )
+            return (
+                f"[INFO] 10.244.{r.randint(1, 3)}.{r.randint(2, 250)}:{r.randint(30000, 60000)} - "
+                f'{r.randint(1, 65535)} "A IN {name} udp 52 false 512" NOERROR qr,aa,rd 106 0.000{r.randint(1, 999)}s'
+            )
         if kind == "job":
             return f"report: processed batch {r.randint(1, 40)}"
         return f"{c.name}: tick {r.randint(1, 10**6)}"
@@ -591,26 +827,50 @@ class World:
 
     # ---- deployments ---------------------------------------------------------------------
 
-    def add_deployment(self, ns: str, name: str, containers: list[dict[str, Any]], replicas: int,
-                       profile: AppProfile, port: int | None = None, service: str | None = None,
-                       behavior: str = "ok") -> DeploymentModel:
+    def add_deployment(
+        self,
+        ns: str,
+        name: str,
+        containers: list[dict[str, Any]],
+        replicas: int,
+        profile: AppProfile,
+        port: int | None = None,
+        service: str | None = None,
+        behavior: str = "ok",
+    ) -> DeploymentModel:
         """Create a deployment, its first replica set and pods."""
         labels = {"app": name}
-        d = DeploymentModel(ns, name, labels, replicas, profile, port, service, containers=containers)
+        d = DeploymentModel(
+            ns, name, labels, replicas, profile, port, service, containers=containers
+        )
         self.deployments[(ns, name)] = d
         template = o.pod_template(labels, containers)
-        self.emit(Create("deployments.apps", o.deployment(ns, name, labels, replicas, template), manager="kubectl-create"))
+        self.emit(
+            Create(
+                "deployments.apps",
+                o.deployment(ns, name, labels, replicas, template),
+                manager="kubectl-create",
+            )
+        )
         self._new_rs(d, template, behavior, containers[0]["image"])
         self.rollout_step(d)
         self.sync_deploy_status(d)
         return d
 
-    def _new_rs(self, d: DeploymentModel, template: dict[str, Any], behavior: str, image: str) -> ReplicaSetModel:
+    def _new_rs(
+        self, d: DeploymentModel, template: dict[str, Any], behavior: str, image: str
+    ) -> ReplicaSetModel:
         pod_hash = o.short_hash(f"{d.ns}/{d.name}/{image}/{d.revision}", 10)
-        rs = ReplicaSetModel(d.ns, f"{d.name}-{pod_hash}", d, pod_hash, d.revision, template, behavior, image)
+        rs = ReplicaSetModel(
+            d.ns, f"{d.name}-{pod_hash}", d, pod_hash, d.revision, template, behavior, image
+        )
         d.sets.append(rs)
-        self.emit(Create("replicasets.apps",
-                         o.replicaset(d.ns, rs.name, d.name, pod_hash, d.labels, 0, template, d.revision)))
+        self.emit(
+            Create(
+                "replicasets.apps",
+                o.replicaset(d.ns, rs.name, d.name, pod_hash, d.labels, 0, template, d.revision),
+            )
+        )
         return rs
 
     def scale_rs(self, rs: ReplicaSetModel, replicas: int) -> None:
@@ -619,13 +879,32 @@ class World:
             return
         d = rs.deploy
         verb = "up" if replicas > rs.replicas else "down"
-        self.event(d.ns, "Deployment", d.name, "ScalingReplicaSet",
-                   f"Scaled {verb} replica set {rs.name} to {replicas}" + (f" from {rs.replicas}" if rs.replicas else ""),
-                   component="deployment-controller", api_version="apps/v1")
+        self.event(
+            d.ns,
+            "Deployment",
+            d.name,
+            "ScalingReplicaSet",
+            f"Scaled {verb} replica set {rs.name} to {replicas}"
+            + (f" from {rs.replicas}" if rs.replicas else ""),
+            component="deployment-controller",
+            api_version="apps/v1",
+        )
         rs.replicas = replicas
-        self.emit(Patch("replicasets.apps", rs.ns, rs.name, {
-            "metadata": {"annotations": {"deployment.kubernetes.io/desired-replicas": str(d.replicas)}},
-            "spec": {"replicas": replicas}}))
+        self.emit(
+            Patch(
+                "replicasets.apps",
+                rs.ns,
+                rs.name,
+                {
+                    "metadata": {
+                        "annotations": {
+                            "deployment.kubernetes.io/desired-replicas": str(d.replicas)
+                        }
+                    },
+                    "spec": {"replicas": replicas},
+                },
+            )
+        )
         live = rs.live()
         while len(live) < replicas:
             name = f"{rs.name}-{''.join(self.rng.choice(o.NAME_CHARS) for _ in range(5))}"
@@ -634,15 +913,29 @@ class World:
             pod = PodModel(d.ns, name, labels, spec, d.profile, rs.behavior, rs)
             rs.pods.append(pod)
             live.append(pod)
-            self.event(d.ns, "ReplicaSet", rs.name, "SuccessfulCreate", f"Created pod: {name}",
-                       component="replicaset-controller", api_version="apps/v1")
+            self.event(
+                d.ns,
+                "ReplicaSet",
+                rs.name,
+                "SuccessfulCreate",
+                f"Created pod: {name}",
+                component="replicaset-controller",
+                api_version="apps/v1",
+            )
             self.start_pod(pod)
         if len(live) > replicas:
             # the controller deletes not-ready pods first, then the youngest
             victims = sorted(live, key=lambda p: (p.ready, -p.created_at))[: len(live) - replicas]
             for pod in victims:
-                self.event(d.ns, "ReplicaSet", rs.name, "SuccessfulDelete", f"Deleted pod: {pod.name}",
-                           component="replicaset-controller", api_version="apps/v1")
+                self.event(
+                    d.ns,
+                    "ReplicaSet",
+                    rs.name,
+                    "SuccessfulDelete",
+                    f"Deleted pod: {pod.name}",
+                    component="replicaset-controller",
+                    api_version="apps/v1",
+                )
                 self.delete_pod(pod)
         self.sync_rs_status(rs)
 
@@ -674,8 +967,14 @@ class World:
             self.scale_rs(rs, rs.replicas - n)
             removable -= n
 
-    def rollout(self, d: DeploymentModel, image: str, behavior: str, manager: str = "kubectl-set",
-                cause: str = "") -> None:
+    def rollout(
+        self,
+        d: DeploymentModel,
+        image: str,
+        behavior: str,
+        manager: str = "kubectl-set",
+        cause: str = "",
+    ) -> None:
         """Change a deployment's image: a new revision and replica set, rolled out."""
         d.revision = max(rs.revision for rs in d.sets) + 1
         d.generation += 1
@@ -686,19 +985,44 @@ class World:
         annotations = {"deployment.kubernetes.io/revision": str(d.revision)}
         if cause:
             annotations["kubernetes.io/change-cause"] = cause
-        self.emit(Patch("deployments.apps", d.ns, d.name,
-                        {"metadata": {"annotations": annotations}, "spec": {"template": template}}, manager=manager))
-        existing = next((rs for rs in d.sets if rs.image == image and rs.behavior == behavior), None)
+        self.emit(
+            Patch(
+                "deployments.apps",
+                d.ns,
+                d.name,
+                {"metadata": {"annotations": annotations}, "spec": {"template": template}},
+                manager=manager,
+            )
+        )
+        existing = next(
+            (rs for rs in d.sets if rs.image == image and rs.behavior == behavior), None
+        )
         if existing is not None:
             # a rollback: the old replica set becomes current again with a new revision
             d.sets.remove(existing)
             d.sets.append(existing)
             existing.revision = d.revision
-            self.emit(Patch("replicasets.apps", d.ns, existing.name, {
-                "metadata": {"annotations": {"deployment.kubernetes.io/revision": str(d.revision)}}}))
-            self.event(d.ns, "Deployment", d.name, "DeploymentRollback",
-                       f"Rolled back deployment \"{d.name}\" to revision {d.revision}",
-                       component="deployment-controller", api_version="apps/v1")
+            self.emit(
+                Patch(
+                    "replicasets.apps",
+                    d.ns,
+                    existing.name,
+                    {
+                        "metadata": {
+                            "annotations": {"deployment.kubernetes.io/revision": str(d.revision)}
+                        }
+                    },
+                )
+            )
+            self.event(
+                d.ns,
+                "Deployment",
+                d.name,
+                "DeploymentRollback",
+                f'Rolled back deployment "{d.name}" to revision {d.revision}',
+                component="deployment-controller",
+                api_version="apps/v1",
+            )
         else:
             self._new_rs(d, template, behavior, image)
         self.rollout_step(d)
@@ -708,7 +1032,11 @@ class World:
         """Change a deployment's replicas (kubectl scale, or the HPA)."""
         d.replicas = replicas
         d.generation += 1
-        self.emit(Patch("deployments.apps", d.ns, d.name, {"spec": {"replicas": replicas}}, manager=manager))
+        self.emit(
+            Patch(
+                "deployments.apps", d.ns, d.name, {"spec": {"replicas": replicas}}, manager=manager
+            )
+        )
         self.rollout_step(d)
         self.sync_deploy_status(d)
 
@@ -728,15 +1056,23 @@ class World:
             rs.last_status = status
             self.emit(Patch("replicasets.apps", rs.ns, rs.name, {"status": status}))
 
-    def _condition(self, d: DeploymentModel, ctype: str, status: str, reason: str, message: str) -> dict[str, Any]:
+    def _condition(
+        self, d: DeploymentModel, ctype: str, status: str, reason: str, message: str
+    ) -> dict[str, Any]:
         prev = d.conditions.get(ctype)
         if prev is None or prev[0] != status:
             d.conditions[ctype] = (status, reason, message, self.s.now)
         elif prev[1] != reason:
             d.conditions[ctype] = (status, reason, message, prev[3])
         st, rsn, msg, since = d.conditions[ctype]
-        return {"type": ctype, "status": st, "lastUpdateTime": NOW, "lastTransitionTime": at(since),
-                "reason": rsn, "message": msg}
+        return {
+            "type": ctype,
+            "status": st,
+            "lastUpdateTime": NOW,
+            "lastTransitionTime": at(since),
+            "reason": rsn,
+            "message": msg,
+        }
 
     def sync_deploy_status(self, d: DeploymentModel) -> None:
         """Emit a deployment's status if it changed (replica counts and conditions)."""
@@ -745,21 +1081,38 @@ class World:
         updated = len([p for p in d.current.pods if not p.gone])
         unavailable = max(0, d.replicas - ready)
         min_avail = d.replicas - math.floor(d.replicas * 0.25)
-        summary = (len(pods), updated, ready, unavailable, d.generation, d.current.name,
-                   ready >= min_avail, updated == d.replicas and ready >= d.replicas)
+        summary = (
+            len(pods),
+            updated,
+            ready,
+            unavailable,
+            d.generation,
+            d.current.name,
+            ready >= min_avail,
+            updated == d.replicas and ready >= d.replicas,
+        )
         if summary == d.last_status.get("summary"):
             return
         d.last_status = {"summary": summary}
         available = self._condition(
-            d, "Available", "True" if ready >= min_avail else "False",
+            d,
+            "Available",
+            "True" if ready >= min_avail else "False",
             "MinimumReplicasAvailable" if ready >= min_avail else "MinimumReplicasUnavailable",
-            "Deployment has minimum availability." if ready >= min_avail
-            else "Deployment does not have minimum availability.")
+            "Deployment has minimum availability."
+            if ready >= min_avail
+            else "Deployment does not have minimum availability.",
+        )
         done = summary[-1] and all(rs.replicas == 0 for rs in d.sets[:-1])
         progressing = self._condition(
-            d, "Progressing", "True", "NewReplicaSetAvailable" if done else "ReplicaSetUpdated",
-            f'ReplicaSet "{d.current.name}" has successfully progressed.' if done
-            else f'ReplicaSet "{d.current.name}" is progressing.')
+            d,
+            "Progressing",
+            "True",
+            "NewReplicaSetAvailable" if done else "ReplicaSetUpdated",
+            f'ReplicaSet "{d.current.name}" has successfully progressed.'
+            if done
+            else f'ReplicaSet "{d.current.name}" is progressing.',
+        )
         status: dict[str, Any] = {
             "observedGeneration": d.generation,
             "replicas": len(pods),
@@ -776,11 +1129,23 @@ class World:
 
     # ---- services ------------------------------------------------------------------------
 
-    def add_service(self, ns: str, name: str, selector: dict[str, str], port: int, target: int, ip: str) -> None:
+    def add_service(
+        self, ns: str, name: str, selector: dict[str, str], port: int, target: int, ip: str
+    ) -> None:
         """Create a Service and its Endpoints."""
         self.services[(ns, name)] = (selector, target)
-        self.emit(Create("services", o.service(ns, name, selector, port, target, ip), manager="kubectl-create"))
-        self.emit(Create("endpoints", o.endpoints(ns, name, [], [], target), manager="endpoint-controller"))
+        self.emit(
+            Create(
+                "services",
+                o.service(ns, name, selector, port, target, ip),
+                manager="kubectl-create",
+            )
+        )
+        self.emit(
+            Create(
+                "endpoints", o.endpoints(ns, name, [], [], target), manager="endpoint-controller"
+            )
+        )
         self.endpoints_state[(ns, name)] = ([], [])
 
     def sync_endpoints(self, ns: str) -> None:
@@ -798,4 +1163,12 @@ class World:
             if state != self.endpoints_state.get((ns, name)):
                 self.endpoints_state[(ns, name)] = state
                 ep = o.endpoints(ns, name, state[0], state[1], target)
-                self.emit(Patch("endpoints", ns, name, {"subsets": ep.get("subsets")}, manager="endpoint-controller"))
+                self.emit(
+                    Patch(
+                        "endpoints",
+                        ns,
+                        name,
+                        {"subsets": ep.get("subsets")},
+                        manager="endpoint-controller",
+                    )
+                )
