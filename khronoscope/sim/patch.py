@@ -7,7 +7,8 @@
   `$deleteFromPrimitiveList/x` directives. Unknown lists are replaced, as for atomic lists.
 - `json_patch`: RFC 6902 (`application/json-patch+json`).
 
-Every function returns a new value and never mutates its inputs.
+Every function returns a new value and never mutates its inputs (the result may share
+unchanged parts with them: treat all of them as immutable).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ class PatchError(ValueError):
 def merge_patch(target: Any, patch: Any) -> Any:
     """RFC 7386: objects merge recursively, null deletes, anything else replaces."""
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
+        return patch
     result = dict(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:
@@ -31,7 +32,7 @@ def merge_patch(target: Any, patch: Any) -> Any:
         elif isinstance(value, dict):
             result[key] = merge_patch(result.get(key), value)
         else:
-            result[key] = copy.deepcopy(value)
+            result[key] = value
     return result
 
 
