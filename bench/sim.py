@@ -18,7 +18,6 @@ import sys
 import time
 from pathlib import Path
 
-
 import aiohttp
 import orjson
 
@@ -47,7 +46,9 @@ class Server:
     def __init__(self, pods: int, churn: int) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, __file__, "--serve", "--pods", str(pods), "--churn", str(churn)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         assert self.proc.stdout is not None
         info = json.loads(self.proc.stdout.readline())
@@ -76,9 +77,13 @@ async def list_all(session: aiohttp.ClientSession, srv: Server, limit: int) -> t
             return count, pages
 
 
-async def watch_count(session: aiohttp.ClientSession, srv: Server, seconds: float) -> tuple[int, float]:
+async def watch_count(
+    session: aiohttp.ClientSession, srv: Server, seconds: float
+) -> tuple[int, float]:
     """Follow all pods from now; count events (newlines) cheaply; (events, elapsed)."""
-    async with session.get(f"{srv.url}/api/v1/pods", params={"limit": "1"}, headers=srv.headers) as r:
+    async with session.get(
+        f"{srv.url}/api/v1/pods", params={"limit": "1"}, headers=srv.headers
+    ) as r:
         rv = orjson.loads(await r.read())["metadata"]["resourceVersion"]
     params = {"watch": "true", "resourceVersion": rv, "timeoutSeconds": str(int(seconds) + 5)}
     n = 0
@@ -94,7 +99,9 @@ async def watch_count(session: aiohttp.ClientSession, srv: Server, seconds: floa
 def store_apply_rate(pods: int) -> str:
     from khronoscope.sim import SimCluster
 
-    sim = SimCluster("scale", autorun=False, scenario_options={"pods": pods, "nodes": 100, "churn": 5000})
+    sim = SimCluster(
+        "scale", autorun=False, scenario_options={"pods": pods, "nodes": 100, "churn": 5000}
+    )
     ops = list(sim.scenario.ops(until=3.0))
     start = time.perf_counter()
     for op in ops:
@@ -115,20 +122,27 @@ async def main(args: argparse.Namespace) -> None:
                     count, pages = await list_all(session, srv, limit)
                     times.append(time.perf_counter() - start)
                 what = f"limit={limit}, {pages} requests" if limit else "one request"
-                print(f"list {count} pods ({what}): best {min(times) * 1000:.0f} ms "
-                      f"(client parse included; ~{count * 2 // 1000} MB of JSON)")
+                print(
+                    f"list {count} pods ({what}): best {min(times) * 1000:.0f} ms "
+                    f"(client parse included; ~{count * 2 // 1000} MB of JSON)"
+                )
     finally:
         srv.stop()
     for churn in [int(c) for c in args.churn.split(",")]:
         srv = Server(args.pods, churn)
         try:
-            async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=srv.ssl)) as session:
-                results = await asyncio.gather(*(watch_count(session, srv, args.seconds)
-                                                 for _ in range(args.watchers)))
+            async with aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(ssl=srv.ssl)
+            ) as session:
+                results = await asyncio.gather(
+                    *(watch_count(session, srv, args.seconds) for _ in range(args.watchers))
+                )
             rates = [n / dt for n, dt in results]
-            print(f"churn {churn:>5}/s offered: {args.watchers} watchers each received "
-                  f"{min(rates):,.0f}-{max(rates):,.0f} events/s "
-                  f"({sum(rates):,.0f} events/s served in total)")
+            print(
+                f"churn {churn:>5}/s offered: {args.watchers} watchers each received "
+                f"{min(rates):,.0f}-{max(rates):,.0f} events/s "
+                f"({sum(rates):,.0f} events/s served in total)"
+            )
         finally:
             srv.stop()
     print("(2 cores shared with other developers: figures are noisy; run twice)")
@@ -146,8 +160,6 @@ def cli() -> None:
         asyncio.run(serve(args.pods, int(args.churn)))
     else:
         asyncio.run(main(args))
-
-
 
 
 if __name__ == "__main__":

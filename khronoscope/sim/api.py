@@ -426,13 +426,17 @@ class ApiServer:
             return _raw(self._render(t.st, stored))
         ptype = _PATCH_TYPES.get(request.content_type)
         if ptype is None or (ptype == "strategic" and t.st.crd):
-            accepted = "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
+            accepted = (
+                "application/json-patch+json, application/merge-patch+json, "
+                "application/apply-patch+yaml"
+            )
             if not t.st.crd:
                 accepted += ", application/strategic-merge-patch+json"
             raise ApiError(
                 415,
                 "UnsupportedMediaType",
-                f"the body of the request was in an unknown format - accepted media types include: {accepted}",
+                "the body of the request was in an unknown format - accepted media types "
+                f"include: {accepted}",
             )
         patch = await self._body(request)
         if ptype == "apply":
@@ -653,7 +657,8 @@ class ApiServer:
                     else ""
                 )
                 raise bad_request(
-                    f"a container name must be specified for pod {name}, choose one of: [{choices}]{extra}"
+                    f"a container name must be specified for pod {name}, "
+                    f"choose one of: [{choices}]{extra}"
                 )
             container = names[0]
         if container not in names and container not in init_names:

@@ -256,7 +256,7 @@ class SimCluster:
         allowed: set[str] | None = None,
         forbidden: set[str] | frozenset[str] = frozenset(),
     ) -> Path:
-        """A new token limited to `allowed` types and/or denied `forbidden` ones; its kubeconfig path."""
+        """A token limited to `allowed` types and/or denied `forbidden` ones; its kubeconfig."""
         user = self.users.add(name, allowed=allowed, forbidden=forbidden)
         if self.workdir is None:
             self.workdir = Path(tempfile.mkdtemp(prefix="khronoscope-sim-"))
@@ -298,7 +298,7 @@ class SimCluster:
                 self._wake.set()
 
     async def advance(self, seconds: float) -> int:
-        """Jump the scenario `seconds` ahead, applying every op due on the way; returns their number."""
+        """Jump the scenario `seconds` ahead, applying every op due on the way; returns how many."""
         self._offset_base += seconds
         n = await self._apply_until(self.offset)
         if self._wake:

@@ -50,7 +50,7 @@ class Faults:
         self.failed = 0  # requests answered with an injected failure
 
     def fail_next(self, n: int, status: int = 500, match: str | None = None) -> None:
-        """Answer the next `n` requests (whose path matches regex `match`, if given) with `status`."""
+        """Answer the next `n` requests (whose path matches regex `match`) with `status`."""
         self._rules.append(_FailRule(n, status, re.compile(match) if match else None))
 
     def delay(self, seconds: float, match: str | None = None) -> None:

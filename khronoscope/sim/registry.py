@@ -169,7 +169,7 @@ def metrics_types() -> list[ServedType]:
 
 
 def types_from_crd(crd: dict[str, Any]) -> list[ServedType]:
-    """The types a CustomResourceDefinition object makes the server serve (one per served version)."""
+    """The types a CustomResourceDefinition makes the server serve (one per served version)."""
     spec = crd.get("spec") or {}
     names = spec.get("names") or {}
     group = spec.get("group", "")

@@ -250,10 +250,7 @@ def parse_field_selector(text: str | None, type_name: str) -> Predicate | None:
         return None
 
     def match(obj: Mapping[str, Any]) -> bool:
-        for field, equal, value in terms:
-            if (_field_value(obj, field) == value) != equal:
-                return False
-        return True
+        return all((_field_value(obj, field) == value) == equal for field, equal, value in terms)
 
     return match
 

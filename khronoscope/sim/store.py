@@ -181,9 +181,8 @@ def fields_v1(value: Any, depth: int = 3) -> dict[str, Any]:
         return {}
     out: dict[str, Any] = {}
     for k, v in value.items():
-        if k in ("apiVersion", "kind", "status") and depth == 3:
-            if k != "status":
-                continue
+        if k in ("apiVersion", "kind", "status") and depth == 3 and k != "status":
+            continue
         if isinstance(v, dict):
             sub = fields_v1(v, depth - 1)
             out[f"f:{k}"] = {".": {}, **sub} if sub else {}

@@ -193,7 +193,8 @@ def _node_row(o: Obj, now: int) -> list[Any]:
 def _svc_row(o: Obj, now: int) -> list[Any]:
     spec = o.get("spec") or {}
     ports = ",".join(
-        f"{p.get('port')}{':' + str(p['nodePort']) if p.get('nodePort') else ''}/{p.get('protocol', 'TCP')}"
+        f"{p.get('port')}{':' + str(p['nodePort']) if p.get('nodePort') else ''}"
+        f"/{p.get('protocol', 'TCP')}"
         for p in spec.get("ports") or []
     )
     ingress = ((o.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []

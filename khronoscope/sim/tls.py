@@ -49,7 +49,7 @@ def _name(cn: str) -> x509.Name:
 
 @lru_cache(maxsize=4)
 def serving_cert(host: str = "127.0.0.1") -> ServingCert:
-    """A CA and a certificate for `host` and localhost (cached per process: generation is slow-ish)."""
+    """A CA and a certificate for `host` and localhost (cached: generating keys takes time)."""
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = (

@@ -29,30 +29,41 @@ class RawClient:
 
     async def get(self, path: str, **params: Any) -> tuple[int, Any]:
         """GET a path: (status, decoded JSON or text)."""
-        async with self.session.get(self.sim.url + path, params=params, headers=self._headers()) as r:
+        async with self.session.get(
+            self.sim.url + path, params=params, headers=self._headers()
+        ) as r:
             body = await r.read()
             try:
                 return r.status, orjson.loads(body)
             except orjson.JSONDecodeError:
                 return r.status, body.decode()
 
-    async def send(self, method: str, path: str, body: Any, content_type: str = "application/json",
-                   **params: Any) -> tuple[int, Any]:
+    async def send(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        content_type: str = "application/json",
+        **params: Any,
+    ) -> tuple[int, Any]:
         """A write request with a JSON body: (status, decoded JSON)."""
         data = body if isinstance(body, bytes) else orjson.dumps(body)
         headers = self._headers({"Content-Type": content_type})
-        async with self.session.request(method, self.sim.url + path, data=data, params=params,
-                                        headers=headers) as r:
+        async with self.session.request(
+            method, self.sim.url + path, data=data, params=params, headers=headers
+        ) as r:
             return r.status, orjson.loads(await r.read())
 
-    async def watch(self, path: str, max_events: int = 10_000, timeout: float = 10.0,
-                    **params: Any) -> list[dict[str, Any]]:
+    async def watch(
+        self, path: str, max_events: int = 10_000, timeout: float = 10.0, **params: Any
+    ) -> list[dict[str, Any]]:
         """Open a watch and collect its events until the server ends it (or max/timeout)."""
         params = {"watch": "true", **params}
         events: list[dict[str, Any]] = []
         tmo = aiohttp.ClientTimeout(total=timeout)
-        async with self.session.get(self.sim.url + path, params=params, headers=self._headers(),
-                                    timeout=tmo) as r:
+        async with self.session.get(
+            self.sim.url + path, params=params, headers=self._headers(), timeout=tmo
+        ) as r:
             assert r.status == 200, await r.text()
             async for line in r.content:
                 if line.strip():

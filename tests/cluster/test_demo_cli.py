@@ -19,7 +19,10 @@ ROOT = Path(__file__).resolve().parents[2]
 def demo(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "khronoscope", "demo", *args],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -37,21 +40,29 @@ def served() -> Iterator[tuple[subprocess.Popen[str], Path]]:
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
-def test_first_line_is_a_kubeconfig_kubectl_can_use(served: tuple[subprocess.Popen[str], Path]) -> None:
-    proc, kubeconfig = served
+def test_first_line_is_a_kubeconfig_kubectl_can_use(
+    served: tuple[subprocess.Popen[str], Path],
+) -> None:
+    _proc, kubeconfig = served
     assert kubeconfig.is_file() and kubeconfig.stat().st_mode & 0o077 == 0
     assert not str(kubeconfig).startswith(str(Path.home() / ".kube"))
-    out = subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig), "get", "pods", "-A", "-o", "json"],
-                         capture_output=True, text=True, timeout=30)
+    out = subprocess.run(
+        ["kubectl", "--kubeconfig", str(kubeconfig), "get", "pods", "-A", "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert out.returncode == 0, out.stderr
     assert [p["metadata"]["name"] for p in json.loads(out.stdout)["items"]] == ["hello"]
 
 
-def test_sigterm_exits_cleanly_and_removes_the_kubeconfig(served: tuple[subprocess.Popen[str], Path]) -> None:
+def test_sigterm_exits_cleanly_and_removes_the_kubeconfig(
+    served: tuple[subprocess.Popen[str], Path],
+) -> None:
     proc, kubeconfig = served
     assert kubeconfig.is_file()
     proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=15)
+    _out, err = proc.communicate(timeout=15)
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     assert not kubeconfig.exists()
@@ -88,15 +99,25 @@ def test_port_in_use_is_one_line_and_nonzero() -> None:
 
 
 def test_list_scenarios_and_ui_not_built() -> None:
-    out = subprocess.run([sys.executable, "-m", "khronoscope", "demo", "--list-scenarios"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=30)
+    out = subprocess.run(
+        [sys.executable, "-m", "khronoscope", "demo", "--list-scenarios"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert out.returncode == 0
     assert [ln.split()[0] for ln in out.stdout.splitlines()] == ["default", "scale", "quiet"]
     from khronoscope.commands import live
 
     if hasattr(live, "run_app"):
         return  # the UI exists: `demo` opens it (covered by the TUI tests, not here)
-    ui = subprocess.run([sys.executable, "-m", "khronoscope", "demo", "--scenario", "quiet"], cwd=ROOT,
-                        capture_output=True, text=True, timeout=30)
+    ui = subprocess.run(
+        [sys.executable, "-m", "khronoscope", "demo", "--scenario", "quiet"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert ui.returncode == 3
     assert len(ui.stderr.strip().splitlines()) == 1 and "--no-ui" in ui.stderr

@@ -23,8 +23,13 @@ def cluster() -> Iterator[SimClusterThread]:
         yield sim
 
 
-def kubectl(sim: SimClusterThread, *args: str, stdin: str | None = None, timeout: float = 30,
-            kubeconfig: str | None = None) -> subprocess.CompletedProcess[str]:
+def kubectl(
+    sim: SimClusterThread,
+    *args: str,
+    stdin: str | None = None,
+    timeout: float = 30,
+    kubeconfig: str | None = None,
+) -> subprocess.CompletedProcess[str]:
     cmd = ["kubectl", "--kubeconfig", kubeconfig or str(sim.kubeconfig_path), *args]
     return subprocess.run(cmd, capture_output=True, text=True, input=stdin, timeout=timeout)
 
@@ -38,10 +43,16 @@ def test_get_pods_all_namespaces_shows_the_crash_loop(cluster: SimClusterThread)
     out = ok(kubectl(cluster, "get", "pods", "-A"))
     header, *rows = out.splitlines()
     assert header.split()[:4] == ["NAMESPACE", "NAME", "READY", "STATUS"]
-    truth = {(p["metadata"]["namespace"], p["metadata"]["name"]) for p in cluster.sim.store.objects("pods")}
+    truth = {
+        (p["metadata"]["namespace"], p["metadata"]["name"])
+        for p in cluster.sim.store.objects("pods")
+    }
     assert {(r.split()[0], r.split()[1]) for r in rows} == truth
-    bad = [p["metadata"]["name"] for p in cluster.sim.store.objects("pods", "shop")
-           if p["spec"]["containers"][0]["image"] == BAD_IMAGE]
+    bad = [
+        p["metadata"]["name"]
+        for p in cluster.sim.store.objects("pods", "shop")
+        if p["spec"]["containers"][0]["image"] == BAD_IMAGE
+    ]
     cells = next(r for r in rows if bad[0] in r).split()
     assert cells[2] == "0/1" and int(cells[4]) >= 2  # never ready, restarted again and again
     assert cells[3] in ("CrashLoopBackOff", "Error", "Running")
@@ -59,42 +70,76 @@ def test_get_deploy_json_matches_the_store(cluster: SimClusterThread) -> None:
 
 def test_api_resources_and_raw(cluster: SimClusterThread) -> None:
     out = ok(kubectl(cluster, "api-resources"))
-    for needle in ("deployments", "widgets", "horizontalpodautoscalers", "cronjobs",
-                   "clusterrolebindings", "ingresses", "customresourcedefinitions"):
+    for needle in (
+        "deployments",
+        "widgets",
+        "horizontalpodautoscalers",
+        "cronjobs",
+        "clusterrolebindings",
+        "ingresses",
+        "customresourcedefinitions",
+    ):
         assert needle in out, needle
-    raw = json.loads(ok(kubectl(cluster, "get", "--raw", "/api/v1/namespaces/shop/configmaps/api-config")))
+    raw = json.loads(
+        ok(kubectl(cluster, "get", "--raw", "/api/v1/namespaces/shop/configmaps/api-config"))
+    )
     assert raw["data"]["FEATURE_NEW_PRICING"] == "true"
     assert ok(kubectl(cluster, "get", "widgets", "-n", "shop")).split("\n")[0].split()[:3] == [
-        "NAME", "COLOR", "SIZE"]
+        "NAME",
+        "COLOR",
+        "SIZE",
+    ]
 
 
 def test_logs_current_and_previous(cluster: SimClusterThread) -> None:
-    bad = next(p["metadata"]["name"] for p in cluster.sim.store.objects("pods", "shop")
-               if p["spec"]["containers"][0]["image"] == BAD_IMAGE)
+    bad = next(
+        p["metadata"]["name"]
+        for p in cluster.sim.store.objects("pods", "shop")
+        if p["spec"]["containers"][0]["image"] == BAD_IMAGE
+    )
     previous = ok(kubectl(cluster, "-n", "shop", "logs", bad, "--previous"))
     assert "panic: invalid configuration" in previous
-    web = next(p["metadata"]["name"] for p in cluster.sim.store.objects("pods", "shop")
-               if p["metadata"]["name"].startswith("web-"))
+    web = next(
+        p["metadata"]["name"]
+        for p in cluster.sim.store.objects("pods", "shop")
+        if p["metadata"]["name"].startswith("web-")
+    )
     tail = ok(kubectl(cluster, "-n", "shop", "logs", web, "--tail=2", "--timestamps"))
     assert len(tail.splitlines()) == 2 and tail.startswith("20")
 
 
 def test_watch_streams_changes(cluster: SimClusterThread) -> None:
     proc = subprocess.Popen(
-        ["kubectl", "--kubeconfig", str(cluster.kubeconfig_path), "get", "cm", "-n", "shop", "-w",
-         "--output-watch-events", "--request-timeout=4s"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            "kubectl",
+            "--kubeconfig",
+            str(cluster.kubeconfig_path),
+            "get",
+            "cm",
+            "-n",
+            "shop",
+            "-w",
+            "--output-watch-events",
+            "--request-timeout=4s",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         import time
 
         time.sleep(1.5)
-        cluster.call(lambda: cluster.sim.store.patch("configmaps", "shop", "checkout-config",
-                                                     {"data": {"RETRY_LIMIT": "5"}}))
-        out, err = proc.communicate(timeout=15)
+        cluster.call(
+            lambda: cluster.sim.store.patch(
+                "configmaps", "shop", "checkout-config", {"data": {"RETRY_LIMIT": "5"}}
+            )
+        )
+        out, _err = proc.communicate(timeout=15)
     finally:
         proc.kill()
     lines = [ln.split() for ln in out.splitlines()]
-    assert ["ADDED", "api-config"] == lines[1][:2]
+    assert lines[1][:2] == ["ADDED", "api-config"]
     assert any(ln[:2] == ["MODIFIED", "checkout-config"] for ln in lines), out
 
 
@@ -109,13 +154,25 @@ data:
   a: "1"
 """
     assert "created" in ok(kubectl(cluster, "apply", "-f", "-", stdin=manifest))
-    assert "configured" in ok(kubectl(cluster, "apply", "-f", "-", stdin=manifest.replace('"1"', '"2"')))
+    assert "configured" in ok(
+        kubectl(cluster, "apply", "-f", "-", stdin=manifest.replace('"1"', '"2"'))
+    )
     stored = cluster.sim.store.get("configmaps", "shop", "from-kubectl")
     assert stored is not None and stored.obj["data"] == {"a": "2"}
     managers = [m["manager"] for m in stored.obj["metadata"]["managedFields"]]
     assert "kubectl-client-side-apply" in managers
-    ok(kubectl(cluster, "-n", "shop", "patch", "deploy", "web", "-p",
-               '{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"nginx:1.26"}]}}}}'))
+    ok(
+        kubectl(
+            cluster,
+            "-n",
+            "shop",
+            "patch",
+            "deploy",
+            "web",
+            "-p",
+            '{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"nginx:1.26"}]}}}}',
+        )
+    )
     web = cluster.sim.store.get("deployments.apps", "shop", "web")
     assert web is not None
     container = web.obj["spec"]["template"]["spec"]["containers"][0]

@@ -9,7 +9,9 @@ from tests.cluster.conftest import RawClient
 
 
 async def test_ten_thousand_pods_listed_in_pages_exactly_once() -> None:
-    sim = SimCluster("scale", autorun=False, scenario_options={"pods": 10_000, "nodes": 40, "churn": 500})
+    sim = SimCluster(
+        "scale", autorun=False, scenario_options={"pods": 10_000, "nodes": 40, "churn": 500}
+    )
     start = time.monotonic()
     await sim.start()
     created = time.monotonic() - start
@@ -25,7 +27,9 @@ async def test_ten_thousand_pods_listed_in_pages_exactly_once() -> None:
                 params["continue"] = token
             status, page = await client.get("/api/v1/pods", **params)
             assert status == 200
-            names += [f"{p['metadata']['namespace']}/{p['metadata']['name']}" for p in page["items"]]
+            names += [
+                f"{p['metadata']['namespace']}/{p['metadata']['name']}" for p in page["items"]
+            ]
             pages += 1
             token = page["metadata"].get("continue", "")
             if pages == 3:

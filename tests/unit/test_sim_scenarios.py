@@ -81,7 +81,10 @@ async def test_default_scenario_incident_arc() -> None:
     backoff = [e for e in sim.store.objects("events", "shop") if e["reason"] == "BackOff"]
     assert backoff and backoff[0]["type"] == "Warning" and backoff[0]["count"] >= 2
     # the old replica set kept serving during the bad rollout
-    assert sum(_image(p) == GOOD_IMAGE and _ready(p) == "True" for p in _pods(sim, "shop", "api-")) == 2
+    assert (
+        sum(_image(p) == GOOD_IMAGE and _ready(p) == "True" for p in _pods(sim, "shop", "api-"))
+        == 2
+    )
     checkout = sim.store.get("deployments.apps", "shop", "checkout")
     assert checkout is not None and checkout.obj["spec"]["replicas"] == 4
     hpa = sim.store.get("horizontalpodautoscalers.autoscaling", "shop", "checkout")
@@ -91,8 +94,12 @@ async def test_default_scenario_incident_arc() -> None:
     spike = sim.metrics.pod_metrics(sim.store, "shop")
 
     def checkout_cpu(items: list[dict]) -> float:
-        cpu = [int(c["usage"]["cpu"][:-1]) for i in items if i["metadata"]["name"].startswith("checkout")
-               for c in i["containers"]]
+        cpu = [
+            int(c["usage"]["cpu"][:-1])
+            for i in items
+            if i["metadata"]["name"].startswith("checkout")
+            for c in i["containers"]
+        ]
         return sum(cpu) / len(cpu)
 
     assert checkout_cpu(spike) > 1.4 * checkout_cpu(before)

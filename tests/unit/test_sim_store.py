@@ -131,11 +131,16 @@ def test_generation_status_subresource_and_noop_writes(store: Store) -> None:
     d = store.create("deployments.apps", dep)
     assert d.obj["metadata"]["generation"] == 1
     # the main resource cannot change status; the spec change bumps generation
-    d2 = store.patch("deployments.apps", "shop", "web", {"spec": {"replicas": 3}, "status": {"replicas": 9}})
+    d2 = store.patch(
+        "deployments.apps", "shop", "web", {"spec": {"replicas": 3}, "status": {"replicas": 9}}
+    )
     assert d2.obj["metadata"]["generation"] == 2 and d2.obj["status"] == {"replicas": 0}
     # /status changes only status, and does not bump generation
     d3 = store.patch(
-        "deployments.apps", "shop", "web", {"spec": {"replicas": 7}, "status": {"replicas": 3}},
+        "deployments.apps",
+        "shop",
+        "web",
+        {"spec": {"replicas": 7}, "status": {"replicas": 3}},
         ctx=WriteContext(subresource="status"),
     )
     assert d3.obj["spec"]["replicas"] == 3 and d3.obj["status"] == {"replicas": 3}

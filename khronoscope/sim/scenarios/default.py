@@ -13,7 +13,8 @@ Timeline (seconds at speed 1; each step has its Events, logs and metrics):
 - 140    `api` is rolled back to `api:v2.0.3` (revision 3); the bad pod terminates.
 - 175    load is back to normal.
 - then   light background activity forever: the `report` CronJob runs a Job every minute,
-         widgets change, node heartbeats, logs and metrics; at 480 the HPA scales back to 2.
+         widgets change, node heartbeats, logs and metrics; at 480 the HPA scales back to 2;
+         events expire an hour after they were last seen, as with the apiserver's event TTL.
 """
 
 from __future__ import annotations
@@ -47,7 +48,10 @@ class DefaultScenario(Scenario):
     """A shop's cluster with a bad rollout, a node outage and an HPA scale-up (see module doc)."""
 
     name = "default"
-    summary = "a shop's cluster: config edit, bad rollout -> CrashLoopBackOff -> rollback, node NotReady, HPA"
+    summary = (
+        "a shop's cluster: config edit, bad rollout -> CrashLoopBackOff -> rollback, "
+        "node NotReady, HPA"
+    )
 
     def build(self, script: Script) -> None:
         """Schedule the whole story."""
@@ -64,6 +68,7 @@ class DefaultScenario(Scenario):
         script.at(INCIDENT["recovered"], self._recovered, w)
         script.at(INCIDENT["hpa_scale_down"], self._hpa_down, w)
         script.every(15.0, w.sample_metrics, start=5.0)
+        script.every(60.0, w.expire_events, start=3630.0)
         script.every(60.0, self._cron, start=60.0)
         script.every(45.0, self._widget_change, start=20.0, jitter=5.0)
         for i, node in enumerate(("control-plane-1", "worker-1", "worker-2", "worker-3")):
@@ -143,7 +148,8 @@ class DefaultScenario(Scenario):
                     "shop",
                     "web-nginx",
                     {
-                        "nginx.conf": "server {\n  listen 8080;\n  location / { proxy_pass http://api.shop.svc; }\n}\n"
+                        "nginx.conf": "server {\n  listen 8080;\n"
+                        "  location / { proxy_pass http://api.shop.svc; }\n}\n"
                     },
                     {"app": "web"},
                 ),
@@ -169,7 +175,8 @@ class DefaultScenario(Scenario):
                     "kube-system",
                     "coredns",
                     {
-                        "Corefile": ".:53 {\n    errors\n    health\n    kubernetes cluster.local in-addr.arpa ip6.arpa\n"
+                        "Corefile": ".:53 {\n    errors\n    health\n"
+                        "    kubernetes cluster.local in-addr.arpa ip6.arpa\n"
                         "    forward . /etc/resolv.conf\n    cache 30\n}\n"
                     },
                 ),

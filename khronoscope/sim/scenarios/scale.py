@@ -55,7 +55,8 @@ class ScaleScenario(Scenario):
         ns = f"team-{index % self.n_ns:02d}"
         app = f"app-{(index // self.n_ns) % 50:02d}"
         self.serial += 1
-        name = f"{app}-{o.short_hash(f'{self.seed}/{self.serial}', 10)}-{o.short_hash(str(self.serial), 5)}"
+        rs_hash = o.short_hash(f"{self.seed}/{self.serial}", 10)
+        name = f"{app}-{rs_hash}-{o.short_hash(str(self.serial), 5)}"
         node = self._node_name(self.s.rng.randrange(self.n_nodes))
         return ns, name, node, app, 0
 

@@ -162,6 +162,8 @@ class World:
         self.services: dict[tuple[str, str], tuple[dict[str, str], int]] = {}
         self.endpoints_state: dict[tuple[str, str], Any] = {}
         self.events: dict[tuple[str, str, str], tuple[str, int, float]] = {}
+        self.event_seen: dict[tuple[str, str], float] = {}  # (ns, event name) -> last time
+        self.event_ttl = 3600.0  # the apiserver's --event-ttl: events go an hour after last seen
         self.load: dict[str, float] = {}  # app -> load multiplier (1.0 normal)
         self.error_rate: dict[str, float] = {}  # app -> share of log lines that are errors
 
@@ -191,10 +193,11 @@ class World:
             ev_name, count, first = self.events[key]
             count += 1
             self.events[key] = (ev_name, count, first)
+            self.event_seen[(ns or "default", ev_name)] = self.s.now
             self.emit(
                 Patch(
                     "events",
-                    ns,
+                    ns or "default",
                     ev_name,
                     {"count": count, "lastTimestamp": NOW, "message": message},
                     manager=component,
@@ -220,8 +223,20 @@ class World:
                 manager=component,
             )
         )
+        self.event_seen[(ns or "default", ev_name)] = self.s.now
         if dedupe:
             self.events[key] = (ev_name, 1, self.s.now)
+
+    def expire_events(self) -> None:
+        """Delete the events not seen for `event_ttl` seconds (the apiserver's event TTL)."""
+        horizon = self.s.now - self.event_ttl
+        for (ns, name), seen in list(self.event_seen.items()):
+            if seen < horizon:
+                del self.event_seen[(ns, name)]
+                self.emit(Delete("events", ns, name, manager="kube-apiserver"))
+        for key, (name, _, _) in list(self.events.items()):
+            if (key[0] or "default", name) not in self.event_seen:
+                del self.events[key]
 
     def pick_node(self) -> NodeModel:
         """A ready worker node, chosen at random."""
@@ -453,7 +468,8 @@ class World:
             "Pod",
             pod.name,
             "BackOff",
-            f"Back-off restarting failed container {c.name} in pod {pod.name}_{pod.ns}({pod.name[-5:]})",
+            f"Back-off restarting failed container {c.name} in pod "
+            f"{pod.name}_{pod.ns}({pod.name[-5:]})",
             "Warning",
             host=pod.node,
             field_path=f"spec.containers{{{c.name}}}",
@@ -657,7 +673,8 @@ class World:
                     cs["state"] = {"waiting": {"reason": c.reason}}
                     if c.reason == "CrashLoopBackOff":
                         cs["state"]["waiting"]["message"] = (
-                            f"back-off {int(min(300, 10 * 2 ** (c.restarts - 1)))}s restarting failed "
+                            f"back-off {int(min(300, 10 * 2 ** (c.restarts - 1)))}s "
+                            "restarting failed "
                             f"container={c.name} pod={pod.name}_{pod.ns}"
                         )
                 if c.last_terminated is not None:
@@ -728,11 +745,13 @@ class World:
     def crash_lines(self, pod: PodModel, c: ContainerModel) -> list[str]:
         """What a crashing container prints before it dies."""
         return [
-            '{"level":"info","ts":"<now>","msg":"loaded configuration","source":"configmap/api-config"}',
-            '{"level":"error","ts":"<now>","msg":"feature new_pricing enabled but PRICING_SERVICE_URL is '
-            'not set","config":"api-config"}',
+            '{"level":"info","ts":"<now>","msg":"loaded configuration",'
+            '"source":"configmap/api-config"}',
+            '{"level":"error","ts":"<now>","msg":"feature new_pricing enabled but '
+            'PRICING_SERVICE_URL is not set","config":"api-config"}',
             '{"level":"fatal","ts":"<now>","msg":"invalid configuration, exiting","exitCode":1}',
-            "panic: invalid configuration: PRICING_SERVICE_URL is required when FEATURE_NEW_PRICING=true",
+            "panic: invalid configuration: PRICING_SERVICE_URL is required when "
+            "FEATURE_NEW_PRICING=true",
             "",
             "goroutine 1 [running]:",
             "main.mustLoadConfig(...)",
@@ -752,7 +771,8 @@ class World:
             )
             code = r.choice([502, 504]) if err else r.choice([200, 200, 200, 304])
             return (
-                f'10.244.0.{r.randint(2, 250)} - - [<now>] "GET {path} HTTP/1.1" {code} {r.randint(200, 9000)} '
+                f'10.244.0.{r.randint(2, 250)} - - [<now>] "GET {path} HTTP/1.1" {code} '
+                f"{r.randint(200, 9000)} "
                 f'"-" "Mozilla/5.0"'
             )
         if kind == "api":
@@ -763,24 +783,28 @@ class World:
                 )
             path = r.choice(["/v1/prices", "/v1/products", "/v1/cart", "/healthz"])
             return (
-                f'{{"level":"info","ts":"<now>","msg":"request completed","method":"GET","path":"{path}",'
+                '{"level":"info","ts":"<now>","msg":"request completed","method":"GET",'
+                f'"path":"{path}",'
                 f'"status":200,"duration_ms":{r.randint(2, 60)}}}'
             )
         if kind == "checkout":
             if err:
                 return r.choice(
                     [
-                        f"WARN  upstream api.shop.svc returned 503, retrying (attempt {r.randint(1, 3)}/3)",
+                        "WARN  upstream api.shop.svc returned 503, retrying "
+                        f"(attempt {r.randint(1, 3)}/3)",
                         "ERROR payment authorization timed out after 5000ms",
                         "ERROR order failed: upstream api unavailable",
                     ]
                 )
-            return f"INFO  order {r.randint(10000, 99999)} placed total={r.randint(5, 300)}.{r.randint(0, 99):02d} USD"
+            total = f"{r.randint(5, 300)}.{r.randint(0, 99):02d}"
+            return f"INFO  order {r.randint(10000, 99999)} placed total={total} USD"
         if kind == "payments":
             if err:
                 return '{"level":"warn","ts":"<now>","msg":"card network slow","latency_ms":2300}'
             return (
-                f'{{"level":"info","ts":"<now>","msg":"authorized payment","id":"pay_{r.getrandbits(40):010x}",'
+                '{"level":"info","ts":"<now>","msg":"authorized payment",'
+                f'"id":"pay_{r.getrandbits(40):010x}",'
                 f'"amount":{r.randint(5, 300)}}}'
             )
         if kind == "redis":
@@ -802,7 +826,8 @@ class World:
             )
             return (
                 f"[INFO] 10.244.{r.randint(1, 3)}.{r.randint(2, 250)}:{r.randint(30000, 60000)} - "
-                f'{r.randint(1, 65535)} "A IN {name} udp 52 false 512" NOERROR qr,aa,rd 106 0.000{r.randint(1, 999)}s'
+                f'{r.randint(1, 65535)} "A IN {name} udp 52 false 512" NOERROR qr,aa,rd 106 '
+                f"0.000{r.randint(1, 999)}s"
             )
         if kind == "job":
             return f"report: processed batch {r.randint(1, 40)}"
