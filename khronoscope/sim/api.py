@@ -561,6 +561,9 @@ class ApiServer:
     async def _watch(self, request: web.Request, t: Target) -> web.StreamResponse:
         q = request.query
         pred = self._predicate(t, q)
+        if t.name is not None:  # legacy /watch/.../NAME: one object
+            name = t.name
+            pred = combine(pred, lambda o: o["metadata"]["name"] == name)
         store = self.store
         ts = store.type_store(t.st.storage)
         rv_param = q.get("resourceVersion", "")
@@ -598,6 +601,8 @@ class ApiServer:
             while True:
                 if handle.ended.done():
                     break
+                if self.registry.get(t.st.rt.group, t.st.rt.version, t.st.rt.plural) is None:
+                    break  # the type is no longer served (its CRD is gone): end the stream
                 if cursor < ts.dropped_rv:
                     # this watcher fell behind the retained window: it must relist
                     await resp.write(_expired_line(cursor, ts.dropped_rv))

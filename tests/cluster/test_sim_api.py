@@ -479,3 +479,24 @@ async def test_kubernetes_asyncio_client_lists_and_watches(sim: SimCluster) -> N
         assert seen == [("MODIFIED", "settings", "1")]
     finally:
         await api_client.close()
+
+
+async def test_legacy_watch_path_of_one_object(client: RawClient) -> None:
+    await make(client, cm("one"), cm("two"))
+    rv = str(client.sim.store.rv)
+    await client.send(
+        "PATCH",
+        "/api/v1/namespaces/demo/configmaps/two",
+        {"data": {"k": "x"}},
+        "application/merge-patch+json",
+    )
+    await client.send(
+        "PATCH",
+        "/api/v1/namespaces/demo/configmaps/one",
+        {"data": {"k": "y"}},
+        "application/merge-patch+json",
+    )
+    events = await client.watch(
+        "/api/v1/watch/namespaces/demo/configmaps/one", resourceVersion=rv, timeoutSeconds="0.5"
+    )
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [("MODIFIED", "one")]
