@@ -349,6 +349,8 @@ class ApiServer:
             table["metadata"] = {"resourceVersion": str(result.rv)}
             if result.continue_token:
                 table["metadata"]["continue"] = result.continue_token
+                if result.remaining is not None:
+                    table["metadata"]["remainingItemCount"] = result.remaining
             return _json(table)
         meta: dict[str, Any] = {"resourceVersion": str(result.rv)}
         if result.continue_token:

@@ -559,7 +559,7 @@ class Store:
         body["kind"] = st.rt.kind
         body["apiVersion"] = st.rt.api_version
         _default(st, body)
-        if "spec" in body:
+        if _has_generation(st):
             meta["generation"] = 1
         self._with_managed(meta, st, ctx, {**_meta_fields(body), **fields_v1(body)}, now)
         body["metadata"] = _ordered_meta(meta)
@@ -687,7 +687,7 @@ class Store:
                 meta.pop(k, None)
         body["kind"] = old.get("kind")
         body["apiVersion"] = old.get("apiVersion")
-        if "generation" in old_meta or "spec" in body:
+        if "generation" in old_meta or _has_generation(st):
             gen = old_meta.get("generation", 1)
             if _spec_of(body) != _spec_of(old):
                 gen += 1
@@ -805,6 +805,16 @@ def _ordered_meta(meta: dict[str, Any]) -> dict[str, Any]:
         if k not in out:
             out[k] = v
     return out
+
+
+# groups whose types track metadata.generation (core types such as pods and services do not)
+_GENERATION_GROUPS = frozenset(
+    {"apps", "batch", "autoscaling", "networking.k8s.io", "apiextensions.k8s.io", "policy"}
+)
+
+
+def _has_generation(st: ServedType) -> bool:
+    return bool(st.crd) or st.rt.group in _GENERATION_GROUPS
 
 
 def _spec_of(obj: dict[str, Any]) -> dict[str, Any]:

@@ -500,3 +500,38 @@ async def test_legacy_watch_path_of_one_object(client: RawClient) -> None:
         "/api/v1/watch/namespaces/demo/configmaps/one", resourceVersion=rv, timeoutSeconds="0.5"
     )
     assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [("MODIFIED", "one")]
+
+
+async def test_generation_is_tracked_where_the_real_server_tracks_it(client: RawClient) -> None:
+    _, pod = await client.get("/api/v1/namespaces/demo/pods/hello")
+    assert "generation" not in pod["metadata"]
+    deploy = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "d", "namespace": "demo"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"a": "b"}}, "template": {}},
+    }
+    _, created = await client.send("POST", "/apis/apps/v1/namespaces/demo/deployments", deploy)
+    assert created["metadata"]["generation"] == 1
+    _, scaled = await client.send(
+        "PATCH",
+        "/apis/apps/v1/namespaces/demo/deployments/d/scale",
+        {"spec": {"replicas": 3}},
+        "application/merge-patch+json",
+    )
+    assert scaled["kind"] == "Scale" and scaled["spec"]["replicas"] == 3
+    _, now = await client.get("/apis/apps/v1/namespaces/demo/deployments/d")
+    assert now["metadata"]["generation"] == 2 and now["spec"]["replicas"] == 3
+
+
+async def test_without_metrics_server_the_group_is_absent() -> None:
+    sim = SimCluster("quiet", autorun=False, metrics=False)
+    await sim.start()
+    client = RawClient(sim)
+    try:
+        _, groups = await client.get("/apis")
+        assert "metrics.k8s.io" not in {g["name"] for g in groups["groups"]}
+        assert (await client.get("/apis/metrics.k8s.io/v1beta1/pods"))[0] == 404
+    finally:
+        await client.close()
+        await sim.close()
