@@ -73,6 +73,7 @@ class Target:
     name: str | None
     sub: str | None
     watch_prefix: bool = False
+    table: bool = False  # the client asked for meta.k8s.io Tables (kubectl get)
 
 
 @dataclass
@@ -245,6 +246,7 @@ class ApiServer:
         q = request.query
         if t.sub is not None and t.sub not in t.st.subresources:
             return _page_not_found()
+        t.table = TABLE_ACCEPT_MARK in request.headers.get("Accept", "")
         if method == "GET":
             if t.name is None:
                 verb = (
@@ -344,7 +346,7 @@ class ApiServer:
             resource_version=q.get("resourceVersion", ""),
             rv_match=q.get("resourceVersionMatch", ""),
         )
-        if TABLE_ACCEPT_MARK in request.headers.get("Accept", ""):
+        if t.table:
             table = table_for(t.st, [s.obj for s in result.items], self.store.clock())
             table["metadata"] = {"resourceVersion": str(result.rv)}
             if result.continue_token:
@@ -374,7 +376,7 @@ class ApiServer:
         stored = self._current(t)
         if t.sub == "scale":
             return _json(_scale_of(stored.obj))
-        if TABLE_ACCEPT_MARK in request.headers.get("Accept", ""):
+        if t.table:
             table = table_for(t.st, [stored.obj], self.store.clock())
             table["metadata"] = {"resourceVersion": str(stored.rv)}
             return _json(table)
@@ -524,6 +526,12 @@ class ApiServer:
     # ---- watch ---------------------------------------------------------------------------
 
     def _event_line(self, t: Target, etype: str, stored: Stored, plain: WatchEvent | None) -> bytes:
+        if t.table:  # kubectl get -w: each event carries a one-row Table
+            table = table_for(t.st, [stored.obj], self.store.clock())
+            table["metadata"] = {
+                "resourceVersion": stored.obj["metadata"].get("resourceVersion", "")
+            }
+            return orjson.dumps({"type": etype, "object": table}) + b"\n"
         if (
             plain is not None
             and t.st.view is None
