@@ -140,7 +140,8 @@ def test_watch_streams_changes(cluster: SimClusterThread) -> None:
         proc.kill()
     lines = [ln.split() for ln in out.splitlines()]
     assert lines[1][:2] == ["ADDED", "api-config"]
-    assert any(ln[:2] == ["MODIFIED", "checkout-config"] for ln in lines), out
+    # server-side printed rows (NAME DATA AGE) in the watch too, not just names
+    assert any(ln[:3] == ["MODIFIED", "checkout-config", "3"] for ln in lines), out
 
 
 def test_apply_patch_scale_delete(cluster: SimClusterThread) -> None:
