@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import importlib
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -87,20 +88,30 @@ async def _serve(sim: Any, args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        print(sim.kubeconfig_path, flush=True)
-        print(
+        _say(str(sim.kubeconfig_path))
+        _say(
             f"serving scenario {args.scenario!r} (seed {args.seed}, speed {args.speed:g}x) "
-            f"at {sim.url}; try: kubectl --kubeconfig {sim.kubeconfig_path} get pods -A",
-            flush=True,
+            f"at {sim.url}; try: kubectl --kubeconfig {sim.kubeconfig_path} get pods -A"
         )
-        print("press Ctrl-C to stop", flush=True)
+        _say("press Ctrl-C to stop")
         await stop.wait()
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         await sim.close()
-    print("stopped", flush=True)
+    _say("stopped")
     return 0
+
+
+def _say(line: str) -> None:
+    """Print a status line; a reader that went away (`| head -1`) must not stop the server."""
+    try:
+        print(line, flush=True)
+    except (BrokenPipeError, ValueError):
+        # stdout is gone: point it at /dev/null so the interpreter's exit flush stays quiet
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
 
 
 def _with_app(args: argparse.Namespace, run_app: Callable[..., Any]) -> int:
@@ -133,10 +144,7 @@ def run(args: argparse.Namespace) -> int:
     if args.list_scenarios:
         return _list_scenarios()
     if args.no_ui:
-        sim = _build(args)
-        with contextlib.suppress(BrokenPipeError):
-            return asyncio.run(_serve(sim, args))
-        return 0
+        return asyncio.run(_serve(_build(args), args))
     _build(args)  # validate the scenario and options before anything starts
     run_app = _live_app()
     if run_app is None:

@@ -81,7 +81,7 @@ class SimCluster:
         port: int = 0,
         autorun: bool = True,
         workdir: str | Path | None = None,
-        retain_events: int = 50_000,
+        retain_events: int = 10_000,
         bookmark_interval: float = 60.0,
         metrics: bool = True,
         scenario_options: dict[str, Any] | None = None,

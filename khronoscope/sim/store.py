@@ -82,15 +82,11 @@ class WatchEvent:
     key: Key
     obj: Stored
     prev: Stored | None
-    _line: bytes | None = None
 
     def line(self) -> bytes:
-        """The watch line `{"type":..,"object":..}\\n` for unfiltered watchers (cached)."""
-        if self._line is None:
-            self._line = (
-                b'{"type":"' + self.type.encode() + b'","object":' + self.obj.raw() + b"}\n"
-            )
-        return self._line
+        """The watch line `{"type":..,"object":..}\\n`, built per use (caching it would double
+        the memory of the retained log; the object's own bytes are cached already)."""
+        return b'{"type":"' + self.type.encode() + b'","object":' + self.obj.raw() + b"}\n"
 
 
 @dataclass(slots=True)
@@ -251,7 +247,7 @@ class Store:
         self,
         registry: Registry | None = None,
         *,
-        retain_events: int = 50_000,
+        retain_events: int = 10_000,
         seed: int = 0,
         clock: Callable[[], int] = time.time_ns,
     ) -> None:
