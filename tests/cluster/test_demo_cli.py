@@ -35,8 +35,12 @@ def served() -> Iterator[tuple[subprocess.Popen[str], Path]]:
         yield proc, Path(first)
     finally:
         if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+            proc.send_signal(signal.SIGTERM)  # lets it remove its kubeconfig
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
