@@ -45,6 +45,7 @@ _PATCH_TYPES = {
     "application/strategic-merge-patch+json": "strategic",
     "application/apply-patch+yaml": "apply",
 }
+_NOT_ALLOWED = "the server does not allow this method on the requested resource"
 _METHOD_VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch"}
 
 
@@ -264,15 +265,19 @@ class ApiServer:
             raise ApiError(
                 405,
                 "MethodNotAllowed",
-                "the server does not allow this method on the requested resource",
+                _NOT_ALLOWED,
             )
+        if t.st.extra.get("review"):
+            if verb != "create":
+                raise ApiError(405, "MethodNotAllowed", _NOT_ALLOWED)
+            return await self._access_review(request, user)
         if not user.may(t.st):
             raise forbidden(user.name, verb, t.st, t.namespace, t.sub or "")
         if verb not in t.st.rt.verbs and not t.sub:
             raise ApiError(
                 405,
                 "MethodNotAllowed",
-                "the server does not allow this method on the requested resource",
+                _NOT_ALLOWED,
             )
         if t.st.extra.get("metrics"):
             return self._metrics(t, q)
@@ -289,7 +294,7 @@ class ApiServer:
                 raise ApiError(
                     405,
                     "MethodNotAllowed",
-                    "the server does not allow this method on the requested resource",
+                    _NOT_ALLOWED,
                 )
             return await self._create(request, user, t)
         if verb in ("update", "patch"):
@@ -297,12 +302,38 @@ class ApiServer:
                 raise ApiError(
                     405,
                     "MethodNotAllowed",
-                    "the server does not allow this method on the requested resource",
+                    _NOT_ALLOWED,
                 )
             return await self._write(request, t, verb)
         if verb == "delete":
             return await self._delete(request, t)
         return await self._delete_collection(request, t)
+
+    async def _access_review(self, request: web.Request, user: User) -> web.Response:
+        """Answer a SelfSubjectAccessReview with what this user's token may do."""
+        body = await self._body(request)
+        if not isinstance(body, dict):
+            raise bad_request("the body of the request must be a JSON object")
+        attrs = (body.get("spec") or {}).get("resourceAttributes") or {}
+        resource, group = attrs.get("resource", ""), attrs.get("group", "")
+        target = next(
+            (st for st in self.registry if st.rt.plural == resource and st.rt.group == group), None
+        )
+        if target is not None:
+            allowed = user.may(target)
+        else:  # unknown or non-resource: allowed unless the token is restricted
+            allowed = user.allowed is None and not user.forbidden
+        status: dict[str, Any] = {"allowed": allowed}
+        if not allowed:
+            status["denied"] = True
+        out = {
+            "kind": "SelfSubjectAccessReview",
+            "apiVersion": "authorization.k8s.io/v1",
+            "metadata": {"creationTimestamp": None},
+            "spec": body.get("spec") or {},
+            "status": status,
+        }
+        return _json(out, 201)
 
     def _render(self, st: ServedType, stored: Stored) -> bytes:
         """One object's JSON for a client of type `st` (views and other versions converted)."""
@@ -755,7 +786,7 @@ class ApiServer:
             raise ApiError(
                 405,
                 "MethodNotAllowed",
-                "the server does not allow this method on the requested resource",
+                _NOT_ALLOWED,
             )
         if t.st.rt.plural == "pods":
             items = self.metrics.pod_metrics(self.store, t.namespace)

@@ -168,6 +168,19 @@ def metrics_types() -> list[ServedType]:
     return out
 
 
+def review_types() -> list[ServedType]:
+    """authorization.k8s.io/v1 selfsubjectaccessreviews: "may I?" (`kubectl auth can-i`)."""
+    rt = ResourceType(
+        group="authorization.k8s.io",
+        version="v1",
+        plural="selfsubjectaccessreviews",
+        kind="SelfSubjectAccessReview",
+        namespaced=False,
+        verbs=("create",),
+    )
+    return [ServedType(rt, storage="", extra={"review": True})]
+
+
 def types_from_crd(crd: dict[str, Any]) -> list[ServedType]:
     """The types a CustomResourceDefinition makes the server serve (one per served version)."""
     spec = crd.get("spec") or {}
@@ -217,7 +230,7 @@ class Registry:
         self._by_name: dict[str, ServedType] = {}
         # bumped on every change so that caches of discovery documents know when to rebuild
         self.generation = 0
-        for st in builtin_types() + metrics_types():
+        for st in builtin_types() + review_types() + metrics_types():
             self.add(st)
 
     def add(self, st: ServedType) -> None:

@@ -13,7 +13,8 @@ Timeline (seconds at speed 1; each step has its Events, logs and metrics):
 - 140    `api` is rolled back to `api:v2.0.3` (revision 3); the bad pod terminates.
 - 175    load is back to normal.
 - then   light background activity forever: the `report` CronJob runs a Job every minute,
-         widgets change, node heartbeats, logs and metrics; at 480 the HPA scales back to 2;
+         widgets change, node heartbeats and lease renewals (every 10 s), logs and metrics;
+         at 480 the HPA scales back to 2;
          events expire an hour after they were last seen, as with the apiserver's event TTL.
 """
 
@@ -73,6 +74,7 @@ class DefaultScenario(Scenario):
         script.every(45.0, self._widget_change, start=20.0, jitter=5.0)
         for i, node in enumerate(("control-plane-1", "worker-1", "worker-2", "worker-3")):
             script.every(60.0, lambda n=node: w.heartbeat(n), start=40.0 + i * 7)
+            script.every(10.0, lambda n=node: w.renew_lease(n), start=10.0 + i * 2.5)
 
     # ---- t=0 ------------------------------------------------------------------------------
 

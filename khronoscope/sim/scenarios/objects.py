@@ -172,6 +172,31 @@ def node(
     }
 
 
+def node_lease(name: str) -> Obj:
+    """The Lease a kubelet renews in kube-node-lease."""
+    return {
+        "kind": "Lease",
+        "apiVersion": "coordination.k8s.io/v1",
+        "metadata": meta(
+            name,
+            "kube-node-lease",
+            ownerReferences=[
+                {
+                    "apiVersion": "v1",
+                    "kind": "Node",
+                    "name": name,
+                    "uid": kind_uid("", "Node", name),
+                }
+            ],
+        ),
+        "spec": {
+            "holderIdentity": name,
+            "leaseDurationSeconds": 40,
+            "renewTime": NOW,
+        },
+    }
+
+
 def container(
     name: str,
     image: str,

@@ -148,6 +148,7 @@ class NodeModel:
     ready: bool = True
     next_ip: int = 2
     role: str = ""
+    since: float = 0.0  # when Ready last changed
 
 
 class World:
@@ -253,8 +254,9 @@ class World:
 
     def add_node(self, name: str, ip: str, zone: str, role: str = "") -> None:
         """Create a Ready node."""
-        self.nodes[name] = NodeModel(name, ip, role=role)
+        self.nodes[name] = NodeModel(name, ip, role=role, since=self.s.now)
         self.emit(Create("nodes", o.node(name, ip, zone, role), manager=KUBELET))
+        self.emit(Create("leases.coordination.k8s.io", o.node_lease(name), manager=KUBELET))
         self.event("", "Node", name, "Starting", "Starting kubelet.", component=KUBELET, host=name)
         self.event(
             "",
@@ -269,6 +271,7 @@ class World:
         """A node stops (or resumes) posting status: conditions, taints, pods' readiness, events."""
         node = self.nodes[name]
         node.ready = ready
+        node.since = self.s.now
         taints: list[dict[str, Any]] | None = None
         if not ready:
             taints = [
@@ -320,8 +323,21 @@ class World:
             return
         conds = o.node_conditions(True)
         for c in conds:
-            c["lastTransitionTime"] = at(0.0)
+            c["lastTransitionTime"] = at(node.since)
         self.emit(Patch("nodes", "", name, {"status": {"conditions": conds}}, manager=KUBELET))
+
+    def renew_lease(self, name: str) -> None:
+        """A kubelet renews its node lease (every 10 s in a real cluster) while it is up."""
+        if self.nodes[name].ready:
+            self.emit(
+                Patch(
+                    "leases.coordination.k8s.io",
+                    "kube-node-lease",
+                    name,
+                    {"spec": {"renewTime": NOW}},
+                    manager=KUBELET,
+                )
+            )
 
     # ---- pods ----------------------------------------------------------------------------
 
