@@ -202,7 +202,9 @@ def test_forbidden_type_for_a_limited_user(cluster: SimClusterThread) -> None:
     assert err.returncode == 1
     assert 'User "viewer" cannot list resource "secrets"' in err.stderr
     assert "api-config" in ok(kubectl(cluster, "get", "cm", "-n", "shop", kubeconfig=str(path)))
-    denied = kubectl(cluster, "auth", "can-i", "list", "secrets", "-n", "shop", kubeconfig=str(path))
+    denied = kubectl(
+        cluster, "auth", "can-i", "list", "secrets", "-n", "shop", kubeconfig=str(path)
+    )
     assert denied.returncode == 1 and denied.stdout.strip() == "no"
     allowed = kubectl(cluster, "auth", "can-i", "watch", "pods", "-n", "shop", kubeconfig=str(path))
     assert allowed.returncode == 0 and allowed.stdout.strip() == "yes"
