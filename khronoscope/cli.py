@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Sequence
 
@@ -14,8 +15,16 @@ from khronoscope.errors import KhronoscopeError
 PROG = "khronoscope"
 
 
+# argparse takes `-15m` for an option; like a negative number, a relative time is a value
+_RELATIVE_TIME = re.compile(r"^-(\d+(\.\d+)?(ms|s|m|h|d|w))+$|^-\d+$|^-\d*\.\d+$")
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports errors as one line with exit status 2."""
+    """argparse that reports errors as one line with exit status 2, and reads `--at -15m`."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = _RELATIVE_TIME
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message}\n")
@@ -54,6 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return err.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `khronoscope history F | head`: the reader left; say nothing, as cat does
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     except Exception as err:  # the promise is one line, never a traceback
         if os.environ.get("KHRONOSCOPE_DEBUG"):
             raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import heapq
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
@@ -13,9 +14,9 @@ from khronoscope.core.types import ChangeKind, ObjectKey
 from khronoscope.temporal import codec
 from khronoscope.temporal.chain import DELETE, Chain, KeyframePolicy, RowFn
 from khronoscope.temporal.codec import TypeCodec
-
-_KID_BITS = 32
-_KID_MASK = (1 << _KID_BITS) - 1
+from khronoscope.temporal.scope import CHECKPOINT_EVERY, Scope
+from khronoscope.temporal.scope import KID_BITS as _KID_BITS
+from khronoscope.temporal.scope import KID_MASK as _KID_MASK
 
 Namespaces = str | Iterable[str] | None
 
@@ -54,13 +55,18 @@ class TemporalMap:
     GC-free, and ordered by time.
     """
 
-    def __init__(self, row_fn: RowFn | None = None, policy: KeyframePolicy | None = None) -> None:
+    def __init__(
+        self,
+        row_fn: RowFn | None = None,
+        policy: KeyframePolicy | None = None,
+        checkpoint_every: int = CHECKPOINT_EVERY,
+    ) -> None:
         self._row_fn = row_fn
+        self._checkpoint_every = checkpoint_every
         self._policy = policy or KeyframePolicy()
         self._chains: dict[ObjectKey, Chain] = {}
         self._by_kid: list[Chain] = []
-        self._index: dict[str, dict[str, SortedList]] = {}
-        self._scope: dict[str, dict[str, list[Chain]]] = {}
+        self._scopes: dict[str, dict[str, Scope]] = {}
         self._codecs: dict[str, TypeCodec] = {}
         self._late: list[tuple[int, int]] = []
         # the furthest time any cursor has been to: a write at or before it may change a view
@@ -82,6 +88,22 @@ class TemporalMap:
         self._indexed(chain, t)
         return True
 
+    def put_raw(self, key: ObjectKey, t: int, raw: bytes) -> bool:
+        """`put` for an object already packed with `codec.pack` (a recording's bytes): no repack.
+
+        The row function, when there is one, still sees the decoded object.
+        """
+        chain = self._chain_for(key)
+        row = self._row_fn(key.type, codec.unpack(raw)) if self._row_fn is not None else True
+        if not chain.put(t, raw, row):
+            return False
+        self._indexed(chain, t)
+        return True
+
+    def backfill(self) -> Backfill:
+        """A builder that adds history older than what the map holds (see `Backfill`)."""
+        return Backfill(self)
+
     def delete(self, key: ObjectKey, t: int) -> bool:
         """Record that `key` is gone from t on; False if it does not exist at t."""
         chain = self._chains.get(key)
@@ -99,16 +121,14 @@ class TemporalMap:
             chain = Chain(key, len(self._by_kid), type_codec, self._policy)
             self._chains[key] = chain
             self._by_kid.append(chain)
-            self._scope.setdefault(key.type, {}).setdefault(key.namespace, []).append(chain)
-            self._index.setdefault(key.type, {}).setdefault(key.namespace, SortedList())
+            scope = self._scopes.setdefault(key.type, {}).get(key.namespace)
+            if scope is None:
+                scope = self._scopes[key.type][key.namespace] = Scope(self._checkpoint_every)
+            scope.chains.append(chain)
         return chain
 
     def _indexed(self, chain: Chain, t: int) -> None:
-        entries = self._index[chain.key.type][chain.key.namespace]
-        entry = (t << _KID_BITS) | chain.kid
-        # a replaced version keeps its entry; insert only new (time, key) pairs
-        if not (chain.times and _contains(entries, entry)):
-            entries.add(entry)
+        if self._scopes[chain.key.type][chain.key.namespace].add(chain, t):
             self.change_count += 1
         if self.last_t is None or t > self.last_t:
             self.last_t = t
@@ -153,29 +173,37 @@ class TemporalMap:
 
     def types(self) -> list[str]:
         """Every type name that has objects in the store."""
-        return sorted(self._scope)
+        return sorted(self._scopes)
 
     def namespaces(self, type: str | None = None) -> list[str]:
         """Every namespace ever seen (of one type, or of all)."""
         if type is not None:
-            return sorted(self._scope.get(type, {}))
-        return sorted({ns for scopes in self._scope.values() for ns in scopes})
+            return sorted(self._scopes.get(type, {}))
+        return sorted({ns for scopes in self._scopes.values() for ns in scopes})
 
     def keys_at(
         self, t: int, type: str | None = None, namespace: Namespaces = None
     ) -> list[ObjectKey]:
         """Keys of the objects that exist at t (only the requested type and namespaces touched)."""
-        return [c.key for c in self._chains_in(type, namespace) if c.exists_at(t)]
+        return [c.key for c in self._alive_candidates(t, type, namespace) if c.exists_at(t)]
 
     def state_at(
         self, t: int, type: str | None = None, namespace: Namespaces = None
     ) -> dict[ObjectKey, dict[str, Any]]:
         """Every object that exists at t, decoded (use `rows_at` or a Cursor for tables)."""
         out: dict[ObjectKey, dict[str, Any]] = {}
-        for chain in self._chains_in(type, namespace):
-            i = chain.index_at(t)
-            if i >= 0 and chain.ops[i] != DELETE:
-                out[chain.key] = chain.obj_of(i)
+        # decoded objects are trees without cycles: the collector would only rescan them over
+        # and over as they pile up (measured: 4x slower with it on)
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            for chain in self._alive_candidates(t, type, namespace):
+                i = chain.index_at(t)
+                if i >= 0 and chain.ops[i] != DELETE:
+                    out[chain.key] = chain.obj_of(i)
+        finally:
+            if paused:
+                gc.enable()
         return out
 
     def rows_at(
@@ -183,31 +211,32 @@ class TemporalMap:
     ) -> dict[ObjectKey, Hashable]:
         """The summary row of every object that exists at t."""
         out: dict[ObjectKey, Hashable] = {}
-        for chain in self._chains_in(type, namespace):
+        for chain in self._alive_candidates(t, type, namespace):
             row = chain.row_at(t)
             if row is not None:
                 out[chain.key] = row
         return out
 
-    def _chains_in(self, type: str | None, namespace: Namespaces) -> Iterator[Chain]:
-        types = [type] if type is not None else list(self._scope)
+    def _scopes_in(self, type: str | None, namespace: Namespaces) -> list[Scope]:
+        types = [type] if type is not None else list(self._scopes)
         wanted = _ns_set(namespace)
-        for ty in types:
-            for ns, chains in self._scope.get(ty, {}).items():
-                if wanted is None or ns in wanted:
-                    yield from chains
+        return [
+            scope
+            for ty in types
+            for ns, scope in self._scopes.get(ty, {}).items()
+            if wanted is None or ns in wanted
+        ]
+
+    def _alive_candidates(self, t: int, type: str | None, namespace: Namespaces) -> Iterator[Chain]:
+        by_kid = self._by_kid
+        for scope in self._scopes_in(type, namespace):
+            for kid in scope.candidates(t):
+                yield by_kid[kid]
 
     # --- changes -----------------------------------------------------------------------------
 
     def _lists(self, type: str | None, namespace: Namespaces) -> list[SortedList]:
-        types = [type] if type is not None else list(self._index)
-        wanted = _ns_set(namespace)
-        return [
-            entries
-            for ty in types
-            for ns, entries in self._index.get(ty, {}).items()
-            if wanted is None or ns in wanted
-        ]
+        return [scope.entries for scope in self._scopes_in(type, namespace)]
 
     def _ref(self, entry: int) -> ChangeRef:
         t = entry >> _KID_BITS
@@ -306,7 +335,8 @@ class TemporalMap:
 
     def chains(self, type: str | None = None, namespace: Namespaces = None) -> Iterator[Chain]:
         """Chains of every key ever seen in a scope."""
-        return self._chains_in(type, namespace)
+        for scope in self._scopes_in(type, namespace):
+            yield from scope.chains
 
     def late_writes_since(self, mark: int) -> tuple[list[tuple[int, int]], int]:
         """Writes at or before a time a cursor had reached, logged after position `mark`."""
@@ -327,9 +357,105 @@ class TemporalMap:
         )
 
 
-def _contains(entries: SortedList, entry: int) -> bool:
-    i = entries.bisect_left(entry)
-    return i < len(entries) and entries[i] == entry
+class Backfill:
+    """Older history added in bulk: build per-key prefixes in time order, then `commit`.
+
+    Lets a recording show its newest moment first (one version per object) and then fill the
+    past window by window, newest window first, at the cost of an append per version plus one
+    splice per key and window (a `put` before existing versions would rebuild the chain each
+    time). A version at or after the first one the map holds for its key is ignored: the map
+    wins for its times. Prefixes are private until `commit`, which touches the map in one go.
+    """
+
+    def __init__(self, tmap: TemporalMap) -> None:
+        self._map = tmap
+        self._prefixes: dict[ObjectKey, Chain] = {}
+
+    def _limit(self, key: ObjectKey) -> int | None:
+        chain = self._map._chains.get(key)
+        return chain.times[0] if chain is not None and len(chain.times) else None
+
+    def _prefix(self, key: ObjectKey) -> Chain:
+        chain = self._prefixes.get(key)
+        if chain is None:
+            m = self._map
+            type_codec = m._codecs.get(key.type)
+            if type_codec is None:
+                type_codec = m._codecs[key.type] = TypeCodec()
+            chain = self._prefixes[key] = Chain(key, -1, type_codec, m._policy)
+        return chain
+
+    def put_raw(self, key: ObjectKey, t: int, raw: bytes) -> None:
+        """An older version of `key` (msgpack bytes); calls for one key in time order."""
+        limit = self._limit(key)
+        if limit is not None and t >= limit:
+            return
+        row_fn = self._map._row_fn
+        row = row_fn(key.type, codec.unpack(raw)) if row_fn is not None else True
+        self._prefix(key).put(t, raw, row)
+
+    def delete(self, key: ObjectKey, t: int) -> None:
+        """An older delete of `key`; ignored when the key does not exist at t in the prefix."""
+        limit = self._limit(key)
+        if limit is not None and t >= limit:
+            return
+        prefix = self._prefixes.get(key)
+        if prefix is not None:
+            prefix.delete(t)
+
+    def __len__(self) -> int:
+        return sum(len(c) for c in self._prefixes.values())
+
+    def commit(self) -> int:
+        """Splice every prefix into the map; returns the number of versions added."""
+        m = self._map
+        added = 0
+        touched: dict[int, tuple[Scope, int, int]] = {}
+        for key, prefix in self._prefixes.items():
+            if not len(prefix):
+                continue
+            chain = m._chains.get(key)
+            old_first: int | None = None
+            if chain is None:
+                chain = m._chain_for(key)
+                drop_first = False
+            else:
+                old_first = chain.times[0]
+                # a first version equal to the prefix's last is the same version seen twice
+                # (a keyframe's copy): keep the older, real one
+                drop_first = (
+                    prefix.ops[-1] != DELETE
+                    and chain.ops[0] != DELETE
+                    and prefix.last_raw() == chain.raw_of(0)
+                )
+            scope = m._scopes[key.type][key.namespace]
+            if drop_first:
+                scope.entries.remove((chain.times[0] << _KID_BITS) | chain.kid)
+                m.change_count -= 1
+            chain.splice_before(prefix, drop_first)
+            scope.entries.update((t << _KID_BITS) | chain.kid for t in prefix.times)
+            if old_first is None and chain.ops[-1] != DELETE:
+                scope.live.add(chain.kid)
+            first, last = prefix.times[0], prefix.times[-1]
+            # checkpoints between the prefix and the old first version may now see it
+            scope.fix_span(chain, first, old_first if old_first is not None else None)
+            lo, hi = touched.get(id(scope), (scope, first, last))[1:]
+            touched[id(scope)] = (scope, min(lo, first), max(hi, last))
+            n = len(prefix)
+            m.change_count += n
+            added += n - (1 if drop_first else 0)
+            if m.first_t is None or first < m.first_t:
+                m.first_t = first
+            if m.last_t is None or last > m.last_t:
+                m.last_t = last
+            if first <= m.horizon:
+                m._late.append((first, chain.kid))
+            for listener in m.listeners:
+                listener(first, key)
+        for scope, lo, hi in touched.values():
+            scope.checkpoint_range(lo, hi, m._by_kid)
+        self._prefixes = {}
+        return added
 
 
 def _ns_set(namespace: Namespaces) -> set[str] | None:
