@@ -45,8 +45,8 @@ def run_app(args: argparse.Namespace, kubeconfig: str | None = None) -> int:
     cluster = _cluster()
     if cluster is None:
         raise NotBuiltYet(
-            "'khronoscope live' needs the cluster session, which is not built yet; "
-            "try the browser on a synthetic cluster with: python -m khronoscope.tui"
+            "the browser needs the cluster session (khronoscope.cluster), which is not built "
+            "yet; try it on a synthetic cluster with: python -m khronoscope.tui"
         )
     options_mod, session_mod = cluster
     options = options_mod.ClusterOptions.from_args(args)
