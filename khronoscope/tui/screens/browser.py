@@ -97,11 +97,8 @@ class BrowserScreen(Screen[None]):
     def on_mount(self) -> None:
         """Open the first view and start the refresh timer."""
         settings = self.kapp.settings
-        # k9s-like favourites, seeded with the namespaces known at start
-        tmap = self.kapp.source.tmap
-        with_pods = [ns for ns in tmap.namespaces("pods") if ns]
-        known = with_pods or [ns for ns in tmap.namespaces() if ns]
-        self.favourites = list(settings.favourites) or known[:9]
+        self.favourites = list(settings.favourites)
+        self._seed_favourites()
         table = self.query_one(ResourceTable)
         table.wide = settings.wide
         ns = settings.namespace
@@ -121,6 +118,17 @@ class BrowserScreen(Screen[None]):
         self.kapp.playback.listeners.append(self._playback_moved)
         self.set_interval(1 / max(settings.refresh_hz, 0.5), self.tick)
         table.focus()
+
+    def _seed_favourites(self) -> None:
+        """k9s-like favourites, seeded with the namespaces that have pods (once some are
+        known: a live session may still be listing when the app starts)."""
+        if len(self.favourites) >= 9:
+            return
+        tmap = self.kapp.source.tmap
+        with_pods = [ns for ns in tmap.namespaces("pods") if ns]
+        for ns in with_pods or [ns for ns in tmap.namespaces() if ns]:
+            if ns not in self.favourites and len(self.favourites) < 9:
+                self.favourites.append(ns)
 
     def on_unmount(self) -> None:
         """Stop listening to the playback cursor; undo the GC freeze."""
@@ -240,6 +248,8 @@ class BrowserScreen(Screen[None]):
             self.update_header()
             return
         t = playback.t
+        if len(self.favourites) < 9:
+            self._seed_favourites()  # namespaces arriving while a session syncs
         self._seen_changes = tmap.change_count
         self._seen_playback = playback.version
         if self._crd_changed(t):
