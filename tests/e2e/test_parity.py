@@ -129,8 +129,12 @@ async def test_watch_from_a_resource_version_sees_exactly_the_later_changes(back
         await api.request("POST", path, configmap("before"))
         rv = (await api.get(path))["metadata"]["resourceVersion"]
         await api.request("POST", path, configmap("a"))
-        await api.request("PATCH", f"{path}/a", {"data": {"k": "v2"}}) if False else None
-        status, _ = await api.request("PUT", f"{path}/a", {**configmap("a"), "data": {"k": "v2"}})
+        status, _ = await api.request(
+            "PATCH",
+            f"{path}/a",
+            {"data": {"k": "v2"}},
+            content_type="application/merge-patch+json",
+        )
         assert status == 200
         status, _ = await api.request("DELETE", f"{path}/a")
         assert status == 200
