@@ -88,5 +88,8 @@ class Cursor:
         delta = CursorDelta(rebuilt=True)
         delta.added = new.keys() - old.keys()
         delta.removed = old.keys() - new.keys()
-        delta.modified = {k for k in new.keys() & old.keys() if new[k] != old[k]}
+        # rows equal to the previous version's are the same object (the chain shares them)
+        delta.modified = {
+            k for k in new.keys() & old.keys() if new[k] is not old[k] and new[k] != old[k]
+        }
         return delta
