@@ -101,8 +101,7 @@ class Chain:
         ops = self.ops
         if ops[i] == DELETE:
             raise ValueError("a delete has no content")
-        if i == len(ops) - 1 or self._is_last_put(i):
-            assert self._last_raw is not None
+        if i == len(ops) - 1 and self._last_raw is not None:
             return self._last_raw
         j = i
         while ops[j] != KEYFRAME:
@@ -112,10 +111,6 @@ class Chain:
             if ops[k] == DELTA:
                 raw = codec.delta_decode(raw, self._blob(k))
         return raw
-
-    def _is_last_put(self, i: int) -> bool:
-        ops = self.ops
-        return all(ops[k] == DELETE for k in range(len(ops) - 1, i, -1))
 
     def obj_of(self, i: int) -> dict[str, Any]:
         """Put version i as a fresh dict."""
@@ -198,6 +193,10 @@ class Chain:
         self._last_raw = raw
 
     def _append_delete(self, t: int) -> None:
+        # a deleted object rarely comes back under its name (pods get new names): do not keep
+        # its newest version uncompressed; a re-create starts with a keyframe
+        self._last_raw = None
+        self._kf_size = self._delta_bytes = self._run = 0
         self.times.append(t)
         self.ops.append(DELETE)
         self.ends.append(len(self.data))

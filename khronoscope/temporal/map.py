@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import heapq
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
@@ -13,9 +14,9 @@ from khronoscope.core.types import ChangeKind, ObjectKey
 from khronoscope.temporal import codec
 from khronoscope.temporal.chain import DELETE, Chain, KeyframePolicy, RowFn
 from khronoscope.temporal.codec import TypeCodec
-
-_KID_BITS = 32
-_KID_MASK = (1 << _KID_BITS) - 1
+from khronoscope.temporal.scope import CHECKPOINT_EVERY, Scope
+from khronoscope.temporal.scope import KID_BITS as _KID_BITS
+from khronoscope.temporal.scope import KID_MASK as _KID_MASK
 
 Namespaces = str | Iterable[str] | None
 
@@ -54,13 +55,18 @@ class TemporalMap:
     GC-free, and ordered by time.
     """
 
-    def __init__(self, row_fn: RowFn | None = None, policy: KeyframePolicy | None = None) -> None:
+    def __init__(
+        self,
+        row_fn: RowFn | None = None,
+        policy: KeyframePolicy | None = None,
+        checkpoint_every: int = CHECKPOINT_EVERY,
+    ) -> None:
         self._row_fn = row_fn
+        self._checkpoint_every = checkpoint_every
         self._policy = policy or KeyframePolicy()
         self._chains: dict[ObjectKey, Chain] = {}
         self._by_kid: list[Chain] = []
-        self._index: dict[str, dict[str, SortedList]] = {}
-        self._scope: dict[str, dict[str, list[Chain]]] = {}
+        self._scopes: dict[str, dict[str, Scope]] = {}
         self._codecs: dict[str, TypeCodec] = {}
         self._late: list[tuple[int, int]] = []
         # the furthest time any cursor has been to: a write at or before it may change a view
@@ -99,16 +105,14 @@ class TemporalMap:
             chain = Chain(key, len(self._by_kid), type_codec, self._policy)
             self._chains[key] = chain
             self._by_kid.append(chain)
-            self._scope.setdefault(key.type, {}).setdefault(key.namespace, []).append(chain)
-            self._index.setdefault(key.type, {}).setdefault(key.namespace, SortedList())
+            scope = self._scopes.setdefault(key.type, {}).get(key.namespace)
+            if scope is None:
+                scope = self._scopes[key.type][key.namespace] = Scope(self._checkpoint_every)
+            scope.chains.append(chain)
         return chain
 
     def _indexed(self, chain: Chain, t: int) -> None:
-        entries = self._index[chain.key.type][chain.key.namespace]
-        entry = (t << _KID_BITS) | chain.kid
-        # a replaced version keeps its entry; insert only new (time, key) pairs
-        if not (chain.times and _contains(entries, entry)):
-            entries.add(entry)
+        if self._scopes[chain.key.type][chain.key.namespace].add(chain, t):
             self.change_count += 1
         if self.last_t is None or t > self.last_t:
             self.last_t = t
@@ -153,29 +157,37 @@ class TemporalMap:
 
     def types(self) -> list[str]:
         """Every type name that has objects in the store."""
-        return sorted(self._scope)
+        return sorted(self._scopes)
 
     def namespaces(self, type: str | None = None) -> list[str]:
         """Every namespace ever seen (of one type, or of all)."""
         if type is not None:
-            return sorted(self._scope.get(type, {}))
-        return sorted({ns for scopes in self._scope.values() for ns in scopes})
+            return sorted(self._scopes.get(type, {}))
+        return sorted({ns for scopes in self._scopes.values() for ns in scopes})
 
     def keys_at(
         self, t: int, type: str | None = None, namespace: Namespaces = None
     ) -> list[ObjectKey]:
         """Keys of the objects that exist at t (only the requested type and namespaces touched)."""
-        return [c.key for c in self._chains_in(type, namespace) if c.exists_at(t)]
+        return [c.key for c in self._alive_candidates(t, type, namespace) if c.exists_at(t)]
 
     def state_at(
         self, t: int, type: str | None = None, namespace: Namespaces = None
     ) -> dict[ObjectKey, dict[str, Any]]:
         """Every object that exists at t, decoded (use `rows_at` or a Cursor for tables)."""
         out: dict[ObjectKey, dict[str, Any]] = {}
-        for chain in self._chains_in(type, namespace):
-            i = chain.index_at(t)
-            if i >= 0 and chain.ops[i] != DELETE:
-                out[chain.key] = chain.obj_of(i)
+        # decoded objects are trees without cycles: the collector would only rescan them over
+        # and over as they pile up (measured: 4x slower with it on)
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            for chain in self._alive_candidates(t, type, namespace):
+                i = chain.index_at(t)
+                if i >= 0 and chain.ops[i] != DELETE:
+                    out[chain.key] = chain.obj_of(i)
+        finally:
+            if paused:
+                gc.enable()
         return out
 
     def rows_at(
@@ -183,31 +195,32 @@ class TemporalMap:
     ) -> dict[ObjectKey, Hashable]:
         """The summary row of every object that exists at t."""
         out: dict[ObjectKey, Hashable] = {}
-        for chain in self._chains_in(type, namespace):
+        for chain in self._alive_candidates(t, type, namespace):
             row = chain.row_at(t)
             if row is not None:
                 out[chain.key] = row
         return out
 
-    def _chains_in(self, type: str | None, namespace: Namespaces) -> Iterator[Chain]:
-        types = [type] if type is not None else list(self._scope)
+    def _scopes_in(self, type: str | None, namespace: Namespaces) -> list[Scope]:
+        types = [type] if type is not None else list(self._scopes)
         wanted = _ns_set(namespace)
-        for ty in types:
-            for ns, chains in self._scope.get(ty, {}).items():
-                if wanted is None or ns in wanted:
-                    yield from chains
+        return [
+            scope
+            for ty in types
+            for ns, scope in self._scopes.get(ty, {}).items()
+            if wanted is None or ns in wanted
+        ]
+
+    def _alive_candidates(self, t: int, type: str | None, namespace: Namespaces) -> Iterator[Chain]:
+        by_kid = self._by_kid
+        for scope in self._scopes_in(type, namespace):
+            for kid in scope.candidates(t):
+                yield by_kid[kid]
 
     # --- changes -----------------------------------------------------------------------------
 
     def _lists(self, type: str | None, namespace: Namespaces) -> list[SortedList]:
-        types = [type] if type is not None else list(self._index)
-        wanted = _ns_set(namespace)
-        return [
-            entries
-            for ty in types
-            for ns, entries in self._index.get(ty, {}).items()
-            if wanted is None or ns in wanted
-        ]
+        return [scope.entries for scope in self._scopes_in(type, namespace)]
 
     def _ref(self, entry: int) -> ChangeRef:
         t = entry >> _KID_BITS
@@ -306,7 +319,8 @@ class TemporalMap:
 
     def chains(self, type: str | None = None, namespace: Namespaces = None) -> Iterator[Chain]:
         """Chains of every key ever seen in a scope."""
-        return self._chains_in(type, namespace)
+        for scope in self._scopes_in(type, namespace):
+            yield from scope.chains
 
     def late_writes_since(self, mark: int) -> tuple[list[tuple[int, int]], int]:
         """Writes at or before a time a cursor had reached, logged after position `mark`."""
@@ -325,11 +339,6 @@ class TemporalMap:
             raw_bytes=sum(c.raw_bytes for c in chains),
             dictionary_bytes=sum(c.dictionary_bytes for c in self._codecs.values()),
         )
-
-
-def _contains(entries: SortedList, entry: int) -> bool:
-    i = entries.bisect_left(entry)
-    return i < len(entries) and entries[i] == entry
 
 
 def _ns_set(namespace: Namespaces) -> set[str] | None:

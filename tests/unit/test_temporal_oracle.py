@@ -76,11 +76,14 @@ def row_fn(type_: str, o: dict[str, Any]) -> tuple[str, int]:
 
 
 write_op = st.tuples(st.integers(0, len(KEYS) - 1), TIMES, st.one_of(st.none(), st.integers(0, 3)))
-policies = st.sampled_from([KeyframePolicy(), KeyframePolicy(ratio=0.5, max_run=2)])
+# (keyframe policy, checkpoint interval): small values make keyframes and checkpoints frequent
+policies = st.sampled_from(
+    [(KeyframePolicy(), 256), (KeyframePolicy(ratio=0.5, max_run=2), 1), (KeyframePolicy(), 3)]
+)
 
 
 def apply_all(ops, policy) -> tuple[TemporalMap, Oracle]:
-    m = TemporalMap(row_fn=row_fn, policy=policy)
+    m = TemporalMap(row_fn=row_fn, policy=policy[0], checkpoint_every=policy[1])
     o = Oracle()
     for ki, t, v in ops:
         key = KEYS[ki]

@@ -1,0 +1,82 @@
+"""The index of one (type, namespace): its change log and checkpoints of which objects exist.
+
+Checkpoints make a moment query cost what exists then plus what changed since the checkpoint,
+not every object that ever existed (a churning Deployment leaves thousands of dead pod names).
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Iterator
+
+from sortedcontainers import SortedList
+
+from khronoscope.temporal.chain import DELETE, Chain
+
+KID_BITS = 32
+KID_MASK = (1 << KID_BITS) - 1
+CHECKPOINT_EVERY = 256
+
+
+class Scope:
+    """Change log (`(t << 32) | key_id` ints, time-ordered), chains, live set and checkpoints."""
+
+    __slots__ = ("_cp_kids", "_cp_times", "_every", "_since_cp", "chains", "entries", "live")
+
+    def __init__(self, checkpoint_every: int = CHECKPOINT_EVERY) -> None:
+        self._every = checkpoint_every
+        self.entries = SortedList()
+        self.chains: list[Chain] = []
+        self.live: set[int] = set()
+        self._cp_times: list[int] = []
+        self._cp_kids: list[array] = []
+        self._since_cp = 0
+
+    def add(self, chain: Chain, t: int) -> bool:
+        """Index a write of `chain` at t; False if (t, key) was already indexed (a replace)."""
+        entries = self.entries
+        entry = (t << KID_BITS) | chain.kid
+        i = entries.bisect_left(entry)
+        is_new = not (i < len(entries) and entries[i] == entry)
+        newest = entries[-1] >> KID_BITS if entries else None
+        if is_new:
+            entries.add(entry)
+        if chain.ops[-1] != DELETE:
+            self.live.add(chain.kid)
+        else:
+            self.live.discard(chain.kid)
+        if newest is not None and t <= newest:
+            self._fix_checkpoints(chain, t)
+        self._since_cp += 1
+        if self._since_cp >= max(len(self.live), self._every):
+            self._since_cp = 0
+            self._cp_times.append(entries[-1] >> KID_BITS)
+            self._cp_kids.append(array("I", sorted(self.live)))
+        return is_new
+
+    def _fix_checkpoints(self, chain: Chain, t: int) -> None:
+        # a late write can change whether the object existed at checkpoints after it
+        for i in range(bisect_left(self._cp_times, t), len(self._cp_times)):
+            kids = self._cp_kids[i]
+            j = bisect_left(kids, chain.kid)
+            present = j < len(kids) and kids[j] == chain.kid
+            exists = chain.exists_at(self._cp_times[i])
+            if exists and not present:
+                insort(kids, chain.kid)
+            elif present and not exists:
+                del kids[j]
+
+    def candidates(self, t: int) -> Iterator[int]:
+        """Key ids that may exist at t: the checkpoint's, plus those changed since."""
+        i = bisect_right(self._cp_times, t) - 1
+        if i < 0:
+            seen: set[int] = set()
+            lo = None
+        else:
+            seen = set(self._cp_kids[i])
+            lo = (self._cp_times[i] << KID_BITS) | KID_MASK
+        hi = (t << KID_BITS) | KID_MASK
+        for entry in self.entries.irange(lo, hi, inclusive=(False, True)):
+            seen.add(entry & KID_MASK)
+        return iter(seen)

@@ -1,0 +1,35 @@
+"""The command line as a user meets it: version, help, and one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from khronoscope import __version__
+from khronoscope.commands import COMMANDS
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "khronoscope", *args], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_version():
+    out = run("--version")
+    assert out.returncode == 0
+    assert out.stdout.strip() == f"khronoscope {__version__}"
+
+
+def test_help_lists_every_command():
+    out = run("--help")
+    assert out.returncode == 0
+    for command in COMMANDS:
+        assert command.name in out.stdout
+
+
+def test_unknown_option_is_one_line_and_exit_2():
+    out = run("--no-such-option")
+    assert out.returncode == 2
+    assert len(out.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in out.stderr
