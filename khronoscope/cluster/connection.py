@@ -93,8 +93,12 @@ class Connection:
     async def get(self, path: str, params: Mapping[str, str] | None = None) -> bytes:
         """GET `path` and return the body; ApiError on an error status, TransportError if the
         server cannot be reached. A 401 is retried once after refreshing credentials."""
+        # sock_read too: a pooled keep-alive connection may have died silently
         timeout = aiohttp.ClientTimeout(
-            total=self.request_timeout, sock_connect=self.connect_timeout
+            total=self.request_timeout,
+            connect=self.connect_timeout,
+            sock_connect=self.connect_timeout,
+            sock_read=self.request_timeout / 2,
         )
         for attempt in (0, 1):
             try:
@@ -133,7 +137,10 @@ class Connection:
         `read_timeout` bounds the silence between two chunks, `total_timeout` the whole watch.
         """
         timeout = aiohttp.ClientTimeout(
-            total=total_timeout, sock_connect=self.connect_timeout, sock_read=read_timeout
+            total=total_timeout,
+            connect=self.connect_timeout,
+            sock_connect=self.connect_timeout,
+            sock_read=read_timeout,
         )
         for attempt in (0, 1):
             try:

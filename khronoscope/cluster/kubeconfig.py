@@ -8,6 +8,7 @@ and turns every problem into one clear line.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import ssl
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ class ClusterCredentials:
     server_hostname: str | None = None
     proxy: str | None = None
     _loader: Any = field(default=None, repr=False)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     async def authorization(self) -> str | None:
         """The Authorization header value to send now (refreshing a rotated token if due)."""
@@ -53,7 +55,9 @@ class ClusterCredentials:
             cfg.refresh_api_key_hook(cfg)
         loader = self._loader
         if isinstance(loader, KubeConfigLoader) and _exec_expired(loader):
-            await self._reload(force=False)
+            async with self._lock:  # many requests at once: run the plugin once
+                if _exec_expired(loader):
+                    await self._reload(force=False)
         return cfg.api_key.get("BearerToken")
 
     async def refresh(self) -> bool:

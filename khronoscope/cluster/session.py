@@ -98,7 +98,11 @@ class ClusterSession:
         """Connect, discover and start one watcher per type (and namespace)."""
         opts = self.options
         creds = self._credentials or await load_credentials(opts.kubeconfig, opts.context)
-        self.conn = Connection(creds)
+        self.conn = Connection(
+            creds,
+            connect_timeout=self.tuning.connect_timeout,
+            request_timeout=self.tuning.request_timeout,
+        )
         where = f"context '{creds.context}' ({creds.host})"
         try:
             version = await self.conn.get_json("/version")
@@ -424,6 +428,10 @@ class ClusterSession:
         for name, rtype in wanted.items():
             if name not in self._types:
                 self._add_type(rtype)
+
+    def watchers(self, type: str | None = None) -> list[Watcher]:
+        """The watchers (of one type), for diagnostics: list/watch counts, resourceVersion."""
+        return [w for w in self._watchers.values() if type is None or w.rtype.name == type]
 
     def _scoped(self, name: str) -> list[Watcher]:
         return [w for w in self._watchers.values() if w.rtype.name == name]

@@ -50,6 +50,8 @@ class WatchTuning:
     forbidden_retry: float = 300.0
     gone_retry: float = 300.0
     resume_confirm: float = 1.0
+    connect_timeout: float = 10.0
+    request_timeout: float = 60.0
 
     def watch_timeout(self, rng: random.Random) -> int:
         """timeoutSeconds for one watch: the base plus up to `timeout_jitter` of it."""
@@ -204,10 +206,15 @@ class Watcher:
         return delay / 2 + self.rng.random() * delay / 2
 
     def _lose(self, t: int, reason: str) -> None:
-        """Remember when watching stopped (the start of a gap), once per outage."""
-        if self._lost_at is None and self.ever_synced:
+        """Remember when watching stopped (the start of a gap), once per outage; a 410 met
+        on the way back is added to the reason (it is why a relist was needed)."""
+        if not self.ever_synced:
+            return
+        if self._lost_at is None:
             self._lost_at = t
             self._lost_reason = reason
+        elif reason.startswith("watch expired") and "watch expired" not in self._lost_reason:
+            self._lost_reason = f"{self._lost_reason}; then {reason}"
 
     def _close_gap(self, end: int, outcome: str) -> None:
         if self._lost_at is not None:
