@@ -1,14 +1,71 @@
-"""`khronoscope drift`: not built yet."""
+"""`khronoscope drift`: compare a moment of the cluster with manifests in Git (exit 0/1/2)."""
 
 from __future__ import annotations
 
 import argparse
 
-from khronoscope.commands._notbuilt import add_arguments, not_built
+from khronoscope.commands._history import (
+    add_source_arguments,
+    open_source,
+    parse_moment,
+    split_list,
+)
+from khronoscope.errors import KhronoscopeError
+from khronoscope.export import CompareMode, ExportScope, SecretsMode, compute_drift, format_report
+from khronoscope.export.scope import resolve_types
+from khronoscope.export.target import recorded_range
 
 __all__ = ["add_arguments", "run"]
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `khronoscope drift`."""
+    parser.add_argument("--repo", required=True, metavar="DIR", help="Git repository of manifests")
+    parser.add_argument("--rev", default="HEAD", help="commit, branch or tag (default HEAD)")
+    parser.add_argument("--path", default="", metavar="DIR", help="directory inside the repository")
+    parser.add_argument("--at", metavar="T", help="the moment (default: the last recorded)")
+    parser.add_argument("-n", "--namespace", action="append", metavar="NS")
+    parser.add_argument("-t", "--type", action="append", metavar="TYPE")
+    parser.add_argument(
+        "--compare",
+        choices=[m.value for m in CompareMode],
+        default=CompareMode.AUTO.value,
+        help="exact (an export), declared (only fields in Git), auto (default)",
+    )
+    parser.add_argument(
+        "--default-namespace",
+        default="default",
+        help="namespace of manifests that name none (default: default)",
+    )
+    parser.add_argument("--no-diff", action="store_true", help="field paths only, no YAML diff")
+    add_source_arguments(parser)
+
+
 def run(args: argparse.Namespace) -> int:
-    """Say that this command is not built yet."""
-    return not_built("drift")
+    """Print the drift report; 0 no drift, 1 drift, 2 error (like diff)."""
+    try:
+        source = open_source(args)
+        t = parse_moment(args.at, source) if args.at else recorded_range(source)[1]
+        scope = None
+        namespaces, types = split_list(args.namespace), split_list(args.type)
+        if namespaces or types:
+            scope = ExportScope(
+                namespaces=frozenset(namespaces) if namespaces else None,
+                types=resolve_types(types, source.resource_types()) if types else None,
+                secrets=SecretsMode.REDACT,
+            )
+        report = compute_drift(
+            source,
+            t,
+            args.repo,
+            rev=args.rev,
+            path=args.path,
+            scope=scope,
+            mode=CompareMode(args.compare),
+            default_namespace=args.default_namespace,
+        )
+    except KhronoscopeError as err:
+        # 1 means "drift" here, so every error is 2, as diff does
+        raise KhronoscopeError(str(err), exit_code=2) from None
+    print(format_report(report, with_diff=not args.no_diff), end="")
+    return report.exit_status

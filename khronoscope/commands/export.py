@@ -1,14 +1,154 @@
-"""`khronoscope export`: not built yet."""
+"""`khronoscope export`: commit a moment (or a range, as history) of the cluster to Git."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+import time
 
-from khronoscope.commands._notbuilt import add_arguments, not_built
+from khronoscope.commands._history import (
+    add_source_arguments,
+    open_source,
+    parse_moment,
+    split_list,
+)
+from khronoscope.core.timefmt import format_iso
+from khronoscope.errors import UsageError
+from khronoscope.export import ExportScope, Identity, SecretsMode, export_moment, export_range
+from khronoscope.export.scope import resolve_types
+from khronoscope.export.target import recorded_range
 
 __all__ = ["add_arguments", "run"]
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `khronoscope export`."""
+    when = parser.add_argument_group("moment (default: the last recorded moment)")
+    when.add_argument("--at", metavar="T", help="the moment: ISO 8601, 14:32, -15m (from the end)")
+    when.add_argument("--from", dest="start", metavar="T1", help="export a range from T1 ...")
+    when.add_argument("--to", dest="end", metavar="T2", help="... to T2 (default: the end)")
+    parser.add_argument(
+        "--repo", required=True, metavar="DIR", help="Git repository (created when missing)"
+    )
+    parser.add_argument("--branch", metavar="B", help="branch to commit to (default: HEAD's)")
+    parser.add_argument(
+        "--prefix", default="", metavar="DIR", help="directory inside the repository"
+    )
+    parser.add_argument(
+        "-n", "--namespace", action="append", metavar="NS", help="only these namespaces"
+    )
+    parser.add_argument("-t", "--type", action="append", metavar="TYPE", help="only these types")
+    parser.add_argument(
+        "--include-skipped",
+        action="store_true",
+        help="also export owned objects (pods, replicasets...), events, endpoints, leases, nodes",
+    )
+    parser.add_argument(
+        "--secrets",
+        choices=[m.value for m in SecretsMode],
+        default=SecretsMode.REDACT.value,
+        help="redact values (default), omit Secrets, or write values in plain text",
+    )
+    parser.add_argument(
+        "--author", metavar="'NAME <EMAIL>'", help="commit author (default: khronoscope)"
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only the commit id")
+    add_source_arguments(parser)
+
+
 def run(args: argparse.Namespace) -> int:
-    """Say that this command is not built yet."""
-    return not_built("export")
+    """Export and print what was committed."""
+    if args.at and (args.start or args.end):
+        raise UsageError("give either --at T or --from T1 [--to T2], not both")
+    if args.end and not args.start:
+        raise UsageError("--to needs --from")
+    identity = Identity.parse(args.author) if args.author else None
+    source = open_source(args)
+    secrets_mode = SecretsMode(args.secrets)
+    if secrets_mode is SecretsMode.PLAINTEXT:
+        print(
+            "khronoscope: warning: --secrets plaintext writes Secret values into Git history",
+            file=sys.stderr,
+        )
+    types = split_list(args.type)
+    namespaces = split_list(args.namespace)
+    scope = ExportScope(
+        namespaces=frozenset(namespaces) if namespaces else None,
+        types=resolve_types(types, source.resource_types()) if types else None,
+        include_skipped=args.include_skipped,
+        secrets=secrets_mode,
+        prefix=args.prefix,
+    )
+    if args.start:
+        return _range(args, source, scope, identity)
+    t = parse_moment(args.at, source) if args.at else recorded_range(source)[1]
+    result = export_moment(source, t, args.repo, branch=args.branch, scope=scope, identity=identity)
+    c = result.counts
+    if args.quiet:
+        if result.commit:
+            print(result.commit)
+    elif result.commit:
+        print(
+            f"exported {source.info.cluster} @ {format_iso(t)} to {result.repo} "
+            f"branch {result.branch}: commit {result.commit} "
+            f"(+{c.added} ~{c.modified} -{c.deleted}, {result.files} objects)"
+        )
+    else:
+        print(
+            f"nothing changed: branch {result.branch} of {result.repo} already holds "
+            f"{source.info.cluster} @ {format_iso(t)} (no commit)"
+        )
+    return 0
+
+
+def _range(args, source, scope, identity) -> int:  # type: ignore[no-untyped-def]
+    t1 = parse_moment(args.start, source, "--from")
+    t2 = parse_moment(args.end, source, "--to") if args.end else recorded_range(source)[1]
+    progress = _ProgressLine() if not args.quiet else None
+    try:
+        result = export_range(
+            source, t1, t2, args.repo, args.branch, scope, identity, progress=progress
+        )
+    finally:
+        if progress:
+            progress.close()
+    if args.quiet:
+        for _, commit in result.commits:
+            print(commit)
+        return 0
+    c = result.counts
+    resumed = (
+        f", resumed after the export of {format_iso(result.resumed_from)}"
+        if result.resumed_from is not None
+        else ""
+    )
+    print(
+        f"exported {source.info.cluster} {format_iso(t1)} .. {format_iso(t2)} to {result.repo} "
+        f"branch {result.branch}: {len(result.commits)} commits from {result.changes} changes "
+        f"(+{c.added} ~{c.modified} -{c.deleted}){resumed}"
+    )
+    return 0
+
+
+class _ProgressLine:
+    """`callback(done, total)` drawn as one self-erasing line on stderr (only on a terminal)."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.last = 0.0
+        self.drawn = False
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if not self.tty or (now - self.last < 0.1 and done < total):
+            return
+        self.last = now
+        pct = 100 * done // total if total else 100
+        sys.stderr.write(f"\rexporting: {done}/{total} changes ({pct}%)")
+        sys.stderr.flush()
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()

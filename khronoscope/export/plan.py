@@ -1,0 +1,198 @@
+"""The layout's files on a branch and the edits that make the next commit.
+
+Only the layout's own paths under the prefix (the metadata file and `<scope>/<type>/<name>.yaml`)
+belong to the export; anything else there (a README, CI files) is left alone, so a user may keep
+notes next to an export without the next commit deleting them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from khronoscope.core.timefmt import format_iso
+from khronoscope.export import layout
+
+REGULAR = "100644"
+FORMAT_VERSION = 1
+MAX_LISTED_PATHS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class FileOp:
+    """Write `data` at `path`, or delete `path` when `data` is None."""
+
+    path: str
+    data: bytes | None
+    kind: str = "M"  # A, M or D, for the commit message
+
+
+@dataclass(slots=True)
+class Counts:
+    """Object files added, modified and deleted by one commit."""
+
+    added: int = 0
+    modified: int = 0
+    deleted: int = 0
+
+    @property
+    def total(self) -> int:
+        """How many object files the commit touches."""
+        return self.added + self.modified + self.deleted
+
+    def __iadd__(self, other: Counts) -> Counts:
+        self.added += other.added
+        self.modified += other.modified
+        self.deleted += other.deleted
+        return self
+
+
+def blob_hasher(object_format: str) -> Callable[[bytes], str]:
+    """The function computing a blob's object id as Git does (sha1 or sha256 repositories)."""
+
+    def blob_id(data: bytes) -> str:
+        h = hashlib.new(object_format)
+        h.update(b"blob %d\0" % len(data))
+        h.update(data)
+        return h.hexdigest()
+
+    return blob_id
+
+
+class ExportTree:
+    """The export's files under a prefix (by object id) and the edits staged for the next commit."""
+
+    def __init__(
+        self,
+        prefix: str,
+        blob_id: Callable[[bytes], str],
+        base: dict[str, tuple[str, str]],
+    ) -> None:
+        self.prefix = prefix
+        self.blob_id = blob_id
+        self.entries: dict[str, str] = {}
+        self.type_count: Counter[str] = Counter()
+        self._pending: dict[str, bytes | None] = {}
+        self._last_types: tuple[str, ...] | None = None
+        for path, (mode, oid) in base.items():
+            rel = self.rel(path)
+            if rel is None:
+                continue
+            # a non-regular file at a layout path differs from anything we would write
+            self.entries[path] = oid if mode == REGULAR else f"{mode}:{oid}"
+            parsed = layout.parse(rel)
+            if parsed is not None:
+                self.type_count[parsed.type_dir] += 1
+
+    def rel(self, path: str) -> str | None:
+        """`path` relative to the prefix if it is one of the layout's paths, else None."""
+        if self.prefix:
+            if not path.startswith(self.prefix + "/"):
+                return None
+            rel = path[len(self.prefix) + 1 :]
+        else:
+            rel = path
+        if rel == layout.METADATA_FILE or layout.parse(rel) is not None:
+            return rel
+        return None
+
+    @property
+    def metadata_path(self) -> str:
+        """Where the metadata file lives."""
+        return layout.join(self.prefix, layout.METADATA_FILE)
+
+    def is_export(self) -> bool:
+        """True if the tree holds a khronoscope export (or nothing of the layout at all)."""
+        return not self.entries or self.metadata_path in self.entries
+
+    def object_paths(self) -> Iterable[str]:
+        """The object files currently in the tree."""
+        meta = self.metadata_path
+        return (p for p in self.entries if p != meta)
+
+    def stage(self, path: str, data: bytes | None) -> None:
+        """Set the content of `path` (None: remove it) for the next commit."""
+        self._pending[path] = data
+
+    def replace_all(self, files: dict[str, bytes], keep_type_dirs: set[str]) -> None:
+        """Stage the tree to be exactly `files`, except object files of the kept types."""
+        for path in list(self.object_paths()):
+            if path not in files:
+                rel = self.rel(path)
+                parsed = layout.parse(rel) if rel else None
+                if parsed is None or parsed.type_dir not in keep_type_dirs:
+                    self.stage(path, None)
+        for path, data in files.items():
+            self.stage(path, data)
+
+    def take(self, metadata: Callable[[set[str]], bytes]) -> tuple[list[FileOp], Counts]:
+        """The staged edits that change the tree (sorted by path) and their counts."""
+        ops: list[FileOp] = []
+        counts = Counts()
+        for path in sorted(self._pending):
+            data = self._pending[path]
+            old = self.entries.get(path)
+            tdir = self._type_dir(path)
+            if data is None:
+                if old is None:
+                    continue
+                del self.entries[path]
+                self.type_count[tdir] -= 1
+                counts.deleted += 1
+                ops.append(FileOp(path, None, "D"))
+            else:
+                oid = self.blob_id(data)
+                if old == oid:
+                    continue
+                self.entries[path] = oid
+                if old is None:
+                    self.type_count[tdir] += 1
+                    counts.added += 1
+                else:
+                    counts.modified += 1
+                ops.append(FileOp(path, data, "M" if old else "A"))
+        self._pending.clear()
+        types = tuple(sorted(t for t, n in self.type_count.items() if n > 0))
+        if ops or types != self._last_types:
+            self._last_types = types
+            data = metadata({layout.decode(t) or t for t in types})
+            oid = self.blob_id(data)
+            if self.entries.get(self.metadata_path) != oid:
+                self.entries[self.metadata_path] = oid
+                ops.append(FileOp(self.metadata_path, data, "M"))
+        return ops, counts
+
+    def _type_dir(self, path: str) -> str:
+        rel = self.rel(path)
+        parsed = layout.parse(rel) if rel else None
+        return parsed.type_dir if parsed else ""
+
+
+def commit_message(
+    cluster: str,
+    t: int,
+    ops: list[FileOp],
+    counts: Counts,
+    notes: Iterable[str] = (),
+) -> str:
+    """Subject `snapshot <cluster> @ <t>: +A ~M -D`, changed paths (capped), notes, trailers."""
+    iso = format_iso(t)
+    subject = f"snapshot {cluster} @ {iso}: +{counts.added} ~{counts.modified} -{counts.deleted}"
+    lines = [subject, ""]
+    paths = [op for op in ops if not op.path.endswith(layout.METADATA_FILE)]
+    for op in paths[:MAX_LISTED_PATHS]:
+        lines.append(f"{op.kind} {op.path}")
+    if len(paths) > MAX_LISTED_PATHS:
+        lines.append(f"... and {len(paths) - MAX_LISTED_PATHS} more")
+    notes = list(notes)
+    if notes:
+        lines += ["", *notes]
+    lines += [
+        "",
+        f"Khronoscope-Time: {iso}",
+        f"Khronoscope-Cluster: {cluster}",
+        f"Khronoscope-Format: {FORMAT_VERSION}",
+    ]
+    return "\n".join(lines) + "\n"

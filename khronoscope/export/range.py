@@ -1,0 +1,210 @@
+"""Export a range [t1, t2] as a series of commits, one per moment the exported tree changed.
+
+The state at t1 is rendered once; after that only the objects named by `tmap.changes()` are
+re-rendered, so a long range costs what changed in it, not its length times the cluster's size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from khronoscope.core.source import HistorySource, TypeState
+from khronoscope.core.timefmt import NS, format_iso, now_ns, parse_time
+from khronoscope.core.types import ObjectKey
+from khronoscope.export import git, layout
+from khronoscope.export.moment import kept_notes
+from khronoscope.export.plan import Counts, ExportTree, commit_message
+from khronoscope.export.scope import ExportScope
+from khronoscope.export.snapshot import Renderer, kept_types, snapshot
+from khronoscope.export.target import ExportError, Target, check_time, prepare, publish
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(slots=True)
+class RangeResult:
+    """The commits a range export wrote, oldest first, as (moment, commit id)."""
+
+    commits: list[tuple[int, str]]
+    branch: str
+    repo: Path
+    counts: Counts
+    changes: int
+    resumed_from: int | None = None
+    kept: dict[str, TypeState] = field(default_factory=dict)
+
+
+def export_range(
+    source: HistorySource,
+    t1: int,
+    t2: int,
+    repo_path: Path | str,
+    branch: str | None = None,
+    scope: ExportScope | None = None,
+    identity: git.Identity | None = None,
+    progress: Progress | None = None,
+) -> RangeResult:
+    """Commit the state at t1, then every later moment up to t2 at which the tree changed.
+
+    When the branch tip is an export of the same cluster at a moment inside the range and its
+    tree equals the state then, the export resumes after it: re-running a range (a cron job
+    exporting `--from -1d --to now`) appends only what is new instead of repeating history.
+    """
+    if t1 > t2:
+        raise ExportError(f"the range is empty: {format_iso(t1)} is after {format_iso(t2)}")
+    scope = scope or ExportScope()
+    check_time(source, t1)
+    check_time(source, t2)
+    target = prepare(repo_path, branch, scope.prefix)
+    renderer = Renderer(source, scope)
+    kept = kept_types(source, t1, scope)
+
+    start, resumed = t1, None
+    tip_t = _tip_moment(target, renderer.cluster)
+    if tip_t is not None and t1 <= tip_t <= t2:
+        trial = target.fresh_tree()
+        if not _stage_snapshot(trial, source, tip_t, scope, renderer, kept)[0]:
+            target.tree, start, resumed = trial, tip_t, tip_t
+
+    session = _Session(target, renderer, identity or git.Identity())
+    try:
+        if resumed is None:
+            ops, counts = _stage_snapshot(target.tree, source, start, scope, renderer, kept)
+            if ops:
+                session.commit(start, ops, counts, kept)
+        changes = _replay(source, target.tree, renderer, scope, kept, start, t2, session, progress)
+        commits = session.finish()
+    except BaseException:
+        session.abort()
+        raise
+    if commits:
+        last = commits[-1][1]
+        publish(
+            target, last, f"khronoscope export: {len(commits)} snapshots up to {format_iso(t2)}"
+        )
+    return RangeResult(
+        commits, target.branch, target.repo.path, session.counts, changes, resumed, kept
+    )
+
+
+def _stage_snapshot(
+    tree: ExportTree,
+    source: HistorySource,
+    t: int,
+    scope: ExportScope,
+    renderer: Renderer,
+    kept: dict[str, TypeState],
+) -> tuple[list, Counts]:
+    snap = snapshot(source, t, scope, renderer)
+    tree.replace_all(snap.files, {layout.type_dir(name) for name in kept})
+    return tree.take(renderer.metadata)
+
+
+def _replay(
+    source: HistorySource,
+    tree: ExportTree,
+    renderer: Renderer,
+    scope: ExportScope,
+    kept: dict[str, TypeState],
+    start: int,
+    end: int,
+    session: _Session,
+    progress: Progress | None,
+) -> int:
+    tmap = source.tmap
+    type_filter = next(iter(scope.types)) if scope.types and len(scope.types) == 1 else None
+    namespaces = {*scope.namespaces, ""} if scope.namespaces is not None else None
+    total = tmap.count_changes(start + 1, end, type_filter, namespaces) if end > start else 0
+    done = 0
+    current: int | None = None
+    staged = 0
+    if progress:
+        progress(0, total)
+    for ref in tmap.changes(start + 1, end, type_filter, namespaces):
+        if current is not None and ref.t != current:
+            if staged:
+                _flush(tree, renderer, session, current, kept)
+            staged = 0
+            if progress:
+                progress(done, total)
+        current = ref.t
+        done += 1
+        if ref.key.type in kept or not scope.wants_key(ref.key):
+            continue
+        _stage_key(tree, renderer, source, ref.key, ref.t)
+        staged += 1
+    if current is not None and staged:
+        _flush(tree, renderer, session, current, kept)
+    if progress:
+        progress(done, total)
+    return done
+
+
+def _stage_key(
+    tree: ExportTree, renderer: Renderer, source: HistorySource, key: ObjectKey, t: int
+) -> None:
+    tree.stage(renderer.path(key), renderer.render(key, source.tmap.get(key, t)))
+
+
+def _flush(
+    tree: ExportTree,
+    renderer: Renderer,
+    session: _Session,
+    t: int,
+    kept: dict[str, TypeState],
+) -> None:
+    ops, counts = tree.take(renderer.metadata)
+    if ops:
+        session.commit(t, ops, counts, kept)
+
+
+class _Session:
+    """Commits of one range export, written lazily (no process when nothing changes)."""
+
+    def __init__(self, target: Target, renderer: Renderer, identity: git.Identity) -> None:
+        self.target = target
+        self.renderer = renderer
+        self.identity = identity
+        self.writer: git.CommitWriter | None = None
+        self.times: list[int] = []
+        self.counts = Counts()
+
+    def commit(self, t: int, ops: list, counts: Counts, kept: dict[str, TypeState]) -> None:
+        if self.writer is None:
+            self.writer = git.CommitWriter(
+                self.target.repo, self.identity, self.target.old, now_ns() // NS
+            )
+        message = commit_message(self.renderer.cluster, t, ops, counts, kept_notes(kept))
+        self.writer.commit(t // NS, message, ops)
+        self.times.append(t)
+        self.counts += counts
+
+    def finish(self) -> list[tuple[int, str]]:
+        if self.writer is None:
+            return []
+        ids = self.writer.finish()
+        return list(zip(self.times, ids, strict=True))
+
+    def abort(self) -> None:
+        if self.writer is not None:
+            self.writer.abort()
+
+
+def _tip_moment(target: Target, cluster: str) -> int | None:
+    """The Khronoscope-Time of the branch tip if it is an export of `cluster`, else None."""
+    if target.old is None:
+        return None
+    body = target.repo.out("log", "-1", "--format=%B", target.old)
+    trailers = {}
+    for line in body.splitlines():
+        name, sep, value = line.partition(": ")
+        if sep and name.startswith("Khronoscope-"):
+            trailers[name] = value.strip()
+    if trailers.get("Khronoscope-Cluster") != cluster or "Khronoscope-Time" not in trailers:
+        return None
+    try:
+        return parse_time(trailers["Khronoscope-Time"])
+    except ValueError:
+        return None

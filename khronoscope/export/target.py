@@ -1,0 +1,104 @@
+"""The branch an export writes to: checks before anything is written, and publishing after."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from khronoscope.core.source import HistorySource
+from khronoscope.core.timefmt import format_iso, now_ns
+from khronoscope.errors import KhronoscopeError
+from khronoscope.export import git
+from khronoscope.export.plan import ExportTree, blob_hasher
+
+
+class ExportError(KhronoscopeError):
+    """An export that cannot be done as asked (one line for the user)."""
+
+
+@dataclass(slots=True)
+class Target:
+    """An opened repository, the branch ref, its tip before the export and the export's tree."""
+
+    repo: git.Repository
+    ref: str
+    old: str | None
+    worktrees: list[Path]
+    tree: ExportTree
+    base: dict[str, tuple[str, str]]
+
+    def fresh_tree(self) -> ExportTree:
+        """A new ExportTree over the branch tip (for a trial that may be thrown away)."""
+        return ExportTree(self.tree.prefix, self.tree.blob_id, self.base)
+
+    @property
+    def branch(self) -> str:
+        """The branch name without `refs/heads/`."""
+        return self.ref.removeprefix("refs/heads/")
+
+
+def prepare(repo_path: Path | str, branch: str | None, prefix: str) -> Target:
+    """Open (or create) the repository and check the branch can take an export.
+
+    Every refusal happens here, before any object is written.
+    """
+    repo = git.open_repository(repo_path, initial_branch=branch or "main")
+    ref = git.branch_ref(repo, branch)
+    old = git.resolve(repo, ref)
+    worktrees = git.worktrees_on(repo, ref)
+    for worktree in worktrees:
+        git.ensure_clean(worktree, ref)
+    base = git.ls_tree(repo, old, prefix) if old else {}
+    tree = ExportTree(prefix, blob_hasher(repo.object_format), base)
+    if not tree.is_export():
+        where = f"{prefix}/ of " if prefix else ""
+        raise ExportError(
+            f"{where}branch {ref.removeprefix('refs/heads/')} holds files that are not a "
+            "khronoscope export: choose another --branch (or --prefix)"
+        )
+    return Target(repo, ref, old, worktrees, tree, base)
+
+
+def publish(target: Target, new: str, reflog: str) -> None:
+    """Move the branch to `new` (compare-and-swap) and fast-forward its clean work trees.
+
+    If a work tree cannot be fast-forwarded (edited since the check), the branch is moved back
+    and the export fails: a branch ahead of its checked-out files would look like reverted work.
+    """
+    repo = target.repo
+    git.update_ref(repo, target.ref, new, target.old, reflog)
+    if not target.worktrees:
+        return
+    empty = git.empty_tree(repo)
+    for worktree in target.worktrees:
+        if not git.fast_forward(worktree, target.old, new, empty):
+            if target.old:
+                git.update_ref(repo, target.ref, target.old, new, "khronoscope export: undo")
+            else:
+                repo.git("update-ref", "-d", target.ref, new, check=False)
+            raise ExportError(
+                f"{worktree} changed while exporting (a file was edited or is in the way): "
+                "nothing exported, try again"
+            )
+
+
+def recorded_range(source: HistorySource) -> tuple[int, int]:
+    """The first and last moment the source can answer for (live: up to now)."""
+    tmap = source.tmap
+    start = getattr(source, "start_t", None) or tmap.first_t
+    end = getattr(source, "end_t", None) or tmap.last_t
+    if source.is_live:
+        end = now_ns()
+    if start is None or end is None:
+        raise ExportError("the recording holds no changes yet: nothing to export")
+    return start, max(start, end)
+
+
+def check_time(source: HistorySource, t: int) -> None:
+    """Refuse a moment outside what was recorded."""
+    start, end = recorded_range(source)
+    if not start <= t <= end:
+        raise ExportError(
+            f"{format_iso(t)} is outside the recorded range "
+            f"{format_iso(start)} .. {format_iso(end)}"
+        )
