@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
 from kubernetes_asyncio.client import Configuration
 from kubernetes_asyncio.config.config_exception import ConfigException
 from kubernetes_asyncio.config.incluster_config import (
@@ -127,8 +128,11 @@ def merged_config(paths: list[str]) -> KubeConfigMerger:
     context) wins."""
     try:
         merger = KubeConfigMerger(os.pathsep.join(paths))
-    except (OSError, ValueError, TypeError, AttributeError) as err:
-        raise KhronoscopeError(f"cannot read kubeconfig {', '.join(paths)}: {err}") from err
+    except (OSError, ValueError, TypeError, AttributeError, KeyError, yaml.YAMLError) as err:
+        detail = _one_line(err)
+        if isinstance(err, (TypeError, AttributeError, KeyError)):
+            detail = "not a kubeconfig (expected clusters, contexts and users)"
+        raise KhronoscopeError(f"cannot read kubeconfig {', '.join(paths)}: {detail}") from err
     if merger.config is None:
         raise KhronoscopeError(f"kubeconfig {', '.join(paths)} is empty")
     # kubernetes_asyncio lets the last file set current-context; kubectl keeps the first one
