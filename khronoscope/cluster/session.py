@@ -102,6 +102,7 @@ class ClusterSession:
             creds,
             connect_timeout=self.tuning.connect_timeout,
             request_timeout=self.tuning.request_timeout,
+            request_pool=self.tuning.request_pool,
         )
         where = f"context '{creds.context}' ({creds.host})"
         try:

@@ -52,6 +52,7 @@ class WatchTuning:
     resume_confirm: float = 1.0
     connect_timeout: float = 10.0
     request_timeout: float = 60.0
+    request_pool: int = 16
 
     def watch_timeout(self, rng: random.Random) -> int:
         """timeoutSeconds for one watch: the base plus up to `timeout_jitter` of it."""
@@ -91,14 +92,6 @@ class WatchSink(Protocol):
     def type_missing(self, watcher: Watcher) -> None:
         """The server answered 404 for this type: discovery should be rescanned."""
         ...
-
-
-class _Resync(Exception):
-    """Internal: the watch must relist (410)."""
-
-    def __init__(self, err: ApiError) -> None:
-        super().__init__(err.summary)
-        self.err = err
 
 
 class Watcher:
@@ -156,14 +149,16 @@ class Watcher:
                     await self._list_and_reconcile()
                     need_list = False
                 await self._watch()
-            except _Resync as resync:
-                # the resourceVersion is too old: relist now (the backoff only if it repeats)
-                self._lose(self.sink.now(), f"watch expired ({resync.err.summary})")
-                need_list = True
-                self._failures += 1
-                if self._failures > 1:
-                    await asyncio.sleep(self._backoff())
             except ApiError as err:
+                if err.gone:
+                    # the resourceVersion is too old (as an HTTP status or an ERROR event):
+                    # relist now, with a backoff only if it keeps happening
+                    self._lose(self.sink.now(), f"watch expired ({err.summary})")
+                    need_list = True
+                    self._failures += 1
+                    if self._failures > 1:
+                        await asyncio.sleep(self._backoff())
+                    continue
                 need_list = need_list or err.forbidden or err.not_found
                 await self._on_api_error(err)
             except ReadTimeout as err:
@@ -414,10 +409,7 @@ class Watcher:
                     self.rv = obj["metadata"]["resourceVersion"]
                     continue
                 if typ == "ERROR":
-                    err = ApiError.from_status(obj)
-                    if err.gone:
-                        raise _Resync(err)
-                    raise err
+                    raise ApiError.from_status(obj)
                 md = obj["metadata"]
                 key = key_of(obj)
                 rv = md.get("resourceVersion", "")
