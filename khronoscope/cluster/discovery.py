@@ -44,17 +44,43 @@ class Discovery:
     storage_hash: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     failed_groups: set[str] = field(default_factory=set)
+    _alias: dict[str, str] | None = field(default=None, repr=False)
 
     def by_name(self) -> dict[str, ResourceType]:
         """Types by version-free name."""
         return {t.name: t for t in self.types}
 
     def alias_id(self, rtype: ResourceType) -> str:
-        """Identity of the stored objects a type serves (equal for duplicate types)."""
-        h = self.storage_hash.get(rtype.name)
-        if h:
-            return f"#{h}"
-        return _KNOWN_ALIASES.get(rtype.name, rtype.name)
+        """Identity of the stored objects a type serves (equal for duplicate types): types are
+        duplicates when they share a storageVersionHash or are a known Kubernetes pair."""
+        if self._alias is None:
+            self._alias = _alias_ids(self.types, self.storage_hash)
+        return self._alias.get(rtype.name, rtype.name)
+
+
+def _alias_ids(types: Iterable[ResourceType], hashes: dict[str, str]) -> dict[str, str]:
+    """Union-find over both signals (a server may publish hashes for one type of a pair only)."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def union(a: str, b: str) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    names = [t.name for t in types]
+    for name in names:
+        find(name)
+        if hashes.get(name):
+            union(name, f"#{hashes[name]}")
+        if name in _KNOWN_ALIASES:
+            union(name, _KNOWN_ALIASES[name])
+    return {name: find(name) for name in names}
 
 
 async def discover(conn: Connection, concurrency: int = 8) -> Discovery:
