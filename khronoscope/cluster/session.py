@@ -142,7 +142,8 @@ class ClusterSession:
         """Wait until every type has been listed once (or refused); False on timeout."""
         waits = [w.synced.wait() for w in list(self._watchers.values())]
         try:
-            await asyncio.wait_for(asyncio.gather(*waits), timeout)
+            async with asyncio.timeout(timeout):
+                await asyncio.gather(*waits)
         except TimeoutError:
             return False
         return True
@@ -160,9 +161,9 @@ class ClusterSession:
             tasks.append(self._rescanner)
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if tasks:
+            # bounded: closing must never hang the application on a stuck task
+            await asyncio.wait(tasks, timeout=5.0)
         self._tasks.clear()
         if self.conn is not None:
             await self.conn.close()
@@ -217,8 +218,7 @@ class ClusterSession:
             task = self._tasks.pop(w.scope, None)
             if task is not None:
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+                await asyncio.wait([task], timeout=5.0)
             if reason is not None:
                 w.retire(reason)
             else:
@@ -389,7 +389,8 @@ class ClusterSession:
     async def _rescan_loop(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._rescan_wanted.wait(), self.rescan_interval)
+                async with asyncio.timeout(self.rescan_interval):
+                    await self._rescan_wanted.wait()
             self._rescan_wanted.clear()
             await asyncio.sleep(0.2)  # let a burst of CRD changes settle into one rescan
             for attempt in range(8):

@@ -372,7 +372,9 @@ class Watcher:
             try:
                 if confirm:
                     try:
-                        chunk = await asyncio.wait_for(readany(), confirm)
+                        # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel
+                        async with asyncio.timeout(confirm):
+                            chunk = await readany()
                     except TimeoutError as exc:
                         if isinstance(exc, aiohttp.ClientError):
                             raise  # the read timeout itself
@@ -388,6 +390,8 @@ class Watcher:
                 ) from exc
             except (ConnectionError, OSError) as exc:
                 raise TransportError(f"watch connection broken: {exc}") from exc
+            except aiohttp.ClientPayloadError as exc:
+                raise TransportError(f"the server cut the watch ({self.conn.host})") from exc
             except Exception as exc:  # aiohttp.ClientPayloadError and friends
                 raise TransportError(f"watch stream failed: {type(exc).__name__}: {exc}") from exc
             if not chunk:

@@ -34,9 +34,7 @@ FUTURE = 2**62
 async def sim(tmp_path) -> AsyncIterator[SimCluster]:
     """A nearly empty cluster (namespaces default, kube-system, demo; one node, one pod, one
     ConfigMap) whose scenario clock stands still: the test makes every change itself."""
-    cluster = SimCluster(
-        "quiet", autorun=False, workdir=tmp_path, scenario_options={"period": 0}
-    )
+    cluster = SimCluster("quiet", autorun=False, workdir=tmp_path, scenario_options={"period": 0})
     await cluster.start()
     try:
         yield cluster
