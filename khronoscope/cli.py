@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Sequence
 
@@ -14,8 +15,16 @@ from khronoscope.errors import KhronoscopeError
 PROG = "khronoscope"
 
 
+# argparse takes `-15m` for an option; like a negative number, a relative time is a value
+_RELATIVE_TIME = re.compile(r"^-(\d+(\.\d+)?(ms|s|m|h|d|w))+$|^-\d+$|^-\d*\.\d+$")
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports errors as one line with exit status 2."""
+    """argparse that reports errors as one line with exit status 2, and reads `--at -15m`."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = _RELATIVE_TIME
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message}\n")

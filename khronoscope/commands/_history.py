@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import re
 from importlib import import_module
 
 from khronoscope.core.source import HistorySource
@@ -11,18 +10,9 @@ from khronoscope.core.timefmt import TimeParseError, parse_time
 from khronoscope.errors import KhronoscopeError, UsageError
 from khronoscope.export.target import recorded_range
 
-# argparse takes `-15m` for an option; like a negative number, a relative time is a value
-_RELATIVE_TIME = re.compile(r"^-(\d+(\.\d+)?(ms|s|m|h|d|w))+$|^-\d+$|^-\d*\.\d+$")
-
-
-def accept_relative_times(parser: argparse.ArgumentParser) -> None:
-    """Let `--at -15m` work without `=` (argparse's negative-number rule, widened)."""
-    parser._negative_number_matcher = _RELATIVE_TIME  # type: ignore[attr-defined]
-
 
 def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     """`--recording FILE`, or a live cluster (`--context`)."""
-    accept_relative_times(parser)
     group = parser.add_argument_group("history source (default: the live cluster)")
     group.add_argument("--recording", metavar="FILE", help="read a recording file")
     group.add_argument("--context", metavar="NAME", help="kubeconfig context of the live cluster")

@@ -1,14 +1,105 @@
-"""`khronoscope diff`: not built yet."""
+"""`khronoscope diff FILE T1 T2 [TYPE/NAME]`: what changed between two moments of a recording."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from typing import Any
 
-from khronoscope.commands._notbuilt import add_arguments, not_built
+from khronoscope.commands._changes import (
+    add_common_arguments,
+    closed_pipe_is_fine,
+    key_dict,
+    key_filter,
+    moment,
+    open_file,
+    resolve_object,
+    shown,
+    write_json,
+    yaml_diff,
+)
+from khronoscope.core.timefmt import format_iso
+from khronoscope.errors import UsageError
+from khronoscope.temporal.diff import changed_paths
 
 __all__ = ["add_arguments", "run"]
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `khronoscope diff`."""
+    add_common_arguments(parser)
+    parser.add_argument("t1", metavar="T1", help="from (ISO 8601, 14:32, -15m from the end)")
+    parser.add_argument("t2", metavar="T2", help="to (same forms; `end` or `now`: the end)")
+    parser.add_argument("object", nargs="?", metavar="TYPE/NAME", help="only this object")
+
+
+@closed_pipe_is_fine
 def run(args: argparse.Namespace) -> int:
-    """Say that this command is not built yet."""
-    return not_built("diff")
+    """Print objects added, deleted and modified between T1 and T2; exit 1 if any, like diff."""
+    source = open_file(args.file)
+    tmap = source.tmap
+    t1 = _moment(args.t1, source, "T1")
+    t2 = _moment(args.t2, source, "T2")
+    lo, hi = min(t1, t2), max(t1, t2)
+    first, last = source.start_t, source.end_t
+    if first is None or last is None:
+        raise UsageError(f"{args.file} holds no changes: nothing to compare")
+    for t, name in ((t1, "T1"), (t2, "T2")):
+        if not first - 1 <= t <= last:
+            raise UsageError(
+                f"{name} {format_iso(t)} is outside the recording "
+                f"({format_iso(first)} .. {format_iso(last)})"
+            )
+    key = (
+        resolve_object(args.object, source, args.namespace[0] if args.namespace else None)
+        if args.object
+        else None
+    )
+    wanted = key_filter(args, source.resource_types())
+    if key is not None:
+        keys = {r.key for r in tmap.changes(lo + 1, hi, key.type, key.namespace) if r.key == key}
+    else:
+        keys = {r.key for r in tmap.changes(lo + 1, hi) if wanted(r.key)}
+    added, deleted, modified = [], [], []
+    for k in sorted(keys, key=str):
+        a, b = tmap.get(k, t1), tmap.get(k, t2)
+        if a == b:
+            continue  # changed and changed back
+        if a is None:
+            added.append(k)
+        elif b is None:
+            deleted.append(k)
+        else:
+            sa, sb = shown(k, a, args.show_secrets), shown(k, b, args.show_secrets)
+            modified.append((k, changed_paths(a, b), yaml_diff(k, sa, sb, t1, t2)))
+    if args.json:
+        doc: dict[str, Any] = {
+            "from": format_iso(t1),
+            "to": format_iso(t2),
+            "added": [key_dict(k) for k in added],
+            "deleted": [key_dict(k) for k in deleted],
+            "modified": [{**key_dict(k), "paths": p, "diff": d} for k, p, d in modified],
+        }
+        write_json(doc, sys.stdout)
+    else:
+        out = sys.stdout
+        out.write(
+            f"{format_iso(t1)} .. {format_iso(t2)}: {len(added)} added, "
+            f"{len(deleted)} deleted, {len(modified)} modified\n"
+        )
+        for k in added:
+            out.write(f"+ {k}\n")
+        for k in deleted:
+            out.write(f"- {k}\n")
+        for k, paths, text in modified:
+            out.write(f"~ {k}: {', '.join(paths)}\n")
+            out.write(text)
+    return 1 if added or deleted or modified else 0
+
+
+def _moment(text: str, source: Any, what: str) -> int:
+    if text.strip().lower() in ("end", "now", "live"):
+        return source.end_t
+    if text.strip().lower() == "start":
+        return source.start_t
+    return moment(text, source, what)

@@ -2,6 +2,14 @@
 
 from khronoscope.temporal.chain import KeyframePolicy
 from khronoscope.temporal.cursor import Cursor, CursorDelta
-from khronoscope.temporal.map import ChangeRef, MemoryStats, TemporalMap
+from khronoscope.temporal.map import Backfill, ChangeRef, MemoryStats, TemporalMap
 
-__all__ = ["ChangeRef", "Cursor", "CursorDelta", "KeyframePolicy", "MemoryStats", "TemporalMap"]
+__all__ = [
+    "Backfill",
+    "ChangeRef",
+    "Cursor",
+    "CursorDelta",
+    "KeyframePolicy",
+    "MemoryStats",
+    "TemporalMap",
+]

@@ -238,6 +238,37 @@ class Chain:
             self.raw_bytes += len(raw)
         return True
 
+    def splice_before(self, prefix: Chain, drop_first: bool) -> None:
+        """Put the versions of `prefix` (all older than ours) in front of ours, in place.
+
+        `prefix` must share this chain's codec. Our first version is a keyframe (every chain
+        starts with one), so our blobs stay decodable; with `drop_first` it is dropped, which is
+        only valid when it equals prefix's last version (then our next delta's base is unchanged).
+        """
+        k = 1 if drop_first else 0
+        cut = self.ends[k - 1] if k else 0
+        shift = len(prefix.data) - cut
+        if k:
+            self.raw_bytes -= len(self.raw_of(0))
+        emptied = len(self.times) == k
+        self.times = prefix.times + self.times[k:]
+        self.ops = prefix.ops + self.ops[k:]
+        self.ends = prefix.ends + array("Q", (e + shift for e in self.ends[k:]))
+        self.data = prefix.data + self.data[cut:]
+        self.rows = prefix.rows + self.rows[k:]
+        self.raw_bytes += prefix.raw_bytes
+        if emptied:  # the newest version is now the prefix's: so is the encoder's state
+            self._last_raw = prefix._last_raw
+            self._kf_size, self._delta_bytes, self._run = (
+                prefix._kf_size,
+                prefix._delta_bytes,
+                prefix._run,
+            )
+
+    def last_raw(self) -> bytes | None:
+        """The msgpack bytes of the newest put version (None before any put)."""
+        return self._last_raw
+
     def _truncate(self, start: int) -> None:
         keep_end = self.ends[start - 1] if start else 0
         del self.times[start:]

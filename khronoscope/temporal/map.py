@@ -88,6 +88,22 @@ class TemporalMap:
         self._indexed(chain, t)
         return True
 
+    def put_raw(self, key: ObjectKey, t: int, raw: bytes) -> bool:
+        """`put` for an object already packed with `codec.pack` (a recording's bytes): no repack.
+
+        The row function, when there is one, still sees the decoded object.
+        """
+        chain = self._chain_for(key)
+        row = self._row_fn(key.type, codec.unpack(raw)) if self._row_fn is not None else True
+        if not chain.put(t, raw, row):
+            return False
+        self._indexed(chain, t)
+        return True
+
+    def backfill(self) -> Backfill:
+        """A builder that adds history older than what the map holds (see `Backfill`)."""
+        return Backfill(self)
+
     def delete(self, key: ObjectKey, t: int) -> bool:
         """Record that `key` is gone from t on; False if it does not exist at t."""
         chain = self._chains.get(key)
@@ -339,6 +355,107 @@ class TemporalMap:
             raw_bytes=sum(c.raw_bytes for c in chains),
             dictionary_bytes=sum(c.dictionary_bytes for c in self._codecs.values()),
         )
+
+
+class Backfill:
+    """Older history added in bulk: build per-key prefixes in time order, then `commit`.
+
+    Lets a recording show its newest moment first (one version per object) and then fill the
+    past window by window, newest window first, at the cost of an append per version plus one
+    splice per key and window (a `put` before existing versions would rebuild the chain each
+    time). A version at or after the first one the map holds for its key is ignored: the map
+    wins for its times. Prefixes are private until `commit`, which touches the map in one go.
+    """
+
+    def __init__(self, tmap: TemporalMap) -> None:
+        self._map = tmap
+        self._prefixes: dict[ObjectKey, Chain] = {}
+
+    def _limit(self, key: ObjectKey) -> int | None:
+        chain = self._map._chains.get(key)
+        return chain.times[0] if chain is not None and len(chain.times) else None
+
+    def _prefix(self, key: ObjectKey) -> Chain:
+        chain = self._prefixes.get(key)
+        if chain is None:
+            m = self._map
+            type_codec = m._codecs.get(key.type)
+            if type_codec is None:
+                type_codec = m._codecs[key.type] = TypeCodec()
+            chain = self._prefixes[key] = Chain(key, -1, type_codec, m._policy)
+        return chain
+
+    def put_raw(self, key: ObjectKey, t: int, raw: bytes) -> None:
+        """An older version of `key` (msgpack bytes); calls for one key in time order."""
+        limit = self._limit(key)
+        if limit is not None and t >= limit:
+            return
+        row_fn = self._map._row_fn
+        row = row_fn(key.type, codec.unpack(raw)) if row_fn is not None else True
+        self._prefix(key).put(t, raw, row)
+
+    def delete(self, key: ObjectKey, t: int) -> None:
+        """An older delete of `key`; ignored when the key does not exist at t in the prefix."""
+        limit = self._limit(key)
+        if limit is not None and t >= limit:
+            return
+        prefix = self._prefixes.get(key)
+        if prefix is not None:
+            prefix.delete(t)
+
+    def __len__(self) -> int:
+        return sum(len(c) for c in self._prefixes.values())
+
+    def commit(self) -> int:
+        """Splice every prefix into the map; returns the number of versions added."""
+        m = self._map
+        added = 0
+        touched: dict[int, tuple[Scope, int, int]] = {}
+        for key, prefix in self._prefixes.items():
+            if not len(prefix):
+                continue
+            chain = m._chains.get(key)
+            old_first: int | None = None
+            if chain is None:
+                chain = m._chain_for(key)
+                drop_first = False
+            else:
+                old_first = chain.times[0]
+                # a first version equal to the prefix's last is the same version seen twice
+                # (a keyframe's copy): keep the older, real one
+                drop_first = (
+                    prefix.ops[-1] != DELETE
+                    and chain.ops[0] != DELETE
+                    and prefix.last_raw() == chain.raw_of(0)
+                )
+            scope = m._scopes[key.type][key.namespace]
+            if drop_first:
+                scope.entries.remove((chain.times[0] << _KID_BITS) | chain.kid)
+                m.change_count -= 1
+            chain.splice_before(prefix, drop_first)
+            scope.entries.update((t << _KID_BITS) | chain.kid for t in prefix.times)
+            if old_first is None and chain.ops[-1] != DELETE:
+                scope.live.add(chain.kid)
+            first, last = prefix.times[0], prefix.times[-1]
+            # checkpoints between the prefix and the old first version may now see it
+            scope.fix_span(chain, first, old_first if old_first is not None else None)
+            lo, hi = touched.get(id(scope), (scope, first, last))[1:]
+            touched[id(scope)] = (scope, min(lo, first), max(hi, last))
+            n = len(prefix)
+            m.change_count += n
+            added += n - (1 if drop_first else 0)
+            if m.first_t is None or first < m.first_t:
+                m.first_t = first
+            if m.last_t is None or last > m.last_t:
+                m.last_t = last
+            if first <= m.horizon:
+                m._late.append((first, chain.kid))
+            for listener in m.listeners:
+                listener(first, key)
+        for scope, lo, hi in touched.values():
+            scope.checkpoint_range(lo, hi, m._by_kid)
+        self._prefixes = {}
+        return added
 
 
 def _ns_set(namespace: Namespaces) -> set[str] | None:

@@ -67,6 +67,57 @@ class Scope:
             elif present and not exists:
                 del kids[j]
 
+    def fix_span(self, chain: Chain, lo: int, hi: int | None) -> None:
+        """Recompute `chain`'s presence at the checkpoints with lo <= time < hi (after older
+        history was spliced before its first version; `hi` None: to the end)."""
+        times = self._cp_times
+        end = len(times) if hi is None else bisect_left(times, hi)
+        for i in range(bisect_left(times, lo), end):
+            kids = self._cp_kids[i]
+            j = bisect_left(kids, chain.kid)
+            present = j < len(kids) and kids[j] == chain.kid
+            exists = chain.exists_at(times[i])
+            if exists and not present:
+                insort(kids, chain.kid)
+            elif present and not exists:
+                del kids[j]
+
+    def checkpoint_range(self, lo: int, hi: int, by_kid: list[Chain]) -> None:
+        """Add checkpoints in [lo, hi] as `add` would have made them, after a backfill there
+        (so that moments in backfilled history do not scan from the start of the log)."""
+        every = self._every
+        live = {kid for kid in self.candidates(lo - 1) if by_kid[kid].exists_at(lo - 1)}
+        new_times: list[int] = []
+        new_kids: list[array] = []
+        since = 0
+        pending: set[int] = set()
+        prev_t: int | None = None
+        for entry in self.entries.irange(lo << KID_BITS, (hi << KID_BITS) | KID_MASK):
+            t = entry >> KID_BITS
+            if prev_t is not None and t != prev_t:
+                # every entry at prev_t is applied: a checkpoint may go there
+                for kid in pending:
+                    (live.add if by_kid[kid].exists_at(prev_t) else live.discard)(kid)
+                pending.clear()
+                if since >= max(len(live), every):
+                    since = 0
+                    new_times.append(prev_t)
+                    new_kids.append(array("I", sorted(live)))
+            pending.add(entry & KID_MASK)
+            since += 1
+            prev_t = t
+        if not new_times:
+            return
+        # keep the existing checkpoints (fixed by fix_span); add those not already there
+        have = set(self._cp_times)
+        merged = sorted(
+            [(t, k) for t, k in zip(self._cp_times, self._cp_kids, strict=True)]
+            + [(t, k) for t, k in zip(new_times, new_kids, strict=True) if t not in have],
+            key=lambda tk: tk[0],
+        )
+        self._cp_times = [t for t, _ in merged]
+        self._cp_kids = [k for _, k in merged]
+
     def candidates(self, t: int) -> Iterator[int]:
         """Key ids that may exist at t: the checkpoint's, plus those changed since."""
         i = bisect_right(self._cp_times, t) - 1

@@ -33,3 +33,10 @@ def test_unknown_option_is_one_line_and_exit_2():
     assert out.returncode == 2
     assert len(out.stderr.strip().splitlines()) == 1
     assert "Traceback" not in out.stderr
+
+
+def test_relative_time_is_a_value_not_an_option():
+    from khronoscope.cli import build_parser
+
+    args = build_parser().parse_args(["export", "--at", "-15m", "--repo", "/tmp/x"])
+    assert args.at == "-15m"

@@ -1,0 +1,139 @@
+"""Shared by `history` and `diff`: opening a recording, naming objects, printing changes."""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import difflib
+import os
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any, TextIO
+
+import orjson
+
+from khronoscope.commands._history import parse_moment
+from khronoscope.core.timefmt import format_iso
+from khronoscope.core.types import ObjectKey, ResourceType
+from khronoscope.errors import UsageError
+from khronoscope.export.scope import resolve_types
+from khronoscope.export.secrets import SecretsMode, prepare
+from khronoscope.export.yamlfmt import dump
+from khronoscope.recording.source import RecordingSource, open_recording
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """FILE, --json, --show-secrets and namespace/type filters (cli.py reads `-15m` as a value)."""
+    parser.add_argument("file", metavar="FILE", help="a recording")
+    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+    parser.add_argument(
+        "-n",
+        "--namespace",
+        action="append",
+        metavar="NS",
+        help="only these namespaces (repeatable)",
+    )
+    parser.add_argument(
+        "-t",
+        "--type",
+        action="append",
+        metavar="TYPE",
+        help="only these types (repeatable: pods, deploy, Deployment)",
+    )
+    parser.add_argument(
+        "--show-secrets",
+        action="store_true",
+        help="print Secret values the recording kept (redacted by default)",
+    )
+
+
+def open_file(path: str) -> RecordingSource:
+    """The recording with its whole history loaded; damage is reported on stderr, once."""
+    source = open_recording(path)
+    for problem in source.problems():
+        print(f"khronoscope: warning: {path}: {problem.describe()}", file=sys.stderr)
+    return source
+
+
+def moment(text: str, source: RecordingSource, what: str) -> int:
+    """A time the user typed; relative times count back from the recording's end."""
+    return parse_moment(text, source, what)
+
+
+def resolve_object(text: str, source: RecordingSource, namespace: str | None) -> ObjectKey:
+    """`TYPE/NAME` or `TYPE/NAMESPACE/NAME` (kubectl-like type names) as a recorded key."""
+    parts = text.split("/")
+    if len(parts) not in (2, 3) or not all(parts):
+        raise UsageError(f"object {text!r}: use TYPE/NAME or TYPE/NAMESPACE/NAME (pods/web-1)")
+    known = source.resource_types()
+    types = resolve_types([parts[0]], known)
+    ns = parts[1] if len(parts) == 3 else namespace
+    name = parts[-1]
+    found = [
+        c.key
+        for c in source.tmap.chains()
+        if c.key.type in types and c.key.name == name and (ns is None or c.key.namespace == ns)
+    ]
+    if not found:
+        where = f" in namespace {ns}" if ns else ""
+        raise UsageError(f"{text}: no such object{where} in the recording")
+    if len(found) > 1:
+        spaces = ", ".join(sorted(k.namespace or "(cluster)" for k in found))
+        raise UsageError(f"{text} exists in several namespaces ({spaces}): say which, -n NS")
+    return found[0]
+
+
+def key_filter(
+    args: argparse.Namespace, known: Mapping[str, ResourceType]
+) -> Callable[[ObjectKey], bool]:
+    """The --type and --namespace filters as a predicate on keys."""
+    types = resolve_types(args.type, known) if args.type else None
+    spaces = set(args.namespace) if args.namespace else None
+
+    def wanted(key: ObjectKey) -> bool:
+        if types is not None and key.type not in types:
+            return False
+        return spaces is None or key.namespace in spaces
+
+    return wanted
+
+
+def shown(key: ObjectKey, obj: dict[str, Any] | None, secrets: bool) -> dict[str, Any] | None:
+    """The object as it may be printed: Secret values redacted unless asked for."""
+    if obj is None or key.type != "secrets" or secrets:
+        return obj
+    return prepare(copy.deepcopy(obj), SecretsMode.REDACT)
+
+
+def yaml_diff(
+    key: ObjectKey, old: dict[str, Any] | None, new: dict[str, Any] | None, t1: int, t2: int
+) -> str:
+    """A unified diff of the YAML of two versions (empty when they are equal)."""
+    a = dump(old).decode().splitlines(keepends=True) if old is not None else []
+    b = dump(new).decode().splitlines(keepends=True) if new is not None else []
+    return "".join(difflib.unified_diff(a, b, f"{key} {format_iso(t1)}", f"{key} {format_iso(t2)}"))
+
+
+def key_dict(key: ObjectKey) -> dict[str, str]:
+    """A key as JSON fields."""
+    return {"type": key.type, "namespace": key.namespace, "name": key.name}
+
+
+def write_json(value: Any, out: TextIO) -> None:
+    """One JSON document and a newline."""
+    out.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def closed_pipe_is_fine(run: Callable[[argparse.Namespace], int]) -> Callable[..., int]:
+    """`history ... | head` closes the pipe early: that is the reader's choice, not an error."""
+
+    def wrapped(args: argparse.Namespace) -> int:
+        try:
+            return run(args)
+        except BrokenPipeError:
+            # stdout is gone: point it at /dev/null so the interpreter's final flush is quiet
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return 0
+
+    return wrapped

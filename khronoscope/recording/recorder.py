@@ -1,0 +1,151 @@
+"""Keeping a recording in step with a live source, for `khronoscope record` and the live app.
+
+`Recorder` needs only what a cluster session offers (duck-typed, so this layer imports nothing
+from `cluster/`): `add_sink(callable(Change))`, `add_gap_listener(callable(Gap))`,
+`add_listener(callable())`, `resource_types()`, `type_status()`, `bookmarks()`, `info`.
+Changes and gaps are written as they happen; types, watch status and bookmarks are compared
+after each batch and written when they differ from what the file has.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import platformdirs
+
+from khronoscope.core.source import Bookmark, Gap, SourceInfo, TypeStatus
+from khronoscope.core.timefmt import NS, now_ns
+from khronoscope.core.types import Change, ResourceType
+from khronoscope.recording.retention import CompactResult
+from khronoscope.recording.writer import RecordingWriter
+
+
+class LiveSource(Protocol):
+    """What the recorder needs from a live session."""
+
+    info: SourceInfo
+
+    def add_sink(self, sink: Callable[[Change], None]) -> None: ...
+    def add_gap_listener(self, listener: Callable[[Gap], None]) -> None: ...
+    def add_listener(self, listener: Callable[[], None]) -> None: ...
+    def resource_types(self) -> dict[str, ResourceType]: ...
+    def type_status(self) -> dict[str, TypeStatus]: ...
+    def bookmarks(self) -> list[Bookmark]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """Limits of `record --max-age/--max-size`, and how often to apply them."""
+
+    max_age: int | None = None
+    max_size: int | None = None
+    every: float = 600.0  # seconds between checks
+
+
+def default_recording_path(context: str, start: int | None = None) -> Path:
+    """Where the live app records by default: the user's data dir (XDG), one file per run."""
+    start = now_ns() if start is None else start
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(start / NS))
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in context) or "cluster"
+    return Path(platformdirs.user_data_dir("khronoscope")) / "recordings" / f"{safe}-{stamp}.khr"
+
+
+class Recorder:
+    """Writes what a live source stores into a RecordingWriter, and reports its progress."""
+
+    def __init__(
+        self,
+        source: LiveSource,
+        writer: RecordingWriter,
+        retention: Retention | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], int] = now_ns,
+    ) -> None:
+        self.source = source
+        self.writer = writer
+        self.retention = retention
+        self._clock = clock
+        self._now = now
+        self._types: dict[str, ResourceType] = {}
+        self._status: dict[str, tuple[Any, ...]] = {}
+        self._bookmarks: dict[int, tuple[int, str, Any]] = {}
+        self._last_retention = clock()
+        self._rate_mark = (clock(), 0)
+        self.rate = 0.0
+        self.last_compaction: CompactResult | None = None
+
+    def attach(self) -> None:
+        """Start following the source (call before it starts delivering changes)."""
+        self.source.add_sink(self.writer.append_change)
+        self.source.add_gap_listener(self.writer.append_gap)
+        self.source.add_listener(self.sync)
+        self.sync()
+
+    def sync(self) -> None:
+        """Write types, watch status and bookmarks that changed since the last call."""
+        if self.writer.failed is not None or self.writer.closed:
+            return
+        t = self._now()
+        types = self.source.resource_types()
+        if types != self._types:
+            self.writer.set_types(t, types.values())
+            self._types = dict(types)
+        for name, status in self.source.type_status().items():
+            # counts move on every change: only a state or error change is worth a record
+            sig = (status.state, status.error)
+            if self._status.get(name) != sig:
+                self.writer.append_status(t, name, status)
+                self._status[name] = sig
+        current = {b.id: (b.t, b.label, b.key) for b in self.source.bookmarks()}
+        for bid, (bt, label, key) in current.items():
+            if self._bookmarks.get(bid) != (bt, label, key):
+                self.writer.add_bookmark(Bookmark(bt, label, key, bid))
+        for bid in self._bookmarks.keys() - current.keys():
+            self.writer.remove_bookmark(bid, t)
+        self._bookmarks = current
+
+    def tick(self) -> CompactResult | None:
+        """Call about once a second: updates the rate and applies retention when it is due."""
+        now = self._clock()
+        mark_t, mark_n = self._rate_mark
+        if now - mark_t >= 1.0:
+            self.rate = (self.writer.stats.changes - mark_n) / (now - mark_t)
+            self._rate_mark = (now, self.writer.stats.changes)
+        r = self.retention
+        if r is None or (r.max_age is None and r.max_size is None):
+            return None
+        if now - self._last_retention < r.every and not (
+            r.max_size is not None and self.writer.stats.bytes > r.max_size * 1.1
+        ):
+            return None
+        self._last_retention = now
+        self.last_compaction = self.writer.compact(r.max_age, r.max_size)
+        return self.last_compaction
+
+    def status_line(self) -> str:
+        """`recording FILE: N types watched, X changes/s, N changes, SIZE`."""
+        s = self.writer.stats
+        watched = len(self._types) or len(s.types)
+        return (
+            f"recording {self.writer.path}: {watched} types watched, "
+            f"{self.rate:,.1f} changes/s, {s.changes:,} changes, {_size(s.bytes)}"
+        )
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:,.1f} {unit}" if unit != "B" else f"{n} B"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n} B"
+
+
+def ensure_parent(path: Path) -> None:
+    """Create the directory a recording goes to (private: recordings hold cluster state)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path.parent, path.parent.stat().st_mode | 0o700)

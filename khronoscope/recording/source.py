@@ -1,0 +1,456 @@
+"""RecordingSource: a recording opened as a HistorySource, so the app replays it like live.
+
+Opening is newest first: the last complete keyframe plus the changes after it give the state at
+the recording's end, which goes into the TemporalMap as one version per object (at the time that
+version began). The past is then filled window by window (keyframe to keyframe), newest window
+first, through `TemporalMap.backfill`, in slices small enough to run on the UI's event loop
+(`load_step` / `load_history`). Everything touches the map from the caller's thread only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from khronoscope.core.source import Bookmark, Gap, SourceInfo, TypeStatus
+from khronoscope.core.types import ObjectKey, ResourceType
+from khronoscope.recording import format as fmt
+from khronoscope.recording import records as rec
+from khronoscope.recording.bookmarks import BookmarkSidecar
+from khronoscope.recording.reader import Keyframe, Problem, RecordingReader
+from khronoscope.recording.replay import (
+    Extras,
+    LogLine,
+    MetricSample,
+    ObjectReplay,
+    Version,
+    apply_block,
+    damage_gap,
+    read_keyframe,
+    resync_gaps,
+)
+from khronoscope.temporal.chain import RowFn
+from khronoscope.temporal.map import TemporalMap
+
+# progress(phase, done, total): phase "newest" while the last moment loads, then "history"
+Progress = Callable[[str, int, int], None]
+_SLICE_RECORDS = 256
+# for recordings without discovery records (kubectl's short names of the built-in types)
+_KNOWN_SHORT_NAMES = {
+    "pods": ("po",),
+    "services": ("svc",),
+    "configmaps": ("cm",),
+    "namespaces": ("ns",),
+    "nodes": ("no",),
+    "events": ("ev",),
+    "persistentvolumeclaims": ("pvc",),
+    "persistentvolumes": ("pv",),
+    "serviceaccounts": ("sa",),
+    "endpoints": ("ep",),
+    "deployments.apps": ("deploy",),
+    "replicasets.apps": ("rs",),
+    "statefulsets.apps": ("sts",),
+    "daemonsets.apps": ("ds",),
+    "cronjobs.batch": ("cj",),
+    "ingresses.networking.k8s.io": ("ing",),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Window:
+    """Blocks [first, end) replayed from a keyframe's state (or from nothing at the start)."""
+
+    start: Keyframe | None
+    first: int
+    end: int
+
+
+class RecordingSource:
+    """A read recording as a HistorySource (`is_live` is False unless following a growing file)."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        row_fn: RowFn | None = None,
+        follow: bool = False,
+        progress: Progress | None = None,
+        first_types: Iterable[str] | None = None,
+    ) -> None:
+        self.path = Path(path)
+        # types the first screen shows: with this, opening puts only their newest objects and
+        # the rest of the newest moment comes first in `load_step` (None: everything at once)
+        self._first_types = frozenset(first_types) if first_types is not None else None
+        self._deferred: list[tuple[ObjectKey, Version]] = []
+        self.reader = RecordingReader(self.path)
+        self.follow = follow
+        self.tmap = TemporalMap(row_fn=row_fn)
+        h = self.reader.header
+        extra = {str(k): str(v) for k, v in (h.get("extra") or {}).items()}
+        extra["secrets"] = str(h.get("secrets", fmt.SECRETS_REDACTED))
+        extra["recording"] = str(self.path)
+        self.info = SourceInfo(
+            cluster=str(h.get("cluster", "")),
+            context=str(h.get("context", "")),
+            server_version=str(h.get("server_version", "")),
+            extra=extra,
+        )
+        self._extras = Extras()
+        self._sidecar = BookmarkSidecar(self.path)
+        self._progress = progress
+        self.total_changes = self.reader.change_count
+        self.loaded_changes = 0
+        self.lost_versions = 0
+        self.history_complete = False
+        # times before this may still be missing from the map while history loads
+        self.complete_from: int | None = None
+        self._live = ObjectReplay()
+        self._window_plan: list[_Window] = []
+        self._tail_start: dict[ObjectKey, Version] = {}
+        self._history: Iterator[None] | None = None
+        self._load_newest()
+
+    # --- opening ----------------------------------------------------------------------------
+
+    def _report(self, phase: str) -> None:
+        if self._progress is not None:
+            self._progress(phase, self.loaded_changes, self.total_changes)
+
+    def _load_newest(self) -> None:
+        reader = self.reader
+        start_state: dict[ObjectKey, Version] = {}
+        start_block = 0
+        used: Keyframe | None = None
+        for kf in reversed(reader.keyframes()):
+            extras = Extras()
+            entries = read_keyframe(reader, kf, extras)
+            if entries is not None:
+                start_state, used, self._extras = entries, kf, extras
+                start_block = reader.blocks.index(kf.blocks[-1]) + 1
+                break
+        replay = ObjectReplay(start_state)
+        with _no_gc():
+            self._replay_range(replay, start_block, len(reader.blocks), self._extras, True)
+            # in time order: every put is an append (no late-write fix-ups in the indexes)
+            first = self._first_types
+            for key, (t, raw) in sorted(replay.state.items(), key=lambda kv: kv[1][0]):
+                if first is None or key.type in first:
+                    self.tmap.put_raw(key, t, raw)
+                else:
+                    self._deferred.append((key, (t, raw)))
+        for gap in resync_gaps(reader):
+            self._extras.add_gap(gap)
+        self._live = replay
+        replay.on_put = self.tmap.put_raw
+        replay.on_delete = self.tmap.delete
+        if not self.follow:
+            # only following needs every object's newest bytes here (as delta bases)
+            replay.state = {}
+        self.loaded_changes = replay.changes
+        self.lost_versions = replay.lost_versions
+        self.complete_from = None if self._deferred else self.tmap.last_t
+        self._tail_start = start_state
+        self._plan_windows(start_block, used)
+        self._history = self._backfill()
+        self._apply_info()
+        self._report("newest")
+
+    def _apply_info(self) -> None:
+        """Identity learnt after the header was written (INFO records) overrides the header's."""
+        info = self._extras.info
+        for field in ("cluster", "context", "server_version"):
+            value = info.get(field)
+            if isinstance(value, str) and value:
+                setattr(self.info, field, value)
+
+    def _replay_range(
+        self, replay: ObjectReplay, first: int, end: int, extras: Extras, resync: bool
+    ) -> None:
+        """Apply blocks [first, end); keyframes in the range resync the state after damage."""
+        reader = self.reader
+        keyframes = {kf.blocks[-1].offset: kf for kf in reader.keyframes()}
+        damaged = False
+        for i in range(first, end):
+            b = reader.blocks[i]
+            if b.type == fmt.DATA:
+                if not apply_block(reader, i, replay, extras):
+                    damaged = True
+            elif resync and b.offset in keyframes and (damaged or replay.broken):
+                entries = read_keyframe(reader, keyframes[b.offset])
+                if entries is not None:
+                    replay.resync(keyframes[b.offset].t, entries)
+                    damaged = False
+
+    def _plan_windows(self, tail_first: int, used: Keyframe | None) -> None:
+        """Windows newest first: the tail after the keyframe used, then keyframe to keyframe."""
+        reader = self.reader
+        index = {b.offset: i for i, b in enumerate(reader.blocks)}
+        plan = [_Window(used, tail_first, len(reader.blocks))]
+        if used is not None:
+            end = index[used.blocks[0].offset]
+            for kf in reversed(reader.keyframes()):
+                if index[kf.blocks[-1].offset] >= end:
+                    continue
+                plan.append(_Window(kf, index[kf.blocks[-1].offset] + 1, end))
+                end = index[kf.blocks[0].offset]
+            plan.append(_Window(None, 0, end))
+        self._window_plan = plan
+
+    # --- history, newest window first ---------------------------------------------------------
+
+    def _backfill(self) -> Iterator[None]:
+        reader = self.reader
+        if self._deferred:
+            # the rest of the newest moment first (the windows' limits rely on it)
+            for n, (key, (t, raw)) in enumerate(self._deferred):
+                self.tmap.put_raw(key, t, raw)
+                if n % _SLICE_RECORDS == _SLICE_RECORDS - 1:
+                    yield
+            self._deferred = []
+            self.complete_from = self.tmap.last_t
+            self._report("newest")
+            yield
+        newer: tuple[frozenset[ObjectKey], int] | None = None
+        carried_end: int | None = None
+        for n, w in enumerate(self._window_plan):
+            is_tail = n == 0
+            end = carried_end if carried_end is not None else w.end
+            start: dict[ObjectKey, Version] = {}
+            if is_tail:
+                start = self._tail_start
+                self._tail_start = {}
+            elif w.start is not None:
+                entries = read_keyframe(reader, w.start)
+                if entries is None:
+                    carried_end = end  # damaged: the next older window replays through it
+                    continue
+                start = entries
+            carried_end = None
+            bf = self.tmap.backfill()
+            for key, (t, raw) in sorted(start.items(), key=lambda kv: kv[1][0]):
+                bf.put_raw(key, t, raw)
+            replay = ObjectReplay(start, on_put=bf.put_raw, on_delete=bf.delete)
+            extras = Extras()
+            for i in range(w.first, end):
+                b = reader.blocks[i]
+                if b.type != fmt.DATA:
+                    continue
+                records = reader.records(b)
+                if reader.is_bad(b):
+                    extras.add_gap(damage_gap(reader, i, "damaged block"))
+                    continue
+                for j, r in enumerate(records):
+                    if r[0] in fmt.CHANGE_KINDS:
+                        replay.apply(r)
+                    elif not is_tail:  # the tail's other records were read when opening
+                        extras.apply(r)
+                    if j % _SLICE_RECORDS == _SLICE_RECORDS - 1:
+                        yield
+                if not is_tail:
+                    self.loaded_changes += b.changes
+                    self._report("history")
+                yield
+            if newer is not None:
+                # alive at the window's end but absent from the next keyframe: its delete was
+                # in a lost block, and the keyframe is the truth
+                keys, t = newer
+                for key in replay.state.keys() - keys:
+                    bf.delete(key, t)
+            bf.commit()
+            if not is_tail:
+                self.lost_versions += replay.lost_versions
+            self._extras.logs[:0] = extras.logs
+            self._extras.metrics[:0] = extras.metrics
+            for gap in extras.gaps.values():
+                self._extras.add_gap(gap)
+            if w.start is not None:
+                newer = (frozenset(start.keys()), w.start.t)
+                self.complete_from = w.start.t
+            yield
+        self._finish()
+
+    def _finish(self) -> None:
+        self.history_complete = True
+        self.complete_from = self.tmap.first_t
+        self.loaded_changes = max(self.loaded_changes, self.total_changes)
+        self._report("history")
+
+    def load_step(self, budget: float = 0.02) -> bool:
+        """Load history for about `budget` seconds; True while there is more to load."""
+        if self._history is None or self.history_complete:
+            return False
+        deadline = time.monotonic() + budget
+        with _no_gc():
+            for _ in self._history:
+                if time.monotonic() >= deadline:
+                    return not self.history_complete
+        return False
+
+    def load_all(self) -> None:
+        """Load the whole history now."""
+        while self.load_step(1.0):
+            pass
+
+    async def load_history(self, budget: float = 0.02) -> None:
+        """Load the whole history in slices, yielding to the event loop between them."""
+        while self.load_step(budget):
+            await asyncio.sleep(0)
+
+    # --- follow -----------------------------------------------------------------------------
+
+    def poll(self) -> int:
+        """Follow mode: apply the blocks a recorder appended since; returns changes applied."""
+        before = len(self.reader.blocks)
+        new = self.reader.refresh()
+        if not new:
+            return 0
+        changes = self._live.changes
+        self._replay_range(self._live, before, len(self.reader.blocks), self._extras, True)
+        self._apply_info()
+        applied = self._live.changes - changes
+        self.total_changes += applied
+        self.loaded_changes += applied
+        return applied
+
+    # --- HistorySource ----------------------------------------------------------------------
+
+    @property
+    def is_live(self) -> bool:
+        """True only when following a recording that is still being written."""
+        return self.follow
+
+    def resource_types(self) -> dict[str, ResourceType]:
+        """The recorded discovery, completed with types seen only in objects."""
+        types = dict(self._extras.types)
+        for name in self.tmap.types():
+            if name not in types:
+                types[name] = self._guess_type(name)
+        return types
+
+    def _guess_type(self, name: str) -> ResourceType:
+        plural, _, group = name.partition(".")
+        namespaced = any(ns for ns in self.tmap.namespaces(name))
+        kind, version = plural.rstrip("s").capitalize(), "v1"
+        for chain in self.tmap.chains(name):
+            raw = chain.last_raw()
+            if raw is not None:
+                obj = rec.unpack(raw)
+                kind = str(obj.get("kind") or kind)
+                version = str(obj.get("apiVersion") or version).rpartition("/")[2]
+                break
+        shorts = _KNOWN_SHORT_NAMES.get(name, ())
+        return ResourceType(
+            group, version, plural, kind, namespaced, shorts, ("list", "watch"), kind.lower()
+        )
+
+    def type_status(self) -> dict[str, TypeStatus]:
+        """The last recorded watch status of each type."""
+        return dict(self._extras.status)
+
+    def gaps(self) -> list[Gap]:
+        """Recorded gaps plus the stretches lost to damage in the file."""
+        return self._extras.gap_list()
+
+    def bookmarks(self) -> list[Bookmark]:
+        """The recording's bookmarks with those added or removed during replay."""
+        merged = self._sidecar.merged(self._extras.bookmarks)
+        return sorted(merged.values(), key=lambda b: (b.t, b.id))
+
+    def add_bookmark(self, bookmark: Bookmark) -> Bookmark:
+        """Store a bookmark in the sidecar (a new id unless it renames an existing one)."""
+        known = self._sidecar.merged(self._extras.bookmarks)
+        if bookmark.id == 0 or bookmark.id not in known:
+            # ids are never reused, not even those of deleted bookmarks
+            ids = set(known) | self._sidecar.removed | {self._extras.max_bookmark_id}
+            bookmark = Bookmark(bookmark.t, bookmark.label, bookmark.key, max(ids) + 1)
+        self._sidecar.add(bookmark)
+        return bookmark
+
+    def remove_bookmark(self, bookmark_id: int) -> None:
+        """Remove a bookmark (recorded ones are hidden by a removal in the sidecar)."""
+        self._sidecar.remove(bookmark_id)
+
+    # --- beyond the protocol ----------------------------------------------------------------
+
+    def logs(
+        self,
+        namespace: str,
+        pod: str,
+        container: str | None = None,
+        start: int | None = None,
+        end: int | None = None,
+    ) -> list[LogLine]:
+        """Recorded log lines of a pod (one container or all) with start <= t <= end."""
+        out = [
+            line
+            for line in self._extras.logs
+            if line.namespace == namespace
+            and line.pod == pod
+            and (container is None or line.container == container)
+            and (start is None or line.t >= start)
+            and (end is None or line.t <= end)
+        ]
+        out.sort(key=lambda line: line.t)
+        return out
+
+    def metrics(self, key: ObjectKey) -> list[MetricSample]:
+        """Recorded metrics samples of an object, oldest first."""
+        return sorted((m for m in self._extras.metrics if m.key == key), key=lambda m: m.t)
+
+    @property
+    def header(self) -> dict[str, Any]:
+        """The recording's file header."""
+        return self.reader.header
+
+    @property
+    def start_t(self) -> int | None:
+        """The recording's first moment."""
+        return self.tmap.first_t if self.history_complete else self.reader.first_t
+
+    @property
+    def end_t(self) -> int | None:
+        """The recording's newest moment (what "now" means when replaying)."""
+        ends = [t for t in (self.tmap.last_t, self._live.last_t) if t is not None]
+        return max(ends) if ends else None
+
+    def problems(self) -> list[Problem]:
+        """Damage found in the file so far (bytes and what was lost)."""
+        return self.reader.report()
+
+    def close(self) -> None:
+        """Close the file."""
+        self.reader.close()
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """Bulk loading makes millions of short-lived acyclic objects: the cyclic collector would
+    rescan the growing heap over and over for nothing (the TemporalMap does the same)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def open_recording(
+    path: str | os.PathLike[str],
+    row_fn: RowFn | None = None,
+    follow: bool = False,
+    progress: Progress | None = None,
+    history: bool = True,
+) -> RecordingSource:
+    """Open a recording with its whole history (`history=False`: only the newest moment; then
+    fill the past with `load_step`/`load_history`, as the app does to show something at once)."""
+    source = RecordingSource(path, row_fn=row_fn, follow=follow, progress=progress)
+    if history:
+        source.load_all()
+    return source

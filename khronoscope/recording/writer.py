@@ -1,0 +1,565 @@
+"""RecordingWriter: appends changes and the records around them to a recording file.
+
+Durability policy (see docs/recording-format.md): records are buffered in memory and written as
+one block (a single write of header + payload) when the buffer reaches `block_size`, when the
+oldest buffered record is `flush_interval` old (a background thread checks), and on close. After a
+write the file is fsync'ed at most once per `fsync_interval`. A crash of the process (kill -9)
+therefore loses at most the last `flush_interval` of records; a power loss at most the last
+`fsync_interval` more. Every write is of whole blocks, so a torn write leaves at most one truncated
+block at the end, which readers report and skip.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import zstandard as zstd
+
+from khronoscope import __version__
+from khronoscope.core.source import Bookmark, Gap, SourceInfo, TypeStatus
+from khronoscope.core.timefmt import format_iso, now_ns
+from khronoscope.core.types import Change, ChangeKind, ObjectKey, ResourceType
+from khronoscope.errors import KhronoscopeError
+from khronoscope.recording import format as fmt
+from khronoscope.recording import records as rec
+
+if TYPE_CHECKING:
+    from khronoscope.recording.retention import CompactResult
+
+
+class RecordingStopped(KhronoscopeError):
+    """Writing failed (disk full, I/O error): the file keeps every block written before."""
+
+
+class Output(Protocol):
+    """Where blocks go: a file descriptor in production, a wrapper in tests (ENOSPC)."""
+
+    def write_all(self, data: bytes) -> None:
+        """Write every byte or raise OSError."""
+
+    def sync(self) -> None:
+        """Make written data durable."""
+
+    def truncate(self, size: int) -> None:
+        """Cut the file at `size` (to drop a partly written block)."""
+
+    def close(self) -> None:
+        """Release the file."""
+
+
+class FileOutput:
+    """An unbuffered file descriptor: each write_all is os.write calls of whole blocks."""
+
+    def __init__(self, path: Path, exclusive: bool = True) -> None:
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_APPEND)
+        self.fd = os.open(path, flags, 0o600)  # recordings hold cluster state: owner only
+        self.dir_fd_path = path.parent
+
+    def write_all(self, data: bytes) -> None:
+        """Write all of `data` (os.write may write less than asked)."""
+        view = memoryview(data)
+        while view:
+            n = os.write(self.fd, view)
+            view = view[n:]
+
+    def sync(self) -> None:
+        """fdatasync: the data and the size, not the timestamps."""
+        os.fdatasync(self.fd)
+
+    def truncate(self, size: int) -> None:
+        """ftruncate the file."""
+        os.ftruncate(self.fd, size)
+
+    def close(self) -> None:
+        """Close the descriptor."""
+        os.close(self.fd)
+
+
+@dataclass(slots=True)
+class WriterOptions:
+    """Tuning of block sizes, keyframes and durability (defaults measured in bench/recording.py)."""
+
+    block_size: int = 256 * 1024
+    keyframe_block_size: int = 1024 * 1024
+    level: int = 3
+    keyframe_level: int = 6
+    # a keyframe (full state) when this many changes were written since the last one and their
+    # bytes reach keyframe_ratio x the last keyframe's: opening reads at most that tail
+    keyframe_changes: int = 50_000
+    keyframe_ratio: float = 0.5
+    flush_interval: float = 1.0
+    fsync_interval: float = 1.0
+    autoflush: bool = True
+
+
+@dataclass(slots=True)
+class WriterStats:
+    """What has been written, for the status line."""
+
+    changes: int = 0
+    records: int = 0
+    blocks: int = 0
+    keyframes: int = 0
+    bytes: int = 0
+    raw_bytes: int = 0
+    last_t: int | None = None
+    types: set[str] = field(default_factory=set)
+
+
+def make_header(
+    info: SourceInfo,
+    start: int,
+    secrets: str = fmt.SECRETS_REDACTED,
+    options: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The file header map for a new recording."""
+    if secrets not in (fmt.SECRETS_REDACTED, fmt.SECRETS_KEPT):
+        raise ValueError(f"secrets must be {fmt.SECRETS_REDACTED!r} or {fmt.SECRETS_KEPT!r}")
+    return {
+        "format": fmt.FORMAT_VERSION,
+        "writer": f"khronoscope {__version__}",
+        "cluster": info.cluster,
+        "context": info.context,
+        "server_version": info.server_version,
+        "extra": dict(info.extra),
+        "start": start,
+        "secrets": secrets,
+        "options": dict(options or {}),
+    }
+
+
+class RecordingWriter:
+    """Appends to a new recording file; thread-safe (a session's sink and a flush timer)."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        header: dict[str, Any],
+        options: WriterOptions | None = None,
+        output: Output | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.options = options or WriterOptions()
+        self.header = header
+        self.stats = WriterStats()
+        try:
+            self._out: Output = output if output is not None else FileOutput(self.path)
+        except FileExistsError:
+            raise KhronoscopeError(
+                f"{self.path} already exists: choose a new file (recordings are never overwritten)"
+            ) from None
+        except OSError as err:
+            raise KhronoscopeError(f"cannot create {self.path}: {err.strerror}") from None
+        self._lock = threading.RLock()
+        self._compressor = zstd.ZstdCompressor(level=self.options.level)
+        self._kf_compressor = zstd.ZstdCompressor(level=self.options.keyframe_level)
+        self._buf: list[bytes] = []
+        self._buf_bytes = 0
+        self._buf_records = 0
+        self._buf_changes = 0
+        self._buf_first = 0
+        self._buf_last = 0
+        self._buf_since = 0.0
+        # per object: (time of the version in force, its msgpack bytes): delta bases and keyframes
+        self._state: dict[ObjectKey, tuple[int, bytes]] = {}
+        self._bookmarks: dict[int, tuple[Bookmark, int]] = {}
+        self._max_bookmark_id = 0
+        self._gaps: list[Gap] = []
+        self._status: dict[str, tuple[int, TypeStatus]] = {}
+        self._types: dict[str, ResourceType] = {}
+        self._types_t = 0
+        self._info_extra: dict[str, Any] = {}
+        self._kf_bytes = 0
+        self._since_kf_changes = 0
+        self._since_kf_bytes = 0
+        self._committed = 0  # changes in blocks fully written
+        self._good_end = 0  # end of the last block fully written: what a failure truncates to
+        self._last_sync = time.monotonic()
+        self._index: list[list[int]] = []
+        self.failed: RecordingStopped | None = None
+        self.closed = False
+        self._write(fmt.pack_file_header(header))
+        self._sync(force=True)
+        self._stop = threading.Event()
+        self._flusher: threading.Thread | None = None
+        if self.options.autoflush:
+            self._flusher = threading.Thread(
+                target=self._flush_loop, name="recording-flush", daemon=True
+            )
+            self._flusher.start()
+
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike[str],
+        info: SourceInfo,
+        start: int | None = None,
+        secrets: str = fmt.SECRETS_REDACTED,
+        options: dict[str, Any] | None = None,
+        writer_options: WriterOptions | None = None,
+    ) -> RecordingWriter:
+        """Create a new recording at `path` (never overwrites an existing file)."""
+        header = make_header(info, now_ns() if start is None else start, secrets, options)
+        return cls(path, header, writer_options)
+
+    # --- appends ----------------------------------------------------------------------------
+
+    def append_change(self, change: Change) -> None:
+        """Record one change (the object as the session stored it)."""
+        key = change.key
+        with self._lock:
+            self._check()
+            if change.kind == ChangeKind.DELETED or change.obj is None:
+                if self._state.pop(key, None) is None:
+                    return  # a delete of something never seen carries no information
+                record = [fmt.DELETE, change.t, key.type, key.namespace, key.name]
+            else:
+                raw = rec.pack(change.obj)
+                prev = self._state.get(key)
+                if prev is not None and prev[1] == raw:
+                    return  # same content as the version in force: not a change
+                record = self._put_record(change.t, key, raw, prev)
+                self._state[key] = (change.t, raw)
+            self.stats.types.add(key.type)
+            self._add(record, change.t, change=True)
+            if self._since_kf_changes >= self.options.keyframe_changes and (
+                self._since_kf_bytes >= self.options.keyframe_ratio * self._kf_bytes
+            ):
+                self._write_keyframe(change.t)
+
+    def _put_record(
+        self, t: int, key: ObjectKey, raw: bytes, prev: tuple[int, bytes] | None
+    ) -> list[Any]:
+        if prev is not None:
+            delta = rec.delta_encode(prev[1], raw)
+            if len(delta) < len(raw):
+                return [fmt.PUT_DELTA, t, key.type, key.namespace, key.name, delta]
+        return [fmt.PUT_FULL, t, key.type, key.namespace, key.name, raw]
+
+    def append_changes(self, changes: Iterable[Change]) -> None:
+        """Record several changes in order."""
+        for change in changes:
+            self.append_change(change)
+
+    def add_bookmark(self, bookmark: Bookmark, created: int | None = None) -> None:
+        """Record a bookmark (or its new label when the id was recorded before)."""
+        created = now_ns() if created is None else created
+        with self._lock:
+            self._check()
+            self._bookmarks[bookmark.id] = (bookmark, created)
+            self._max_bookmark_id = max(self._max_bookmark_id, bookmark.id)
+            self._add(rec.bookmark_record(fmt.BOOKMARK, bookmark, created), bookmark.t)
+
+    def remove_bookmark(self, bookmark_id: int, t: int | None = None) -> None:
+        """Record that a bookmark was deleted."""
+        t = now_ns() if t is None else t
+        with self._lock:
+            self._check()
+            self._bookmarks.pop(bookmark_id, None)
+            self._add([fmt.BOOKMARK_DEL, t, bookmark_id], t)
+
+    def append_log(self, t: int, namespace: str, pod: str, container: str, line: str) -> None:
+        """Record one log line of a pod's container (t: the server's timestamp)."""
+        with self._lock:
+            self._check()
+            self._add([fmt.LOG, t, namespace, pod, container, line], t)
+
+    def append_metric(self, t: int, key: ObjectKey, values: dict[str, float | int]) -> None:
+        """Record one metrics sample of an object (e.g. cpu and memory of a pod)."""
+        with self._lock:
+            self._check()
+            self._add([fmt.METRIC, t, key.type, key.namespace, key.name, values], t)
+
+    def append_gap(self, gap: Gap) -> None:
+        """Record an interval in which changes of a type may have been missed."""
+        with self._lock:
+            self._check()
+            self._gaps.append(gap)
+            self._add([fmt.GAP, gap.start, gap.end, gap.type, gap.reason], gap.start)
+
+    def append_status(self, t: int, type_name: str, status: TypeStatus) -> None:
+        """Record a type's watch status."""
+        with self._lock:
+            self._check()
+            self._status[type_name] = (t, status)
+            self._add(self._status_record(t, type_name, status), t)
+
+    @staticmethod
+    def _status_record(t: int, type_name: str, s: TypeStatus) -> list[Any]:
+        return [fmt.STATUS, t, type_name, s.state.value, s.error, s.objects, s.changes]
+
+    def set_types(self, t: int, types: Iterable[ResourceType]) -> None:
+        """Record the resource types discovered (the whole set, replacing the previous one)."""
+        with self._lock:
+            self._check()
+            self._types = {rt.name: rt for rt in types}
+            self._types_t = t
+            self._add(self._types_record(t), t)
+
+    def _types_record(self, t: int) -> list[Any]:
+        return [fmt.TYPES, t, [rec.type_to_list(rt) for rt in self._types.values()]]
+
+    def set_info(self, t: int, values: dict[str, Any]) -> None:
+        """Record facts learnt after the header was written (e.g. a server version change)."""
+        with self._lock:
+            self._check()
+            self._info_extra.update(values)
+            self._add([fmt.INFO, t, values], t)
+
+    # --- blocks -----------------------------------------------------------------------------
+
+    def _add(self, record: list[Any], t: int, change: bool = False) -> None:
+        data = rec.pack(record)
+        if not self._buf:
+            self._buf_first = self._buf_last = t
+            self._buf_since = time.monotonic()
+        else:
+            self._buf_first = min(self._buf_first, t)
+            self._buf_last = max(self._buf_last, t)
+        self._buf.append(data)
+        self._buf_bytes += len(data)
+        self._buf_records += 1
+        self.stats.records += 1
+        if change:
+            self._buf_changes += 1
+            self.stats.changes += 1
+            self._since_kf_changes += 1
+            if self.stats.last_t is None or t > self.stats.last_t:
+                self.stats.last_t = t
+        if self._buf_bytes >= self.options.block_size:
+            self._flush_buffer()
+
+    def _flush_buffer(self) -> None:
+        if not self._buf:
+            return
+        raw = b"".join(self._buf)
+        payload = self._compressor.compress(raw)
+        before = self.stats.changes - self._buf_changes
+        in_block = self._buf_changes
+        block = fmt.pack_block(
+            fmt.DATA,
+            fmt.F_ZSTD,
+            payload,
+            len(raw),
+            self._buf_records,
+            in_block,
+            self._buf_first,
+            self._buf_last,
+            before,
+        )
+        entry = [
+            self._good_end,
+            fmt.DATA,
+            fmt.F_ZSTD,
+            len(payload),
+            self._buf_records,
+            in_block,
+            self._buf_first,
+            self._buf_last,
+            before,
+        ]
+        self._buf = []
+        self._buf_bytes = self._buf_records = self._buf_changes = 0
+        self._write(block)
+        self._committed = before + in_block
+        self._index.append(entry)
+        self.stats.blocks += 1
+        self.stats.raw_bytes += len(raw)
+        self._since_kf_bytes += len(block)
+        self._sync()
+
+    def _write_keyframe(self, t: int) -> None:
+        """Write the full state at t as one or more keyframe blocks (data flushed first)."""
+        self._flush_buffer()
+        before = self.stats.changes
+        parts: list[bytes] = [
+            rec.pack([fmt.KF_BEGIN, t, len(self._state), before, self._max_bookmark_id])
+        ]
+        if self._types:
+            parts.append(rec.pack(self._types_record(self._types_t)))
+        for name, (st, status) in sorted(self._status.items()):
+            parts.append(rec.pack(self._status_record(st, name, status)))
+        for b, created in self._bookmarks.values():
+            parts.append(rec.pack(rec.bookmark_record(fmt.BOOKMARK, b, created)))
+        for g in self._gaps:
+            parts.append(rec.pack([fmt.GAP, g.start, g.end, g.type, g.reason]))
+        if self._info_extra:
+            parts.append(rec.pack([fmt.INFO, t, self._info_extra]))
+        # sorted by key so that similar objects sit side by side and compress together
+        for key in sorted(self._state):
+            vt, raw = self._state[key]
+            parts.append(rec.pack([fmt.KF_OBJECT, vt, key.type, key.namespace, key.name, raw]))
+        size = 0
+        chunk: list[bytes] = []
+        blocks: list[list[bytes]] = []
+        for p in parts:
+            chunk.append(p)
+            size += len(p)
+            if size >= self.options.keyframe_block_size:
+                blocks.append(chunk)
+                chunk, size = [], 0
+        if chunk or not blocks:
+            blocks.append(chunk)
+        written = 0
+        for i, chunk in enumerate(blocks):
+            raw = b"".join(chunk)
+            payload = self._kf_compressor.compress(raw)
+            flags = fmt.F_ZSTD | (fmt.F_KEYFRAME_END if i == len(blocks) - 1 else 0)
+            block = fmt.pack_block(
+                fmt.KEYFRAME, flags, payload, len(raw), len(chunk), 0, t, t, before
+            )
+            entry = [self._good_end, fmt.KEYFRAME, flags, len(payload), len(chunk), 0, t, t, before]
+            self._write(block)
+            self._index.append(entry)
+            written += len(block)
+            self.stats.raw_bytes += len(raw)
+        self.stats.blocks += len(blocks)
+        self.stats.keyframes += 1
+        self._kf_bytes = written
+        self._since_kf_bytes = 0
+        self._since_kf_changes = 0
+        self._sync()
+
+    def _write(self, data: bytes) -> None:
+        try:
+            self._out.write_all(data)
+        except OSError as err:
+            self._fail(err)
+        self._good_end += len(data)
+        self.stats.bytes = self._good_end
+
+    def _fail(self, err: OSError) -> None:
+        # drop the partial block so the file ends on a whole one; ENOSPC leaves room for this
+        # if even that fails, readers report a truncated last block: nothing more to do here
+        with contextlib.suppress(OSError):
+            self._out.truncate(self._good_end)
+        why = "disk full" if err.errno in (errno.ENOSPC, errno.EDQUOT) else err.strerror
+        last = max((e[7] for e in self._index), default=None)
+        upto = f"up to {format_iso(last)} " if last is not None else ""
+        self.failed = RecordingStopped(
+            f"{why} writing {self.path}: recording stopped; the file keeps everything "
+            f"{upto}({self._committed} changes)"
+        )
+        self._buf = []
+        self._buf_bytes = self._buf_records = self._buf_changes = 0
+        raise self.failed from None
+
+    def _sync(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self._last_sync >= self.options.fsync_interval:
+            try:
+                self._out.sync()
+            except OSError as err:
+                self._fail(err)
+            self._last_sync = now
+
+    def _check(self) -> None:
+        if self.failed is not None:
+            raise self.failed
+        if self.closed:
+            raise KhronoscopeError(f"recording {self.path} is closed")
+
+    def flush(self) -> None:
+        """Write the buffered records as a block now and fsync."""
+        with self._lock:
+            self._check()
+            self._flush_buffer()
+            self._sync(force=True)
+
+    def _flush_loop(self) -> None:
+        interval = self.options.flush_interval
+        while not self._stop.wait(min(interval / 4, 0.25)):
+            with self._lock:
+                if self.closed or self.failed is not None or not self._buf:
+                    continue
+                if time.monotonic() - self._buf_since >= interval:
+                    try:
+                        self._flush_buffer()
+                    except RecordingStopped:
+                        return  # `failed` is set: the next append reports it
+
+    # --- close ------------------------------------------------------------------------------
+
+    def close(self, final_keyframe: bool = True) -> None:
+        """Flush, write the final keyframe (instant opening) and the index, fsync, close."""
+        self._stop.set()
+        if self._flusher is not None and self._flusher is not threading.current_thread():
+            self._flusher.join()
+        with self._lock:
+            if self.closed:
+                return
+            self.closed = True
+            try:
+                if self.failed is None:
+                    self._flush_buffer()
+                    if final_keyframe and self._since_kf_changes:
+                        self._write_keyframe(self.stats.last_t or now_ns())
+                    self._write_index()
+                    self._sync(force=True)
+            finally:
+                self._out.close()
+
+    def _write_index(self) -> None:
+        raw = rec.pack([fmt.INDEX, self._index])
+        payload = self._compressor.compress(raw)
+        first = min((e[6] for e in self._index), default=0)
+        last = max((e[7] for e in self._index), default=0)
+        offset = self._good_end
+        block = fmt.pack_block(
+            fmt.INDEX,
+            fmt.F_ZSTD,
+            payload,
+            len(raw),
+            len(self._index),
+            0,
+            first,
+            last,
+            self.stats.changes,
+        )
+        self._write(block + fmt.pack_trailer(offset))
+
+    def compact(self, max_age: int | None = None, max_size: int | None = None) -> CompactResult:
+        """Apply retention to the file being written (see retention.compact), then go on.
+
+        The in-memory state (delta bases) is unchanged by a compaction, so appending continues
+        as if nothing happened. A failure (e.g. no room for the new file) leaves the file as it
+        was and is raised after writing resumes.
+        """
+        from khronoscope.recording.retention import compact
+
+        with self._lock:
+            self._check()
+            self._flush_buffer()
+            self._sync(force=True)
+            self._out.close()
+            try:
+                result = compact(self.path, max_age, max_size, final_index=False)
+            except OSError as err:
+                self._out = FileOutput(self.path, exclusive=False)
+                raise KhronoscopeError(
+                    f"retention of {self.path} failed ({err.strerror}): the file is unchanged"
+                ) from None
+            self._out = FileOutput(self.path, exclusive=False)
+            if result.compacted:
+                self._good_end = result.new_size
+                self._index = result.index
+                self.stats.bytes = result.new_size
+            return result
+
+    def __enter__(self) -> RecordingWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def sink(self) -> Callable[[Change], None]:
+        """A callable for `session.add_sink`: records every stored change."""
+        return self.append_change
