@@ -48,7 +48,8 @@ class ClusterSession:
 
     Use `await session.start()` (raises KhronoscopeError with one line for a bad kubeconfig,
     an unknown context, an unreachable server, rejected credentials or an unknown type), then
-    `await session.wait_synced()`, and `await session.close()` at the end.
+    `await session.wait_synced()`, and `await session.close()` at the end. To record from the
+    first change: `await session.connect()`, attach the recorder (sinks), then `session.run()`.
     """
 
     is_live = True
@@ -87,6 +88,7 @@ class ClusterSession:
         self._last_t = 0
         self._rescan_triggers: set[str] = set()
         self._crd_expect: dict[str, bool] = {}
+        self._notify_pending = False
         self._rescan_wanted = asyncio.Event()
         self._rescanner: asyncio.Task[None] | None = None
         self._rng = random.Random()
@@ -96,6 +98,13 @@ class ClusterSession:
 
     async def start(self) -> None:
         """Connect, discover and start one watcher per type (and namespace)."""
+        await self.connect()
+        self.run()
+
+    async def connect(self) -> None:
+        """Load credentials, reach the server, discover and select the types; nothing is
+        watched yet. `info` and `resource_types()` are known after it, so a recorder can be
+        created and attached before `run()` delivers the first change."""
         opts = self.options
         creds = self._credentials or await load_credentials(opts.kubeconfig, opts.context)
         self.conn = Connection(
@@ -134,7 +143,15 @@ class ClusterSession:
             extra={"server": creds.host, "kubeconfig": creds.source},
         )
         self.discovery_errors = dict(disc.errors)
-        for rtype in types:
+        self._types = {t.name: t for t in types}
+
+    def run(self) -> None:
+        """Start one watcher per type (and namespace) and the CRD rescanner (after connect)."""
+        if self.conn is None:
+            raise RuntimeError("connect() first")
+        if self._rescanner is not None:
+            return
+        for rtype in list(self._types.values()):
             self._add_type(rtype)
         self._rescanner = asyncio.create_task(self._rescan_loop(), name="khronoscope rescan")
 
@@ -283,10 +300,26 @@ class ClusterSession:
         return t
 
     def notify(self) -> None:
-        """Wake the views once per batch."""
+        """Wake the views: `changed` is set, and the listeners are called once per turn of the
+        event loop however many batches (of however many watchers) arrived in it."""
         self.changed.set()
-        for listener in self._listeners:
-            listener()
+        if not self._listeners or self._notify_pending:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (a direct call): no batching to do
+            self._fire()
+            return
+        self._notify_pending = True
+        loop.call_soon(self._fire)
+
+    def _fire(self) -> None:
+        self._notify_pending = False
+        for listener in list(self._listeners):
+            try:
+                listener()
+            except Exception:
+                log.exception("listener %r failed", listener)
 
     def scope_state(self, watcher: Watcher) -> None:
         """A watcher changed state: tell the views."""
@@ -297,7 +330,10 @@ class ClusterSession:
         self._gaps.append(gap)
         self._gaps.sort(key=lambda g: (g.start, g.end))
         for listener in self._gap_listeners:
-            listener(gap)
+            try:
+                listener(gap)
+            except Exception:
+                log.exception("gap listener %r failed", listener)
         self.notify()
 
     def type_missing(self, watcher: Watcher) -> None:
@@ -360,9 +396,7 @@ class ClusterSession:
     # --- status ------------------------------------------------------------------------------
 
     def _status_changed(self) -> None:
-        self.changed.set()
-        for listener in self._listeners:
-            listener()
+        self.notify()
 
     def _status_of(self, scopes: list[Watcher]) -> TypeStatus:
         worst = max(scopes, key=lambda w: (_SEVERITY[w.state], -w.since))
