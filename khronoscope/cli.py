@@ -63,6 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return err.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `khronoscope history F | head`: the reader left; say nothing, as cat does
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     except Exception as err:  # the promise is one line, never a traceback
         if os.environ.get("KHRONOSCOPE_DEBUG"):
             raise

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import copy
 import difflib
-import os
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any, TextIO
@@ -122,18 +121,3 @@ def key_dict(key: ObjectKey) -> dict[str, str]:
 def write_json(value: Any, out: TextIO) -> None:
     """One JSON document and a newline."""
     out.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
-
-
-def closed_pipe_is_fine(run: Callable[[argparse.Namespace], int]) -> Callable[..., int]:
-    """`history ... | head` closes the pipe early: that is the reader's choice, not an error."""
-
-    def wrapped(args: argparse.Namespace) -> int:
-        try:
-            return run(args)
-        except BrokenPipeError:
-            # stdout is gone: point it at /dev/null so the interpreter's final flush is quiet
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            return 0
-
-    return wrapped

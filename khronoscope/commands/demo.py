@@ -1,14 +1,161 @@
-"""`khronoscope demo`: not built yet."""
+"""`khronoscope demo`: a simulated cluster to try khronoscope (or kubectl) against.
+
+`--no-ui` only serves: the first line printed is the kubeconfig path, then a short status;
+it serves until Ctrl-C or SIGTERM. Without `--no-ui` the app opens against the simulated
+cluster through the same code path as a real one (`live.run_app`), once that exists.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import importlib
+import os
+import signal
+import sys
+from collections.abc import Callable
+from typing import Any
 
-from khronoscope.commands._notbuilt import add_arguments, not_built
+from khronoscope.errors import KhronoscopeError, NotBuiltYet, UsageError
 
 __all__ = ["add_arguments", "run"]
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the demo options."""
+    parser.add_argument(
+        "--no-ui",
+        action="store_true",
+        help="only serve the simulated cluster; print its kubeconfig path first, then serve",
+    )
+    parser.add_argument(
+        "--scenario",
+        default="default",
+        metavar="NAME",
+        help="scenario to play, with options as NAME:key=value,... (default: default)",
+    )
+    parser.add_argument("--list-scenarios", action="store_true", help="list the scenarios and exit")
+    parser.add_argument(
+        "--speed", type=float, default=1.0, help="scenario seconds per wall second (default 1)"
+    )
+    parser.add_argument("--seed", type=int, default=1, help="seed of the scenario (default 1)")
+    parser.add_argument(
+        "--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)"
+    )
+
+
+def _list_scenarios() -> int:
+    from khronoscope.sim.scenarios import SCENARIOS
+
+    for name, cls in SCENARIOS.items():
+        extra = f"  [options: {cls.options_help}]" if cls.options_help else ""
+        print(f"{name:10} {cls.summary}{extra}")
+    return 0
+
+
+def _build(args: argparse.Namespace) -> Any:
+    from khronoscope.sim import SimCluster, SimError
+
+    if args.speed <= 0:
+        raise UsageError("--speed must be greater than 0")
+    if not 0 <= args.port <= 65535:
+        raise UsageError("--port must be between 0 and 65535")
+    try:
+        return SimCluster(args.scenario, seed=args.seed, speed=args.speed, port=args.port)
+    except SimError as err:
+        raise UsageError(str(err)) from None
+
+
+def _live_app() -> Callable[..., Any] | None:
+    try:
+        live = importlib.import_module("khronoscope.commands.live")
+    except ImportError:
+        return None
+    fn = getattr(live, "run_app", None)
+    return fn if callable(fn) else None
+
+
+async def _serve(sim: Any, args: argparse.Namespace) -> int:
+    from khronoscope.sim import SimError
+
+    try:
+        await sim.start()
+    except SimError as err:
+        raise KhronoscopeError(_port_hint(str(err))) from None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        _say(str(sim.kubeconfig_path))
+        _say(
+            f"serving scenario {args.scenario!r} (seed {args.seed}, speed {args.speed:g}x) "
+            f"at {sim.url}; try: kubectl --kubeconfig {sim.kubeconfig_path} get pods -A"
+        )
+        _say("press Ctrl-C to stop")
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await sim.close()
+    _say("stopped")
+    return 0
+
+
+def _say(line: str) -> None:
+    """Print a status line; a reader that went away (`| head -1`) must not stop the server."""
+    try:
+        print(line, flush=True)
+    except (BrokenPipeError, ValueError):
+        # stdout is gone: point it at /dev/null so the interpreter's exit flush stays quiet
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+
+
+def _with_app(args: argparse.Namespace, run_app: Callable[..., Any]) -> int:
+    # the app runs its own event loop in this thread; the cluster gets a thread of its own
+    from khronoscope.sim import SimClusterThread, SimError
+
+    sim = SimClusterThread(scenario=args.scenario, seed=args.seed, speed=args.speed, port=args.port)
+    try:
+        sim.start()
+    except SimError as err:
+        sim.stop()
+        raise KhronoscopeError(_port_hint(str(err))) from None
+    try:
+        result = run_app(args, kubeconfig=str(sim.kubeconfig_path))
+        if asyncio.iscoroutine(result):
+            result = asyncio.run(result)
+        return int(result or 0)
+    finally:
+        sim.stop()
+
+
+def _port_hint(message: str) -> str:
+    if "already in use" in message:
+        return message + " (is another khronoscope demo running? pick another --port)"
+    return message
+
+
 def run(args: argparse.Namespace) -> int:
-    """Say that this command is not built yet."""
-    return not_built("demo")
+    """Serve the simulated cluster (and open the app on it unless --no-ui)."""
+    if args.list_scenarios:
+        return _list_scenarios()
+    if args.no_ui:
+        return asyncio.run(_serve(_build(args), args))
+    _build(args)  # validate the scenario and options before anything starts
+    run_app = _live_app()
+    if run_app is None:
+        raise NotBuiltYet(
+            "the khronoscope UI is not built yet; 'khronoscope demo --no-ui' serves the "
+            "simulated cluster for kubectl and scripts"
+        )
+    return _with_app(args, run_app)
+
+
+if __name__ == "__main__":  # pragma: no cover - convenience
+    from khronoscope.cli import main
+
+    sys.exit(main(["demo", *sys.argv[1:]]))

@@ -8,7 +8,6 @@ from typing import Any
 
 from khronoscope.commands._changes import (
     add_common_arguments,
-    closed_pipe_is_fine,
     key_dict,
     key_filter,
     moment,
@@ -33,7 +32,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("object", nargs="?", metavar="TYPE/NAME", help="only this object")
 
 
-@closed_pipe_is_fine
 def run(args: argparse.Namespace) -> int:
     """Print objects added, deleted and modified between T1 and T2; exit 1 if any, like diff."""
     source = open_file(args.file)

@@ -8,7 +8,6 @@ from typing import Any
 
 from khronoscope.commands._changes import (
     add_common_arguments,
-    closed_pipe_is_fine,
     key_dict,
     key_filter,
     moment,
@@ -39,7 +38,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--diff", action="store_true", help="print each change as a YAML diff")
 
 
-@closed_pipe_is_fine
 def run(args: argparse.Namespace) -> int:
     """Print the changes, oldest first."""
     source = open_file(args.file)

@@ -1,116 +1,94 @@
-"""A simulated cluster per test (real HTTP on loopback, TLS, faults on demand) and helpers."""
+"""Fixtures for tests against the simulated cluster over real HTTP(S)."""
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
-import time
-from collections.abc import AsyncIterator, Callable
+import ssl
+from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
+import orjson
 import pytest
 
-from khronoscope.cluster.options import ClusterOptions
-from khronoscope.cluster.session import ClusterSession
-from khronoscope.cluster.watcher import WatchTuning
-from khronoscope.core.types import ObjectKey
-from khronoscope.sim.cluster import SimCluster
+from khronoscope.sim import SimCluster
 
-# short pacing so faults resolve quickly; nothing is asserted about time
-FAST = WatchTuning(
-    server_timeout=30,
-    backoff_base=0.02,
-    backoff_max=0.2,
-    forbidden_retry=0.3,
-    gone_retry=0.3,
-    resume_confirm=0.2,
-    request_timeout=5.0,
-    connect_timeout=2.0,
-)
-FUTURE = 2**62
+
+class RawClient:
+    """A bare HTTPS client for exact protocol checks (status codes, bodies, watch lines)."""
+
+    def __init__(self, sim: SimCluster, token: str | None = None) -> None:
+        self.sim = sim
+        self.token = sim.token if token is None else token
+        ctx = ssl.create_default_context(cadata=sim.ca_pem.decode())
+        self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ctx))
+
+    def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        h = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        h.update(extra or {})
+        return h
+
+    async def get(self, path: str, **params: Any) -> tuple[int, Any]:
+        """GET a path: (status, decoded JSON or text)."""
+        async with self.session.get(
+            self.sim.url + path, params=params, headers=self._headers()
+        ) as r:
+            body = await r.read()
+            try:
+                return r.status, orjson.loads(body)
+            except orjson.JSONDecodeError:
+                return r.status, body.decode()
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        content_type: str = "application/json",
+        **params: Any,
+    ) -> tuple[int, Any]:
+        """A write request with a JSON body: (status, decoded JSON)."""
+        data = body if isinstance(body, bytes) else orjson.dumps(body)
+        headers = self._headers({"Content-Type": content_type})
+        async with self.session.request(
+            method, self.sim.url + path, data=data, params=params, headers=headers
+        ) as r:
+            return r.status, orjson.loads(await r.read())
+
+    async def watch(
+        self, path: str, max_events: int = 10_000, timeout: float = 10.0, **params: Any
+    ) -> list[dict[str, Any]]:
+        """Open a watch and collect its events until the server ends it (or max/timeout)."""
+        params = {"watch": "true", **params}
+        events: list[dict[str, Any]] = []
+        tmo = aiohttp.ClientTimeout(total=timeout)
+        async with self.session.get(
+            self.sim.url + path, params=params, headers=self._headers(), timeout=tmo
+        ) as r:
+            assert r.status == 200, await r.text()
+            async for line in r.content:
+                if line.strip():
+                    events.append(orjson.loads(line))
+                    if len(events) >= max_events:
+                        break
+        return events
+
+    async def close(self) -> None:
+        """Close the session."""
+        await self.session.close()
 
 
 @pytest.fixture
-async def sim(tmp_path) -> AsyncIterator[SimCluster]:
-    """A nearly empty cluster (namespaces default, kube-system, demo; one node, one pod, one
-    ConfigMap) whose scenario clock stands still: the test makes every change itself."""
-    cluster = SimCluster("quiet", autorun=False, workdir=tmp_path, scenario_options={"period": 0})
+async def sim() -> AsyncIterator[SimCluster]:
+    """A quiet simulated cluster on a manual clock (nothing happens unless a test says so)."""
+    cluster = SimCluster("quiet", autorun=False, bookmark_interval=0.2)
     await cluster.start()
-    try:
-        yield cluster
-    finally:
-        await cluster.close()
+    yield cluster
+    await cluster.close()
 
 
-async def start_session(
-    kubeconfig: Any, tuning: WatchTuning = FAST, rescan_interval: float = 300.0, **options: Any
-) -> ClusterSession:
-    """A started and synced session."""
-    session = ClusterSession(
-        ClusterOptions(kubeconfig=str(kubeconfig), **options),
-        tuning=dataclasses.replace(tuning),
-        rescan_interval=rescan_interval,
-    )
-    await session.start()
-    assert await session.wait_synced(30), "the session did not sync"
-    return session
-
-
-def configmap(name: str, ns: str = "demo", **data: str) -> dict[str, Any]:
-    """A ConfigMap manifest."""
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": name, "namespace": ns},
-        "data": dict(data),
-    }
-
-
-def server_state(sim: SimCluster, type_name: str) -> dict[ObjectKey, str]:
-    """What the simulated server holds for a type: key -> resourceVersion (its store, directly)."""
-    served = sim.registry.by_name(type_name)
-    storage = served.storage if served is not None else type_name
-    out = {}
-    for obj in sim.store.objects(storage):
-        md = obj["metadata"]
-        out[ObjectKey(type_name, md.get("namespace", ""), md["name"])] = md["resourceVersion"]
-    return out
-
-
-def stored(session: ClusterSession, type_name: str) -> dict[ObjectKey, str]:
-    """What the session's TemporalMap holds at the end for a type: key -> resourceVersion."""
-    return {
-        key: obj["metadata"]["resourceVersion"]
-        for key, obj in session.tmap.state_at(time.time_ns() + 10**12, type_name).items()
-    }
-
-
-def mismatches(session: ClusterSession, sim: SimCluster) -> list[str]:
-    """Types whose stored state differs from the server's (every type the session watches)."""
-    return [
-        name
-        for name in session.resource_types()
-        if stored(session, name) != server_state(sim, name)
-    ]
-
-
-async def eventually(check: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
-    """Poll `check()` until truthy (a bounded wait, not a timing assertion)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if loop.time() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        await asyncio.sleep(0.02)
-
-
-async def assert_matches_server(session: ClusterSession, sim: SimCluster) -> None:
-    """The check of record: once caught up, the TemporalMap's state equals the server's."""
-    try:
-        await eventually(lambda: not mismatches(session, sim), "state equals the server's")
-    except AssertionError:
-        bad = mismatches(session, sim)
-        raise AssertionError(f"stored state differs from the server for {bad}") from None
+@pytest.fixture
+async def client(sim: SimCluster) -> AsyncIterator[RawClient]:
+    """A raw HTTPS client with the admin token."""
+    c = RawClient(sim)
+    yield c
+    await c.close()

@@ -12,7 +12,7 @@ from khronoscope.cluster.session import ClusterSession
 from khronoscope.core.source import TypeState
 from khronoscope.core.types import ChangeKind, ObjectKey
 from khronoscope.sim.cluster import SimCluster
-from tests.cluster.conftest import assert_matches_server, configmap, eventually, start_session
+from tests.cluster.sessionkit import assert_matches_server, configmap, eventually, start_session
 
 NAMESPACES = ("demo", "default")
 

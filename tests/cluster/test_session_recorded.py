@@ -13,7 +13,7 @@ from khronoscope.core.types import ObjectKey
 from khronoscope.recording.recorder import Recorder
 from khronoscope.recording.source import RecordingSource
 from khronoscope.recording.writer import RecordingWriter, WriterOptions
-from tests.cluster.conftest import FAST, assert_matches_server, configmap, eventually
+from tests.cluster.sessionkit import FAST, assert_matches_server, configmap, eventually
 
 
 async def test_a_recorded_session_reopens_as_it_was_watched(sim, tmp_path):

@@ -11,7 +11,7 @@ from khronoscope.cluster.options import ClusterOptions
 from khronoscope.cluster.session import ClusterSession
 from khronoscope.core.source import TypeState
 from khronoscope.core.types import ChangeKind, ObjectKey
-from tests.cluster.conftest import (
+from tests.cluster.sessionkit import (
     FAST,
     FUTURE,
     assert_matches_server,
@@ -301,17 +301,8 @@ async def test_watches_never_starve_requests_of_connections(sim):
         await session.close()
 
 
-async def test_bookmarks_keep_a_quiet_watch_current(tmp_path):
-    from khronoscope.sim.cluster import SimCluster
-
-    sim = SimCluster(
-        "quiet",
-        autorun=False,
-        workdir=tmp_path,
-        scenario_options={"period": 0},
-        bookmark_interval=0.1,
-    )
-    await sim.start()
+async def test_bookmarks_keep_a_quiet_watch_current(sim):
+    # the fixture's server sends a bookmark every 0.2 s
     session = await start_session(sim.kubeconfig_path, include=("nodes", "configmaps"))
     try:
         (nodes,) = session.watchers("nodes")
@@ -324,4 +315,3 @@ async def test_bookmarks_keep_a_quiet_watch_current(tmp_path):
         assert session.type_status()["nodes"].changes == 1  # bookmarks are not changes
     finally:
         await session.close()
-        await sim.close()

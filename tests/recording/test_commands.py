@@ -158,3 +158,17 @@ def test_a_damaged_recording_warns_and_still_answers(rec, tmp_path, capsys):
     code, out, err = _run(capsys, "history", str(copy))
     assert code == 0 and out
     assert "warning" in err and "bytes " in err
+
+
+def test_history_into_a_closed_pipe_is_quiet(rec):
+    """`khronoscope history F | head -1`: the reader leaves early; no traceback, no error line."""
+    proc = subprocess.run(
+        f"{sys.executable} -m khronoscope history {rec.path} | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert len(proc.stdout.splitlines()) == 1
+    assert proc.stderr == ""

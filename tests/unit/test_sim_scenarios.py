@@ -1,0 +1,120 @@
+"""Scenarios are deterministic scripts; the default one tells the incident it promises."""
+
+from __future__ import annotations
+
+import pytest
+
+from khronoscope.sim import SimCluster, SimError, get_scenario
+from khronoscope.sim.scenarios import Create, Patch
+from khronoscope.sim.scenarios.default import BAD_IMAGE, GOOD_IMAGE, INCIDENT
+
+
+def test_same_seed_same_ops_other_seed_other_ops() -> None:
+    a = list(get_scenario("default", seed=7).ops(until=300))
+    b = list(get_scenario("default", seed=7).ops(until=300))
+    c = list(get_scenario("default", seed=8).ops(until=300))
+    assert len(a) > 1000
+    assert a == b
+    assert a != c
+    assert [op.at for op in a] == sorted(op.at for op in a)
+
+
+def test_scenario_never_stops_changing() -> None:
+    tail = []
+    for op in get_scenario("default").ops():
+        if op.at > 1800:
+            tail.append(op)
+            if len(tail) == 50:
+                break
+    assert len(tail) == 50
+    assert any(isinstance(op.action, Create | Patch) for op in tail)
+
+
+def test_unknown_scenario_and_bad_options() -> None:
+    with pytest.raises(SimError, match="unknown scenario 'nope'"):
+        SimCluster("nope")
+    with pytest.raises(SimError):
+        SimCluster("scale:pods")
+
+
+def _pods(sim: SimCluster, ns: str, prefix: str) -> list[dict]:
+    return [p for p in sim.store.objects("pods", ns) if p["metadata"]["name"].startswith(prefix)]
+
+
+def _image(pod: dict) -> str:
+    return pod["spec"]["containers"][0]["image"]
+
+
+def _ready(obj: dict) -> str:
+    for c in (obj.get("status") or {}).get("conditions") or []:
+        if c["type"] == "Ready":
+            return c["status"]
+    return ""
+
+
+async def test_default_scenario_incident_arc() -> None:
+    sim = SimCluster("default", seed=1, autorun=False)
+    await sim.advance(INCIDENT["configmap_edit"] - 1)
+    assert sim.op_errors == 0
+    cfg = sim.store.get("configmaps", "shop", "api-config")
+    assert cfg is not None and cfg.obj["data"]["FEATURE_NEW_PRICING"] == "false"
+    assert len(_pods(sim, "shop", "web-")) == 3
+    assert all(_ready(p) == "True" for p in _pods(sim, "shop", ""))
+    before = sim.metrics.pod_metrics(sim.store, "shop")
+    await sim.advance_to(INCIDENT["configmap_edit"] + 1)
+    cfg = sim.store.get("configmaps", "shop", "api-config")
+    assert cfg is not None and cfg.obj["data"]["FEATURE_NEW_PRICING"] == "true"
+
+    crashloop_restarts = 0
+    while sim.offset < INCIDENT["rollback"] - 1:
+        await sim.advance(1)
+        for p in _pods(sim, "shop", "api-"):
+            for cs in p["status"].get("containerStatuses", []):
+                if cs["state"].get("waiting", {}).get("reason") == "CrashLoopBackOff":
+                    crashloop_restarts = max(crashloop_restarts, cs["restartCount"])
+    assert crashloop_restarts >= 2
+    bad = [p for p in _pods(sim, "shop", "api-") if _image(p) == BAD_IMAGE]
+    assert len(bad) == 1
+    assert "panic: invalid configuration" in "".join(
+        t for _, t in sim.logs.get("shop", bad[0]["metadata"]["name"], "api").previous or []
+    )
+    backoff = [e for e in sim.store.objects("events", "shop") if e["reason"] == "BackOff"]
+    assert backoff and backoff[0]["type"] == "Warning" and backoff[0]["count"] >= 2
+    # the old replica set kept serving during the bad rollout
+    assert (
+        sum(_image(p) == GOOD_IMAGE and _ready(p) == "True" for p in _pods(sim, "shop", "api-"))
+        == 2
+    )
+    checkout = sim.store.get("deployments.apps", "shop", "checkout")
+    assert checkout is not None and checkout.obj["spec"]["replicas"] == 4
+    hpa = sim.store.get("horizontalpodautoscalers.autoscaling", "shop", "checkout")
+    assert hpa is not None and hpa.obj["status"]["desiredReplicas"] == 4
+    node = sim.store.get("nodes", "", "worker-3")
+    assert node is not None and _ready(node.obj) == "Unknown"
+    spike = sim.metrics.pod_metrics(sim.store, "shop")
+
+    def checkout_cpu(items: list[dict]) -> float:
+        cpu = [
+            int(c["usage"]["cpu"][:-1])
+            for i in items
+            if i["metadata"]["name"].startswith("checkout")
+            for c in i["containers"]
+        ]
+        return sum(cpu) / len(cpu)
+
+    assert checkout_cpu(spike) > 1.4 * checkout_cpu(before)
+
+    await sim.advance_to(INCIDENT["recovered"] + 30)
+    api = sim.store.get("deployments.apps", "shop", "api")
+    assert api is not None
+    assert api.obj["spec"]["template"]["spec"]["containers"][0]["image"] == GOOD_IMAGE
+    assert api.obj["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "3"
+    assert api.obj["status"]["readyReplicas"] == 2
+    pods = _pods(sim, "shop", "api-")
+    assert [_image(p) for p in pods] == [GOOD_IMAGE, GOOD_IMAGE]
+    node = sim.store.get("nodes", "", "worker-3")
+    assert node is not None and _ready(node.obj) == "True"
+    rv = sim.store.rv
+    await sim.advance(120)
+    assert sim.store.rv > rv + 20  # life goes on after the incident
+    assert sim.op_errors == 0
