@@ -7,7 +7,7 @@ import contextlib
 import time
 
 from khronoscope.sim import SimCluster
-from tests.cluster.sessionkit import RawClient
+from tests.cluster.conftest import RawClient
 
 
 def cm(name: str, ns: str = "demo", **labels: str) -> dict:

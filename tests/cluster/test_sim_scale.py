@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from khronoscope.sim import SimCluster
-from tests.cluster.sessionkit import RawClient
+from tests.cluster.conftest import RawClient
 
 
 async def test_ten_thousand_pods_listed_in_pages_exactly_once() -> None:
