@@ -228,10 +228,12 @@ async def test_a_crd_appearing_and_vanishing_at_runtime(sim):
         assert session.tmap.get(key, FUTURE)["spec"] == {"size": 3}
 
         sim.store.delete(CRD_TYPE, "", "widgets.example.com")
+        # discovery confirms it: the type is retired and its objects are gone with it
         await eventually(
-            lambda: session.type_status()["widgets.example.com"].state is TypeState.GONE,
-            "the type is gone",
+            lambda: "no longer served" in session.type_status()["widgets.example.com"].error,
+            "the type is retired",
         )
+        assert session.type_status()["widgets.example.com"].state is TypeState.GONE
         assert _kinds(session, key)[-1] is ChangeKind.DELETED
         others = [s for n, s in session.type_status().items() if n != "widgets.example.com"]
         assert all(s.state is TypeState.LIVE for s in others)
