@@ -105,6 +105,16 @@ class ClusterSession:
         """Load credentials, reach the server, discover and select the types; nothing is
         watched yet. `info` and `resource_types()` are known after it, so a recorder can be
         created and attached before `run()` delivers the first change."""
+        try:
+            await self._connect()
+        except BaseException:
+            # also on Ctrl-C: an unclosed aiohttp session would complain on the way out
+            if self.conn is not None:
+                await self.conn.close()
+                self.conn = None
+            raise
+
+    async def _connect(self) -> None:
         opts = self.options
         creds = self._credentials or await load_credentials(opts.kubeconfig, opts.context)
         self.conn = Connection(
@@ -118,24 +128,15 @@ class ClusterSession:
             version = await self.conn.get_json("/version")
             disc = await discover(self.conn)
         except TransportError as err:
-            await self.conn.close()
             raise KhronoscopeError(f"cannot reach the API server of {where}: {err}") from err
         except ApiError as err:
-            await self.conn.close()
             if err.unauthorized:
                 raise KhronoscopeError(
                     f"the API server of {where} rejected the credentials (401 Unauthorized); "
                     "they may have expired: log in again or refresh the kubeconfig"
                 ) from err
             raise KhronoscopeError(f"cannot discover the API of {where}: {err.summary}") from err
-        except KhronoscopeError:
-            await self.conn.close()
-            raise
-        try:
-            types = select(disc, opts.include, opts.exclude, strict=True)
-        except KhronoscopeError:
-            await self.conn.close()
-            raise
+        types = select(disc, opts.include, opts.exclude, strict=True)
         self.info = SourceInfo(
             cluster=creds.cluster,
             context=creds.context,
@@ -260,8 +261,7 @@ class ClusterSession:
             except Exception as err:
                 failures += 1
                 log.exception("watcher %s failed", w.scope)
-                w._lose(self.now(), f"internal error: {type(err).__name__}: {err}")
-                w._set(TypeState.RETRYING, f"internal error: {type(err).__name__}: {err}")
+                w.failed(f"internal error: {type(err).__name__}: {err}")
                 await asyncio.sleep(min(30.0, 0.5 * 2 ** min(failures, 6)))
 
     def _on_initial(self, w: Watcher) -> None:
@@ -372,8 +372,9 @@ class ClusterSession:
         out = list(self._gaps)
         now = self.now()
         for w in self._watchers.values():
-            if w._lost_at is not None:
-                out.append(Gap(w._lost_at, now, w.rtype.name, f"{w._lost_reason} (ongoing)"))
+            gap = w.open_gap(now)
+            if gap is not None:
+                out.append(gap)
         out.sort(key=lambda g: (g.start, g.end))
         return out
 

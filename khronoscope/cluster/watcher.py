@@ -213,6 +213,22 @@ class Watcher:
         elif reason.startswith("watch expired") and "watch expired" not in self._lost_reason:
             self._lost_reason = f"{self._lost_reason}; then {reason}"
 
+    def open_gap(self, now: int) -> Gap | None:
+        """The outage going on (ending `now`), or None while watching."""
+        if self._lost_at is None:
+            return None
+        return Gap(
+            self._lost_at,
+            max(now, self._lost_at),
+            self.rtype.name,
+            f"{self._lost_reason} (ongoing)",
+        )
+
+    def failed(self, reason: str) -> None:
+        """Something outside the protocol went wrong (a bug): shown, and retried by the caller."""
+        self._lose(self.sink.now(), reason)
+        self._set(TypeState.RETRYING, reason)
+
     def _close_gap(self, end: int, outcome: str) -> None:
         if self._lost_at is not None:
             reason = f"{self._lost_reason}; {outcome}" if outcome else self._lost_reason

@@ -4,13 +4,16 @@ state ends equal to the server's and no change made while connected is missing."
 from __future__ import annotations
 
 import dataclasses
+import re
 
+import pytest
 import yaml
 
 from khronoscope.cluster.options import ClusterOptions
 from khronoscope.cluster.session import ClusterSession
 from khronoscope.core.source import TypeState
 from khronoscope.core.types import ChangeKind, ObjectKey
+from khronoscope.errors import KhronoscopeError
 from tests.cluster.sessionkit import (
     FAST,
     FUTURE,
@@ -317,3 +320,29 @@ async def test_bookmarks_keep_a_quiet_watch_current(sim):
         assert session.type_status()["nodes"].changes == 1  # bookmarks are not changes
     finally:
         await session.close()
+
+
+async def test_bad_input_is_one_clear_line_and_leaves_nothing_open(sim, tmp_path):
+    doc = yaml.safe_load(sim.kubeconfig_path.read_text())
+    doc["users"][0]["user"]["token"] = "expired"
+    expired = tmp_path / "expired"
+    expired.write_text(yaml.safe_dump(doc))
+    good = str(sim.kubeconfig_path)
+    cases = [
+        (ClusterOptions(kubeconfig=str(expired)), "rejected the credentials (401"),
+        (ClusterOptions(kubeconfig=good, include=("pods", "gizmos")), "unknown resource type"),
+        (ClusterOptions(kubeconfig=good, exclude=("po", "nope")), "unknown resource type 'nope'"),
+        (ClusterOptions(kubeconfig=good, context="prod"), "context 'prod' not found"),
+    ]
+    for options, message in cases:
+        session = ClusterSession(options, tuning=FAST)
+        with pytest.raises(KhronoscopeError, match=re.escape(message)) as info:
+            await session.start()
+        assert "\n" not in str(info.value)
+        assert session.conn is None and not session.watchers()
+    await sim.stop()  # unreachable
+    session = ClusterSession(ClusterOptions(kubeconfig=good), tuning=FAST)
+    with pytest.raises(KhronoscopeError, match="cannot reach the API server") as info:
+        await session.start()
+    assert "connection refused" in str(info.value)
+    await sim.start()
