@@ -92,7 +92,6 @@ class ClusterSession:
         self._rescan_wanted = asyncio.Event()
         self._rescanner: asyncio.Task[None] | None = None
         self._rng = random.Random()
-        self._closed = False
 
     # --- life cycle --------------------------------------------------------------------------
 
@@ -173,7 +172,6 @@ class ClusterSession:
 
     async def close(self) -> None:
         """Stop every task and close the connections."""
-        self._closed = True
         tasks = list(self._tasks.values())
         if self._rescanner is not None:
             tasks.append(self._rescanner)
@@ -207,7 +205,9 @@ class ClusterSession:
             return [(None, sel)]
         return [(None, None)]
 
-    def _add_type(self, rtype: ResourceType, known: dict[str, dict[ObjectKey, str]] | None = None):
+    def _add_type(
+        self, rtype: ResourceType, known: dict[str, dict[ObjectKey, str]] | None = None
+    ) -> None:
         assert self.conn is not None
         self._types[rtype.name] = rtype
         for namespace, selector in self._scopes(rtype):
@@ -254,12 +254,13 @@ class ClusterSession:
         """Run a watcher forever: a bug in one event must not freeze the type silently."""
         failures = 0
         while True:
+            started = time.monotonic()
             try:
                 await w.run()
             except asyncio.CancelledError:
                 raise
             except Exception as err:
-                failures += 1
+                failures = 1 if time.monotonic() - started > 300 else failures + 1
                 log.exception("watcher %s failed", w.scope)
                 w.failed(f"internal error: {type(err).__name__}: {err}")
                 await asyncio.sleep(min(30.0, 0.5 * 2 ** min(failures, 6)))
