@@ -1,0 +1,310 @@
+"""UI figures: the headless browser over a 10,000-pod cluster.
+
+    python bench/ui.py [--pods 10000] [--history 60000] [--quick] [--no-gc-freeze]
+    python bench/ui.py --sim [--pods 10000] [--churn 200]
+
+Prints: time to the first full table after sync, time per repaint while live churn runs, time
+to switch type, time to show the table at a random past t, memory. Targets (issue 5): first
+table <= 1 s after sync, repaint <= 50 ms, switch type <= 200 ms, past t <= 100 ms.
+
+The default source is the synthetic scale scenario (khronoscope.tui.testing: objects written
+straight into a TemporalMap, with a past of `--history` changes). `--sim` runs the real
+thing: the simulated cluster's `scale` scenario over HTTP, watched by a ClusterSession (needs
+khronoscope.sim and khronoscope.cluster), its churn live while the figures are taken.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import random
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from khronoscope.core.timefmt import NS, now_ns
+from khronoscope.printers import row_for
+from khronoscope.tui import testing
+from khronoscope.tui.app import create_app
+from khronoscope.tui.settings import BrowserSettings
+from khronoscope.tui.widgets.table import ResourceTable
+
+SIZE = (160, 45)
+GC_PAUSES: list[tuple[int, float]] = []
+_gc_start = [0.0]
+
+
+def _gc_watch(phase: str, info: dict) -> None:
+    if phase == "start":
+        _gc_start[0] = time.perf_counter()
+    else:
+        GC_PAUSES.append((info["generation"], time.perf_counter() - _gc_start[0]))
+
+
+def rss_mb() -> float:
+    """Resident memory of this process in MB."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def ms(seconds: float) -> str:
+    """Seconds as milliseconds, aligned."""
+    return f"{seconds * 1000:7.1f} ms"
+
+
+def summary(values: list[float]) -> str:
+    """Median, p95 and max of timings."""
+    values = sorted(values)
+    p95 = values[min(len(values) - 1, int(len(values) * 0.95))]
+    return f"median {ms(statistics.median(values))}  p95 {ms(p95)}  max {ms(values[-1])}"
+
+
+def frame(table: ResourceTable) -> float:
+    """Draw every visible line of the table (what a repaint costs the widget)."""
+    table._styles_cache.clear()
+    started = time.perf_counter()
+    table.render_lines(table.size.region)
+    return time.perf_counter() - started
+
+
+class Synthetic:
+    """The synthetic scale scenario with a written past; churn is written on demand."""
+
+    def __init__(self, pods: int, history: int) -> None:
+        started = time.perf_counter()
+        self.source = testing.scale_source(pods, live=True)
+        self.sync_s = time.perf_counter() - started
+        self.churn = testing.Churn(self.source, pods)
+        span = 600 * NS
+        batches = max(history // 100, 1)
+        for b in range(batches):
+            for _ in self.churn.step(testing.T0 + (b + 1) * span // batches, 100):
+                pass
+        self.past = (testing.T0, testing.T0 + span)
+        self.now = [testing.T0 + span + NS]
+
+    def clock(self) -> int:
+        """The bench's now (moves only when told)."""
+        return self.now[0]
+
+    async def advance(self) -> None:
+        """A quarter second of live churn: 50 changes (200 changes/s)."""
+        self.now[0] += NS // 4
+        for _ in self.churn.step(self.now[0], 50):
+            pass
+
+    async def close(self) -> None:
+        """Nothing to stop."""
+
+
+class Simulated:
+    """The simulated cluster's scale scenario watched by a real ClusterSession."""
+
+    def __init__(self, pods: int, churn: int) -> None:
+        try:
+            from khronoscope.cluster.options import ClusterOptions
+            from khronoscope.cluster.session import ClusterSession
+
+            from khronoscope.sim import SimClusterThread
+        except ImportError as err:
+            raise SystemExit(
+                f"--sim needs khronoscope.sim and khronoscope.cluster ({err})"
+            ) from None
+        scenario = f"scale:pods={pods},nodes=50,namespaces=20,churn={churn}"
+        self.sim = SimClusterThread(scenario=scenario, seed=1, speed=1.0, port=0).start()
+        self.session: Any = ClusterSession(
+            ClusterOptions(kubeconfig=str(self.sim.kubeconfig_path)), row_fn=row_for
+        )
+        self.source = self.session
+        self.sync_s = 0.0
+        self.past = (0, 0)
+
+    async def start(self, settle: float) -> None:
+        """Connect, wait for the initial list of every type, then let a past accumulate."""
+        started = time.perf_counter()
+        await self.session.start()
+        await self.session.wait_synced(timeout=300)
+        self.sync_s = time.perf_counter() - started
+        begin = now_ns()
+        await asyncio.sleep(settle)
+        self.past = (begin, now_ns())
+
+    def clock(self) -> int:
+        """Real time."""
+        return now_ns()
+
+    async def advance(self) -> None:
+        """A quarter second of the scenario's churn, arriving over the watches."""
+        await asyncio.sleep(0.25)
+
+    async def close(self) -> None:
+        """Stop the session and the simulated cluster."""
+        await self.session.close()
+        self.sim.stop()
+
+
+async def measure(
+    source: Any,
+    clock: Callable[[], int],
+    advance: Callable[[], Awaitable[None]],
+    past: tuple[int, int],
+    pods: int,
+    quick: bool,
+    freeze: bool,
+) -> None:
+    """Open the app headless over `source` and time what a user waits for."""
+    gc.callbacks.append(_gc_watch)
+    app = create_app(source, BrowserSettings(clock=clock, refresh_hz=4, gc_freeze=freeze))
+    t_app = time.perf_counter()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.browser
+        table = screen.query_one(ResourceTable)
+        deadline = time.perf_counter() + 60
+        while table.model is None or len(table.model) < pods:
+            if time.perf_counter() > deadline:
+                raise SystemExit("the table never showed every pod")
+            await pilot.pause(0.01)
+        first = time.perf_counter() - t_app
+        print(
+            f"first full table: app start -> {pods} rows drawn  {ms(first)}  "
+            f"(of which the view: cursor + model {screen.last_seek_ms:.1f} ms, "
+            f"one frame {frame(table) * 1000:.1f} ms)"
+        )
+
+        # live churn coalesced by the 4 Hz tick: one update and one frame per tick
+        updates: list[float] = []
+        frames: list[float] = []
+        changes: list[int] = []
+        for _ in range(10 if quick else 40):
+            before = source.tmap.change_count
+            await advance()
+            changes.append(source.tmap.change_count - before)
+            t0 = time.perf_counter()
+            screen.tick()
+            updates.append(time.perf_counter() - t0)
+            frames.append(frame(table))
+        total = [u + f for u, f in zip(updates, frames, strict=True)]
+        rate = statistics.mean(changes) * 4
+        print(f"live repaint ({rate:.0f} changes/s, 4 Hz): update {summary(updates)}")
+        print(f"                                    frame  {summary(frames)}")
+        print(f"                                    total  {summary(total)}")
+
+        # switch type: pods -> services -> pods (the way back rebuilds every pod row)
+        to_other: list[float] = []
+        to_pods: list[float] = []
+        for _ in range(3 if quick else 6):
+            t0 = time.perf_counter()
+            screen.run_command("svc")
+            frame(table)
+            to_other.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            screen.run_command("pods")
+            frame(table)
+            to_pods.append(time.perf_counter() - t0)
+        print(f"switch type -> services (small):  {summary(to_other)}")
+        print(f"switch type -> pods ({pods}):    {summary(to_pods)}")
+
+        # random past t: from wherever the cursor is, jump to a random moment of the past
+        rng = random.Random(42)
+        jumps: list[float] = []
+        start, end = past
+        for _ in range(10 if quick else 30):
+            target = start + rng.randrange(max(end - start, 1))
+            t0 = time.perf_counter()
+            app.playback.seek(target)
+            screen.tick()
+            frame(table)
+            jumps.append(time.perf_counter() - t0)
+        print(f"table at a random past t:          {summary(jumps)}")
+
+        # small steps back in time (a scrub): one second at a time
+        steps: list[float] = []
+        t = (start + end) // 2
+        for _ in range(20):
+            t -= NS
+            t0 = time.perf_counter()
+            app.playback.seek(t)
+            screen.tick()
+            frame(table)
+            steps.append(time.perf_counter() - t0)
+        print(f"scrub back 1 s per step:           {summary(steps)}")
+
+        # YAML of one pod (the only place a full object is decoded)
+        app.playback.go_live()
+        screen.tick()
+        for attempt in ("first time (loads the YAML lexer)", "again"):
+            t0 = time.perf_counter()
+            await pilot.press("y")
+            await pilot.pause()
+            shown = time.perf_counter() - t0
+            await pilot.press("escape")
+            await pilot.pause()
+            print(f"YAML of the selected pod, {attempt}: {ms(shown)}")
+    gc.callbacks.remove(_gc_watch)
+    full = [p for g, p in GC_PAUSES if g == 2]
+    frozen = " (gc.freeze() once the first table was up)" if freeze else " (no gc.freeze())"
+    print(
+        f"GC while the UI ran: {len(GC_PAUSES)} collections, {len(full)} full, longest full "
+        f"{max(full, default=0) * 1000:.1f} ms{frozen}"
+    )
+
+
+async def run(args: argparse.Namespace) -> None:
+    """Build the source, then measure."""
+    print(f"khronoscope UI bench: {args.pods} pods, terminal {SIZE}")
+    print("(2 shared cores: figures are noisy; run twice)")
+    rss0 = rss_mb()
+    freeze = not args.no_gc_freeze
+    if args.sim:
+        sim = Simulated(args.pods, args.churn)
+        await sim.start(settle=5 if args.quick else 20)
+        src: Any = sim
+        print(f"sync (ClusterSession lists the simulated cluster)    {ms(sim.sync_s)}")
+    else:
+        history = 10_000 if args.quick else args.history
+        src = Synthetic(args.pods, history)
+        print(f"sync (ingest {args.pods} pods into the TemporalMap)      {ms(src.sync_s)}")
+    gc.collect()
+    rss1 = rss_mb()
+    stats = src.source.tmap.memory_stats()
+    print(
+        f"store: {stats.versions} versions, {stats.stored_bytes / 1e6:.1f} MB compressed + "
+        f"{stats.hot_bytes / 1e6:.1f} MB hot"
+    )
+    try:
+        await measure(src.source, src.clock, src.advance, src.past, args.pods, args.quick, freeze)
+    finally:
+        await src.close()
+    gc.collect()
+    rss2 = rss_mb()
+    print(
+        f"memory: RSS {rss0:.0f} MB at start, {rss1:.0f} MB with the store "
+        f"(+{rss1 - rss0:.0f}), {rss2:.0f} MB after the app ran (+{rss2 - rss1:.0f})"
+    )
+
+
+def main() -> None:
+    """Parse options and run."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--pods", type=int, default=10_000)
+    parser.add_argument("--history", type=int, default=60_000, help="past changes (synthetic)")
+    parser.add_argument("--sim", action="store_true", help="the simulated cluster + a session")
+    parser.add_argument("--churn", type=int, default=200, help="changes/s of the sim scenario")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--no-gc-freeze", action="store_true", help="do not gc.freeze() once the table is up"
+    )
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""The khronoscope browser app and its factory, shared by the CLI and the tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import partial
+from typing import ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import BindingType
+from textual.screen import Screen
+
+from khronoscope.core.source import HistorySource
+from khronoscope.core.types import ObjectKey
+from khronoscope.tui.keymap import ACTIONS, CONTEXTS, DEFAULT_KEYMAP
+from khronoscope.tui.playback import PlaybackCursor
+from khronoscope.tui.screens.browser import BrowserScreen
+from khronoscope.tui.screens.detail import DetailScreen
+from khronoscope.tui.screens.help import HelpScreen
+from khronoscope.tui.settings import BrowserSettings
+from khronoscope.tui.widgets.table import ResourceTable
+
+
+class KhronoscopeApp(App[None], inherit_bindings=False):
+    """The browser over a HistorySource (a live session or a recording)."""
+
+    TITLE = "khronoscope"
+    BINDINGS: ClassVar[list[BindingType]] = DEFAULT_KEYMAP.bindings("app")  # type: ignore[assignment]
+
+    def __init__(self, source: HistorySource, settings: BrowserSettings) -> None:
+        super().__init__()
+        self.source = source
+        self.settings = settings
+        self.playback = PlaybackCursor(settings.clock, source.is_live, settings.at)
+        if not source.is_live and settings.at is None:
+            # a recording opens at its last moment
+            self.playback.seek(source.tmap.last_t or settings.clock())
+        self.set_keymap(settings.keymap.overrides())
+        # run once the app is mounted, on its event loop (e.g. start a cluster session's tasks)
+        self.startup_hooks: list[Callable[[KhronoscopeApp], object]] = []
+
+    def get_default_screen(self) -> Screen:
+        """The browser."""
+        return BrowserScreen()
+
+    def on_mount(self) -> None:
+        """Report keymap problems once, in the app (they were one line each at start-up)."""
+        for line in [*self.settings.startup_messages, *self.settings.keymap.problems]:
+            self.notify(line, title="keymap", severity="warning", timeout=10)
+        for hook in self.startup_hooks:
+            hook(self)
+
+    @property
+    def browser(self) -> BrowserScreen:
+        """The browser screen (always at the bottom of the stack)."""
+        return self.screen_stack[0]  # type: ignore[return-value]
+
+    def show_detail(self, key: ObjectKey, mode: str) -> None:
+        """Open the YAML or describe view of one object."""
+        self.push_screen(DetailScreen(key, mode))
+
+    def _to_browser(self) -> None:
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+
+    # --- actions (scope `app`) ---------------------------------------------------------------
+
+    def action_command_line(self) -> None:
+        """Open the `:` command line (from any screen)."""
+        self._to_browser()
+        self.browser.open_prompt(":")
+
+    def action_help(self) -> None:
+        """Show the keymap; again to close it."""
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss()
+        else:
+            self.push_screen(HelpScreen())
+
+    # --- command palette ---------------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Every action of the keymap active on `screen`, then Textual's own (themes...)."""
+        if isinstance(screen, DetailScreen):
+            context = "detail"
+        elif isinstance(screen, HelpScreen):
+            context = "help"
+        else:
+            context = "browser"
+        nodes = {"app": self, "browser": screen, "detail": screen, "help": screen}
+        if isinstance(screen, BrowserScreen):
+            nodes["table"] = screen.query_one(ResourceTable)
+        keymap = self.settings.keymap
+        for a in ACTIONS:
+            if a.scope not in CONTEXTS[context] or a.id == "app.palette" or a.scope not in nodes:
+                continue
+            yield SystemCommand(
+                a.description,
+                f"{keymap.display(a.id)}  ·  {a.id}",
+                partial(self.run_action, a.action, nodes[a.scope]),
+            )
+        yield from super().get_system_commands(screen)
+
+
+def create_app(source: HistorySource, settings: BrowserSettings | None = None) -> KhronoscopeApp:
+    """The browser over `source` (the one factory used by the CLI, the tests and the bench)."""
+    return KhronoscopeApp(source, settings or BrowserSettings())

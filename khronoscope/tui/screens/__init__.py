@@ -1,0 +1,1 @@
+"""Screens of the browser: the table, one object, the help."""

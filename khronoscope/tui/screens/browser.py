@@ -1,0 +1,510 @@
+"""The main screen: one resource type's table at the playback cursor's t, k9s-style.
+
+Rows come from a `temporal.Cursor` (cost proportional to the changes crossed); a timer at a
+few Hz coalesces live changes into one model update and one repaint, however many events
+arrived in between.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from khronoscope.core.types import ObjectKey, ResourceType
+from khronoscope.printers import CRD_TYPE, ColumnSet, Row, columns_for, row_with
+from khronoscope.printers.selector import parse_selector, selector_from_spec
+from khronoscope.temporal import Cursor
+from khronoscope.tui.commands import Aliases, CommandError, complete, parse_command
+from khronoscope.tui.filters import Filter, FilterError, parse_filter
+from khronoscope.tui.keymap import DEFAULT_KEYMAP
+from khronoscope.tui.tablemodel import NAME, NAMESPACE, TableModel
+from khronoscope.tui.widgets.commandline import CommandLine
+from khronoscope.tui.widgets.header import HeaderBar
+from khronoscope.tui.widgets.table import ResourceTable
+
+if TYPE_CHECKING:
+    from khronoscope.tui.app import KhronoscopeApp
+
+# workloads whose Enter shows their pods (by their selector), as in k9s
+_SELECTOR_OWNERS = frozenset(
+    {
+        "deployments.apps",
+        "replicasets.apps",
+        "statefulsets.apps",
+        "daemonsets.apps",
+        "jobs.batch",
+        "services",
+    }
+)
+
+
+@dataclass
+class ViewState:
+    """What the browser shows: a type, a namespace (None: all), a filter, a selection."""
+
+    type_name: str
+    namespace: str | None
+    filter: Filter
+    selected: ObjectKey | None = None
+
+
+class BrowserScreen(Screen[None]):
+    """Header, the resource table, the command line and the footer."""
+
+    BINDINGS: ClassVar[list[BindingType]] = DEFAULT_KEYMAP.bindings("browser")  # type: ignore[assignment]
+
+    DEFAULT_CSS = """
+    BrowserScreen { layout: vertical; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.view = ViewState("pods", None, Filter())
+        self.history: list[ViewState] = []
+        self.cursor: Cursor | None = None
+        self.model: TableModel | None = None
+        self.favourites: list[str] = []
+        self.last_seek_ms = 0.0
+        self._seen_changes = -1
+        self._seen_playback = -1
+        self._crd_version: int | None = None
+        self._status_text = ""
+        self._aliases: Aliases | None = None
+        self._alias_types = -1
+        self._last_error = ""
+        self._frozen = False
+
+    @property
+    def kapp(self) -> KhronoscopeApp:
+        """The app, typed."""
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        """Header, table, command line, footer."""
+        yield HeaderBar(id="header")
+        yield ResourceTable(id="table")
+        yield CommandLine(self._complete, id="command")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Open the first view and start the refresh timer."""
+        settings = self.kapp.settings
+        self.favourites = list(settings.favourites)
+        self._seed_favourites()
+        table = self.query_one(ResourceTable)
+        table.wide = settings.wide
+        ns = settings.namespace
+        if ns:
+            self._remember_namespace(ns)
+        type_name = self.aliases().resolve(settings.type_name)
+        if type_name is None:
+            self.notify(
+                f"unknown resource type {settings.type_name!r}: showing pods", severity="error"
+            )
+            type_name = "pods"
+        self.open_view(type_name, ns, Filter(), push=False)
+        if settings.gc_freeze:
+            gc.collect()
+            gc.freeze()
+            self._frozen = True
+        self.kapp.playback.listeners.append(self._playback_moved)
+        self.set_interval(1 / max(settings.refresh_hz, 0.5), self.tick)
+        table.focus()
+
+    def _seed_favourites(self) -> None:
+        """k9s-like favourites, seeded with the namespaces that have pods (once some are
+        known: a live session may still be listing when the app starts)."""
+        if len(self.favourites) >= 9:
+            return
+        tmap = self.kapp.source.tmap
+        with_pods = [ns for ns in tmap.namespaces("pods") if ns]
+        for ns in with_pods or [ns for ns in tmap.namespaces() if ns]:
+            if ns not in self.favourites and len(self.favourites) < 9:
+                self.favourites.append(ns)
+
+    def on_unmount(self) -> None:
+        """Stop listening to the playback cursor; undo the GC freeze."""
+        listeners = self.kapp.playback.listeners
+        if self._playback_moved in listeners:
+            listeners.remove(self._playback_moved)
+        if self._frozen:
+            gc.unfreeze()  # leave the process as it was (tests run many apps in one process)
+            self._frozen = False
+
+    # --- views -------------------------------------------------------------------------------
+
+    def resource_type(self, type_name: str) -> ResourceType | None:
+        """Discovery's description of a type (None for a type only the store knows)."""
+        return self.kapp.source.resource_types().get(type_name)
+
+    def _namespaced(self, type_name: str) -> bool:
+        rt = self.resource_type(type_name)
+        if rt is not None:
+            return rt.namespaced
+        return any(self.kapp.source.tmap.namespaces(type_name))
+
+    def _columns(self, type_name: str, t: int) -> ColumnSet:
+        rt = self.resource_type(type_name)
+        crd = None
+        if type_name != CRD_TYPE and "." in type_name:
+            crd_key = ObjectKey(CRD_TYPE, "", type_name)
+            crd = self.kapp.source.tmap.get(crd_key, t)
+            self._crd_version = self.kapp.source.tmap.previous_change(t + 1, key=crd_key)
+        else:
+            self._crd_version = None
+        return columns_for(type_name, rt, crd)
+
+    def open_view(
+        self,
+        type_name: str,
+        namespace: str | None,
+        flt: Filter,
+        push: bool = True,
+        select: ObjectKey | None = None,
+    ) -> None:
+        """Show `type_name` in `namespace` (None: all) with `flt`; `push` keeps the current view
+        for Esc."""
+        table = self.query_one(ResourceTable)
+        if push and self.model is not None:
+            self.view.selected = table.selected
+            self.history.append(self.view)
+            del self.history[:-20]
+        self.view = ViewState(type_name, namespace, flt, select)
+        self._rebuild(select)
+
+    def _rebuild(self, select: ObjectKey | None = None) -> None:
+        tmap = self.kapp.source.tmap
+        t = self.kapp.playback.t
+        view = self.view
+        namespaced = self._namespaced(view.type_name)
+        ns = view.namespace if namespaced else None
+        started = time.perf_counter()
+        self.cursor = Cursor(tmap, view.type_name, ns)
+        self.cursor.seek(t)
+        columns = self._columns(view.type_name, t)
+        model = TableModel(view.type_name, columns, namespaced and ns is None, self._resolve)
+        model.filter = view.filter
+        last_seen = columns.index("LAST SEEN")
+        if last_seen >= 0:
+            # events: the newest first (youngest LAST SEEN), what an incident needs to see
+            model.sort_column = last_seen
+        model.reset(self.cursor.rows)
+        self.model = model
+        self._seen_changes = tmap.change_count
+        self._seen_playback = self.kapp.playback.version
+        table = self.query_one(ResourceTable)
+        table.set_model(model, t, keep=select)
+        self.last_seek_ms = (time.perf_counter() - started) * 1000
+        self._update_message()
+        self.update_header()
+
+    def _resolve(self, key: ObjectKey, stored: Any) -> Row | None:
+        """A row stored in another layout (a CRD's columns changed, a store without rows):
+        recompute it from the object at the cursor's t."""
+        if self.cursor is None or self.model is None:
+            return None
+        obj = self.kapp.source.tmap.get(key, self.cursor.t or 0)
+        return row_with(self.model.columns, obj) if obj is not None else None
+
+    # --- time --------------------------------------------------------------------------------
+
+    def _playback_moved(self) -> None:
+        # seeking is cheap but a scrub may move many times per frame: refresh once, next frame
+        self.call_after_refresh(self.tick)
+
+    def tick(self) -> None:
+        """Bring the view to the playback cursor's t (coalesces every change since the last).
+
+        Runs on a timer for as long as the app lives: an unexpected error is reported once on
+        screen rather than taking the whole app (and the user's place in time) down.
+        """
+        try:
+            self._tick()
+        except Exception as err:  # a bug here must not end an incident investigation
+            text = f"{type(err).__name__}: {err}"
+            self.log.error("view update failed", text)
+            if text != self._last_error:
+                self._last_error = text
+                self.notify(f"internal error updating the view: {text}", severity="error")
+
+    def _tick(self) -> None:
+        if self.cursor is None or self.model is None:
+            return
+        playback = self.kapp.playback
+        tmap = self.kapp.source.tmap
+        if (
+            not playback.live
+            and tmap.change_count == self._seen_changes
+            and playback.version == self._seen_playback
+        ):
+            self.update_header()
+            return
+        t = playback.t
+        if len(self.favourites) < 9:
+            self._seed_favourites()  # namespaces arriving while a session syncs
+        self._seen_changes = tmap.change_count
+        self._seen_playback = playback.version
+        if self._crd_changed(t):
+            self._rebuild(self.query_one(ResourceTable).wanted)
+            return
+        started = time.perf_counter()
+        delta = self.cursor.seek(t)
+        model = self.model
+        if delta:
+            # a rebuilt cursor still says what changed: rows that kept their place stay put
+            model.apply(self.cursor.rows, delta.added, delta.modified, delta.removed)
+        table = self.query_one(ResourceTable)
+        table.rows_changed(t)
+        self.last_seek_ms = (time.perf_counter() - started) * 1000
+        self._update_message()
+        self.update_header()
+
+    def _crd_changed(self, t: int) -> bool:
+        if self._crd_version is None and "." not in self.view.type_name:
+            return False
+        crd_key = ObjectKey(CRD_TYPE, "", self.view.type_name)
+        return self.kapp.source.tmap.previous_change(t + 1, key=crd_key) != self._crd_version
+
+    # --- header and messages -----------------------------------------------------------------
+
+    def _scope_label(self) -> str:
+        if not self._namespaced(self.view.type_name):
+            return "cluster"
+        return self.view.namespace or "all"
+
+    def update_header(self) -> None:
+        """Redraw the header from the current state."""
+        source = self.kapp.source
+        model = self.model
+        sort_label = ""
+        if model is not None:
+            if model.sort_column == NAME:
+                name = "NAME"
+            elif model.sort_column == NAMESPACE:
+                name = "NAMESPACE"
+            else:
+                name = model.columns.columns[model.sort_column].name
+            sort_label = name + ("↓" if model.descending else "↑")
+        self.query_one(HeaderBar).show(
+            cluster=source.info.cluster,
+            context=source.info.context,
+            playback=self.kapp.playback,
+            tz=self.kapp.settings.tz,
+            view=self.view.type_name,
+            scope=self._scope_label(),
+            shown=len(model) if model is not None else 0,
+            total=model.total if model is not None else 0,
+            filter_label=self.view.filter.label,
+            sort_label=sort_label,
+            status=source.type_status(),
+            favourites=self.favourites,
+            namespaced=self._namespaced(self.view.type_name),
+        )
+
+    def _update_message(self) -> None:
+        table = self.query_one(ResourceTable)
+        model = self.model
+        status = self.kapp.source.type_status().get(self.view.type_name)
+        text = ""
+        if status is not None and status.state.value == "forbidden":
+            text = f"{self.view.type_name}: forbidden — {status.error or 'no permission to list'}"
+        elif model is not None and not len(model):
+            if status is not None and status.state.value == "syncing":
+                text = f"{self.view.type_name}: syncing…"
+            elif status is not None and status.state.value == "retrying":
+                text = f"{self.view.type_name}: watch retrying — {status.error}"
+            elif model.total and self.view.filter.active:
+                text = f"no {self.view.type_name} match the filter {self.view.filter.label!r}"
+            else:
+                where = f" in namespace {self.view.namespace}" if self.view.namespace else ""
+                text = f"no {self.view.type_name}{where} at this time"
+        table.set_message(text)
+
+    # --- command line ------------------------------------------------------------------------
+
+    def aliases(self) -> Aliases:
+        """Type aliases from discovery and the store (rebuilt when types appear)."""
+        source = self.kapp.source
+        types = source.resource_types()
+        stored = source.tmap.types()
+        stamp = len(types) * 100003 + len(stored)
+        if self._aliases is None or stamp != self._alias_types:
+            self._aliases = Aliases(types.values(), stored)
+            self._alias_types = stamp
+        return self._aliases
+
+    def _complete(self, text: str) -> str | None:
+        namespaces = [ns for ns in self.kapp.source.tmap.namespaces() if ns]
+        return complete(text, self.aliases(), namespaces)
+
+    def open_prompt(self, mode: str) -> None:
+        """Open the `:` command line or the `/` filter."""
+        text = self.view.filter.text if mode == "/" else ""
+        self.query_one(CommandLine).open(mode, text)
+
+    @on(CommandLine.Submitted)
+    def _prompt_submitted(self, event: CommandLine.Submitted) -> None:
+        if event.mode == "/":
+            self.apply_filter(event.text)
+        else:
+            self.run_command(event.text)
+
+    @on(CommandLine.Closed)
+    def _prompt_closed(self) -> None:
+        self.query_one(ResourceTable).focus()
+
+    def run_command(self, text: str) -> None:
+        """Run a `:` command; errors become a message, never an exception."""
+        if not text.strip():
+            return
+        try:
+            cmd = parse_command(text, self.aliases())
+        except CommandError as err:
+            self.notify(str(err), title="command", severity="error")
+            return
+        if cmd.kind == "quit":
+            self.app.exit()
+            return
+        namespace = self.view.namespace
+        if cmd.all_namespaces:
+            namespace = None
+        elif cmd.namespace is not None:
+            namespace = cmd.namespace
+            if namespace not in self.kapp.source.tmap.namespaces():
+                self.notify(f"no namespace {namespace!r} seen so far", severity="warning")
+            self._remember_namespace(namespace)
+        self.open_view(cmd.type_name, namespace, Filter())
+
+    def apply_filter(self, text: str) -> None:
+        """Filter the table; a bad regex or selector leaves the current filter in place."""
+        try:
+            flt = parse_filter(text)
+        except FilterError as err:
+            self.notify(str(err), title="filter", severity="error")
+            return
+        if self.view.filter.column is not None:
+            index, value = self.view.filter.column
+            flt = flt.with_column(index, value, self.view.filter.column_label)
+        self.view.filter = flt
+        self._set_model_filter(flt)
+
+    def _set_model_filter(self, flt: Filter) -> None:
+        if self.model is None:
+            return
+        self.model.set_filter(flt)
+        table = self.query_one(ResourceTable)
+        table.rows_changed(self.kapp.playback.t)
+        self._update_message()
+        self.update_header()
+
+    # --- actions (scope `browser`) -----------------------------------------------------------
+
+    def action_filter(self) -> None:
+        """Open the `/` filter."""
+        self.open_prompt("/")
+
+    def action_back(self) -> None:
+        """Esc: clear the filter, else go back to the previous view."""
+        if self.view.filter.active and self.view.filter.text:
+            flt = Filter()
+            if self.view.filter.column is not None:
+                index, value = self.view.filter.column
+                flt = flt.with_column(index, value, self.view.filter.column_label)
+            self.view.filter = flt
+            self._set_model_filter(flt)
+            return
+        if self.history:
+            previous = self.history.pop()
+            self.view = previous
+            self._rebuild(previous.selected)
+
+    def action_toggle_wide(self) -> None:
+        """Show or hide kubectl's wide columns."""
+        table = self.query_one(ResourceTable)
+        table.wide = not table.wide
+        table.relayout()
+
+    def action_namespace(self, index: int) -> None:
+        """0: all namespaces; 1-9: a favourite namespace."""
+        if not self._namespaced(self.view.type_name):
+            self.notify(f"{self.view.type_name} are not namespaced", severity="warning", timeout=3)
+            return
+        if index == 0:
+            namespace = None
+        elif index <= len(self.favourites):
+            namespace = self.favourites[index - 1]
+        else:
+            self.notify(f"no favourite namespace {index}", severity="warning", timeout=3)
+            return
+        self._switch_namespace(namespace)
+
+    def _switch_namespace(self, namespace: str | None) -> None:
+        if namespace is not None:
+            self._remember_namespace(namespace)
+        self.view.namespace = namespace
+        self._rebuild(self.query_one(ResourceTable).wanted)
+
+    def _remember_namespace(self, namespace: str) -> None:
+        # k9s-like favourites: the most recently used first, at most nine
+        if namespace in self.favourites:
+            self.favourites.remove(namespace)
+        self.favourites.insert(0, namespace)
+        del self.favourites[9:]
+
+    # --- opening objects ---------------------------------------------------------------------
+
+    @on(ResourceTable.Activated)
+    def _activated(self, event: ResourceTable.Activated) -> None:
+        key = event.key
+        if event.how in ("yaml", "describe"):
+            self.kapp.show_detail(key, event.how)
+            return
+        self.drill_down(key)
+
+    @on(ResourceTable.SortChanged)
+    def _sorted(self) -> None:
+        self.update_header()
+
+    def drill_down(self, key: ObjectKey) -> None:
+        """Enter: a namespace opens it, a workload shows its pods, a node the pods on it, a CRD
+        its resources; anything else is described."""
+        tmap = self.kapp.source.tmap
+        t = self.kapp.playback.t
+        if key.type == "namespaces":
+            self._remember_namespace(key.name)
+            previous = next(
+                (v.type_name for v in reversed(self.history) if v.type_name != "namespaces"),
+                "pods",
+            )
+            self.open_view(previous, key.name, Filter())
+            return
+        if key.type == CRD_TYPE:
+            self.open_view(key.name, self.view.namespace, Filter())
+            return
+        if key.type in _SELECTOR_OWNERS:
+            obj = tmap.get(key, t) or {}
+            spec = obj.get("spec") or {}
+            text = selector_from_spec(spec.get("selector"))
+            if text:
+                try:
+                    selector = parse_selector(text)
+                except ValueError:
+                    selector = None
+                if selector is not None:
+                    label = f"-l {text}"
+                    self.open_view("pods", key.namespace, Filter(label, None, selector))
+                    return
+        if key.type == "nodes":
+            node_column = columns_for("pods").index("NODE")
+            flt = Filter().with_column(node_column, key.name, f"node={key.name}")
+            self.open_view("pods", None, flt)
+            return
+        self.kapp.show_detail(key, "describe")

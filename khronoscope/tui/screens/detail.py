@@ -1,0 +1,128 @@
+"""One object at the playback cursor's t: its YAML (highlighted, Secrets redacted) or describe."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.syntax import Syntax
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from khronoscope.core.timefmt import format_clock
+from khronoscope.core.types import ObjectKey
+from khronoscope.tui.detailtext import describe_text, version_at, yaml_text
+from khronoscope.tui.keymap import DEFAULT_KEYMAP
+from khronoscope.tui.widgets.header import time_label
+
+if TYPE_CHECKING:
+    from khronoscope.tui.app import KhronoscopeApp
+
+
+class DetailScreen(Screen[None]):
+    """The selected object as of t; follows t (live or paused) and redraws when it changes."""
+
+    BINDINGS: ClassVar[list[BindingType]] = DEFAULT_KEYMAP.bindings("detail")  # type: ignore[assignment]
+
+    DEFAULT_CSS = """
+    DetailScreen #detail-title { height: 2; background: $panel; padding: 0 1; }
+    DetailScreen #detail-scroll { height: 1fr; background: $surface; }
+    DetailScreen #detail-body { width: auto; padding: 0 1; }
+    """
+
+    def __init__(self, key: ObjectKey, mode: str) -> None:
+        super().__init__()
+        self.key = key
+        self.mode = mode
+        self.managed_fields = False
+        self.text: str | None = None
+        self._shown: tuple[object, ...] | None = None
+
+    @property
+    def kapp(self) -> KhronoscopeApp:
+        """The app, typed."""
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        """Title, scrollable body, footer."""
+        yield Static(id="detail-title")
+        with VerticalScroll(id="detail-scroll"):
+            yield Static(id="detail-body")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Draw, then follow the playback cursor."""
+        self.redraw()
+        self.set_interval(1 / max(self.kapp.settings.refresh_hz, 0.5), self.redraw)
+        self.query_one("#detail-scroll").focus()
+
+    def redraw(self) -> None:
+        """Redraw when the object's version at t (or the mode) changed; describe ages also
+        change with t, so a live describe redraws once a second."""
+        playback = self.kapp.playback
+        tmap = self.kapp.source.tmap
+        t = playback.t
+        version = version_at(tmap, self.key, t)
+        tick = t // 1_000_000_000 if self.mode == "describe" else None
+        stamp = (version, self.mode, self.managed_fields, tick)
+        self._title(t)
+        if stamp == self._shown:
+            return
+        self._shown = stamp
+        if self.mode == "yaml":
+            text = yaml_text(tmap, self.key, t, self.managed_fields)
+        else:
+            text = describe_text(tmap, self.key, t, self.kapp.settings.tz)
+        self.text = text
+        body = self.query_one("#detail-body", Static)
+        if text is None:
+            first = tmap.version_times(self.key)
+            when = format_clock(t, self.kapp.settings.tz)
+            if first and first[0] > t:
+                msg = f"{self.key} did not exist yet at {when}"
+            else:
+                msg = f"{self.key} did not exist at {when} (deleted)"
+            body.update(Text(msg, style="italic"))
+        elif self.mode == "yaml":
+            body.update(Syntax(text, "yaml", theme="ansi_dark", background_color="default"))
+        else:
+            body.update(Text(text))
+
+    def _title(self, t: int) -> None:
+        title = Text.assemble(
+            (self.mode.upper() if self.mode == "yaml" else "Describe", "bold"),
+            "  ",
+            (str(self.key), "bold cyan"),
+        )
+        if self.mode == "yaml" and not self.managed_fields:
+            title.append("  (managedFields hidden)", style="dim")
+        line2 = Text("as of ")
+        line2.append_text(time_label(self.kapp.playback, self.kapp.settings.tz))
+        self.query_one("#detail-title", Static).update(Text("\n").join([title, line2]))
+
+    # --- actions (scope `detail`) ------------------------------------------------------------
+
+    def action_back(self) -> None:
+        """Back to the table."""
+        self.dismiss()
+
+    def action_show(self, mode: str) -> None:
+        """Switch between YAML and describe."""
+        self.mode = mode
+        self.redraw()
+
+    def action_toggle_managed_fields(self) -> None:
+        """Show or hide metadata.managedFields in the YAML."""
+        self.managed_fields = not self.managed_fields
+        self.redraw()
+
+    def action_top(self) -> None:
+        """Scroll to the top."""
+        self.query_one("#detail-scroll", VerticalScroll).scroll_home(animate=False)
+
+    def action_bottom(self) -> None:
+        """Scroll to the bottom."""
+        self.query_one("#detail-scroll", VerticalScroll).scroll_end(animate=False)

@@ -1,0 +1,1 @@
+"""Widgets of the browser: the virtual resource table, the header, the command line."""

@@ -1,0 +1,115 @@
+"""The bottom line where `:commands` and `/filters` are typed, with inline completion."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.suggester import Suggester
+from textual.widgets import Input, Label
+
+
+class CompletionSuggester(Suggester):
+    """Asks a function for the completed line (types first, then namespaces)."""
+
+    def __init__(self, complete: Callable[[str], str | None]) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+        self._complete = complete
+
+    async def get_suggestion(self, value: str) -> str | None:
+        """The completion of `value`, if any."""
+        return self._complete(value)
+
+
+class PromptInput(Input):
+    """An Input where Tab accepts the suggestion and Escape cancels."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("tab", "accept_suggestion", "Complete", show=False),
+        Binding("escape", "cancel", "Cancel", show=False),
+    ]
+
+    def action_accept_suggestion(self) -> None:
+        """Take the inline completion."""
+        if self._suggestion:
+            self.value = self._suggestion
+            self.cursor_position = len(self.value)
+
+    def action_cancel(self) -> None:
+        """Close the prompt without doing anything."""
+        parent = self.parent
+        if isinstance(parent, CommandLine):
+            parent.close()
+
+
+class CommandLine(Horizontal):
+    """`:` or `/` prompt; posts Submitted(mode, text) on Enter."""
+
+    DEFAULT_CSS = """
+    CommandLine {
+        height: 1;
+        display: none;
+        background: $boost;
+    }
+    CommandLine.-open { display: block; }
+    CommandLine > Label { width: 2; padding: 0 0 0 1; color: $text-accent; text-style: bold; }
+    CommandLine > PromptInput, CommandLine > PromptInput:focus {
+        border: none; height: 1; padding: 0; background: $boost; width: 1fr;
+    }
+    """
+
+    class Submitted(Message):
+        """The user pressed Enter in mode `:` or `/`."""
+
+        def __init__(self, mode: str, text: str) -> None:
+            super().__init__()
+            self.mode = mode
+            self.text = text
+
+    class Closed(Message):
+        """The prompt was closed (Enter or Escape)."""
+
+    def __init__(self, complete: Callable[[str], str | None], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.mode = ":"
+        self._complete = complete
+
+    def compose(self) -> ComposeResult:
+        """Prompt label and input."""
+        yield Label(":")
+        yield PromptInput(suggester=CompletionSuggester(self._suggest), select_on_focus=False)
+
+    def _suggest(self, value: str) -> str | None:
+        return self._complete(value) if self.mode == ":" else None
+
+    @property
+    def is_open(self) -> bool:
+        """True while the prompt is shown."""
+        return self.has_class("-open")
+
+    def open(self, mode: str, text: str = "") -> None:
+        """Show the prompt in mode `:` or `/` with `text` already typed."""
+        self.mode = mode
+        self.query_one(Label).update(mode)
+        field = self.query_one(PromptInput)
+        field.value = text
+        field.cursor_position = len(text)
+        self.add_class("-open")
+        field.focus()
+
+    def close(self) -> None:
+        """Hide the prompt."""
+        self.remove_class("-open")
+        self.post_message(self.Closed())
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        text = event.value
+        self.close()
+        self.post_message(self.Submitted(self.mode, text))

@@ -1,0 +1,63 @@
+"""SVG snapshots of the main screens (pytest-textual-snapshot), built by the app factory.
+
+Regenerate after an intended change with `python -m pytest tests/tui/test_snapshots.py
+--snapshot-update` and look at the SVGs before committing them.
+"""
+
+from __future__ import annotations
+
+from khronoscope.core.types import ObjectKey
+
+from .conftest import table_of
+
+TERMINAL = (130, 30)
+
+
+async def _select(pilot, key: ObjectKey) -> None:
+    await pilot.pause()
+    table_of(pilot.app).select(key)
+    await pilot.pause()
+
+
+def test_pods_at_the_crashloop(snap_compare, make_app):
+    assert snap_compare(make_app(155), terminal_size=TERMINAL, press=["_"])
+
+
+def test_pods_while_rolling_out(snap_compare, make_app):
+    assert snap_compare(make_app(15), terminal_size=TERMINAL, press=["_"])
+
+
+def test_deployments(snap_compare, make_app):
+    press = ["colon", *"deploy", "enter", "_"]
+    assert snap_compare(make_app(155), terminal_size=TERMINAL, press=press)
+
+
+def test_crd_with_printer_columns(snap_compare, make_app):
+    press = ["colon", *"db", "enter", "_"]
+    assert snap_compare(make_app(155), terminal_size=TERMINAL, press=press)
+
+
+def test_forbidden_type(snap_compare, make_app):
+    press = ["colon", *"roles", "enter", "_"]
+    assert snap_compare(make_app(155), terminal_size=TERMINAL, press=press)
+
+
+def test_secret_yaml(snap_compare, make_app):
+    press = ["colon", *"secrets", "enter", "_", "y", "_"]
+    assert snap_compare(make_app(155), terminal_size=TERMINAL, press=press)
+
+
+def test_describe_pod(snap_compare, make_app):
+    async def select(pilot):
+        await _select(pilot, ObjectKey("pods", "shop", "api-7f8b9-x2x4q"))
+
+    assert snap_compare(make_app(155), terminal_size=TERMINAL, press=["d", "_"], run_before=select)
+
+
+def test_help(snap_compare, make_app):
+    assert snap_compare(make_app(155), terminal_size=TERMINAL, press=["question_mark", "_"])
+
+
+def test_filter_prompt(snap_compare, make_app):
+    press = ["slash", *"-l app=web", "_"]
+    assert snap_compare(make_app(155), terminal_size=TERMINAL, press=press)
