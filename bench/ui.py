@@ -113,7 +113,6 @@ class Simulated:
         try:
             from khronoscope.cluster.options import ClusterOptions
             from khronoscope.cluster.session import ClusterSession
-
             from khronoscope.sim import SimClusterThread
         except ImportError as err:
             raise SystemExit(

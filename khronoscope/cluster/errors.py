@@ -1,0 +1,55 @@
+"""What can go wrong talking to an API server, sorted by what a watcher should do about it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class TransportError(Exception):
+    """The server could not be reached or the connection broke: retry with backoff."""
+
+
+class ReadTimeout(TransportError):
+    """No byte arrived for longer than the read timeout (a half-open or stalled connection)."""
+
+
+class ApiError(Exception):
+    """The server answered with an error status (HTTP, or an ERROR event in a watch)."""
+
+    def __init__(self, status: int, reason: str = "", message: str = "") -> None:
+        self.status = status
+        self.reason = reason
+        self.message = message
+        super().__init__(self.summary)
+
+    @property
+    def summary(self) -> str:
+        """One line: `403 Forbidden: pods is forbidden: User ... cannot list ...`."""
+        head = f"{self.status} {self.reason}".strip()
+        return f"{head}: {self.message}" if self.message else head
+
+    @classmethod
+    def from_status(cls, status: dict[str, Any], http_status: int = 0) -> ApiError:
+        """From a Kubernetes `Status` object (the body of an error or a watch ERROR event)."""
+        code = status.get("code") or http_status or 500
+        return cls(int(code), str(status.get("reason") or ""), str(status.get("message") or ""))
+
+    @property
+    def gone(self) -> bool:
+        """410: the resourceVersion is too old; relist."""
+        return self.status == 410
+
+    @property
+    def unauthorized(self) -> bool:
+        """401: credentials expired or revoked."""
+        return self.status == 401
+
+    @property
+    def forbidden(self) -> bool:
+        """403: RBAC does not allow it."""
+        return self.status == 403
+
+    @property
+    def not_found(self) -> bool:
+        """404: the type (or its API group) is no longer served."""
+        return self.status == 404

@@ -1,0 +1,255 @@
+"""Find and load the user's kubeconfig (or the in-cluster service account), and refresh credentials.
+
+kubernetes_asyncio does the parsing and the auth plugins (token, tokenFile, exec, client
+certificates, oidc, gcp); this module chooses the files the way kubectl does, loads them into a
+private `Configuration` (never the process-wide default), never writes back to the user's files,
+and turns every problem into one clear line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import ssl
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from kubernetes_asyncio.client import Configuration
+from kubernetes_asyncio.config.config_exception import ConfigException
+from kubernetes_asyncio.config.incluster_config import (
+    SERVICE_CERT_FILENAME,
+    SERVICE_HOST_ENV_NAME,
+    SERVICE_TOKEN_FILENAME,
+    InClusterConfigLoader,
+)
+from kubernetes_asyncio.config.kube_config import KubeConfigLoader, KubeConfigMerger
+
+from khronoscope.errors import KhronoscopeError
+
+DEFAULT_KUBECONFIG = "~/.kube/config"
+IN_CLUSTER = "(in-cluster)"
+
+
+@dataclass
+class ClusterCredentials:
+    """Where the API server is and how to authenticate to it; `refresh()` renews the token."""
+
+    host: str
+    context: str
+    cluster: str
+    namespace: str
+    source: str
+    configuration: Configuration
+    ssl_context: ssl.SSLContext | None
+    server_hostname: str | None = None
+    proxy: str | None = None
+    _loader: Any = field(default=None, repr=False)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+
+    async def authorization(self) -> str | None:
+        """The Authorization header value to send now (refreshing a rotated token if due)."""
+        cfg = self.configuration
+        if cfg.refresh_api_key_hook is not None:
+            # in-cluster: re-reads the projected service-account token when its period is over
+            cfg.refresh_api_key_hook(cfg)
+        loader = self._loader
+        if isinstance(loader, KubeConfigLoader) and _exec_expired(loader):
+            async with self._lock:  # many requests at once: run the plugin once
+                if _exec_expired(loader):
+                    await self._reload(force=False)
+        return cfg.api_key.get("BearerToken")
+
+    async def refresh(self) -> bool:
+        """Force new credentials after a 401 (re-run the exec plugin, re-read token files).
+
+        Returns True when something changed, so the caller knows a retry may succeed.
+        """
+        before = (self.configuration.api_key.get("BearerToken"), self.configuration.cert_file)
+        loader = self._loader
+        try:
+            if isinstance(loader, KubeConfigLoader):
+                await self._reload(force=True)
+            elif isinstance(loader, InClusterConfigLoader):
+                loader.load_and_set(self.configuration)
+        except (ConfigException, OSError, ValueError) as err:
+            raise KhronoscopeError(f"cannot refresh credentials: {_one_line(err)}") from err
+        after = (self.configuration.api_key.get("BearerToken"), self.configuration.cert_file)
+        if after[1] != before[1]:
+            self.ssl_context = _ssl_context(self.configuration)
+        return after != before
+
+    async def _reload(self, force: bool) -> None:
+        loader = self._loader
+        if force and hasattr(loader, "exec_plugin_expiry"):
+            del loader.exec_plugin_expiry  # the plugin only re-runs when this is absent/expired
+        await loader.load_and_set(self.configuration)
+
+
+def _exec_expired(loader: KubeConfigLoader) -> bool:
+    user = getattr(loader, "_user", None)
+    if user is None or "exec" not in user:
+        return False
+    expiry = getattr(loader, "exec_plugin_expiry", None)
+    if expiry is None:
+        return False
+    from kubernetes_asyncio.config.kube_config import _is_expired
+
+    return bool(_is_expired(expiry))
+
+
+def kubeconfig_paths(explicit: str | None, environ: dict[str, str] | None = None) -> list[str]:
+    """The files to merge, in kubectl's order: --kubeconfig, else $KUBECONFIG, else the default.
+
+    Missing entries of $KUBECONFIG are skipped as kubectl skips them; a missing --kubeconfig is
+    an error.
+    """
+    env = os.environ if environ is None else environ
+    if explicit:
+        path = os.path.expanduser(explicit)
+        if not os.path.isfile(path):
+            raise KhronoscopeError(f"kubeconfig not found: {explicit}")
+        return [path]
+    value = env.get("KUBECONFIG", "")
+    if value:
+        paths = [os.path.expanduser(p) for p in value.split(os.pathsep) if p]
+        found = list(dict.fromkeys(p for p in paths if os.path.isfile(p)))
+        if found:
+            return found
+    default = os.path.expanduser(DEFAULT_KUBECONFIG)
+    if not value and os.path.isfile(default):
+        return [default]
+    return []
+
+
+def merged_config(paths: list[str]) -> KubeConfigMerger:
+    """Merge kubeconfig files as kubectl does: the first file to define a name (or the current
+    context) wins."""
+    try:
+        merger = KubeConfigMerger(os.pathsep.join(paths))
+    except (OSError, ValueError, TypeError, AttributeError, KeyError, yaml.YAMLError) as err:
+        detail = _one_line(err)
+        if isinstance(err, (TypeError, AttributeError, KeyError)):
+            detail = "not a kubeconfig (expected clusters, contexts and users)"
+        raise KhronoscopeError(f"cannot read kubeconfig {', '.join(paths)}: {detail}") from err
+    if merger.config is None:
+        raise KhronoscopeError(f"kubeconfig {', '.join(paths)} is empty")
+    # kubernetes_asyncio lets the last file set current-context; kubectl keeps the first one
+    for path in merger.paths:
+        current = (merger.config_files.get(path) or {}).get("current-context")
+        if current:
+            merger.config.value["current-context"] = current
+            break
+    return merger
+
+
+async def load_credentials(kubeconfig: str | None, context: str | None) -> ClusterCredentials:
+    """Resolve and load the connection settings, or raise a one-line KhronoscopeError."""
+    paths = kubeconfig_paths(kubeconfig)
+    if not paths:
+        if context is None and os.environ.get(SERVICE_HOST_ENV_NAME):
+            return _in_cluster()
+        where = "$KUBECONFIG" if os.environ.get("KUBECONFIG") else DEFAULT_KUBECONFIG
+        raise KhronoscopeError(
+            f"no kubeconfig found (looked at {where}) and not running inside a cluster; "
+            "pass --kubeconfig PATH"
+        )
+    merger = merged_config(paths)
+    cfg = merger.config
+    assert cfg is not None
+    names = _names(cfg.value.get("contexts"))
+    chosen = context or cfg.value.get("current-context")
+    if not chosen:
+        raise KhronoscopeError(
+            f"kubeconfig {', '.join(paths)} has no current context; pass --context "
+            f"(available: {', '.join(names) or 'none'})"
+        )
+    if chosen not in names:
+        raise KhronoscopeError(
+            f"context '{chosen}' not found in kubeconfig {', '.join(paths)} "
+            f"(available: {', '.join(names) or 'none'})"
+        )
+    configuration = type.__call__(Configuration)  # a private copy, never the global default
+    try:
+        # no config_persister: refreshed tokens stay in memory, the user's files are untouched
+        loader = KubeConfigLoader(config_dict=cfg, active_context=chosen, config_base_path=None)
+        await loader.load_and_set(configuration)
+    except (ConfigException, AssertionError, KeyError, OSError, ValueError) as err:
+        raise KhronoscopeError(
+            f"cannot use context '{chosen}' of kubeconfig {', '.join(paths)}: {_one_line(err)}"
+        ) from err
+    if loader._cluster is None or not loader._cluster.safe_get("server"):
+        raise KhronoscopeError(f"context '{chosen}' has no server address")
+    ctx = loader.current_context or {}
+    ctx_body = ctx.get("context", {}) if isinstance(ctx, dict) else {}
+    return ClusterCredentials(
+        host=configuration.host.rstrip("/"),
+        context=chosen,
+        cluster=str(ctx_body.get("cluster", chosen)),
+        namespace=str(ctx_body.get("namespace", "") or ""),
+        source=os.pathsep.join(paths),
+        configuration=configuration,
+        ssl_context=_ssl_context(configuration),
+        server_hostname=getattr(configuration, "tls_server_name", None),
+        proxy=configuration.proxy,
+        _loader=loader,
+    )
+
+
+def _in_cluster() -> ClusterCredentials:
+    configuration = type.__call__(Configuration)
+    loader = InClusterConfigLoader(
+        token_filename=SERVICE_TOKEN_FILENAME, cert_filename=SERVICE_CERT_FILENAME
+    )
+    try:
+        loader.load_and_set(configuration)
+    except (ConfigException, OSError) as err:
+        raise KhronoscopeError(f"cannot use the in-cluster service account: {err}") from err
+    namespace = ""
+    ns_file = Path(SERVICE_TOKEN_FILENAME).with_name("namespace")
+    if ns_file.is_file():
+        namespace = ns_file.read_text().strip()
+    return ClusterCredentials(
+        host=configuration.host.rstrip("/"),
+        context=IN_CLUSTER,
+        cluster=IN_CLUSTER,
+        namespace=namespace,
+        source=IN_CLUSTER,
+        configuration=configuration,
+        ssl_context=_ssl_context(configuration),
+        _loader=loader,
+    )
+
+
+def _ssl_context(cfg: Configuration) -> ssl.SSLContext | None:
+    """The TLS settings kubernetes_asyncio's REST client would use (CA, client cert, verify)."""
+    if not str(cfg.host).startswith("https"):
+        return None
+    try:
+        ctx = ssl.create_default_context(cafile=cfg.ssl_ca_cert)
+        if cfg.cert_file:
+            ctx.load_cert_chain(cfg.cert_file, keyfile=cfg.key_file)
+    except (OSError, ssl.SSLError) as err:
+        raise KhronoscopeError(f"cannot load TLS certificates: {_one_line(err)}") from err
+    if not cfg.verify_ssl:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    if getattr(cfg, "disable_strict_ssl_verification", False):
+        ctx.verify_flags &= ~ssl.VERIFY_X509_STRICT
+    return ctx
+
+
+def _names(items: Any) -> list[str]:
+    """Names of kubeconfig list entries (plain dicts, or ConfigNodes after a merge)."""
+    out = []
+    for item in items or []:
+        value = getattr(item, "value", item)
+        if isinstance(value, dict) and value.get("name"):
+            out.append(str(value["name"]))
+    return out
+
+
+def _one_line(err: BaseException) -> str:
+    text = str(err) or type(err).__name__
+    return " ".join(text.split())

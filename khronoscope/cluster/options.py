@@ -1,0 +1,91 @@
+"""Connection and filter options shared by every command that talks to a cluster."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ClusterOptions:
+    """Which cluster to connect to and what to watch in it (the defaults: everything)."""
+
+    kubeconfig: str | None = None
+    context: str | None = None
+    namespaces: tuple[str, ...] = ()
+    exclude_namespaces: tuple[str, ...] = ()
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    keep_secret_values: bool = False
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> ClusterOptions:
+        """Build from the namespace `add_cluster_arguments` filled."""
+        return cls(
+            kubeconfig=getattr(args, "kubeconfig", None),
+            context=getattr(args, "context", None),
+            namespaces=_split(getattr(args, "namespace", None)),
+            exclude_namespaces=_split(getattr(args, "exclude_namespace", None)),
+            include=_split(getattr(args, "include", None)),
+            exclude=_split(getattr(args, "exclude", None)),
+            keep_secret_values=bool(getattr(args, "keep_secret_values", False)),
+        )
+
+
+def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare --kubeconfig, --context, -n/--namespace, --exclude-namespace, --include,
+    --exclude and --keep-secret-values on `parser`."""
+    group = parser.add_argument_group("cluster")
+    group.add_argument(
+        "--kubeconfig",
+        metavar="PATH",
+        help="kubeconfig file (default: $KUBECONFIG, merged as kubectl does, then ~/.kube/config, "
+        "then the in-cluster service account)",
+    )
+    group.add_argument(
+        "--context", metavar="NAME", help="kubeconfig context (default: the current context)"
+    )
+    group.add_argument(
+        "-n",
+        "--namespace",
+        action="append",
+        metavar="NS",
+        help="watch only this namespace (repeatable, or comma-separated; default: all)",
+    )
+    group.add_argument(
+        "--exclude-namespace",
+        action="append",
+        metavar="NS",
+        help="do not watch this namespace (repeatable, or comma-separated)",
+    )
+    group.add_argument(
+        "--include",
+        action="append",
+        metavar="TYPE",
+        help="watch only these resource types: name, short name or plural.group "
+        "(repeatable, or comma-separated; default: every type you may list and watch)",
+    )
+    group.add_argument(
+        "--exclude",
+        action="append",
+        metavar="TYPE",
+        help="do not watch these resource types (repeatable, or comma-separated)",
+    )
+    group.add_argument(
+        "--keep-secret-values",
+        action="store_true",
+        help="keep Secret values as they are (default: each value is replaced by a short "
+        "fingerprint at ingest, so a change stays visible but the value never is)",
+    )
+
+
+def _split(values: Iterable[str] | None) -> tuple[str, ...]:
+    """Flatten repeated and comma-separated values, dropping blanks and duplicates (in order)."""
+    out: list[str] = []
+    for value in values or ():
+        for part in value.split(","):
+            part = part.strip()
+            if part and part not in out:
+                out.append(part)
+    return tuple(out)

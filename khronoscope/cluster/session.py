@@ -1,0 +1,485 @@
+"""A live cluster as a HistorySource: owns the watchers, stamps every change, feeds the TemporalMap.
+
+Every change goes through `ClusterSession.record`: stamped with the receive time in ns (strictly
+increasing for the whole session, so no two changes share a stamp), Secret values replaced by
+fingerprints unless the user asked to keep them, stored in `tmap`, then handed to the registered
+sinks (a recorder persists the stream that way). Views are told that something changed through
+`changed` (an asyncio.Event they clear and coalesce) or `add_listener` callbacks, once per batch,
+never once per change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+from khronoscope.cluster.connection import Connection
+from khronoscope.cluster.discovery import APISERVICE_TYPE, CRD_TYPE, Discovery, discover, select
+from khronoscope.cluster.errors import ApiError, TransportError
+from khronoscope.cluster.kubeconfig import ClusterCredentials, load_credentials
+from khronoscope.cluster.options import ClusterOptions
+from khronoscope.cluster.redact import SECRETS_TYPE, SecretRedactor
+from khronoscope.cluster.watcher import Watcher, WatchTuning
+from khronoscope.core.source import Bookmark, Gap, SourceInfo, TypeState, TypeStatus
+from khronoscope.core.types import Change, ChangeKind, ObjectKey, ResourceType
+from khronoscope.errors import KhronoscopeError
+from khronoscope.temporal.chain import RowFn
+from khronoscope.temporal.map import TemporalMap
+
+log = logging.getLogger(__name__)
+
+# which state of a type's scopes wins when a type is watched in several namespaces
+_SEVERITY = {
+    TypeState.LIVE: 0,
+    TypeState.SYNCING: 1,
+    TypeState.RETRYING: 2,
+    TypeState.GONE: 3,
+    TypeState.FORBIDDEN: 4,
+}
+
+
+class ClusterSession:
+    """Everything a live view needs from a cluster: `tmap`, per-type status, gaps, bookmarks.
+
+    Use `await session.start()` (raises KhronoscopeError with one line for a bad kubeconfig,
+    an unknown context, an unreachable server, rejected credentials or an unknown type), then
+    `await session.wait_synced()`, and `await session.close()` at the end. To record from the
+    first change: `await session.connect()`, attach the recorder (sinks), then `session.run()`.
+    """
+
+    is_live = True
+
+    def __init__(
+        self,
+        options: ClusterOptions | None = None,
+        row_fn: RowFn | None = None,
+        tuning: WatchTuning | None = None,
+        rescan_interval: float = 300.0,
+        secret_salt: bytes | None = None,
+        credentials: ClusterCredentials | None = None,
+    ) -> None:
+        self.options = options or ClusterOptions()
+        self.tmap = TemporalMap(row_fn=row_fn)
+        self.info = SourceInfo(cluster="", context="")
+        self.tuning = tuning or WatchTuning()
+        self.rescan_interval = rescan_interval
+        self.conn: Connection | None = None
+        self.discovery_errors: dict[str, str] = {}
+        self.change_count = 0
+        self.changed = asyncio.Event()
+        self.rescans = 0
+        self._credentials = credentials
+        self._redact = None if self.options.keep_secret_values else SecretRedactor(secret_salt)
+        self._types: dict[str, ResourceType] = {}
+        self._watchers: dict[str, Watcher] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._retired: set[str] = set()
+        self._gaps: list[Gap] = []
+        self._bookmarks: list[Bookmark] = []
+        self._next_bookmark = 1
+        self._sinks: list[Callable[[Change], None]] = []
+        self._gap_listeners: list[Callable[[Gap], None]] = []
+        self._listeners: list[Callable[[], None]] = []
+        self._last_t = 0
+        self._rescan_triggers: set[str] = set()
+        self._crd_expect: dict[str, bool] = {}
+        self._notify_pending = False
+        self._rescan_wanted = asyncio.Event()
+        self._rescanner: asyncio.Task[None] | None = None
+        self._rng = random.Random()
+
+    # --- life cycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect, discover and start one watcher per type (and namespace)."""
+        await self.connect()
+        self.run()
+
+    async def connect(self) -> None:
+        """Load credentials, reach the server, discover and select the types; nothing is
+        watched yet. `info` and `resource_types()` are known after it, so a recorder can be
+        created and attached before `run()` delivers the first change."""
+        try:
+            await self._connect()
+        except BaseException:
+            # also on Ctrl-C: an unclosed aiohttp session would complain on the way out
+            if self.conn is not None:
+                await self.conn.close()
+                self.conn = None
+            raise
+
+    async def _connect(self) -> None:
+        opts = self.options
+        creds = self._credentials or await load_credentials(opts.kubeconfig, opts.context)
+        self.conn = Connection(
+            creds,
+            connect_timeout=self.tuning.connect_timeout,
+            request_timeout=self.tuning.request_timeout,
+            request_pool=self.tuning.request_pool,
+        )
+        where = f"context '{creds.context}' ({creds.host})"
+        try:
+            version = await self.conn.get_json("/version")
+            disc = await discover(self.conn)
+        except TransportError as err:
+            raise KhronoscopeError(f"cannot reach the API server of {where}: {err}") from err
+        except ApiError as err:
+            if err.unauthorized:
+                raise KhronoscopeError(
+                    f"the API server of {where} rejected the credentials (401 Unauthorized); "
+                    "they may have expired: log in again or refresh the kubeconfig"
+                ) from err
+            raise KhronoscopeError(f"cannot discover the API of {where}: {err.summary}") from err
+        types = select(disc, opts.include, opts.exclude, strict=True)
+        self.info = SourceInfo(
+            cluster=creds.cluster,
+            context=creds.context,
+            server_version=str(version.get("gitVersion", "")),
+            extra={"server": creds.host, "kubeconfig": creds.source},
+        )
+        self.discovery_errors = dict(disc.errors)
+        self._types = {t.name: t for t in types}
+
+    def run(self) -> None:
+        """Start one watcher per type (and namespace) and the CRD rescanner (after connect)."""
+        if self.conn is None:
+            raise RuntimeError("connect() first")
+        if self._rescanner is not None:
+            return
+        for rtype in list(self._types.values()):
+            self._add_type(rtype)
+        self._rescanner = asyncio.create_task(self._rescan_loop(), name="khronoscope rescan")
+
+    async def wait_synced(self, timeout: float | None = None) -> bool:
+        """Wait until every type has been listed once (or refused); False on timeout."""
+        waits = [w.synced.wait() for w in list(self._watchers.values())]
+        try:
+            async with asyncio.timeout(timeout):
+                await asyncio.gather(*waits)
+        except TimeoutError:
+            return False
+        return True
+
+    @property
+    def synced(self) -> bool:
+        """True once every type has been listed once (or refused)."""
+        return all(w.synced.is_set() for w in self._watchers.values())
+
+    async def close(self) -> None:
+        """Stop every task and close the connections."""
+        tasks = list(self._tasks.values())
+        if self._rescanner is not None:
+            tasks.append(self._rescanner)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            # bounded: closing must never hang the application on a stuck task
+            await asyncio.wait(tasks, timeout=5.0)
+        self._tasks.clear()
+        if self.conn is not None:
+            await self.conn.close()
+
+    async def __aenter__(self) -> ClusterSession:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # --- watchers ----------------------------------------------------------------------------
+
+    def _scopes(self, rtype: ResourceType) -> list[tuple[str | None, str | None]]:
+        """(namespace, field selector) pairs to watch a type with."""
+        opts = self.options
+        if not rtype.namespaced:
+            return [(None, None)]
+        if opts.namespaces:
+            return [(ns, None) for ns in opts.namespaces if ns not in opts.exclude_namespaces]
+        if opts.exclude_namespaces:
+            sel = ",".join(f"metadata.namespace!={ns}" for ns in opts.exclude_namespaces)
+            return [(None, sel)]
+        return [(None, None)]
+
+    def _add_type(
+        self, rtype: ResourceType, known: dict[str, dict[ObjectKey, str]] | None = None
+    ) -> None:
+        assert self.conn is not None
+        self._types[rtype.name] = rtype
+        for namespace, selector in self._scopes(rtype):
+            w = Watcher(
+                self.conn,
+                rtype,
+                self,
+                namespace=namespace,
+                field_selector=selector,
+                tuning=self.tuning,
+                rng=random.Random(self._rng.random()),
+                on_initial=self._on_initial,
+            )
+            if known and w.scope in known:
+                w.known = known[w.scope]  # a version change: reconcile, do not re-add
+            self._watchers[w.scope] = w
+            self._tasks[w.scope] = asyncio.create_task(self._supervise(w), name=f"watch {w.scope}")
+        self._status_changed()
+
+    async def _remove_type(self, name: str, reason: str | None) -> dict[str, dict[ObjectKey, str]]:
+        """Stop a type's watchers. With a reason the type is retired: its objects are recorded
+        as deleted and its status stays visible as gone. Without, the watchers are dropped and
+        what they stored is returned (to hand to the watchers of a new version of the type)."""
+        known: dict[str, dict[ObjectKey, str]] = {}
+        for w in self._scoped(name):
+            task = self._tasks.pop(w.scope, None)
+            if task is not None:
+                task.cancel()
+                await asyncio.wait([task], timeout=5.0)
+            if reason is not None:
+                w.retire(reason)
+            else:
+                known[w.scope] = w.known
+                del self._watchers[w.scope]
+        if reason is not None:
+            self._retired.add(name)
+        else:
+            self._retired.discard(name)
+            self._types.pop(name, None)
+        self._status_changed()
+        return known
+
+    async def _supervise(self, w: Watcher) -> None:
+        """Run a watcher forever: a bug in one event must not freeze the type silently."""
+        failures = 0
+        while True:
+            started = time.monotonic()
+            try:
+                await w.run()
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
+                failures = 1 if time.monotonic() - started > 300 else failures + 1
+                log.exception("watcher %s failed", w.scope)
+                w.failed(f"internal error: {type(err).__name__}: {err}")
+                await asyncio.sleep(min(30.0, 0.5 * 2 ** min(failures, 6)))
+
+    def _on_initial(self, w: Watcher) -> None:
+        if w.rtype.name in (CRD_TYPE, APISERVICE_TYPE):
+            self._rescan_triggers.add(w.rtype.name)
+
+    # --- the funnel (WatchSink) --------------------------------------------------------------
+
+    def now(self) -> int:
+        """Wall-clock ns (for status times; change stamps come from `record`)."""
+        return time.time_ns()
+
+    def record(self, key: ObjectKey, kind: ChangeKind, obj: dict[str, Any] | None) -> int:
+        """Stamp and store one change; returns its stamp, or 0 if it changed nothing."""
+        t = time.time_ns()
+        if t <= self._last_t:
+            t = self._last_t + 1  # strictly increasing: no two changes share a stamp
+        self._last_t = t
+        if obj is not None and self._redact is not None and key.type == SECRETS_TYPE:
+            obj = self._redact(obj)
+        if kind is ChangeKind.DELETED:
+            if not self.tmap.delete(key, t):
+                return 0
+        elif not self.tmap.put(key, t, obj or {}):
+            return 0
+        self.change_count += 1
+        if self._sinks:
+            change = Change(t, key, kind, obj)
+            for sink in self._sinks:
+                try:
+                    sink(change)
+                except Exception:
+                    log.exception("change sink %r failed", sink)
+        if key.type in self._rescan_triggers:
+            self._crd_changed(key, kind, obj)
+        return t
+
+    def notify(self) -> None:
+        """Wake the views: `changed` is set, and the listeners are called once per turn of the
+        event loop however many batches (of however many watchers) arrived in it."""
+        self.changed.set()
+        if not self._listeners or self._notify_pending:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (a direct call): no batching to do
+            self._fire()
+            return
+        self._notify_pending = True
+        loop.call_soon(self._fire)
+
+    def _fire(self) -> None:
+        self._notify_pending = False
+        for listener in list(self._listeners):
+            try:
+                listener()
+            except Exception:
+                log.exception("listener %r failed", listener)
+
+    def scope_state(self, watcher: Watcher) -> None:
+        """A watcher changed state: tell the views."""
+        self._status_changed()
+
+    def add_gap(self, gap: Gap) -> None:
+        """Record an interval in which changes of a type may have been missed."""
+        self._gaps.append(gap)
+        self._gaps.sort(key=lambda g: (g.start, g.end))
+        for listener in self._gap_listeners:
+            try:
+                listener(gap)
+            except Exception:
+                log.exception("gap listener %r failed", listener)
+        self.notify()
+
+    def type_missing(self, watcher: Watcher) -> None:
+        """A type answered 404: check discovery soon."""
+        self._rescan_wanted.set()
+
+    # --- registration ------------------------------------------------------------------------
+
+    def add_sink(self, sink: Callable[[Change], None]) -> None:
+        """Call `sink(change)` for every change stored from now on (a recorder persists them)."""
+        self._sinks.append(sink)
+
+    def add_gap_listener(self, listener: Callable[[Gap], None]) -> None:
+        """Call `listener(gap)` whenever a gap closes."""
+        self._gap_listeners.append(listener)
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Call `listener()` after each batch of changes or status change (coalesce in views)."""
+        self._listeners.append(listener)
+
+    # --- HistorySource -----------------------------------------------------------------------
+
+    def resource_types(self) -> dict[str, ResourceType]:
+        """Every watched type by name (forbidden and gone ones included)."""
+        return dict(self._types)
+
+    def type_status(self) -> dict[str, TypeStatus]:
+        """The watch status of each type by name, with its current object and change counts."""
+        by_type: dict[str, list[Watcher]] = {}
+        for w in self._watchers.values():
+            by_type.setdefault(w.rtype.name, []).append(w)
+        return {name: self._status_of(scopes) for name, scopes in by_type.items()}
+
+    def gaps(self) -> list[Gap]:
+        """Closed gaps, then outages still going on (ending now), oldest first."""
+        out = list(self._gaps)
+        now = self.now()
+        for w in self._watchers.values():
+            gap = w.open_gap(now)
+            if gap is not None:
+                out.append(gap)
+        out.sort(key=lambda g: (g.start, g.end))
+        return out
+
+    def bookmarks(self) -> list[Bookmark]:
+        """The user's bookmarks, oldest first (in memory for now)."""
+        return sorted(self._bookmarks, key=lambda b: (b.t, b.id))
+
+    def add_bookmark(self, bookmark: Bookmark) -> Bookmark:
+        """Store a bookmark and give it an id."""
+        if not bookmark.id:
+            bookmark.id = self._next_bookmark
+        self._next_bookmark = max(self._next_bookmark, bookmark.id) + 1
+        self._bookmarks.append(bookmark)
+        return bookmark
+
+    def remove_bookmark(self, bookmark_id: int) -> None:
+        """Delete a bookmark by id (nothing if there is none)."""
+        self._bookmarks = [b for b in self._bookmarks if b.id != bookmark_id]
+
+    # --- status ------------------------------------------------------------------------------
+
+    def _status_changed(self) -> None:
+        self.notify()
+
+    def _status_of(self, scopes: list[Watcher]) -> TypeStatus:
+        worst = max(scopes, key=lambda w: (_SEVERITY[w.state], -w.since))
+        error = worst.error
+        if worst.namespace and worst.state is not TypeState.LIVE and error:
+            error = f"namespace {worst.namespace}: {error}"
+        return TypeStatus(
+            state=worst.state,
+            since=worst.since,
+            error=error,
+            objects=sum(len(w.known) for w in scopes),
+            changes=sum(w.changes for w in scopes),
+        )
+
+    # --- CRDs come and go --------------------------------------------------------------------
+
+    def _crd_changed(self, key: ObjectKey, kind: ChangeKind, obj: dict[str, Any] | None) -> None:
+        if key.type == CRD_TYPE:
+            # a CRD is named <plural>.<group>, which is also the name of the type it defines
+            established = kind is not ChangeKind.DELETED and obj is not None
+            self._crd_expect[key.name] = established and _crd_established(obj or {})
+        self._rescan_wanted.set()
+
+    async def _rescan_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.rescan_interval):
+                    await self._rescan_wanted.wait()
+            self._rescan_wanted.clear()
+            await asyncio.sleep(0.2)  # let a burst of CRD changes settle into one rescan
+            for attempt in range(8):
+                if await self.rescan():
+                    break
+                # a new CRD appears in discovery a moment after it is Established
+                await asyncio.sleep(min(5.0, 0.25 * 2**attempt))
+
+    async def rescan(self) -> bool:
+        """Rediscover; start watchers for new types, retire removed ones. True when discovery
+        agrees with the CRDs seen (False: try again shortly)."""
+        assert self.conn is not None
+        self.rescans += 1
+        try:
+            disc = await discover(self.conn)
+        except (ApiError, TransportError) as err:
+            self.discovery_errors["/"] = str(err)
+            return False
+        self.discovery_errors = dict(disc.errors)
+        opts = self.options
+        wanted = {t.name: t for t in select(disc, opts.include, opts.exclude, strict=False)}
+        await self._apply(disc, wanted)
+        served = disc.by_name()
+        return all((name in served) == present for name, present in self._crd_expect.items())
+
+    async def _apply(self, disc: Discovery, wanted: dict[str, ResourceType]) -> None:
+        for name, current in list(self._types.items()):
+            new = wanted.get(name)
+            if new is None:
+                if current.group in disc.failed_groups or name in self._retired:
+                    continue  # an aggregated API that is down keeps its types (unknown, not gone)
+                await self._remove_type(name, "no longer served by the API server")
+            elif new != current or name in self._retired:
+                # a new preferred version (or a CRD created again): keep the keys, reconcile
+                known = await self._remove_type(name, None)
+                self._add_type(new, known)
+        for name, rtype in wanted.items():
+            if name not in self._types:
+                self._add_type(rtype)
+
+    def watchers(self, type: str | None = None) -> list[Watcher]:
+        """The watchers (of one type), for diagnostics: list/watch counts, resourceVersion."""
+        return [w for w in self._watchers.values() if type is None or w.rtype.name == type]
+
+    def _scoped(self, name: str) -> list[Watcher]:
+        return [w for w in self._watchers.values() if w.rtype.name == name]
+
+
+def _crd_established(obj: dict[str, Any]) -> bool:
+    """A CRD that is Established and not being deleted is (or will be) in discovery."""
+    if (obj.get("metadata") or {}).get("deletionTimestamp"):
+        return False
+    for cond in (obj.get("status") or {}).get("conditions") or ():
+        if cond.get("type") == "Established":
+            return cond.get("status") == "True"
+    return False

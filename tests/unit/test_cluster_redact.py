@@ -1,0 +1,55 @@
+"""Secret values are replaced at ingest by fingerprints: a change stays visible, a value never."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+from khronoscope.cluster.redact import LAST_APPLIED, SecretRedactor, is_redacted
+
+SECRET = {
+    "apiVersion": "v1",
+    "kind": "Secret",
+    "metadata": {
+        "name": "db",
+        "namespace": "prod",
+        "annotations": {LAST_APPLIED: '{"stringData":{"password":"hunter2"}}', "team": "a"},
+    },
+    "type": "Opaque",
+    "data": {"password": "aHVudGVyMg==", "user": "YWRtaW4="},
+    "stringData": {"token": "plain-token"},
+}
+
+
+def test_values_become_fingerprints_and_nothing_else_changes():
+    before = copy.deepcopy(SECRET)
+    out = SecretRedactor(b"k" * 16)(SECRET)
+    assert before == SECRET  # the input is not modified
+    assert sorted(out["data"]) == ["password", "user"]
+    assert all(is_redacted(v) for v in out["data"].values())
+    assert is_redacted(out["stringData"]["token"])
+    assert is_redacted(out["metadata"]["annotations"][LAST_APPLIED])
+    assert out["metadata"]["annotations"]["team"] == "a"
+    assert out["type"] == "Opaque" and out["metadata"]["name"] == "db"
+    dumped = json.dumps(out)
+    for plain in ("aHVudGVyMg==", "YWRtaW4=", "plain-token", "hunter2"):
+        assert plain not in dumped
+
+
+def test_a_changed_value_changes_its_fingerprint_an_unchanged_one_keeps_it():
+    redact = SecretRedactor(b"k" * 16)
+    rotated = copy.deepcopy(SECRET)
+    rotated["data"]["password"] = "bmV3LXBhc3N3b3Jk"
+    a, b = redact(SECRET), redact(rotated)
+    assert a["data"]["password"] != b["data"]["password"]
+    assert a["data"]["user"] == b["data"]["user"]
+
+
+def test_fingerprints_are_keyed_so_a_recording_cannot_test_guesses():
+    assert SecretRedactor(b"a" * 16).fingerprint("x") != SecretRedactor(b"b" * 16).fingerprint("x")
+    assert not is_redacted("aHVudGVyMg==")
+
+
+def test_a_secret_without_data_is_left_alone():
+    bare = {"kind": "Secret", "metadata": {"name": "empty"}}
+    assert SecretRedactor()(bare) == bare
