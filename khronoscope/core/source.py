@@ -100,3 +100,7 @@ class HistorySource(Protocol):
     def remove_bookmark(self, bookmark_id: int) -> None:
         """Delete a bookmark by id."""
         ...
+
+    def rename_bookmark(self, bookmark_id: int, label: str) -> Bookmark | None:
+        """Give a bookmark a new label (persisted like `add_bookmark`); None if there is none."""
+        ...
