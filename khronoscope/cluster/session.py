@@ -395,6 +395,14 @@ class ClusterSession:
         """Delete a bookmark by id (nothing if there is none)."""
         self._bookmarks = [b for b in self._bookmarks if b.id != bookmark_id]
 
+    def rename_bookmark(self, bookmark_id: int, label: str) -> Bookmark | None:
+        """Relabel a bookmark in place (a recorder mirrors the new label by id)."""
+        for b in self._bookmarks:
+            if b.id == bookmark_id:
+                b.label = label
+                return b
+        return None
+
     # --- status ------------------------------------------------------------------------------
 
     def _status_changed(self) -> None:

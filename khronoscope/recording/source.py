@@ -376,6 +376,15 @@ class RecordingSource:
         """Remove a bookmark (recorded ones are hidden by a removal in the sidecar)."""
         self._sidecar.remove(bookmark_id)
 
+    def rename_bookmark(self, bookmark_id: int, label: str) -> Bookmark | None:
+        """Relabel a bookmark: the sidecar records it again under its id with the new label."""
+        known = self._sidecar.merged(self._extras.bookmarks).get(bookmark_id)
+        if known is None:
+            return None
+        renamed = Bookmark(known.t, label, known.key, known.id)
+        self._sidecar.add(renamed)
+        return renamed
+
     # --- beyond the protocol ----------------------------------------------------------------
 
     def logs(

@@ -116,6 +116,14 @@ class MemorySource:
         """Delete a bookmark."""
         self.marks = [b for b in self.marks if b.id != bookmark_id]
 
+    def rename_bookmark(self, bookmark_id: int, label: str) -> Bookmark | None:
+        """Relabel a bookmark in place."""
+        for b in self.marks:
+            if b.id == bookmark_id:
+                b.label = label
+                return b
+        return None
+
     # --- writing the past --------------------------------------------------------------------
 
     def put(self, t: int, obj: dict[str, Any]) -> None:

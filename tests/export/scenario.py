@@ -93,6 +93,9 @@ class MemorySource:
     def remove_bookmark(self, bookmark_id: int) -> None:
         return None
 
+    def rename_bookmark(self, bookmark_id: int, label: str) -> Bookmark | None:
+        return None
+
     def put(self, t: int, obj: dict[str, Any], type_name: str | None = None) -> ObjectKey:
         rt = self.types[type_name or _type_of(obj)]
         key = rt.key_of(obj)
