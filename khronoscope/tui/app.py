@@ -18,23 +18,35 @@ from khronoscope.tui.screens.browser import BrowserScreen
 from khronoscope.tui.screens.detail import DetailScreen
 from khronoscope.tui.screens.help import HelpScreen
 from khronoscope.tui.settings import BrowserSettings
+from khronoscope.tui.timecontrols import TimeControls
 from khronoscope.tui.widgets.table import ResourceTable
+from khronoscope.tui.widgets.vlist import VirtualList
 
 
-class KhronoscopeApp(App[None], inherit_bindings=False):
+class KhronoscopeApp(TimeControls, App[None], inherit_bindings=False):
     """The browser over a HistorySource (a live session or a recording)."""
 
     TITLE = "khronoscope"
-    BINDINGS: ClassVar[list[BindingType]] = DEFAULT_KEYMAP.bindings("app")  # type: ignore[assignment]
+    BINDINGS: ClassVar[list[BindingType]] = [  # type: ignore[assignment]
+        *DEFAULT_KEYMAP.bindings("app"),
+        *DEFAULT_KEYMAP.bindings("time"),
+    ]
 
     def __init__(self, source: HistorySource, settings: BrowserSettings) -> None:
         super().__init__()
         self.source = source
         self.settings = settings
-        self.playback = PlaybackCursor(settings.clock, source.is_live, settings.at)
+        tmap = source.tmap
+        self.playback = PlaybackCursor(
+            settings.clock, source.is_live, settings.at, bounds=lambda: (tmap.first_t, tmap.last_t)
+        )
         if not source.is_live and settings.at is None:
             # a recording opens at its last moment
             self.playback.seek(source.tmap.last_t or settings.clock())
+        elif source.is_live and settings.at is not None and settings.at >= settings.clock():
+            # nothing is recorded ahead of now: a future --at starts live
+            self.playback.go_live()
+            self.time_message = "--at is not in the past: following live"
         self.set_keymap(settings.keymap.overrides())
         # run once the app is mounted, on its event loop (e.g. start a cluster session's tasks)
         self.startup_hooks: list[Callable[[KhronoscopeApp], object]] = []
@@ -47,6 +59,7 @@ class KhronoscopeApp(App[None], inherit_bindings=False):
         """Report keymap problems once, in the app (they were one line each at start-up)."""
         for line in [*self.settings.startup_messages, *self.settings.keymap.problems]:
             self.notify(line, title="keymap", severity="warning", timeout=10)
+        self.time_setup()
         for hook in self.startup_hooks:
             hook(self)
 
@@ -86,8 +99,14 @@ class KhronoscopeApp(App[None], inherit_bindings=False):
         elif isinstance(screen, HelpScreen):
             context = "help"
         else:
-            context = "browser"
+            context = getattr(screen, "KEYMAP_CONTEXT", "browser")
         nodes = {"app": self, "browser": screen, "detail": screen, "help": screen}
+        nodes.update({s: screen for s in ("history", "diff", "bookmarks", "changes")})
+        if self.time_screen(screen):
+            nodes["time"] = self
+        lists = screen.query(VirtualList)
+        if lists:
+            nodes["list"] = lists.first()
         if isinstance(screen, BrowserScreen):
             nodes["table"] = screen.query_one(ResourceTable)
         keymap = self.settings.keymap

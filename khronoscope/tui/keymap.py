@@ -31,7 +31,7 @@ class Action:
 
     @property
     def scope(self) -> str:
-        """`app`, `browser`, `table`, `detail` or `help`."""
+        """`app`, `browser`, `table`, `detail`, `help`, `time`, `list`, or a screen's own."""
         return self.id.split(".", 1)[0]
 
 
@@ -67,12 +67,56 @@ ACTIONS: tuple[Action, ...] = (
     Action("table.sort_restarts", "sort('RESTARTS')", "Sort by restarts"),
     Action("table.sort_node", "sort('NODE')", "Sort by node"),
     Action("table.sort_ip", "sort('IP')", "Sort by IP"),
+    # time travel: bound on the app, active on the screens that show a moment
+    Action("time.play", "time_play", "Play / pause", True),
+    Action("time.slower", "time_slower", "Rewind / slower forward"),
+    Action("time.faster", "time_faster", "Forward / slower rewind"),
+    Action("time.step_prev", "time_step(-1)", "Previous change in view"),
+    Action("time.step_next", "time_step(1)", "Next change in view"),
+    Action("time.object_prev", "time_step_object(-1)", "Previous change of the selected object"),
+    Action("time.object_next", "time_step_object(1)", "Next change of the selected object"),
+    Action("time.jump_back", "time_jump(-1)", "Jump back by the interval"),
+    Action("time.jump_forward", "time_jump(1)", "Jump forward by the interval"),
+    Action("time.interval", "time_interval", "Jump interval: 10s, 1m, 10m, 1h"),
+    Action("time.goto", "time_goto", "Go to a time", True),
+    Action("time.live", "time_live", "Back to live", True),
+    Action("time.start", "time_start", "Start of the record"),
+    Action("time.bookmark", "time_bookmark", "Bookmark this moment"),
+    Action("time.bookmarks", "time_bookmarks", "Bookmarks (list, rename, delete)"),
+    Action("time.bookmark_prev", "time_bookmark_step(-1)", "Previous bookmark"),
+    Action("time.bookmark_next", "time_bookmark_step(1)", "Next bookmark"),
+    Action("time.history", "time_history", "History of the selected object"),
+    Action("time.diff", "time_diff", "Diff of the selected object"),
+    Action("time.changes", "time_changes", "What changed since the last bookmark"),
     Action("detail.back", "back", "Back", True),
     Action("detail.yaml", "show('yaml')", "YAML", True),
     Action("detail.describe", "show('describe')", "Describe", True),
     Action("detail.managed_fields", "toggle_managed_fields", "managedFields", True),
     Action("detail.top", "top", "Top"),
     Action("detail.bottom", "bottom", "Bottom"),
+    Action("list.up", "cursor_up", "Up"),
+    Action("list.down", "cursor_down", "Down"),
+    Action("list.page_up", "page_up", "Page up"),
+    Action("list.page_down", "page_down", "Page down"),
+    Action("list.top", "top", "First line"),
+    Action("list.bottom", "bottom", "Last line"),
+    Action("history.back", "back", "Back", True),
+    Action("history.diff", "diff", "Diff vs the version before", True),
+    Action("history.yaml", "yaml", "YAML of this version", True),
+    Action("diff.back", "back", "Back", True),
+    Action("diff.previous", "against('previous')", "vs the previous version", True),
+    Action("diff.live", "against('live')", "vs live (the end of a recording)", True),
+    Action("diff.bookmark", "against('bookmark')", "vs a bookmark (again: the next one)", True),
+    Action("diff.noise", "toggle_noise", "Show / hide noise", True),
+    Action("diff.top", "top", "Top"),
+    Action("diff.bottom", "bottom", "Bottom"),
+    Action("bookmarks.back", "back", "Back", True),
+    Action("bookmarks.go", "go", "Go there", True),
+    Action("bookmarks.rename", "rename", "Rename", True),
+    Action("bookmarks.delete", "delete", "Delete", True),
+    Action("bookmarks.changes", "changes", "What changed from there to the cursor", True),
+    Action("changes.back", "back", "Back", True),
+    Action("changes.open", "open", "Diff of this object", True),
     Action("help.close", "close", "Close", True),
 )
 
@@ -80,9 +124,13 @@ BY_ID: dict[str, Action] = {a.id: a for a in ACTIONS}
 
 # Scopes whose bindings are active together (the app's bindings are active everywhere).
 CONTEXTS: dict[str, tuple[str, ...]] = {
-    "browser": ("app", "browser", "table"),
-    "detail": ("app", "detail"),
+    "browser": ("app", "browser", "table", "time"),
+    "detail": ("app", "detail", "time"),
     "help": ("app", "help"),
+    "history": ("app", "history", "list", "time"),
+    "diff": ("app", "diff", "time"),
+    "bookmarks": ("app", "bookmarks", "list"),
+    "changes": ("app", "changes", "list"),
 }
 
 
@@ -142,6 +190,16 @@ def display_keys(keys: tuple[str, ...]) -> str:
         "full_stop": ".",
         "less_than_sign": "<",
         "greater_than_sign": ">",
+        "left_square_bracket": "[",
+        "right_square_bracket": "]",
+        "left_curly_bracket": "{",
+        "right_curly_bracket": "}",
+        "left_parenthesis": "(",
+        "right_parenthesis": ")",
+        "minus": "-",
+        "plus": "+",
+        "equals_sign": "=",
+        "apostrophe": "'",
     }
     return ", ".join(names.get(k, k) for k in keys)
 

@@ -29,6 +29,7 @@ from khronoscope.tui.tablemodel import NAME, NAMESPACE, TableModel
 from khronoscope.tui.widgets.commandline import CommandLine
 from khronoscope.tui.widgets.header import HeaderBar
 from khronoscope.tui.widgets.table import ResourceTable
+from khronoscope.tui.widgets.timeline import Timeline
 
 if TYPE_CHECKING:
     from khronoscope.tui.app import KhronoscopeApp
@@ -88,9 +89,10 @@ class BrowserScreen(Screen[None]):
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
-        """Header, table, command line, footer."""
+        """Header, table, timeline, command line, footer."""
         yield HeaderBar(id="header")
         yield ResourceTable(id="table")
+        yield Timeline(id="timeline")
         yield CommandLine(self._complete, id="command")
         yield Footer()
 
@@ -364,6 +366,8 @@ class BrowserScreen(Screen[None]):
     def run_command(self, text: str) -> None:
         """Run a `:` command; errors become a message, never an exception."""
         if not text.strip():
+            return
+        if self.kapp.run_time_command(text):
             return
         try:
             cmd = parse_command(text, self.aliases())

@@ -17,6 +17,7 @@ from khronoscope.core.types import ObjectKey
 from khronoscope.tui.detailtext import describe_text, version_at, yaml_text
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
 from khronoscope.tui.widgets.header import time_label
+from khronoscope.tui.widgets.timeline import Timeline
 
 if TYPE_CHECKING:
     from khronoscope.tui.app import KhronoscopeApp
@@ -47,10 +48,11 @@ class DetailScreen(Screen[None]):
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
-        """Title, scrollable body, footer."""
+        """Title, scrollable body, timeline, footer."""
         yield Static(id="detail-title")
         with VerticalScroll(id="detail-scroll"):
             yield Static(id="detail-body")
+        yield Timeline()
         yield Footer()
 
     def on_mount(self) -> None:

@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from khronoscope.tui.keymap import ACTIONS, DEFAULT_KEYMAP, Keymap
+from khronoscope.tui.timecontrols import TIME_COMMANDS
 
 if TYPE_CHECKING:
     from khronoscope.tui.app import KhronoscopeApp
@@ -23,6 +24,12 @@ SCOPE_TITLES = {
     "table": "Table",
     "detail": "YAML / describe",
     "help": "This help",
+    "time": "Time travel (browser, YAML / describe, history, diff)",
+    "list": "Lists (history, bookmarks, what changed)",
+    "history": "History of an object",
+    "diff": "Diff",
+    "bookmarks": "Bookmarks",
+    "changes": "What changed",
 }
 
 
@@ -68,6 +75,8 @@ class HelpScreen(Screen[None]):
                     "\n:pods  :deploy kube-system  :pods -A  :ns  :databases.example.com  :q\n"
                     "/web  /!web  /-l app=web,tier!=db  (regex on names, label selector, ! "
                     "inverts)\n"
+                    f":goto 14:32  :goto -15m  :live  :start  :changes BOOKMARK now  "
+                    f"(all: {TIME_COMMANDS})\n"
                     "Change keys in $XDG_CONFIG_HOME/khronoscope/keybindings.toml "
                     "or with --keymap FILE.",
                     style="dim",

@@ -10,13 +10,24 @@ from textual.widgets import Static
 
 from khronoscope.core.source import TypeState, TypeStatus
 from khronoscope.core.timefmt import format_clock, format_offset
-from khronoscope.tui.playback import PlaybackCursor
+from khronoscope.tui.playback import PlaybackCursor, speed_label
 
 
 def time_label(playback: PlaybackCursor, tz: tzinfo | None) -> Text:
-    """`● LIVE 09:02:35` or `⏸ PAUSED 2026-03-14 09:02:35 (-1h20m)`."""
+    """`● LIVE 09:02:35`, `⏸ PAUSED 2026-03-14 09:02:35 (-1h20m)`, `▶ PLAY 4x ...` or
+    `◀ REWIND 2x ...`."""
     if playback.live:
         return Text.assemble(("● LIVE ", "bold green"), format_clock(playback.t, tz)[11:])
+    if playback.playing:
+        if playback.speed < 0:
+            state = f"◀ REWIND {speed_label(-playback.speed)} "
+        else:
+            state = f"▶ PLAY {speed_label(playback.speed)} "
+        return Text.assemble(
+            (state, "bold cyan"),
+            (format_clock(playback.t, tz), "bold"),
+            f" ({format_offset(playback.offset)})",
+        )
     return Text.assemble(
         ("⏸ PAUSED ", "bold yellow"),
         (format_clock(playback.t, tz), "bold"),

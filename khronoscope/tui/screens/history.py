@@ -1,0 +1,173 @@
+"""The history of one object: every version with its time, kind, writer (field manager) and
+the fields it changed. Moving the selection moves the cursor to that version (the screens
+below follow); Enter shows its diff, `y` its YAML. Only the lines on screen are decoded.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from khronoscope.core.timefmt import format_clock
+from khronoscope.core.types import ChangeKind, ObjectKey
+from khronoscope.tui.keymap import DEFAULT_KEYMAP
+from khronoscope.tui.versions import ObjectHistory, VersionEntry
+from khronoscope.tui.widgets.timeline import Timeline
+from khronoscope.tui.widgets.vlist import VirtualList
+
+if TYPE_CHECKING:
+    from khronoscope.tui.app import KhronoscopeApp
+
+_KIND_STYLE = {
+    ChangeKind.ADDED: "green",
+    ChangeKind.MODIFIED: "yellow",
+    ChangeKind.DELETED: "red",
+}
+_BY_WIDTH = 30
+
+
+def entry_text(entry: VersionEntry, when: str, current: bool) -> Text:
+    """One line: marker, time, kind, writers, changed paths."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append("▶ " if current else "  ", style="bold")
+    text.append(when + "  ")
+    text.append(f"{entry.kind.name:<9}", style=_KIND_STYLE[entry.kind])
+    by = ", ".join(entry.managers) or "-"
+    if len(by) > _BY_WIDTH:
+        by = by[: _BY_WIDTH - 1] + "…"
+    text.append(f"{by:<{_BY_WIDTH}}  ", style="cyan")
+    if entry.paths:
+        shown = []
+        for p in entry.paths:
+            owner = entry.owners.get(p)
+            shown.append(f"{p} ({owner})" if owner and len(entry.managers) > 1 else p)
+        text.append(", ".join(shown))
+    elif entry.kind is ChangeKind.MODIFIED and entry.noise:
+        text.append("(only resourceVersion, managedFields or heartbeat times)", style="dim")
+    return text
+
+
+class HistoryScreen(Screen[None]):
+    """The versions of `key`, oldest first, the one in force at the cursor marked."""
+
+    TIME_CONTROLS = True
+    KEYMAP_CONTEXT = "history"
+    BINDINGS: ClassVar[list[BindingType]] = DEFAULT_KEYMAP.bindings("history")  # type: ignore[assignment]
+
+    DEFAULT_CSS = """
+    HistoryScreen #history-title { height: 2; background: $panel; padding: 0 1; }
+    """
+
+    def __init__(self, key: ObjectKey) -> None:
+        super().__init__()
+        self.key = key
+        self.history: ObjectHistory | None = None
+        self._following = False
+
+    @property
+    def kapp(self) -> KhronoscopeApp:
+        """The app, typed."""
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def list(self) -> VirtualList:
+        """The list of versions."""
+        return self.query_one(VirtualList)
+
+    def compose(self) -> ComposeResult:
+        """Title, versions, timeline, footer."""
+        yield Static(id="history-title")
+        header = Text(f"  {'TIME':<23}  {'CHANGE':<9}{'BY (field manager)':<{_BY_WIDTH}}  WHAT")
+        yield VirtualList(self._line, header=header, empty="no recorded versions")
+        yield Timeline()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Load the versions, select the one in force at the cursor, follow the cursor."""
+        self.history = ObjectHistory(self.kapp.source.tmap, self.key)
+        self.list.set_count(len(self.history), max(self._current(), 0))
+        self._title()
+        self.kapp.playback.listeners.append(self._moved)
+        self.set_interval(1.0, self._poll)
+        self.list.focus()
+
+    def on_unmount(self) -> None:
+        """Stop following the cursor."""
+        if self._moved in self.kapp.playback.listeners:
+            self.kapp.playback.listeners.remove(self._moved)
+
+    def _current(self) -> int:
+        assert self.history is not None
+        return self.history.index_at(self.kapp.playback.t)
+
+    def _line(self, i: int) -> Text:
+        assert self.history is not None
+        entry = self.history.entry(i)
+        when = format_clock(entry.t, self.kapp.settings.tz, millis=True)
+        return entry_text(entry, when, i == self._current())
+
+    def _title(self) -> None:
+        assert self.history is not None
+        n = len(self.history)
+        line1 = Text.assemble(("History", "bold"), "  ", (str(self.key), "bold cyan"))
+        line1.append(f"  {n} version{'s' if n != 1 else ''}", style="dim")
+        line2 = Text(
+            "selecting a version moves the cursor there · Enter: its diff · y: its YAML",
+            style="dim",
+        )
+        self.query_one("#history-title", Static).update(Text("\n").join([line1, line2]))
+
+    def _poll(self) -> None:
+        """New versions (live): extend the list."""
+        assert self.history is not None
+        if self.history.refresh():
+            self.list.set_count(len(self.history))
+            self._title()
+
+    def _moved(self) -> None:
+        # the cursor moved (a step, play, a click on the timeline): show its version selected
+        if self.history is None or self._following:
+            return
+        current = self._current()
+        if current >= 0 and current != self.list.index:
+            self.list.index = current
+            self.list.set_count(len(self.history))
+        else:
+            self.list.refresh()
+
+    @on(VirtualList.Highlighted)
+    def _highlighted(self, event: VirtualList.Highlighted) -> None:
+        assert self.history is not None
+        t = self.history.versions[event.index][0]
+        self._following = True
+        try:
+            self.kapp.seek_to(t, why="version")
+        finally:
+            self._following = False
+        self.list.refresh()
+
+    # --- actions (scope `history`) -----------------------------------------------------------
+
+    def action_back(self) -> None:
+        """Back."""
+        self.dismiss()
+
+    def action_diff(self) -> None:
+        """The selected version against the one before it."""
+        from khronoscope.tui.screens.diff import DiffScreen
+
+        if self.history is not None and len(self.history):
+            self.kapp.seek_to(self.history.versions[self.list.index][0], why="version")
+            self.app.push_screen(DiffScreen(self.key))
+
+    def action_yaml(self) -> None:
+        """The selected version's YAML."""
+        if self.history is not None and len(self.history):
+            self.kapp.seek_to(self.history.versions[self.list.index][0], why="version")
+            self.kapp.show_detail(self.key, "yaml")

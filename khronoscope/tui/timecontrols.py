@@ -1,0 +1,509 @@
+"""The time-travel actions of the app (keymap scope `time`) and the `:` time commands.
+
+Bound on the app and enabled only on the screens that show a moment (the browser, YAML and
+describe, history, diff), so every such screen shares one cursor and one set of keys. The
+moves themselves are computed in `travel.py` (no Textual); this mixin turns them into cursor
+moves, dialogs and one-line messages on the timeline (never a pile of toasts while a key is
+held down).
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import TYPE_CHECKING, Any
+
+from khronoscope.core.source import Bookmark
+from khronoscope.core.timefmt import NS, TimeParseError, format_clock
+from khronoscope.core.types import ObjectKey
+from khronoscope.errors import KhronoscopeError
+from khronoscope.temporal.diff import changed_paths
+from khronoscope.tui.playback import SPEEDS, speed_label
+from khronoscope.tui.travel import (
+    StepScope,
+    Target,
+    changes_at,
+    format_interval,
+    next_bookmark,
+    next_interval,
+    next_step,
+    parse_interval,
+    parse_target,
+    previous_bookmark,
+    previous_step,
+)
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
+    from khronoscope.core.source import HistorySource
+    from khronoscope.tui.playback import PlaybackCursor
+    from khronoscope.tui.settings import BrowserSettings
+
+GOTO_HINT = (
+    "14:32 · 14:32:05 (the cursor's day) · -15m, +30s (from the cursor) · "
+    "2026-03-14T09:01:00Z · start · end · now · a bookmark's label"
+)
+TIME_COMMANDS = (
+    "goto TIME · at TIME · live · start · end · play [SPEED] · pause · speed X · interval 5m · "
+    "mark [LABEL] · bookmarks · changes [FROM [TO]] · history · diff"
+)
+_GOTO_WORDS = ("goto", "go", "at", "t", "time")
+
+
+class TimeControls:
+    """Mixin for the app: `playback`, `source` and `settings` come from it."""
+
+    playback: PlaybackCursor
+    source: HistorySource
+    settings: BrowserSettings
+    jump_interval: int = 60 * NS
+    time_message: str = ""
+
+    # --- plumbing ----------------------------------------------------------------------------
+
+    def time_setup(self) -> None:
+        """Start the playback timer (the app's on_mount calls this)."""
+        app: Any = self
+        self._play_timer = app.set_interval(1 / 20, self._play_tick, pause=True)
+        self.playback.listeners.append(self._playback_state)
+
+    def _play_tick(self) -> None:
+        if not self.playback.advance():
+            self._play_timer.pause()
+
+    def _playback_state(self) -> None:
+        timer = getattr(self, "_play_timer", None)
+        if timer is not None and self.playback.playing:
+            timer.resume()
+
+    def time_screen(self, screen: Screen[Any] | None = None) -> bool:
+        """True when `screen` (default: the top one) shows a moment."""
+        from khronoscope.tui.screens.browser import BrowserScreen
+        from khronoscope.tui.screens.detail import DetailScreen
+
+        app: Any = self
+        screen = screen if screen is not None else app.screen
+        return isinstance(screen, BrowserScreen | DetailScreen) or bool(
+            getattr(screen, "TIME_CONTROLS", False)
+        )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Time actions only where a moment is shown (hidden from the footer elsewhere)."""
+        if action.startswith("time_") and not self.time_screen():
+            return False
+        return super().check_action(action, parameters)  # type: ignore[misc]
+
+    def selected_key(self, screen: Screen[Any] | None = None) -> ObjectKey | None:
+        """The object the user is on: the table's selection, or the object a screen shows."""
+        from khronoscope.tui.screens.browser import BrowserScreen
+        from khronoscope.tui.widgets.table import ResourceTable
+
+        app: Any = self
+        screen = screen if screen is not None else app.screen
+        key = getattr(screen, "key", None)
+        if isinstance(key, ObjectKey):
+            return key
+        if isinstance(screen, BrowserScreen):
+            return screen.query_one(ResourceTable).selected
+        return None
+
+    def view_scope(self, screen: Screen[Any] | None = None) -> tuple[StepScope, str]:
+        """What "in view" means on `screen`: the browser's type, namespace and filter, or the
+        one object a screen shows; with a short label for the timeline."""
+        from khronoscope.tui.screens.browser import BrowserScreen
+
+        app: Any = self
+        screen = screen if screen is not None else app.screen
+        if isinstance(screen, BrowserScreen):
+            view = screen.view
+            rt = self.source.resource_types().get(view.type_name)
+            tmap = self.source.tmap
+            namespaced = rt.namespaced if rt is not None else any(tmap.namespaces(view.type_name))
+            ns = view.namespace if namespaced else None
+            match = view.filter.matches if view.filter.active else None
+            label = view.type_name.split(".", 1)[0] + (f" in {ns}" if ns else "")
+            if view.filter.active:
+                label += f" /{view.filter.label}"
+            return StepScope(view.type_name, ns, None, match), label
+        key = self.selected_key(screen)
+        if key is not None:
+            return StepScope(key=key), key.name
+        return StepScope(), "everything"
+
+    def say(self, text: str) -> None:
+        """A one-line message on the timeline (replaces the previous one)."""
+        self.time_message = text
+        app: Any = self
+        from khronoscope.tui.widgets.timeline import Timeline
+
+        for timeline in app.screen.query(Timeline):
+            timeline.refresh()
+
+    def _clock(self, t: int) -> str:
+        return format_clock(t, self.settings.tz, millis=t % NS != 0)
+
+    def seek_to(self, t: int, keep_playing: bool = False, why: str = "") -> None:
+        """Move the cursor to t: into now or beyond turns live (when there is a cluster);
+        before the record's start stops at the start."""
+        playback = self.playback
+        tmap = self.source.tmap
+        if playback.live_available and t >= playback.clock():
+            playback.go_live()
+            self.say("live")
+            return
+        first = tmap.first_t
+        note = ""
+        if first is not None and t < first:
+            t, note = first, " (the record starts there)"
+        playback.seek(t, keep_playing=keep_playing)
+        if why:
+            self.say(f"{why}: {self._clock(t)}{note}")
+        elif note:
+            self.say(f"start of the record{note}")
+
+    def go_target(self, target: Target) -> None:
+        """Go where a typed time points."""
+        if target.live:
+            self.action_time_live()
+        elif target.t is not None:
+            self.seek_to(target.t, why=target.what if target.what != "live" else "")
+
+    def parse_target(self, text: str) -> Target:
+        """A typed time (see travel.parse_target), relative to the cursor."""
+        tmap = self.source.tmap
+        return parse_target(
+            text,
+            self.playback.t,
+            tmap.first_t,
+            self.playback.end() if not self.playback.live_available else tmap.last_t,
+            self.settings.tz,
+            self.source.bookmarks(),
+        )
+
+    # --- actions: playing --------------------------------------------------------------------
+
+    def action_time_play(self) -> None:
+        """Space: pause (live or playing), or play from the moment shown."""
+        self.playback.toggle()
+        self._say_state()
+
+    def action_time_slower(self) -> None:
+        """`<`: slower forward, then pause, then rewind faster."""
+        if not self.playback.slower():
+            self.say(f"rewinding as fast as it goes ({speed_label(-SPEEDS[-1])})")
+            return
+        self._say_state()
+
+    def action_time_faster(self) -> None:
+        """`>`: slower rewind, then pause, then forward faster."""
+        if self.playback.live:
+            self.say("live: nothing is ahead of now (space pauses, < rewinds)")
+            return
+        if not self.playback.faster():
+            self.say(f"playing as fast as it goes ({speed_label(SPEEDS[-1])})")
+            return
+        self._say_state()
+
+    def _say_state(self) -> None:
+        p = self.playback
+        if p.playing:
+            what = "playing" if p.speed > 0 else "rewinding"
+            self.say(f"{what} at {speed_label(abs(p.speed))}")
+        elif p.live:
+            self.say("live")
+        else:
+            self.say(f"paused at {self._clock(p.t)} (space plays)")
+
+    # --- actions: steps and jumps ------------------------------------------------------------
+
+    def action_time_step(self, direction: int) -> None:
+        """`[` `]`: the previous/next change of what is in view."""
+        scope, label = self.view_scope()
+        self._step(scope, label, direction)
+
+    def action_time_step_object(self, direction: int) -> None:
+        """`{` `}`: the previous/next change of the selected object."""
+        key = self.selected_key()
+        if key is None:
+            self.say("select an object first")
+            return
+        self._step(StepScope(key=key), f"{key.type.split('.', 1)[0]} {key.name}", direction)
+
+    def _step(self, scope: StepScope, label: str, direction: int) -> None:
+        tmap = self.source.tmap
+        t = self.playback.t
+        target = next_step(tmap, t, scope) if direction > 0 else previous_step(tmap, t, scope)
+        if target is None:
+            if direction > 0 and self.playback.live_available and not self.playback.live:
+                self.say(f"no later change of {label}: L goes live")
+            else:
+                self.say(f"no {'later' if direction > 0 else 'earlier'} change of {label}")
+            return
+        self.playback.seek(target)
+        refs = changes_at(tmap, target, scope, limit=20)
+        self.say(self._describe(target, refs, scope))
+        if scope.key is None:
+            self._select_changed([r.key for r in refs])
+
+    def _describe(self, t: int, refs: list[Any], scope: StepScope) -> str:
+        when = self._clock(t)
+        if not refs:
+            return when
+        first = refs[0]
+        key = first.key
+        name = f"{key.namespace}/{key.name}" if key.namespace else key.name
+        text = f"{when} {first.kind.name} {key.type.split('.', 1)[0]} {name}"
+        if scope.key is not None and first.kind.name == "MODIFIED":
+            tmap = self.source.tmap
+            before, after = tmap.get(key, t - 1), tmap.get(key, t)
+            from khronoscope.printers.redact import redact
+            from khronoscope.tui.objdiff import is_noise
+
+            if before is not None and after is not None:
+                a, b = redact(before, key.type, True), redact(after, key.type, True)
+                paths = [p for p in changed_paths(a, b) if not is_noise(p)]
+                if paths:
+                    text += ": " + ", ".join(paths[:3]) + (" …" if len(paths) > 3 else "")
+        if len(refs) > 1:
+            more = f"{len(refs) - 1}+" if len(refs) >= 20 else str(len(refs) - 1)
+            text += f" (+{more} more)"
+        return text
+
+    def _select_changed(self, keys: list[ObjectKey]) -> None:
+        """After a step in the table, select the row that changed (its `{` `}` then follow it)."""
+        from khronoscope.tui.screens.browser import BrowserScreen
+        from khronoscope.tui.widgets.table import ResourceTable
+
+        app: Any = self
+        screen = app.screen
+        if not isinstance(screen, BrowserScreen) or not keys:
+            return
+        table = screen.query_one(ResourceTable)
+        # the table catches up with t on the next tick; select once it has
+        wanted = keys[0]
+
+        def select() -> None:
+            model = table.model
+            if model is not None and wanted in model.rows:
+                table.select(wanted)
+
+        screen.tick()
+        select()
+
+    def action_time_jump(self, direction: int) -> None:
+        """`-` `+`: jump back/forward by the interval (playing goes on from there)."""
+        t = self.playback.t + direction * self.jump_interval
+        sign = "+" if direction > 0 else "-"
+        self.seek_to(t, keep_playing=True, why=f"{sign}{format_interval(self.jump_interval)}")
+
+    def action_time_interval(self) -> None:
+        """`i`: the next jump interval (10s, 1m, 10m, 1h)."""
+        self.jump_interval = next_interval(self.jump_interval)
+        self.say(f"- and + jump {format_interval(self.jump_interval)}")
+
+    def action_time_goto(self) -> None:
+        """`t`: go to a typed time (a bad time is reported in the dialog)."""
+        from khronoscope.tui.screens.prompt import TextPrompt
+
+        def check(text: str) -> Target:
+            try:
+                return self.parse_target(text)
+            except TimeParseError as err:
+                raise ValueError(str(err)) from None
+
+        def done(target: Target | None) -> None:
+            if target is not None:
+                self.go_target(target)
+
+        app: Any = self
+        title = f"Go to a time (now at {self._clock(self.playback.t)})"
+        app.push_screen(TextPrompt(title, check, placeholder="14:32", hint=GOTO_HINT), done)
+
+    def action_time_live(self) -> None:
+        """`L`: follow now again (a recording: go to its end)."""
+        if self.playback.go_live():
+            self.say("live")
+            return
+        end = self.source.tmap.last_t
+        if end is not None:
+            self.playback.seek(end)
+        self.say("a recording has no live: at its end")
+
+    def action_time_start(self) -> None:
+        """The first moment of the record."""
+        first = self.source.tmap.first_t
+        if first is None:
+            self.say("nothing recorded yet")
+            return
+        self.seek_to(first, why="start of the record")
+
+    # --- actions: bookmarks ------------------------------------------------------------------
+
+    def action_time_bookmark(self, label: str | None = None) -> None:
+        """`m`: bookmark the moment shown (optionally on the selected object)."""
+        from khronoscope.tui.screens.browser import BrowserScreen
+        from khronoscope.tui.screens.prompt import BookmarkPrompt
+
+        app: Any = self
+        t = self.playback.t
+        if self.playback.live:
+            self.playback.pause()  # the bookmark is of the moment the user saw
+            t = self.playback.t
+        key = self.selected_key()
+
+        def done(answer: tuple[str, bool] | None) -> None:
+            if answer is not None:
+                text, on_object = answer
+                self.add_bookmark(t, text, key if on_object else None)
+
+        if label is not None:
+            self.add_bookmark(t, label, None)
+            return
+        target = None
+        if key is not None:
+            target = f"{key.type.split('.', 1)[0]} {key.namespace + '/' if key.namespace else ''}"
+            target += key.name
+        on_object = not isinstance(app.screen, BrowserScreen)
+        app.push_screen(BookmarkPrompt(self._clock(t), target, on_object), done)
+
+    def add_bookmark(self, t: int, label: str, key: ObjectKey | None) -> Bookmark | None:
+        """Store a bookmark in the source (one line on failure, never an exception)."""
+        label = label.strip() or format_clock(t, self.settings.tz)[11:]
+        try:
+            b = self.source.add_bookmark(Bookmark(t, label, key))
+        except KhronoscopeError as err:
+            app: Any = self
+            app.notify(str(err), title="bookmark", severity="error")
+            return None
+        self.say(f"bookmarked {b.label!r} at {self._clock(t)}")
+        return b
+
+    def action_time_bookmarks(self) -> None:
+        """`'`: the bookmark list."""
+        from khronoscope.tui.screens.bookmarks import BookmarksScreen
+
+        app: Any = self
+        app.push_screen(BookmarksScreen())
+
+    def action_time_bookmark_step(self, direction: int) -> None:
+        """`(` `)`: the previous/next bookmark."""
+        marks = self.source.bookmarks()
+        t = self.playback.t
+        b = next_bookmark(marks, t) if direction > 0 else previous_bookmark(marks, t)
+        if b is None:
+            self.say(f"no {'later' if direction > 0 else 'earlier'} bookmark")
+            return
+        self.seek_to(b.t, why=f"bookmark {b.label!r}")
+
+    # --- actions: history, diff, what changed ------------------------------------------------
+
+    def action_time_history(self) -> None:
+        """`H`: the versions of the selected object."""
+        from khronoscope.tui.screens.history import HistoryScreen
+
+        key = self.selected_key()
+        if key is None:
+            self.say("select an object first")
+            return
+        app: Any = self
+        app.push_screen(HistoryScreen(key))
+
+    def action_time_diff(self) -> None:
+        """`D`: the selected object at the cursor against its previous version."""
+        from khronoscope.tui.screens.diff import DiffScreen
+
+        key = self.selected_key()
+        if key is None:
+            self.say("select an object first")
+            return
+        app: Any = self
+        if isinstance(app.screen, DiffScreen):
+            return
+        app.push_screen(DiffScreen(key))
+
+    def action_time_changes(self, t1: int | None = None, t2: int | None = None) -> None:
+        """`W`: what changed from the last bookmark before the cursor (else one jump interval
+        back) to the cursor."""
+        from khronoscope.tui.screens.changes import ChangesScreen
+
+        t = self.playback.t
+        origin = ""
+        if t1 is None:
+            b = previous_bookmark(self.source.bookmarks(), t)
+            if b is not None:
+                t1, origin = b.t, f"bookmark {b.label!r}"
+            else:
+                t1 = t - self.jump_interval
+                origin = f"{format_interval(self.jump_interval)} before the cursor (no bookmark)"
+        app: Any = self
+        app.push_screen(ChangesScreen(t1, t if t2 is None else t2, origin))
+
+    # --- `:` commands ------------------------------------------------------------------------
+
+    def run_time_command(self, text: str) -> bool:
+        """Run a time command typed on the `:` line; False if `text` is not one."""
+        try:
+            words = shlex.split(text.strip().lstrip(":"))
+        except ValueError:
+            words = text.strip().lstrip(":").split()
+        if not words:
+            return False
+        head, args = words[0].lower(), words[1:]
+        try:
+            return self._time_command(head, args)
+        except TimeParseError as err:
+            app: Any = self
+            app.notify(str(err), title="command", severity="error")
+            return True
+
+    def _time_command(self, head: str, args: list[str]) -> bool:
+        if head in _GOTO_WORDS and args:
+            self.go_target(self.parse_target(" ".join(args)))
+        elif head in ("live", "now") and not args:
+            self.action_time_live()
+        elif head in ("start", "begin") and not args:
+            self.action_time_start()
+        elif head == "end" and not args:
+            self.go_target(self.parse_target("end"))
+        elif head == "pause" and not args:
+            self.playback.pause()
+            self._say_state()
+        elif head in ("play", "speed"):
+            speed = 1.0 if not args else _speed(args[0])
+            self.playback.play(speed)
+            self._say_state()
+        elif head == "interval" and len(args) == 1:
+            self.jump_interval = parse_interval(args[0])
+            self.say(f"- and + jump {format_interval(self.jump_interval)}")
+        elif head in ("mark", "bookmark"):
+            self.action_time_bookmark(" ".join(args) if args else None)
+        elif head in ("bookmarks", "marks") and not args:
+            self.action_time_bookmarks()
+        elif head in ("history", "hist") and not args:
+            self.action_time_history()
+        elif head == "diff" and not args:
+            self.action_time_diff()
+        elif head in ("changes", "changed", "whatchanged"):
+            if len(args) > 2:
+                raise TimeParseError("use :changes, :changes FROM or :changes FROM TO")
+            t1 = self.parse_target(args[0]).t if args else None
+            t2 = self.parse_target(args[1]).t if len(args) > 1 else None
+            if args and t1 is None:
+                t1 = self.playback.clock()
+            if len(args) > 1 and t2 is None:
+                t2 = self.playback.clock()
+            self.action_time_changes(t1, t2)
+        else:
+            return False
+        return True
+
+
+def _speed(text: str) -> float:
+    try:
+        value = float(text.rstrip("xX"))
+    except ValueError:
+        raise TimeParseError(f"bad speed {text!r}: use 1, 4, 0.5, -2 (negative rewinds)") from None
+    if value == 0 or not SPEEDS[0] <= abs(value) <= SPEEDS[-1]:
+        low, high = SPEEDS[0], SPEEDS[-1]
+        raise TimeParseError(f"speed must be between {low:g} and {high:g} (or negative)")
+    return value

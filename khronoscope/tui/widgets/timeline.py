@@ -1,0 +1,294 @@
+"""The timeline strip: the recorded range, where the cursor is, how busy each moment was (for
+what is in view), bookmarks, and gaps where watching was interrupted. A click seeks.
+
+    09:00:00 ▁▁▂▅█▃▁▁ ▁▁▁▁▂▁░░░▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁ now
+    pods     ◆     ▲ 09:02:35                    ◆        ±1m  no later change of pods
+
+Cheap to repaint while playing at 64x: the densities (one `count_changes` per bucket, two
+bisects per index list) are cached and recomputed only when the store, the range or the scope
+changes (a live range, whose end is now, at most once a second); drawing is two short lines.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import tzinfo
+from typing import TYPE_CHECKING
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.strip import Strip
+from textual.widget import Widget
+
+from khronoscope.core.source import Bookmark, Gap
+from khronoscope.core.timefmt import format_clock
+from khronoscope.temporal.map import TemporalMap
+from khronoscope.tui.travel import StepScope, format_interval
+
+if TYPE_CHECKING:
+    from khronoscope.tui.app import KhronoscopeApp
+
+BARS = " ▁▂▃▄▅▆▇█"
+_LIVE_REFRESH_S = 1.0
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the bars are: columns [x0, x0 + n) cover [start, end)."""
+
+    start: int
+    end: int
+    x0: int
+    n: int
+
+    def bucket(self, t: int) -> int:
+        """The bar of moment t (clamped to the strip)."""
+        if self.n <= 0 or self.end <= self.start:
+            return 0
+        i = (t - self.start) * self.n // (self.end - self.start)
+        return max(0, min(self.n - 1, i))
+
+    def time_of(self, i: int) -> int:
+        """The middle of bar i."""
+        span = self.end - self.start
+        return self.start + (2 * i + 1) * span // (2 * self.n) if self.n else self.start
+
+    def bounds(self, i: int) -> tuple[int, int]:
+        """[lo, hi] of bar i (inclusive)."""
+        span = self.end - self.start
+        lo = self.start + i * span // self.n
+        hi = self.start + (i + 1) * span // self.n - 1
+        return lo, max(lo, hi)
+
+
+def densities(tmap: TemporalMap, layout: Layout, scope: StepScope) -> list[int]:
+    """Changes per bar, of one object or of a type/namespace scope."""
+    if scope.key is not None:
+        times = tmap.version_times(scope.key)
+        out = []
+        for i in range(layout.n):
+            lo, hi = layout.bounds(i)
+            out.append(bisect_right(times, hi) - bisect_left(times, lo))
+        return out
+    return [
+        tmap.count_changes(*layout.bounds(i), scope.type, scope.namespace) for i in range(layout.n)
+    ]
+
+
+def bar_chars(counts: Sequence[int]) -> str:
+    """One block character per count, log-scaled so a quiet moment still shows."""
+    top = max(counts, default=0)
+    if not top:
+        return " " * len(counts)
+    scale = math.log1p(top)
+    return "".join(BARS[max(1, math.ceil(8 * math.log1p(c) / scale))] if c else " " for c in counts)
+
+
+def time_label(t: int, tz: tzinfo | None, same_day: bool) -> str:
+    """`09:00:00`, or `03-14 09:00` when the range spans days."""
+    text = format_clock(t, tz)
+    return text[11:] if same_day else text[5:16]
+
+
+class Timeline(Widget):
+    """Two lines across the screen; reads the app's playback cursor, source and the screen's
+    scope (what is in view)."""
+
+    DEFAULT_CSS = """
+    Timeline { height: 2; background: $panel; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._cache_key: tuple[object, ...] | None = None
+        self._cache_at = 0.0
+        self._layout = Layout(0, 0, 0, 0)
+        self._bars = ""
+        self._gaps: list[bool] = []
+        self._marks: dict[int, Bookmark] = {}
+        self.renders = 0
+
+    @property
+    def kapp(self) -> KhronoscopeApp:
+        """The app, typed."""
+        return self.app  # type: ignore[return-value]
+
+    def on_mount(self) -> None:
+        """Repaint when the cursor moves, and now and then for a live range."""
+        self.kapp.playback.listeners.append(self.refresh)
+        self.set_interval(1.0, self.refresh)
+
+    def on_unmount(self) -> None:
+        """Stop listening to the cursor."""
+        listeners = self.kapp.playback.listeners
+        if self.refresh in listeners:
+            listeners.remove(self.refresh)
+
+    # --- the model ---------------------------------------------------------------------------
+
+    def range(self) -> tuple[int, int]:
+        """The recorded range shown: first change to now (live) or to the last change."""
+        app = self.kapp
+        tmap = app.source.tmap
+        playback = app.playback
+        t = playback.t
+        first = tmap.first_t if tmap.first_t is not None else t
+        last = playback.end()
+        if last is None:
+            last = tmap.last_t if tmap.last_t is not None else t
+        first, last = min(first, t), max(last, t)
+        return first, max(last, first + 1)
+
+    def _update(self, width: int) -> None:
+        app = self.kapp
+        tmap = app.source.tmap
+        scope = app.view_scope(self.screen)[0]
+        start, end = self.range()
+        left = len(time_label(start, app.settings.tz, True))
+        right = 4
+        n = max(width - left - right - 2, 1)
+        # the range's end moves with now: keep the old layout up to a second, so a live strip
+        # is recomputed once a second, not every frame
+        stable = (tmap.change_count, width, scope.type, scope.namespace, scope.key, start)
+        moving = app.playback.live_available
+        now = time.monotonic()
+        if (
+            self._cache_key == (*stable, None if moving else end)
+            and (not moving or now - self._cache_at < _LIVE_REFRESH_S)
+            and self._layout.n == n
+        ):
+            self._refresh_marks()
+            return
+        self._cache_key = (*stable, None if moving else end)
+        self._cache_at = now
+        layout = Layout(start, end, left + 1, n)
+        self._layout = layout
+        self._bars = bar_chars(densities(tmap, layout, scope))
+        gaps = [g for g in app.source.gaps() if scope.type is None or g.type == scope.type]
+        self._gaps = self._gap_cells(gaps, layout)
+        self._refresh_marks()
+
+    def _refresh_marks(self) -> None:
+        layout = self._layout
+        self._marks = {layout.bucket(b.t): b for b in self.kapp.source.bookmarks()}
+
+    @staticmethod
+    def _gap_cells(gaps: list[Gap], layout: Layout) -> list[bool]:
+        cells = [False] * layout.n
+        for g in gaps:
+            if g.end < layout.start or g.start > layout.end:
+                continue
+            for i in range(layout.bucket(g.start), layout.bucket(g.end) + 1):
+                cells[i] = True
+        return cells
+
+    # --- drawing -----------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        """Line 0: range labels and bars; line 1: scope, marks, the cursor's time, messages."""
+        width = self.size.width
+        base = self.rich_style
+        if width <= 0:
+            return Strip.blank(0)
+        if y == 0:
+            self.renders += 1
+            self._update(width)
+        app = self.kapp
+        layout = self._layout
+        tz = app.settings.tz
+        playback = app.playback
+        start, end = layout.start, layout.end
+        same_day = format_clock(start, tz)[:10] == format_clock(end, tz)[:10]
+        cursor = layout.bucket(playback.t)
+        text = Text(no_wrap=True, overflow="crop")
+        if y == 0:
+            text.append(time_label(start, tz, same_day).ljust(layout.x0 - 1), style="dim")
+            text.append(" ")
+            gap_style = Style(bgcolor="#5f1f1f")
+            for i, ch in enumerate(self._bars):
+                style = Style(color="cyan")
+                if self._gaps and self._gaps[i]:
+                    style = style + gap_style
+                    ch = ch if ch != " " else "░"
+                mark = self._marks.get(i)
+                if mark is not None:
+                    ch, style = "◆", Style(color="yellow", bold=True)
+                if i == cursor:
+                    style = Style(reverse=True, bold=True, color="bright_white")
+                    ch = ch if ch != " " else "│"
+                text.append(ch, style)
+            end_label = "now" if playback.live_available else time_label(end, tz, same_day)
+            text.append(" " + end_label[: width - text.cell_len], style="dim")
+        else:
+            text = self._marks_line(cursor, width)
+        return self._strip(text, width, base)
+
+    def _marks_line(self, cursor: int, width: int) -> Text:
+        app = self.kapp
+        layout = self._layout
+        scope_label = app.view_scope(self.screen)[1]
+        cells = [" "] * width
+        styles: list[Style | None] = [None] * width
+        for i in self._marks:
+            x = layout.x0 + i
+            if 0 <= x < width:
+                cells[x], styles[x] = "◆", Style(color="yellow")
+        x = layout.x0 + cursor
+        clock = format_clock(app.playback.t, app.settings.tz)[11:]
+        label = f"▲ {clock}"
+        lx = x if x + len(label) <= width else max(0, x - len(label) + 1)
+        if lx + len(label) > width:
+            lx = max(0, width - len(label))
+        if x + len(label) > width:
+            label = f"{clock} ▲"
+        for k, ch in enumerate(label):
+            if lx + k < width:
+                cells[lx + k], styles[lx + k] = ch, Style(bold=True, color="bright_white")
+        # the scope on the left and the message on the right, where they do not hide marks
+        left = scope_label[: max(layout.x0 - 1, 0)]
+        for k, ch in enumerate(left):
+            if cells[k] == " ":
+                cells[k], styles[k] = ch, Style(color="cyan", dim=True)
+        tail = f"  ±{format_interval(app.jump_interval)}"
+        message = app.time_message
+        room = width - (lx + len(label)) - 2
+        if len(message) + len(tail) > room:
+            keep = room - len(tail) - 1
+            message = message[:keep] + "…" if keep > 8 else ""
+        status = message + tail
+        if len(status) <= room:
+            sx = width - len(status)
+            for k, ch in enumerate(status):
+                style = Style(color="yellow") if k < len(message) else Style(dim=True)
+                cells[sx + k], styles[sx + k] = ch, style
+        text = Text(no_wrap=True, overflow="crop")
+        for ch, st in zip(cells, styles, strict=True):
+            text.append(ch, st)
+        return text
+
+    def _strip(self, text: Text, width: int, base: Style) -> Strip:
+        segments = [
+            Segment(s.text, base + s.style if s.style else base)
+            for s in text.render(self.app.console)
+            if s.text != "\n"
+        ]
+        return Strip(segments).adjust_cell_length(width, base)
+
+    # --- seeking -----------------------------------------------------------------------------
+
+    def on_click(self, event: events.Click) -> None:
+        """Seek to the moment under the mouse (a bookmark's own moment on its mark)."""
+        layout = self._layout
+        i = event.x - layout.x0
+        if not 0 <= i < layout.n:
+            return
+        mark = self._marks.get(i)
+        t = mark.t if mark is not None else layout.time_of(i)
+        self.kapp.seek_to(t, keep_playing=True, why="timeline")
+        event.stop()
