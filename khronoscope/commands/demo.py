@@ -23,7 +23,10 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Declare the demo options."""
+    """Declare the demo options (and the browser's: --at, -c, --keymap, --utc)."""
+    from khronoscope.tui.run import add_browser_arguments
+
+    add_browser_arguments(parser)
     parser.add_argument(
         "--no-ui",
         action="store_true",
@@ -146,6 +149,9 @@ def run(args: argparse.Namespace) -> int:
     if args.no_ui:
         return asyncio.run(_serve(_build(args), args))
     _build(args)  # validate the scenario and options before anything starts
+    from khronoscope.tui.run import settings_from_args
+
+    settings_from_args(args)  # a bad --at or --keymap fails before the cluster starts
     run_app = _live_app()
     if run_app is None:
         raise NotBuiltYet(

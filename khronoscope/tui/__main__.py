@@ -22,7 +22,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-n", "--namespace", default=None, help="namespace shown first")
     parser.add_argument("--scale", type=int, default=0, help="N pods instead of the incident")
     parser.add_argument("--churn", type=int, default=100, help="changes/s with --scale (live)")
-    parser.add_argument("--at", default=None, help="start paused at this time")
     args = parser.parse_args(argv)
 
     from khronoscope.tui import testing

@@ -15,9 +15,18 @@ from khronoscope.tui.keymap import KeymapError, load_keymap, user_file
 from khronoscope.tui.settings import BrowserSettings
 
 
-def add_browser_arguments(parser: argparse.ArgumentParser) -> None:
+AT_HELP = (
+    "start paused at this moment: ISO 8601 (2026-03-14T09:01:00Z), a clock time of today "
+    "(14:32, 14:32:05) or relative to now (-15m, -2h30m)"
+)
+
+
+def add_browser_arguments(parser: argparse.ArgumentParser, at_help: str = AT_HELP) -> None:
     """Options every command that opens the browser accepts (the namespace shown first comes
-    from the command's own `-n`: one watched namespace is the one shown)."""
+    from the command's own `-n`: one watched namespace is the one shown). `live`, `demo` and
+    `open` all call this, so `--at TIME` means the same everywhere (`open` passes its own help:
+    relative times count from the recording's end there, see `build_settings(at_base=...)`)."""
+    parser.add_argument("--at", metavar="TIME", default=None, help=at_help)
     parser.add_argument(
         "-c",
         "--command",
@@ -44,8 +53,13 @@ def build_settings(
     at: str | None = None,
     clock: Callable[[], int] = now_ns,
     user_keymap: Path | None = None,
+    at_base: int | None = None,
 ) -> BrowserSettings:
-    """Settings from start-up options; bad options raise UsageError (one line)."""
+    """Settings from start-up options; bad options raise UsageError (one line).
+
+    `at` is read like the go-to dialog reads a time, relative to `at_base` (default now; a
+    recording passes its end) and in UTC with `utc`.
+    """
     files: list[tuple[Path, bool]] = [(user_keymap or user_file(), False)]
     if keymap:
         files.append((Path(keymap).expanduser(), True))
@@ -56,9 +70,9 @@ def build_settings(
     start = None
     if at:
         try:
-            start = parse_time(at, clock())
+            start = parse_time(at, clock() if at_base is None else at_base, UTC if utc else None)
         except TimeParseError as err:
-            raise UsageError(str(err)) from None
+            raise UsageError(f"--at: {err}") from None
     for line in startup:
         print(f"khronoscope: {line}", file=sys.stderr)
     return BrowserSettings(
@@ -72,9 +86,11 @@ def build_settings(
     )
 
 
-def settings_from_args(args: argparse.Namespace) -> BrowserSettings:
+def settings_from_args(
+    args: argparse.Namespace, at_base: int | None = None
+) -> BrowserSettings:
     """Settings from the options `add_browser_arguments` declared (absent ones default, so a
-    command without them, like `demo`, can open the browser too)."""
+    command without them can open the browser too); `at_base` as for build_settings."""
     namespace = getattr(args, "namespace", None)
     if isinstance(namespace, list | tuple):
         # `-n a -n b` watches two namespaces: show all; `-n a` shows a
@@ -86,6 +102,7 @@ def settings_from_args(args: argparse.Namespace) -> BrowserSettings:
         keymap=getattr(args, "keymap", None),
         utc=bool(getattr(args, "utc", False)),
         at=getattr(args, "at", None),
+        at_base=at_base,
     )
 
 

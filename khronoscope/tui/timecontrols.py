@@ -139,8 +139,9 @@ class TimeControls:
         for timeline in app.screen.query(Timeline):
             timeline.refresh()
 
-    def _clock(self, t: int) -> str:
-        return format_clock(t, self.settings.tz, millis=t % NS != 0)
+    def _clock(self, t: int, date: bool = True) -> str:
+        text = format_clock(t, self.settings.tz, millis=t % NS != 0)
+        return text if date else text[11:]
 
     def seek_to(self, t: int, keep_playing: bool = False, why: str = "") -> None:
         """Move the cursor to t: into now or beyond turns live (when there is a cluster);
@@ -157,7 +158,7 @@ class TimeControls:
             t, note = first, " (the record starts there)"
         playback.seek(t, keep_playing=keep_playing)
         if why:
-            self.say(f"{why}: {self._clock(t)}{note}")
+            self.say(f"{why}: {self._clock(t, date=False)}{note}")
         elif note:
             self.say(f"start of the record{note}")
 
@@ -166,7 +167,7 @@ class TimeControls:
         if target.live:
             self.action_time_live()
         elif target.t is not None:
-            self.seek_to(target.t, why=target.what if target.what != "live" else "")
+            self.seek_to(target.t, why=target.what)
 
     def parse_target(self, text: str) -> Target:
         """A typed time (see travel.parse_target), relative to the cursor."""
@@ -212,7 +213,7 @@ class TimeControls:
         elif p.live:
             self.say("live")
         else:
-            self.say(f"paused at {self._clock(p.t)} (space plays)")
+            self.say(f"paused at {self._clock(p.t, date=False)} (space plays)")
 
     # --- actions: steps and jumps ------------------------------------------------------------
 
@@ -246,7 +247,7 @@ class TimeControls:
             self._select_changed([r.key for r in refs])
 
     def _describe(self, t: int, refs: list[Any], scope: StepScope) -> str:
-        when = self._clock(t)
+        when = self._clock(t, date=False)
         if not refs:
             return when
         first = refs[0]
@@ -375,7 +376,7 @@ class TimeControls:
             app: Any = self
             app.notify(str(err), title="bookmark", severity="error")
             return None
-        self.say(f"bookmarked {b.label!r} at {self._clock(t)}")
+        self.say(f"bookmarked {b.label!r} at {self._clock(t, date=False)}")
         return b
 
     def action_time_bookmarks(self) -> None:

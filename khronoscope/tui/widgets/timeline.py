@@ -122,7 +122,8 @@ class Timeline(Widget):
     def on_mount(self) -> None:
         """Repaint when the cursor moves, and now and then for a live range."""
         self.kapp.playback.listeners.append(self.refresh)
-        self.set_interval(1.0, self.refresh)
+        if self.kapp.playback.live_available:
+            self.set_interval(1.0, self.refresh)  # the range's end is now
 
     def on_unmount(self) -> None:
         """Stop listening to the cursor."""
@@ -151,7 +152,7 @@ class Timeline(Widget):
         scope = app.view_scope(self.screen)[0]
         start, end = self.range()
         left = len(time_label(start, app.settings.tz, True))
-        right = 4
+        right = len(self._end_label(start, end))
         n = max(width - left - right - 2, 1)
         # the range's end moves with now: keep the old layout up to a second, so a live strip
         # is recomputed once a second, not every frame
@@ -173,6 +174,12 @@ class Timeline(Widget):
         gaps = [g for g in app.source.gaps() if scope.type is None or g.type == scope.type]
         self._gaps = self._gap_cells(gaps, layout)
         self._refresh_marks()
+
+    def _end_label(self, start: int, end: int) -> str:
+        if self.kapp.playback.live_available:
+            return "now"
+        tz = self.kapp.settings.tz
+        return time_label(end, tz, format_clock(start, tz)[:10] == format_clock(end, tz)[:10])
 
     def _refresh_marks(self) -> None:
         layout = self._layout
@@ -223,8 +230,7 @@ class Timeline(Widget):
                     style = Style(reverse=True, bold=True, color="bright_white")
                     ch = ch if ch != " " else "│"
                 text.append(ch, style)
-            end_label = "now" if playback.live_available else time_label(end, tz, same_day)
-            text.append(" " + end_label[: width - text.cell_len], style="dim")
+            text.append(" " + self._end_label(start, end), style="dim")
         else:
             text = self._marks_line(cursor, width)
         return self._strip(text, width, base)
@@ -250,20 +256,26 @@ class Timeline(Widget):
         for k, ch in enumerate(label):
             if lx + k < width:
                 cells[lx + k], styles[lx + k] = ch, Style(bold=True, color="bright_white")
-        # the scope on the left and the message on the right, where they do not hide marks
-        left = scope_label[: max(layout.x0 - 1, 0)]
-        for k, ch in enumerate(left):
-            if cells[k] == " ":
-                cells[k], styles[k] = ch, Style(color="cyan", dim=True)
+        # the scope on the left, up to the first mark or the cursor
+        left = ""
+        for k, ch in enumerate(scope_label[: min(32, lx)]):
+            if cells[k] != " ":
+                break
+            cells[k], styles[k] = ch, Style(color="cyan", dim=True)
+            left += ch
+        # the message goes on the wider side of the cursor's label
         tail = f"  ±{format_interval(app.jump_interval)}"
         message = app.time_message
-        room = width - (lx + len(label)) - 2
+        left_from = len(left) + 2
+        left_room = lx - 2 - left_from
+        right_room = width - (lx + len(label)) - 2
+        room = max(left_room, right_room)
         if len(message) + len(tail) > room:
             keep = room - len(tail) - 1
             message = message[:keep] + "…" if keep > 8 else ""
         status = message + tail
         if len(status) <= room:
-            sx = width - len(status)
+            sx = width - len(status) if right_room >= left_room else left_from
             for k, ch in enumerate(status):
                 style = Style(color="yellow") if k < len(message) else Style(dim=True)
                 cells[sx + k], styles[sx + k] = ch, style
