@@ -14,7 +14,6 @@ from khronoscope.errors import UsageError
 from khronoscope.tui.keymap import KeymapError, load_keymap, user_file
 from khronoscope.tui.settings import BrowserSettings
 
-
 AT_HELP = (
     "start paused at this moment: ISO 8601 (2026-03-14T09:01:00Z), a clock time of today "
     "(14:32, 14:32:05) or relative to now (-15m, -2h30m)"
@@ -86,9 +85,7 @@ def build_settings(
     )
 
 
-def settings_from_args(
-    args: argparse.Namespace, at_base: int | None = None
-) -> BrowserSettings:
+def settings_from_args(args: argparse.Namespace, at_base: int | None = None) -> BrowserSettings:
     """Settings from the options `add_browser_arguments` declared (absent ones default, so a
     command without them can open the browser too); `at_base` as for build_settings."""
     namespace = getattr(args, "namespace", None)

@@ -440,6 +440,88 @@ def secret(t: int) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Secret", "metadata": meta, "type": "Opaque", "data": data}
 
 
+def _managed(manager: str, t: int, fields: dict[str, Any], status: bool = False) -> dict:
+    entry: dict[str, Any] = {
+        "manager": manager,
+        "operation": "Update",
+        "apiVersion": "v1",
+        "time": format_k8s_time(t),
+        "fieldsType": "FieldsV1",
+        "fieldsV1": fields,
+    }
+    if status:
+        entry["subresource"] = "status"
+    return entry
+
+
+def web_config(created: int, edited: int | None = None) -> dict[str, Any]:
+    """shop/web-config; `edited`: after the `kubectl edit` that set LOG_LEVEL to debug."""
+    meta = _meta("web-config", "shop", created, {"app": "web"})
+    meta["resourceVersion"] = str((edited or created) // 1_000_000)
+    managed = [
+        _managed(
+            "kubectl-client-side-apply",
+            created,
+            {"f:data": {".": {}, "f:LOG_LEVEL": {}, "f:nginx.conf": {}}},
+        )
+    ]
+    if edited is not None:
+        managed.append(_managed("kubectl-edit", edited, {"f:data": {"f:LOG_LEVEL": {}}}))
+    meta["managedFields"] = managed
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": meta,
+        "data": {
+            "LOG_LEVEL": "debug" if edited is not None else "info",
+            "nginx.conf": "server {\n  listen 8080;\n}\n",
+        },
+    }
+
+
+API_IMAGE_RC = "registry.example.com/shop/api:v2.1.0-rc1"
+"""The image `kubectl set image` rolls out to deployment shop/api at T0 + 58 s."""
+
+
+def api_deployment(status_t: int, ready: int, image_set: int | None = None) -> dict[str, Any]:
+    """Deployment shop/api (created at 30 s), its status as written by the controller at
+    `status_t`; `image_set`: after `kubectl set image` changed its image."""
+    obj = deployment("api", "shop", at(30), 1, ready)
+    obj["metadata"]["resourceVersion"] = str(max(status_t, image_set or 0) // 1_000_000)
+    container = obj["spec"]["template"]["spec"]["containers"][0]
+    api_fields = {
+        "f:spec": {
+            "f:replicas": {},
+            "f:selector": {},
+            "f:template": {"f:spec": {"f:containers": {'k:{"name":"api"}': {"f:name": {}}}}},
+        }
+    }
+    if image_set is None:
+        containers = api_fields["f:spec"]["f:template"]["f:spec"]["f:containers"]
+        containers['k:{"name":"api"}']["f:image"] = {}
+    managed = [
+        _managed("kubectl-client-side-apply", at(30), api_fields),
+        _managed(
+            "kube-controller-manager",
+            status_t,
+            {"f:status": {"f:readyReplicas": {}, "f:availableReplicas": {}, "f:replicas": {}}},
+            status=True,
+        ),
+    ]
+    if image_set is not None:
+        container["image"] = API_IMAGE_RC
+        image = {'k:{"name":"api"}': {"f:image": {}}}
+        managed.append(
+            _managed(
+                "kubectl-set",
+                image_set,
+                {"f:spec": {"f:template": {"f:spec": {"f:containers": image}}}},
+            )
+        )
+    obj["metadata"]["managedFields"] = managed
+    return obj
+
+
 # --- the incident ------------------------------------------------------------------------------
 
 
@@ -465,15 +547,7 @@ def incident_source(live: bool = False) -> MemorySource:
             ip="10.244.0.2",
         ),
     )
-    put(
-        at(0),
-        {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": _meta("web-config", "shop", at(0) - 3600 * NS, {"app": "web"}),
-            "data": {"LOG_LEVEL": "info", "nginx.conf": "server {\n  listen 8080;\n}\n"},
-        },
-    )
+    put(at(0), web_config(at(0) - 3600 * NS))
     put(at(0), secret(at(0) - 3600 * NS))
     put(
         at(0),
@@ -544,7 +618,7 @@ def incident_source(live: bool = False) -> MemorySource:
     # t=30s: api comes up, then crash-loops from t=60s (restarts 1, 2, 3)
     api = "api-7f8b9-x2x4q"
     api_labels = {"app": "api", "pod-template-hash": "7f8b9"}
-    put(at(30), deployment("api", "shop", at(30), 1, 0))
+    put(at(30), api_deployment(at(30), 0))
     put(at(30), pod(api, "shop", at(30), labels=api_labels))
     put(
         at(32),
@@ -559,7 +633,7 @@ def incident_source(live: bool = False) -> MemorySource:
             ip="10.244.1.20",
         ),
     )
-    put(at(32), deployment("api", "shop", at(30), 1, 1))
+    put(at(32), api_deployment(at(32), 1))
     for n, when in ((1, 60), (2, 90), (3, 150)):
         put(
             at(when),
@@ -590,7 +664,10 @@ def incident_source(live: bool = False) -> MemorySource:
             )
             | {"count": n, "lastTimestamp": format_k8s_time(at(when))},
         )
-    put(at(60), deployment("api", "shop", at(30), 1, 0))
+    # t=45s: someone runs `kubectl edit` on the ConfigMap; t=58s: `kubectl set image` on api
+    put(at(45), web_config(at(0) - 3600 * NS, edited=at(45)))
+    put(at(58), api_deployment(at(32), 1, image_set=at(58)))
+    put(at(60), api_deployment(at(60), 0, image_set=at(58)))
 
     # the custom resource: Provisioning at 40s, Ready at 100s
     put(at(40), database("orders-db", "shop", at(40), "Provisioning", "False", 3))

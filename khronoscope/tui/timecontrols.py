@@ -145,22 +145,24 @@ class TimeControls:
 
     def seek_to(self, t: int, keep_playing: bool = False, why: str = "") -> None:
         """Move the cursor to t: into now or beyond turns live (when there is a cluster);
-        before the record's start stops at the start."""
+        before the record's start stops at the start, after a recording's end at its end."""
         playback = self.playback
         tmap = self.source.tmap
         if playback.live_available and t >= playback.clock():
             playback.go_live()
             self.say("live")
             return
-        first = tmap.first_t
+        first, last = tmap.first_t, tmap.last_t
         note = ""
         if first is not None and t < first:
             t, note = first, " (the record starts there)"
+        elif not playback.live_available and last is not None and t > last:
+            t, note = last, " (the record ends there)"
         playback.seek(t, keep_playing=keep_playing)
         if why:
             self.say(f"{why}: {self._clock(t, date=False)}{note}")
         elif note:
-            self.say(f"start of the record{note}")
+            self.say(f"{self._clock(t, date=False)}{note}")
 
     def go_target(self, target: Target) -> None:
         """Go where a typed time points."""

@@ -61,3 +61,19 @@ def test_help(snap_compare, make_app):
 def test_filter_prompt(snap_compare, make_app):
     press = ["slash", *"-l app=web", "_"]
     assert snap_compare(make_app(155), terminal_size=TERMINAL, press=press)
+
+
+def test_history_of_a_deployment(snap_compare, make_app):
+    async def select(pilot):
+        await pilot.press("colon", *"deploy shop", "enter")
+        await _select(pilot, ObjectKey("deployments.apps", "shop", "api"))
+
+    assert snap_compare(make_app(155), terminal_size=TERMINAL, press=["H", "_"], run_before=select)
+
+
+def test_diff_of_the_image_change(snap_compare, make_app):
+    async def select(pilot):
+        await pilot.press("colon", *"deploy shop", "enter")
+        await _select(pilot, ObjectKey("deployments.apps", "shop", "api"))
+
+    assert snap_compare(make_app(58), terminal_size=TERMINAL, press=["D", "_"], run_before=select)

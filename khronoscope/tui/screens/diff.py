@@ -169,7 +169,8 @@ class DiffScreen(Screen[None]):
                 what += f" (only {', '.join(self.result.hidden[:3])}: a shows them)"
             body.update(Text(what, style="italic"))
         else:
-            body.update(diff_text(self.result.lines))
+            # the --- +++ header lines are in the title already
+            body.update(diff_text(self.result.lines[2:]))
 
     def _title(self, old_label: str, new_label: str) -> None:
         modes = {

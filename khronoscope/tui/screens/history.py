@@ -29,7 +29,7 @@ _KIND_STYLE = {
     ChangeKind.MODIFIED: "yellow",
     ChangeKind.DELETED: "red",
 }
-_BY_WIDTH = 30
+_BY_WIDTH = 34
 
 
 def entry_text(entry: VersionEntry, when: str, current: bool) -> Text:
