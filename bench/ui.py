@@ -6,6 +6,11 @@
 Prints: time to the first full table after sync, time per repaint while live churn runs, time
 to switch type, time to show the table at a random past t, memory. Targets (issue 5): first
 table <= 1 s after sync, repaint <= 50 ms, switch type <= 200 ms, past t <= 100 ms.
+Time travel (issue 9): frame time while playing at 64x (the app's 20 Hz play timer, so each
+frame crosses 3.2 s of history) and while holding the step keys (`]` `[` over the pods in
+view, `}` over one pod), each frame = cursor move + table update + table and timeline drawn;
+target <= 50 ms. Also: the timeline's density pass, "what changed" over the whole past, and
+one pod's history lines.
 
 The default source is the synthetic scale scenario (khronoscope.tui.testing: objects written
 straight into a TemporalMap, with a past of `--history` changes). `--sim` runs the real
@@ -33,7 +38,11 @@ from khronoscope.printers import row_for
 from khronoscope.tui import testing
 from khronoscope.tui.app import create_app
 from khronoscope.tui.settings import BrowserSettings
+from khronoscope.tui.travel import StepScope
+from khronoscope.tui.versions import ObjectHistory
+from khronoscope.tui.whatchanged import what_changed
 from khronoscope.tui.widgets.table import ResourceTable
+from khronoscope.tui.widgets.timeline import Timeline, densities
 
 SIZE = (160, 45)
 GC_PAUSES: list[tuple[int, float]] = []
@@ -68,11 +77,15 @@ def summary(values: list[float]) -> str:
     return f"median {ms(statistics.median(values))}  p95 {ms(p95)}  max {ms(values[-1])}"
 
 
-def frame(table: ResourceTable) -> float:
-    """Draw every visible line of the table (what a repaint costs the widget)."""
+def frame(table: ResourceTable, timeline: Timeline | None = None) -> float:
+    """Draw every visible line of the table (what a repaint costs the widget), and the
+    timeline strip's two lines when given."""
     table._styles_cache.clear()
     started = time.perf_counter()
     table.render_lines(table.size.region)
+    if timeline is not None:
+        timeline.render_line(0)
+        timeline.render_line(1)
     return time.perf_counter() - started
 
 
@@ -237,6 +250,8 @@ async def measure(
             steps.append(time.perf_counter() - t0)
         print(f"scrub back 1 s per step:           {summary(steps)}")
 
+        await time_travel(app, screen, table, source, past, quick)
+
         # YAML of one pod (the only place a full object is decoded)
         app.playback.go_live()
         screen.tick()
@@ -255,6 +270,88 @@ async def measure(
         f"GC while the UI ran: {len(GC_PAUSES)} collections, {len(full)} full, longest full "
         f"{max(full, default=0) * 1000:.1f} ms{frozen}"
     )
+
+
+async def time_travel(
+    app: Any, screen: Any, table: ResourceTable, source: Any, past: tuple[int, int], quick: bool
+) -> None:
+    """Frame times while playing at 64x and while holding the step keys."""
+    timeline = screen.query_one(Timeline)
+    tmap = source.tmap
+    start, end = past
+    wall = [0]
+    app.playback.wall = lambda: wall[0]
+    app.playback.seek(start + NS)
+    screen.tick()
+    app.playback.play(64.0)
+    frames: list[float] = []
+    crossed: list[int] = []
+    for _ in range(40 if quick else 150):
+        before = app.playback.t
+        wall[0] += NS // 20  # the play timer runs at 20 Hz
+        t0 = time.perf_counter()
+        app.playback.advance()
+        screen.tick()
+        frame(table, timeline)
+        frames.append(time.perf_counter() - t0)
+        crossed.append(tmap.count_changes(before + 1, app.playback.t, "pods"))
+        if not app.playback.playing:
+            break
+    print(
+        f"play at 64x ({statistics.mean(crossed):.0f} changes crossed per frame, "
+        f"{len(frames)} frames): {summary(frames)}"
+    )
+    app.playback.pause()
+
+    for label, direction in (("step ] (next change of pods)", 1), ("step [ (back)", -1)):
+        app.playback.seek((start + end) // 2)
+        screen.tick()
+        steps: list[float] = []
+        for _ in range(60 if quick else 200):
+            t0 = time.perf_counter()
+            app.action_time_step(direction)
+            screen.tick()
+            frame(table, timeline)
+            steps.append(time.perf_counter() - t0)
+        print(f"{label + ':':35}{summary(steps)}")
+
+    # one pod that churned: `}` through its versions
+    key = max(
+        (r.key for r in tmap.changes(start, start + 60 * NS, "pods")),
+        key=lambda k: len(tmap.version_times(k)),
+    )
+    app.playback.seek(start)
+    screen.tick()
+    table.select(key)
+    steps = []
+    for _ in range(min(len(tmap.version_times(key)), 100)):
+        t0 = time.perf_counter()
+        app.action_time_step_object(1)
+        screen.tick()
+        frame(table, timeline)
+        steps.append(time.perf_counter() - t0)
+    print(f"step }} (one pod, {len(tmap.version_times(key))} versions): {summary(steps)}")
+
+    layout = timeline._layout
+    t0 = time.perf_counter()
+    densities(tmap, layout, StepScope("pods"))
+    print(
+        f"timeline density pass ({layout.n} bars, pods in all namespaces): "
+        f"{ms(time.perf_counter() - t0)} (cached; live: at most once a second)"
+    )
+    t0 = time.perf_counter()
+    changed = what_changed(tmap, start, end)
+    print(
+        f"what changed over the whole past ({changed.total} objects differ): "
+        f"{ms(time.perf_counter() - t0)}"
+    )
+    history = ObjectHistory(tmap, key)
+    t0 = time.perf_counter()
+    for i in range(min(len(history), 40)):
+        history.entry(i)
+    spent = ms(time.perf_counter() - t0)
+    print(f"history: 40 lines of one pod (decode + paths + managers): {spent}")
+    app.playback.wall = time.monotonic_ns
 
 
 async def run(args: argparse.Namespace) -> None:

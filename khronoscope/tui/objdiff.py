@@ -46,6 +46,18 @@ def without_noise(obj: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def path_rank(path: str) -> int:
+    """What a reader looks for first: the spec (or data), then metadata, then status."""
+    top = path.split(".", 1)[0].split("[", 1)[0]
+    return 2 if top == "status" else 1 if top == "metadata" else 0
+
+
+def meaningful_paths(key: ObjectKey, old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """The changed field paths a user cares about (no noise), spec first, status last."""
+    paths = changed_paths(redact(old, key.type, True), redact(new, key.type, True))
+    return sorted((p for p in paths if not is_noise(p)), key=path_rank)
+
+
 @dataclass
 class ObjectDiff:
     """A unified diff of two versions, what it hides, and the paths that changed."""
@@ -89,4 +101,5 @@ def object_diff(
     if old is not None and new is not None:
         for p in changed_paths(redact(old, key.type, True), redact(new, key.type, True)):
             (hidden if is_noise(p) and not show_all else paths).append(p)
+        paths.sort(key=path_rank)
     return ObjectDiff(lines, paths, hidden)

@@ -16,7 +16,7 @@ from khronoscope.core.source import Bookmark
 from khronoscope.core.timefmt import NS, TimeParseError, format_clock
 from khronoscope.core.types import ObjectKey
 from khronoscope.errors import KhronoscopeError
-from khronoscope.temporal.diff import changed_paths
+from khronoscope.tui.objdiff import meaningful_paths
 from khronoscope.tui.playback import SPEEDS, speed_label
 from khronoscope.tui.travel import (
     StepScope,
@@ -259,12 +259,8 @@ class TimeControls:
         if scope.key is not None and first.kind.name == "MODIFIED":
             tmap = self.source.tmap
             before, after = tmap.get(key, t - 1), tmap.get(key, t)
-            from khronoscope.printers.redact import redact
-            from khronoscope.tui.objdiff import is_noise
-
             if before is not None and after is not None:
-                a, b = redact(before, key.type, True), redact(after, key.type, True)
-                paths = [p for p in changed_paths(a, b) if not is_noise(p)]
+                paths = meaningful_paths(key, before, after)
                 if paths:
                     text += ": " + ", ".join(paths[:3]) + (" …" if len(paths) > 3 else "")
         if len(refs) > 1:

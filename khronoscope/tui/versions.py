@@ -18,7 +18,7 @@ from khronoscope.core.types import ChangeKind, ObjectKey
 from khronoscope.printers.redact import redact
 from khronoscope.temporal.diff import changed_paths
 from khronoscope.temporal.map import TemporalMap
-from khronoscope.tui.objdiff import is_noise
+from khronoscope.tui.objdiff import is_noise, path_rank
 
 _MISSING = object()
 
@@ -56,10 +56,25 @@ def writers(prev: dict[str, Any] | None, cur: dict[str, Any] | None) -> list[dic
     if not now:
         return []
     if prev is None:
-        latest = max(str(e.get("time", "")) for e in now)
-        return [e for e in now if str(e.get("time", "")) == latest]
+        return _latest(now)
     before = {_entry_id(e): e.get("time") for e in _managed(prev)}
     return [e for e in now if before.get(_entry_id(e), _MISSING) != e.get("time")]
+
+
+def _latest(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    latest = max(str(e.get("time", "")) for e in entries)
+    return [e for e in entries if str(e.get("time", "")) == latest]
+
+
+def likely_writers(prev: dict[str, Any] | None, cur: dict[str, Any] | None) -> list[str]:
+    """Names of the writers of `cur`; when no entry moved (managedFields times have a
+    resolution of one second, so a second write within it leaves them as they were), the
+    latest writers marked `?`."""
+    found = writers(prev, cur)
+    if found or prev is None:
+        return [manager_name(e) for e in found]
+    entries = _managed(cur)
+    return [manager_name(e) + "?" for e in _latest(entries)] if entries else []
 
 
 def manager_name(entry: dict[str, Any]) -> str:
@@ -210,9 +225,10 @@ class ObjectHistory:
         prev = self.obj(i - 1) if kind is ChangeKind.MODIFIED else None
         if kind is not ChangeKind.DELETED:
             wrote = writers(prev, cur)
-            entry.managers = [manager_name(e) for e in wrote]
+            entry.managers = likely_writers(prev, cur)
             if kind is ChangeKind.MODIFIED and prev is not None and cur is not None:
                 self._paths(entry, prev, cur, wrote)
+                entry.paths.sort(key=path_rank)
         self._entries[i] = entry
         return entry
 

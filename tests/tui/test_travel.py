@@ -240,3 +240,14 @@ def test_what_changed_ignores_changed_and_changed_back():
         ("b", MODIFIED),
     ]
     assert got.counts("pods") == {ADDED: 1, MODIFIED: 2, DELETED: 0}
+
+
+def test_a_write_within_the_same_second_is_attributed_as_a_guess():
+    from khronoscope.tui.versions import likely_writers
+
+    entry = {"manager": "kubelet", "operation": "Update", "subresource": "status", "time": "x"}
+    older = {"metadata": {"managedFields": [entry]}, "status": {"phase": "Pending"}}
+    newer = {"metadata": {"managedFields": [entry]}, "status": {"phase": "Running"}}
+    assert likely_writers(older, newer) == ["kubelet (status)?"]
+    moved = {"metadata": {"managedFields": [dict(entry, time="y")]}, "status": {}}
+    assert likely_writers(older, moved) == ["kubelet (status)"]

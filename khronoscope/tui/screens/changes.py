@@ -15,10 +15,8 @@ from textual.widgets import Footer, Static
 
 from khronoscope.core.timefmt import format_clock, format_offset
 from khronoscope.core.types import ObjectKey
-from khronoscope.printers.redact import redact
-from khronoscope.temporal.diff import changed_paths
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
-from khronoscope.tui.objdiff import is_noise
+from khronoscope.tui.objdiff import meaningful_paths
 from khronoscope.tui.whatchanged import ADDED, DELETED, MODIFIED, Moved, WhatChanged, what_changed
 from khronoscope.tui.widgets.vlist import VirtualList
 
@@ -120,13 +118,7 @@ class ChangesScreen(Screen[None]):
         if found is None:
             tmap = self.kapp.source.tmap
             a, b = tmap.get(key, self.t1), tmap.get(key, self.t2)
-            paths = []
-            if a is not None and b is not None:
-                paths = [
-                    p
-                    for p in changed_paths(redact(a, key.type, True), redact(b, key.type, True))
-                    if not is_noise(p)
-                ]
+            paths = meaningful_paths(key, a, b) if a is not None and b is not None else []
             found = ", ".join(paths) if paths else "(only resourceVersion, managedFields)"
             self._paths[key] = found
         return found

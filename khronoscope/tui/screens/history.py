@@ -118,7 +118,8 @@ class HistoryScreen(Screen[None]):
         line1 = Text.assemble(("History", "bold"), "  ", (str(self.key), "bold cyan"))
         line1.append(f"  {n} version{'s' if n != 1 else ''}", style="dim")
         line2 = Text(
-            "selecting a version moves the cursor there · Enter: its diff · y: its YAML",
+            "selecting a version moves the cursor there · Enter: its diff · y: its YAML · "
+            "BY from managedFields (? = guessed: a second write within the same second)",
             style="dim",
         )
         self.query_one("#history-title", Static).update(Text("\n").join([line1, line2]))

@@ -258,7 +258,7 @@ class Timeline(Widget):
                 cells[lx + k], styles[lx + k] = ch, Style(bold=True, color="bright_white")
         # the scope on the left, up to the first mark or the cursor
         left = ""
-        for k, ch in enumerate(scope_label[: min(32, lx)]):
+        for k, ch in enumerate(scope_label[: min(32, lx - 1)]):
             if cells[k] != " ":
                 break
             cells[k], styles[k] = ch, Style(color="cyan", dim=True)
