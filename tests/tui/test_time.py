@@ -346,3 +346,35 @@ def test_at_is_one_option_for_live_and_demo():
 
     settings = build_settings(at="09:01:00", utc=True, at_base=at(3600), user_keymap=None)
     assert settings.at == at(60)
+
+
+async def test_time_keys_are_remappable_and_in_the_help_and_palette(tmp_path, make_app):
+    from khronoscope.tui.run import build_settings
+    from khronoscope.tui.screens.help import HelpScreen
+
+    path = tmp_path / "keys.toml"
+    path.write_text('[time]\nstep_next = "z"\n')
+    settings = build_settings(keymap=str(path), user_keymap=tmp_path / "none.toml")
+    app = make_app(-1, keymap=settings.keymap)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("right_square_bracket")  # no longer bound
+        await pilot.pause()
+        assert app.playback.t == at(-1)
+        await pilot.press("z")
+        await pilot.pause()
+        assert app.playback.t == at(0)
+        commands = list(app.get_system_commands(app.screen))
+        goto = next(c for c in commands if "time.goto" in c.help)
+        await goto.callback()
+        await pilot.pause()
+        assert isinstance(app.screen, TextPrompt)
+        await pilot.press("escape", "question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        wanted = r"\bz\s+Next change in view\s+\(yours\)\s+time\.step_next"
+        for _ in range(4):  # page down to the time travel keys
+            if re.search(wanted, screen_text(app)):
+                break
+            await pilot.press("pagedown")
+            await pilot.pause()
+        assert re.search(wanted, screen_text(app))
