@@ -18,6 +18,13 @@ from khronoscope.core.types import ObjectKey
 from khronoscope.errors import KhronoscopeError
 from khronoscope.tui.objdiff import meaningful_paths
 from khronoscope.tui.playback import SPEEDS, speed_label
+from khronoscope.tui.screens.bookmarks import BookmarksScreen
+from khronoscope.tui.screens.browser import BrowserScreen
+from khronoscope.tui.screens.changes import ChangesScreen
+from khronoscope.tui.screens.detail import DetailScreen
+from khronoscope.tui.screens.diff import DiffScreen
+from khronoscope.tui.screens.history import HistoryScreen
+from khronoscope.tui.screens.prompt import BookmarkPrompt, TextPrompt
 from khronoscope.tui.travel import (
     StepScope,
     Target,
@@ -31,6 +38,8 @@ from khronoscope.tui.travel import (
     previous_bookmark,
     previous_step,
 )
+from khronoscope.tui.widgets.table import ResourceTable
+from khronoscope.tui.widgets.timeline import Timeline
 
 if TYPE_CHECKING:
     from textual.screen import Screen
@@ -78,8 +87,6 @@ class TimeControls:
 
     def time_screen(self, screen: Screen[Any] | None = None) -> bool:
         """True when `screen` (default: the top one) shows a moment."""
-        from khronoscope.tui.screens.browser import BrowserScreen
-        from khronoscope.tui.screens.detail import DetailScreen
 
         app: Any = self
         screen = screen if screen is not None else app.screen
@@ -95,8 +102,6 @@ class TimeControls:
 
     def selected_key(self, screen: Screen[Any] | None = None) -> ObjectKey | None:
         """The object the user is on: the table's selection, or the object a screen shows."""
-        from khronoscope.tui.screens.browser import BrowserScreen
-        from khronoscope.tui.widgets.table import ResourceTable
 
         app: Any = self
         screen = screen if screen is not None else app.screen
@@ -110,7 +115,6 @@ class TimeControls:
     def view_scope(self, screen: Screen[Any] | None = None) -> tuple[StepScope, str]:
         """What "in view" means on `screen`: the browser's type, namespace and filter, or the
         one object a screen shows; with a short label for the timeline."""
-        from khronoscope.tui.screens.browser import BrowserScreen
 
         app: Any = self
         screen = screen if screen is not None else app.screen
@@ -134,7 +138,6 @@ class TimeControls:
         """A one-line message on the timeline (replaces the previous one)."""
         self.time_message = text
         app: Any = self
-        from khronoscope.tui.widgets.timeline import Timeline
 
         for timeline in app.screen.query(Timeline):
             timeline.refresh()
@@ -270,24 +273,16 @@ class TimeControls:
 
     def _select_changed(self, keys: list[ObjectKey]) -> None:
         """After a step in the table, select the row that changed (its `{` `}` then follow it)."""
-        from khronoscope.tui.screens.browser import BrowserScreen
-        from khronoscope.tui.widgets.table import ResourceTable
 
         app: Any = self
         screen = app.screen
         if not isinstance(screen, BrowserScreen) or not keys:
             return
         table = screen.query_one(ResourceTable)
-        # the table catches up with t on the next tick; select once it has
-        wanted = keys[0]
-
-        def select() -> None:
-            model = table.model
-            if model is not None and wanted in model.rows:
-                table.select(wanted)
-
-        screen.tick()
-        select()
+        screen.tick()  # bring the table to t now, so the changed row is there to select
+        model = table.model
+        if model is not None and keys[0] in model.rows:
+            table.select(keys[0])
 
     def action_time_jump(self, direction: int) -> None:
         """`-` `+`: jump back/forward by the interval (playing goes on from there)."""
@@ -302,7 +297,6 @@ class TimeControls:
 
     def action_time_goto(self) -> None:
         """`t`: go to a typed time (a bad time is reported in the dialog)."""
-        from khronoscope.tui.screens.prompt import TextPrompt
 
         def check(text: str) -> Target:
             try:
@@ -340,8 +334,6 @@ class TimeControls:
 
     def action_time_bookmark(self, label: str | None = None) -> None:
         """`m`: bookmark the moment shown (optionally on the selected object)."""
-        from khronoscope.tui.screens.browser import BrowserScreen
-        from khronoscope.tui.screens.prompt import BookmarkPrompt
 
         app: Any = self
         t = self.playback.t
@@ -379,7 +371,6 @@ class TimeControls:
 
     def action_time_bookmarks(self) -> None:
         """`'`: the bookmark list."""
-        from khronoscope.tui.screens.bookmarks import BookmarksScreen
 
         app: Any = self
         app.push_screen(BookmarksScreen())
@@ -398,7 +389,6 @@ class TimeControls:
 
     def action_time_history(self) -> None:
         """`H`: the versions of the selected object."""
-        from khronoscope.tui.screens.history import HistoryScreen
 
         key = self.selected_key()
         if key is None:
@@ -409,7 +399,6 @@ class TimeControls:
 
     def action_time_diff(self) -> None:
         """`D`: the selected object at the cursor against its previous version."""
-        from khronoscope.tui.screens.diff import DiffScreen
 
         key = self.selected_key()
         if key is None:
@@ -423,7 +412,6 @@ class TimeControls:
     def action_time_changes(self, t1: int | None = None, t2: int | None = None) -> None:
         """`W`: what changed from the last bookmark before the cursor (else one jump interval
         back) to the cursor."""
-        from khronoscope.tui.screens.changes import ChangesScreen
 
         t = self.playback.t
         origin = ""

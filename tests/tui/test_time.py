@@ -8,7 +8,7 @@ import re
 
 from textual.widgets import Input
 
-from khronoscope.core.source import Bookmark
+from khronoscope.core.source import Bookmark, Gap
 from khronoscope.core.types import Change, ObjectKey
 from khronoscope.printers import row_for
 from khronoscope.recording.source import open_recording
@@ -177,6 +177,13 @@ async def test_play_rewind_jump_and_the_timeline(make_app, source):
         assert lo <= app.playback.t <= hi
         mark = layout.bucket(at(45))
         assert timeline.render_line(0).text[layout.x0 + mark] == "◆"
+        source.gap_list.append(Gap(at(70), at(80), "pods", "watch expired (410)"))
+        strip = timeline.render_line(0)
+        gap_cell = layout.x0 + layout.bucket(at(75))
+        cells = [seg for seg in strip for _ in seg.text]
+        assert cells[gap_cell].style.bgcolor is not None  # shaded
+        outside = layout.x0 + layout.bucket(at(20))
+        assert cells[outside].style.bgcolor != cells[gap_cell].style.bgcolor
         await pilot.click(Timeline, offset=(layout.x0 + mark, 1))
         await pilot.pause()
         assert app.playback.t == at(45)  # a click on a mark goes to the bookmark itself

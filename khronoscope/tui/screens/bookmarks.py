@@ -17,6 +17,7 @@ from khronoscope.core.source import Bookmark
 from khronoscope.core.timefmt import format_clock, format_offset
 from khronoscope.errors import KhronoscopeError
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
+from khronoscope.tui.screens.changes import ChangesScreen
 from khronoscope.tui.screens.prompt import TextPrompt
 from khronoscope.tui.widgets.vlist import VirtualList
 
@@ -145,8 +146,6 @@ class BookmarksScreen(Screen[None]):
 
     def action_changes(self) -> None:
         """What changed between the bookmark and the cursor."""
-        from khronoscope.tui.screens.changes import ChangesScreen
-
         b = self._selected()
         if b is None:
             return

@@ -17,6 +17,7 @@ from khronoscope.core.timefmt import format_clock, format_offset
 from khronoscope.core.types import ObjectKey
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
 from khronoscope.tui.objdiff import meaningful_paths
+from khronoscope.tui.screens.diff import FIXED, DiffScreen
 from khronoscope.tui.whatchanged import ADDED, DELETED, MODIFIED, Moved, WhatChanged, what_changed
 from khronoscope.tui.widgets.vlist import VirtualList
 
@@ -131,8 +132,6 @@ class ChangesScreen(Screen[None]):
 
     def action_open(self) -> None:
         """The selected object's diff between the two moments."""
-        from khronoscope.tui.screens.diff import FIXED, DiffScreen
-
         if not self.lines:
             return
         item = self.lines[self.list.index]

@@ -17,6 +17,7 @@ from textual.widgets import Footer, Static
 from khronoscope.core.timefmt import format_clock
 from khronoscope.core.types import ChangeKind, ObjectKey
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
+from khronoscope.tui.screens.diff import DiffScreen
 from khronoscope.tui.versions import ObjectHistory, VersionEntry
 from khronoscope.tui.widgets.timeline import Timeline
 from khronoscope.tui.widgets.vlist import VirtualList
@@ -161,8 +162,6 @@ class HistoryScreen(Screen[None]):
 
     def action_diff(self) -> None:
         """The selected version against the one before it."""
-        from khronoscope.tui.screens.diff import DiffScreen
-
         if self.history is not None and len(self.history):
             self.kapp.seek_to(self.history.versions[self.list.index][0], why="version")
             self.app.push_screen(DiffScreen(self.key))

@@ -154,25 +154,24 @@ class Timeline(Widget):
         left = len(time_label(start, app.settings.tz, True))
         right = len(self._end_label(start, end))
         n = max(width - left - right - 2, 1)
-        # the range's end moves with now: keep the old layout up to a second, so a live strip
-        # is recomputed once a second, not every frame
-        stable = (tmap.change_count, width, scope.type, scope.namespace, scope.key, start)
-        moving = app.playback.live_available
+        gaps = tuple(g for g in app.source.gaps() if scope.type is None or g.type == scope.type)
+        view = (width, n, scope.type, scope.namespace, scope.key, gaps)
         now = time.monotonic()
-        if (
-            self._cache_key == (*stable, None if moving else end)
-            and (not moving or now - self._cache_at < _LIVE_REFRESH_S)
-            and self._layout.n == n
-        ):
-            self._refresh_marks()
-            return
-        self._cache_key = (*stable, None if moving else end)
-        self._cache_at = now
-        layout = Layout(start, end, left + 1, n)
-        self._layout = layout
-        self._bars = bar_chars(densities(tmap, layout, scope))
-        gaps = [g for g in app.source.gaps() if scope.type is None or g.type == scope.type]
-        self._gaps = self._gap_cells(gaps, layout)
+        if app.playback.live_available:
+            # the range's end is now and changes keep coming: keep the layout up to a second,
+            # so a busy live strip is recomputed once a second, not every frame
+            key: tuple[object, ...] = view
+            fresh = key == self._cache_key and now - self._cache_at < _LIVE_REFRESH_S
+        else:
+            key = (*view, tmap.change_count, start, end)
+            fresh = key == self._cache_key
+        if not fresh:
+            self._cache_key = key
+            self._cache_at = now
+            layout = Layout(start, end, left + 1, n)
+            self._layout = layout
+            self._bars = bar_chars(densities(tmap, layout, scope))
+            self._gaps = self._gap_cells(list(gaps), layout)
         self._refresh_marks()
 
     def _end_label(self, start: int, end: int) -> str:
