@@ -296,7 +296,9 @@ async def time_travel(
         frames.append(time.perf_counter() - t0)
         crossed.append(tmap.count_changes(before + 1, app.playback.t, "pods"))
         if not app.playback.playing:
-            break
+            # a short past (--sim): start over, like a user replaying the same stretch
+            app.playback.seek(start + NS)
+            app.playback.play(64.0)
     print(
         f"play at 64x ({statistics.mean(crossed):.0f} changes crossed per frame, "
         f"{len(frames)} frames): {summary(frames)}"
