@@ -9,6 +9,7 @@ after each batch and written when they differ from what the file has.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from khronoscope.core.source import Bookmark, Gap, SourceInfo, TypeStatus
 from khronoscope.core.timefmt import NS, now_ns
 from khronoscope.core.types import Change, ResourceType
 from khronoscope.recording.retention import CompactResult
-from khronoscope.recording.writer import RecordingWriter
+from khronoscope.recording.writer import RecordingStopped, RecordingWriter
 
 
 class LiveSource(Protocol):
@@ -81,15 +82,31 @@ class Recorder:
 
     def attach(self) -> None:
         """Start following the source (call before it starts delivering changes)."""
-        self.source.add_sink(self.writer.append_change)
-        self.source.add_gap_listener(self.writer.append_gap)
+        self.source.add_sink(self._change)
+        self.source.add_gap_listener(self._gap)
         self.source.add_listener(self.sync)
         self.sync()
+
+    def _change(self, change: Change) -> None:
+        # once the writer has failed (disk full), `writer.failed` says so once, to whoever
+        # watches it; raising into the session on every change would only repeat it
+        if self.writer.failed is None and not self.writer.closed:
+            with contextlib.suppress(RecordingStopped):
+                self.writer.append_change(change)
+
+    def _gap(self, gap: Gap) -> None:
+        if self.writer.failed is None and not self.writer.closed:
+            with contextlib.suppress(RecordingStopped):
+                self.writer.append_gap(gap)
 
     def sync(self) -> None:
         """Write types, watch status and bookmarks that changed since the last call."""
         if self.writer.failed is not None or self.writer.closed:
             return
+        with contextlib.suppress(RecordingStopped):
+            self._sync()
+
+    def _sync(self) -> None:
         t = self._now()
         types = self.source.resource_types()
         if types != self._types:
