@@ -307,6 +307,7 @@ class BrowserScreen(Screen[None]):
             status=source.type_status(),
             favourites=self.favourites,
             namespaced=self._namespaced(self.view.type_name),
+            source_label=self.kapp.settings.source_label,
         )
 
     def _update_message(self) -> None:
