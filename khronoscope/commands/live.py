@@ -21,6 +21,7 @@ from typing import Any
 
 from khronoscope.commands._recording import (
     add_retention_arguments,
+    parse_duration,
     retention_from_args,
 )
 from khronoscope.core.timefmt import NS, now_ns
@@ -208,8 +209,10 @@ def start_recording(session: Any, options: Any, plan: RecordingPlan) -> LiveReco
     if path is None:
         path = default_recording_path(session.info.context or session.info.cluster)
         ensure_parent(path)
-        if plan.retention.max_age is not None:
-            prune_recordings(path.parent, plan.retention.max_age, keep=path)
+        # earlier runs' files go once older than the retention (never sooner than the
+        # default's: a short --max-age for this run must not wipe last week's incident)
+        age = max(plan.retention.max_age or 0, parse_duration(DEFAULT_MAX_AGE))
+        prune_recordings(path.parent, age, keep=path)
     writer = RecordingWriter.create(
         path,
         session.info,
