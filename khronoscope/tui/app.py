@@ -14,6 +14,7 @@ from khronoscope.core.source import HistorySource
 from khronoscope.core.types import ObjectKey
 from khronoscope.tui.keymap import ACTIONS, CONTEXTS, DEFAULT_KEYMAP
 from khronoscope.tui.playback import PlaybackCursor
+from khronoscope.tui.replay import replay_settings, start_replay
 from khronoscope.tui.screens.browser import BrowserScreen
 from khronoscope.tui.screens.detail import DetailScreen
 from khronoscope.tui.screens.help import HelpScreen
@@ -34,7 +35,8 @@ class KhronoscopeApp(App[None], inherit_bindings=False):
         self.playback = PlaybackCursor(settings.clock, source.is_live, settings.at)
         if not source.is_live and settings.at is None:
             # a recording opens at its last moment
-            self.playback.seek(source.tmap.last_t or settings.clock())
+            end = getattr(source, "end_t", None)
+            self.playback.seek(end or source.tmap.last_t or settings.clock())
         self.set_keymap(settings.keymap.overrides())
         # run once the app is mounted, on its event loop (e.g. start a cluster session's tasks)
         self.startup_hooks: list[Callable[[KhronoscopeApp], object]] = []
@@ -47,6 +49,9 @@ class KhronoscopeApp(App[None], inherit_bindings=False):
         """Report keymap problems once, in the app (they were one line each at start-up)."""
         for line in [*self.settings.startup_messages, *self.settings.keymap.problems]:
             self.notify(line, title="keymap", severity="warning", timeout=10)
+        start_replay(
+            self
+        )  # a recording: history loads in the background, a growing file is followed
         for hook in self.startup_hooks:
             hook(self)
 
@@ -104,4 +109,4 @@ class KhronoscopeApp(App[None], inherit_bindings=False):
 
 def create_app(source: HistorySource, settings: BrowserSettings | None = None) -> KhronoscopeApp:
     """The browser over `source` (the one factory used by the CLI, the tests and the bench)."""
-    return KhronoscopeApp(source, settings or BrowserSettings())
+    return KhronoscopeApp(source, replay_settings(source, settings or BrowserSettings()))
