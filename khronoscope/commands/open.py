@@ -18,7 +18,6 @@ from khronoscope.errors import KhronoscopeError
 from khronoscope.recording.reader import RecordingReader
 from khronoscope.recording.recorder import _size
 from khronoscope.recording.source import _KNOWN_SHORT_NAMES, RecordingSource
-from khronoscope.tui.replay import end_clock
 from khronoscope.tui.run import add_browser_arguments, build_settings
 
 __all__ = ["add_arguments", "first_types", "run"]
@@ -61,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     """Open the recording and browse it until the user quits."""
     from khronoscope.printers import row_for
     from khronoscope.tui.app import create_app
+    from khronoscope.tui.replay import end_clock
 
     path = Path(args.file).expanduser()
     opening = _Opening(path)
