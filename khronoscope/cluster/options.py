@@ -33,9 +33,12 @@ class ClusterOptions:
         )
 
 
-def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
+def add_cluster_arguments(parser: argparse.ArgumentParser, namespace: bool = True) -> None:
     """Declare --kubeconfig, --context, -n/--namespace, --exclude-namespace, --include,
-    --exclude and --keep-secret-values on `parser`."""
+    --exclude and --keep-secret-values on `parser`.
+
+    `namespace=False` leaves -n/--namespace to the command (export and drift declare it as
+    their filter, repeatable into the same `namespace` list: it then also limits the watch)."""
     group = parser.add_argument_group("cluster")
     group.add_argument(
         "--kubeconfig",
@@ -46,13 +49,14 @@ def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--context", metavar="NAME", help="kubeconfig context (default: the current context)"
     )
-    group.add_argument(
-        "-n",
-        "--namespace",
-        action="append",
-        metavar="NS",
-        help="watch only this namespace (repeatable, or comma-separated; default: all)",
-    )
+    if namespace:
+        group.add_argument(
+            "-n",
+            "--namespace",
+            action="append",
+            metavar="NS",
+            help="watch only this namespace (repeatable, or comma-separated; default: all)",
+        )
     group.add_argument(
         "--exclude-namespace",
         action="append",
