@@ -19,6 +19,7 @@ from khronoscope.tui.screens.browser import BrowserScreen
 from khronoscope.tui.screens.detail import DetailScreen
 from khronoscope.tui.screens.help import HelpScreen
 from khronoscope.tui.settings import BrowserSettings
+from khronoscope.tui.widgets.commandline import CommandLine
 from khronoscope.tui.widgets.table import ResourceTable
 
 
@@ -40,6 +41,7 @@ class KhronoscopeApp(App[None], inherit_bindings=False):
         self.set_keymap(settings.keymap.overrides())
         # run once the app is mounted, on its event loop (e.g. start a cluster session's tasks)
         self.startup_hooks: list[Callable[[KhronoscopeApp], object]] = []
+        self._drift_repo = ""
 
     def get_default_screen(self) -> Screen:
         """The browser."""
@@ -82,17 +84,54 @@ class KhronoscopeApp(App[None], inherit_bindings=False):
         else:
             self.push_screen(HelpScreen())
 
+    def action_export(self) -> None:
+        """The export dialog for the moment shown (and what the browser shows)."""
+        from khronoscope.tui.screens.export import ExportScreen, ViewScope
+
+        self._to_browser()
+        browser = self.browser
+        model = browser.model
+        keys = frozenset(model.keys_in(0, len(model))) if model is not None else frozenset()
+        view = browser.view
+        namespace = view.namespace if browser._namespaced(view.type_name) else None
+        scope = ViewScope(view.type_name, namespace, view.filter.label, keys)
+        self.push_screen(ExportScreen(self.playback.t, scope))
+
+    def action_drift(self) -> None:
+        """`:drift DIR` on the command line (the last directory compared, ready to edit)."""
+        self._to_browser()
+        self.browser.query_one(CommandLine).open(":", f"drift {self._drift_repo}".rstrip() + " ")
+
+    def run_app_command(self, text: str) -> bool:
+        """Commands of the `:` line that are not views (`:drift DIR`); True when handled."""
+        from khronoscope.tui.screens.drift import DriftArgsError, DriftScreen, parse_drift_args
+
+        head, _, rest = text.strip().lstrip(":").partition(" ")
+        if head != "drift":
+            return False
+        try:
+            target = parse_drift_args(rest)
+        except DriftArgsError as err:
+            self.notify(str(err), title="command", severity="error")
+            return True
+        self._drift_repo = target.repo
+        self.push_screen(DriftScreen(target))
+        return True
+
     # --- command palette ---------------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Every action of the keymap active on `screen`, then Textual's own (themes...)."""
         if isinstance(screen, DetailScreen):
             context = "detail"
+        elif type(screen).__name__ in ("DriftScreen", "ExportScreen"):
+            context = "drift" if type(screen).__name__ == "DriftScreen" else "export"
         elif isinstance(screen, HelpScreen):
             context = "help"
         else:
             context = "browser"
         nodes = {"app": self, "browser": screen, "detail": screen, "help": screen}
+        nodes.update(drift=screen, export=screen)
         if isinstance(screen, BrowserScreen):
             nodes["table"] = screen.query_one(ResourceTable)
         keymap = self.settings.keymap

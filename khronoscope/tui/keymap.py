@@ -31,7 +31,7 @@ class Action:
 
     @property
     def scope(self) -> str:
-        """`app`, `browser`, `table`, `detail` or `help`."""
+        """`app`, `browser`, `table`, `detail`, `help`, `export` or `drift`."""
         return self.id.split(".", 1)[0]
 
 
@@ -40,6 +40,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("app.help", "help", "Help", True),
     Action("app.palette", "command_palette", "Palette"),
     Action("app.quit", "quit", "Quit"),
+    Action("app.export", "export", "Export this moment to Git"),
+    Action("app.drift", "drift", "Drift: this moment vs a Git directory"),
     Action("browser.filter", "filter", "Filter", True),
     Action("browser.back", "back", "Back / clear filter"),
     Action("browser.wide", "toggle_wide", "Wide columns"),
@@ -74,6 +76,9 @@ ACTIONS: tuple[Action, ...] = (
     Action("detail.top", "top", "Top"),
     Action("detail.bottom", "bottom", "Bottom"),
     Action("help.close", "close", "Close", True),
+    Action("export.close", "close", "Close", True),
+    Action("drift.back", "back", "Back", True),
+    Action("drift.refresh", "refresh", "Compare again at the current moment", True),
 )
 
 BY_ID: dict[str, Action] = {a.id: a for a in ACTIONS}
@@ -83,6 +88,8 @@ CONTEXTS: dict[str, tuple[str, ...]] = {
     "browser": ("app", "browser", "table"),
     "detail": ("app", "detail"),
     "help": ("app", "help"),
+    "export": ("app", "export"),
+    "drift": ("app", "drift"),
 }
 
 

@@ -364,7 +364,7 @@ class BrowserScreen(Screen[None]):
 
     def run_command(self, text: str) -> None:
         """Run a `:` command; errors become a message, never an exception."""
-        if not text.strip():
+        if not text.strip() or self.kapp.run_app_command(text):
             return
         try:
             cmd = parse_command(text, self.aliases())

@@ -23,6 +23,8 @@ SCOPE_TITLES = {
     "table": "Table",
     "detail": "YAML / describe",
     "help": "This help",
+    "export": "Export dialog",
+    "drift": "Drift view",
 }
 
 
@@ -66,6 +68,7 @@ class HelpScreen(Screen[None]):
             yield Static(
                 Text(
                     "\n:pods  :deploy kube-system  :pods -A  :ns  :databases.example.com  :q\n"
+                    ":drift DIR [--path SUBDIR] [--rev REV]  (this moment vs manifests in Git)\n"
                     "/web  /!web  /-l app=web,tier!=db  (regex on names, label selector, ! "
                     "inverts)\n"
                     "Change keys in $XDG_CONFIG_HOME/khronoscope/keybindings.toml "
