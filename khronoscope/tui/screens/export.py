@@ -114,7 +114,7 @@ class ExportScreen(ModalScreen[None]):
             yield Label("Repository (created when missing)")
             yield Input(last["repo"], id="export-repo")
             yield Label("Branch (empty: the repository's current branch)")
-            yield Input(last["branch"], placeholder="main", id="export-branch")
+            yield Input(last["branch"], placeholder="(current branch)", id="export-branch")
             yield Label("Scope")
             with RadioSet(id="export-scope"):
                 yield RadioButton("everything (owned objects and events skipped)", value=True)
