@@ -149,10 +149,13 @@ def test_full_disk_stops_with_one_line_and_keeps_the_file(sim, tmp_path):
         assert last.startswith("khronoscope: disk full writing") and "file keeps everything" in last
         assert "Traceback" not in err
         src = opened(path)
-        assert src.problems() == []
-        assert set(src.tmap.state_at(FUTURE, "pods")) == server_keys(sim.sim, "pods")
+        try:
+            assert src.problems() == []
+            assert set(src.tmap.state_at(FUTURE, "pods")) == server_keys(sim.sim, "pods")
+        finally:
+            src.close()  # an open file keeps the tmpfs busy
     finally:
-        subprocess.run(["umount", str(mnt)], check=False)
+        subprocess.run(["umount", str(mnt)], check=True)
 
 
 KUBECONFIG_UNREACHABLE = """apiVersion: v1
