@@ -164,6 +164,7 @@ class LogFollower:
         if self.last_t is not None:
             for line in store.lines(key.namespace, key.name, container, after=self.last_t - 1):
                 self.boundary[line.text] += 1
+        self._skip: Counter[str] | None = None
         self._failures = 0
         self._restarts_seen: int | None = None
         self._cid = ""
@@ -285,7 +286,8 @@ class LogFollower:
             if err.status == 400:
                 return 0  # no previous instance
             raise
-        return self._ingest_lines(body.split(b"\n"), final=True)
+        self._resume()
+        return self._ingest_lines(body.split(b"\n"))
 
     async def _follow(self, extra: dict[str, str]) -> int:
         params = {"follow": "true", "timestamps": "true", "container": self.container, **extra}
@@ -293,6 +295,7 @@ class LogFollower:
         async with self.conn.stream(self.path, params, None, self.tuning.stream_timeout) as body:
             self.connects += 1
             self._set(FOLLOWING)
+            self._resume()
             pending = b""
             while True:
                 try:
@@ -312,14 +315,19 @@ class LogFollower:
 
     # --- lines -------------------------------------------------------------------------------
 
-    def _ingest_lines(self, raw_lines: list[bytes], final: bool = False) -> int:
-        """Parse `TIMESTAMP TEXT` lines, drop those already stored, store the rest."""
+    def _ingest_lines(self, raw_lines: list[bytes]) -> int:
+        """Parse `TIMESTAMP TEXT` lines, drop those already stored, store the rest.
+
+        Only the start of a response can repeat stored lines (sinceTime is inclusive, and some
+        servers round it down to the second): until the first new line, lines before the last
+        stored time are skipped, and at that very time as many of each text as are stored.
+        After that, a line stamped earlier than the one before it is a real line (a kubelet
+        clock going back) and is kept.
+        """
         out: list[tuple[int, str]] = []
         last_t = self.last_t
         boundary = self.boundary
-        # at a reconnect the server may repeat lines at the boundary time: skip as many of each
-        # text as are stored at that time (a copy, so genuinely repeated lines still count)
-        skip = Counter(boundary) if last_t is not None else Counter()
+        skip = self._skip
         for raw in raw_lines:
             if not raw:
                 continue
@@ -332,25 +340,31 @@ class LogFollower:
                 t = last_t if last_t is not None else time.time_ns()
                 rest = raw
             text = rest.decode("utf-8", "replace")
-            if last_t is not None:
+            if skip is not None and last_t is not None:
                 if t < last_t:
                     continue
                 if t == last_t and skip[text] > 0:
                     skip[text] -= 1
                     continue
+            skip = None  # past the boundary: everything from here on is new
             if last_t is None or t > last_t:
                 boundary = Counter()
-                skip = Counter()
                 last_t = t
-            boundary[text] += 1
+            if t == last_t:
+                boundary[text] += 1
             out.append((t, text))
         self.boundary = boundary
         self.last_t = last_t
+        self._skip = skip
         if out:
             ns, name = self.key.namespace, self.key.name
             self.store.extend(ns, name, self.container, out)
             self.status.lines += len(out)
         return len(out)
+
+    def _resume(self) -> None:
+        """A new response starts: it may repeat the stored lines at the boundary."""
+        self._skip = Counter(self.boundary) if self.last_t is not None else None
 
 
 def _ever_started(cs: dict[str, Any]) -> bool:

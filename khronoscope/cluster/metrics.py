@@ -59,7 +59,13 @@ class MetricsPoller:
         if self.tuning.interval <= 0:
             return
         while True:
-            await self.poll_once()
+            try:
+                await self.poll_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:  # a bug must not end polling silently
+                log.exception("metrics poll failed")
+                self.store.set_state(MetricsState.FAILING, f"internal error: {err}")
             quiet = self.store.state in (MetricsState.ABSENT, MetricsState.FORBIDDEN)
             await asyncio.sleep(self.tuning.absent_retry if quiet else self.tuning.interval)
 
