@@ -21,6 +21,7 @@ import orjson
 import yaml
 from aiohttp import web
 
+from khronoscope.core.selectors import SelectorError, parse_label_selector
 from khronoscope.core.timefmt import parse_k8s_time
 from khronoscope.sim import discovery
 from khronoscope.sim.auth import User, Users, forbidden, unauthorized
@@ -28,12 +29,7 @@ from khronoscope.sim.faults import Faults, WatchHandle
 from khronoscope.sim.logs import LogQuery, LogStore, format_line
 from khronoscope.sim.metrics import MetricsStore
 from khronoscope.sim.registry import ServedType, event_core_from_v1
-from khronoscope.sim.selectors import (
-    SelectorError,
-    combine,
-    parse_field_selector,
-    parse_label_selector,
-)
+from khronoscope.sim.selectors import combine, parse_field_selector
 from khronoscope.sim.status import ApiError, bad_request, not_found, success_status
 from khronoscope.sim.store import ADDED, DELETED, MODIFIED, Store, Stored, WatchEvent, WriteContext
 from khronoscope.sim.tables import TABLE_ACCEPT_MARK, table_for
@@ -855,7 +851,7 @@ def _scale_of(obj: dict[str, Any]) -> dict[str, Any]:
     status = obj.get("status") or {}
     selector = status.get("selector")
     if selector is None:
-        from khronoscope.sim.selectors import selector_from_match
+        from khronoscope.core.selectors import selector_from_match
 
         selector = selector_from_match(spec.get("selector"))
     return {

@@ -99,7 +99,7 @@ def _images(spec: Obj) -> tuple[str, str]:
 
 
 def _selector_text(spec: Obj) -> str:
-    from khronoscope.sim.selectors import selector_from_match
+    from khronoscope.core.selectors import selector_from_match
 
     return selector_from_match(spec.get("selector")) or "<none>"
 

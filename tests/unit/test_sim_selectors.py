@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from khronoscope.sim.selectors import (
-    SelectorError,
-    parse_field_selector,
-    parse_label_selector,
-    selector_from_match,
-)
+from khronoscope.core.selectors import SelectorError, parse_label_selector, selector_from_match
+from khronoscope.sim.selectors import parse_field_selector
 
 
 def pod(name: str, labels: dict[str, str], node: str = "", ns: str = "shop") -> dict:
