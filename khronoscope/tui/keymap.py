@@ -31,7 +31,7 @@ class Action:
 
     @property
     def scope(self) -> str:
-        """`app`, `browser`, `table`, `detail` or `help`."""
+        """`app`, `browser`, `table`, `detail`, `help` or `logs`."""
         return self.id.split(".", 1)[0]
 
 
@@ -67,6 +67,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("table.sort_restarts", "sort('RESTARTS')", "Sort by restarts"),
     Action("table.sort_node", "sort('NODE')", "Sort by node"),
     Action("table.sort_ip", "sort('IP')", "Sort by IP"),
+    Action("table.capture_logs", "capture_logs", "Capture logs (mark / unmark)"),
+    Action("table.logs", "logs", "Logs"),
     Action("detail.back", "back", "Back", True),
     Action("detail.yaml", "show('yaml')", "YAML", True),
     Action("detail.describe", "show('describe')", "Describe", True),
@@ -74,6 +76,15 @@ ACTIONS: tuple[Action, ...] = (
     Action("detail.top", "top", "Top"),
     Action("detail.bottom", "bottom", "Bottom"),
     Action("help.close", "close", "Close", True),
+    Action("logs.back", "back", "Back", True),
+    Action("logs.search", "search", "Search", True),
+    Action("logs.next_match", "next_match", "Next match"),
+    Action("logs.previous_match", "previous_match", "Previous match"),
+    Action("logs.container", "container", "Container", True),
+    Action("logs.wrap", "wrap", "Wrap", True),
+    Action("logs.follow", "follow", "Jump to t / follow", True),
+    Action("logs.top", "top", "Oldest line"),
+    Action("logs.bottom", "bottom", "Newest line"),
 )
 
 BY_ID: dict[str, Action] = {a.id: a for a in ACTIONS}
@@ -83,6 +94,7 @@ CONTEXTS: dict[str, tuple[str, ...]] = {
     "browser": ("app", "browser", "table"),
     "detail": ("app", "detail"),
     "help": ("app", "help"),
+    "logs": ("app", "logs"),
 }
 
 

@@ -23,6 +23,7 @@ SCOPE_TITLES = {
     "table": "Table",
     "detail": "YAML / describe",
     "help": "This help",
+    "logs": "Logs",
 }
 
 
