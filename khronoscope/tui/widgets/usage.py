@@ -77,6 +77,12 @@ class UsagePanel(Vertical):
         self.tz = tz
         self.telemetry = TableTelemetry(source, key.type)
         self._drawn: tuple[object, ...] = ()
+        self._t: int | None = None
+
+    def on_resize(self) -> None:
+        """Resample for the new width (the first draw may come before the layout)."""
+        if self._t is not None:
+            self.show_at(self._t)
 
     def compose(self) -> ComposeResult:
         """Label, sparkline and marker for CPU, then for memory."""
@@ -87,6 +93,7 @@ class UsagePanel(Vertical):
 
     def show_at(self, t: int) -> None:
         """Redraw for the cursor at t (cheap when nothing changed)."""
+        self._t = t
         store = metrics_of(self.source)
         rng = store.range(self.key) if store is not None else None
         if store is None or rng is None:
