@@ -80,12 +80,13 @@ class _Chunk:
     first_t: int
     last_t: int
     n: int
-    blob: bytes
+    tblob: bytes  # zstd of the time deltas (a count at t decodes only these)
+    blob: bytes  # zstd of the texts
     text_bytes: int
 
     @property
     def size(self) -> int:
-        return len(self.blob) + _CHUNK_OVERHEAD
+        return len(self.tblob) + len(self.blob) + _CHUNK_OVERHEAD
 
 
 @dataclass(slots=True, eq=False)
@@ -148,7 +149,8 @@ class LogStore:
         self._decompressor = zstd.ZstdDecompressor()
         self._streams: dict[StreamKey, _Stream] = {}
         self._pods: dict[tuple[str, str], list[_Stream]] = {}
-        self._cache: OrderedDict[int, tuple[_Chunk, list[int], list[str]]] = OrderedDict()
+        self._cache: OrderedDict[int, tuple[_Chunk, list[str]]] = OrderedDict()
+        self._tcache: OrderedDict[int, tuple[_Chunk, list[int]]] = OrderedDict()
         self._sinks: list[LineSink] = []
         self.size = 0  # bytes stored, all streams
         self.dropped_lines = 0
@@ -252,10 +254,11 @@ class LogStore:
         times = s.times
         deltas = array("q", [times[0]])
         deltas.extend(b - a for a, b in itertools.pairwise(times))
-        raw = deltas.tobytes() + "\n".join(s.texts).encode("utf-8", "surrogatepass")
-        # a copy: the compressor's result keeps a worst-case-sized buffer otherwise
+        raw = "\n".join(s.texts).encode("utf-8", "surrogatepass")
+        # copies: the compressor's result keeps a worst-case-sized buffer otherwise
+        tblob = bytes(memoryview(self._compressor.compress(deltas.tobytes())))
         blob = bytes(memoryview(self._compressor.compress(raw)))
-        chunk = _Chunk(times[0], times[-1], n, blob, s.open_bytes)
+        chunk = _Chunk(times[0], times[-1], n, tblob, blob, s.open_bytes)
         s.before.append(s.sealed_lines)
         s.chunks.append(chunk)
         s.ends.append(chunk.last_t)
@@ -289,6 +292,7 @@ class LogStore:
         keep_notes, dropped = s.notes, s.dropped
         for c in s.chunks:
             self._cache.pop(id(c), None)
+            self._tcache.pop(id(c), None)
         s.chunks = self._chunks_of(merged)
         s.times, s.texts, s.open_bytes = array("q"), [], 0
         s.reindex()
@@ -353,6 +357,7 @@ class LogStore:
     def _drop_oldest(self, s: _Stream, reason: str) -> None:
         chunk = s.chunks.pop(0)
         self._cache.pop(id(chunk), None)
+        self._tcache.pop(id(chunk), None)
         s.reindex()
         d = s.dropped
         d.lines += chunk.n
@@ -393,8 +398,7 @@ class LogStore:
             chunk = s.chunks[i]
             if chunk.first_t > t:
                 return s.before[i]
-            times, _ = self._decoded(chunk)
-            return s.before[i] + bisect.bisect_right(times, t)
+            return s.before[i] + bisect.bisect_right(self._times(chunk), t)
         return s.sealed_lines + bisect.bisect_right(s.times, t)
 
     def lines(
@@ -461,21 +465,30 @@ class LogStore:
         end = self._count_stream(s, until)
         return self._slice(s, start, end)
 
+    def _times(self, chunk: _Chunk) -> list[int]:
+        hit = self._tcache.get(id(chunk))
+        if hit is not None and hit[0] is chunk:
+            self._tcache.move_to_end(id(chunk))
+            return hit[1]
+        deltas = array("q")
+        deltas.frombytes(self._decompressor.decompress(chunk.tblob))
+        times = list(itertools.accumulate(deltas))
+        self._tcache[id(chunk)] = (chunk, times)
+        if len(self._tcache) > 4 * _CACHE_CHUNKS:
+            self._tcache.popitem(last=False)
+        return times
+
     def _decoded(self, chunk: _Chunk) -> tuple[list[int], list[str]]:
         hit = self._cache.get(id(chunk))
         if hit is not None and hit[0] is chunk:
             self._cache.move_to_end(id(chunk))
-            return hit[1], hit[2]
+            return self._times(chunk), hit[1]
         raw = self._decompressor.decompress(chunk.blob)
-        cut = 8 * chunk.n
-        deltas = array("q")
-        deltas.frombytes(raw[:cut])
-        times = list(itertools.accumulate(deltas))
-        texts = raw[cut:].decode("utf-8", "surrogatepass").split("\n")
-        self._cache[id(chunk)] = (chunk, times, texts)
+        texts = raw.decode("utf-8", "surrogatepass").split("\n")
+        self._cache[id(chunk)] = (chunk, texts)
         if len(self._cache) > _CACHE_CHUNKS:
             self._cache.popitem(last=False)
-        return times, texts
+        return self._times(chunk), texts
 
     def notes(
         self,
