@@ -248,6 +248,10 @@ class LogFollower:
         if self.last_t is None:
             if restarts or (cs.get("lastState") or {}).get("terminated"):
                 got += await self._previous({"tailLines": self.tuning.initial_tail})
+                if got and self.last_t is not None:
+                    at = max(_started_at(cs) or 0, self.last_t)
+                    text = f"container restarted ({_short(cid)})" if cid else "container restarted"
+                    self.store.note(ns, name, self.container, at, text)
         else:
             if self._restarts_seen is not None and restarts > self._restarts_seen + 1:
                 missed = restarts - self._restarts_seen - 1
@@ -260,13 +264,8 @@ class LogFollower:
                     f"followed: the last lines of {missed} instance(s) are missing",
                 )
             got += await self._previous({"sinceTime": format_iso(self.last_t)})
-        if self._cid and cid and cid != self._cid:
-            started = _started_at(cs)
-            at = max(started or 0, self.last_t or 0)
-            self.store.note(ns, name, self.container, at, f"container restarted ({_short(cid)})")
-        self._cid = cid or self._cid
+        self.saw_instance(cs)
         self._restarts_seen = restarts
-        self.status.container_id = self._cid
         self.status.restarts = restarts
         params: dict[str, str] = {}
         if self.last_t is not None:
@@ -275,6 +274,22 @@ class LogFollower:
             params["tailLines"] = str(self.tuning.initial_tail)
         got += await self._follow(params)
         return got
+
+    def saw_instance(self, cs: dict[str, Any] | None) -> None:
+        """The pod's status names this container's instance: a new container ID is a restart,
+        noted in the store at the time the new instance started (pod status changes are seen
+        even while the stream is open, so no restart goes unnoted)."""
+        cid = str((cs or {}).get("containerID") or "")
+        if not cid or cid == self._cid:
+            return
+        if self._cid:
+            at = _started_at(cs or {}) or time.time_ns()
+            k = self.key
+            self.store.note(
+                k.namespace, k.name, self.container, at, f"container restarted ({_short(cid)})"
+            )
+        self._cid = cid
+        self.status.container_id = cid
 
     async def _previous(self, extra: dict[str, Any]) -> int:
         """The previous instance's lines (none when there is no previous instance)."""
@@ -457,6 +472,8 @@ class LogCapture:
                 asyncio.get_running_loop().call_soon(self.sync, key)
             for fk, f in self.followers.items():
                 if fk[0] == key:
+                    if obj is not None:
+                        f.saw_instance(container_status(obj, fk[1]))
                     f.wake.set()
 
     def status(self, key: ObjectKey) -> dict[str, FollowStatus]:

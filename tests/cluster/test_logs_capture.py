@@ -123,6 +123,25 @@ async def test_restarted_container_followed_and_crash_lines_kept(sim):
     session = await session_for(sim)
     ctx = WriteContext(manager="kubelet", subresource="*")
     try:
+        sim.store.patch(
+            "pods",
+            "demo",
+            "hello",
+            {
+                "status": {
+                    "containerStatuses": [
+                        {
+                            "name": "hello",
+                            "containerID": "containerd://a1",
+                            "restartCount": 0,
+                            "state": {"running": {}},
+                        }
+                    ]
+                }
+            },
+            "merge",
+            ctx,
+        )
         base = time.time_ns()
         write(sim, base, "starting")
         initial = server_lines(sim)  # the scenario's own first line, then ours
@@ -168,6 +187,9 @@ async def test_restarted_container_followed_and_crash_lines_kept(sim):
         await eventually(lambda: len(stored(session)) >= len(want), "lines of both instances")
         assert stored(session) == want
         assert follower.status.restarts == 1
+        notes = session.logs.notes("demo", "hello")
+        assert [n.text for n in notes] == ["container restarted (containerd://b2)"]
+        assert notes[0].t == base + 3 * MS  # when the new instance started
         # the new instance keeps being followed
         write(sim, base + 5 * MS, "ready")
         await eventually(lambda: stored(session)[-1] == (base + 5 * MS, "ready"), "followed")
