@@ -168,6 +168,7 @@ class LogFollower:
         self._failures = 0
         self._restarts_seen: int | None = None
         self._cid = ""
+        self._instance: int | None = None  # the restart count last seen
 
     # --- the loop ----------------------------------------------------------------------------
 
@@ -250,8 +251,8 @@ class LogFollower:
                 got += await self._previous({"tailLines": self.tuning.initial_tail})
                 if got and self.last_t is not None:
                     at = max(_started_at(cs) or 0, self.last_t)
-                    text = f"container restarted ({_short(cid)})" if cid else "container restarted"
-                    self.store.note(ns, name, self.container, at, text)
+                    which = f"restart {restarts}" + (f", {_short(cid)}" if cid else "")
+                    self.store.note(ns, name, self.container, at, f"container restarted ({which})")
         else:
             if self._restarts_seen is not None and restarts > self._restarts_seen + 1:
                 missed = restarts - self._restarts_seen - 1
@@ -276,20 +277,28 @@ class LogFollower:
         return got
 
     def saw_instance(self, cs: dict[str, Any] | None) -> None:
-        """The pod's status names this container's instance: a new container ID is a restart,
-        noted in the store at the time the new instance started (pod status changes are seen
-        even while the stream is open, so no restart goes unnoted)."""
-        cid = str((cs or {}).get("containerID") or "")
-        if not cid or cid == self._cid:
+        """The pod's status tells this container's instance: a higher restart count is a
+        restart, noted in the store when the new instance started (or now, while it waits
+        in back-off). Pod status changes are seen even while the stream is open, so no
+        restart goes unnoted."""
+        if cs is None:
             return
-        if self._cid:
-            at = _started_at(cs or {}) or time.time_ns()
+        restarts = int(cs.get("restartCount") or 0)
+        cid = str(cs.get("containerID") or "")
+        if self._instance is not None and restarts > self._instance:
+            at = _started_at(cs) or time.time_ns()
+            if self.last_t is not None:
+                at = max(at, self.last_t)
+            which = f"restart {restarts}" + (f", {_short(cid)}" if cid and cid != self._cid else "")
             k = self.key
             self.store.note(
-                k.namespace, k.name, self.container, at, f"container restarted ({_short(cid)})"
+                k.namespace, k.name, self.container, at, f"container restarted ({which})"
             )
-        self._cid = cid
-        self.status.container_id = cid
+        if self._instance is None or restarts > self._instance:
+            self._instance = restarts
+        if cid:
+            self._cid = cid
+            self.status.container_id = cid
 
     async def _previous(self, extra: dict[str, Any]) -> int:
         """The previous instance's lines (none when there is no previous instance)."""

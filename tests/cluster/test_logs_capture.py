@@ -188,7 +188,7 @@ async def test_restarted_container_followed_and_crash_lines_kept(sim):
         assert stored(session) == want
         assert follower.status.restarts == 1
         notes = session.logs.notes("demo", "hello")
-        assert [n.text for n in notes] == ["container restarted (containerd://b2)"]
+        assert [n.text for n in notes] == ["container restarted (restart 1, containerd://b2)"]
         assert notes[0].t == base + 3 * MS  # when the new instance started
         # the new instance keeps being followed
         write(sim, base + 5 * MS, "ready")
