@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import BindingType
@@ -16,8 +16,10 @@ from khronoscope.tui.keymap import ACTIONS, CONTEXTS, DEFAULT_KEYMAP
 from khronoscope.tui.playback import PlaybackCursor
 from khronoscope.tui.replay import replay_settings, start_replay
 from khronoscope.tui.screens.browser import BrowserScreen
+from khronoscope.tui.screens.capture import CaptureChoice
 from khronoscope.tui.screens.detail import DetailScreen
 from khronoscope.tui.screens.help import HelpScreen
+from khronoscope.tui.screens.logs import LogsScreen
 from khronoscope.tui.settings import BrowserSettings
 from khronoscope.tui.widgets.commandline import CommandLine
 from khronoscope.tui.widgets.table import ResourceTable
@@ -65,6 +67,48 @@ class KhronoscopeApp(App[None], inherit_bindings=False):
     def show_detail(self, key: ObjectKey, mode: str) -> None:
         """Open the YAML or describe view of one object."""
         self.push_screen(DetailScreen(key, mode))
+
+    def show_logs(self, key: ObjectKey, container: str | None = None) -> None:
+        """Open the log pane of a pod."""
+        self.push_screen(LogsScreen(key, container))
+
+    def toggle_capture(self, key: ObjectKey) -> None:
+        """Start or stop capturing a pod's logs (a choice of container when it has several)."""
+        source: Any = self.source
+        marks = getattr(source, "log_marks", None)
+        if not self.source.is_live or marks is None:
+            self.notify("logs are captured from a live cluster only", severity="warning")
+            return
+        pod = source.tmap.get(key, self.playback.clock()) or {}
+        names = [c.get("name", "") for c in (pod.get("spec") or {}).get("containers") or ()]
+        if len(names) <= 1 and not marks.is_marked(key):
+            self._capture(key, "all")
+            return
+        if len(names) <= 1:
+            self._capture(key, "stop")
+            return
+        current = marks.containers(key) if marks.is_marked(key) else frozenset()
+        self.push_screen(
+            CaptureChoice(key, names, current), lambda choice: self._capture(key, choice)
+        )
+
+    def _capture(self, key: ObjectKey, choice: str | None) -> None:
+        source: Any = self.source
+        if choice is None:
+            return
+        if choice == "stop":
+            source.unmark_logs(key)
+            self.notify(f"stopped capturing the logs of {key.name}", timeout=3)
+        elif choice == "all":
+            if source.log_marks.is_marked(key):
+                source.unmark_logs(key)  # from some containers to all of them
+            source.mark_logs(key)
+            self.notify(f"capturing the logs of {key.name}", timeout=3)
+        else:
+            source.unmark_logs(key)
+            source.mark_logs(key, choice)
+            self.notify(f"capturing the logs of {key.name} ({choice})", timeout=3)
+        self.browser.query_one(ResourceTable).refresh()
 
     def _to_browser(self) -> None:
         while len(self.screen_stack) > 1:
@@ -128,10 +172,12 @@ class KhronoscopeApp(App[None], inherit_bindings=False):
             context = "drift" if type(screen).__name__ == "DriftScreen" else "export"
         elif isinstance(screen, HelpScreen):
             context = "help"
+        elif isinstance(screen, LogsScreen):
+            context = "logs"
         else:
             context = "browser"
         nodes = {"app": self, "browser": screen, "detail": screen, "help": screen}
-        nodes.update(drift=screen, export=screen)
+        nodes.update(drift=screen, export=screen, logs=screen)
         if isinstance(screen, BrowserScreen):
             nodes["table"] = screen.query_one(ResourceTable)
         keymap = self.settings.keymap

@@ -31,7 +31,7 @@ class Action:
 
     @property
     def scope(self) -> str:
-        """`app`, `browser`, `table`, `detail`, `help`, `export` or `drift`."""
+        """`app`, `browser`, `table`, `detail`, `help`, `export`, `drift` or `logs`."""
         return self.id.split(".", 1)[0]
 
 
@@ -69,6 +69,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("table.sort_restarts", "sort('RESTARTS')", "Sort by restarts"),
     Action("table.sort_node", "sort('NODE')", "Sort by node"),
     Action("table.sort_ip", "sort('IP')", "Sort by IP"),
+    Action("table.capture_logs", "capture_logs", "Capture logs (mark / unmark)"),
+    Action("table.logs", "logs", "Logs"),
     Action("detail.back", "back", "Back", True),
     Action("detail.yaml", "show('yaml')", "YAML", True),
     Action("detail.describe", "show('describe')", "Describe", True),
@@ -79,6 +81,15 @@ ACTIONS: tuple[Action, ...] = (
     Action("export.close", "close", "Close", True),
     Action("drift.back", "back", "Back", True),
     Action("drift.refresh", "refresh", "Compare again at the current moment", True),
+    Action("logs.back", "back", "Back", True),
+    Action("logs.search", "search", "Search", True),
+    Action("logs.next_match", "next_match", "Next match"),
+    Action("logs.previous_match", "previous_match", "Previous match"),
+    Action("logs.container", "container", "Container", True),
+    Action("logs.wrap", "wrap", "Wrap", True),
+    Action("logs.follow", "follow", "Jump to t / follow", True),
+    Action("logs.top", "top", "Oldest line"),
+    Action("logs.bottom", "bottom", "Newest line"),
 )
 
 BY_ID: dict[str, Action] = {a.id: a for a in ACTIONS}
@@ -90,6 +101,7 @@ CONTEXTS: dict[str, tuple[str, ...]] = {
     "help": ("app", "help"),
     "export": ("app", "export"),
     "drift": ("app", "drift"),
+    "logs": ("app", "logs"),
 }
 
 

@@ -26,6 +26,7 @@ from khronoscope.tui.commands import Aliases, CommandError, complete, parse_comm
 from khronoscope.tui.filters import Filter, FilterError, parse_filter
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
 from khronoscope.tui.tablemodel import NAME, NAMESPACE, TableModel
+from khronoscope.tui.usage import TableTelemetry
 from khronoscope.tui.widgets.commandline import CommandLine
 from khronoscope.tui.widgets.header import HeaderBar
 from khronoscope.tui.widgets.table import ResourceTable
@@ -201,6 +202,7 @@ class BrowserScreen(Screen[None]):
         self._seen_changes = tmap.change_count
         self._seen_playback = self.kapp.playback.version
         table = self.query_one(ResourceTable)
+        table.telemetry = TableTelemetry(self.kapp.source, view.type_name)
         table.set_model(model, t, keep=select)
         self.last_seek_ms = (time.perf_counter() - started) * 1000
         self._update_message()
@@ -467,6 +469,14 @@ class BrowserScreen(Screen[None]):
         key = event.key
         if event.how in ("yaml", "describe"):
             self.kapp.show_detail(key, event.how)
+            return
+        if event.how in ("logs", "capture"):
+            if key.type != "pods":
+                self.notify("only pods have logs", severity="warning", timeout=3)
+            elif event.how == "logs":
+                self.kapp.show_logs(key)
+            else:
+                self.kapp.toggle_capture(key)
             return
         self.drill_down(key)
 

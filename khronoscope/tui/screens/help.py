@@ -25,6 +25,7 @@ SCOPE_TITLES = {
     "help": "This help",
     "export": "Export dialog",
     "drift": "Drift view",
+    "logs": "Logs",
 }
 
 
