@@ -130,11 +130,17 @@ class Connection:
 
     @asynccontextmanager
     async def stream(
-        self, path: str, params: Mapping[str, str], read_timeout: float, total_timeout: float
+        self,
+        path: str,
+        params: Mapping[str, str],
+        read_timeout: float | None,
+        total_timeout: float | None,
     ) -> AsyncIterator[aiohttp.StreamReader]:
-        """Open a watch: yields the response body stream once the server answered 200.
+        """Open a watch (or a followed log): yields the response body stream once the server
+        answered 200.
 
-        `read_timeout` bounds the silence between two chunks, `total_timeout` the whole watch.
+        `read_timeout` bounds the silence between two chunks, `total_timeout` the whole stream
+        (None: unbounded; a followed log of a quiet container may say nothing for hours).
         """
         timeout = aiohttp.ClientTimeout(
             total=total_timeout,

@@ -18,6 +18,8 @@ class ClusterOptions:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     keep_secret_values: bool = False
+    logs: tuple[str, ...] = ()
+    metrics_interval: float = 15.0
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> ClusterOptions:
@@ -30,12 +32,17 @@ class ClusterOptions:
             include=_split(getattr(args, "include", None)),
             exclude=_split(getattr(args, "exclude", None)),
             keep_secret_values=bool(getattr(args, "keep_secret_values", False)),
+            logs=_log_selectors(getattr(args, "logs", None)),
+            metrics_interval=_interval(getattr(args, "metrics_interval", None)),
         )
 
 
-def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
+def add_cluster_arguments(parser: argparse.ArgumentParser, namespace: bool = True) -> None:
     """Declare --kubeconfig, --context, -n/--namespace, --exclude-namespace, --include,
-    --exclude and --keep-secret-values on `parser`."""
+    --exclude, --keep-secret-values, --logs and --metrics-interval on `parser`.
+
+    `namespace=False` leaves -n/--namespace to the command (export and drift declare it as
+    their filter, repeatable into the same `namespace` list: it then also limits the watch)."""
     group = parser.add_argument_group("cluster")
     group.add_argument(
         "--kubeconfig",
@@ -46,13 +53,14 @@ def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--context", metavar="NAME", help="kubeconfig context (default: the current context)"
     )
-    group.add_argument(
-        "-n",
-        "--namespace",
-        action="append",
-        metavar="NS",
-        help="watch only this namespace (repeatable, or comma-separated; default: all)",
-    )
+    if namespace:
+        group.add_argument(
+            "-n",
+            "--namespace",
+            action="append",
+            metavar="NS",
+            help="watch only this namespace (repeatable, or comma-separated; default: all)",
+        )
     group.add_argument(
         "--exclude-namespace",
         action="append",
@@ -78,6 +86,46 @@ def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
         help="keep Secret values as they are (default: each value is replaced by a short "
         "fingerprint at ingest, so a change stays visible but the value never is)",
     )
+    group.add_argument(
+        "--logs",
+        action="append",
+        metavar="SELECTOR",
+        help="capture the logs of every matching pod as it appears (repeatable): a namespace "
+        "(shop), a label selector ('-l app=web', or shop/app=web in one namespace) or "
+        "NAMESPACE/POD",
+    )
+    group.add_argument(
+        "--metrics-interval",
+        type=float,
+        metavar="SECONDS",
+        help="poll metrics.k8s.io every SECONDS (default 15; 0: do not poll)",
+    )
+
+
+def _log_selectors(values: Iterable[str] | None) -> tuple[str, ...]:
+    """--logs values, checked now so a typo is one line before anything connects."""
+    from khronoscope.errors import UsageError
+    from khronoscope.telemetry.marks import LogSelectorError, parse_log_selector
+
+    out: list[str] = []
+    for value in values or ():
+        try:
+            parse_log_selector(value)
+        except LogSelectorError as err:
+            raise UsageError(str(err)) from None
+        if value.strip() not in out:
+            out.append(value.strip())
+    return tuple(out)
+
+
+def _interval(value: float | None) -> float:
+    from khronoscope.errors import UsageError
+
+    if value is None:
+        return 15.0
+    if value < 0 or value != value:
+        raise UsageError("--metrics-interval must be 0 (off) or a number of seconds")
+    return float(value)
 
 
 def _split(values: Iterable[str] | None) -> tuple[str, ...]:

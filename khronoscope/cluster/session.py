@@ -22,14 +22,21 @@ from khronoscope.cluster.connection import Connection
 from khronoscope.cluster.discovery import APISERVICE_TYPE, CRD_TYPE, Discovery, discover, select
 from khronoscope.cluster.errors import ApiError, TransportError
 from khronoscope.cluster.kubeconfig import ClusterCredentials, load_credentials
+from khronoscope.cluster.logs import FollowStatus, LogCapture, LogTuning
+from khronoscope.cluster.metrics import MetricsPoller, MetricsTuning
 from khronoscope.cluster.options import ClusterOptions
 from khronoscope.cluster.redact import SECRETS_TYPE, SecretRedactor
 from khronoscope.cluster.watcher import Watcher, WatchTuning
 from khronoscope.core.source import Bookmark, Gap, SourceInfo, TypeState, TypeStatus
 from khronoscope.core.types import Change, ChangeKind, ObjectKey, ResourceType
 from khronoscope.errors import KhronoscopeError
+from khronoscope.telemetry.logstore import LogStore
+from khronoscope.telemetry.marks import LogMarks, parse_log_selector
+from khronoscope.telemetry.metricstore import MetricStore
 from khronoscope.temporal.chain import RowFn
 from khronoscope.temporal.map import TemporalMap
+
+_LATEST = 2**62  # a time after every change: the newest version
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +69,20 @@ class ClusterSession:
         rescan_interval: float = 300.0,
         secret_salt: bytes | None = None,
         credentials: ClusterCredentials | None = None,
+        log_tuning: LogTuning | None = None,
+        logs: LogStore | None = None,
     ) -> None:
         self.options = options or ClusterOptions()
         self.tmap = TemporalMap(row_fn=row_fn)
+        # pod logs and metrics: their own stores, not object versions (see khronoscope.telemetry)
+        self.logs = logs if logs is not None else LogStore()
+        self.metrics = MetricStore()
+        self.log_marks = LogMarks(parse_log_selector(v) for v in self.options.logs)
+        self.log_tuning = log_tuning or LogTuning()
+        self.metrics_tuning = MetricsTuning(interval=self.options.metrics_interval)
+        self._capture: LogCapture | None = None
+        self._poller: asyncio.Task[None] | None = None
+        self.metrics_poller: MetricsPoller | None = None
         self.info = SourceInfo(cluster="", context="")
         self.tuning = tuning or WatchTuning()
         self.rescan_interval = rescan_interval
@@ -154,6 +172,20 @@ class ClusterSession:
         for rtype in list(self._types.values()):
             self._add_type(rtype)
         self._rescanner = asyncio.create_task(self._rescan_loop(), name="khronoscope rescan")
+        self._capture = LogCapture(
+            self.conn, self.logs, self.log_marks, self._pod_now, self.log_tuning, self.notify
+        )
+        for key in self.log_marks.marked():
+            self._capture.sync(key)
+        self.metrics_poller = poller = MetricsPoller(
+            self.conn,
+            self.metrics,
+            self.options.namespaces,
+            self.options.exclude_namespaces,
+            self.metrics_tuning,
+            self.notify,
+        )
+        self._poller = asyncio.create_task(poller.run(), name="khronoscope metrics")
 
     async def wait_synced(self, timeout: float | None = None) -> bool:
         """Wait until every type has been listed once (or refused); False on timeout."""
@@ -175,6 +207,10 @@ class ClusterSession:
         tasks = list(self._tasks.values())
         if self._rescanner is not None:
             tasks.append(self._rescanner)
+        if self._poller is not None:
+            tasks.append(self._poller)
+        if self._capture is not None:
+            await self._capture.close()
         for task in tasks:
             task.cancel()
         if tasks:
@@ -298,6 +334,8 @@ class ClusterSession:
                     log.exception("change sink %r failed", sink)
         if key.type in self._rescan_triggers:
             self._crd_changed(key, kind, obj)
+        if self._capture is not None and key.type == "pods":
+            self._capture.pod_changed(key, None if kind is ChangeKind.DELETED else obj)
         return t
 
     def notify(self) -> None:
@@ -354,6 +392,29 @@ class ClusterSession:
     def add_listener(self, listener: Callable[[], None]) -> None:
         """Call `listener()` after each batch of changes or status change (coalesce in views)."""
         self._listeners.append(listener)
+
+    # --- logs --------------------------------------------------------------------------------
+
+    def mark_logs(self, key: ObjectKey, container: str | None = None) -> None:
+        """Capture a pod's logs (every container, or one more container) from now on."""
+        if key.type != "pods":
+            raise KhronoscopeError(f"only pods have logs, not {key.type}")
+        if self.log_marks.mark(key, container) and self._capture is not None:
+            self._capture.sync(key)
+        self.notify()
+
+    def unmark_logs(self, key: ObjectKey, container: str | None = None) -> None:
+        """Stop capturing a pod's logs (or one container's); what was stored stays."""
+        if self.log_marks.unmark(key, container) and self._capture is not None:
+            self._capture.sync(key)
+        self.notify()
+
+    def log_status(self, key: ObjectKey) -> dict[str, FollowStatus]:
+        """What each followed container of a pod is doing (following, waiting, ended...)."""
+        return self._capture.status(key) if self._capture is not None else {}
+
+    def _pod_now(self, key: ObjectKey) -> dict[str, Any] | None:
+        return self.tmap.get(key, _LATEST)
 
     # --- HistorySource -----------------------------------------------------------------------
 

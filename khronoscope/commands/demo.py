@@ -2,7 +2,8 @@
 
 `--no-ui` only serves: the first line printed is the kubeconfig path, then a short status;
 it serves until Ctrl-C or SIGTERM. Without `--no-ui` the app opens against the simulated
-cluster through the same code path as a real one (`live.run_app`), once that exists.
+cluster through the same code path as a real one (`live.run_app`), and records it like one
+(to the data directory unless `--no-record`).
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)"
     )
+    live = _live_module()
+    if live is not None and hasattr(live, "add_recording_arguments"):
+        # the app records the demo too (to the data dir, named after the demo's context)
+        live.add_recording_arguments(parser)
 
 
 def _list_scenarios() -> int:
@@ -70,10 +75,16 @@ def _build(args: argparse.Namespace) -> Any:
         raise UsageError(str(err)) from None
 
 
-def _live_app() -> Callable[..., Any] | None:
+def _live_module() -> Any:
     try:
-        live = importlib.import_module("khronoscope.commands.live")
+        return importlib.import_module("khronoscope.commands.live")
     except ImportError:
+        return None
+
+
+def _live_app() -> Callable[..., Any] | None:
+    live = _live_module()
+    if live is None:
         return None
     fn = getattr(live, "run_app", None)
     return fn if callable(fn) else None

@@ -6,6 +6,7 @@ import argparse
 
 from khronoscope.commands._history import (
     add_source_arguments,
+    check_live_moment,
     open_source,
     parse_moment,
     split_list,
@@ -23,9 +24,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repo", required=True, metavar="DIR", help="Git repository of manifests")
     parser.add_argument("--rev", default="HEAD", help="commit, branch or tag (default HEAD)")
     parser.add_argument("--path", default="", metavar="DIR", help="directory inside the repository")
-    parser.add_argument("--at", metavar="T", help="the moment (default: the last recorded)")
-    parser.add_argument("-n", "--namespace", action="append", metavar="NS")
-    parser.add_argument("-t", "--type", action="append", metavar="TYPE")
+    parser.add_argument(
+        "--at", metavar="T", help="the moment (default: the recording's end, or now when live)"
+    )
+    parser.add_argument(
+        "-n",
+        "--namespace",
+        action="append",
+        metavar="NS",
+        help="only these namespaces (live: also the only ones watched)",
+    )
+    parser.add_argument("-t", "--type", action="append", metavar="TYPE", help="only these types")
     parser.add_argument(
         "--compare",
         choices=[m.value for m in CompareMode],
@@ -44,6 +53,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the drift report; 0 no drift, 1 drift, 2 error (like diff)."""
     try:
+        if not args.recording:
+            check_live_moment(args.at)
         source = open_source(args)
         t = parse_moment(args.at, source) if args.at else recorded_range(source)[1]
         scope = None

@@ -8,6 +8,7 @@ import time
 
 from khronoscope.commands._history import (
     add_source_arguments,
+    check_live_moment,
     open_source,
     parse_moment,
     split_list,
@@ -35,7 +36,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--prefix", default="", metavar="DIR", help="directory inside the repository"
     )
     parser.add_argument(
-        "-n", "--namespace", action="append", metavar="NS", help="only these namespaces"
+        "-n",
+        "--namespace",
+        action="append",
+        metavar="NS",
+        help="only these namespaces (live: also the only ones watched)",
     )
     parser.add_argument("-t", "--type", action="append", metavar="TYPE", help="only these types")
     parser.add_argument(
@@ -63,8 +68,16 @@ def run(args: argparse.Namespace) -> int:
     if args.end and not args.start:
         raise UsageError("--to needs --from")
     identity = Identity.parse(args.author) if args.author else None
-    source = open_source(args)
     secrets_mode = SecretsMode(args.secrets)
+    if not args.recording:
+        if args.start:
+            raise UsageError(
+                "--from/--to export a recorded range: a live cluster only has now "
+                "(record it with khronoscope record -o FILE, then use --recording FILE)"
+            )
+        check_live_moment(args.at)
+    # a live session redacts Secret values at ingest unless plain text was asked for
+    source = open_source(args, keep_secret_values=secrets_mode is SecretsMode.PLAINTEXT)
     if secrets_mode is SecretsMode.PLAINTEXT:
         print(
             "khronoscope: warning: --secrets plaintext writes Secret values into Git history",

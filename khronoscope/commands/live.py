@@ -3,6 +3,10 @@
 A cluster session (khronoscope.cluster) feeds the TemporalMap, rows computed by
 `printers.row_for`; the browser (khronoscope.tui) runs on the same event loop. `demo` calls
 `run_app(args, kubeconfig=...)` with its simulated cluster's kubeconfig.
+
+Unless `--no-record`, everything the session stores is also written to a recording (the user's
+data directory by default, or `--record FILE`), so a crash of the app loses at most the last
+second; its path is shown in the app and printed on exit for `khronoscope open`.
 """
 
 from __future__ import annotations
@@ -10,12 +14,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import sys
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from khronoscope.errors import NotBuiltYet
+from khronoscope.commands._recording import (
+    add_retention_arguments,
+    parse_duration,
+    retention_from_args,
+)
+from khronoscope.core.timefmt import NS, now_ns
+from khronoscope.errors import KhronoscopeError, NotBuiltYet, UsageError
 from khronoscope.tui.run import add_browser_arguments, settings_from_args
 
-__all__ = ["add_arguments", "run", "run_app"]
+__all__ = ["DEFAULT_MAX_AGE", "add_arguments", "add_recording_arguments", "run", "run_app"]
+
+DEFAULT_MAX_AGE = "7d"
+"""Retention of the recordings the app makes in the data directory by default."""
 
 
 def _cluster() -> Any:
@@ -26,9 +42,22 @@ def _cluster() -> Any:
     return options, session
 
 
+def add_recording_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--record FILE`, `--no-record` and retention (also used by `demo`)."""
+    group = parser.add_argument_group(
+        "recording (default: the data directory, kept for " + DEFAULT_MAX_AGE + ")"
+    )
+    group.add_argument(
+        "--record", metavar="FILE", help="record to FILE instead of the data directory"
+    )
+    group.add_argument("--no-record", action="store_true", help="do not record")
+    add_retention_arguments(parser, default_age=DEFAULT_MAX_AGE)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The browser's options, and the cluster's once the session exists."""
+    """The browser's options, the recording's, and the cluster's once the session exists."""
     add_browser_arguments(parser)
+    add_recording_arguments(parser)
     cluster = _cluster()
     if cluster is not None:
         cluster[0].add_cluster_arguments(parser)
@@ -39,9 +68,35 @@ def run(args: argparse.Namespace) -> int:
     return run_app(args)
 
 
+@dataclass
+class RecordingPlan:
+    """Where the app records (None: not at all), and with which retention."""
+
+    path: Path | None
+    default_location: bool
+    retention: Any
+
+
+def recording_plan(args: argparse.Namespace) -> RecordingPlan:
+    """Read and check the recording options before anything connects (one-line errors)."""
+    from khronoscope.commands.record import check_new_file
+
+    if getattr(args, "no_record", False):
+        if getattr(args, "record", None):
+            raise UsageError("give either --record FILE or --no-record, not both")
+        return RecordingPlan(None, False, None)
+    explicit = getattr(args, "record", None)
+    if explicit:
+        path = Path(explicit).expanduser()
+        check_new_file(path)
+        return RecordingPlan(path, False, retention_from_args(args))
+    return RecordingPlan(None, True, retention_from_args(args, DEFAULT_MAX_AGE))
+
+
 def run_app(args: argparse.Namespace, kubeconfig: str | None = None) -> int:
     """Browse the cluster `args` (or `kubeconfig`) points at until the user quits."""
     settings = settings_from_args(args)  # bad options fail here, before connecting
+    plan = recording_plan(args)
     cluster = _cluster()
     if cluster is None:
         raise NotBuiltYet(
@@ -52,16 +107,137 @@ def run_app(args: argparse.Namespace, kubeconfig: str | None = None) -> int:
     options = options_mod.ClusterOptions.from_args(args)
     if kubeconfig is not None:
         options = dataclasses.replace(options, kubeconfig=kubeconfig)
-    return asyncio.run(_browse(session_mod.ClusterSession, options, settings))
+    return asyncio.run(_browse(session_mod.ClusterSession, options, settings, plan))
 
 
-async def _browse(session_cls: Any, options: Any, settings: Any) -> int:
+async def _browse(session_cls: Any, options: Any, settings: Any, plan: RecordingPlan) -> int:
+    app, session, live = await open_live(session_cls, options, settings, plan)
+    try:
+        await app.run_async()
+    finally:
+        await close_live(session, live)
+    return 0
+
+
+async def open_live(
+    session_cls: Any, options: Any, settings: Any, plan: RecordingPlan
+) -> tuple[Any, Any, LiveRecording | None]:
+    """Connect, attach the recording before the first change, start watching, build the app
+    (the tests drive the app this returns through Textual's pilot)."""
     from khronoscope.printers import row_for
-    from khronoscope.tui.run import run_app_async
+    from khronoscope.tui.app import create_app
 
     session = session_cls(options, row_fn=row_for)
-    await session.start()  # one-line errors (kubeconfig, unreachable server) before the UI
+    await session.connect()  # one-line errors (kubeconfig, unreachable server) before the UI
     try:
-        return await run_app_async(session, settings)
-    finally:
+        live = start_recording(session, options, plan)
+    except BaseException:
         await session.close()
+        raise
+    session.run()
+    app = create_app(session, settings)
+    if live is not None:
+        live.attach_to(app)
+    return app, session, live
+
+
+async def close_live(session: Any, live: LiveRecording | None) -> None:
+    """Stop watching, then close the recording (its path is printed for `khronoscope open`)."""
+    try:
+        await session.close()
+    finally:
+        if live is not None:
+            live.close()
+
+
+class LiveRecording:
+    """The app's recording: a writer and a recorder on the session, ticked by the app."""
+
+    def __init__(self, writer: Any, recorder: Any) -> None:
+        self.writer = writer
+        self.recorder = recorder
+        self.path: Path = writer.path
+        self._reported = False
+
+    def attach_to(self, app: Any) -> None:
+        """Show the path in the app, and tick the recorder (rate, retention) once a second."""
+        app.settings.source_label = "● REC"
+        app.startup_hooks.append(self._started)
+
+    def _started(self, app: Any) -> None:
+        app.notify(f"recording to {self.path}", title="recording", timeout=8)
+        app.set_interval(1.0, lambda: self.tick(app))
+
+    def tick(self, app: Any) -> None:
+        """Retention when due; a failed writer is reported once (the browsing goes on)."""
+        if self.writer.failed is None:
+            try:
+                self.recorder.tick()
+            except KhronoscopeError as err:
+                if self.writer.failed is None:
+                    app.notify(str(err), title="recording", severity="warning", timeout=10)
+        if self.writer.failed is not None and not self._reported:
+            self._reported = True
+            app.settings.source_label = "REC STOPPED"
+            app.notify(str(self.writer.failed), title="recording", severity="error", timeout=30)
+
+    def close(self) -> None:
+        """Close the file and tell the user where it is."""
+        if self.writer.failed is None:
+            self.recorder.sync()
+        self.writer.close()
+        s = self.writer.stats
+        if self.writer.failed is not None:
+            print(f"khronoscope: {self.writer.failed}", file=sys.stderr)
+        print(
+            f"khronoscope: recorded {s.changes:,} changes to {self.path}; "
+            f"replay with: khronoscope open {self.path}",
+            file=sys.stderr,
+        )
+
+
+def start_recording(session: Any, options: Any, plan: RecordingPlan) -> LiveRecording | None:
+    """Create the recording and attach it to the connected session (before `run()`)."""
+    from khronoscope.commands.record import header_options
+    from khronoscope.recording import format as fmt
+    from khronoscope.recording.recorder import Recorder, default_recording_path, ensure_parent
+    from khronoscope.recording.writer import RecordingWriter
+
+    if plan.path is None and not plan.default_location:
+        return None
+    path = plan.path
+    if path is None:
+        path = default_recording_path(session.info.context or session.info.cluster)
+        ensure_parent(path)
+        # earlier runs' files go once older than the retention (never sooner than the
+        # default's: a short --max-age for this run must not wipe last week's incident)
+        age = max(plan.retention.max_age or 0, parse_duration(DEFAULT_MAX_AGE))
+        prune_recordings(path.parent, age, keep=path)
+    writer = RecordingWriter.create(
+        path,
+        session.info,
+        secrets=fmt.SECRETS_KEPT if options.keep_secret_values else fmt.SECRETS_REDACTED,
+        options=header_options(options, plan.retention, "live"),
+    )
+    recorder = Recorder(session, writer, plan.retention)
+    recorder.attach()
+    return LiveRecording(writer, recorder)
+
+
+def prune_recordings(directory: Path, max_age: int, keep: Path | None = None) -> list[Path]:
+    """Delete the app's default recordings (and their bookmark sidecars) last written more than
+    `max_age` ns ago: everything in them is older than the retention. Returns what went."""
+    limit = (now_ns() - max_age) / NS
+    gone = []
+    for path in sorted(directory.glob("*.khr")):
+        if keep is not None and path == keep:
+            continue
+        try:
+            if path.stat().st_mtime >= limit:
+                continue
+            path.unlink()
+        except OSError:
+            continue  # in use elsewhere, or already gone: never fail the app for this
+        gone.append(path)
+        path.with_name(path.name + ".bookmarks").unlink(missing_ok=True)
+    return gone

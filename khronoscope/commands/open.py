@@ -1,14 +1,115 @@
-"""`khronoscope open`: not built yet."""
+"""`khronoscope open FILE [--follow]`: the same app over a recording, offline.
+
+Opening reads the newest moment first (a line on stderr says what is being opened while that
+blocks), then the app starts at the recording's end and fills the past in the background with a
+progress line. "Live" is unavailable: the header says REPLAY and the recording's end is the
+newest moment. `--follow` keeps reading blocks a recorder is still appending (header: FOLLOW).
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+import time
+from pathlib import Path
 
-from khronoscope.commands._notbuilt import add_arguments, not_built
+from khronoscope.core.timefmt import format_iso
+from khronoscope.errors import KhronoscopeError
+from khronoscope.recording.reader import RecordingReader
+from khronoscope.recording.recorder import _size
+from khronoscope.recording.source import _KNOWN_SHORT_NAMES, RecordingSource
+from khronoscope.tui.run import add_browser_arguments, build_settings
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["add_arguments", "first_types", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `khronoscope open`."""
+    parser.add_argument("file", metavar="FILE", help="a recording (khronoscope record, the app)")
+    parser.add_argument(
+        "--follow",
+        action="store_true",
+        help="keep reading what a recorder is still appending to FILE",
+    )
+    parser.add_argument(
+        "-n", "--namespace", metavar="NS", default=None, help="namespace shown first"
+    )
+    add_browser_arguments(
+        parser,
+        at_help="open paused at this moment: ISO 8601 (2026-03-14T09:01:00Z), a clock time "
+        "(14:32, 14:32:05) or relative to the recording's end (-15m, -2h30m)",
+    )
+
+
+def first_types(word: str) -> list[str] | None:
+    """The type the first screen shows, loaded before the rest (None: unknown, load all)."""
+    w = word.strip().lower()
+    for name, shorts in _KNOWN_SHORT_NAMES.items():
+        plural = name.split(".", 1)[0]
+        if w in (name, plural, plural.rstrip("s"), *shorts):
+            return [name]
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
-    """Say that this command is not built yet."""
-    return not_built("open")
+    """Open the recording and browse it until the user quits."""
+    from khronoscope.printers import row_for
+    from khronoscope.tui.app import create_app
+    from khronoscope.tui.replay import end_clock
+
+    path = Path(args.file).expanduser()
+    opening = _Opening(path)
+    try:
+        source = RecordingSource(
+            path,
+            row_fn=row_for,
+            follow=args.follow,
+            first_types=first_types(args.view_type or "pods"),
+        )
+    finally:
+        opening.done()
+    for problem in source.problems():
+        print(f"khronoscope: warning: {path}: {problem.describe()}", file=sys.stderr)
+    if source.end_t is None and not args.follow:
+        print(f"khronoscope: warning: {path} holds no changes yet", file=sys.stderr)
+    clock = end_clock(source)
+    settings = build_settings(
+        command=args.view_type,
+        namespace=args.namespace,
+        keymap=args.keymap,
+        utc=args.utc,
+        at=getattr(args, "at", None),
+        clock=clock,
+    )
+    settings.source_label = "FOLLOW" if args.follow else "REPLAY"
+    try:
+        create_app(source, settings).run()
+    finally:
+        source.close()
+    return 0
+
+
+class _Opening:
+    """`opening FILE (SIZE, N changes, T1 .. T2)…` on stderr while the newest moment loads."""
+
+    def __init__(self, path: Path) -> None:
+        self.tty = sys.stderr.isatty()
+        self.started = time.monotonic()
+        try:
+            with RecordingReader(path) as reader:
+                span = ""
+                if reader.first_t is not None and reader.last_t is not None:
+                    span = f", {format_iso(reader.first_t)} .. {format_iso(reader.last_t)}"
+                line = (
+                    f"opening {path} ({_size(reader.size)}, {reader.change_count:,} changes{span})…"
+                )
+        except KhronoscopeError:
+            raise  # missing, not a recording, newer format: the one line says which
+        sys.stderr.write(line + ("" if self.tty else "\n"))
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        """Erase the line on a terminal (the app takes the screen next)."""
+        if self.tty:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()

@@ -1,14 +1,187 @@
-"""`khronoscope record`: not built yet."""
+"""`khronoscope record -o FILE`: record a cluster headless, until Ctrl-C or SIGTERM.
+
+The session connects (one-line errors before anything is written), the recorder attaches before
+the first list so nothing is missed, then a status line reports types watched, changes/s and the
+file's size: one updating line on a terminal, one line every `--status-every` seconds otherwise
+(a log). SIGINT/SIGTERM stop the watches, then close the file (final keyframe and index), exit 0.
+A full disk stops the recording with one line saying what the file keeps, exit 1.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
 
-from khronoscope.commands._notbuilt import add_arguments, not_built
+from khronoscope.cluster.options import ClusterOptions, add_cluster_arguments
+from khronoscope.cluster.session import ClusterSession
+from khronoscope.commands._recording import (
+    StatusLine,
+    add_retention_arguments,
+    retention_from_args,
+    retention_options,
+)
+from khronoscope.core.source import TypeState
+from khronoscope.core.timefmt import format_iso, now_ns
+from khronoscope.errors import KhronoscopeError, UsageError
+from khronoscope.recording import format as fmt
+from khronoscope.recording.recorder import Recorder, Retention, _size
+from khronoscope.recording.writer import RecordingWriter
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["add_arguments", "check_new_file", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `khronoscope record`."""
+    parser.add_argument(
+        "-o", "--output", required=True, metavar="FILE", help="the recording to create"
+    )
+    parser.add_argument(
+        "--status-every",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="when stderr is not a terminal, print the status line this often (default 10)",
+    )
+    add_retention_arguments(parser, default_age=None)
+    add_cluster_arguments(parser)
+
+
+def check_new_file(path: Path) -> None:
+    """Refuse, with one line, a path a new recording cannot be created at (before connecting)."""
+    if path.exists() or path.is_symlink():
+        raise KhronoscopeError(
+            f"{path} already exists: choose a new file (recordings are never overwritten)"
+        )
+    parent = path.parent
+    if not parent.exists():
+        raise KhronoscopeError(f"cannot create {path}: directory {parent} does not exist")
+    if not parent.is_dir():
+        raise KhronoscopeError(f"cannot create {path}: {parent} is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise KhronoscopeError(f"cannot create {path}: directory {parent} is not writable")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Say that this command is not built yet."""
-    return not_built("record")
+    """Record until stopped."""
+    if args.status_every <= 0:
+        raise UsageError("--status-every must be greater than 0")
+    retention = retention_from_args(args)
+    out = Path(args.output).expanduser()
+    check_new_file(out)
+    return asyncio.run(_record(args, out, retention))
+
+
+def header_options(options: ClusterOptions, retention: Retention, command: str) -> dict[str, Any]:
+    """What the recorder watched and kept, for the file header."""
+    return {
+        "command": command,
+        "namespaces": list(options.namespaces) or "all",
+        "exclude_namespaces": list(options.exclude_namespaces),
+        "include": list(options.include),
+        "exclude": list(options.exclude),
+        **retention_options(retention),
+    }
+
+
+def status_text(recorder: Recorder, session: ClusterSession) -> str:
+    """The recorder's status line, with the watches that are not live yet (or any more)."""
+    text = recorder.status_line()
+    states: dict[TypeState, int] = {}
+    for st in session.type_status().values():
+        states[st.state] = states.get(st.state, 0) + 1
+    notes = [
+        f"{n} {state.value}"
+        for state in (TypeState.SYNCING, TypeState.RETRYING, TypeState.FORBIDDEN, TypeState.GONE)
+        if (n := states.get(state))
+    ]
+    return text + (f" ({', '.join(notes)})" if notes else "")
+
+
+async def _record(args: argparse.Namespace, out: Path, retention: Retention) -> int:
+    options = ClusterOptions.from_args(args)
+    session = ClusterSession(options, row_fn=None)  # headless: no table rows to compute
+    await session.connect()  # one-line errors (kubeconfig, unreachable) before any file exists
+    try:
+        writer = RecordingWriter.create(
+            out,
+            session.info,
+            secrets=fmt.SECRETS_KEPT if options.keep_secret_values else fmt.SECRETS_REDACTED,
+            options=header_options(options, retention, "record"),
+        )
+    except BaseException:
+        await session.close()
+        raise
+    recorder = Recorder(session, writer, retention)
+    recorder.attach()  # before run(): the first list is recorded too
+    info = session.info
+    writer.set_info(
+        now_ns(),
+        {"cluster": info.cluster, "context": info.context, "server_version": info.server_version},
+    )
+    status = StatusLine(args.status_every)
+    status.say(
+        f"recording context {info.context or '?'} (cluster {info.cluster or '?'}, "
+        f"{info.server_version or 'unknown version'}) to {out}; Ctrl-C to stop"
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    session.run()
+    try:
+        await _loop(session, writer, recorder, status, stop)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        status.clear()
+        await session.close()
+        recorder.sync()  # the last watch states
+        writer.close()
+    if writer.failed is not None:
+        raise KhronoscopeError(str(writer.failed))
+    s = writer.stats
+    span = ""
+    if s.last_t is not None:
+        span = f", up to {format_iso(s.last_t)}"
+    print(
+        f"khronoscope: stopped; {out} holds {s.changes:,} changes ({_size(s.bytes)}){span}; "
+        f"replay it with: khronoscope open {out}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+async def _loop(
+    session: ClusterSession,
+    writer: RecordingWriter,
+    recorder: Recorder,
+    status: StatusLine,
+    stop: asyncio.Event,
+) -> None:
+    first = True
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 1.0)
+        if writer.failed is not None:
+            return
+        try:
+            result = recorder.tick()
+        except KhronoscopeError as err:
+            if writer.failed is not None:
+                return
+            status.say(f"khronoscope: warning: {err}")  # retention failed; recording goes on
+            result = None
+        if result is not None and result.compacted:
+            status.say(
+                f"khronoscope: retention: dropped {result.dropped_changes:,} old changes, "
+                f"{_size(result.old_size)} -> {_size(result.new_size)}; the file now starts at "
+                f"{format_iso(result.start_t or 0)}"
+            )
+        status.show(status_text(recorder, session), force=first)
+        first = False

@@ -1,7 +1,9 @@
 """What every view reads from: a recorded past, live (a cluster session) or offline (a recording).
 
 The TUI, export and the scripts' commands depend only on this protocol, so live and replay share
-one code path; the only difference a view may see is `is_live`.
+one code path; the only difference a view may see is `is_live`. Pod logs and metrics are kept
+beside the object history: a source that has them offers `logs` and `metrics` stores
+(`TelemetrySource`), found with `logs_of` / `metrics_of`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from khronoscope.core.types import ObjectKey, ResourceType
+    from khronoscope.telemetry.logstore import LogStore
+    from khronoscope.telemetry.metricstore import MetricStore
     from khronoscope.temporal.map import TemporalMap
 
 
@@ -104,3 +108,27 @@ class HistorySource(Protocol):
     def rename_bookmark(self, bookmark_id: int, label: str) -> Bookmark | None:
         """Give a bookmark a new label (persisted like `add_bookmark`); None if there is none."""
         ...
+
+
+class TelemetrySource(Protocol):
+    """A HistorySource that also holds pod logs and metrics, each in its own time-indexed store
+    (a live session fills them as it captures, a recording when it is opened)."""
+
+    logs: LogStore
+    metrics: MetricStore
+
+
+def logs_of(source: object) -> LogStore | None:
+    """The source's log store, or None when it keeps no logs."""
+    from khronoscope.telemetry.logstore import LogStore
+
+    store = getattr(source, "logs", None)
+    return store if isinstance(store, LogStore) else None
+
+
+def metrics_of(source: object) -> MetricStore | None:
+    """The source's metric store, or None when it keeps no metrics."""
+    from khronoscope.telemetry.metricstore import MetricStore
+
+    store = getattr(source, "metrics", None)
+    return store if isinstance(store, MetricStore) else None

@@ -4,11 +4,13 @@
 from `cluster/`): `add_sink(callable(Change))`, `add_gap_listener(callable(Gap))`,
 `add_listener(callable())`, `resource_types()`, `type_status()`, `bookmarks()`, `info`.
 Changes and gaps are written as they happen; types, watch status and bookmarks are compared
-after each batch and written when they differ from what the file has.
+after each batch and written when they differ from what the file has. When the source captures
+pod logs and metrics (`logs` / `metrics` stores), every line and sample it stores is written too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable
@@ -18,11 +20,11 @@ from typing import Any, Protocol
 
 import platformdirs
 
-from khronoscope.core.source import Bookmark, Gap, SourceInfo, TypeStatus
+from khronoscope.core.source import Bookmark, Gap, SourceInfo, TypeStatus, logs_of, metrics_of
 from khronoscope.core.timefmt import NS, now_ns
-from khronoscope.core.types import Change, ResourceType
+from khronoscope.core.types import Change, ObjectKey, ResourceType
 from khronoscope.recording.retention import CompactResult
-from khronoscope.recording.writer import RecordingWriter
+from khronoscope.recording.writer import RecordingStopped, RecordingWriter
 
 
 class LiveSource(Protocol):
@@ -81,15 +83,63 @@ class Recorder:
 
     def attach(self) -> None:
         """Start following the source (call before it starts delivering changes)."""
-        self.source.add_sink(self.writer.append_change)
-        self.source.add_gap_listener(self.writer.append_gap)
+        self.source.add_sink(self._change)
+        self.source.add_gap_listener(self._gap)
         self.source.add_listener(self.sync)
+        logs = logs_of(self.source)
+        if logs is not None:
+            logs.add_sink(self._log_line)
+        metrics = metrics_of(self.source)
+        if metrics is not None:
+            metrics.add_sink(self._metric_sample)
         self.sync()
+
+    def _writing(self) -> bool:
+        return self.writer.failed is None and not self.writer.closed
+
+    # once the writer has failed (disk full), `writer.failed` says so once, to whoever watches
+    # it; raising into the session on every change would only repeat it
+    def _change(self, change: Change) -> None:
+        if self._writing():
+            with contextlib.suppress(RecordingStopped):
+                self.writer.append_change(change)
+
+    def _gap(self, gap: Gap) -> None:
+        if self._writing():
+            with contextlib.suppress(RecordingStopped):
+                self.writer.append_gap(gap)
+
+    def _log_line(self, namespace: str, pod: str, container: str, t: int, text: str) -> None:
+        if self._writing():
+            with contextlib.suppress(RecordingStopped):
+                self.writer.append_log(t, namespace, pod, container, text)
+
+    def _metric_sample(
+        self,
+        t: int,
+        key: ObjectKey,
+        cpu: int,
+        memory: int,
+        containers: dict[str, tuple[int, int]],
+    ) -> None:
+        if not self._writing():
+            return
+        # the format's convention: cpu in cores, memory in bytes; containers as cpu/NAME
+        values: dict[str, float | int] = {"cpu": cpu / 1e9, "memory": memory}
+        for name, (c_cpu, c_mem) in containers.items():
+            values[f"cpu/{name}"] = c_cpu / 1e9
+            values[f"memory/{name}"] = c_mem
+        with contextlib.suppress(RecordingStopped):
+            self.writer.append_metric(t, key, values)
 
     def sync(self) -> None:
         """Write types, watch status and bookmarks that changed since the last call."""
         if self.writer.failed is not None or self.writer.closed:
             return
+        with contextlib.suppress(RecordingStopped):
+            self._sync()
+
+    def _sync(self) -> None:
         t = self._now()
         types = self.source.resource_types()
         if types != self._types:

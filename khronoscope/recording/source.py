@@ -27,8 +27,6 @@ from khronoscope.recording.bookmarks import BookmarkSidecar
 from khronoscope.recording.reader import Keyframe, Problem, RecordingReader
 from khronoscope.recording.replay import (
     Extras,
-    LogLine,
-    MetricSample,
     ObjectReplay,
     Version,
     apply_block,
@@ -36,6 +34,8 @@ from khronoscope.recording.replay import (
     read_keyframe,
     resync_gaps,
 )
+from khronoscope.telemetry.logstore import LogStore
+from khronoscope.telemetry.metricstore import MetricsState, MetricStore
 from khronoscope.temporal.chain import RowFn
 from khronoscope.temporal.map import TemporalMap
 
@@ -102,6 +102,10 @@ class RecordingSource:
             extra=extra,
         )
         self._extras = Extras()
+        # the recorded pod logs and metrics, in the same stores a live session fills
+        self.logs = LogStore()
+        self.metrics = MetricStore()
+        self.metrics.set_state(MetricsState.RECORDED)
         self._sidecar = BookmarkSidecar(self.path)
         self._progress = progress
         self.total_changes = self.reader.change_count
@@ -146,6 +150,7 @@ class RecordingSource:
                     self._deferred.append((key, (t, raw)))
         for gap in resync_gaps(reader):
             self._extras.add_gap(gap)
+        self._absorb(self._extras)
         self._live = replay
         replay.on_put = self.tmap.put_raw
         replay.on_delete = self.tmap.delete
@@ -265,8 +270,7 @@ class RecordingSource:
             bf.commit()
             if not is_tail:
                 self.lost_versions += replay.lost_versions
-            self._extras.logs[:0] = extras.logs
-            self._extras.metrics[:0] = extras.metrics
+            self._absorb(extras)
             for gap in extras.gaps.values():
                 self._extras.add_gap(gap)
             if w.start is not None:
@@ -312,6 +316,7 @@ class RecordingSource:
             return 0
         changes = self._live.changes
         self._replay_range(self._live, before, len(self.reader.blocks), self._extras, True)
+        self._absorb(self._extras)
         self._apply_info()
         applied = self._live.changes - changes
         self.total_changes += applied
@@ -387,30 +392,20 @@ class RecordingSource:
 
     # --- beyond the protocol ----------------------------------------------------------------
 
-    def logs(
-        self,
-        namespace: str,
-        pod: str,
-        container: str | None = None,
-        start: int | None = None,
-        end: int | None = None,
-    ) -> list[LogLine]:
-        """Recorded log lines of a pod (one container or all) with start <= t <= end."""
-        out = [
-            line
-            for line in self._extras.logs
-            if line.namespace == namespace
-            and line.pod == pod
-            and (container is None or line.container == container)
-            and (start is None or line.t >= start)
-            and (end is None or line.t <= end)
-        ]
-        out.sort(key=lambda line: line.t)
-        return out
-
-    def metrics(self, key: ObjectKey) -> list[MetricSample]:
-        """Recorded metrics samples of an object, oldest first."""
-        return sorted((m for m in self._extras.metrics if m.key == key), key=lambda m: m.t)
+    def _absorb(self, extras: Extras) -> None:
+        """Move the log lines and metric samples read so far into the stores (older windows
+        arrive after newer ones: the stores put them before)."""
+        if extras.logs:
+            streams: dict[tuple[str, str, str], list[tuple[int, str]]] = {}
+            for line in extras.logs:
+                key = (line.namespace, line.pod, line.container)
+                streams.setdefault(key, []).append((line.t, line.line))
+            for (ns, pod, container), lines in streams.items():
+                self.logs.load(ns, pod, container, lines)
+            extras.logs.clear()
+        if extras.metrics:
+            self.metrics.insert_many(sample_of(m.t, m.key, m.values) for m in extras.metrics)
+            extras.metrics.clear()
 
     @property
     def header(self) -> dict[str, Any]:
@@ -463,3 +458,22 @@ def open_recording(
     if history:
         source.load_all()
     return source
+
+
+def sample_of(
+    t: int, key: ObjectKey, values: dict[str, float | int]
+) -> tuple[int, ObjectKey, int, int, dict[str, tuple[int, int]]]:
+    """A METRIC record's values (`cpu` in cores, `memory` in bytes, `cpu/NAME` and
+    `memory/NAME` per container) as a MetricStore sample."""
+    containers: dict[str, tuple[int, int]] = {}
+    for field, value in values.items():
+        kind, _, name = field.partition("/")
+        if name and kind in ("cpu", "memory"):
+            cpu, mem = containers.get(name, (0, 0))
+            if kind == "cpu":
+                cpu = round(float(value) * 1e9)
+            else:
+                mem = int(value)
+            containers[name] = (cpu, mem)
+    cpu = round(float(values.get("cpu", 0) or 0) * 1e9)
+    return t, key, cpu, int(values.get("memory", 0) or 0), containers

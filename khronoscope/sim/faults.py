@@ -58,9 +58,11 @@ class Faults:
         self.delay_seconds = max(0.0, seconds)
         self._delay_match = re.compile(match) if match else None
 
-    def drop_watches(self, graceful: bool = False) -> int:
-        """End every open watch: cut the connection (default) or end the stream cleanly."""
-        handles = list(self.watches)
+    def drop_watches(self, graceful: bool = False, match: str | None = None) -> int:
+        """End every open watch and followed log (those whose path matches regex `match`):
+        cut the connection (default) or end the stream cleanly. Returns how many."""
+        pattern = re.compile(match) if match else None
+        handles = [h for h in self.watches if pattern is None or pattern.search(h.path)]
         for h in handles:
             h.end("graceful" if graceful else "abort")
         return len(handles)

@@ -40,6 +40,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("app.help", "help", "Help", True),
     Action("app.palette", "command_palette", "Palette"),
     Action("app.quit", "quit", "Quit"),
+    Action("app.export", "export", "Export this moment to Git"),
+    Action("app.drift", "drift", "Drift: this moment vs a Git directory"),
     Action("browser.filter", "filter", "Filter", True),
     Action("browser.back", "back", "Back / clear filter"),
     Action("browser.wide", "toggle_wide", "Wide columns"),
@@ -67,6 +69,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("table.sort_restarts", "sort('RESTARTS')", "Sort by restarts"),
     Action("table.sort_node", "sort('NODE')", "Sort by node"),
     Action("table.sort_ip", "sort('IP')", "Sort by IP"),
+    Action("table.capture_logs", "capture_logs", "Capture logs (mark / unmark)"),
+    Action("table.logs", "logs", "Logs"),
     # time travel: bound on the app, active on the screens that show a moment
     Action("time.play", "time_play", "Play / pause", True),
     Action("time.slower", "time_slower", "Rewind / slower forward"),
@@ -117,6 +121,18 @@ ACTIONS: tuple[Action, ...] = (
     Action("bookmarks.changes", "changes", "What changed from there to the cursor", True),
     Action("changes.back", "back", "Back", True),
     Action("changes.open", "open", "Diff of this object", True),
+    Action("export.close", "close", "Close", True),
+    Action("drift.back", "back", "Back", True),
+    Action("drift.refresh", "refresh", "Compare again at the current moment", True),
+    Action("logs.back", "back", "Back", True),
+    Action("logs.search", "search", "Search", True),
+    Action("logs.next_match", "next_match", "Next match"),
+    Action("logs.previous_match", "previous_match", "Previous match"),
+    Action("logs.container", "container", "Container", True),
+    Action("logs.wrap", "wrap", "Wrap", True),
+    Action("logs.follow", "follow", "Jump to t / follow", True),
+    Action("logs.top", "top", "Oldest line"),
+    Action("logs.bottom", "bottom", "Newest line"),
     Action("help.close", "close", "Close", True),
 )
 
@@ -131,6 +147,9 @@ CONTEXTS: dict[str, tuple[str, ...]] = {
     "diff": ("app", "diff", "time"),
     "bookmarks": ("app", "bookmarks", "list"),
     "changes": ("app", "changes", "list"),
+    "export": ("app", "export"),
+    "drift": ("app", "drift"),
+    "logs": ("app", "logs"),
 }
 
 

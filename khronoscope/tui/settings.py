@@ -17,7 +17,7 @@ class BrowserSettings:
     `at` None starts live (or at the end of a recording); `tz` None prints local time; `clock`
     is injectable so tests and snapshots see a fixed now. `gc_freeze` moves what exists once
     the first table is up (the synced store) out of the cyclic GC's reach: a full collection
-    over it paused the UI ~180 ms here (bench/ui.py).
+    over it paused the UI ~180 ms here (bench/ui.py). `source_label` is shown in the header.
     """
 
     keymap: Keymap = field(default_factory=lambda: DEFAULT_KEYMAP)
@@ -31,3 +31,6 @@ class BrowserSettings:
     clock: Callable[[], int] = now_ns
     wide: bool = False
     gc_freeze: bool = True
+    # what the history is beside the time, in the header: "● REC" (live, recording),
+    # "REPLAY" (a recording; live is unavailable), "FOLLOW" (a recording still being written)
+    source_label: str = ""

@@ -150,12 +150,11 @@ class TimeControls:
         """Move the cursor to t: into now or beyond turns live (when there is a cluster);
         before the record's start stops at the start, after a recording's end at its end."""
         playback = self.playback
-        tmap = self.source.tmap
         if playback.live_available and t >= playback.clock():
             playback.go_live()
             self.say("live")
             return
-        first, last = tmap.first_t, tmap.last_t
+        first, last = playback.bounds()
         note = ""
         if first is not None and t < first:
             t, note = first, " (the record starts there)"
@@ -176,14 +175,9 @@ class TimeControls:
 
     def parse_target(self, text: str) -> Target:
         """A typed time (see travel.parse_target), relative to the cursor."""
-        tmap = self.source.tmap
+        first, last = self.playback.bounds()
         return parse_target(
-            text,
-            self.playback.t,
-            tmap.first_t,
-            self.playback.end() if not self.playback.live_available else tmap.last_t,
-            self.settings.tz,
-            self.source.bookmarks(),
+            text, self.playback.t, first, last, self.settings.tz, self.source.bookmarks()
         )
 
     # --- actions: playing --------------------------------------------------------------------
@@ -317,14 +311,14 @@ class TimeControls:
         if self.playback.go_live():
             self.say("live")
             return
-        end = self.source.tmap.last_t
+        end = self.playback.bounds()[1]
         if end is not None:
             self.playback.seek(end)
         self.say("a recording has no live: at its end")
 
     def action_time_start(self) -> None:
         """The first moment of the record."""
-        first = self.source.tmap.first_t
+        first = self.playback.bounds()[0]
         if first is None:
             self.say("nothing recorded yet")
             return

@@ -1,7 +1,7 @@
 """`khronoscope export` and `khronoscope drift` as a user runs them: output, exit status, errors.
 
-The recording reader is on another branch; until it lands, `--recording` is served here by the
-seeded history (the hook the reader will fill), and the "not available yet" line is checked.
+`--recording` is served here by the seeded history (monkeypatched opener); the live source is
+tested against the simulated cluster in tests/cli/test_export_live.py.
 """
 
 from __future__ import annotations
@@ -164,10 +164,20 @@ def test_drift_exit_status_like_diff(recorded, tmp_path, capsys):
     assert code == 2 and len(err.strip().splitlines()) == 1
 
 
-def test_sources_not_built_yet_say_so(tmp_path, capsys):
+def test_live_source_errors_are_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("KUBECONFIG", "")
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "")
     code, _, err = run(capsys, "export", "--repo", str(tmp_path / "r"))
-    assert code != 0 and "live cluster is not available yet" in err
-    # recordings are readable now (branch recording): a missing one is one clear line
+    assert code == 1 and "no kubeconfig found" in err and len(err.strip().splitlines()) == 1
+    # a live cluster has no past: said before connecting
+    code, _, err = run(capsys, "export", "--repo", str(tmp_path / "r"), "--at", "-1h")
+    assert code == 2 and "a live cluster only has now" in err and "--recording FILE" in err
+    code, _, err = run(capsys, "export", "--repo", str(tmp_path / "r"), "--from", "-1h")
+    assert code == 2 and "live cluster only has now" in err
+    code, _, err = run(capsys, "drift", "--repo", str(tmp_path), "--at", "-5m")
+    assert code == 2 and "a live cluster only has now" in err
+    # a missing recording is one clear line too
     code, _, err = run(capsys, "drift", "--recording", "x.kr", "--repo", str(tmp_path))
     assert code == 2 and "x.kr: no such file" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "r").exists()

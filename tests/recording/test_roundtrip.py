@@ -119,10 +119,10 @@ def test_extras_round_trip(tmp_path):
         if n % 97 == 0 and c.key.type == "pods" and c.obj is not None
     }
     ns, pod = sorted(pods_with_logs)[0]
-    lines = src.logs(ns, pod)
-    assert lines and all(line.pod == pod for line in lines)
-    assert src.logs(ns, pod, start=lines[-1].t + 1) == []
-    total_logs = sum(len(src.logs(n, p)) for n, p in pods_with_logs)
+    lines = src.logs.lines(ns, pod)
+    assert lines and all(line.text.endswith(f"of {pod}") for line in lines)
+    assert src.logs.lines(ns, pod, after=lines[-1].t) == []
+    total_logs = sum(len(src.logs.lines(n, p)) for n, p in pods_with_logs)
     expected = sum(
         1
         for n, c in enumerate(rec.changes)
@@ -134,7 +134,7 @@ def test_extras_round_trip(tmp_path):
         for n, c in enumerate(rec.changes)
         if n % 97 == 0 and c.key.type == "pods" and c.obj is not None
     )
-    assert src.metrics(key)[0].values["memory"] >= 1000
+    assert src.metrics.series(key)[0].memory >= 1000
 
 
 def test_secret_mode_is_in_the_header(tmp_path):

@@ -26,6 +26,7 @@ from khronoscope.tui.commands import Aliases, CommandError, complete, parse_comm
 from khronoscope.tui.filters import Filter, FilterError, parse_filter
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
 from khronoscope.tui.tablemodel import NAME, NAMESPACE, TableModel
+from khronoscope.tui.usage import TableTelemetry
 from khronoscope.tui.widgets.commandline import CommandLine
 from khronoscope.tui.widgets.header import HeaderBar
 from khronoscope.tui.widgets.table import ResourceTable
@@ -203,6 +204,7 @@ class BrowserScreen(Screen[None]):
         self._seen_changes = tmap.change_count
         self._seen_playback = self.kapp.playback.version
         table = self.query_one(ResourceTable)
+        table.telemetry = TableTelemetry(self.kapp.source, view.type_name)
         table.set_model(model, t, keep=select)
         self.last_seek_ms = (time.perf_counter() - started) * 1000
         self._update_message()
@@ -309,6 +311,7 @@ class BrowserScreen(Screen[None]):
             status=source.type_status(),
             favourites=self.favourites,
             namespaced=self._namespaced(self.view.type_name),
+            source_label=self.kapp.settings.source_label,
         )
 
     def _update_message(self) -> None:
@@ -365,7 +368,7 @@ class BrowserScreen(Screen[None]):
 
     def run_command(self, text: str) -> None:
         """Run a `:` command; errors become a message, never an exception."""
-        if not text.strip():
+        if not text.strip() or self.kapp.run_app_command(text):
             return
         if self.kapp.run_time_command(text):
             return
@@ -470,6 +473,14 @@ class BrowserScreen(Screen[None]):
         key = event.key
         if event.how in ("yaml", "describe"):
             self.kapp.show_detail(key, event.how)
+            return
+        if event.how in ("logs", "capture"):
+            if key.type != "pods":
+                self.notify("only pods have logs", severity="warning", timeout=3)
+            elif event.how == "logs":
+                self.kapp.show_logs(key)
+            else:
+                self.kapp.toggle_capture(key)
             return
         self.drill_down(key)
 

@@ -18,6 +18,7 @@ from khronoscope.tui.detailtext import describe_text, version_at, yaml_text
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
 from khronoscope.tui.widgets.header import time_label
 from khronoscope.tui.widgets.timeline import Timeline
+from khronoscope.tui.widgets.usage import UsagePanel
 
 if TYPE_CHECKING:
     from khronoscope.tui.app import KhronoscopeApp
@@ -50,6 +51,7 @@ class DetailScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         """Title, scrollable body, timeline, footer."""
         yield Static(id="detail-title")
+        yield UsagePanel(self.kapp.source, self.key, self.kapp.settings.tz, id="detail-usage")
         with VerticalScroll(id="detail-scroll"):
             yield Static(id="detail-body")
         yield Timeline()
@@ -71,6 +73,7 @@ class DetailScreen(Screen[None]):
         tick = t // 1_000_000_000 if self.mode == "describe" else None
         stamp = (version, self.mode, self.managed_fields, tick)
         self._title(t)
+        self.query_one(UsagePanel).show_at(t)
         if stamp == self._shown:
             return
         self._shown = stamp

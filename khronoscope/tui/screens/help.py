@@ -30,6 +30,9 @@ SCOPE_TITLES = {
     "diff": "Diff",
     "bookmarks": "Bookmarks",
     "changes": "What changed",
+    "export": "Export dialog",
+    "drift": "Drift view",
+    "logs": "Logs",
 }
 
 
@@ -73,6 +76,7 @@ class HelpScreen(Screen[None]):
             yield Static(
                 Text(
                     "\n:pods  :deploy kube-system  :pods -A  :ns  :databases.example.com  :q\n"
+                    ":drift DIR [--path SUBDIR] [--rev REV]  (this moment vs manifests in Git)\n"
                     "/web  /!web  /-l app=web,tier!=db  (regex on names, label selector, ! "
                     "inverts)\n"
                     f":goto 14:32  :goto -15m  :live  :start  :changes BOOKMARK now  "

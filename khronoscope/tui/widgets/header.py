@@ -87,6 +87,7 @@ class HeaderBar(Static):
         status: dict[str, TypeStatus],
         favourites: Sequence[str],
         namespaced: bool,
+        source_label: str = "",
     ) -> None:
         """Redraw with the current state (cheap: three short lines)."""
         line1 = Text.assemble(
@@ -96,6 +97,10 @@ class HeaderBar(Static):
             (f" ({context})" if context and context != cluster else "", "dim"),
             "   ",
         )
+        if source_label:
+            style = "bold red" if "REC" in source_label else "bold magenta"
+            line1.append(source_label, style=style)
+            line1.append("  ")
         line1.append_text(time_label(playback, tz))
         line2 = Text.assemble((view, "bold cyan"), " ")
         line2.append(f"[{scope}]", style="cyan")

@@ -23,9 +23,12 @@ from khronoscope.printers import Row, format_cell
 from khronoscope.printers.tone import row_tone
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
 from khronoscope.tui.tablemodel import NAME, NAMESPACE, TableModel
+from khronoscope.tui.usage import WIDTHS, TableTelemetry
 
 GAP = 3
 MAX_COLUMN = 64
+EXTRA = -100  # column ids of usage columns: EXTRA, EXTRA - 1, ... (drawn at t, not stored)
+MARK = "●"  # in the left margin: this pod's logs are captured
 
 
 class ResourceTable(ScrollView, can_focus=True):
@@ -90,6 +93,8 @@ class ResourceTable(ScrollView, can_focus=True):
         self._line_width = 0
         self._regrow_pending = False
         self.version = 0
+        self.telemetry: TableTelemetry | None = None
+        self.extra_columns: tuple[str, ...] = ()
 
     # --- feeding -----------------------------------------------------------------------------
 
@@ -130,6 +135,9 @@ class ResourceTable(ScrollView, can_focus=True):
                 if c.wide and not self.wide:
                     continue
                 cols.append((i, c.name, model.widths[i]))
+            self.extra_columns = self.telemetry.columns() if self.telemetry is not None else ()
+            for i, name in enumerate(self.extra_columns):
+                cols.append((EXTRA - i, name, max(len(name), WIDTHS.get(name, 4))))
             for n, (cid, name, width) in enumerate(cols):
                 header = name + self._arrow(cid)
                 w = max(width, len(header))
@@ -268,6 +276,14 @@ class ResourceTable(ScrollView, can_focus=True):
         """Show the selected object's YAML."""
         self._activate("yaml")
 
+    def action_capture_logs(self) -> None:
+        """Capture the selected pod's logs from now on (or stop)."""
+        self._activate("capture")
+
+    def action_logs(self) -> None:
+        """Show the selected pod's captured logs."""
+        self._activate("logs")
+
     def action_sort(self, column: str) -> None:
         """Sort by a column by name; again to reverse."""
         m = self.model
@@ -292,6 +308,9 @@ class ResourceTable(ScrollView, can_focus=True):
         """Sort by column id (NAMESPACE, NAME, or a cell index); again to reverse."""
         m = self.model
         if m is None:
+            return
+        if cid <= EXTRA:
+            self.notify("usage columns change with t: they do not sort", timeout=3)
             return
         descending = not m.descending if m.sort_column == cid else False
         m.set_sort(cid, descending)
@@ -364,11 +383,20 @@ class ResourceTable(ScrollView, can_focus=True):
         pos = 0
         t = self.t
         columns = self.model.columns.columns if self.model is not None else ()
+        extra: tuple[str, ...] | None = None
+        telemetry = self.telemetry
+        if telemetry is not None and telemetry.marked(key):
+            parts.append(MARK)
+            pos = 1
         for cid, x, _name, w in self._layout:
             if cid == NAMESPACE:
                 value = key.namespace
             elif cid == NAME:
                 value = key.name
+            elif cid <= EXTRA:
+                if extra is None:
+                    extra = telemetry.cells(key, t) if telemetry is not None else ()
+                value = extra[EXTRA - cid] if EXTRA - cid < len(extra) else ""
             elif row is not None and cid < len(row.cells):
                 value = format_cell(columns[cid].kind, row.cells[cid], t)
             else:

@@ -135,15 +135,13 @@ class Timeline(Widget):
 
     def range(self) -> tuple[int, int]:
         """The recorded range shown: first change to now (live) or to the last change."""
-        app = self.kapp
-        tmap = app.source.tmap
-        playback = app.playback
+        playback = self.kapp.playback
         t = playback.t
-        first = tmap.first_t if tmap.first_t is not None else t
-        last = playback.end()
-        if last is None:
-            last = tmap.last_t if tmap.last_t is not None else t
-        first, last = min(first, t), max(last, t)
+        first, last = playback.bounds()
+        if playback.live_available:
+            last = playback.clock()
+        first = t if first is None else min(first, t)
+        last = t if last is None else max(last, t)
         return first, max(last, first + 1)
 
     def _update(self, width: int) -> None:

@@ -1,0 +1,119 @@
+"""A recording in the app: its end is "now", history fills in the background, a growing file is
+followed.
+
+Duck-typed on what `recording.RecordingSource` offers (`end_t`, `load_step`, `poll`, `follow`,
+`problems`, `history_complete`, `complete_from`), so the app never imports the recording layer
+and a live session (which has none of these) is left alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual.widgets import Static
+
+from khronoscope.core.source import HistorySource
+from khronoscope.core.timefmt import format_clock, now_ns
+from khronoscope.tui.settings import BrowserSettings
+
+if TYPE_CHECKING:
+    from khronoscope.tui.app import KhronoscopeApp
+
+POLL_INTERVAL = 0.5
+"""Seconds between looks at a followed recording for blocks the recorder appended."""
+
+
+def is_recording(source: HistorySource) -> bool:
+    """True for a recording (something with an end and history to load)."""
+    return hasattr(source, "load_step") and hasattr(source, "end_t")
+
+
+def end_clock(source: Any) -> Any:
+    """A clock whose "now" is the recording's newest moment (it moves while following)."""
+
+    def clock() -> int:
+        end = source.end_t
+        return end if end is not None else now_ns()
+
+    return clock
+
+
+def replay_settings(source: HistorySource, settings: BrowserSettings) -> BrowserSettings:
+    """Settings for a recording: now is its end, and the header says REPLAY (or FOLLOW)."""
+    if not is_recording(source):
+        return settings
+    changes: dict[str, Any] = {}
+    if settings.clock is now_ns:  # an injected clock (tests, snapshots) stays as given
+        changes["clock"] = end_clock(source)
+    if not settings.source_label:
+        changes["source_label"] = "FOLLOW" if getattr(source, "follow", False) else "REPLAY"
+    return dataclasses.replace(settings, **changes) if changes else settings
+
+
+class HistoryProgress(Static):
+    """One line above the table while a recording's past is still loading."""
+
+    DEFAULT_CSS = """
+    HistoryProgress { height: 1; background: $boost; color: $text-muted; padding: 0 1; }
+    """
+
+
+def start_replay(app: KhronoscopeApp) -> None:
+    """On mount: report damage, load history in a worker, and poll a followed file."""
+    source: Any = app.source
+    if not is_recording(source):
+        return
+    for problem in source.problems():
+        app.notify(
+            f"{problem.describe()}: shown as a gap", title="damaged recording", severity="warning"
+        )
+    if not source.history_complete:
+        app.run_worker(_load_history(app), name="load history", group="replay")
+    if getattr(source, "follow", False):
+        app.set_interval(POLL_INTERVAL, lambda: _poll(app))
+
+
+async def _load_history(app: KhronoscopeApp) -> None:
+    source: Any = app.source
+    bar = HistoryProgress(_progress_text(app, source))
+    await app.browser.mount(bar, before="#table")
+    shown = 0.0
+    while source.load_step(0.02):
+        now = time.monotonic()
+        if now - shown >= 0.2:
+            shown = now
+            bar.update(_progress_text(app, source))
+        await asyncio.sleep(0)  # the UI stays responsive between slices
+    await bar.remove()
+    lost = getattr(source, "lost_versions", 0)
+    if lost:
+        app.notify(
+            f"{lost} versions could not be read (damaged blocks): shown as gaps",
+            title="damaged recording",
+            severity="warning",
+        )
+    app.browser.tick()
+
+
+def _progress_text(app: KhronoscopeApp, source: Any) -> Text:
+    total = max(source.total_changes, 1)
+    pct = min(100, 100 * source.loaded_changes // total)
+    text = Text(f"loading history: {pct}% of {source.total_changes:,} changes", style="bold")
+    if source.complete_from is not None:
+        text.append(
+            f" · complete from {format_clock(source.complete_from, app.settings.tz)}", style="dim"
+        )
+    return text
+
+
+def _poll(app: KhronoscopeApp) -> None:
+    source: Any = app.source
+    try:
+        source.poll()
+    except Exception as err:  # a bad block while following is reported, not fatal
+        app.notify(f"following stopped: {err}", title="follow", severity="error")
+        return

@@ -1,0 +1,184 @@
+"""The drift view: the moment shown against a directory of manifests in Git (`:drift DIR`).
+
+Objects only in the cluster, only in Git, and changed (with the field paths and the YAML diff),
+from `export.compute_drift`, computed on the app's event loop in a worker (the TemporalMap is
+only touched from there). `r` compares again at the moment shown now.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from khronoscope.core.timefmt import format_clock
+from khronoscope.errors import KhronoscopeError
+from khronoscope.tui.keymap import DEFAULT_KEYMAP
+
+if TYPE_CHECKING:
+    from khronoscope.tui.app import KhronoscopeApp
+
+
+class DriftArgsError(ValueError):
+    """`:drift` arguments that cannot be used (one line)."""
+
+
+@dataclass(frozen=True)
+class DriftTarget:
+    """Where the manifests are: repository, directory inside it, revision."""
+
+    repo: str
+    path: str = ""
+    rev: str = "HEAD"
+
+
+def parse_drift_args(text: str) -> DriftTarget:
+    """`DIR [--path SUBDIR] [--rev REV]` (the words after `:drift`)."""
+    try:
+        words = shlex.split(text)
+    except ValueError as err:
+        raise DriftArgsError(f":drift: {err}") from None
+    repo, path, rev = "", "", "HEAD"
+    while words:
+        word = words.pop(0)
+        if word in ("--path", "--rev"):
+            if not words:
+                raise DriftArgsError(f":drift: {word} needs a value")
+            value = words.pop(0)
+            if word == "--path":
+                path = value
+            else:
+                rev = value
+        elif word.startswith("-"):
+            raise DriftArgsError(f":drift: unknown option {word!r} (accepted: --path, --rev)")
+        elif not repo:
+            repo = word
+        else:
+            raise DriftArgsError(":drift takes one repository: :drift DIR [--path P] [--rev R]")
+    if not repo:
+        raise DriftArgsError("usage: :drift DIR [--path SUBDIR] [--rev REV]")
+    return DriftTarget(repo, path, rev)
+
+
+def report_text(report: Any, tz: Any) -> Text:
+    """The report, coloured: sections, field paths, and diffs."""
+    where = f"{report.repo}@{report.commit[:12]}" + (f":{report.path}" if report.path else "")
+    out = Text()
+    out.append(f"cluster {report.cluster} @ {format_clock(report.t, tz)}", style="bold")
+    out.append(f" vs {where} ({report.mode.value} comparison", style="bold")
+    if report.scope_note:
+        out.append(f", cluster side limited to {report.scope_note}")
+    out.append(")\n")
+    summary = (
+        f"{len(report.changed)} changed · {len(report.only_in_cluster)} only in the cluster · "
+        f"{len(report.only_in_git)} only in Git · {report.same} the same\n"
+    )
+    out.append(summary, style="bold yellow" if report.has_drift else "bold green")
+    if report.only_in_cluster:
+        out.append(f"\nonly in the cluster ({len(report.only_in_cluster)})\n", style="bold")
+        for item in report.only_in_cluster:
+            out.append(f"  + {item.key}\n", style="green")
+    if report.only_in_git:
+        out.append(f"\nonly in Git ({len(report.only_in_git)})\n", style="bold")
+        for item in report.only_in_git:
+            out.append(f"  - {item.key}", style="red")
+            out.append(f"  ({item.git_path})\n", style="dim")
+    if report.changed:
+        out.append(f"\nchanged ({len(report.changed)})\n", style="bold")
+        for item in report.changed:
+            out.append(f"  ~ {item.key}", style="yellow")
+            out.append(f"  ({item.git_path})\n", style="dim")
+            for p in item.paths:
+                out.append(f"      {p}\n", style="cyan")
+            for line in item.diff.rstrip("\n").splitlines() if item.diff else ():
+                style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
+                out.append(f"        {line}\n", style=style)
+    for problem in report.problems:
+        out.append(f"\nwarning: {problem}", style="bold red")
+    return out
+
+
+class DriftScreen(Screen[None]):
+    """The drift report of the moment shown against `target`."""
+
+    BINDINGS: ClassVar[list[BindingType]] = DEFAULT_KEYMAP.bindings("drift")  # type: ignore[assignment]
+
+    DEFAULT_CSS = """
+    DriftScreen #drift-title { height: 1; background: $panel; padding: 0 1; }
+    DriftScreen #drift-scroll { height: 1fr; background: $surface; }
+    DriftScreen #drift-body { width: auto; padding: 0 1; }
+    """
+
+    def __init__(self, target: DriftTarget) -> None:
+        super().__init__()
+        self.target = target
+        self.report: Any = None
+        self.error = ""
+        self.computing = False
+
+    @property
+    def kapp(self) -> KhronoscopeApp:
+        """The app, typed."""
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        """Title, scrollable report, footer."""
+        yield Static(Text(f"Drift vs {self.target.repo}", style="bold"), id="drift-title")
+        with VerticalScroll(id="drift-scroll"):
+            yield Static(id="drift-body")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Compare at the moment shown."""
+        self.query_one("#drift-scroll").focus()
+        self.action_refresh()
+
+    def action_refresh(self) -> None:
+        """Compare (again) at the moment shown now."""
+        if self.computing:
+            return
+        self.computing = True
+        t = self.kapp.playback.t
+        self._body(Text(f"comparing the moment {format_clock(t, self.kapp.settings.tz)}…"))
+        self.run_worker(self._compute(t), name="drift", group="drift", exclusive=True)
+
+    async def _compute(self, t: int) -> None:
+        from khronoscope.export import compute_drift
+
+        await asyncio.sleep(0.05)  # let "comparing…" draw: the comparison holds the loop
+        target = self.target
+        try:
+            self.report = compute_drift(
+                self.kapp.source,
+                t,
+                Path(target.repo).expanduser(),
+                rev=target.rev,
+                path=target.path,
+            )
+            self.error = ""
+        except KhronoscopeError as err:
+            self.report, self.error = None, str(err)
+        except Exception as err:  # one line, never a crash of the investigation
+            self.report, self.error = None, f"internal error: {type(err).__name__}: {err}"
+        finally:
+            self.computing = False
+        if self.report is not None:
+            self._body(report_text(self.report, self.kapp.settings.tz))
+        else:
+            self._body(Text(self.error, style="bold red"))
+
+    def _body(self, text: Text) -> None:
+        self.query_one("#drift-body", Static).update(text)
+
+    def action_back(self) -> None:
+        """Back to the browser."""
+        self.dismiss()

@@ -1,0 +1,128 @@
+"""The live app records what it watches (data dir by default), shows where, and says so on exit."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from khronoscope import cli
+from khronoscope.cluster.options import ClusterOptions
+from khronoscope.cluster.session import ClusterSession
+from khronoscope.commands import live
+from khronoscope.core.types import ObjectKey
+from khronoscope.recording.source import RecordingSource
+from khronoscope.sim import SimCluster
+from khronoscope.tui.settings import BrowserSettings
+from tests.cli.procs import configmap
+from tests.tui.conftest import notifications, screen_text
+
+FUTURE = 2**62
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[SimCluster]:
+    """The quiet scenario on a manual clock."""
+    cluster = SimCluster("quiet", autorun=False, bookmark_interval=0.2)
+    await cluster.start()
+    yield cluster
+    await cluster.close()
+
+
+def _args(**kw: object) -> argparse.Namespace:
+    ns = argparse.Namespace(record=None, no_record=False, max_age=None, max_size=None)
+    for k, v in kw.items():
+        setattr(ns, k, v)
+    return ns
+
+
+async def _wait(pilot, check, what: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        await pilot.pause(0.05)
+
+
+async def test_the_app_records_to_the_data_dir_and_the_file_reopens_the_same(
+    sim, tmp_path, monkeypatch, capsys
+):
+    data = tmp_path / "data"
+    monkeypatch.setenv("XDG_DATA_HOME", str(data))
+    recordings = data / "khronoscope" / "recordings"
+    recordings.mkdir(parents=True)
+    old = recordings / "khronoscope-sim-20200101T000000Z.khr"
+    old.write_bytes(b"an old recording")
+    os.utime(old, (time.time() - 8 * 86400, time.time() - 8 * 86400))
+    recent = recordings / "other-20200101T000000Z.khr"
+    recent.write_bytes(b"yesterday's")
+    os.utime(recent, (time.time() - 86400, time.time() - 86400))
+
+    plan = live.recording_plan(_args())
+    options = ClusterOptions(kubeconfig=str(sim.kubeconfig_path))
+    app, session, rec = await live.open_live(ClusterSession, options, BrowserSettings(), plan)
+    assert rec is not None
+    path = rec.path
+    try:
+        async with app.run_test(size=(150, 40)) as pilot:
+            await _wait(pilot, lambda: session.synced, "synced")
+            sim.store.create("configmaps", configmap("seen-live", v="1"))
+            await _wait(
+                pilot,
+                lambda: ObjectKey("configmaps", "default", "seen-live") in session.tmap,
+                "the change reached the app",
+            )
+            await pilot.pause(0.3)
+            assert any(f"recording to {path}" in n for n in notifications(app))
+            assert "● REC" in screen_text(app)
+            await pilot.press("ctrl+c")
+    finally:
+        await live.close_live(session, rec)
+    err = capsys.readouterr().err
+    assert f"replay with: khronoscope open {path}" in err
+
+    assert path.parent == recordings and path.name.startswith("khronoscope-sim-")
+    assert path.stat().st_mode & 0o077 == 0
+    assert not old.exists() and recent.exists()  # older than the 7d retention: pruned
+    src = RecordingSource(path)
+    src.load_all()
+    assert src.problems() == []
+    assert src.tmap.state_at(FUTURE) == session.tmap.state_at(FUTURE)
+    for key in session.tmap.keys_at(FUTURE):
+        assert src.tmap.history(key) == session.tmap.history(key)
+    assert src.header["options"]["max_age_ns"] == 7 * 86400 * 10**9
+
+
+async def test_no_record_writes_nothing(sim, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    plan = live.recording_plan(_args(no_record=True))
+    options = ClusterOptions(kubeconfig=str(sim.kubeconfig_path), include=("pods",))
+    app, session, rec = await live.open_live(ClusterSession, options, BrowserSettings(), plan)
+    try:
+        assert rec is None
+        async with app.run_test(size=(150, 40)) as pilot:
+            await _wait(pilot, lambda: session.synced, "synced")
+            assert "REC" not in screen_text(app)
+    finally:
+        await live.close_live(session, rec)
+    assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--no-record", "--record", "x.khr"], "either --record FILE or --no-record"),
+        (["--record", "EXISTS"], "already exists"),
+        (["--max-age", "soon"], "--max-age 'soon'"),
+    ],
+)
+def test_recording_options_fail_before_connecting(tmp_path, capsys, argv, expected):
+    existing = tmp_path / "exists.khr"
+    existing.write_bytes(b"x")
+    argv = [str(existing) if a == "EXISTS" else a for a in argv]
+    code = cli.main(["live", "--kubeconfig", str(tmp_path / "none"), *argv])
+    err = capsys.readouterr().err
+    assert code != 0 and err.count("\n") == 1 and expected in err, err
