@@ -207,4 +207,4 @@ def parse_target(
         raise TimeParseError(
             "type a time: 14:32, 14:32:05, -15m, +30s, 2026-03-14T09:01:00Z, start, now"
         )
-    return Target(parse_time(s, now=cursor, tz=tz))
+    return Target(parse_time(s, now=cursor, tz=tz), what="went to")
