@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING
 
 from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
 from textual import events
 from textual.strip import Strip
 from textual.widget import Widget
@@ -36,6 +35,31 @@ if TYPE_CHECKING:
 
 BARS = " ▁▂▃▄▅▆▇█"
 _LIVE_REFRESH_S = 1.0
+_DIM = Style(dim=True)
+_BAR = Style(color="cyan")
+_GAP = Style(color="cyan", bgcolor="#5f1f1f")
+_MARK = Style(color="yellow", bold=True)
+_MARK_DIM = Style(color="yellow")
+_CURSOR = Style(reverse=True, bold=True, color="bright_white")
+_LABEL = Style(bold=True, color="bright_white")
+_SCOPE = Style(color="cyan", dim=True)
+_MESSAGE = Style(color="yellow")
+
+
+def _strip(cells: list[tuple[str, Style | None]], width: int, base: Style) -> Strip:
+    """Styled cells as a strip: one segment per run of equal style."""
+    segments: list[Segment] = []
+    run: list[str] = []
+    current: Style | None = None
+    for ch, style in cells:
+        if style is not current and run:
+            segments.append(Segment("".join(run), base + current if current else base))
+            run = []
+        current = style
+        run.append(ch)
+    if run:
+        segments.append(Segment("".join(run), base + current if current else base))
+    return Strip(segments).adjust_cell_length(width, base)
 
 
 @dataclass(frozen=True)
@@ -112,6 +136,8 @@ class Timeline(Widget):
         self._bars = ""
         self._gaps: list[bool] = []
         self._marks: dict[int, Bookmark] = {}
+        self._lines: list[Strip] = [Strip.blank(0), Strip.blank(0)]
+        self._line_keys: list[tuple[object, ...]] = [(), ()]
         self.renders = 0
 
     @property
@@ -195,7 +221,11 @@ class Timeline(Widget):
     # --- drawing -----------------------------------------------------------------------------
 
     def render_line(self, y: int) -> Strip:
-        """Line 0: range labels and bars; line 1: scope, marks, the cursor's time, messages."""
+        """Line 0: range labels and bars; line 1: scope, marks, the cursor's time, messages.
+
+        Both are built as runs of styled cells and kept until what they show changes, so a
+        frame while playing or stepping costs a comparison, not a re-render.
+        """
         width = self.size.width
         base = self.rich_style
         if width <= 0:
@@ -203,47 +233,62 @@ class Timeline(Widget):
         if y == 0:
             self.renders += 1
             self._update(width)
-        app = self.kapp
         layout = self._layout
-        tz = app.settings.tz
-        playback = app.playback
+        cursor = layout.bucket(self.kapp.playback.t)
+        if y == 0:
+            key: tuple[object, ...] = (self._cache_key, self._cache_at, tuple(self._marks))
+            key = (*key, cursor, width, base)
+            if key != self._line_keys[0]:
+                self._lines[0] = _strip(self._bars_cells(cursor), width, base)
+                self._line_keys[0] = key
+            return self._lines[0]
+        app = self.kapp
+        scope_label = app.view_scope(self.screen)[1]
+        clock = format_clock(app.playback.t, app.settings.tz)[11:]
+        key = (cursor, clock, app.time_message, app.jump_interval, tuple(self._marks))
+        key = (*key, scope_label, width, base)
+        if key != self._line_keys[1]:
+            cells = self._marks_cells(cursor, width, clock, scope_label)
+            self._lines[1] = _strip(cells, width, base)
+            self._line_keys[1] = key
+        return self._lines[1]
+
+    def _bars_cells(self, cursor: int) -> list[tuple[str, Style | None]]:
+        layout = self._layout
+        tz = self.kapp.settings.tz
         start, end = layout.start, layout.end
         same_day = format_clock(start, tz)[:10] == format_clock(end, tz)[:10]
-        cursor = layout.bucket(playback.t)
-        text = Text(no_wrap=True, overflow="crop")
-        if y == 0:
-            text.append(time_label(start, tz, same_day).ljust(layout.x0 - 1), style="dim")
-            text.append(" ")
-            gap_style = Style(bgcolor="#5f1f1f")
-            for i, ch in enumerate(self._bars):
-                style = Style(color="cyan")
-                if self._gaps and self._gaps[i]:
-                    style = style + gap_style
-                    ch = ch if ch != " " else "░"
-                mark = self._marks.get(i)
-                if mark is not None:
-                    ch, style = "◆", Style(color="yellow", bold=True)
-                if i == cursor:
-                    style = Style(reverse=True, bold=True, color="bright_white")
-                    ch = ch if ch != " " else "│"
-                text.append(ch, style)
-            text.append(" " + self._end_label(start, end), style="dim")
-        else:
-            text = self._marks_line(cursor, width)
-        return self._strip(text, width, base)
+        cells: list[tuple[str, Style | None]] = [
+            (ch, _DIM) for ch in time_label(start, tz, same_day).ljust(layout.x0 - 1)
+        ]
+        cells.append((" ", None))
+        gaps = self._gaps
+        for i, ch in enumerate(self._bars):
+            style = _BAR
+            if gaps and gaps[i]:
+                style = _GAP
+                ch = ch if ch != " " else "░"
+            if i in self._marks:
+                ch, style = "◆", _MARK
+            if i == cursor:
+                ch, style = (ch if ch != " " else "│"), _CURSOR
+            cells.append((ch, style))
+        cells.extend((ch, _DIM) for ch in " " + self._end_label(start, end))
+        return cells
 
-    def _marks_line(self, cursor: int, width: int) -> Text:
+    def _marks_cells(
+        self, cursor: int, width: int, clock: str, scope_label: str
+    ) -> list[tuple[str, Style | None]]:
         app = self.kapp
         layout = self._layout
-        scope_label = app.view_scope(self.screen)[1]
-        cells = [" "] * width
-        styles: list[Style | None] = [None] * width
+        message = app.time_message
+        interval = app.jump_interval
+        cells: list[tuple[str, Style | None]] = [(" ", None)] * width
         for i in self._marks:
             x = layout.x0 + i
             if 0 <= x < width:
-                cells[x], styles[x] = "◆", Style(color="yellow")
+                cells[x] = ("◆", _MARK_DIM)
         x = layout.x0 + cursor
-        clock = format_clock(app.playback.t, app.settings.tz)[11:]
         label = f"▲ {clock}"
         lx = x if x + len(label) <= width else max(0, x - len(label) + 1)
         if lx + len(label) > width:
@@ -252,18 +297,17 @@ class Timeline(Widget):
             label = f"{clock} ▲"
         for k, ch in enumerate(label):
             if lx + k < width:
-                cells[lx + k], styles[lx + k] = ch, Style(bold=True, color="bright_white")
+                cells[lx + k] = (ch, _LABEL)
         # the scope on the left, up to the first mark or the cursor
-        left = ""
+        left = 0
         for k, ch in enumerate(scope_label[: min(32, lx - 1)]):
-            if cells[k] != " ":
+            if cells[k][0] != " ":
                 break
-            cells[k], styles[k] = ch, Style(color="cyan", dim=True)
-            left += ch
+            cells[k] = (ch, _SCOPE)
+            left += 1
         # the message goes on the wider side of the cursor's label
-        tail = f"  ±{format_interval(app.jump_interval)}"
-        message = app.time_message
-        left_from = len(left) + 2
+        tail = f"  ±{format_interval(interval)}"
+        left_from = left + 2
         left_room = lx - 2 - left_from
         right_room = width - (lx + len(label)) - 2
         room = max(left_room, right_room)
@@ -274,20 +318,8 @@ class Timeline(Widget):
         if len(status) <= room:
             sx = width - len(status) if right_room >= left_room else left_from
             for k, ch in enumerate(status):
-                style = Style(color="yellow") if k < len(message) else Style(dim=True)
-                cells[sx + k], styles[sx + k] = ch, style
-        text = Text(no_wrap=True, overflow="crop")
-        for ch, st in zip(cells, styles, strict=True):
-            text.append(ch, st)
-        return text
-
-    def _strip(self, text: Text, width: int, base: Style) -> Strip:
-        segments = [
-            Segment(s.text, base + s.style if s.style else base)
-            for s in text.render(self.app.console)
-            if s.text != "\n"
-        ]
-        return Strip(segments).adjust_cell_length(width, base)
+                cells[sx + k] = (ch, _MESSAGE if k < len(message) else _DIM)
+        return cells
 
     # --- seeking -----------------------------------------------------------------------------
 
