@@ -17,10 +17,10 @@ from typing import Any
 
 from khronoscope.cluster.connection import Connection
 from khronoscope.cluster.errors import ApiError, TransportError
+from khronoscope.core.quantity import QuantityError, cpu_nanocores, memory_bytes
 from khronoscope.core.timefmt import parse_k8s_time
 from khronoscope.core.types import ObjectKey
 from khronoscope.telemetry.metricstore import MetricsState, MetricStore
-from khronoscope.telemetry.quantity import QuantityError, cpu_nanocores, memory_bytes
 
 log = logging.getLogger(__name__)
 BASE = "/apis/metrics.k8s.io/v1beta1"

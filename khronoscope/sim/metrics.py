@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from khronoscope.sim.quantity import format_cpu_nanocores, format_memory_kib
+from khronoscope.core.quantity import format_cpu_nanocores, format_memory_kib
 from khronoscope.sim.store import Store, k8s_time
 
 WINDOW = "15s"

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from khronoscope.core.source import HistorySource, logs_of, metrics_of
-from khronoscope.core.types import ObjectKey
-from khronoscope.telemetry.quantity import (
+from khronoscope.core.quantity import (
     QuantityError,
     cpu_nanocores,
     format_cpu,
@@ -20,6 +18,8 @@ from khronoscope.telemetry.quantity import (
     memory_bytes,
     percent,
 )
+from khronoscope.core.source import HistorySource, logs_of, metrics_of
+from khronoscope.core.types import ObjectKey
 
 POD_COLUMNS = ("CPU", "%CPU/R", "%CPU/L", "MEM", "%MEM/R", "%MEM/L")
 NODE_COLUMNS = ("CPU", "%CPU", "MEM", "%MEM")

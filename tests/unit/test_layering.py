@@ -8,7 +8,7 @@ import sys
 import pytest
 
 # every module of these packages is imported in a fresh interpreter, then sys.modules is checked
-PURE = ["khronoscope.core", "khronoscope.temporal", "khronoscope.printers"]
+PURE = ["khronoscope.core", "khronoscope.temporal", "khronoscope.printers", "khronoscope.telemetry"]
 NO_UI = ["khronoscope.export", "khronoscope.recording", "khronoscope.cluster", "khronoscope.sim"]
 
 _IMPORT_ALL = """

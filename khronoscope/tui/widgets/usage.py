@@ -16,11 +16,11 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Sparkline, Static
 
+from khronoscope.core.quantity import format_cpu, format_memory
 from khronoscope.core.source import HistorySource, metrics_of
 from khronoscope.core.timefmt import format_clock
 from khronoscope.core.types import ObjectKey
 from khronoscope.telemetry.metricstore import Sample
-from khronoscope.telemetry.quantity import format_cpu, format_memory
 from khronoscope.tui.usage import TableTelemetry
 
 

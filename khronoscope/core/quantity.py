@@ -4,6 +4,7 @@ The grammar is apimachinery's: a signed decimal number, then either a binary suf
 decimal SI suffix (n, u, m, "", k, M, G, T, P, E) or a decimal exponent (`e3`, `E-2`). `1E` is an
 exa, `1E3` an exponent. Values are exact (`Fraction`); metrics-server's own forms (`12345n`,
 `4096Ki`) take an integer fast path because a poll of a big cluster parses tens of thousands.
+One module for the simulated server's wire forms, the metrics poller and the tables.
 """
 
 from __future__ import annotations
@@ -58,6 +59,25 @@ def parse_quantity(text: str | int | float) -> Fraction:
     return value
 
 
+def format_quantity(value: Fraction | int, binary: bool = False) -> str:
+    """Canonical text of a value: binary suffixes (`128Mi`) when asked and exact, else decimal."""
+    value = Fraction(value)
+    if value == 0:
+        return "0"
+    if binary and value.denominator == 1:
+        for suffix in ("Ei", "Pi", "Ti", "Gi", "Mi", "Ki"):
+            scaled = value / _BINARY[suffix]
+            if scaled.denominator == 1:
+                return f"{scaled.numerator}{suffix}"
+    for suffix in ("E", "P", "T", "G", "M", "k", "", "m", "u", "n"):
+        scaled = value / _DECIMAL[suffix]
+        if scaled.denominator == 1:
+            return f"{scaled.numerator}{suffix}"
+    # finer than a nano: round up like apimachinery does
+    nanos = -((-value * 10**9) // 1)
+    return f"{nanos}n"
+
+
 def cpu_nanocores(text: str | int | float) -> int:
     """A CPU quantity in nanocores, rounded up (`"250m"` -> 250_000_000, `"2"` -> 2e9)."""
     if isinstance(text, str) and text[-1:] in _NANO_FAST and text[:-1].isdigit():
@@ -89,3 +109,13 @@ def percent(usage: int, of: int | None) -> int | None:
     if not of or of <= 0:
         return None
     return round(usage * 100 / of)
+
+
+def format_cpu_nanocores(nanocores: int) -> str:
+    """CPU usage as metrics-server reports it (`"12345678n"`)."""
+    return f"{int(nanocores)}n"
+
+
+def format_memory_kib(nbytes: int) -> str:
+    """Memory usage as metrics-server reports it (`"123456Ki"`)."""
+    return f"{int(nbytes) // 1024}Ki"

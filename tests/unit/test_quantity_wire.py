@@ -6,7 +6,7 @@ from fractions import Fraction
 
 import pytest
 
-from khronoscope.sim.quantity import (
+from khronoscope.core.quantity import (
     QuantityError,
     cpu_nanocores,
     format_quantity,
