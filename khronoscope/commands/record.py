@@ -15,6 +15,7 @@ import contextlib
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -157,6 +158,12 @@ async def _record(args: argparse.Namespace, out: Path, retention: Retention) -> 
     return 0
 
 
+# A recorder runs for days: its in-memory map only needs the newest versions (the watchers
+# reconcile against their own resourceVersions), so history older than this is dropped.
+_MEMORY_WINDOW_NS = 60 * 1_000_000_000
+_TRIM_EVERY_S = 30.0
+
+
 async def _loop(
     session: ClusterSession,
     writer: RecordingWriter,
@@ -165,6 +172,7 @@ async def _loop(
     stop: asyncio.Event,
 ) -> None:
     first = True
+    next_trim = time.monotonic() + _TRIM_EVERY_S
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 1.0)
@@ -185,3 +193,7 @@ async def _loop(
             )
         status.show(status_text(recorder, session), force=first)
         first = False
+        if time.monotonic() >= next_trim:
+            # the file holds the history; in memory only what dedupe and log capture need
+            session.tmap.trim_before(time.time_ns() - _MEMORY_WINDOW_NS)
+            next_trim = time.monotonic() + _TRIM_EVERY_S

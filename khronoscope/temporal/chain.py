@@ -265,6 +265,36 @@ class Chain:
                 prefix._run,
             )
 
+    def trim_before(self, t: int) -> int:
+        """Drop the versions no read at or after t needs; returns how many were dropped.
+
+        Keeps the keyframe run that decodes the version in force at t, so the arrays are cut,
+        not re-encoded. An object deleted before t loses every version up to its delete.
+        """
+        i = self.index_at(t)
+        if i < 0:
+            return 0
+        # a change exactly at t keeps its predecessor, which decides its kind (ADDED/MODIFIED)
+        p = i - 1 if self.times[i] == t else i
+        if p <= 0:
+            return 0
+        ops = self.ops
+        if ops[p] == DELETE:
+            k = p + 1  # what follows a delete reads the same without it; a put is a keyframe
+        else:
+            k = p
+            while ops[k] != KEYFRAME:
+                k -= 1
+        if k == 0:
+            return 0
+        cut = self.ends[k - 1]
+        del self.times[:k]
+        del ops[:k]
+        del self.data[:cut]
+        self.ends = array("Q", (e - cut for e in self.ends[k:]))
+        del self.rows[:k]
+        return k
+
     def last_raw(self) -> bytes | None:
         """The msgpack bytes of the newest put version (None before any put)."""
         return self._last_raw

@@ -38,10 +38,12 @@ class Cursor:
         self.t: int | None = None
         self.rows: dict[ObjectKey, Hashable] = {}
         self._late_mark = 0
+        self._trims = tmap.trims
 
     def seek(self, t: int) -> CursorDelta:
         """Move to t; return what changed in the view."""
-        if self.t is None:
+        if self.t is None or self._trims != self.tmap.trims:
+            self._trims = self.tmap.trims
             return self._rebuild(t)
         late, self._late_mark = self.tmap.late_writes_since(self._late_mark)
         lo, hi = (self.t, t) if t >= self.t else (t, self.t)

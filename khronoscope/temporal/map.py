@@ -65,13 +65,15 @@ class TemporalMap:
         self._checkpoint_every = checkpoint_every
         self._policy = policy or KeyframePolicy()
         self._chains: dict[ObjectKey, Chain] = {}
-        self._by_kid: list[Chain] = []
+        # None where a chain was trimmed away entirely (ids are never reused)
+        self._by_kid: list[Chain | None] = []
         self._scopes: dict[str, dict[str, Scope]] = {}
         self._codecs: dict[str, TypeCodec] = {}
         self._late: list[tuple[int, int]] = []
         # the furthest time any cursor has been to: a write at or before it may change a view
         # that a cursor already built, so it is logged for cursors to re-read
         self.horizon = -1
+        self.trims = 0  # bumped by trim_before: cursors built before it rebuild
         self.first_t: int | None = None
         self.last_t: int | None = None
         self.change_count = 0
@@ -240,7 +242,7 @@ class TemporalMap:
 
     def _ref(self, entry: int) -> ChangeRef:
         t = entry >> _KID_BITS
-        chain = self._by_kid[entry & _KID_MASK]
+        chain = self.chain_by_kid(entry & _KID_MASK)
         return ChangeRef(t, chain.key, chain.kind_of(chain.index_at(t)))
 
     def changes(
@@ -331,7 +333,34 @@ class TemporalMap:
 
     def chain_by_kid(self, kid: int) -> Chain:
         """The chain with key id `kid` (ids are stable for the life of the map)."""
-        return self._by_kid[kid]
+        chain = self._by_kid[kid]
+        assert chain is not None, "a trimmed chain is not indexed any more"
+        return chain
+
+    def trim_before(self, t: int) -> int:
+        """Forget history no read at or after t needs (a long-running recorder keeps its memory
+        bounded this way; the recording file keeps everything). Reads at or after t are
+        unchanged; the store then starts at t. Returns how many versions were dropped."""
+        dropped = 0
+        for scopes in self._scopes.values():
+            for scope in scopes.values():
+                alive = {kid for kid in scope.candidates(t) if self.chain_by_kid(kid).exists_at(t)}
+                dead: set[int] = set()
+                for chain in scope.chains:
+                    dropped += chain.trim_before(t)
+                    if not len(chain):
+                        dead.add(chain.kid)
+                self.change_count -= scope.trim_before(t, alive, dead)
+                for kid in dead:
+                    chain = self.chain_by_kid(kid)
+                    del self._chains[chain.key]
+                    self._by_kid[kid] = None
+                if dead:
+                    self._late = [(lt, kid) for lt, kid in self._late if kid not in dead]
+        if self.first_t is not None and t > self.first_t:
+            self.first_t = t
+        self.trims += 1
+        return dropped
 
     def chains(self, type: str | None = None, namespace: Namespaces = None) -> Iterator[Chain]:
         """Chains of every key ever seen in a scope."""
@@ -346,7 +375,7 @@ class TemporalMap:
 
     def memory_stats(self) -> MemoryStats:
         """Objects, versions, stored (compressed) bytes, hot bytes and raw bytes."""
-        chains = self._by_kid
+        chains = [c for c in self._by_kid if c is not None]
         return MemoryStats(
             objects=len(chains),
             versions=sum(len(c) for c in chains),

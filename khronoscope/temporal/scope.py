@@ -46,7 +46,8 @@ class Scope:
             self.live.add(chain.kid)
         else:
             self.live.discard(chain.kid)
-        if newest is not None and t <= newest:
+        # after a trim the first checkpoint may be later than every entry
+        if (newest is not None and t <= newest) or (self._cp_times and t <= self._cp_times[-1]):
             self._fix_checkpoints(chain, t)
         self._since_cp += 1
         if self._since_cp >= max(len(self.live), self._every):
@@ -117,6 +118,25 @@ class Scope:
         )
         self._cp_times = [t for t, _ in merged]
         self._cp_kids = [k for _, k in merged]
+
+    def trim_before(self, t: int, alive_at_t: set[int], dead: set[int]) -> int:
+        """Forget index entries before t (a checkpoint at t keeps moments from t on exact);
+        `dead` chains are gone entirely. Returns how many entries were dropped."""
+        entries = self.entries
+        k = entries.bisect_left(t << KID_BITS)
+        del entries[:k]
+        if dead:
+            for entry in [e for e in entries if e & KID_MASK in dead]:
+                entries.remove(entry)
+                k += 1
+            self.chains = [c for c in self.chains if c.kid not in dead]
+            self.live -= dead
+        j = bisect_left(self._cp_times, t)
+        self._cp_times = [t, *self._cp_times[j:]]
+        self._cp_kids = [array("I", sorted(alive_at_t)), *self._cp_kids[j:]]
+        if len(self._cp_times) > 1 and self._cp_times[1] == t:
+            del self._cp_times[1], self._cp_kids[1]
+        return k
 
     def candidates(self, t: int) -> Iterator[int]:
         """Key ids that may exist at t: the checkpoint's, plus those changed since."""

@@ -248,3 +248,55 @@ def test_memory_stats_count_objects_versions_and_bytes():
     assert stats.raw_bytes > 100 * 500
     # deltas of a one-field change are tiny next to full copies
     assert stats.stored_bytes < stats.raw_bytes / 10
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(
+    st.lists(write_op, max_size=60),
+    TIMES,
+    st.lists(write_op, max_size=10),
+    policies,
+)
+def test_trim_keeps_every_read_from_the_trim_time_on(ops, cut, later_ops, policy):
+    m, o = apply_all(ops, policy)
+    cursor = Cursor(m, "pods")
+    cursor.seek(1)  # a cursor built before the trim must not keep trimmed history
+    m.trim_before(cut)
+    # writes after the trim keep working (a recorder trims while it records)
+    for ki, t, v in later_ops:
+        t = max(t, cut)
+        key = KEYS[ki]
+        content = None if v is None else obj(key, v)
+        expected = o.write(key, t, content)
+        assert (m.delete(key, t) if content is None else m.put(key, t, content)) == expected
+    log = [c for c in o.all_changes() if c[0] >= cut]
+    for t in range(cut, 42):
+        for key in KEYS:
+            assert m.get(key, t) == o.get(key, t), (key, t)
+        assert m.state_at(t) == {k: o.get(k, t) for k in KEYS if o.get(k, t) is not None}
+        later = [c[0] for c in log if c[0] > t]
+        assert m.next_change(t) == (min(later) if later else None)
+        cursor.seek(t)
+        assert cursor.rows == {
+            k: row_fn(k.type, o.get(k, t))
+            for k in KEYS
+            if k.type == "pods" and o.get(k, t) is not None
+        }
+    assert sorted((c.t, c.key, c.kind) for c in m.changes(cut, None)) == log
+
+
+def test_trim_bounds_a_long_recording_in_memory():
+    m = TemporalMap(row_fn=row_fn)
+    key = ObjectKey("nodes", "", "n1")
+    for t in range(1, 5001):
+        m.put(key, t, {"metadata": {"name": "n1"}, "v": t, "pad": "x" * 200})
+        if t % 1000 == 0:
+            m.trim_before(t - 100)
+    for t in range(1, 200):
+        m.put(ObjectKey("pods", "default", f"p{t}"), 5000 + t, obj(KEYS[0], t))
+        m.delete(ObjectKey("pods", "default", f"p{t}"), 5000 + t + 1)
+    m.trim_before(5300)
+    stats = m.memory_stats()
+    assert stats.objects == 1  # the deleted pods are gone entirely
+    assert stats.versions <= 100 + 2 * 24
+    assert m.get(key, 5300)["v"] == 5000
