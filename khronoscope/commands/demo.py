@@ -47,6 +47,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)"
     )
+    parser.add_argument(
+        "--logs",
+        action="append",
+        metavar="SELECTOR",
+        help="capture the logs of every matching pod as it appears, e.g. --logs shop "
+        "(repeatable; as on `khronoscope`)",
+    )
     live = _live_module()
     if live is not None and hasattr(live, "add_recording_arguments"):
         # the app records the demo too (to the data dir, named after the demo's context)

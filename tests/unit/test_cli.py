@@ -40,3 +40,11 @@ def test_relative_time_is_a_value_not_an_option():
 
     args = build_parser().parse_args(["export", "--at", "-15m", "--repo", "/tmp/x"])
     assert args.at == "-15m"
+
+
+def test_demo_captures_logs_of_a_selector_like_the_live_command():
+    from khronoscope.cli import build_parser
+    from khronoscope.cluster.options import ClusterOptions
+
+    args = build_parser().parse_args(["demo", "--logs", "shop", "--logs", "-l app=api"])
+    assert ClusterOptions.from_args(args).logs == ("shop", "-l app=api")
