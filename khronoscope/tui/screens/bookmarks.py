@@ -16,16 +16,17 @@ from textual.widgets import Footer, Static
 from khronoscope.core.source import Bookmark
 from khronoscope.core.timefmt import format_clock, format_offset
 from khronoscope.errors import KhronoscopeError
+from khronoscope.tui.appaware import AppAware
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
 from khronoscope.tui.screens.changes import ChangesScreen
 from khronoscope.tui.screens.prompt import TextPrompt
 from khronoscope.tui.widgets.vlist import VirtualList
 
 if TYPE_CHECKING:
-    from khronoscope.tui.app import KhronoscopeApp
+    pass
 
 
-class BookmarksScreen(Screen[None]):
+class BookmarksScreen(AppAware, Screen[None]):
     """Every bookmark, oldest first; the last one at or before the cursor selected."""
 
     KEYMAP_CONTEXT = "bookmarks"
@@ -38,11 +39,6 @@ class BookmarksScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.marks: list[Bookmark] = []
-
-    @property
-    def kapp(self) -> KhronoscopeApp:
-        """The app, typed."""
-        return self.app  # type: ignore[return-value]
 
     @property
     def list(self) -> VirtualList:

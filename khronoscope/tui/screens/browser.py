@@ -22,6 +22,7 @@ from khronoscope.core.types import ObjectKey, ResourceType
 from khronoscope.printers import CRD_TYPE, ColumnSet, Row, columns_for, row_with
 from khronoscope.printers.selector import parse_selector, selector_from_spec
 from khronoscope.temporal import Cursor
+from khronoscope.tui.appaware import AppAware
 from khronoscope.tui.commands import Aliases, CommandError, complete, parse_command
 from khronoscope.tui.filters import Filter, FilterError, parse_filter
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
@@ -33,7 +34,7 @@ from khronoscope.tui.widgets.table import ResourceTable
 from khronoscope.tui.widgets.timeline import Timeline
 
 if TYPE_CHECKING:
-    from khronoscope.tui.app import KhronoscopeApp
+    pass
 
 # workloads whose Enter shows their pods (by their selector), as in k9s
 _SELECTOR_OWNERS = frozenset(
@@ -58,7 +59,7 @@ class ViewState:
     selected: ObjectKey | None = None
 
 
-class BrowserScreen(Screen[None]):
+class BrowserScreen(AppAware, Screen[None]):
     """Header, the resource table, the command line and the footer."""
 
     BINDINGS: ClassVar[list[BindingType]] = DEFAULT_KEYMAP.bindings("browser")  # type: ignore[assignment]
@@ -83,11 +84,6 @@ class BrowserScreen(Screen[None]):
         self._alias_types = -1
         self._last_error = ""
         self._frozen = False
-
-    @property
-    def kapp(self) -> KhronoscopeApp:
-        """The app, typed."""
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         """Header, table, timeline, command line, footer."""

@@ -15,6 +15,7 @@ from textual.widgets import Footer, Static
 
 from khronoscope.core.timefmt import format_clock, format_offset
 from khronoscope.core.types import ObjectKey
+from khronoscope.tui.appaware import AppAware
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
 from khronoscope.tui.objdiff import meaningful_paths
 from khronoscope.tui.screens.diff import FIXED, DiffScreen
@@ -22,12 +23,12 @@ from khronoscope.tui.whatchanged import ADDED, DELETED, MODIFIED, Moved, WhatCha
 from khronoscope.tui.widgets.vlist import VirtualList
 
 if TYPE_CHECKING:
-    from khronoscope.tui.app import KhronoscopeApp
+    pass
 
 _SIGN = {ADDED: ("+", "green"), MODIFIED: ("~", "yellow"), DELETED: ("-", "red")}
 
 
-class ChangesScreen(Screen[None]):
+class ChangesScreen(AppAware, Screen[None]):
     """Objects that differ between t1 and t2, grouped by type (a line per type, then its
     objects)."""
 
@@ -45,11 +46,6 @@ class ChangesScreen(Screen[None]):
         self.result: WhatChanged | None = None
         self.lines: list[str | Moved] = []
         self._paths: dict[ObjectKey, str] = {}
-
-    @property
-    def kapp(self) -> KhronoscopeApp:
-        """The app, typed."""
-        return self.app  # type: ignore[return-value]
 
     @property
     def list(self) -> VirtualList:

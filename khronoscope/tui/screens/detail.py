@@ -14,6 +14,7 @@ from textual.widgets import Footer, Static
 
 from khronoscope.core.timefmt import format_clock
 from khronoscope.core.types import ObjectKey
+from khronoscope.tui.appaware import AppAware
 from khronoscope.tui.detailtext import describe_text, version_at, yaml_text
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
 from khronoscope.tui.widgets.header import time_label
@@ -21,10 +22,10 @@ from khronoscope.tui.widgets.timeline import Timeline
 from khronoscope.tui.widgets.usage import UsagePanel
 
 if TYPE_CHECKING:
-    from khronoscope.tui.app import KhronoscopeApp
+    pass
 
 
-class DetailScreen(Screen[None]):
+class DetailScreen(AppAware, Screen[None]):
     """The selected object as of t; follows t (live or paused) and redraws when it changes."""
 
     BINDINGS: ClassVar[list[BindingType]] = DEFAULT_KEYMAP.bindings("detail")  # type: ignore[assignment]
@@ -42,11 +43,6 @@ class DetailScreen(Screen[None]):
         self.managed_fields = False
         self.text: str | None = None
         self._shown: tuple[object, ...] | None = None
-
-    @property
-    def kapp(self) -> KhronoscopeApp:
-        """The app, typed."""
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         """Title, scrollable body, timeline, footer."""

@@ -23,13 +23,14 @@ from khronoscope.core.source import Bookmark
 from khronoscope.core.timefmt import format_clock
 from khronoscope.core.types import ObjectKey
 from khronoscope.temporal.map import TemporalMap
+from khronoscope.tui.appaware import AppAware
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
 from khronoscope.tui.objdiff import NOISE_LABEL, ObjectDiff, object_diff
 from khronoscope.tui.travel import previous_bookmark
 from khronoscope.tui.widgets.timeline import Timeline
 
 if TYPE_CHECKING:
-    from khronoscope.tui.app import KhronoscopeApp
+    pass
 
 PREVIOUS, LIVE, BOOKMARK, FIXED = "previous", "live", "bookmark", "fixed"
 
@@ -52,7 +53,7 @@ def diff_text(lines: list[str]) -> Text:
     return text
 
 
-class DiffScreen(Screen[None]):
+class DiffScreen(AppAware, Screen[None]):
     """One object's diff between two moments chosen by `against` (see the module doc)."""
 
     TIME_CONTROLS = True
@@ -82,11 +83,6 @@ class DiffScreen(Screen[None]):
         self.result: ObjectDiff | None = None
         self.moments: tuple[int | None, int | None] = (None, None)
         self._shown: tuple[object, ...] | None = None
-
-    @property
-    def kapp(self) -> KhronoscopeApp:
-        """The app, typed."""
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         """Title, scrollable diff, timeline, footer."""

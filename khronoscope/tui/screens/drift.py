@@ -22,10 +22,11 @@ from textual.widgets import Footer, Static
 
 from khronoscope.core.timefmt import format_clock
 from khronoscope.errors import KhronoscopeError
+from khronoscope.tui.appaware import AppAware
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
 
 if TYPE_CHECKING:
-    from khronoscope.tui.app import KhronoscopeApp
+    pass
 
 
 class DriftArgsError(ValueError):
@@ -107,7 +108,7 @@ def report_text(report: Any, tz: Any) -> Text:
     return out
 
 
-class DriftScreen(Screen[None]):
+class DriftScreen(AppAware, Screen[None]):
     """The drift report of the moment shown against `target`."""
 
     BINDINGS: ClassVar[list[BindingType]] = DEFAULT_KEYMAP.bindings("drift")  # type: ignore[assignment]
@@ -124,11 +125,6 @@ class DriftScreen(Screen[None]):
         self.report: Any = None
         self.error = ""
         self.computing = False
-
-    @property
-    def kapp(self) -> KhronoscopeApp:
-        """The app, typed."""
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         """Title, scrollable report, footer."""

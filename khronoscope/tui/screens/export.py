@@ -24,10 +24,11 @@ from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 from khronoscope.core.timefmt import format_clock
 from khronoscope.core.types import ObjectKey
 from khronoscope.errors import KhronoscopeError
+from khronoscope.tui.appaware import AppAware
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
 
 if TYPE_CHECKING:
-    from khronoscope.tui.app import KhronoscopeApp
+    pass
 
 DEFAULT_REPO = "~/khronoscope-export"
 
@@ -77,7 +78,7 @@ class ViewScope:
         return f"{len(self.keys)} {self.type_name}{where}{flt}"
 
 
-class ExportScreen(ModalScreen[None]):
+class ExportScreen(AppAware, ModalScreen[None]):
     """Repository path, branch and scope; Export runs `export_moment` at the moment shown."""
 
     BINDINGS: ClassVar[list[BindingType]] = DEFAULT_KEYMAP.bindings("export")  # type: ignore[assignment]
@@ -99,11 +100,6 @@ class ExportScreen(ModalScreen[None]):
         self.result: Any = None
         self.error = ""
         self.running = False
-
-    @property
-    def kapp(self) -> KhronoscopeApp:
-        """The app, typed."""
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         """The form."""

@@ -16,6 +16,7 @@ from textual.widgets import Footer, Static
 
 from khronoscope.core.timefmt import format_clock
 from khronoscope.core.types import ChangeKind, ObjectKey
+from khronoscope.tui.appaware import AppAware
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
 from khronoscope.tui.screens.diff import DiffScreen
 from khronoscope.tui.versions import ObjectHistory, VersionEntry
@@ -23,7 +24,7 @@ from khronoscope.tui.widgets.timeline import Timeline
 from khronoscope.tui.widgets.vlist import VirtualList
 
 if TYPE_CHECKING:
-    from khronoscope.tui.app import KhronoscopeApp
+    pass
 
 _KIND_STYLE = {
     ChangeKind.ADDED: "green",
@@ -54,7 +55,7 @@ def entry_text(entry: VersionEntry, when: str, current: bool) -> Text:
     return text
 
 
-class HistoryScreen(Screen[None]):
+class HistoryScreen(AppAware, Screen[None]):
     """The versions of `key`, oldest first, the one in force at the cursor marked."""
 
     TIME_CONTROLS = True
@@ -70,11 +71,6 @@ class HistoryScreen(Screen[None]):
         self.key = key
         self.history: ObjectHistory | None = None
         self._following = False
-
-    @property
-    def kapp(self) -> KhronoscopeApp:
-        """The app, typed."""
-        return self.app  # type: ignore[return-value]
 
     @property
     def list(self) -> VirtualList:

@@ -21,6 +21,7 @@ from khronoscope.core.source import logs_of
 from khronoscope.core.timefmt import format_clock
 from khronoscope.core.types import ObjectKey
 from khronoscope.telemetry.logstore import LogLine, LogNote
+from khronoscope.tui.appaware import AppAware
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
 from khronoscope.tui.widgets.commandline import CommandLine
 from khronoscope.tui.widgets.header import time_label
@@ -28,12 +29,11 @@ from khronoscope.tui.widgets.logview import Entry, LogView
 
 if TYPE_CHECKING:
     from khronoscope.telemetry.logstore import LogStore
-    from khronoscope.tui.app import KhronoscopeApp
 
 MAX_LINES = 50_000
 
 
-class LogsScreen(Screen[None]):
+class LogsScreen(AppAware, Screen[None]):
     """The log pane of one pod: lines up to t, container filter, search, wrap, follow."""
 
     BINDINGS: ClassVar[list[BindingType]] = DEFAULT_KEYMAP.bindings("logs")  # type: ignore[assignment]
@@ -50,11 +50,6 @@ class LogsScreen(Screen[None]):
         self._loaded_count = 0
         self._sig: tuple[Any, ...] = ()
         self._matches: list[int] = []
-
-    @property
-    def kapp(self) -> KhronoscopeApp:
-        """The app, typed."""
-        return self.app  # type: ignore[return-value]
 
     @property
     def store(self) -> LogStore | None:

@@ -28,10 +28,11 @@ from textual.widget import Widget
 from khronoscope.core.source import Bookmark, Gap
 from khronoscope.core.timefmt import format_clock
 from khronoscope.temporal.map import TemporalMap
+from khronoscope.tui.appaware import AppAware
 from khronoscope.tui.travel import StepScope, format_interval
 
 if TYPE_CHECKING:
-    from khronoscope.tui.app import KhronoscopeApp
+    pass
 
 BARS = " ▁▂▃▄▅▆▇█"
 _LIVE_REFRESH_S = 1.0
@@ -120,7 +121,7 @@ def time_label(t: int, tz: tzinfo | None, same_day: bool) -> str:
     return text[11:] if same_day else text[5:16]
 
 
-class Timeline(Widget):
+class Timeline(AppAware, Widget):
     """Two lines across the screen; reads the app's playback cursor, source and the screen's
     scope (what is in view)."""
 
@@ -139,11 +140,6 @@ class Timeline(Widget):
         self._lines: list[Strip] = [Strip.blank(0), Strip.blank(0)]
         self._line_keys: list[tuple[object, ...]] = [(), ()]
         self.renders = 0
-
-    @property
-    def kapp(self) -> KhronoscopeApp:
-        """The app, typed."""
-        return self.app  # type: ignore[return-value]
 
     def on_mount(self) -> None:
         """Repaint when the cursor moves, and now and then for a live range."""
