@@ -113,6 +113,9 @@ class Connection:
                     if resp.status < 400:
                         return body
                     err = api_error(resp.status, resp.reason or "", body)
+                    err.retry_after = (
+                        parse_retry_after(resp.headers.get("Retry-After")) or err.retry_after
+                    )
             except (TimeoutError, aiohttp.ClientError, OSError, ssl.SSLError) as exc:
                 raise TransportError(describe_transport_error(exc, self.host)) from exc
             if err.unauthorized and attempt == 0 and await self.refresh_credentials():
@@ -166,6 +169,9 @@ class Connection:
                     except (TimeoutError, aiohttp.ClientError) as exc:
                         raise TransportError(describe_transport_error(exc, self.host)) from exc
                     err = api_error(resp.status, resp.reason or "", body)
+                    err.retry_after = (
+                        parse_retry_after(resp.headers.get("Retry-After")) or err.retry_after
+                    )
                     if err.unauthorized and attempt == 0 and await self.refresh_credentials():
                         resp.release()
                         continue
@@ -189,6 +195,17 @@ def api_error(status: int, reason: str, body: bytes) -> ApiError:
         return ApiError.from_status(doc, status)
     text = body[:200].decode("utf-8", "replace").strip()
     return ApiError(status, reason, " ".join(text.split()))
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header; the API server sends delta-seconds, never a date."""
+    if not value:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return seconds if seconds > 0 else None
 
 
 def describe_transport_error(exc: BaseException, host: str) -> str:

@@ -16,10 +16,16 @@ class ReadTimeout(TransportError):
 class ApiError(Exception):
     """The server answered with an error status (HTTP, or an ERROR event in a watch)."""
 
-    def __init__(self, status: int, reason: str = "", message: str = "") -> None:
+    def __init__(
+        self, status: int, reason: str = "", message: str = "", retry_after: float | None = None
+    ) -> None:
         self.status = status
         self.reason = reason
         self.message = message
+        # seconds the server asked us to wait (Retry-After header or Status retryAfterSeconds):
+        # a throttling API server (429, or 503 during a restart) is overloaded, so hammering it
+        # with our own shorter backoff would make things worse for everyone
+        self.retry_after = retry_after
         super().__init__(self.summary)
 
     @property
@@ -32,7 +38,14 @@ class ApiError(Exception):
     def from_status(cls, status: dict[str, Any], http_status: int = 0) -> ApiError:
         """From a Kubernetes `Status` object (the body of an error or a watch ERROR event)."""
         code = status.get("code") or http_status or 500
-        return cls(int(code), str(status.get("reason") or ""), str(status.get("message") or ""))
+        details = status.get("details")
+        retry = details.get("retryAfterSeconds") if isinstance(details, dict) else None
+        return cls(
+            int(code),
+            str(status.get("reason") or ""),
+            str(status.get("message") or ""),
+            float(retry) if isinstance(retry, int | float) and retry > 0 else None,
+        )
 
     @property
     def gone(self) -> bool:

@@ -49,6 +49,7 @@ class WatchTuning:
     read_timeout: float | None = None
     backoff_base: float = 0.5
     backoff_max: float = 30.0
+    retry_after_max: float = 120.0
     forbidden_retry: float = 300.0
     gone_retry: float = 300.0
     resume_confirm: float = 1.0
@@ -194,13 +195,18 @@ class Watcher:
                 except Exception as exc:  # a failing exec plugin is one more reason to retry
                     err = ApiError(401, "Unauthorized", f"{err.message}; {exc}".strip("; "))
             self._set(TypeState.RETRYING, err.summary)
-            await asyncio.sleep(self._backoff())
+            await asyncio.sleep(self._backoff(err.retry_after))
 
-    def _backoff(self) -> float:
-        """Exponential backoff with jitter: half fixed, half random, capped."""
+    def _backoff(self, at_least: float | None = None) -> float:
+        """Exponential backoff with jitter (half fixed, half random, capped), never shorter than
+        the wait the server asked for."""
         t = self.tuning
         delay = min(t.backoff_max, t.backoff_base * (2 ** min(self._failures - 1, 30)))
-        return delay / 2 + self.rng.random() * delay / 2
+        delay = delay / 2 + self.rng.random() * delay / 2
+        if at_least:
+            # the server's own wait, capped so a bogus header cannot park a type for an hour
+            delay = max(delay, min(at_least, t.retry_after_max))
+        return delay
 
     def _lose(self, t: int, reason: str) -> None:
         """Remember when watching stopped (the start of a gap), once per outage; a 410 met

@@ -130,7 +130,14 @@ class ApiServer:
             msg = (
                 "injected fault" if status != 429 else "Too many requests, please try again later."
             )
-            return _error(ApiError(status, code_reason, msg))
+            if status != 429:
+                return _error(ApiError(status, code_reason, msg))
+            # as kube-apiserver's max-in-flight filter answers: a wait in the header and in
+            # the Status details
+            wait = self.faults.retry_after
+            resp = _error(ApiError(status, code_reason, msg, {"retryAfterSeconds": wait}))
+            resp.headers["Retry-After"] = str(wait)
+            return resp
         try:
             return await self._dispatch(request, path)
         except ApiError as err:

@@ -48,6 +48,7 @@ class Faults:
         self.watches: set[WatchHandle] = set()
         self._compact = compact
         self.failed = 0  # requests answered with an injected failure
+        self.retry_after = 1  # seconds a 429 asks the client to wait, as kube-apiserver does
 
     def fail_next(self, n: int, status: int = 500, match: str | None = None) -> None:
         """Answer the next `n` requests (whose path matches regex `match`) with `status`."""

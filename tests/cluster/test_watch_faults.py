@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import time
 
 import pytest
 import yaml
@@ -147,6 +148,33 @@ async def test_server_errors_are_retried_with_backoff_and_shown(sim):
         assert session.type_status()["configmaps"].state is TypeState.LIVE
         assert session.type_status()["nodes"].state is TypeState.LIVE
         assert ObjectKey("configmaps", "demo", "during") in session.tmap
+    finally:
+        await session.close()
+
+
+async def test_a_throttling_server_is_given_the_wait_it_asks_for(sim):
+    # kube-apiserver answers an overload with 429 and Retry-After; retrying sooner (our own
+    # backoff here is at most 0.2 s) would add to the overload
+    session = await start_session(sim.kubeconfig_path, include=("configmaps",))
+    errors: list[str] = []
+    session.add_listener(lambda: errors.append(session.type_status()["configmaps"].error))
+    try:
+        (watcher,) = session.watchers("configmaps")
+        await eventually(lambda: watcher.watches >= 1, "a watch is open")
+        sim.faults.retry_after = 1
+        sim.faults.fail_next(2, 429, match="configmaps")
+        started = time.monotonic()
+        sim.faults.drop_watches()
+        await eventually(lambda: sim.faults.failed == 2, "both 429s were served")
+        await eventually(
+            lambda: session.type_status()["configmaps"].state is TypeState.LIVE, "live again"
+        )
+        sim.store.create("configmaps", configmap("after-throttle"))
+        await assert_matches_server(session, sim)
+        # two throttled answers, each asking for 1 s: the second request waited after the
+        # first, and the third (the one that succeeded) after the second
+        assert time.monotonic() - started >= 2.0
+        assert any("429" in e for e in errors), "the throttling was shown"
     finally:
         await session.close()
 
