@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import khronoscope.sim.cluster as cluster_module
 from khronoscope.sim import SimCluster, SimError, get_scenario
 from khronoscope.sim.scenarios import Create, Patch
 from khronoscope.sim.scenarios.default import BAD_IMAGE, GOOD_IMAGE, INCIDENT
@@ -118,3 +119,30 @@ async def test_default_scenario_incident_arc() -> None:
     await sim.advance(120)
     assert sim.store.rv > rv + 20  # life goes on after the incident
     assert sim.op_errors == 0
+
+
+async def test_pod_conditions_move_their_transition_time_only_when_their_status_flips(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # kubelet semantics; a sim that rewrote lastTransitionTime on every status write would put
+    # that noise into every pod diff and field list the demo shows
+    wall = [1_800_000_000 * 10**9]  # a manual wall clock, moved with the scenario
+    monkeypatch.setattr(cluster_module.time, "time_ns", lambda: wall[0])
+    sim = SimCluster("default", seed=1, autorun=False)
+    for _ in range(int((INCIDENT["configmap_edit"] + 240) / 0.5)):
+        wall[0] += 500_000_000
+        await sim.advance(0.5)
+    events = sim.store.type_store("pods").since(0)
+    compared = 0
+    for ev in events:
+        if ev.type != "MODIFIED" or ev.prev is None:
+            continue
+        before = {c["type"]: c for c in ev.prev.obj.get("status", {}).get("conditions") or []}
+        for cond in ev.obj.obj.get("status", {}).get("conditions") or []:
+            old = before.get(cond["type"])
+            if old is None or old["status"] != cond["status"]:
+                continue
+            compared += 1
+            where = f"{ev.key} {cond['type']}"
+            assert cond["lastTransitionTime"] == old["lastTransitionTime"], where
+    assert compared > 100

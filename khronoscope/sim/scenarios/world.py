@@ -77,6 +77,10 @@ class PodModel:
     created_at: float = 0.0
     scheduled_at: float = 0.0
     ready_since: float = 0.0
+    # readiness as last written, and when it last flipped: a condition's lastTransitionTime
+    # moves only when its status does, as the kubelet writes it
+    ready_written: bool | None = None
+    ready_flipped_at: float = 0.0
     deleting: bool = False
     gone: bool = False
     node_ready: bool = True
@@ -599,7 +603,10 @@ class World:
         if pod.node:
             started = pod.phase != "Pending" or any(c.state != "waiting" for c in pod.containers)
             ready = pod.ready
-            ready_time = at(pod.ready_since) if ready and pod.ready_since else NOW
+            if ready != pod.ready_written:
+                pod.ready_written = ready
+                pod.ready_flipped_at = (pod.ready_since or self.s.now) if ready else self.s.now
+            ready_time = at(pod.ready_flipped_at)
             conds = [
                 {
                     "type": "PodReadyToStartContainers",
