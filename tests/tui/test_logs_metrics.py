@@ -183,6 +183,20 @@ async def test_capture_key_marks_the_pod_and_the_row_shows_it(make_app):
         assert not any(r.startswith("●") for r in table.row_texts())
 
 
+async def test_logs_of_a_pod_deleted_before_capture_say_so_instead_of_waiting(make_app):
+    # paused before the pod's deletion in a live session: the API has no logs of a deleted
+    # pod, so marking it would leave "capture starting…" on screen forever
+    doomed = ObjectKey("pods", "shop", "web-5d9c7-ccccc")
+    src = CapturingSource(**vars(testing.incident_source(live=True)))
+    app = make_app(100, src=src)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_logs(app, pilot, doomed)
+        assert src.calls == []
+        text = screen_text(app)
+        assert "not captured: deleted at 2026-03-14 09:02:05, before capture" in text
+        assert "capture starting" not in text
+
+
 async def test_usage_columns_at_the_cursor(make_app, source):
     app = make_app(100, src=with_telemetry(source))
     async with app.run_test(size=SIZE) as pilot:

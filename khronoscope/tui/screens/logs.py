@@ -19,7 +19,7 @@ from textual.widgets import Footer, Static
 
 from khronoscope.core.source import logs_of
 from khronoscope.core.timefmt import format_clock
-from khronoscope.core.types import ObjectKey
+from khronoscope.core.types import ChangeKind, ObjectKey
 from khronoscope.telemetry.logstore import LogLine, LogNote
 from khronoscope.tui.appaware import AppAware
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
@@ -67,7 +67,12 @@ class LogsScreen(AppAware, Screen[None]):
         """Start capturing when live and not yet marked; draw; follow the cursor."""
         source: Any = self.kapp.source
         marks = getattr(source, "log_marks", None)
-        if self.kapp.source.is_live and marks is not None and not marks.is_marked(self.key):
+        if (
+            self.kapp.source.is_live
+            and marks is not None
+            and not marks.is_marked(self.key)
+            and self._deleted_at() is None
+        ):
             try:
                 source.mark_logs(self.key)
                 self.notify(f"capturing the logs of {self.key.name} from now on", timeout=4)
@@ -136,9 +141,15 @@ class LogsScreen(AppAware, Screen[None]):
         marks = getattr(source, "log_marks", None)
         if marks is None:
             return ""
+        status = source.log_status(self.key) if marks.is_marked(self.key) else None
+        if not status:
+            deleted = self._deleted_at()
+            if deleted is not None:
+                # the API serves no logs of a deleted pod: say so rather than wait forever
+                when = format_clock(deleted, self.kapp.settings.tz)
+                return f"not captured: deleted at {when}, before capture (--logs captures early)"
         if not marks.is_marked(self.key):
             return "not captured (press c on the pods view, or start with --logs)"
-        status = source.log_status(self.key)
         if not status:
             return "capture starting…"
         parts = []
@@ -148,6 +159,13 @@ class LogsScreen(AppAware, Screen[None]):
             reason = f" ({st.reason})" if st.reason else ""
             parts.append(f"{name}: {st.state}{reason}")
         return "; ".join(parts)
+
+    def _deleted_at(self) -> int | None:
+        """When the pod was deleted, if its newest recorded change is its deletion."""
+        history = self.kapp.source.tmap.history(self.key)
+        if history and history[-1][1] is ChangeKind.DELETED:
+            return history[-1][0]
+        return None
 
     def _title(self, t: int) -> None:
         store = self.store
