@@ -46,9 +46,15 @@ def without_noise(obj: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_TIMESTAMP_LEAF = re.compile(r"\.last[A-Z]\w*Time$")
+
+
 def path_rank(path: str) -> int:
-    """What a reader looks for first: the spec (or data), then metadata, then status."""
+    """What a reader looks for first: the spec (or data), then metadata, then status, and
+    condition timestamps (`lastUpdateTime`...) last: they move with every status write."""
     top = path.split(".", 1)[0].split("[", 1)[0]
+    if _TIMESTAMP_LEAF.search(path):
+        return 3
     return 2 if top == "status" else 1 if top == "metadata" else 0
 
 

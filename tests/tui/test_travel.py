@@ -251,3 +251,22 @@ def test_a_write_within_the_same_second_is_attributed_as_a_guess():
     assert likely_writers(older, newer) == ["kubelet (status)?"]
     moved = {"metadata": {"managedFields": [dict(entry, time="y")]}, "status": {}}
     assert likely_writers(older, moved) == ["kubelet (status)"]
+
+
+def test_field_lists_put_what_changed_before_the_condition_timestamps_that_moved_with_it():
+    # the history's WHAT column is cut at the screen's edge: the replica count must not be
+    # pushed out of sight by timestamps that move with every status write
+    from khronoscope.core.types import ObjectKey
+    from khronoscope.tui.objdiff import meaningful_paths
+
+    def deploy(replicas: int, stamp: str) -> dict:
+        cond = {"type": "Available", "status": "True", "lastUpdateTime": stamp}
+        return {
+            "metadata": {"name": "api", "namespace": "shop"},
+            "spec": {"replicas": 2},
+            "status": {"conditions": [cond], "replicas": replicas},
+        }
+
+    key = ObjectKey("deployments.apps", "shop", "api")
+    paths = meaningful_paths(key, deploy(3, "08:53:32"), deploy(2, "08:53:33"))
+    assert paths == ["status.replicas", "status.conditions[0].lastUpdateTime"]
