@@ -197,6 +197,34 @@ async def test_logs_of_a_pod_deleted_before_capture_say_so_instead_of_waiting(ma
         assert "capture starting" not in text
 
 
+async def test_a_captured_pod_deleted_later_says_its_capture_ended(make_app):
+    doomed = ObjectKey("pods", "shop", "web-5d9c7-ccccc")
+    src = CapturingSource(**vars(testing.incident_source(live=True)))
+    src.logs = LogStore()  # type: ignore[attr-defined]
+    src.logs.extend("shop", doomed.name, "web", [(at(100), "GET / 200")])
+    src.log_marks.mark(doomed)
+    app = make_app(110, src=src)
+    async with app.run_test(size=SIZE) as pilot:
+        view = await open_logs(app, pilot, doomed)
+        assert view.texts() == ["09:01:40.000 GET / 200"]
+        text = screen_text(app)
+        assert "capture ended: the pod was deleted at 2026-03-14 09:02:05" in text
+        assert "not captured" not in text
+
+
+async def test_tabs_in_log_lines_are_expanded_not_sent_to_the_terminal(make_app, source):
+    # Go stack traces indent with a tab: drawn raw, the terminal jumps to its next tab stop
+    # past cells the screen believes it painted, and stale characters show through
+    src = with_telemetry(source)
+    src.logs.extend(
+        "shop", WEB.name, "web", [(at(100), "main.main()"), (at(101), "\t/src/main.go:41")]
+    )
+    app = make_app(110, src=src)
+    async with app.run_test(size=SIZE) as pilot:
+        view = await open_logs(app, pilot, WEB)
+        assert view.texts()[-1] == "09:01:41.000         /src/main.go:41"
+
+
 async def test_usage_columns_at_the_cursor(make_app, source):
     app = make_app(100, src=with_telemetry(source))
     async with app.run_test(size=SIZE) as pilot:

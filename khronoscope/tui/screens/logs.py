@@ -147,6 +147,9 @@ class LogsScreen(AppAware, Screen[None]):
             if deleted is not None:
                 # the API serves no logs of a deleted pod: say so rather than wait forever
                 when = format_clock(deleted, self.kapp.settings.tz)
+                store = self.store
+                if store is not None and store.containers(self.key.namespace, self.key.name):
+                    return f"capture ended: the pod was deleted at {when}"
                 return f"not captured: deleted at {when}, before capture (--logs captures early)"
         if not marks.is_marked(self.key):
             return "not captured (press c on the pods view, or start with --logs)"

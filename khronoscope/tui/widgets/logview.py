@@ -27,6 +27,14 @@ _PALETTE = ("cyan", "magenta", "green", "yellow", "blue", "bright_red")
 _CONTROL = str.maketrans({chr(i): "�" for i in range(32) if i != 9})
 
 
+def shown(text: str) -> str:
+    """A log line as drawn: tabs expanded (a raw tab moves the terminal's cursor past cells
+    the strip believes it drew, leaving stale characters) and control characters made visible."""
+    if "\t" in text:
+        text = text.expandtabs(8)
+    return text.translate(_CONTROL)
+
+
 class Entry(NamedTuple):
     """One row of the pane: a log line, or a note (a restart, dropped lines)."""
 
@@ -125,7 +133,7 @@ class LogView(ScrollView, can_focus=True):
         if not self.search:
             return []
         needle = self.search.lower()
-        return [i for i, e in enumerate(self.entries) if needle in e.text.lower()]
+        return [i for i, e in enumerate(self.entries) if needle in shown(e.text).lower()]
 
     def goto_entry(self, index: int) -> None:
         """Scroll so that entry `index` is in view (a search hit)."""
@@ -185,7 +193,7 @@ class LogView(ScrollView, can_focus=True):
     def _line_len(self, e: Entry) -> int:
         if e.container and e.container not in self._colors:
             self._colors[e.container] = _PALETTE[len(self._colors) % len(_PALETTE)]
-        return len(self._prefix(e)) + cell_len(e.text)
+        return len(self._prefix(e)) + cell_len(shown(e.text))
 
     def _content_width(self) -> int:
         return max(self.scrollable_content_region.width, 20)
@@ -254,7 +262,7 @@ class LogView(ScrollView, can_focus=True):
             color = self._colors.get(e.container, "cyan")
             name = f"{e.container:<{self._container_width()}} "
             segments.append(Segment(name, base + Style(color=color)))
-        text = e.text.translate(_CONTROL)
+        text = shown(e.text)
         if e.note:
             segments.append(Segment(text, base + self.get_component_rich_style("log-view--note")))
         elif self.search:
