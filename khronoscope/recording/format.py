@@ -53,6 +53,7 @@ GAP = 7  # [7, start, end, type, reason]
 STATUS = 8  # [8, t, type, state, error, objects, changes]
 TYPES = 9  # [9, t, [resource type arrays]]
 INFO = 10  # [10, t, {field: value}]
+LOG_NOTE = 11  # [11, t, ns, pod, container, text]  a restart or loss shown among lines
 KF_BEGIN = 20  # [20, t, objects, changes, highest bookmark id ever]  first record of a keyframe
 KF_OBJECT = 21  # [21, t_version, type, ns, name, msgpack bytes]
 

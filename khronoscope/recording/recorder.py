@@ -89,6 +89,7 @@ class Recorder:
         logs = logs_of(self.source)
         if logs is not None:
             logs.add_sink(self._log_line)
+            logs.add_note_sink(self._log_note)
         metrics = metrics_of(self.source)
         if metrics is not None:
             metrics.add_sink(self._metric_sample)
@@ -113,6 +114,11 @@ class Recorder:
         if self._writing():
             with contextlib.suppress(RecordingStopped):
                 self.writer.append_log(t, namespace, pod, container, text)
+
+    def _log_note(self, namespace: str, pod: str, container: str, t: int, text: str) -> None:
+        if self._writing():
+            with contextlib.suppress(RecordingStopped):
+                self.writer.append_log_note(t, namespace, pod, container, text)
 
     def _metric_sample(
         self,

@@ -59,6 +59,7 @@ class Extras:
     types_t: int = -1
     info: dict[str, Any] = field(default_factory=dict)
     logs: list[LogLine] = field(default_factory=list)
+    log_notes: list[LogLine] = field(default_factory=list)  # `line` holds the note's text
     metrics: list[MetricSample] = field(default_factory=list)
 
     def apply(self, r: list[Any], series: bool = True) -> None:
@@ -67,6 +68,9 @@ class Extras:
         if kind == fmt.LOG:
             if series:
                 self.logs.append(LogLine(r[1], r[2], r[3], r[4], r[5]))
+        elif kind == fmt.LOG_NOTE:
+            if series:
+                self.log_notes.append(LogLine(r[1], r[2], r[3], r[4], r[5]))
         elif kind == fmt.METRIC:
             if series:
                 self.metrics.append(MetricSample(r[1], ObjectKey(r[2], r[3], r[4]), r[5]))

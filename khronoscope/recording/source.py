@@ -403,6 +403,9 @@ class RecordingSource:
             for (ns, pod, container), lines in streams.items():
                 self.logs.load(ns, pod, container, lines)
             extras.logs.clear()
+        for note in extras.log_notes:
+            self.logs.note(note.namespace, note.pod, note.container, note.t, note.line)
+        extras.log_notes.clear()
         if extras.metrics:
             self.metrics.insert_many(sample_of(m.t, m.key, m.values) for m in extras.metrics)
             extras.metrics.clear()

@@ -272,6 +272,12 @@ class RecordingWriter:
             self._check()
             self._add([fmt.LOG, t, namespace, pod, container, line], t)
 
+    def append_log_note(self, t: int, namespace: str, pod: str, container: str, text: str) -> None:
+        """Record a note shown among a container's lines (a restart, lines lost)."""
+        with self._lock:
+            self._check()
+            self._add([fmt.LOG_NOTE, t, namespace, pod, container, text], t)
+
     def append_metric(self, t: int, key: ObjectKey, values: dict[str, float | int]) -> None:
         """Record one metrics sample of an object (e.g. cpu and memory of a pod)."""
         with self._lock:

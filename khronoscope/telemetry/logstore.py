@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 StreamKey = tuple[str, str, str]  # (namespace, pod, container)
 LineSink = Callable[[str, str, str, int, str], None]  # (namespace, pod, container, t, text)
+NoteSink = LineSink  # the same arguments: a note's text instead of a line's
 
 MiB = 2**20
 _STR_OVERHEAD = 49  # bytes of a CPython str object besides its characters (ASCII)
@@ -152,6 +153,7 @@ class LogStore:
         self._cache: OrderedDict[int, tuple[_Chunk, list[str]]] = OrderedDict()
         self._tcache: OrderedDict[int, tuple[_Chunk, list[int]]] = OrderedDict()
         self._sinks: list[LineSink] = []
+        self._note_sinks: list[NoteSink] = []
         self.size = 0  # bytes stored, all streams
         self.dropped_lines = 0
         self.version = 0  # bumped by every change (views poll it)
@@ -162,6 +164,10 @@ class LogStore:
         """Call `sink(namespace, pod, container, t, text)` for every line stored from now on,
         with the time it was stored at (a recorder persists them that way)."""
         self._sinks.append(sink)
+
+    def add_note_sink(self, sink: NoteSink) -> None:
+        """Call `sink(namespace, pod, container, t, text)` for every note added from now on."""
+        self._note_sinks.append(sink)
 
     def _stream(self, namespace: str, pod: str, container: str) -> _Stream:
         key = (namespace, pod, container)
@@ -245,6 +251,11 @@ class LogStore:
         s = self._stream(namespace, pod, container)
         bisect.insort(s.notes, LogNote(t, container, text), key=lambda n: n.t)
         self.version += 1
+        for sink in self._note_sinks:
+            try:
+                sink(namespace, pod, container, t, text)
+            except Exception:
+                log.exception("log note sink %r failed", sink)
 
     def _seal(self, s: _Stream) -> None:
         """Compress the open chunk into a sealed one."""

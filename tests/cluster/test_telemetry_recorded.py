@@ -62,6 +62,8 @@ async def test_logs_and_metrics_round_trip_through_a_recording(sim, tmp_path):
                     f"sample {i}",
                 )
         await eventually(lambda: session.logs.count("demo", "hello") >= 301, "lines captured")
+        # what the pane shows between the lines (a restart, a loss) is recorded too
+        session.logs.note("demo", "hello", "hello", base + 200, "container restarted (restart 1)")
         await eventually(lambda: session.metrics.has_type("nodes"), "node samples")
     finally:
         await session.close()
@@ -77,6 +79,10 @@ async def test_logs_and_metrics_round_trip_through_a_recording(sim, tmp_path):
         assert replay.logs.lines("demo", "hello", until=t) == session.logs.lines(
             "demo", "hello", until=t
         )
+    assert replay.logs.notes("demo", "hello") == session.logs.notes("demo", "hello")
+    assert [n.text for n in replay.logs.notes("demo", "hello")] == [
+        "container restarted (restart 1)"
+    ]
     for key in (POD, NODE):
         assert replay.metrics.series(key) == session.metrics.series(key)
     assert replay.metrics.series(POD, container="hello") == session.metrics.series(
