@@ -69,6 +69,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("table.sort_restarts", "sort('RESTARTS')", "Sort by restarts"),
     Action("table.sort_node", "sort('NODE')", "Sort by node"),
     Action("table.sort_ip", "sort('IP')", "Sort by IP"),
+    Action("table.sort_cpu", "sort('CPU')", "Sort by CPU usage"),
+    Action("table.sort_memory", "sort('MEM')", "Sort by memory usage"),
     Action("table.capture_logs", "capture_logs", "Capture logs (mark / unmark)"),
     Action("table.logs", "logs", "Logs"),
     # time travel: bound on the app, active on the screens that show a moment

@@ -28,6 +28,7 @@ _NAMESPACE_OF = itemgetter(1)
 _NAME_OF = itemgetter(2)
 _FIXED = frozenset({CellKind.AGE, CellKind.DURATION, CellKind.TIMESTAMP})
 Resolver = Callable[[ObjectKey, Any], Row | None]
+ValuesOf = Callable[[list[ObjectKey]], list[Any]]  # sort values of many keys at once
 
 
 class TableModel:
@@ -51,6 +52,9 @@ class TableModel:
         self.filter = Filter()
         self.sort_column = NAMESPACE if show_namespace else NAME
         self.descending = False
+        # a sort by something the rows do not hold (usage at t): its header and its values
+        self.sort_name = ""
+        self._value_of: ValuesOf | None = None
         self.rows: dict[ObjectKey, Row] = {}
         self._entries: dict[ObjectKey, Entry] = {}
         self._sorted: SortedList = SortedList()
@@ -155,9 +159,49 @@ class TableModel:
         """Sort by NAMESPACE (-2), NAME (-1) or cell column `column`."""
         self.sort_column = column
         self.descending = descending
+        self.sort_name, self._value_of = "", None
         self._rebuild()
 
+    def set_value_sort(self, column: int, name: str, values_of: ValuesOf, descending: bool) -> None:
+        """Sort by `values_of(keys)`, values that change with t without a row changing (usage
+        columns): `resort()` again whenever t moves."""
+        self.sort_column = column
+        self.descending = descending
+        self.sort_name, self._value_of = name, values_of
+        self._rebuild(measure=False)
+
+    @property
+    def sorted_by_value(self) -> bool:
+        """True while sorted by a `set_value_sort` function."""
+        return self._value_of is not None
+
+    def resort(self) -> None:
+        """Order the rows again by the value function (t moved): only the rows whose value
+        changed move (usage changes for a few pods per sample interval, not all at once)."""
+        values_of = self._value_of
+        if values_of is None:
+            return
+        entries = self._entries
+        keys = list(entries)
+        values = values_of(keys)
+        moved = [
+            (key, (value, key[1], key[2]))
+            for key, value in zip(keys, values, strict=True)
+            if entries[key][0] != value
+        ]
+        if len(moved) > max(len(keys) // 8, 256):
+            # most values changed (a jump): one sort of what was just computed
+            self._entries = {k: (v, k[1], k[2]) for k, v in zip(keys, values, strict=True)}
+            self._sorted = SortedList(self._entries.values())
+            return
+        for key, entry in moved:
+            self._sorted.remove(entries[key])
+            entries[key] = entry
+            self._sorted.add(entry)
+
     def _entry(self, key: ObjectKey, row: Row) -> Entry:
+        if self._value_of is not None:
+            return (self._value_of([key])[0], key.namespace, key.name)
         col = self.sort_column
         if col == NAME:
             return (key.name, key.namespace, key.name)
@@ -172,7 +216,11 @@ class TableModel:
         if flt.active:
             rows = {k: r for k, r in rows.items() if flt.matches(k, r)}
         col = self.sort_column
-        if col == NAME:
+        value_of = self._value_of
+        if value_of is not None:
+            keys = list(rows)
+            entries = {k: (v, k[1], k[2]) for k, v in zip(keys, value_of(keys), strict=True)}
+        elif col == NAME:
             entries = {k: (k[2], k[1], k[2]) for k in rows}
         elif col == NAMESPACE:
             entries = {k: (k[1], k[1], k[2]) for k in rows}

@@ -50,6 +50,26 @@ class TableTelemetry:
             return NODE_COLUMNS
         return ()
 
+    @property
+    def version(self) -> int:
+        """Bumped whenever samples are added (a usage sort must be redone)."""
+        return self.metrics.version if self.metrics is not None else 0
+
+    def sort_values(self, keys: list[ObjectKey], t: int, column: str) -> list[float]:
+        """The numbers behind a usage column at t, for sorting (-1: no sample, or no request
+        or limit to take a share of)."""
+        if self.metrics is None:
+            return [-1.0] * len(keys)
+        usage = self.metrics.usage_at(keys, t, memory="MEM" in column)
+        if column in ("CPU", "MEM"):
+            return usage
+        slot = {"%CPU/R": 0, "%CPU": 0, "%CPU/L": 1, "%MEM/R": 2, "%MEM": 2, "%MEM/L": 3}[column]
+        out = []
+        for key, used in zip(keys, usage, strict=True):
+            of = self._of(key, t)[slot] if used >= 0 else None
+            out.append(used / of if of else -1.0)
+        return out
+
     def marked(self, key: ObjectKey) -> bool:
         """A pod whose logs are captured (live: marked; a recording: has lines)."""
         if self.type_name != "pods":

@@ -244,6 +244,35 @@ async def test_usage_columns_at_the_cursor(make_app, source):
         assert by_name[API.name]["CPU"] == "n/a"
 
 
+async def test_shift_c_sorts_by_cpu_at_the_cursor_and_follows_it_through_time(make_app, source):
+    # as in k9s: the hottest pod first; here the ranking flips between two moments, and the
+    # order must be that of the moment shown, not of when the key was pressed
+    src = with_telemetry(source)
+    for i, s in enumerate(range(45, 300, 15)):
+        # web runs hot early, then cools below api (which climbs 20m -> 180m)
+        src.metrics.add(at(s), WEB, (200 - i * 10) * 1_000_000, 32 * 2**20)
+    app = make_app(60, src=src)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+
+        def names() -> list[str]:
+            cols = header(app)
+            return [r[cols.index("NAME")] for r in rows(app)]
+
+        await pilot.press("C")
+        await pilot.pause()
+        assert names()[:2] == [WEB.name, API.name]  # at 60 s: web 190m, api 30m
+        assert "CPU↓" in table_of(app).header_text()
+        assert "sort: CPU↓" in screen_text(app)
+        app.playback.seek(at(285))
+        app.browser.tick()
+        await pilot.pause()
+        assert names()[:2] == [API.name, WEB.name]  # at 285 s: api 180m, web 40m
+        await pilot.press("C")  # again: the coolest first, pods without samples before
+        await pilot.pause()
+        assert names()[-2:] == [WEB.name, API.name]
+
+
 async def test_detail_view_sparklines_mark_the_cursor(make_app, source):
     app = make_app(150, src=with_telemetry(source))
     async with app.run_test(size=SIZE) as pilot:

@@ -286,7 +286,9 @@ class BrowserScreen(AppAware, Screen[None]):
         model = self.model
         sort_label = ""
         if model is not None:
-            if model.sort_column == NAME:
+            if model.sort_name:
+                name = model.sort_name
+            elif model.sort_column == NAME:
                 name = "NAME"
             elif model.sort_column == NAMESPACE:
                 name = "NAMESPACE"

@@ -95,6 +95,7 @@ class ResourceTable(ScrollView, can_focus=True):
         self.version = 0
         self.telemetry: TableTelemetry | None = None
         self.extra_columns: tuple[str, ...] = ()
+        self._sorted_at: tuple[int, int] = (-1, -1)  # (t, metrics version) of a usage sort
 
     # --- feeding -----------------------------------------------------------------------------
 
@@ -112,6 +113,12 @@ class ResourceTable(ScrollView, can_focus=True):
     def rows_changed(self, t: int) -> None:
         """The model changed (a delta applied) or t moved: keep the selection, repaint."""
         self.t = t
+        m, telemetry = self.model, self.telemetry
+        if m is not None and m.sorted_by_value and telemetry is not None:
+            at = (t, telemetry.version)
+            if at != self._sorted_at:
+                self._sorted_at = at
+                m.resort()
         self.relayout()
         self._follow(scroll=False)
 
@@ -295,11 +302,13 @@ class ResourceTable(ScrollView, can_focus=True):
             cid = NAMESPACE
             if not m.show_namespace:
                 cid = -3
+        elif column in self.extra_columns:
+            cid = EXTRA - self.extra_columns.index(column)
         else:
             cid = m.columns.index(column)
             if cid < 0 or (m.columns.columns[cid].wide and not self.wide):
                 cid = -3
-        if cid < NAMESPACE:
+        if EXTRA < cid < NAMESPACE:
             self.notify(f"no {column} column in this view", severity="warning", timeout=3)
             return
         self.sort_by(cid)
@@ -310,10 +319,19 @@ class ResourceTable(ScrollView, can_focus=True):
         if m is None:
             return
         if cid <= EXTRA:
-            self.notify("usage columns change with t: they do not sort", timeout=3)
-            return
-        descending = not m.descending if m.sort_column == cid else False
-        m.set_sort(cid, descending)
+            telemetry = self.telemetry
+            if telemetry is None or EXTRA - cid >= len(self.extra_columns):
+                return
+            name = self.extra_columns[EXTRA - cid]
+            # the hottest first, as k9s sorts usage; re-sorted whenever t moves
+            descending = not m.descending if m.sort_column == cid else True
+            m.set_value_sort(
+                cid, name, lambda keys: telemetry.sort_values(keys, self.t, name), descending
+            )
+            self._sorted_at = (self.t, telemetry.version)
+        else:
+            descending = not m.descending if m.sort_column == cid else False
+            m.set_sort(cid, descending)
         self.relayout()
         self._follow(scroll=True)
         self.post_message(self.SortChanged())
