@@ -123,6 +123,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("bookmarks.changes", "changes", "What changed from there to the cursor", True),
     Action("changes.back", "back", "Back", True),
     Action("changes.open", "open", "Diff of this object", True),
+    Action("changes.noise", "toggle_noise", "Show / hide noise-only changes", True),
     Action("export.close", "close", "Close", True),
     Action("drift.back", "back", "Back", True),
     Action("drift.refresh", "refresh", "Compare again at the current moment", True),

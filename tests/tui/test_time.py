@@ -28,6 +28,7 @@ at = testing.at
 API_POD = ObjectKey("pods", "shop", "api-7f8b9-x2x4q")
 API_DEPLOY = ObjectKey("deployments.apps", "shop", "api")
 WEB_CONFIG = ObjectKey("configmaps", "shop", "web-config")
+NODE_1 = ObjectKey("nodes", "", "node-1")
 
 
 def by_name(app) -> dict[str, dict[str, str]]:
@@ -338,6 +339,31 @@ async def test_what_changed_between_two_bookmarks(make_app, source):
         diff = app.screen
         assert isinstance(diff, DiffScreen) and diff.moments == (at(40), at(65))
         assert f"+        image: {testing.API_IMAGE_RC}" in diff.result.lines
+
+
+async def test_what_changed_hides_objects_whose_only_change_is_noise_until_a(make_app, source):
+    # a kubelet heartbeat rewrites a node's resourceVersion and managedFields and nothing a
+    # reader cares about: listed, it would bury the objects that really changed
+    import copy
+
+    before = source.tmap.get(NODE_1, at(40))
+    beat = copy.deepcopy(before)
+    beat["metadata"]["resourceVersion"] = "999999"
+    source.put(at(50), beat)
+    source.add_bookmark(Bookmark(at(40), "before"))
+    source.add_bookmark(Bookmark(at(65), "after"))
+    app = make_app(155)
+    async with app.run_test(size=SIZE) as pilot:
+        await command(pilot, "changes before after")
+        screen = app.screen
+        assert isinstance(screen, ChangesScreen)
+        assert NODE_1 not in [getattr(x, "key", None) for x in screen.lines]
+        assert screen.noise_hidden == 1
+        assert "1 with noise-only changes hidden (a shows)" in screen_text(app)
+        await pilot.press("a")
+        await pilot.pause()
+        assert NODE_1 in [getattr(x, "key", None) for x in screen.lines]
+        assert "(only resourceVersion, managedFields)" in screen_text(app)
 
 
 def test_at_is_one_option_for_live_and_demo():

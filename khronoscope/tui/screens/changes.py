@@ -1,6 +1,10 @@
 """What changed between two moments: per type, the objects added, modified and deleted; Enter
-opens one as a diff between the two moments. The fields a modified object changed are worked
-out only for the lines on screen.
+opens one as a diff between the two moments.
+
+Objects whose only changes are noise (resourceVersion, managedFields, heartbeats) are hidden
+until `a`: telling them apart decodes both versions, so it is done up front only for up to
+NOISE_SCAN_LIMIT modified objects; past that every object is listed and the fields a modified
+object changed are worked out only for the lines on screen.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ if TYPE_CHECKING:
     pass
 
 _SIGN = {ADDED: ("+", "green"), MODIFIED: ("~", "yellow"), DELETED: ("-", "red")}
+NOISE_ONLY = "(only resourceVersion, managedFields)"
+NOISE_SCAN_LIMIT = 3000  # ~0.2 ms each: the view opens in well under a second
 
 
 class ChangesScreen(AppAware, Screen[None]):
@@ -46,6 +52,8 @@ class ChangesScreen(AppAware, Screen[None]):
         self.result: WhatChanged | None = None
         self.lines: list[str | Moved] = []
         self._paths: dict[ObjectKey, str] = {}
+        self.show_noise = False
+        self.noise_hidden = 0  # objects left out because only noise changed
 
     @property
     def list(self) -> VirtualList:
@@ -61,15 +69,32 @@ class ChangesScreen(AppAware, Screen[None]):
     def on_mount(self) -> None:
         """Compare the two moments."""
         self.result = what_changed(self.kapp.source.tmap, self.t1, self.t2)
+        self._scan = sum(m.how == MODIFIED for ms in self.result.by_type.values() for m in ms) <= (
+            NOISE_SCAN_LIMIT
+        )
+        self._fill()
+        self.list.focus()
+
+    def _fill(self) -> None:
+        assert self.result is not None
         lines: list[str | Moved] = []
+        hidden = 0
+        self._shown: dict[str, list[Moved]] = {}
         for type_name, moved in self.result.by_type.items():
-            lines.append(type_name)
-            lines.extend(moved)
-        self.lines = lines
+            shown = moved
+            if self._scan and not self.show_noise:
+                shown = [
+                    m for m in moved if m.how != MODIFIED or self._changed(m.key) != NOISE_ONLY
+                ]
+                hidden += len(moved) - len(shown)
+            if shown:
+                lines.append(type_name)
+                lines.extend(shown)
+                self._shown[type_name] = shown
+        self.lines, self.noise_hidden = lines, hidden
         first = next((i for i, x in enumerate(lines) if isinstance(x, Moved)), 0)
         self.list.set_count(len(lines), first)
         self._title()
-        self.list.focus()
 
     def _title(self) -> None:
         assert self.result is not None
@@ -90,13 +115,20 @@ class ChangesScreen(AppAware, Screen[None]):
             "- deleted · Enter: diff between the two moments",
             style="dim",
         )
+        if self.noise_hidden:
+            line2.append(
+                f" · {self.noise_hidden} with noise-only changes hidden (a shows)",
+                style="yellow",
+            )
         self.query_one("#changes-title", Static).update(Text("\n").join([line1, line2]))
 
     def _line(self, i: int) -> Text:
         item = self.lines[i]
         assert self.result is not None
         if isinstance(item, str):
-            counts = self.result.counts(item)
+            counts = {ADDED: 0, MODIFIED: 0, DELETED: 0}
+            for m in self._shown.get(item, ()):
+                counts[m.how] += 1
             text = Text(item, style="bold cyan")
             parts = [f"{n} {how}" for how, n in counts.items() if n]
             text.append("  " + ", ".join(parts), style="dim")
@@ -116,7 +148,7 @@ class ChangesScreen(AppAware, Screen[None]):
             tmap = self.kapp.source.tmap
             a, b = tmap.get(key, self.t1), tmap.get(key, self.t2)
             paths = meaningful_paths(key, a, b) if a is not None and b is not None else []
-            found = ", ".join(paths) if paths else "(only resourceVersion, managedFields)"
+            found = ", ".join(paths) if paths else NOISE_ONLY
             self._paths[key] = found
         return found
 
@@ -125,6 +157,11 @@ class ChangesScreen(AppAware, Screen[None]):
     def action_back(self) -> None:
         """Back."""
         self.dismiss()
+
+    def action_toggle_noise(self) -> None:
+        """Show or hide the objects whose only changes are noise."""
+        self.show_noise = not self.show_noise
+        self._fill()
 
     def action_open(self) -> None:
         """The selected object's diff between the two moments."""
