@@ -33,6 +33,7 @@ import aiohttp
 
 from khronoscope.cluster.connection import Connection
 from khronoscope.cluster.errors import ApiError, TransportError
+from khronoscope.core.podspec import pod_containers
 from khronoscope.core.timefmt import format_iso, parse_k8s_time
 from khronoscope.core.types import ObjectKey
 from khronoscope.telemetry.logstore import LogStore
@@ -120,15 +121,22 @@ def container_status(pod: dict[str, Any], name: str) -> dict[str, Any] | None:
     return None
 
 
-def pod_containers(pod: dict[str, Any]) -> list[str]:
-    """Names of a pod's (regular) containers, in spec order."""
-    return [c.get("name", "") for c in (pod.get("spec") or {}).get("containers") or ()]
+def _run_once(pod: dict[str, Any], name: str) -> bool:
+    """An init container that is not a native sidecar (restartPolicy: Always): it runs to
+    completion once, then never again."""
+    for c in (pod.get("spec") or {}).get("initContainers") or ():
+        if c.get("name") == name:
+            return c.get("restartPolicy") != "Always"
+    return False
 
 
-def _finished(pod: dict[str, Any], cs: dict[str, Any] | None) -> bool:
+def _finished(pod: dict[str, Any], name: str) -> bool:
     """The container has terminated for good (the pod will not run it again)."""
+    cs = container_status(pod, name)
     if cs is None or "terminated" not in (cs.get("state") or {}):
         return False
+    if _run_once(pod, name) and cs["state"]["terminated"].get("exitCode") == 0:
+        return True
     phase = (pod.get("status") or {}).get("phase")
     never = (pod.get("spec") or {}).get("restartPolicy") == "Never"
     return phase in ("Succeeded", "Failed") or never
@@ -213,7 +221,7 @@ class LogFollower:
                 await self._sleep(self._backoff())
                 continue
             pod = self.lookup(self.key) or pod
-            if _finished(pod, container_status(pod, self.container)):
+            if _finished(pod, self.container):
                 self._set(ENDED, "container terminated")
                 await self._sleep(None)
                 continue

@@ -745,7 +745,8 @@ class ApiServer:
         follow = q.get("follow") in ("true", "1") and not previous
         if query.limit_bytes is not None and len(text) >= query.limit_bytes:
             return web.Response(body=text[: query.limit_bytes], content_type="text/plain")
-        if not follow or log is None:
+        if not follow or log is None or _terminated(pod, container):
+            # as the kubelet: following a container that has exited returns its log and ends
             return web.Response(body=text, content_type="text/plain")
         resp = web.StreamResponse(status=200, headers={"Content-Type": "text/plain"})
         await resp.prepare(request)
@@ -839,6 +840,14 @@ def _float_param(q: Any, name: str, default: float) -> float:
         return float(raw)
     except ValueError:
         raise bad_request(f"{name}: Invalid value: {raw!r}: must be a number") from None
+
+
+def _terminated(pod: dict[str, Any], container: str) -> bool:
+    status = pod.get("status") or {}
+    for cs in (status.get("containerStatuses") or []) + (status.get("initContainerStatuses") or []):
+        if cs.get("name") == container:
+            return "terminated" in (cs.get("state") or {})
+    return False
 
 
 def _waiting_reason(pod: dict[str, Any], container: str) -> str:

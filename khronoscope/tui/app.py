@@ -10,6 +10,7 @@ from textual.app import App, SystemCommand
 from textual.binding import BindingType
 from textual.screen import Screen
 
+from khronoscope.core.podspec import pod_containers
 from khronoscope.core.source import HistorySource
 from khronoscope.core.types import ObjectKey
 from khronoscope.tui.keymap import ACTIONS, CONTEXTS, DEFAULT_KEYMAP
@@ -104,7 +105,7 @@ class KhronoscopeApp(TimeControls, App[None], inherit_bindings=False):
             self.notify("logs are captured from a live cluster only", severity="warning")
             return
         pod = source.tmap.get(key, self.playback.clock()) or {}
-        names = [c.get("name", "") for c in (pod.get("spec") or {}).get("containers") or ()]
+        names = pod_containers(pod)
         if len(names) <= 1 and not marks.is_marked(key):
             self._capture(key, "all")
             return

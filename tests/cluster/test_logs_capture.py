@@ -278,3 +278,60 @@ async def test_absent_metrics_server_is_a_state_not_an_error_loop():
             await session.close()
     finally:
         await cluster.close()
+
+
+async def test_init_containers_are_captured_and_end_when_they_complete(sim):
+    # a failing migration or config fetch in an init container is often the incident: its
+    # lines are captured with the pod's, and its follower ends once it exited 0
+    key = ObjectKey("pods", "demo", "migrator")
+    session = await session_for(sim)
+    try:
+        sim.store.create(
+            "pods",
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": "migrator", "namespace": "demo"},
+                "spec": {
+                    "initContainers": [{"name": "migrate", "image": "migrate:1"}],
+                    "containers": [{"name": "app", "image": "app:1"}],
+                },
+                "status": {
+                    "phase": "Running",
+                    "initContainerStatuses": [
+                        {
+                            "name": "migrate",
+                            "restartCount": 0,
+                            "containerID": "containerd://m1",
+                            "state": {"terminated": {"exitCode": 0, "reason": "Completed"}},
+                        }
+                    ],
+                    "containerStatuses": [
+                        {
+                            "name": "app",
+                            "restartCount": 0,
+                            "containerID": "containerd://a1",
+                            "state": {"running": {}},
+                        }
+                    ],
+                },
+            },
+        )
+        base = time.time_ns()
+        sim.logs.append("demo", "migrator", "migrate", "applying 0042_add_orders", base)
+        sim.logs.append("demo", "migrator", "migrate", "done", base + MS)
+        sim.logs.append("demo", "migrator", "app", "listening :8080", base + 2 * MS)
+        await eventually(lambda: session.tmap.get(key, 2**62) is not None, "pod seen")
+        session.mark_logs(key)
+
+        def lines(container: str) -> list[str]:
+            return [ln.text for ln in session.logs.lines("demo", "migrator", container)]
+
+        await eventually(lambda: lines("migrate") == ["applying 0042_add_orders", "done"], "init")
+        await eventually(lambda: lines("app") == ["listening :8080"], "app")
+        await eventually(
+            lambda: session.log_status(key)["migrate"].state == ENDED, "init follower ended"
+        )
+        assert session.log_status(key)["app"].state == FOLLOWING
+    finally:
+        await session.close()
