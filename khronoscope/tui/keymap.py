@@ -84,6 +84,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("time.jump_back", "time_jump(-1)", "Jump back by the interval"),
     Action("time.jump_forward", "time_jump(1)", "Jump forward by the interval"),
     Action("time.interval", "time_interval", "Jump interval: 10s, 1m, 10m, 1h"),
+    Action("time.zoom_in", "time_zoom_in", "Timeline: zoom in around the cursor"),
+    Action("time.zoom_out", "time_zoom_out", "Timeline: zoom out (to the whole record)"),
     Action("time.goto", "time_goto", "Go to a time", True),
     Action("time.live", "time_live", "Back to live", True),
     Action("time.start", "time_start", "Start of the record"),

@@ -37,6 +37,8 @@ from khronoscope.tui.travel import (
     parse_target,
     previous_bookmark,
     previous_step,
+    zoom_in,
+    zoom_out,
 )
 from khronoscope.tui.widgets.table import ResourceTable
 from khronoscope.tui.widgets.timeline import Timeline
@@ -66,6 +68,7 @@ class TimeControls:
     source: HistorySource
     settings: BrowserSettings
     jump_interval: int = 60 * NS
+    timeline_zoom: int | None = None  # span the timeline shows around the cursor; None: all
     time_message: str = ""
 
     # --- plumbing ----------------------------------------------------------------------------
@@ -288,6 +291,39 @@ class TimeControls:
         """`i`: the next jump interval (10s, 1m, 10m, 1h)."""
         self.jump_interval = next_interval(self.jump_interval)
         self.say(f"- and + jump {format_interval(self.jump_interval)}")
+
+    def _recorded_span(self) -> int:
+        first, last = self.playback.bounds()
+        if self.playback.live_available:
+            last = self.playback.clock()
+        if first is None or last is None:
+            return 0
+        return max(last - first, 1)
+
+    def action_time_zoom_in(self) -> None:
+        """`z`: the timeline shows a narrower span around the cursor (1d, 6h, 1h, 10m, 1m)."""
+        zoom = zoom_in(self.timeline_zoom, self._recorded_span())
+        if zoom == self.timeline_zoom:
+            self.say(f"timeline: {format_interval(zoom or 0)} is the closest zoom")
+            return
+        self.timeline_zoom = zoom
+        self.say(f"timeline: {format_interval(zoom or 0)} around the cursor (Z zooms out)")
+        self.refresh_timeline()
+
+    def action_time_zoom_out(self) -> None:
+        """`Z`: the timeline shows a wider span, up to the whole record."""
+        self.timeline_zoom = zoom_out(self.timeline_zoom, self._recorded_span())
+        zoom = self.timeline_zoom
+        self.say(
+            f"timeline: {format_interval(zoom)} around the cursor" if zoom else "timeline: all"
+        )
+        self.refresh_timeline()
+
+    def refresh_timeline(self) -> None:
+        """Redraw the timeline strips on screen (their span changed)."""
+        app: Any = self
+        for timeline in app.screen.query(Timeline):
+            timeline.refresh()
 
     def action_time_goto(self) -> None:
         """`t`: go to a typed time (a bad time is reported in the dialog)."""

@@ -66,6 +66,36 @@ def parse_interval(text: str) -> int:
     return d
 
 
+ZOOMS: tuple[int, ...] = (60 * NS, 600 * NS, 3600 * NS, 6 * 3600 * NS, 86400 * NS)
+"""Spans the timeline can zoom to (1 min .. 1 day); None is the whole record."""
+
+
+def zoom_in(current: int | None, recorded: int) -> int | None:
+    """The next narrower timeline span (`z`): from the whole record, the widest zoom that is
+    narrower than what was recorded; None when already at the narrowest."""
+    span = recorded if current is None else current
+    narrower = [z for z in ZOOMS if z < span]
+    return narrower[-1] if narrower else current
+
+
+def zoom_out(current: int | None, recorded: int) -> int | None:
+    """The next wider span (`Z`); None (the whole record) once it would show all of it."""
+    if current is None:
+        return None
+    wider = [z for z in ZOOMS if z > current]
+    return wider[0] if wider and wider[0] < recorded else None
+
+
+def zoom_window(t: int, span: int, first: int, last: int) -> tuple[int, int]:
+    """The part of [first, last] a zoomed timeline shows around t: `span` wide, moved in
+    quarter-span steps (so its bars are not recomputed every frame while playing), kept inside
+    the record where it can be."""
+    step = max(span // 4, 1)
+    start = (t - span // 2) // step * step
+    start = max(min(start, last - span), first)
+    return start, start + span
+
+
 def next_interval(current: int) -> int:
     """The next of INTERVALS after `current` (wrapping)."""
     bigger = [d for d in INTERVALS if d > current]

@@ -190,6 +190,30 @@ async def test_play_rewind_jump_and_the_timeline(make_app, source):
         assert app.playback.t == at(45)  # a click on a mark goes to the bookmark itself
 
 
+async def test_z_zooms_the_timeline_around_the_cursor_and_a_click_seeks_within_it(make_app, source):
+    # a week-long recording squeezes an hour into one cell: zoomed, a click lands where meant
+    app = make_app(100)
+    async with app.run_test(size=SIZE) as pilot:
+        timeline = app.browser.query_one(Timeline)
+        whole = timeline._layout.end - timeline._layout.start
+        await pilot.press("z")
+        await pilot.pause()
+        assert app.timeline_zoom == 60 * testing.NS  # the record is ~2.5 min: 1 min is next
+        layout = timeline._layout
+        assert layout.end - layout.start == 60 * testing.NS < whole
+        assert layout.start <= at(100) < layout.end
+        assert "zoom 1m" in timeline.render_line(1).text
+        await pilot.click(Timeline, offset=(layout.x0 + layout.n - 1, 0))
+        await pilot.pause()
+        assert layout.bounds(layout.n - 1)[0] <= app.playback.t <= layout.end
+        await pilot.press("z")  # nothing narrower
+        assert app.timeline_zoom == 60 * testing.NS
+        await pilot.press("Z")
+        await pilot.pause()
+        assert app.timeline_zoom is None
+        assert timeline._layout.end - timeline._layout.start == whole
+
+
 async def test_bookmarks_survive_a_restart_on_the_same_recording(tmp_path, make_app, source):
     path = tmp_path / "incident.khr"
     writer = RecordingWriter.create(
@@ -386,14 +410,14 @@ async def test_time_keys_are_remappable_and_in_the_help_and_palette(tmp_path, ma
     from khronoscope.tui.screens.help import HelpScreen
 
     path = tmp_path / "keys.toml"
-    path.write_text('[time]\nstep_next = "z"\n')
+    path.write_text('[time]\nstep_next = "x"\n')
     settings = build_settings(keymap=str(path), user_keymap=tmp_path / "none.toml")
     app = make_app(-1, keymap=settings.keymap)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("right_square_bracket")  # no longer bound
         await pilot.pause()
         assert app.playback.t == at(-1)
-        await pilot.press("z")
+        await pilot.press("x")
         await pilot.pause()
         assert app.playback.t == at(0)
         commands = list(app.get_system_commands(app.screen))
@@ -404,7 +428,7 @@ async def test_time_keys_are_remappable_and_in_the_help_and_palette(tmp_path, ma
         await pilot.press("escape", "question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
-        wanted = r"\bz\s+Next change in view\s+\(yours\)\s+time\.step_next"
+        wanted = r"\bx\s+Next change in view\s+\(yours\)\s+time\.step_next"
         for _ in range(4):  # page down to the time travel keys
             if re.search(wanted, screen_text(app)):
                 break

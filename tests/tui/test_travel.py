@@ -270,3 +270,22 @@ def test_field_lists_put_what_changed_before_the_condition_timestamps_that_moved
     key = ObjectKey("deployments.apps", "shop", "api")
     paths = meaningful_paths(key, deploy(3, "08:53:32"), deploy(2, "08:53:33"))
     assert paths == ["status.replicas", "status.conditions[0].lastUpdateTime"]
+
+
+def test_zoom_levels_and_the_window_around_t():
+    from khronoscope.tui.travel import zoom_in, zoom_out, zoom_window
+
+    week, hour = 7 * 86400 * NS, 3600 * NS
+    assert zoom_in(None, week) == 86400 * NS
+    assert zoom_in(86400 * NS, week) == 6 * hour
+    assert zoom_in(None, 90 * 60 * NS) == hour  # the widest span narrower than the record
+    assert zoom_in(60 * NS, week) == 60 * NS  # the closest
+    assert zoom_out(hour, week) == 6 * hour
+    assert zoom_out(86400 * NS, week) is None  # wider than a day: the whole record
+    assert zoom_out(hour, 90 * 60 * NS) is None
+    first, last = 0, week
+    start, end = zoom_window(3 * 86400 * NS + 123, hour, first, last)
+    assert end - start == hour and start <= 3 * 86400 * NS + 123 < end
+    assert start % (hour // 4) == 0  # moves in quarter steps, not every frame
+    assert zoom_window(10, hour, first, last) == (0, hour)  # kept inside the record
+    assert zoom_window(week - 10, hour, first, last) == (week - hour, week)

@@ -29,7 +29,7 @@ from khronoscope.core.source import Bookmark, Gap
 from khronoscope.core.timefmt import format_clock
 from khronoscope.temporal.map import TemporalMap
 from khronoscope.tui.appaware import AppAware
-from khronoscope.tui.travel import StepScope, format_interval
+from khronoscope.tui.travel import StepScope, format_interval, zoom_window
 
 if TYPE_CHECKING:
     pass
@@ -164,6 +164,9 @@ class Timeline(AppAware, Widget):
             last = playback.clock()
         first = t if first is None else min(first, t)
         last = t if last is None else max(last, t)
+        zoom = self.kapp.timeline_zoom
+        if zoom is not None and last - first > zoom:
+            return zoom_window(t, zoom, first, last)
         return first, max(last, first + 1)
 
     def _update(self, width: int) -> None:
@@ -175,12 +178,14 @@ class Timeline(AppAware, Widget):
         right = len(self._end_label(start, end))
         n = max(width - left - right - 2, 1)
         gaps = tuple(g for g in app.source.gaps() if scope.type is None or g.type == scope.type)
-        view = (width, n, scope.type, scope.namespace, scope.key, gaps)
+        view = (width, n, scope.type, scope.namespace, scope.key, gaps, app.timeline_zoom)
         now = time.monotonic()
         if app.playback.live_available:
             # the range's end is now and changes keep coming: keep the layout up to a second,
             # so a busy live strip is recomputed once a second, not every frame
             key: tuple[object, ...] = view
+            if app.timeline_zoom is not None:
+                key = (*view, start)  # a zoomed window moves in quarter steps: follow it
             fresh = key == self._cache_key and now - self._cache_at < _LIVE_REFRESH_S
         else:
             key = (*view, tmap.change_count, start, end)
@@ -195,7 +200,7 @@ class Timeline(AppAware, Widget):
         self._refresh_marks()
 
     def _end_label(self, start: int, end: int) -> str:
-        if self.kapp.playback.live_available:
+        if self.kapp.playback.live_available and self.kapp.timeline_zoom is None:
             return "now"
         tz = self.kapp.settings.tz
         return time_label(end, tz, format_clock(start, tz)[:10] == format_clock(end, tz)[:10])
@@ -241,7 +246,8 @@ class Timeline(AppAware, Widget):
         app = self.kapp
         scope_label = app.view_scope(self.screen)[1]
         clock = format_clock(app.playback.t, app.settings.tz)[11:]
-        key = (cursor, clock, app.time_message, app.jump_interval, tuple(self._marks))
+        key = (cursor, clock, app.time_message, app.jump_interval, app.timeline_zoom)
+        key = (*key, tuple(self._marks))
         key = (*key, scope_label, width, base)
         if key != self._line_keys[1]:
             cells = self._marks_cells(cursor, width, clock, scope_label)
@@ -303,6 +309,8 @@ class Timeline(AppAware, Widget):
             left += 1
         # the message goes on the wider side of the cursor's label
         tail = f"  ±{format_interval(interval)}"
+        if app.timeline_zoom is not None:
+            tail += f"  zoom {format_interval(app.timeline_zoom)}"
         left_from = left + 2
         left_room = lx - 2 - left_from
         right_room = width - (lx + len(label)) - 2
