@@ -26,6 +26,7 @@ from khronoscope.tui.screens.diff import DiffScreen
 from khronoscope.tui.screens.history import HistoryScreen
 from khronoscope.tui.screens.prompt import BookmarkPrompt, TextPrompt
 from khronoscope.tui.travel import (
+    ZOOMS,
     StepScope,
     Target,
     changes_at,
@@ -304,7 +305,10 @@ class TimeControls:
         """`z`: the timeline shows a narrower span around the cursor (1d, 6h, 1h, 10m, 1m)."""
         zoom = zoom_in(self.timeline_zoom, self._recorded_span())
         if zoom == self.timeline_zoom:
-            self.say(f"timeline: {format_interval(zoom or 0)} is the closest zoom")
+            if zoom is None:
+                self.say(f"timeline: the record is shorter than {format_interval(ZOOMS[0])}")
+            else:
+                self.say(f"timeline: {format_interval(zoom)} is the closest zoom")
             return
         self.timeline_zoom = zoom
         self.say(f"timeline: {format_interval(zoom or 0)} around the cursor (Z zooms out)")
