@@ -23,10 +23,12 @@ def repo_key(repo_path: Path | str) -> Path:
     return Path(repo_path).expanduser().resolve()
 
 
-def busy(repo_path: Path | str) -> bool:
-    """True while an export to this repository runs in this process."""
+def ensure_free(repo_path: Path | str) -> None:
+    """Refuse (ExportError) while an export to this repository runs in this process."""
+    key = repo_key(repo_path)
     with _guard:
-        return repo_key(repo_path) in _busy
+        if key in _busy:
+            raise _refusal(key)
 
 
 @contextmanager
@@ -35,10 +37,14 @@ def exclusive(repo_path: Path | str) -> Iterator[None]:
     key = repo_key(repo_path)
     with _guard:
         if key in _busy:
-            raise ExportError(f"an export to {key} is still running: wait for it to finish")
+            raise _refusal(key)
         _busy.add(key)
     try:
         yield
     finally:
         with _guard:
             _busy.discard(key)
+
+
+def _refusal(key: Path) -> ExportError:
+    return ExportError(f"an export to {key} is still running: wait for it to finish")

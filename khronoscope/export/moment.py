@@ -14,7 +14,7 @@ from pathlib import Path
 from khronoscope.core.source import HistorySource, TypeState
 from khronoscope.core.timefmt import NS, format_iso, now_ns
 from khronoscope.export import git, layout
-from khronoscope.export.lock import exclusive
+from khronoscope.export.lock import ensure_free, exclusive
 from khronoscope.export.plan import Counts, commit_message
 from khronoscope.export.scope import ExportScope
 from khronoscope.export.snapshot import MomentState, Renderer, moment_steps, read_moment, render
@@ -66,7 +66,11 @@ async def export_moment_async(
     progress: Progress | None = None,
     offload: Offload = asyncio.to_thread,
 ) -> ExportResult:
-    """`export_moment` for an event loop: read there in steps, write through `offload`."""
+    """`export_moment` for an event loop: read there in steps, write through `offload`.
+
+    `progress` is called from the writing thread.
+    """
+    ensure_free(repo_path)  # before reading anything: the write would be refused anyway
     state = await run_steps_async(moment_steps(source, t, scope or ExportScope()))
     return await offload(write_moment, state, repo_path, branch, identity, progress)
 
