@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import sys
 import tempfile
@@ -89,10 +90,16 @@ async def main() -> None:
             f"in-app export of {args.objects}+ objects: {took:.2f}s, "
             f"longest loop stall {stall * 1000:.0f} ms"
         )
-    print(
-        f"median: {statistics.median(r[0] for r in results):.2f}s, "
-        f"longest loop stall {statistics.median(r[1] for r in results) * 1000:.0f} ms"
-    )
+    took = statistics.median(r[0] for r in results)
+    stall = statistics.median(r[1] for r in results)
+    print(f"median: {took:.2f}s, longest loop stall {stall * 1000:.0f} ms")
+    doc = {
+        "objects": args.objects,
+        "export_s_median": round(took, 3),
+        "loop_stall_ms_median": round(stall * 1000, 1),
+        "loop_stall_ms_max": round(max(r[1] for r in results) * 1000, 1),
+    }
+    print(json.dumps(doc))
 
 
 if __name__ == "__main__":
