@@ -83,7 +83,7 @@ class ViewScope:
 
 
 class ExportScreen(AppAware, ModalScreen[None]):
-    """Repository path, branch and scope; Export runs `export_moment` at the moment shown."""
+    """Repository path, branch and scope; Export runs `export_moment_async` at the moment shown."""
 
     BINDINGS: ClassVar[list[BindingType]] = DEFAULT_KEYMAP.bindings("export")  # type: ignore[assignment]
 
@@ -242,9 +242,10 @@ def result_text(result: ExportResult) -> Text:
     )
 
 
-def internal_error(err: Exception) -> str:
+def internal_error(err: BaseException) -> str:
     """An unexpected error as one line."""
-    return f"internal error: {type(err).__name__}: {err}"
+    first = str(err).splitlines()[0] if str(err) else ""
+    return f"internal error: {type(err).__name__}: {first}"
 
 
 def _report_late(app: App[Any], repo: str, branch: str | None, future: asyncio.Future[Any]) -> None:
