@@ -6,7 +6,6 @@ re-rendered, so a long range costs what changed in it, not its length times the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,13 +13,13 @@ from khronoscope.core.source import HistorySource, TypeState
 from khronoscope.core.timefmt import NS, format_iso, now_ns, parse_time
 from khronoscope.core.types import ObjectKey
 from khronoscope.export import git, layout
+from khronoscope.export.lock import exclusive
 from khronoscope.export.moment import kept_notes
 from khronoscope.export.plan import Counts, ExportTree, commit_message
 from khronoscope.export.scope import ExportScope
 from khronoscope.export.snapshot import Renderer, kept_types, snapshot
+from khronoscope.export.steps import Progress
 from khronoscope.export.target import ExportError, Target, check_time, prepare, publish
-
-Progress = Callable[[int, int], None]
 
 
 @dataclass(slots=True)
@@ -57,8 +56,22 @@ def export_range(
     scope = scope or ExportScope()
     check_time(source, t1)
     check_time(source, t2)
+    with exclusive(repo_path):
+        return _export(source, t1, t2, repo_path, branch, scope, identity, progress)
+
+
+def _export(
+    source: HistorySource,
+    t1: int,
+    t2: int,
+    repo_path: Path | str,
+    branch: str | None,
+    scope: ExportScope,
+    identity: git.Identity | None,
+    progress: Progress | None,
+) -> RangeResult:
     target = prepare(repo_path, branch, scope.prefix)
-    renderer = Renderer(source, scope)
+    renderer = Renderer.of(source, scope)
     kept = kept_types(source, t1, scope)
 
     start, resumed = t1, None

@@ -1,7 +1,12 @@
-"""The state at t as files: {path: bytes}, a pure function of (state at t, options)."""
+"""The state at t as files: {path: bytes}, a pure function of (state at t, options).
+
+Two halves: `moment_steps` reads the state at t from the source (where the TemporalMap lives,
+in steps), `render` turns what was read into files (anywhere, e.g. in a thread).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +16,8 @@ from khronoscope.export import layout, secrets, yamlfmt
 from khronoscope.export.plan import FORMAT_VERSION
 from khronoscope.export.sanitize import sanitize
 from khronoscope.export.scope import ExportScope
+from khronoscope.export.steps import Progress, Steps, objects_at, run_steps
+from khronoscope.export.target import check_time
 
 # a type in one of these states at t was not readable: its files stay as the last export had them
 KEPT_STATES = frozenset({TypeState.FORBIDDEN, TypeState.SYNCING})
@@ -19,10 +26,15 @@ KEPT_STATES = frozenset({TypeState.FORBIDDEN, TypeState.SYNCING})
 class Renderer:
     """Turns one object into its file: scope check, sanitizing, Secrets, YAML."""
 
-    def __init__(self, source: HistorySource, scope: ExportScope) -> None:
+    def __init__(self, cluster: str, types: Mapping[str, ResourceType], scope: ExportScope) -> None:
         self.scope = scope
-        self.cluster = source.info.cluster
-        self._types: dict[str, ResourceType] = dict(source.resource_types())
+        self.cluster = cluster
+        self._types: dict[str, ResourceType] = dict(types)
+
+    @classmethod
+    def of(cls, source: HistorySource, scope: ExportScope) -> Renderer:
+        """A renderer for the cluster and types of `source`."""
+        return cls(source.info.cluster, source.resource_types(), scope)
 
     def path(self, key: ObjectKey) -> str:
         """The repository path of `key` (under the scope's prefix)."""
@@ -61,6 +73,22 @@ class Renderer:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class MomentState:
+    """What an export needs of the source at t, read and detached: safe to use in any thread.
+
+    `objects` are the objects in scope that exist at t (private dicts); `kept` the types whose
+    files stay as the last export had them.
+    """
+
+    t: int
+    cluster: str
+    types: dict[str, ResourceType]
+    scope: ExportScope
+    objects: dict[ObjectKey, dict[str, Any]]
+    kept: dict[str, TypeState]
+
+
 @dataclass(slots=True)
 class Snapshot:
     """The object files of one moment and the types whose files must be kept as they were."""
@@ -85,29 +113,54 @@ def kept_types(source: HistorySource, t: int, scope: ExportScope) -> dict[str, T
     return out
 
 
+def moment_steps(source: HistorySource, t: int, scope: ExportScope) -> Steps[MomentState]:
+    """Read the state at t for `scope` from the source, a step per chunk of objects.
+
+    Only this touches the source; kept types are not read.
+    """
+    check_time(source, t)
+    kept = kept_types(source, t, scope)
+    tmap = source.tmap
+    names = scope.types if scope.types is not None else tmap.types()
+    type_names = [name for name in sorted(names) if name not in kept]
+    objects = yield from objects_at(
+        tmap, t, type_names, _namespaces_for(scope), scope.wants_key, scope.wants
+    )
+    types = dict(source.resource_types())
+    return MomentState(t, source.info.cluster, types, scope, objects, kept)
+
+
+def read_moment(source: HistorySource, t: int, scope: ExportScope) -> MomentState:
+    """`moment_steps` run straight through."""
+    return run_steps(moment_steps(source, t, scope))
+
+
+def render(
+    state: MomentState, renderer: Renderer | None = None, progress: Progress | None = None
+) -> Snapshot:
+    """The files of every object read (pure: no source, no repository)."""
+    renderer = renderer or Renderer(state.cluster, state.types, state.scope)
+    files: dict[str, bytes] = {}
+    total = len(state.objects)
+    if progress:
+        progress(0, total)
+    for done, (key, obj) in enumerate(state.objects.items(), 1):
+        data = renderer.render(key, obj)
+        if data is not None:
+            files[renderer.path(key)] = data
+        if progress:
+            progress(done, total)
+    return Snapshot(state.t, files, kept=state.kept)
+
+
 def snapshot(
     source: HistorySource, t: int, scope: ExportScope, renderer: Renderer | None = None
 ) -> Snapshot:
     """Render every exported object that exists at t (kept types are not rendered)."""
-    renderer = renderer or Renderer(source, scope)
-    kept = kept_types(source, t, scope)
-    files: dict[str, bytes] = {}
-    tmap = source.tmap
-    type_names = scope.types if scope.types is not None else tmap.types()
-    for type_name in sorted(type_names):
-        if type_name in kept:
-            continue
-        namespaces = _namespaces_for(scope, type_name)
-        for key in tmap.keys_at(t, type_name, namespaces):
-            if not scope.wants_key(key):
-                continue
-            data = renderer.render(key, tmap.get(key, t))
-            if data is not None:
-                files[renderer.path(key)] = data
-    return Snapshot(t, files, kept=kept)
+    return render(read_moment(source, t, scope), renderer)
 
 
-def _namespaces_for(scope: ExportScope, type_name: str) -> set[str] | None:
+def _namespaces_for(scope: ExportScope) -> set[str] | None:
     # narrow the index walk to the namespaces asked for ("" holds cluster-scoped objects)
     if scope.namespaces is None:
         return None

@@ -1,13 +1,13 @@
 """The drift view: the moment shown against a directory of manifests in Git (`:drift DIR`).
 
 Objects only in the cluster, only in Git, and changed (with the field paths and the YAML diff),
-from `export.compute_drift`, computed on the app's event loop in a worker (the TemporalMap is
-only touched from there). `r` compares again at the moment shown now.
+from `export.compute_drift_async`: the cluster side is read on the app's event loop in steps
+(the TemporalMap is only touched from there), reading Git and comparing run in a thread.
+`r` compares again at the moment shown now.
 """
 
 from __future__ import annotations
 
-import asyncio
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +24,7 @@ from khronoscope.core.timefmt import format_clock
 from khronoscope.errors import KhronoscopeError
 from khronoscope.tui.appaware import AppAware
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
+from khronoscope.tui.offloop import offloader
 
 if TYPE_CHECKING:
     pass
@@ -148,17 +149,17 @@ class DriftScreen(AppAware, Screen[None]):
         self.run_worker(self._compute(t), name="drift", group="drift", exclusive=True)
 
     async def _compute(self, t: int) -> None:
-        from khronoscope.export import compute_drift
+        from khronoscope.export import compute_drift_async
 
-        await asyncio.sleep(0.05)  # let "comparing…" draw: the comparison holds the loop
         target = self.target
         try:
-            self.report = compute_drift(
+            self.report = await compute_drift_async(
                 self.kapp.source,
                 t,
                 Path(target.repo).expanduser(),
                 rev=target.rev,
                 path=target.path,
+                offload=offloader(),
             )
             self.error = ""
         except KhronoscopeError as err:

@@ -1,8 +1,10 @@
 """The export dialog: commit the moment shown to a Git repository (repo, branch, scope).
 
-The export runs on the app's event loop (the TemporalMap is only ever touched from there; a live
-session keeps writing to it) inside a worker, after the dialog has drawn "exporting…". The
-repository and branch of the last successful export are remembered (XDG state dir).
+Only reading the state at the moment shown runs on the app's event loop (the TemporalMap is only
+ever touched from there; a live session keeps writing to it), in steps; rendering and writing
+the commit run in a thread that reports its progress to the dialog. An export to a repository
+still being written is refused, even from a dialog opened again meanwhile. The repository and
+branch of the last successful export are remembered (XDG state dir).
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
@@ -26,9 +29,10 @@ from khronoscope.core.types import ObjectKey
 from khronoscope.errors import KhronoscopeError
 from khronoscope.tui.appaware import AppAware
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
+from khronoscope.tui.offloop import Throttled, offloader
 
 if TYPE_CHECKING:
-    pass
+    from khronoscope.export import ExportResult
 
 DEFAULT_REPO = "~/khronoscope-export"
 
@@ -79,9 +83,17 @@ class ViewScope:
 
 
 class ExportScreen(AppAware, ModalScreen[None]):
-    """Repository path, branch and scope; Export runs `export_moment` at the moment shown."""
+    """Repository path, branch and scope; Export runs `export_moment_async` at the moment shown."""
 
     BINDINGS: ClassVar[list[BindingType]] = DEFAULT_KEYMAP.bindings("export")  # type: ignore[assignment]
+
+    class Progress(Message):
+        """`done` of `total` objects rendered (posted from the exporting thread)."""
+
+        def __init__(self, done: int, total: int) -> None:
+            super().__init__()
+            self.done = done
+            self.total = total
 
     DEFAULT_CSS = """
     ExportScreen { align: center middle; }
@@ -158,46 +170,51 @@ class ExportScreen(AppAware, ModalScreen[None]):
             return
         self.running = True
         self._show(Text("exporting…", style="bold"))
-        self.run_worker(self._export(repo), name="export", group="export", exclusive=True)
-
-    async def _export(self, repo: str) -> None:
-        from khronoscope.export import export_moment
-
         branch = self.query_one("#export-branch", Input).value.strip() or None
-        await asyncio.sleep(0.05)  # let "exporting…" draw: the export holds the loop meanwhile
+        self.run_worker(
+            self._export(repo, branch, self.scope()), name="export", group="export", exclusive=True
+        )
+
+    async def _export(self, repo: str, branch: str | None, scope: Any) -> None:
+        from khronoscope.export import export_moment_async
+
+        app = self.app
         self.result, self.error = None, ""
+        result: ExportResult | None = None
         try:
-            path = Path(repo).expanduser()
-            result = export_moment(
-                self.kapp.source, self.t, path, branch=branch, scope=self.scope()
+            result = await export_moment_async(
+                self.kapp.source,
+                self.t,
+                Path(repo).expanduser(),
+                branch=branch,
+                scope=scope,
+                progress=Throttled(
+                    lambda done, total: self.post_message(self.Progress(done, total))
+                ),
+                offload=offloader(lambda future: _report_late(app, repo, branch, future)),
             )
         except KhronoscopeError as err:
             self.error = str(err)
-            self._show(Text(self.error, style="bold red"))
-            return
         except Exception as err:  # one line, never a crash of the investigation
-            self.error = f"internal error: {type(err).__name__}: {err}"
-            self._show(Text(self.error, style="bold red"))
-            return
+            self.error = internal_error(err)
         finally:
             self.running = False
+        if result is None:
+            self._show(Text(self.error, style="bold red"))
+            return
         self.result = result
         remember(repo, branch or "")
-        c = result.counts
-        if result.commit:
-            text = Text.assemble(
-                ("commit ", "bold green"),
-                (result.commit, "bold"),
-                f"\non branch {result.branch} of {result.repo} "
-                f"(+{c.added} ~{c.modified} -{c.deleted}, {result.files} objects)",
-            )
+        self._show(result_text(result))
+
+    def on_export_screen_progress(self, message: Progress) -> None:
+        """Show how far the export is (a late message after the end is ignored)."""
+        if not self.running:
+            return
+        if message.done < message.total:
+            text = f"rendering {message.done}/{message.total} objects…"
         else:
-            text = Text(
-                f"nothing changed: branch {result.branch} of {result.repo} already holds "
-                "this moment (no commit)",
-                style="bold",
-            )
-        self._show(text)
+            text = "writing the commit…"
+        self._show(Text(text, style="bold"))
 
     def _show(self, text: Text) -> None:
         self.query_one("#export-result", Static).update(text)
@@ -206,3 +223,40 @@ class ExportScreen(AppAware, ModalScreen[None]):
     def action_close(self) -> None:
         """Close the dialog."""
         self.dismiss()
+
+
+def result_text(result: ExportResult) -> Text:
+    """What an export did, for the dialog."""
+    c = result.counts
+    if result.commit:
+        return Text.assemble(
+            ("commit ", "bold green"),
+            (result.commit, "bold"),
+            f"\non branch {result.branch} of {result.repo} "
+            f"(+{c.added} ~{c.modified} -{c.deleted}, {result.files} objects)",
+        )
+    return Text(
+        f"nothing changed: branch {result.branch} of {result.repo} already holds "
+        "this moment (no commit)",
+        style="bold",
+    )
+
+
+def internal_error(err: BaseException) -> str:
+    """An unexpected error as one line."""
+    first = str(err).splitlines()[0] if str(err) else ""
+    return f"internal error: {type(err).__name__}: {first}"
+
+
+def _report_late(app: App[Any], repo: str, branch: str | None, future: asyncio.Future[Any]) -> None:
+    # the dialog was closed while the thread still wrote: its outcome becomes a notification
+    if future.cancelled():
+        return
+    err = future.exception()
+    if err is None:
+        remember(repo, branch or "")
+        app.notify(result_text(future.result()).plain.replace("\n", " "), title="export")
+    elif isinstance(err, KhronoscopeError):
+        app.notify(str(err), title="export", severity="error")
+    else:
+        app.notify(internal_error(err), title="export", severity="error")
