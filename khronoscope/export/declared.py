@@ -6,9 +6,10 @@ resource quantities compare by value (`0.5` == `500m`, `1Gi` == `1024Mi`).
 
 from __future__ import annotations
 
-import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
+
+from khronoscope.core.quantity import QuantityError, parse_quantity
 
 
 def project(have: Any, want: Any) -> Any:
@@ -31,27 +32,6 @@ def _named(items: list[Any]) -> dict[str, Any] | None:
     return named if len(named) == len(items) else None
 
 
-_QUANTITY = re.compile(
-    r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$"
-)
-_FACTORS = {
-    None: Decimal(1),
-    "n": Decimal("1e-9"),
-    "u": Decimal("1e-6"),
-    "m": Decimal("1e-3"),
-    "k": Decimal("1e3"),
-    "M": Decimal("1e6"),
-    "G": Decimal("1e9"),
-    "T": Decimal("1e12"),
-    "P": Decimal("1e15"),
-    "E": Decimal("1e18"),
-    "Ki": Decimal(1024),
-    "Mi": Decimal(1024**2),
-    "Gi": Decimal(1024**3),
-    "Ti": Decimal(1024**4),
-    "Pi": Decimal(1024**5),
-    "Ei": Decimal(1024**6),
-}
 _QUANTITY_PARENTS = frozenset({"requests", "limits", "capacity", "hard", "overhead"})
 
 
@@ -73,11 +53,10 @@ def normalize(value: Any) -> Any:
 def _quantity(value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         return value
-    m = _QUANTITY.match(str(value).strip())
-    if not m:
-        return value
     try:
-        amount = Decimal(m.group(1)) * _FACTORS[m.group(2)]
-    except InvalidOperation:
+        # via str: YAML's `cpu: 0.1` is a float, and Fraction(0.1) is not 100m
+        amount = parse_quantity(str(value))
+    except QuantityError:
         return value
-    return f"{amount.normalize():f}"
+    exact = Decimal(amount.numerator) / Decimal(amount.denominator)
+    return f"{exact.normalize():f}"
