@@ -88,7 +88,11 @@ class Keyframe:
 class RecordingReader:
     """Read access to one recording file (which may still be growing)."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], known_blocks: list[list[int]] | None = None
+    ) -> None:
+        """Open `path`; `known_blocks` (index entries of what its writer wrote and flushed)
+        spares the walk over the block headers of a file that has no index yet."""
         self.path = Path(path)
         try:
             self._f: BinaryIO = open(self.path, "rb")  # noqa: SIM115 (closed by close())
@@ -124,7 +128,10 @@ class RecordingReader:
         self._scan_pos = size
         self._bad_blocks: set[int] = set()
         self._decompressor = zstd.ZstdDecompressor()
-        self._scan(use_index=True)
+        if known_blocks:
+            self.blocks = [BlockInfo(*e) for e in known_blocks]
+            self._scan_pos = self.blocks[-1].end
+        self._scan(use_index=not known_blocks)
 
     @property
     def floor_t(self) -> int | None:

@@ -47,6 +47,9 @@ class Retention:
     max_age: int | None = None
     max_size: int | None = None
     every: float = 600.0  # seconds between checks
+    # a compaction rewrites the file: wait until 10% of the age limit is due, and cut 10% under
+    # the size limit, so it happens now and then, not at every check
+    slack: float = 0.1
 
 
 def default_recording_path(context: str, start: int | None = None) -> Path:
@@ -77,6 +80,7 @@ class Recorder:
         self._status: dict[str, tuple[Any, ...]] = {}
         self._bookmarks: dict[int, tuple[int, str, Any]] = {}
         self._last_retention = clock()
+        self._size_after_compaction = 0
         self._rate_mark = (clock(), 0)
         self.rate = 0.0
         self.last_compaction: CompactResult | None = None
@@ -175,12 +179,16 @@ class Recorder:
         r = self.retention
         if r is None or (r.max_age is None and r.max_size is None):
             return None
-        if now - self._last_retention < r.every and not (
-            r.max_size is not None and self.writer.stats.bytes > r.max_size * 1.1
-        ):
+        over = r.max_size is not None and self.writer.stats.bytes > max(
+            r.max_size, self._size_after_compaction * 1.05
+        )
+        if now - self._last_retention < r.every and not over:
             return None
         self._last_retention = now
-        self.last_compaction = self.writer.compact(r.max_age, r.max_size)
+        self.last_compaction = self.writer.compact(r.max_age, r.max_size, r.slack)
+        # a file that cannot get under the limit (its newest data alone is bigger) is not
+        # checked again every second
+        self._size_after_compaction = self.writer.stats.bytes
         return self.last_compaction
 
     def status_line(self) -> str:

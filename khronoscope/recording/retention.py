@@ -35,10 +35,14 @@ class CompactResult:
     index: list[list[int]]
 
 
-def choose_cut(reader: RecordingReader, max_age: int | None, max_size: int | None) -> int:
-    """Index of the first block to keep (0: keep everything).
+def choose_cut(
+    reader: RecordingReader, max_age: int | None, max_size: int | None, slack: float = 0.0
+) -> int:
+    """Index of the first block to keep (0: keep everything), from block headers alone.
 
     The newest data block and everything after it are always kept, whatever the limits say.
+    With `slack`, 0 until the oldest data is `slack * max_age` past the age limit or the file
+    over `max_size`; a size cut then aims `slack` under `max_size`.
     """
     blocks = reader.blocks
     data = [i for i, b in enumerate(blocks) if b.type == fmt.DATA]
@@ -46,8 +50,18 @@ def choose_cut(reader: RecordingReader, max_age: int | None, max_size: int | Non
         return 0
     newest = data[-1]
     cut = 0
+    due = False
     if max_age is not None:
         end = max(b.last_t for b in blocks if b.type == fmt.DATA)
+        first = min(b.first_t for b in blocks if b.type == fmt.DATA)
+        due = first < end - max_age - int(max_age * slack)
+    if max_size is not None:
+        due = due or reader.size > max_size
+    if slack and not due:
+        return 0
+    if max_size is not None:
+        max_size = int(max_size * (1 - slack))
+    if max_age is not None:
         limit = end - max_age
         # keep from the first data block holding anything at or after the limit
         cut = next((i for i in data if blocks[i].last_t >= limit), newest)
@@ -79,10 +93,23 @@ def compact(
     max_age: int | None = None,
     max_size: int | None = None,
     final_index: bool = True,
+    slack: float = 0.0,
+    known_blocks: list[list[int]] | None = None,
 ) -> CompactResult:
-    """Drop the oldest data of the recording at `path` beyond `max_age` ns or `max_size` bytes."""
+    """Drop the oldest data of the recording at `path` beyond `max_age` ns or `max_size` bytes.
+
+    With `slack` (a fraction), nothing is done until the excess reaches `slack` of the limit,
+    and then a size cut goes `slack` under it: each compaction rewrites the whole file, so a
+    recorder checking every few minutes must not do it for a few minutes' worth of data.
+    """
     path = Path(path)
-    with RecordingReader(path) as reader:
+    with RecordingReader(path, known_blocks) as reader:
+        old_size = reader.size
+        # block headers are enough to know whether anything is due: a periodic check of a
+        # multi-GB recording must not read it all (the recorder checks from its event loop)
+        cut = choose_cut(reader, max_age, max_size, slack)
+        if cut == 0:
+            return CompactResult(False, reader.first_t, 0, old_size, old_size, [])
         # every payload is checked: a copied block gets a new header, which must never vouch
         # for bytes that were already damaged
         if reader.verify():
@@ -90,10 +117,6 @@ def compact(
                 f"{path} is damaged ({reader.report()[0].describe()}): not compacting it; "
                 "copy what is readable with `khronoscope open` first"
             )
-        old_size = reader.size
-        cut = choose_cut(reader, max_age, max_size)
-        if cut == 0:
-            return CompactResult(False, reader.first_t, 0, old_size, old_size, [])
         state, extras, dropped = _state_before(reader, cut)
         kept = [b for b in reader.blocks[cut:] if b.type != fmt.INDEX]
         start_t = kept[0].first_t if kept else 0

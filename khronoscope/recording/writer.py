@@ -532,7 +532,9 @@ class RecordingWriter:
         )
         self._write(block + fmt.pack_trailer(offset))
 
-    def compact(self, max_age: int | None = None, max_size: int | None = None) -> CompactResult:
+    def compact(
+        self, max_age: int | None = None, max_size: int | None = None, slack: float = 0.0
+    ) -> CompactResult:
         """Apply retention to the file being written (see retention.compact), then go on.
 
         The in-memory state (delta bases) is unchanged by a compaction, so appending continues
@@ -547,7 +549,14 @@ class RecordingWriter:
             self._sync(force=True)
             self._out.close()
             try:
-                result = compact(self.path, max_age, max_size, final_index=False)
+                result = compact(
+                    self.path,
+                    max_age,
+                    max_size,
+                    final_index=False,
+                    slack=slack,
+                    known_blocks=self._index,
+                )
             except OSError as err:
                 self._out = FileOutput(self.path, exclusive=False)
                 raise KhronoscopeError(

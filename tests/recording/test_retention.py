@@ -99,3 +99,35 @@ def test_a_damaged_file_is_not_compacted(tmp_path):
     with pytest.raises(KhronoscopeError, match="damaged"):
         compact(rec.path, max_age=1)
     assert rec.path.read_bytes() == bytes(data)
+
+
+def test_a_check_with_nothing_due_reads_block_headers_only(tmp_path):
+    # the recorder checks every 10 minutes from its event loop: reading (and checksumming) a
+    # multi-GB file each time would stall the watchers and the screen for seconds
+    rec = record(tmp_path / "r.khr", count=800, block_size=4096)
+    data = bytearray(rec.path.read_bytes())
+    data[len(data) // 2] ^= 1  # a damaged payload is only found by reading payloads
+    rec.path.write_bytes(bytes(data))
+    span = rec.live.last_t - rec.live.first_t
+    result = compact(rec.path, max_age=span * 2)
+    assert not result.compacted
+    assert rec.path.read_bytes() == bytes(data)
+
+
+def test_slack_compacts_now_and_then_not_at_every_check(tmp_path):
+    rec = record(tmp_path / "r.khr", count=1500, keyframe_changes=250, block_size=4096)
+    span = rec.live.last_t - rec.live.first_t
+    size = rec.path.stat().st_size
+    # 5% of the age limit is due: under the 10% slack, nothing is rewritten
+    max_age = span * 100 // 105
+    assert not compact(rec.path, max_age=max_age, slack=0.1).compacted
+    assert rec.path.stat().st_size == size
+    # 20% due: compacted down to the limit itself (not to the limit minus the slack)
+    max_age = span * 100 // 120
+    result = compact(rec.path, max_age=max_age, slack=0.1)
+    assert result.compacted and result.start_t is not None
+    assert result.start_t <= rec.live.last_t - max_age
+    # over a size limit: cut to 10% under it, so the next check has room to grow into
+    size = rec.path.stat().st_size
+    result = compact(rec.path, max_size=size * 3 // 4, slack=0.1)
+    assert result.compacted and result.new_size <= size * 3 // 4 * 0.9 + 4096
