@@ -1,9 +1,11 @@
-"""One object's history: a chain of versions stored as keyframes and deltas.
+"""One object's history: a chain of versions stored as keyframes and deltas, or cold.
 
 Versions live in flat arrays (times, ops, end offsets into one bytearray) rather than one Python
 object per version: a million versions then cost a few tens of MB and nothing for the cyclic GC to
 scan. The newest version's msgpack bytes stay uncompressed: it is the base of the next delta and
-makes live reads one msgpack decode.
+makes live reads one msgpack decode. A cold version's bytes in the bytearray are the 4-byte id of
+its record in the type's cold blocks (see cold.py); what follows a cold version starts with a
+keyframe, so no delta ever needs a cold base.
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ from typing import Any
 from khronoscope.core.types import ChangeKind, ObjectKey
 from khronoscope.temporal import codec
 from khronoscope.temporal.codec import TypeCodec
+from khronoscope.temporal.cold import ColdStore
 
 KEYFRAME = 0
 DELTA = 1
 DELETE = 2
+COLD = 3
+REF_SIZE = 4
 
 RowFn = Callable[[str, dict[str, Any]], Hashable]
 
@@ -28,7 +33,7 @@ class KeyframePolicy:
     """When to start a new keyframe: once the deltas since the last one reach `ratio` times its
     size, or after `max_run` deltas, whichever comes first (bounds a point query's decode work)."""
 
-    def __init__(self, ratio: float = 1.0, max_run: int = 24) -> None:
+    def __init__(self, ratio: float = 1.0, max_run: int = 0) -> None:
         self.ratio = ratio
         self.max_run = max_run
 
@@ -38,13 +43,17 @@ class Chain:
 
     __slots__ = (
         "_codec",
+        "_cold",
         "_delta_bytes",
         "_kf_size",
         "_last_raw",
         "_policy",
         "_run",
+        "cq",
         "data",
         "ends",
+        "hot_raw",
+        "hot_since",
         "key",
         "kid",
         "ops",
@@ -53,7 +62,14 @@ class Chain:
         "times",
     )
 
-    def __init__(self, key: ObjectKey, kid: int, type_codec: TypeCodec, policy: KeyframePolicy):
+    def __init__(
+        self,
+        key: ObjectKey,
+        kid: int,
+        type_codec: TypeCodec,
+        policy: KeyframePolicy,
+        cold: ColdStore,
+    ) -> None:
         self.key = key
         self.kid = kid
         self.times = array("q")
@@ -63,7 +79,13 @@ class Chain:
         self.rows: list[Hashable] = []
         self.raw_bytes = 0
         self._codec = type_codec
+        self._cold = cold
         self._policy = policy
+        # for the compactor: raw bytes of the versions not yet cold, the write serial at which
+        # they started to pile up, and which of its queues the chain is in (0: none)
+        self.hot_raw = 0
+        self.hot_since = -1
+        self.cq = 0
         self._last_raw: bytes | None = None
         self._kf_size = 0
         self._delta_bytes = 0
@@ -103,6 +125,8 @@ class Chain:
             raise ValueError("a delete has no content")
         if i == len(ops) - 1 and self._last_raw is not None:
             return self._last_raw
+        if ops[i] == COLD:
+            return self._cold.read(self.cold_ref(i))
         j = i
         while ops[j] != KEYFRAME:
             j -= 1
@@ -119,6 +143,20 @@ class Chain:
     def _blob(self, i: int) -> bytes:
         start = self.ends[i - 1] if i else 0
         return bytes(self.data[start : self.ends[i]])
+
+    def cold_ref(self, i: int) -> int:
+        """The record id of cold version i."""
+        end = self.ends[i]
+        return int.from_bytes(self.data[end - REF_SIZE : end], "little")
+
+    @property
+    def cold(self) -> ColdStore:
+        """The cold blocks of this chain's type."""
+        return self._cold
+
+    def is_hot(self, i: int) -> bool:
+        """True when put version i is stored here (a keyframe or delta), not in a cold block."""
+        return self.ops[i] < DELETE
 
     def versions(self) -> Iterator[tuple[int, ChangeKind]]:
         """(time, kind) of every version, oldest first."""
@@ -162,7 +200,7 @@ class Chain:
     def _append_put(self, t: int, raw: bytes, row: Hashable) -> None:
         policy = self._policy
         base = self._last_raw
-        if base is None or self._run >= policy.max_run:
+        if base is None or self._run >= policy.max_run or self.ops[-1] == COLD:
             blob = self._codec.encode_keyframe(raw)
             op = KEYFRAME
         else:
@@ -190,6 +228,7 @@ class Chain:
         self.ends.append(len(self.data))
         rows.append(row)
         self.raw_bytes += len(raw)
+        self.hot_raw += len(raw)
         self._last_raw = raw
 
     def _append_delete(self, t: int) -> None:
@@ -217,17 +256,21 @@ class Chain:
             return False
         replace = i >= 0 and self.times[i] == t
         start = max(i, 0)
-        while start > 0 and self.ops[start] != KEYFRAME:
+        # a cold version decodes on its own: the rebuild can start there
+        while start > 0 and self.ops[start] not in (KEYFRAME, COLD):
             start -= 1
         tail: list[tuple[int, bytes | None, Hashable]] = []
         for k in range(start, len(self.times)):
+            op = self.ops[k]
+            content = None if op == DELETE else self.raw_of(k)
+            if op < DELETE:
+                self.hot_raw -= len(content or b"")  # re-counted as it is appended again
             if k == i and replace:
                 continue
-            content = None if self.ops[k] == DELETE else self.raw_of(k)
             tail.append((self.times[k], content, self.rows[k]))
+        self._truncate(start)
         tail.append((t, raw, row))
         tail.sort(key=lambda v: v[0])
-        self._truncate(start)
         for vt, content, vrow in tail:
             if content is None:
                 self._append_delete(vt)
@@ -249,7 +292,12 @@ class Chain:
         cut = self.ends[k - 1] if k else 0
         shift = len(prefix.data) - cut
         if k:
-            self.raw_bytes -= len(self.raw_of(0))
+            first = len(self.raw_of(0))
+            self.raw_bytes -= first
+            if self.ops[0] == COLD:
+                self._cold.release(self.cold_ref(0))
+            else:
+                self.hot_raw -= first
         emptied = len(self.times) == k
         self.times = prefix.times + self.times[k:]
         self.ops = prefix.ops + self.ops[k:]
@@ -257,6 +305,7 @@ class Chain:
         self.data = prefix.data + self.data[cut:]
         self.rows = prefix.rows + self.rows[k:]
         self.raw_bytes += prefix.raw_bytes
+        self.hot_raw += prefix.hot_raw
         if emptied:  # the newest version is now the prefix's: so is the encoder's state
             self._last_raw = prefix._last_raw
             self._kf_size, self._delta_bytes, self._run = (
@@ -283,10 +332,13 @@ class Chain:
             k = p + 1  # what follows a delete reads the same without it; a put is a keyframe
         else:
             k = p
-            while ops[k] != KEYFRAME:
+            while ops[k] not in (KEYFRAME, COLD):
                 k -= 1
         if k == 0:
             return 0
+        self._release(0, k)
+        if all(op >= DELETE for op in ops[k:]):
+            self.hot_raw = 0
         cut = self.ends[k - 1]
         del self.times[:k]
         del ops[:k]
@@ -299,7 +351,15 @@ class Chain:
         """The msgpack bytes of the newest put version (None before any put)."""
         return self._last_raw
 
+    def _release(self, lo: int, hi: int) -> None:
+        # the cold versions in [lo, hi) are going: their records are no longer referred to
+        ops = self.ops
+        for k in range(lo, hi):
+            if ops[k] == COLD:
+                self._cold.release(self.cold_ref(k))
+
     def _truncate(self, start: int) -> None:
+        self._release(start, len(self.ops))
         keep_end = self.ends[start - 1] if start else 0
         del self.times[start:]
         del self.ops[start:]
@@ -309,3 +369,49 @@ class Chain:
         self._last_raw = None
         self._kf_size = self._delta_bytes = self._run = 0
         # deltas after `start` are re-encoded from a keyframe, so no base is needed here
+
+    # --- compaction --------------------------------------------------------------------------
+
+    def hot_versions(self) -> tuple[list[int], list[bytes]]:
+        """Indices and msgpack bytes of the put versions not yet cold, oldest first (decoded in
+        one pass: each delta from the version before it)."""
+        ops = self.ops
+        last = len(ops) - 1
+        idx: list[int] = []
+        raws: list[bytes] = []
+        raw = b""
+        for i, op in enumerate(ops):
+            if op >= DELETE:
+                continue
+            if i == last and self._last_raw is not None:
+                raw = self._last_raw
+            elif op == KEYFRAME:
+                raw = self._codec.decode_keyframe(self._blob(i))
+            else:
+                raw = codec.delta_decode(raw, self._blob(i))
+            idx.append(i)
+            raws.append(raw)
+        return idx, raws
+
+    def freeze(self, idx: list[int], first_rid: int) -> None:
+        """Make versions `idx` (from `hot_versions`) cold: their records are `first_rid`
+        onwards, in order. Nothing here refers to their old blobs any more."""
+        ops, ends, old = self.ops, self.ends, self.data
+        data = bytearray()
+        rid = first_rid
+        j = 0
+        start = 0
+        for i in range(len(ops)):
+            end = ends[i]
+            if j < len(idx) and idx[j] == i:
+                data += rid.to_bytes(REF_SIZE, "little")
+                ops[i] = COLD
+                rid += 1
+                j += 1
+            else:
+                data += old[start:end]  # a cold ref already, or nothing (a delete)
+            start = end
+            ends[i] = len(data)
+        self.data = data
+        self.hot_raw = 0
+        self._kf_size = self._delta_bytes = self._run = 0

@@ -28,6 +28,22 @@ _KEY_PARAMS = zstd.ZstdCompressionParameters(
     write_checksum=False,
     write_dict_id=False,
 )
+# blocks are compressed once and read often: lazy2 matching is ~15% smaller than level 3 on pod
+# blocks; tables sized for 128-256 KiB blocks make it cheaper than level 7, whose tables are
+# sized for unknown (large) inputs and cleared on every block
+_BLOCK_PARAMS = zstd.ZstdCompressionParameters(
+    window_log=18,
+    chain_log=16,
+    hash_log=16,
+    search_log=3,
+    min_match=5,
+    target_length=4,
+    strategy=zstd.STRATEGY_LAZY2,
+    format=_FORMAT,
+    write_content_size=True,
+    write_checksum=False,
+    write_dict_id=False,
+)
 _packer = msgpack.Packer(use_bin_type=True)
 
 
@@ -68,6 +84,7 @@ class TypeCodec:
         self._samples: list[bytes] | None = []
         self._dicts: list[zstd.ZstdCompressionDict | None] = [None]
         self._compressor = zstd.ZstdCompressor(compression_params=_KEY_PARAMS)
+        self._block_compressor = zstd.ZstdCompressor(compression_params=_BLOCK_PARAMS)
         self._decompressors: list[zstd.ZstdDecompressor] = [zstd.ZstdDecompressor(format=_FORMAT)]
 
     @property
@@ -88,6 +105,15 @@ class TypeCodec:
         """Undo `encode_keyframe`."""
         return self._decompressors[blob[0]].decompress(blob[1:])
 
+    def encode_block(self, raw: bytes) -> bytes:
+        """Compress many versions at once (a cold block), with the newest dictionary."""
+        gen = len(self._dicts) - 1
+        return bytes((gen,)) + self._block_compressor.compress(raw)
+
+    def decode_block(self, blob: bytes) -> bytes:
+        """Undo `encode_block`."""
+        return self._decompressors[blob[0]].decompress(memoryview(blob)[1:])
+
     def _train(self) -> None:
         samples, self._samples = self._samples or [], None
         try:
@@ -96,4 +122,7 @@ class TypeCodec:
             return  # too few distinct samples: keep compressing without a dictionary
         self._dicts.append(trained)
         self._compressor = zstd.ZstdCompressor(compression_params=_KEY_PARAMS, dict_data=trained)
+        self._block_compressor = zstd.ZstdCompressor(
+            compression_params=_BLOCK_PARAMS, dict_data=trained
+        )
         self._decompressors.append(zstd.ZstdDecompressor(dict_data=trained, format=_FORMAT))
