@@ -154,10 +154,6 @@ class Chain:
         """The cold blocks of this chain's type."""
         return self._cold
 
-    def is_hot(self, i: int) -> bool:
-        """True when put version i is stored here (a keyframe or delta), not in a cold block."""
-        return self.ops[i] < DELETE
-
     def versions(self) -> Iterator[tuple[int, ChangeKind]]:
         """(time, kind) of every version, oldest first."""
         for i, t in enumerate(self.times):
