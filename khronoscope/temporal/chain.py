@@ -3,9 +3,11 @@
 Versions live in flat arrays (times, ops, end offsets into one bytearray) rather than one Python
 object per version: a million versions then cost a few tens of MB and nothing for the cyclic GC to
 scan. The newest version's msgpack bytes stay uncompressed: it is the base of the next delta and
-makes live reads one msgpack decode. A cold version's bytes in the bytearray are the 4-byte id of
-its record in the type's cold blocks (see cold.py); what follows a cold version starts with a
-keyframe, so no delta ever needs a cold base.
+makes live reads one msgpack decode. A cold version's record lives in the type's cold blocks (see
+cold.py): a chain's versions are packed together, so their record ids run on, and only the first
+of a run (and every ANCHOR_EVERY-th, to bound the walk back) keeps its 4-byte id in the bytearray;
+the others have no bytes and the id of the cold version before them plus one. What follows a cold
+version starts with a keyframe, so no delta ever needs a cold base.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ DELTA = 1
 DELETE = 2
 COLD = 3
 REF_SIZE = 4
+ANCHOR_EVERY = 16
 
 RowFn = Callable[[str, dict[str, Any]], Hashable]
 
@@ -146,8 +149,51 @@ class Chain:
 
     def cold_ref(self, i: int) -> int:
         """The record id of cold version i."""
-        end = self.ends[i]
-        return int.from_bytes(self.data[end - REF_SIZE : end], "little")
+        ops, ends = self.ops, self.ends
+        back = 0
+        while True:
+            if ops[i] == COLD:
+                start = ends[i - 1] if i else 0
+                if ends[i] != start:
+                    return int.from_bytes(self.data[start : ends[i]], "little") + back
+                back += 1
+            i -= 1
+
+    def _cold_rids(self) -> list[int]:
+        """The record id of every version (-1 where it is not cold)."""
+        ops, ends, data = self.ops, self.ends, self.data
+        rids = [-1] * len(ops)
+        rid = -1
+        start = 0
+        for i, op in enumerate(ops):
+            end = ends[i]
+            if op == COLD:
+                rid = int.from_bytes(data[start:end], "little") if end != start else rid + 1
+                rids[i] = rid
+            start = end
+        return rids
+
+    def _rewrite(self, rids: list[int]) -> None:
+        """Lay the bytearray out again with the given record ids of the cold versions (hot blobs
+        are kept as they are): an id is written where it does not follow the one before."""
+        ops, ends, old = self.ops, self.ends, self.data
+        data = bytearray()
+        start = 0
+        prev = -2
+        run = 0
+        for i, rid in enumerate(rids):
+            end = ends[i]
+            if rid >= 0:
+                if rid != prev + 1 or run >= ANCHOR_EVERY:
+                    data += rid.to_bytes(REF_SIZE, "little")
+                    run = 0
+                run += 1
+                prev = rid
+            elif ops[i] != DELETE:
+                data += old[start:end]
+            start = end
+            ends[i] = len(data)
+        self.data = data
 
     @property
     def cold(self) -> ColdStore:
@@ -285,8 +331,7 @@ class Chain:
         only valid when it equals prefix's last version (then our next delta's base is unchanged).
         """
         k = 1 if drop_first else 0
-        cut = self.ends[k - 1] if k else 0
-        shift = len(prefix.data) - cut
+        rids = self._cold_rids() if COLD in self.ops else None
         if k:
             first = len(self.raw_of(0))
             self.raw_bytes -= first
@@ -294,6 +339,8 @@ class Chain:
                 self._cold.release(self.cold_ref(0))
             else:
                 self.hot_raw -= first
+        cut = self.ends[k - 1] if k else 0
+        shift = len(prefix.data) - cut
         emptied = len(self.times) == k
         self.times = prefix.times + self.times[k:]
         self.ops = prefix.ops + self.ops[k:]
@@ -302,6 +349,8 @@ class Chain:
         self.rows = prefix.rows + self.rows[k:]
         self.raw_bytes += prefix.raw_bytes
         self.hot_raw += prefix.hot_raw
+        if rids is not None and k:  # our second version may have leant on the first's id
+            self._rewrite([-1] * len(prefix.times) + rids[k:])
         if emptied:  # the newest version is now the prefix's: so is the encoder's state
             self._last_raw = prefix._last_raw
             self._kf_size, self._delta_bytes, self._run = (
@@ -332,7 +381,9 @@ class Chain:
                 k -= 1
         if k == 0:
             return 0
-        self._release(0, k)
+        rids = self._cold_rids() if COLD in ops else None
+        if rids is not None:
+            self._release_rids(rids[:k])
         if all(op >= DELETE for op in ops[k:]):
             self.hot_raw = 0
         cut = self.ends[k - 1]
@@ -341,21 +392,23 @@ class Chain:
         del self.data[:cut]
         self.ends = array("Q", (e - cut for e in self.ends[k:]))
         del self.rows[:k]
+        if rids is not None:  # the first cold version left may have leant on a dropped one
+            self._rewrite(rids[k:])
         return k
 
     def last_raw(self) -> bytes | None:
         """The msgpack bytes of the newest put version (None before any put)."""
         return self._last_raw
 
-    def _release(self, lo: int, hi: int) -> None:
-        # the cold versions in [lo, hi) are going: their records are no longer referred to
-        ops = self.ops
-        for k in range(lo, hi):
-            if ops[k] == COLD:
-                self._cold.release(self.cold_ref(k))
+    def _release_rids(self, rids: list[int]) -> None:
+        # these cold versions are going: their records are no longer referred to
+        for rid in rids:
+            if rid >= 0:
+                self._cold.release(rid)
 
     def _truncate(self, start: int) -> None:
-        self._release(start, len(self.ops))
+        if COLD in self.ops[start:]:
+            self._release_rids(self._cold_rids()[start:])
         keep_end = self.ends[start - 1] if start else 0
         del self.times[start:]
         del self.ops[start:]
@@ -392,22 +445,11 @@ class Chain:
     def freeze(self, idx: list[int], first_rid: int) -> None:
         """Make versions `idx` (from `hot_versions`) cold: their records are `first_rid`
         onwards, in order. Nothing here refers to their old blobs any more."""
-        ops, ends, old = self.ops, self.ends, self.data
-        data = bytearray()
-        rid = first_rid
-        j = 0
-        start = 0
-        for i in range(len(ops)):
-            end = ends[i]
-            if j < len(idx) and idx[j] == i:
-                data += rid.to_bytes(REF_SIZE, "little")
-                ops[i] = COLD
-                rid += 1
-                j += 1
-            else:
-                data += old[start:end]  # a cold ref already, or nothing (a delete)
-            start = end
-            ends[i] = len(data)
-        self.data = data
+        rids = self._cold_rids()
+        ops = self.ops
+        for k, i in enumerate(idx):
+            rids[i] = first_rid + k
+            ops[i] = COLD
+        self._rewrite(rids)
         self.hot_raw = 0
         self._kf_size = self._delta_bytes = self._run = 0

@@ -32,7 +32,7 @@ _KEY_PARAMS = zstd.ZstdCompressionParameters(
 # blocks; tables sized for 128-256 KiB blocks make it cheaper than level 7, whose tables are
 # sized for unknown (large) inputs and cleared on every block
 _BLOCK_PARAMS = zstd.ZstdCompressionParameters(
-    window_log=18,
+    window_log=19,
     chain_log=16,
     hash_log=16,
     search_log=3,

@@ -285,6 +285,22 @@ def test_compaction_packs_versions_into_blocks_and_trim_frees_them():
             assert got is None or got["v"] <= t
 
 
+def test_long_cold_runs_read_back_after_trims_and_late_writes():
+    m = TemporalMap(cold_after=1, block_raw=4096)
+    key = ObjectKey("nodes", "", "n1")
+    for t in range(1, 101):
+        m.put(key, t, {"v": t, "pad": "x" * 100})
+    m.compact()
+    assert all(m.get(key, t) == {"v": t, "pad": "x" * 100} for t in range(1, 101))
+    m.trim_before(37)  # in the middle of a run of ids: the first one left must keep its own
+    m.put(key, 50, {"v": -50})  # a late write re-encodes from the cold version before it
+    m.delete(key, 70)
+    m.compact()
+    for t in range(37, 101):
+        expected = {"v": -50} if t == 50 else (None if t == 70 else {"v": t, "pad": "x" * 100})
+        assert m.get(key, t) == expected, t
+
+
 def test_late_write_lands_in_the_past():
     m = TemporalMap()
     k = ObjectKey("configmaps", "default", "cfg")
