@@ -34,7 +34,11 @@ RowFn = Callable[[str, dict[str, Any]], Hashable]
 
 class KeyframePolicy:
     """When to start a new keyframe: once the deltas since the last one reach `ratio` times its
-    size, or after `max_run` deltas, whichever comes first (bounds a point query's decode work)."""
+    size, or after `max_run` deltas, whichever comes first (bounds a point query's decode work).
+
+    By default every hot version is a keyframe: versions go cold (packed into blocks, where they
+    cost less than a delta) before long, and a keyframe is ~5x cheaper to make and to read back
+    for packing than a delta (measured: ~8 + 5 us against ~30-45 + 20-30 us for a pod)."""
 
     def __init__(self, ratio: float = 1.0, max_run: int = 0) -> None:
         self.ratio = ratio

@@ -2,9 +2,10 @@
 
 A version compressed alone pays for what it shares with every other pod (labels, specs, the
 same timestamps); packed next to its own earlier versions and its siblings it costs a fraction
-of that (measured on the bench stream: pods ~63 B per version in 192 KiB blocks, ~66 B in 128 KiB
-ones, against ~145 B as per-version keyframes and deltas; a 192 KiB block decodes in ~45 us). Records get consecutive ids; a chain keeps a record's id,
-and a block is dropped once no chain refers to any of its records.
+of that (measured on the bench stream: pods ~63 B per version in 192 KiB blocks, ~66 B in
+128 KiB ones, against ~145 B as per-version keyframes and deltas; a 192 KiB block decodes in
+~45 us). Records get consecutive ids; a chain keeps a record's id, and a block is dropped once
+no chain refers to any of its records.
 """
 
 from __future__ import annotations
