@@ -10,6 +10,7 @@ so that the cost shows in ingest figures and no write waits for more than one bl
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator
 
 from khronoscope.temporal.chain import DELETE, Chain
 from khronoscope.temporal.cold import ColdStore
@@ -52,6 +53,11 @@ class Compactor:
             chain.hot_since = self.serial
             self._aging.append((self.serial, chain))
 
+    def backfilled(self, chain: Chain) -> None:
+        """Older history was spliced into `chain`: it is past the horizon by definition."""
+        if chain.cq != _READY and chain.hot_raw > 0:
+            self._make_ready(chain)
+
     def _make_ready(self, chain: Chain) -> None:
         chain.cq = _READY
         type_ = chain.key.type
@@ -64,20 +70,27 @@ class Compactor:
         if self._ready_raw[type_] >= chain.cold.block_raw:
             self.full.add(type_)
 
-    def step(self, stores: dict[str, ColdStore]) -> None:
-        """Pack one block's worth of ready chains of one type (when a type has that much)."""
+    def step(self, stores: dict[str, ColdStore]) -> bool:
+        """Pack one block's worth of ready chains of one type (when a type has that much);
+        True while there is a block's worth left."""
         if self.full:
             type_ = next(iter(self.full))
             self._pack(type_, stores[type_], stores[type_].block_raw)
+        return bool(self.full)
 
-    def flush(self, stores: dict[str, ColdStore]) -> None:
-        """Make every hot version cold now, whatever its age (tests, and before measuring)."""
+    def drain(self, stores: dict[str, ColdStore]) -> Iterator[None]:
+        """Make every hot version cold, whatever its age, a block per step (a replay that has
+        loaded everything; tests)."""
         while self._aging:
             _, chain = self._aging.popleft()
             if chain.cq == _AGING:
                 self._make_ready(chain)
+        while self.step(stores):
+            yield
         for type_ in list(self._ready):
-            self._pack(type_, stores[type_], None)
+            while self._ready[type_]:
+                self._pack(type_, stores[type_], stores[type_].block_raw)
+                yield
 
     def _pack(self, type_: str, store: ColdStore, budget: int | None) -> None:
         queue = self._ready[type_]

@@ -160,7 +160,17 @@ class TemporalMap:
 
     def compact(self) -> None:
         """Make every version cold now, whatever its age (normally writes do it as they go)."""
-        self._compactor.flush(self._colds)
+        for _ in self.compact_steps():
+            pass
+
+    def compact_steps(self) -> Iterator[None]:
+        """`compact` a block per step, for callers that must stay responsive."""
+        return self._compactor.drain(self._colds)
+
+    def compact_step(self) -> bool:
+        """Pack one block of versions ready to go cold (a backfill makes them ready without a
+        write to pack them); True while a block's worth is left. About a millisecond a call."""
+        return self._compactor.step(self._colds)
 
     # --- point reads -------------------------------------------------------------------------
 
@@ -427,6 +437,7 @@ class Backfill:
     splice per key and window (a `put` before existing versions would rebuild the chain each
     time). A version at or after the first one the map holds for its key is ignored: the map
     wins for its times. Prefixes are private until `commit`, which touches the map in one go.
+    Committed history is ready to go cold at once: `TemporalMap.compact_step` packs it.
     """
 
     def __init__(self, tmap: TemporalMap) -> None:
@@ -510,7 +521,7 @@ class Backfill:
                 m.last_t = last
             if first <= m.horizon:
                 m._late.append((first, chain.kid))
-            m._compactor.touched(chain)
+            m._compactor.backfilled(chain)
             for listener in m.listeners:
                 listener(first, key)
         for scope, lo, hi in touched.values():
