@@ -8,6 +8,8 @@ the store knows what each blob is, and a recording checksums its own blocks.
 
 from __future__ import annotations
 
+import itertools
+from collections import OrderedDict
 from typing import Any
 
 import msgpack
@@ -70,6 +72,32 @@ def delta_decode(base: bytes, blob: bytes) -> bytes:
     return zstd.ZstdDecompressor(dict_data=d, format=_FORMAT).decompress(blob)
 
 
+class _BlockCompressors:
+    """Block compressors of the types packed most recently: one holds ~1.6 MB (its window and
+    match tables), and a cluster has dozens of types; making one costs ~0.15 ms (a third of a
+    block's compression), so only the last few are kept."""
+
+    KEEP = 4
+
+    def __init__(self) -> None:
+        self._lru: OrderedDict[tuple[int, int], zstd.ZstdCompressor] = OrderedDict()
+
+    def get(self, key: tuple[int, int], d: zstd.ZstdCompressionDict | None) -> zstd.ZstdCompressor:
+        """The compressor for (codec serial, dictionary generation) `key`, using dictionary `d`."""
+        c = self._lru.get(key)
+        if c is None:
+            c = self._lru[key] = zstd.ZstdCompressor(compression_params=_BLOCK_PARAMS, dict_data=d)
+            if len(self._lru) > self.KEEP:
+                self._lru.popitem(last=False)
+        else:
+            self._lru.move_to_end(key)
+        return c
+
+
+_block_compressors = _BlockCompressors()
+_serials = itertools.count()
+
+
 class TypeCodec:
     """Compresses the keyframes of one resource type, with a dictionary trained on its objects.
 
@@ -84,7 +112,7 @@ class TypeCodec:
         self._samples: list[bytes] | None = []
         self._dicts: list[zstd.ZstdCompressionDict | None] = [None]
         self._compressor = zstd.ZstdCompressor(compression_params=_KEY_PARAMS)
-        self._block_compressor = zstd.ZstdCompressor(compression_params=_BLOCK_PARAMS)
+        self._serial = next(_serials)  # unlike id(), never reused by a later codec
         self._decompressors: list[zstd.ZstdDecompressor] = [zstd.ZstdDecompressor(format=_FORMAT)]
 
     @property
@@ -108,7 +136,8 @@ class TypeCodec:
     def encode_block(self, raw: bytes) -> bytes:
         """Compress many versions at once (a cold block), with the newest dictionary."""
         gen = len(self._dicts) - 1
-        return bytes((gen,)) + self._block_compressor.compress(raw)
+        compressor = _block_compressors.get((self._serial, gen), self._dicts[gen])
+        return bytes((gen,)) + compressor.compress(raw)
 
     def decode_block(self, blob: bytes) -> bytes:
         """Undo `encode_block`."""
@@ -122,7 +151,4 @@ class TypeCodec:
             return  # too few distinct samples: keep compressing without a dictionary
         self._dicts.append(trained)
         self._compressor = zstd.ZstdCompressor(compression_params=_KEY_PARAMS, dict_data=trained)
-        self._block_compressor = zstd.ZstdCompressor(
-            compression_params=_BLOCK_PARAMS, dict_data=trained
-        )
         self._decompressors.append(zstd.ZstdDecompressor(dict_data=trained, format=_FORMAT))
