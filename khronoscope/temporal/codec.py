@@ -75,9 +75,9 @@ def delta_decode(base: bytes, blob: bytes) -> bytes:
 class _BlockCompressors:
     """Block compressors of the types packed most recently: one holds ~1.6 MB (its window and
     match tables), and a cluster has dozens of types; making one costs ~0.15 ms (a third of a
-    block's compression), so only the last few are kept."""
+    block's compression), so only the last two are kept (pods and events, typically)."""
 
-    KEEP = 4
+    KEEP = 2
 
     def __init__(self) -> None:
         self._lru: OrderedDict[tuple[int, int], zstd.ZstdCompressor] = OrderedDict()
