@@ -75,7 +75,7 @@ class Compactor:
         True while there is a block's worth left."""
         if self.full:
             type_ = next(iter(self.full))
-            self._pack(type_, stores[type_], stores[type_].block_raw)
+            self._pack(type_, stores[type_])
         return bool(self.full)
 
     def drain(self, stores: dict[str, ColdStore]) -> Iterator[None]:
@@ -89,15 +89,15 @@ class Compactor:
             yield
         for type_ in list(self._ready):
             while self._ready[type_]:
-                self._pack(type_, stores[type_], stores[type_].block_raw)
+                self._pack(type_, stores[type_])
                 yield
 
-    def _pack(self, type_: str, store: ColdStore, budget: int | None) -> None:
+    def _pack(self, type_: str, store: ColdStore) -> None:
         queue = self._ready[type_]
         batch: list[tuple[Chain, list[int]]] = []
         records: list[bytes] = []
         size = 0
-        while queue and (budget is None or size < budget):
+        while queue and size < store.block_raw:
             chain, estimate = queue.popleft()
             self._ready_raw[type_] -= estimate
             chain.cq = _NONE
