@@ -44,7 +44,8 @@ class ColdStore:
         self._live = array("I")
         self._next = 0  # ids are never reused, not even those of dropped blocks
         self.bytes = 0
-        # the last block read: a history walks one chain's versions, which share blocks
+        # the last block read (by its first id): a history walks one chain's versions, which
+        # share blocks
         self._cache: tuple[int, bytes] = (-1, b"")
 
     @property
@@ -88,12 +89,12 @@ class ColdStore:
         return bisect_right(self._first, rid) - 1
 
     def _decoded(self, b: int) -> bytes:
-        cached_b, raw = self._cache
-        if cached_b != b:
+        cached, raw = self._cache
+        if cached != self._first[b]:
             blob = self._blobs[b]
             assert blob is not None, "a record of a dropped block was read"
             raw = self._codec.decode_block(blob)
-            self._cache = (b, raw)
+            self._cache = (self._first[b], raw)
         return raw
 
     def read(self, rid: int) -> bytes:
@@ -117,5 +118,17 @@ class ColdStore:
         self.bytes -= len(blob)
         self._blobs[b] = None
         self._ends[b] = None
-        if self._cache[0] == b:
+        if self._cache[0] == self._first[b]:
             self._cache = (-1, b"")
+        if self._blobs[0] is None:
+            self._forget_head()
+
+    def _forget_head(self) -> None:
+        # a recorder trims its oldest history first: the entries of the blocks dropped at the
+        # head go, or they would pile up (28 B a block) for as long as it runs
+        blobs = self._blobs
+        k = 0
+        while k < len(blobs) - 1 and blobs[k] is None:
+            k += 1
+        if k >= 64 or k * 2 >= len(blobs):
+            del self._first[:k], blobs[:k], self._ends[:k], self._live[:k]

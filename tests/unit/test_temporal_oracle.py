@@ -285,6 +285,19 @@ def test_compaction_packs_versions_into_blocks_and_trim_frees_them():
             assert got is None or got["v"] <= t
 
 
+def test_a_trimming_recorder_does_not_pile_up_dropped_blocks():
+    m = TemporalMap(cold_after=1, block_raw=1)
+    for t in range(1, 3001):
+        key = ObjectKey("configmaps", "default", f"c{t % 10}")
+        m.put(key, t, {"v": t})
+        if t % 100 == 0:
+            m.trim_before(t - 50)
+            store = m._colds["configmaps"]
+            assert len(store._blobs) <= 2 * store.blocks + 64
+    assert m.get(ObjectKey("configmaps", "default", "c5"), 2995) == {"v": 2995}
+    assert m.get(ObjectKey("configmaps", "default", "c5"), 2960) == {"v": 2955}
+
+
 def test_long_cold_runs_read_back_after_trims_and_late_writes():
     m = TemporalMap(cold_after=1, block_raw=4096)
     key = ObjectKey("nodes", "", "n1")
