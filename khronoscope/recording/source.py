@@ -268,6 +268,9 @@ class RecordingSource:
                 for key in replay.state.keys() - keys:
                     bf.delete(key, t)
             bf.commit()
+            # the window's versions are old history: pack them, a block per slice
+            while self.tmap.compact_step():
+                yield
             if not is_tail:
                 self.lost_versions += replay.lost_versions
             self._absorb(extras)
@@ -277,6 +280,8 @@ class RecordingSource:
                 newer = (frozenset(start.keys()), w.start.t)
                 self.complete_from = w.start.t
             yield
+        if not self.follow:  # nothing will change any more: every version can go cold
+            yield from self.tmap.compact_steps()
         self._finish()
 
     def _finish(self) -> None:

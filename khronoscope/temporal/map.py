@@ -12,8 +12,10 @@ from sortedcontainers import SortedList
 
 from khronoscope.core.types import ChangeKind, ObjectKey
 from khronoscope.temporal import codec
-from khronoscope.temporal.chain import DELETE, Chain, KeyframePolicy, RowFn
+from khronoscope.temporal.chain import COLD, DELETE, Chain, KeyframePolicy, RowFn
 from khronoscope.temporal.codec import TypeCodec
+from khronoscope.temporal.cold import BLOCK_RAW, ColdStore
+from khronoscope.temporal.compactor import HORIZON, Compactor
 from khronoscope.temporal.scope import CHECKPOINT_EVERY, Scope
 from khronoscope.temporal.scope import KID_BITS as _KID_BITS
 from khronoscope.temporal.scope import KID_MASK as _KID_MASK
@@ -52,7 +54,8 @@ class TemporalMap:
     `row_fn(type, obj)` may compute a small summary of each version at write time (the printed
     columns of a table) so views never decode full objects to draw rows.
     Index entries are ints `(t << 32) | key_id` in one SortedList per (type, namespace): compact,
-    GC-free, and ordered by time.
+    GC-free, and ordered by time. Versions go cold (packed into blocks, see compactor.py) once
+    their object is deleted or `cold_after` writes later.
     """
 
     def __init__(
@@ -60,6 +63,8 @@ class TemporalMap:
         row_fn: RowFn | None = None,
         policy: KeyframePolicy | None = None,
         checkpoint_every: int = CHECKPOINT_EVERY,
+        cold_after: int = HORIZON,
+        block_raw: int = BLOCK_RAW,
     ) -> None:
         self._row_fn = row_fn
         self._checkpoint_every = checkpoint_every
@@ -69,6 +74,9 @@ class TemporalMap:
         self._by_kid: list[Chain | None] = []
         self._scopes: dict[str, dict[str, Scope]] = {}
         self._codecs: dict[str, TypeCodec] = {}
+        self._colds: dict[str, ColdStore] = {}
+        self._block_raw = block_raw
+        self._compactor = Compactor(cold_after)
         self._late: list[tuple[int, int]] = []
         # the furthest time any cursor has been to: a write at or before it may change a view
         # that a cursor already built, so it is logged for cursors to re-read
@@ -114,13 +122,18 @@ class TemporalMap:
         self._indexed(chain, t)
         return True
 
+    def _stores_for(self, type_: str) -> tuple[TypeCodec, ColdStore]:
+        type_codec = self._codecs.get(type_)
+        if type_codec is None:
+            type_codec = self._codecs[type_] = TypeCodec()
+            self._colds[type_] = ColdStore(type_codec, self._block_raw)
+        return type_codec, self._colds[type_]
+
     def _chain_for(self, key: ObjectKey) -> Chain:
         chain = self._chains.get(key)
         if chain is None:
-            type_codec = self._codecs.get(key.type)
-            if type_codec is None:
-                type_codec = self._codecs[key.type] = TypeCodec()
-            chain = Chain(key, len(self._by_kid), type_codec, self._policy)
+            type_codec, cold = self._stores_for(key.type)
+            chain = Chain(key, len(self._by_kid), type_codec, self._policy, cold)
             self._chains[key] = chain
             self._by_kid.append(chain)
             scope = self._scopes.setdefault(key.type, {}).get(key.namespace)
@@ -138,8 +151,26 @@ class TemporalMap:
             self._late.append((t, chain.kid))
         if self.first_t is None or t < self.first_t:
             self.first_t = t
+        compactor = self._compactor
+        compactor.wrote(chain)
+        if compactor.full:
+            compactor.step(self._colds)
         for listener in self.listeners:
             listener(t, chain.key)
+
+    def compact(self) -> None:
+        """Make every version cold now, whatever its age (normally writes do it as they go)."""
+        for _ in self.compact_steps():
+            pass
+
+    def compact_steps(self) -> Iterator[None]:
+        """`compact` a block per step, for callers that must stay responsive."""
+        return self._compactor.drain(self._colds)
+
+    def compact_step(self) -> bool:
+        """Pack one block of versions ready to go cold (a backfill makes them ready without a
+        write to pack them); True while a block's worth is left. About a millisecond a call."""
+        return self._compactor.step(self._colds)
 
     # --- point reads -------------------------------------------------------------------------
 
@@ -193,16 +224,27 @@ class TemporalMap:
         self, t: int, type: str | None = None, namespace: Namespaces = None
     ) -> dict[ObjectKey, dict[str, Any]]:
         """Every object that exists at t, decoded (use `rows_at` or a Cursor for tables)."""
-        out: dict[ObjectKey, dict[str, Any]] = {}
+        out: dict[ObjectKey, Any] = {}
         # decoded objects are trees without cycles: the collector would only rescan them over
         # and over as they pile up (measured: 4x slower with it on)
         paused = gc.isenabled()
         gc.disable()
         try:
+            # cold versions are read in record order, so that each block is decompressed once
+            cold: list[tuple[int, ColdStore, ObjectKey]] = []
             for chain in self._alive_candidates(t, type, namespace):
                 i = chain.index_at(t)
-                if i >= 0 and chain.ops[i] != DELETE:
+                if i < 0:
+                    continue
+                op = chain.ops[i]
+                if op == COLD and (i < len(chain) - 1 or chain.last_raw() is None):
+                    out[chain.key] = None  # a place holder: keeps the order of the candidates
+                    cold.append((chain.cold_ref(i), chain.cold, chain.key))
+                elif op != DELETE:
                     out[chain.key] = chain.obj_of(i)
+            cold.sort(key=lambda c: (id(c[1]), c[0]))
+            for rid, store, key in cold:
+                out[key] = codec.unpack(store.read(rid))
         finally:
             if paused:
                 gc.enable()
@@ -379,7 +421,8 @@ class TemporalMap:
         return MemoryStats(
             objects=len(chains),
             versions=sum(len(c) for c in chains),
-            stored_bytes=sum(c.stored_bytes for c in chains),
+            stored_bytes=sum(c.stored_bytes for c in chains)
+            + sum(s.bytes for s in self._colds.values()),
             hot_bytes=sum(c.hot_bytes for c in chains),
             raw_bytes=sum(c.raw_bytes for c in chains),
             dictionary_bytes=sum(c.dictionary_bytes for c in self._codecs.values()),
@@ -394,6 +437,7 @@ class Backfill:
     splice per key and window (a `put` before existing versions would rebuild the chain each
     time). A version at or after the first one the map holds for its key is ignored: the map
     wins for its times. Prefixes are private until `commit`, which touches the map in one go.
+    Committed history is ready to go cold at once: `TemporalMap.compact_step` packs it.
     """
 
     def __init__(self, tmap: TemporalMap) -> None:
@@ -408,10 +452,8 @@ class Backfill:
         chain = self._prefixes.get(key)
         if chain is None:
             m = self._map
-            type_codec = m._codecs.get(key.type)
-            if type_codec is None:
-                type_codec = m._codecs[key.type] = TypeCodec()
-            chain = self._prefixes[key] = Chain(key, -1, type_codec, m._policy)
+            type_codec, cold = m._stores_for(key.type)
+            chain = self._prefixes[key] = Chain(key, -1, type_codec, m._policy, cold)
         return chain
 
     def put_raw(self, key: ObjectKey, t: int, raw: bytes) -> None:
@@ -479,6 +521,7 @@ class Backfill:
                 m.last_t = last
             if first <= m.horizon:
                 m._late.append((first, chain.kid))
+            m._compactor.backfilled(chain)
             for listener in m.listeners:
                 listener(first, key)
         for scope, lo, hi in touched.values():

@@ -43,9 +43,17 @@ def _state_at(events: list[Event], upto: int) -> dict[ObjectKey, tuple[int, Any]
     return st
 
 
-def _windowed(events: list[Event], bounds: list[int], cursor_t: int | None) -> TemporalMap:
-    """The way a recording opens: newest state, then windows newest first (keyframe + changes)."""
-    m = TemporalMap(row_fn=_row, checkpoint_every=2)
+def _windowed(
+    events: list[Event], bounds: list[int], cursor_t: int | None, cold: bool = False
+) -> TemporalMap:
+    """The way a recording opens: newest state, then windows newest first (keyframe + changes).
+
+    With `cold`, versions go cold as soon as they can and everything is packed after each
+    window, so backfills splice in front of cold versions."""
+    if cold:
+        m = TemporalMap(row_fn=_row, checkpoint_every=2, cold_after=1, block_raw=1)
+    else:
+        m = TemporalMap(row_fn=_row, checkpoint_every=2)
     end = bounds[-1]
     for k, (t, o) in _state_at(events, end).items():
         m.put_raw(k, t, codec.pack(o))
@@ -65,6 +73,8 @@ def _windowed(events: list[Event], bounds: list[int], cursor_t: int | None) -> T
                 else:
                     bf.put_raw(k, t, codec.pack(o))
         bf.commit()
+        if cold:
+            m.compact()
         if cursor is not None and cursor_t is not None:
             cursor.seek(cursor_t)
             assert cursor.rows == m.rows_at(cursor_t, "pods")
@@ -87,11 +97,13 @@ def scenarios(draw: st.DrawFn) -> tuple[list[Event], list[int], int | None]:
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(scenarios())
-def test_windowed_backfill_equals_in_order_puts(case: tuple[list[Event], list[int], int | None]):
+@given(scenarios(), st.booleans())
+def test_windowed_backfill_equals_in_order_puts(
+    case: tuple[list[Event], list[int], int | None], cold: bool
+):
     events, bounds, cursor_t = case
     a = _in_order(events)
-    b = _windowed(events, bounds, cursor_t)
+    b = _windowed(events, bounds, cursor_t, cold)
     for k in KEYS:
         assert a.history(k) == b.history(k)
         for t in range(0, bounds[-1] + 2):
@@ -131,3 +143,29 @@ def test_put_raw_equals_put():
         assert a.put(k, t, {"v": v}) == b.put_raw(k, t, codec.pack({"v": v}))
     assert a.history(k) == b.history(k)
     assert a.rows_at(3) == b.rows_at(3)
+
+
+def test_backfill_drops_a_cold_first_version_seen_twice():
+    m = TemporalMap(cold_after=1, block_raw=1)
+    k = KEYS[0]
+    m.put_raw(k, 10, codec.pack({"v": 2}))  # a keyframe's copy of the version made at 8
+    m.put_raw(k, 20, codec.pack({"v": 3}))
+    m.compact()
+    bf = m.backfill()
+    bf.put_raw(k, 5, codec.pack({"v": 1}))
+    bf.put_raw(k, 8, codec.pack({"v": 2}))
+    assert bf.commit() == 1
+    assert [t for t, _ in m.history(k)] == [5, 8, 20]
+    assert [m.get(k, t) for t in (4, 5, 9, 10, 20)] == [
+        None,
+        {"v": 1},
+        {"v": 2},
+        {"v": 2},
+        {"v": 3},
+    ]
+    m.compact()
+    m.trim_before(21)
+    assert m.get(k, 21) == {"v": 3}
+    # the blocks of the version dropped by the splice and of those trimmed are gone
+    assert m._colds["pods"].blocks == 1
+    assert m.memory_stats().stored_bytes == m._colds["pods"].bytes + len(m._chains[k].data)

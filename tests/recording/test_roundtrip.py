@@ -10,6 +10,7 @@ from khronoscope.recording.loader import load_into
 from khronoscope.recording.reader import RecordingReader
 from khronoscope.recording.source import RecordingSource
 from khronoscope.temporal import TemporalMap
+from khronoscope.temporal.chain import COLD, DELTA, KEYFRAME
 from tests.recording.helpers import assert_same, crash, record
 from tests.recording.scenario import NS, T0
 
@@ -178,3 +179,14 @@ def test_bookmark_sidecar_falls_back_to_the_data_dir(tmp_path, monkeypatch):
     side = bookmarks.sidecar_candidates(rec.path)[1]
     assert side.is_relative_to(data) and side.exists()
     assert "here" in [b.label for b in RecordingSource(rec.path).bookmarks()]
+
+
+def test_replayed_history_goes_cold_and_reads_the_same(tmp_path):
+    rec = record(tmp_path / "r.khr", count=6000)
+    src = RecordingSource(rec.path)
+    src.load_all()
+    assert_same(rec.live, src.tmap)
+    # a recording that is not followed changes no more: every version is packed into blocks
+    ops = [op for chain in src.tmap.chains() for op in chain.ops]
+    assert ops.count(COLD) > len(ops) // 2
+    assert ops.count(KEYFRAME) == ops.count(DELTA) == 0
