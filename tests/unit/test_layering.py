@@ -9,7 +9,13 @@ import pytest
 
 # every module of these packages is imported in a fresh interpreter, then sys.modules is checked
 PURE = ["khronoscope.core", "khronoscope.temporal", "khronoscope.printers", "khronoscope.telemetry"]
-NO_UI = ["khronoscope.export", "khronoscope.recording", "khronoscope.cluster", "khronoscope.sim"]
+NO_UI = [
+    "khronoscope.export",
+    "khronoscope.recording",
+    "khronoscope.cluster",
+    "khronoscope.sim",
+    "khronoscope.storage",
+]
 
 _IMPORT_ALL = """
 import importlib, pkgutil, sys
