@@ -6,6 +6,8 @@ import argparse
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from khronoscope.argtypes import number
+
 
 @dataclass(frozen=True)
 class ClusterOptions:
@@ -96,7 +98,7 @@ def add_cluster_arguments(parser: argparse.ArgumentParser, namespace: bool = Tru
     )
     group.add_argument(
         "--metrics-interval",
-        type=float,
+        type=number(0, 86400),
         metavar="SECONDS",
         help="poll metrics.k8s.io every SECONDS (default 15; 0: do not poll)",
     )

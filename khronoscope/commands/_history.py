@@ -17,6 +17,7 @@ import time
 from importlib import import_module
 from typing import Any
 
+from khronoscope.argtypes import number
 from khronoscope.core.source import HistorySource, TypeState
 from khronoscope.core.timefmt import NS, TimeParseError, now_ns, parse_time
 from khronoscope.errors import KhronoscopeError, UsageError
@@ -32,7 +33,7 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--recording", metavar="FILE", help="read a recording file")
     group.add_argument(
         "--sync-timeout",
-        type=float,
+        type=number(0, 86400, low_open=True),
         default=120.0,
         metavar="SECONDS",
         help="live cluster: how long to wait for every type to be listed (default 120); types "

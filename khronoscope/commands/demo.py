@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from khronoscope.argtypes import number
 from khronoscope.errors import KhronoscopeError, NotBuiltYet, UsageError
 
 __all__ = ["add_arguments", "run"]
@@ -41,11 +42,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--list-scenarios", action="store_true", help="list the scenarios and exit")
     parser.add_argument(
-        "--speed", type=float, default=1.0, help="scenario seconds per wall second (default 1)"
+        "--speed",
+        type=number(0, 10000, low_open=True),
+        default=1.0,
+        help="scenario seconds per wall second (default 1, at most 10000)",
     )
-    parser.add_argument("--seed", type=int, default=1, help="seed of the scenario (default 1)")
     parser.add_argument(
-        "--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)"
+        "--seed", type=number(0, 2**63 - 1, integer=True), default=1, help="seed (default 1)"
+    )
+    parser.add_argument(
+        "--port",
+        type=number(0, 65535, integer=True),
+        default=0,
+        help="port on 127.0.0.1 (default: a free one)",
     )
     parser.add_argument(
         "--logs",

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from khronoscope.argtypes import number
 from khronoscope.cluster.options import ClusterOptions, add_cluster_arguments
 from khronoscope.cluster.session import ClusterSession
 from khronoscope.commands._recording import (
@@ -44,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--status-every",
-        type=float,
+        type=number(0, 86400, low_open=True),
         default=10.0,
         metavar="SECONDS",
         help="when stderr is not a terminal, print the status line this often (default 10)",
