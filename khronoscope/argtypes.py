@@ -32,4 +32,3 @@ def number(
 
     convert.__name__ = "integer" if integer else "number"  # argparse names it on a ValueError
     return convert
-

@@ -63,7 +63,9 @@ def parse_time(text: str, now: int | None = None, tz: tzinfo | None = None) -> i
         hh, mm, ss, frac = clock.groups()
         h, m, sec = int(hh), int(mm), int(ss or 0)
         if h > 23 or m > 59 or sec > 59:
-            raise TimeParseError(f"bad clock time {_shown(text)}: hours 0-23, minutes and seconds 0-59")
+            raise TimeParseError(
+                f"bad clock time {_shown(text)}: hours 0-23, minutes and seconds 0-59"
+            )
         today = datetime.fromtimestamp(now / NS, zone)
         moment = today.replace(hour=h, minute=m, second=sec, microsecond=0)
         extra = int((frac or "0").ljust(9, "0")) if frac else 0
@@ -113,7 +115,9 @@ def _duration_ns(units: str, text: str) -> int:
 
 def _in_range(t: int, text: str) -> int:
     if not MIN_T <= t <= MAX_T:
-        raise TimeParseError(f"{_shown(text)} is out of range: khronoscope reads years 1678 to 2261")
+        raise TimeParseError(
+            f"{_shown(text)} is out of range: khronoscope reads years 1678 to 2261"
+        )
     return t
 
 
