@@ -161,3 +161,28 @@ def parse_moment(text: str, source: HistorySource, what: str = "--at") -> int:
 def split_list(values: list[str] | None) -> list[str]:
     """Repeatable options that also accept comma-separated values."""
     return [v.strip() for raw in values or [] for v in raw.split(",") if v.strip()]
+
+
+def namespace_list(values: list[str] | None, what: str = "-n/--namespace") -> list[str]:
+    """`-n` values (repeatable, comma-separated), each a valid namespace name (UsageError)."""
+    from khronoscope.cluster.options import check_namespace
+
+    return [check_namespace(name, what) for name in split_list(values)]
+
+
+def source_namespaces(source: HistorySource) -> set[str]:
+    """Every namespace the source holds objects of, or a Namespace object of, at any time."""
+    tmap = source.tmap
+    return {*tmap.namespaces(), *(c.key.name for c in tmap.chains("namespaces"))} - {""}
+
+
+def scope_filters(
+    source: HistorySource, namespaces: list[str], types: list[str]
+) -> tuple[frozenset[str] | None, frozenset[str] | None]:
+    """The -n and -t filters resolved against the source: a namespace it never saw or a type
+    it does not know is a UsageError (exit 2), never a filter that silently matches nothing."""
+    from khronoscope.export.scope import known_namespaces, known_types
+
+    spaces = known_namespaces(namespaces, source_namespaces(source)) if namespaces else None
+    kinds = known_types(types, source.resource_types(), source.tmap.types()) if types else None
+    return spaces, kinds

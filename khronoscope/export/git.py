@@ -178,6 +178,22 @@ def _describe(root: Path, created: bool) -> Repository:
     return Repository(root, bare, object_format or "sha1", created)
 
 
+def check_branch_name(branch: str) -> str:
+    """`branch` without `refs/heads/` if Git takes it as a branch name, else GitError (checked
+    before anything is created: a typo must not leave a new empty repository behind)."""
+    name = branch.removeprefix("refs/heads/")
+    ok = run_git(
+        Path(tempfile.gettempdir()),
+        "check-ref-format",
+        "--normalize",
+        f"refs/heads/{name}",
+        check=False,
+    )
+    if ok.returncode != 0 or name.startswith("-") or not name:
+        raise GitError(f"{branch[:100]!r} is not a valid branch name", exit_code=2)
+    return name
+
+
 def branch_ref(repo: Repository, branch: str | None) -> str:
     """`refs/heads/<branch>`, or the branch HEAD is on; a detached HEAD needs a branch."""
     if branch is None:

@@ -116,14 +116,25 @@ class ExportTree:
         """Set the content of `path` (None: remove it) for the next commit."""
         self._pending[path] = data
 
-    def replace_all(self, files: dict[str, bytes], keep_type_dirs: set[str]) -> None:
-        """Stage the tree to be exactly `files`, except object files of the kept types."""
+    def replace_all(
+        self,
+        files: dict[str, bytes],
+        keep_type_dirs: set[str],
+        owns: Callable[[str], bool] | None = None,
+    ) -> None:
+        """Stage the tree to be exactly `files` within the export's scope (`owns`, a test of a
+        path relative to the prefix; None: every object file), except files of kept types.
+
+        Files outside the scope are never removed: they belong to other (scoped) exports."""
         for path in list(self.object_paths()):
-            if path not in files:
-                rel = self.rel(path)
-                parsed = layout.parse(rel) if rel else None
-                if parsed is None or parsed.type_dir not in keep_type_dirs:
-                    self.stage(path, None)
+            if path in files:
+                continue
+            rel = self.rel(path)
+            parsed = layout.parse(rel) if rel else None
+            if parsed is not None and parsed.type_dir in keep_type_dirs:
+                continue
+            if owns is None or (rel is not None and owns(rel)):
+                self.stage(path, None)
         for path, data in files.items():
             self.stage(path, data)
 

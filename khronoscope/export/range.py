@@ -72,6 +72,7 @@ def _export(
 ) -> RangeResult:
     target = prepare(repo_path, branch, scope.prefix)
     renderer = Renderer.of(source, scope)
+    renderer.base_filters = target.filters
     kept = kept_types(source, t1, scope)
 
     start, resumed = t1, None
@@ -111,7 +112,7 @@ def _stage_snapshot(
     kept: dict[str, TypeState],
 ) -> tuple[list, Counts]:
     snap = snapshot(source, t, scope, renderer)
-    tree.replace_all(snap.files, {layout.type_dir(name) for name in kept})
+    tree.replace_all(snap.files, {layout.type_dir(name) for name in kept}, scope.owner())
     return tree.take(renderer.metadata)
 
 
