@@ -54,6 +54,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_cluster_arguments(parser)
 
 
+def new_recording_path(text: str, what: str = "-o/--output") -> Path:
+    """The file a new recording goes to, as typed; UsageError (exit 2) for a directory."""
+    if not text.strip():
+        raise UsageError(f"{what} is empty: give the file to record to (e.g. incident.khr)")
+    path = Path(text).expanduser()
+    if text.endswith(("/", os.sep)) or path.is_dir():
+        raise UsageError(
+            f"{what} {text[:200]!r} is a directory: give a file name in it "
+            f"(e.g. {str(path / 'recording.khr')[:200]})"
+        )
+    return path
+
+
 def check_new_file(path: Path) -> None:
     """Refuse, with one line, a path a new recording cannot be created at (before connecting)."""
     if path.exists() or path.is_symlink():
@@ -74,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     if args.status_every <= 0:
         raise UsageError("--status-every must be greater than 0")
     retention = retention_from_args(args)
-    out = Path(args.output).expanduser()
+    out = new_recording_path(args.output)
     check_new_file(out)
     return asyncio.run(_record(args, out, retention))
 

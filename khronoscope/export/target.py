@@ -90,14 +90,16 @@ def publish(target: Target, new: str, reflog: str) -> None:
         return
     empty = git.empty_tree(repo)
     for worktree in target.worktrees:
-        if not git.fast_forward(worktree, target.old, new, empty):
+        refused = git.fast_forward(worktree, target.old, new, empty)
+        if refused is not None:
             if target.old:
                 git.update_ref(repo, target.ref, target.old, new, "khronoscope export: undo")
             else:
                 repo.git("update-ref", "-d", target.ref, new, check=False)
             raise ExportError(
-                f"{worktree} changed while exporting (a file was edited or is in the way): "
-                "nothing exported, try again"
+                f"nothing exported: the work tree {worktree} (branch {target.branch} checked "
+                f"out) cannot take the export ({refused}); commit, stash or move the file "
+                "git names, or export to another --branch"
             )
 
 
