@@ -77,7 +77,12 @@ class ClusterCredentials:
         if isinstance(loader, KubeConfigLoader) and _exec_expired(loader):
             async with self._lock:  # many requests at once: run the plugin once
                 if _exec_expired(loader):
-                    await self._reload(force=False)
+                    try:
+                        await self._reload(force=False)
+                    except (ConfigException, OSError, ValueError) as err:
+                        raise KhronoscopeError(
+                            f"cannot refresh credentials: {_one_line(err, self.secrets())}"
+                        ) from err
         return cfg.api_key.get("BearerToken")
 
     def secrets(self) -> list[str]:
@@ -101,7 +106,9 @@ class ClusterCredentials:
             elif isinstance(loader, InClusterConfigLoader):
                 loader.load_and_set(self.configuration)
         except (ConfigException, OSError, ValueError) as err:
-            raise KhronoscopeError(f"cannot refresh credentials: {_one_line(err)}") from err
+            raise KhronoscopeError(
+                f"cannot refresh credentials: {_one_line(err, self.secrets())}"
+            ) from err
         after = (self.configuration.api_key.get("BearerToken"), self.configuration.cert_file)
         if after[1] != before[1]:
             self.ssl_context = _ssl_context(self.configuration)
