@@ -31,10 +31,12 @@ class ClusterOptions:
         options = cls(
             kubeconfig=getattr(args, "kubeconfig", None),
             context=getattr(args, "context", None),
-            namespaces=_split(getattr(args, "namespace", None)),
-            exclude_namespaces=_split(getattr(args, "exclude_namespace", None)),
-            include=_split(getattr(args, "include", None)),
-            exclude=_split(getattr(args, "exclude", None)),
+            namespaces=_split(getattr(args, "namespace", None), "-n/--namespace"),
+            exclude_namespaces=_split(
+                getattr(args, "exclude_namespace", None), "--exclude-namespace"
+            ),
+            include=_split(getattr(args, "include", None), "--include"),
+            exclude=_split(getattr(args, "exclude", None), "--exclude"),
             keep_secret_values=bool(getattr(args, "keep_secret_values", False)),
             logs=_log_selectors(getattr(args, "logs", None)),
             metrics_interval=_interval(getattr(args, "metrics_interval", None)),
@@ -183,10 +185,15 @@ def _interval(value: float | None) -> float:
     return float(value)
 
 
-def _split(values: Iterable[str] | None) -> tuple[str, ...]:
-    """Flatten repeated and comma-separated values, dropping blanks and duplicates (in order)."""
+def _split(values: Iterable[str] | None, what: str = "an option") -> tuple[str, ...]:
+    """Flatten repeated and comma-separated values, dropping blanks and duplicates (in order);
+    a value that is blank as a whole (`-n ""`) is a UsageError, never "no filter"."""
+    from khronoscope.errors import UsageError
+
     out: list[str] = []
     for value in values or ():
+        if not value.replace(",", "").strip():
+            raise UsageError(f"{what} is empty: give a name, or omit the option")
         for part in value.split(","):
             part = part.strip()
             if part and part not in out:

@@ -167,6 +167,8 @@ def namespace_list(values: list[str] | None, what: str = "-n/--namespace") -> li
     """`-n` values (repeatable, comma-separated), each a valid namespace name (UsageError)."""
     from khronoscope.cluster.options import check_namespace
 
+    if any(not v.replace(",", "").strip() for v in values or ()):
+        raise UsageError(f"{what} is empty: give a namespace name, or omit it")
     return [check_namespace(name, what) for name in split_list(values)]
 
 

@@ -59,10 +59,13 @@ def add_retention_arguments(parser: argparse.ArgumentParser, default_age: str | 
 
 def retention_from_args(args: argparse.Namespace, default_age: str | None = None) -> Retention:
     """The Retention the options ask for (`default_age` when --max-age is not given)."""
-    age_text = getattr(args, "max_age", None) or default_age
+    # `--max-age ""` is a typo, not "no limit": only an absent option takes the default
+    age_text = getattr(args, "max_age", None)
+    if age_text is None:
+        age_text = default_age
     size_text = getattr(args, "max_size", None)
-    max_age = parse_duration(age_text) if age_text else None
-    max_size = parse_size(size_text) if size_text else None
+    max_age = parse_duration(age_text) if age_text is not None else None
+    max_size = parse_size(size_text) if size_text is not None else None
     every = _RETENTION_EVERY[1]
     if max_age is not None:
         every = min(max(max_age / NS / 4, _RETENTION_EVERY[0]), _RETENTION_EVERY[1])

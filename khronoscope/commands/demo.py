@@ -179,6 +179,9 @@ def run(args: argparse.Namespace) -> int:
     from khronoscope.tui.run import settings_from_args
 
     settings_from_args(args)  # a bad --at or --keymap fails before the cluster starts
+    live = _live_module()
+    if live is not None:
+        live.recording_plan(args)  # and so do --record, --max-age and --max-size
     run_app = _live_app()
     if run_app is None:
         raise NotBuiltYet(
