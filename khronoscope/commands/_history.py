@@ -146,8 +146,14 @@ class _SyncProgress:
 
 
 def parse_moment(text: str, source: HistorySource, what: str = "--at") -> int:
-    """A moment the user typed; relative times count from the recording's end (or now, live)."""
-    _start, end = recorded_range(source)
+    """A moment the user typed; relative times count from the recording's end (or now, live);
+    `start` and `end` are the recording's first and last moments."""
+    start, end = recorded_range(source)
+    word = text.strip().lower()
+    if word in ("start", "begin", "first"):
+        return start
+    if word in ("end", "last"):
+        return end
     try:
         t = parse_time(text, now=end)
     except TimeParseError as err:

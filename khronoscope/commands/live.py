@@ -87,7 +87,7 @@ def recording_plan(args: argparse.Namespace) -> RecordingPlan:
             raise UsageError("give either --record FILE or --no-record, not both")
         return RecordingPlan(None, False, None)
     explicit = getattr(args, "record", None)
-    if explicit:
+    if explicit is not None:
         path = new_recording_path(explicit, "--record")
         check_new_file(path)
         return RecordingPlan(path, False, retention_from_args(args))
