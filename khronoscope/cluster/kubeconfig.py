@@ -170,6 +170,8 @@ def check_kubeconfig_file(path: str) -> None:
             f"kubeconfig {path} is larger than {MAX_KUBECONFIG_BYTES // 2**20} MiB: "
             "not a kubeconfig (refused)"
         )
+    if b"*" not in data:
+        return  # no alias at all: nothing to expand (most kubeconfigs; no second parse)
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         root = yaml.compose(data, Loader=loader)

@@ -114,6 +114,7 @@ def test_a_large_real_kubeconfig_is_accepted_and_a_huge_file_refused(tmp_path):
         ],
         "current-context": "x0",
     }
+    doc["clusters"][0]["cluster"]["tls-server-name"] = "*.example.com"  # not an alias, a star
     big = tmp_path / "big"
     big.write_text(yaml.safe_dump(doc))
     check_kubeconfig_file(str(big))  # a thousand contexts with their CA: fine
