@@ -129,12 +129,13 @@ def skip_reason(key: ObjectKey, obj: dict[str, Any]) -> str | None:
 
 def merged_filters(old: Mapping[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
     """The filters a tree holds after an export with `new` on top of one with `old` (None: the
-    tree held no export): a filter absent on either side means everything."""
-    if old is None:
+    tree held no export). An export without filters rewrote the whole tree: `new`. A scoped
+    one added its scope to what was there: a filter absent on either side means everything,
+    and what the tree held of skipped objects is as before."""
+    narrowed = any(name in new for name in ("namespaces", "types", "objects"))
+    if old is None or not narrowed:
         return new
-    out: dict[str, Any] = {
-        "includeSkipped": bool(old.get("includeSkipped")) or bool(new.get("includeSkipped"))
-    }
+    out: dict[str, Any] = {"includeSkipped": bool(old.get("includeSkipped"))}
     for name in ("namespaces", "types", "objects"):
         a, b = old.get(name), new.get(name)
         if isinstance(a, list) and isinstance(b, list):

@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from khronoscope import cli
 from khronoscope.commands import _history
@@ -251,3 +252,27 @@ def test_a_file_in_the_way_is_named_with_what_to_do(scenario, tmp_path):
     assert git(repo, "rev-parse", "HEAD") == before
     assert (blocker / "later.yaml").read_text() == "mine"
     shutil.rmtree(blocker)
+
+
+def test_an_export_of_the_objects_in_view_adds_them_and_changes_nothing_else(scenario, tmp_path):
+    """The app's "what is in view" export (owned objects included) on a whole-cluster branch:
+    those files are written, every other file stays, and drift still compares the cluster."""
+    from khronoscope.core.types import ObjectKey
+
+    src, t = scenario
+    repo = tmp_path / "r"
+    export_moment(src, t["base"], repo)
+    before = tree_files(repo)
+    pod = ObjectKey("pods", "app", "web-abc-x1")
+    view = ExportScope(keys=frozenset({pod}), include_skipped=True)
+    export_moment(src, t["image"], repo, scope=view)
+    after = tree_files(repo)
+    assert "app/pods/web-abc-x1.yaml" in after
+    assert {p: d for p, d in after.items() if p in before and p != METADATA_FILE} == {
+        p: d for p, d in before.items() if p != METADATA_FILE
+    }
+    filters = [yaml.safe_load(files[METADATA_FILE])["filters"] for files in (before, after)]
+    assert filters[0] == filters[1] == {"includeSkipped": False}  # still a whole-cluster export
+    # a whole-cluster export afterwards rewrites the tree, the view's pod included
+    export_moment(src, t["image"], repo)
+    assert "app/pods/web-abc-x1.yaml" not in tree_files(repo)
