@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from khronoscope.errors import KhronoscopeError
+
 
 class Capability(enum.Flag):
     """What a backend can do beyond the basic reads and writes."""
@@ -36,6 +38,17 @@ class BlobInfo:
 
 class BlobNotFound(FileNotFoundError):
     """The named object does not exist (or was deleted by retention meanwhile)."""
+
+
+class StoreError(KhronoscopeError):
+    """A store failed or cannot be used (bad URL, unreachable, denied): one line, no secrets."""
+
+
+def check_name(name: str) -> None:
+    """Refuse an object name that is empty, absolute, or has empty, '.' or '..' segments."""
+    parts = name.split("/")
+    if not name or name.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise ValueError(f"not a valid object name: {name!r}")
 
 
 class BlobStore(Protocol):
@@ -75,3 +88,10 @@ class BlobStore(Protocol):
     def delete(self, name: str) -> None:
         """Remove `name` (no error if it is already gone)."""
         ...
+
+
+def open_store(url: str) -> BlobStore:
+    """The store a path or URL names: a directory, `file:///...` or `s3://BUCKET/PREFIX`."""
+    from khronoscope.storage.url import open_store as _open
+
+    return _open(url)
