@@ -10,7 +10,7 @@ probed with getattr.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -90,8 +90,9 @@ class BlobStore(Protocol):
         ...
 
 
-def open_store(url: str) -> BlobStore:
-    """The store a path or URL names: a directory, `file:///...` or `s3://BUCKET/PREFIX`."""
+def open_store(url: str, *, immutable: Callable[[str], bool] | None = None) -> BlobStore:
+    """The store a path or URL names: a directory, `file:///...` or `s3://BUCKET/PREFIX`;
+    remote reads of the names `immutable` accepts go through the on-disk cache."""
     from khronoscope.storage.url import open_store as _open
 
-    return _open(url)
+    return _open(url, immutable=immutable)

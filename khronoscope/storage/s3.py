@@ -308,6 +308,11 @@ class S3Store:
     def __repr__(self) -> str:
         return f"S3Store({self.url!r})"
 
+    @property
+    def identity(self) -> str:
+        """Endpoint and location: two servers may both have a bucket of the same name."""
+        return f"{self.settings.endpoint or 'aws:' + self.settings.region} {self.url}"
+
     # --- errors --------------------------------------------------------------------------------
 
     def _fail(self, op: str, name: str, err: BaseException) -> StoreError:

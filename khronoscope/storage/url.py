@@ -7,11 +7,13 @@ URL before it connects to a cluster; `open_store` builds the backend.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from khronoscope.storage import BlobStore, StoreError
+from khronoscope.storage.cache import BlockCache, CachedStore
 from khronoscope.storage.local import LocalStore
 
 # `scheme://`: anything else is a path (a file named `a:b` included)
@@ -71,12 +73,24 @@ def parse_store_url(text: str) -> StoreURL:
     raise StoreError(f"{scheme}:// is not a supported storage URL: {hint}")
 
 
-def open_store(text: str) -> BlobStore:
-    """The BlobStore for a path or URL (S3 settings come from the AWS variables and files)."""
+def open_store(
+    text: str,
+    *,
+    immutable: Callable[[str], bool] | None = None,
+    cache: BlockCache | None = None,
+) -> BlobStore:
+    """The BlobStore for a path or URL (S3 settings come from the AWS variables and files).
+
+    With `immutable` (which names are written once and never change), reads of those names
+    from a remote store go through the on-disk cache (`cache`, else the default one).
+    """
     where = parse_store_url(text)
     if where.kind == "s3":
         from khronoscope.storage.s3 import S3Store
 
-        return S3Store(where.url)
+        store = S3Store(where.url)
+        if immutable is None:
+            return store
+        return CachedStore(store, cache or BlockCache(), immutable, namespace=store.identity)
     assert where.path is not None
     return LocalStore(where.path)
