@@ -367,7 +367,7 @@ class CachedStore:
     def get_range(self, name: str, start: int, length: int) -> bytes:
         """Ranged read, from the cache when immutable (whole blocks are fetched and kept)."""
         check_name(name)
-        if not self.immutable(name):
+        if length <= 0 or not self.immutable(name):
             return self.inner.get_range(name, start, length)
         return self.cache.read(
             self.namespace, name, start, length, lambda s, n: self.inner.get_range(name, s, n)

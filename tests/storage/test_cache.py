@@ -130,7 +130,7 @@ def test_files_are_private(tmp_path):
     _remote, cache, store = _setup(tmp_path)
     _remote.put("seg/1", b"cluster state")
     store.get("seg/1")
-    for dirpath, dirs, files in os.walk(cache.root):
+    for dirpath, _dirs, files in os.walk(cache.root):
         assert os.stat(dirpath).st_mode & 0o777 == 0o700
         for f in files:
             if f != ".lock":
