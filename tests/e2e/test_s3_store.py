@@ -61,3 +61,29 @@ def test_an_unreachable_endpoint_is_one_line_naming_it(rgw, s3_env, monkeypatch)
     msg = str(err.value)
     assert "\n" not in msg
     assert "cannot read s3://bucket/p/x" in msg and "127.0.0.1:9" in msg
+
+
+def test_the_lease_on_rgw_refuses_a_second_writer_and_frees_on_release(rgw, s3_env):
+    from khronoscope.storage.lease import Lease, LeaseHeld, LeaseLost
+
+    bucket = rgw.create_bucket()
+    url = f"s3://{bucket}/clusters/prod"
+    first = Lease(open_store(url), ttl=2.0, renew_every=0.5, host="pod-a", pid=1)
+    first.acquire()
+    second = Lease(open_store(url), ttl=2.0, renew_every=0.5, host="laptop", pid=42)
+    with pytest.raises(LeaseHeld, match="already being recorded by host pod-a"):
+        second.acquire()
+    first.renew()
+    first.release()
+    second.acquire()
+    assert second.valid()
+    # second dies without releasing; a third takes over once it is stale, and second, if it
+    # ever comes back, learns it lost
+    import time
+
+    time.sleep(2.5)
+    third = Lease(open_store(url), ttl=2.0, renew_every=0.5, host="pod-b", pid=1)
+    third.acquire()
+    assert third.valid()
+    with pytest.raises(LeaseLost):
+        second.renew()
