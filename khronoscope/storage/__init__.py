@@ -44,6 +44,12 @@ class StoreError(KhronoscopeError):
     """A store failed or cannot be used (bad URL, unreachable, denied): one line, no secrets."""
 
 
+class BadLocation(StoreError):
+    """A path or URL that names no store we can use (bad input: exit status 2)."""
+
+    exit_code = 2
+
+
 def check_name(name: str) -> None:
     """Refuse an object name that is empty, absolute, or has empty, '.' or '..' segments."""
     parts = name.split("/")

@@ -35,7 +35,14 @@ from obstore.exceptions import (
 )
 from obstore.store import S3Store as _ObStore
 
-from khronoscope.storage import BlobInfo, BlobNotFound, Capability, StoreError, check_name
+from khronoscope.storage import (
+    BadLocation,
+    BlobInfo,
+    BlobNotFound,
+    Capability,
+    StoreError,
+    check_name,
+)
 
 # S3 bucket names: 3-63 lowercase letters, digits, dots and hyphens (GCS allows underscores)
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
@@ -61,22 +68,22 @@ def parse_s3_url(url: str) -> S3Location:
     """Split `s3://BUCKET[/PREFIX]`; a one-line StoreError for anything else."""
     parts = urlsplit(url)
     if parts.scheme != "s3":
-        raise StoreError(f"{url}: not an s3:// URL")
+        raise BadLocation(f"{url}: not an s3:// URL")
     if parts.query or parts.fragment:
-        raise StoreError(f"{url}: an s3:// URL has no '?' or '#' part")
+        raise BadLocation(f"{url}: an s3:// URL has no '?' or '#' part")
     bucket = parts.netloc
     if not bucket:
-        raise StoreError(f"{url}: no bucket (expected s3://BUCKET/PREFIX)")
+        raise BadLocation(f"{url}: no bucket (expected s3://BUCKET/PREFIX)")
     if "@" in bucket or ":" in bucket:
-        raise StoreError(
+        raise BadLocation(
             f"s3://{bucket.rsplit('@', 1)[-1]}/...: credentials and ports do not go in the URL "
             "(set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY and AWS_ENDPOINT_URL)"
         )
     if not _BUCKET.match(bucket):
-        raise StoreError(f"{url}: '{bucket}' is not a valid bucket name")
+        raise BadLocation(f"{url}: '{bucket}' is not a valid bucket name")
     segments = [s for s in parts.path.split("/") if s]
     if any(s in (".", "..") for s in segments):
-        raise StoreError(f"{url}: '.' and '..' are not allowed in the prefix")
+        raise BadLocation(f"{url}: '.' and '..' are not allowed in the prefix")
     return S3Location(bucket, "/".join(segments))
 
 

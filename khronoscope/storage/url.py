@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from khronoscope.storage import BlobStore, StoreError
+from khronoscope.storage import BadLocation, BlobStore
 from khronoscope.storage.cache import BlockCache, CachedStore
 from khronoscope.storage.local import LocalStore
 
@@ -48,7 +48,7 @@ class StoreURL:
 def parse_store_url(text: str) -> StoreURL:
     """Check a path or URL without touching anything; a one-line StoreError if it is wrong."""
     if not text or not text.strip():
-        raise StoreError("no recording location given")
+        raise BadLocation("no recording location given")
     m = _SCHEME.match(text)
     if m is None:
         return StoreURL("local", text, Path(text).expanduser())
@@ -56,21 +56,21 @@ def parse_store_url(text: str) -> StoreURL:
     if scheme == "file":
         parts = urlsplit(text)
         if parts.netloc not in ("", "localhost"):
-            raise StoreError(
+            raise BadLocation(
                 f"{text}: a file URL names a local path: file:///ABSOLUTE/PATH (three slashes)"
             )
         if parts.query or parts.fragment:
-            raise StoreError(f"{text}: a file URL has no '?' or '#' part")
+            raise BadLocation(f"{text}: a file URL has no '?' or '#' part")
         path = unquote(parts.path)
         if not path.startswith("/"):
-            raise StoreError(f"{text}: a file URL needs an absolute path (file:///PATH)")
+            raise BadLocation(f"{text}: a file URL needs an absolute path (file:///PATH)")
         return StoreURL("local", text, Path(path))
     if scheme == "s3":
         from khronoscope.storage.s3 import parse_s3_url
 
         return StoreURL("s3", parse_s3_url(text).url)
     hint = _HINTS.get(scheme, "use a local path, file:///PATH or s3://BUCKET/PREFIX")
-    raise StoreError(f"{scheme}:// is not a supported storage URL: {hint}")
+    raise BadLocation(f"{scheme}:// is not a supported storage URL: {hint}")
 
 
 def open_store(
