@@ -88,7 +88,7 @@ def measure(rate: int, pods: int, seconds: float, warmup: float) -> dict[str, fl
                 "127.0.0.1:0",
                 "--status-every",
                 "5",
-            ],  # fmt: skip
+            ],
             cwd=REPO,
             stderr=subprocess.PIPE,
             text=True,
