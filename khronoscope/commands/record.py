@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -138,10 +139,10 @@ async def _record(args: argparse.Namespace, out: Path, retention: Retention) -> 
         f"recording context {info.context or '?'} (cluster {info.cluster or '?'}, "
         f"{info.server_version or 'unknown version'}) to {out}; Ctrl-C to stop"
     )
-    server = None
+    server = metrics = None
     if (where := listen_address(args)) is not None:
         try:
-            server, _metrics = await start_serving(where, session, writer)
+            server, metrics = await start_serving(where, session, writer)
         except BaseException:
             writer.close()
             await session.close()
@@ -153,7 +154,7 @@ async def _record(args: argparse.Namespace, out: Path, retention: Retention) -> 
         loop.add_signal_handler(sig, stop.set)
     session.run()
     try:
-        await _loop(session, writer, recorder, status, stop)
+        await _loop(session, writer, recorder, status, stop, metrics.error if metrics else None)
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
@@ -189,6 +190,7 @@ async def _loop(
     recorder: Recorder,
     status: StatusLine,
     stop: asyncio.Event,
+    on_error: Callable[[str], None] | None = None,
 ) -> None:
     first = True
     next_trim = time.monotonic() + _TRIM_EVERY_S
@@ -203,6 +205,8 @@ async def _loop(
             if writer.failed is not None:
                 return
             status.say(f"khronoscope: warning: {err}")  # retention failed; recording goes on
+            if on_error is not None:
+                on_error("retention")
             result = None
         if result is not None and result.compacted:
             status.say(

@@ -61,6 +61,25 @@ class UploadStats:
     last_error: str = ""
     retrying: bool = False
 
+    def describe(self) -> str:
+        """For the status line: '' when nothing waits, else the backlog (and why it waits)."""
+        if not self.backlog_objects and not self.dropped_objects:
+            return ""
+        text = f"upload backlog {self.backlog_objects} ({_size(self.backlog_bytes)})"
+        if self.retrying and self.last_error:
+            text += f", retrying: {self.last_error}"
+        if self.dropped_objects:
+            text += f", {self.dropped_objects} dropped (spool full)"
+        return text
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n:.1f} GiB"
+
 
 @dataclass(frozen=True)
 class _Item:

@@ -73,11 +73,13 @@ def test_an_outage_loses_nothing_and_the_backlog_shows_it(tmp_path):
     s = up.stats()
     assert (s.backlog_bytes, s.backlog_objects, s.uploaded_objects) == (4000, 4, 0)
     assert s.retrying and "connection refused" in s.last_error and s.failures >= 2
+    assert s.describe().startswith("upload backlog 4 (3.9 KiB), retrying: cannot write ")
     store.down.clear()
     assert up.drain(10)
     s = up.close()
     assert {n: store.get(n) for n in want} == want
     assert (s.backlog_bytes, s.retrying, s.last_error) == (0, False, "")
+    assert s.describe() == ""
 
 
 def test_a_restart_uploads_what_the_last_run_spooled(tmp_path):
@@ -118,6 +120,7 @@ def test_a_full_spool_drops_the_oldest_and_says_so(tmp_path):
     s = up.stats()
     assert dropped == [("seg/0", 1000), ("seg/1", 1000)]
     assert (s.backlog_bytes, s.dropped_objects, s.dropped_bytes) == (3000, 2, 2000)
+    assert s.describe().endswith(", 2 dropped (spool full)")
     assert len(os.listdir(tmp_path / "spool")) == 3
 
 
