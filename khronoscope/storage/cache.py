@@ -206,11 +206,11 @@ class BlockCache:
         self._write_file(odir, f"{block:08d}", data, count=True)
 
     def _write_file(self, odir: Path, fname: str, data: bytes, count: bool) -> None:
+        tmp = odir / f"{_TMP}{os.getpid()}-{threading.get_ident()}-{fname}"
         try:
             self._ensure_root()
             odir.parent.mkdir(exist_ok=True, mode=_DIR_MODE)
             odir.mkdir(exist_ok=True, mode=_DIR_MODE)
-            tmp = odir / f"{_TMP}{os.getpid()}-{threading.get_ident()}-{fname}"
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, _FILE_MODE)
             try:
                 view = memoryview(data)
@@ -221,7 +221,7 @@ class BlockCache:
             os.replace(tmp, odir / fname)
         except OSError:
             # a full or read-only cache disk must not fail a read: the data is in hand
-            with contextlib.suppress(OSError, UnboundLocalError):
+            with contextlib.suppress(OSError):
                 os.unlink(tmp)
             return
         if count:

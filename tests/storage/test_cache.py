@@ -171,3 +171,14 @@ def test_processes_sharing_a_small_cache_always_read_the_right_bytes(tmp_path):
     # each process measures the cache after writing a tenth of the cap: a little overshoot
     assert cache.usage() <= 64 * 1024 * 1.5
     assert not [p for p in (tmp_path / "cache").rglob(".tmp-*")]
+
+
+def test_a_cache_that_cannot_be_written_still_reads(tmp_path):
+    remote = LocalStore(tmp_path / "remote")
+    (tmp_path / "blocked").write_text("a file where the cache dir should be")
+    cache = BlockCache(tmp_path / "blocked" / "cache", max_bytes=1 << 20, block_size=1024)
+    store = CachedStore(remote, cache, _segments)
+    data = os.urandom(5000)
+    remote.put("seg/1", data)
+    assert store.get_range("seg/1", 100, 3000) == data[100:3100]
+    assert store.get("seg/1") == data
