@@ -82,7 +82,7 @@ def test_a_recorder_serves_health_readiness_and_metrics(sim, tmp_path):
 
 
 def test_readyz_says_what_it_waits_for_until_every_type_is_listed(sim, tmp_path):
-    sim.sim.faults.delay(5.0, match=r"/pods")  # the pods list is slow to come
+    sim.sim.faults.delay(10.0, match=r"/pods")  # the pods list is slow to come
     p = Proc(
         "record", "-o", str(tmp_path / "r.khr"), "--kubeconfig", str(sim.kubeconfig_path),
         "--include", TYPES, "--status-every", "0.3", "--listen", "127.0.0.1:0",
@@ -91,7 +91,7 @@ def test_readyz_says_what_it_waits_for_until_every_type_is_listed(sim, tmp_path)
         line = p.wait_line(lambda ln: "serving /healthz" in ln)
         port = int(re.search(r"port (\d+)", line).group(1))
         seen = set()
-        deadline = time.monotonic() + 4.5
+        deadline = time.monotonic() + 9.0
         while time.monotonic() < deadline:  # the other types are listed; pods are not yet
             status, _ctype, body = _get(port, "/readyz")
             assert status == 503 and body.startswith("syncing: ")
