@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from khronoscope.errors import NotBuiltYet
-from khronoscope.observe.http import HealthServer, ListenAddress, parse_listen
-from khronoscope.observe.metrics import RecorderMetrics
 from khronoscope.storage.url import parse_store_url
+
+if TYPE_CHECKING:  # imported when --listen is used: every command's start-up pays nothing
+    from khronoscope.observe.http import HealthServer, ListenAddress
+    from khronoscope.observe.metrics import RecorderMetrics
 
 
 def add_listen_argument(parser: argparse.ArgumentParser) -> None:
@@ -24,8 +26,12 @@ def add_listen_argument(parser: argparse.ArgumentParser) -> None:
 
 def listen_address(args: argparse.Namespace) -> ListenAddress | None:
     """The parsed --listen (a UsageError before anything connects), or None."""
-    text = getattr(args, "listen", None)
-    return parse_listen(text) if text else None
+    text = args.listen
+    if not text:
+        return None
+    from khronoscope.observe.http import parse_listen
+
+    return parse_listen(text)
 
 
 def output_path(text: str) -> Path:
@@ -45,6 +51,9 @@ async def start_serving(
     where: ListenAddress, session: Any, writer: Any
 ) -> tuple[HealthServer, RecorderMetrics]:
     """Metrics filled from the session and writer, and the server answering for them."""
+    from khronoscope.observe.http import HealthServer
+    from khronoscope.observe.metrics import RecorderMetrics
+
     metrics = RecorderMetrics()
     metrics.attach_source(session)
     metrics.attach_recording_size(lambda: writer.stats.bytes)
