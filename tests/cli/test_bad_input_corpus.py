@@ -214,6 +214,9 @@ def _cases() -> list[Case]:
         add(["record", "-o", value, *live], code, says)
         add(["live", *live, "--record", value], code, says)
     add(["live", *live, "--record", "{W}/x.khr", "--no-record"], 2, "--no-record")
+    for value in ["abc", "127.0.0.1:99999", ":abc", "", "127.0.0.1:-1"]:
+        add([*rec, "--listen", value], 2, "--listen")
+    add(["record", "-o", "file://{W}/adir/", *live], 2, "is a directory")
     for value, says in [
         ("{W}/nope.yaml", "kubeconfig not found"),
         ("{W}/notyaml.yaml", "cannot read kubeconfig"),
