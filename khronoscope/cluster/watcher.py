@@ -462,6 +462,7 @@ class Watcher:
         key_of = self._key_fn()
         pending = b""
         applied = 0
+        proved = False
         readany = body.readany
         confirm = self.tuning.resume_confirm if resumed_at is not None else 0.0
         while True:
@@ -509,6 +510,7 @@ class Watcher:
                         obj = ev["object"]
                         if typ == "BOOKMARK":
                             self.rv = obj["metadata"]["resourceVersion"]
+                            proved = True  # sent only on a watch whose version was accepted
                             continue
                         if typ == "ERROR":
                             raise ApiError.from_status(obj)
@@ -530,7 +532,7 @@ class Watcher:
             except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
                 # a broken line: resume from the last good version rather than crash
                 raise TransportError(f"malformed watch event: {type(exc).__name__}: {exc}") from exc
-            if applied and confirm:
+            if (applied or proved) and confirm:
                 self._resumed(resumed_at or now())
                 confirm = 0.0
             notify()
