@@ -247,6 +247,8 @@ class ClusterSession:
         self._tasks.clear()
         for w in list(self._watchers.values()):
             w.stop(self.stopped_at)
+        if self._stall is not None:
+            self._stall.finish(self.stopped_at)
         if self.conn is not None:
             await self.conn.close()
 

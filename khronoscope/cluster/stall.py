@@ -36,7 +36,10 @@ else:
 
 
 class StallDetector:
-    """Reports each stretch in which the event loop did not run for `stall_after` seconds."""
+    """Reports each stretch in which the event loop did not run for `stall_after` seconds.
+
+    The gap ends one tick after the resume: what the server held back meanwhile arrives in the
+    first moments after it (and is stamped then), so it falls inside the gap."""
 
     def __init__(
         self,
@@ -51,28 +54,39 @@ class StallDetector:
         self.tick = min(tick, stall_after / 2)
         self._clock = clock
         self._wall = wall
+        self._last = clock()
+        self._last_wall = wall()
+        self._pending: tuple[int, float] | None = None  # (wall start, seconds) of a stall
         self.stalls = 0
 
     async def run(self) -> None:
         """Tick until cancelled."""
-        last, last_wall = self._clock(), self._wall()
+        self._last, self._last_wall = self._clock(), self._wall()
         while True:
             await asyncio.sleep(self.tick)
-            last, last_wall = self.check(last, last_wall)
+            self.observe()
 
-    def check(self, last: float, last_wall: int) -> tuple[float, int]:
-        """One tick: a gap if the loop was away too long since (`last`, `last_wall`)."""
+    def observe(self) -> None:
+        """One tick: report the stall seen at the previous tick, notice a new one."""
         now, now_wall = self._clock(), self._wall()
-        late = now - last - self.tick
+        late = now - self._last - self.tick
+        self.finish(now_wall)
         if late >= self.stall_after:
             self.stalls += 1
-            self.add_gap(
-                Gap(
-                    last_wall,
-                    max(now_wall, last_wall),
-                    ALL_TYPES,
-                    f"khronoscope did not run for {late:.0f} s (process stopped or machine "
-                    "asleep): changes made meanwhile are stamped when it resumed",
-                )
+            self._pending = (self._last_wall, late)
+        self._last, self._last_wall = now, now_wall
+
+    def finish(self, end: int) -> None:
+        """Report a stall not reported yet as a gap ending at `end` (also when closing)."""
+        if self._pending is None:
+            return
+        (start, late), self._pending = self._pending, None
+        self.add_gap(
+            Gap(
+                start,
+                max(end, start),
+                ALL_TYPES,
+                f"khronoscope did not run for {late:.0f} s (process stopped or machine "
+                "asleep): changes made meanwhile are stamped when it resumed",
             )
-        return now, now_wall
+        )
