@@ -172,6 +172,7 @@ async def _loop(
     stop: asyncio.Event,
 ) -> None:
     first = True
+    hinted = False
     next_trim = time.monotonic() + _TRIM_EVERY_S
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
@@ -191,6 +192,9 @@ async def _loop(
                 f"{_size(result.old_size)} -> {_size(result.new_size)}; the file now starts at "
                 f"{format_iso(result.start_t or 0)}"
             )
+        if session.scope_hint and not hinted:
+            hinted = True  # once: the forbidden count stays in the status line
+            status.say(f"khronoscope: hint: {session.scope_hint}")
         status.show(status_text(recorder, session), force=first)
         first = False
         if time.monotonic() >= next_trim:

@@ -1,6 +1,7 @@
-"""`khronoscope record` stopped (SIGSTOP, as a laptop's sleep does to it) and resumed: the stretch
-is a gap of every type in the file, so the changes stamped at the resume are not taken for
-changes made then."""
+"""What `khronoscope record` could not watch is said: a stretch in which it was stopped (SIGSTOP,
+as a laptop's sleep does to it) is a gap of every type in the file, so the changes stamped at
+the resume are not taken for changes made then; an account that may read only some namespaces
+is told that `-n` may help."""
 
 from __future__ import annotations
 
@@ -57,3 +58,19 @@ def test_a_recorder_stopped_for_seconds_records_a_gap_for_the_stall(sim, tmp_pat
     # the change made meanwhile is stamped at the resume: inside the gap, never before it
     (stamp, _), *_ = src.tmap.history(ObjectKey("configmaps", "default", "made-while-stopped"))
     assert gap.start <= stamp <= gap.end
+
+
+def test_an_account_limited_to_a_namespace_is_told_once_that_n_may_help(sim, tmp_path):
+    kubeconfig = sim.add_user("team", namespaces={"default"}, context_namespace="default")
+    path = tmp_path / "limited.khr"
+    p = Proc("record", "-o", str(path), "--kubeconfig", str(kubeconfig), "--status-every", "0.3")
+    try:
+        hint = p.wait_line(lambda ln: "may help" in ln)
+        p.wait_line(lambda ln: "forbidden" in ln and "types watched" in ln)
+        time.sleep(1.0)
+        code, _out, err = term(p)
+    finally:
+        p.kill()
+    assert code == 0, err
+    assert hint.startswith("khronoscope: hint: ") and "-n default may help" in hint
+    assert err.count("may help") == 1
