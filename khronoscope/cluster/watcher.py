@@ -147,7 +147,11 @@ class Watcher:
         self.watches = 0
         self._lost_at: int | None = None
         self._lost_reason = ""
-        self._failures = 0
+        # failures in a row, per kind: each kind has its own backoff, so a 410 or a watch closed
+        # at once right after an outage does not inherit the outage's long wait
+        self._failures = 0  # unreachable, 5xx, other errors
+        self._gones = 0  # 410 Gone (the relist it asks for is at once the first time)
+        self._quick_closes = 0  # watches the server closed at once with nothing in them
         self._last_data: int | None = None
         self._stream_opened: float | None = None  # monotonic, while a watch stream is open
         self._rbac_changed = asyncio.Event()
@@ -175,9 +179,10 @@ class Watcher:
                     # relist now, with a backoff only if it keeps happening
                     self._lose(self.sink.now(), f"watch expired ({err.summary})")
                     need_list = True
-                    self._count_failure()
-                    if self._failures > 1:
-                        await asyncio.sleep(self._backoff())
+                    self._stream_opened = None
+                    self._gones += 1
+                    if self._gones > 1:
+                        await asyncio.sleep(self._backoff(self._gones))
                     continue
                 need_list = need_list or err.forbidden or err.not_found
                 await self._on_api_error(err)
@@ -185,12 +190,12 @@ class Watcher:
                 self._lose(self._last_data or self.sink.now(), str(err))
                 self._set(TypeState.RETRYING, str(err))
                 self._count_failure()
-                await self._retry_when_back(self._backoff())
+                await self._retry_when_back(self._backoff(self._failures))
             except TransportError as err:
                 self._lose(self.sink.now(), str(err))
                 self._set(TypeState.RETRYING, str(err))
                 self._count_failure()
-                await self._retry_when_back(self._backoff())
+                await self._retry_when_back(self._backoff(self._failures))
 
     async def _on_api_error(self, err: ApiError) -> None:
         now = self.sink.now()
@@ -212,7 +217,7 @@ class Watcher:
                 except Exception as exc:  # a failing exec plugin is one more reason to retry
                     err = ApiError(401, "Unauthorized", f"{err.message}; {exc}".strip("; "))
             self._set(TypeState.RETRYING, err.summary)
-            delay = self._backoff(err.retry_after)
+            delay = self._backoff(self._failures, err.retry_after)
             if err.status >= 500:
                 # a load balancer or a restarting server answering for a missing one
                 await self._retry_when_back(delay)
@@ -224,8 +229,12 @@ class Watcher:
         this is the first failure of a new streak (a long outage's backoff is not inherited)."""
         opened, self._stream_opened = self._stream_opened, None
         if opened is not None and time.monotonic() - opened >= self.tuning.resume_confirm:
-            self._failures = 0
+            self._proved_good()
         self._failures += 1
+
+    def _proved_good(self) -> None:
+        """A watch worked: every backoff starts over."""
+        self._failures = self._gones = self._quick_closes = 0
 
     async def _retry_when_back(self, delay: float) -> None:
         """Sleep `delay`, or less if the server is seen coming back meanwhile (then the backoff
@@ -251,11 +260,11 @@ class Watcher:
         """An RBAC object changed: a forbidden type should ask again soon (it may be granted)."""
         self._rbac_changed.set()
 
-    def _backoff(self, at_least: float | None = None) -> float:
-        """Exponential backoff with jitter (half fixed, half random, capped), never shorter than
-        the wait the server asked for."""
+    def _backoff(self, failures: int, at_least: float | None = None) -> float:
+        """Exponential backoff after `failures` in a row, with jitter (half fixed, half random,
+        capped), never shorter than the wait the server asked for."""
         t = self.tuning
-        delay = min(t.backoff_max, t.backoff_base * (2 ** min(self._failures - 1, 30)))
+        delay = min(t.backoff_max, t.backoff_base * (2 ** min(max(failures, 1) - 1, 30)))
         delay = delay / 2 + self.rng.random() * delay / 2
         if at_least:
             # the server's own wait, capped so a bogus header cannot park a type for an hour
@@ -305,7 +314,7 @@ class Watcher:
         """The watch resumed after an outage is proven good: close the gap, and start the
         backoff over (the next failure is a new one, not the outage's tail)."""
         self._close_gap(t, _RESUMED)
-        self._failures = 0
+        self._proved_good()
 
     def _set(self, state: TypeState, error: str = "") -> None:
         if state != self.state:
@@ -447,10 +456,10 @@ class Watcher:
             self._resumed(resumed_at)
         if events == 0 and time.monotonic() - opened < 1.0:
             # a server that closes every watch at once must not make us spin
-            self._failures += 1
-            await asyncio.sleep(self._backoff())
+            self._quick_closes += 1
+            await asyncio.sleep(self._backoff(self._quick_closes))
         else:
-            self._failures = 0
+            self._proved_good()
 
     async def _consume(self, body: Any, read_timeout: float, resumed_at: int | None) -> int:
         """Read watch lines until EOF; returns how many events were applied."""
