@@ -157,9 +157,10 @@ def notify_scope_hint(app: Any, session: Any) -> None:
 async def close_live(session: Any, live: LiveRecording | None) -> None:
     """Stop watching, then close the recording (its path is printed for `khronoscope open`)."""
     try:
-        await session.close()
+        await session.close()  # outages still open become gaps ending at session.stopped_at
     finally:
         if live is not None:
+            # HOOK(loss): pass session.stopped_at on to writer.close once it takes a stop time
             live.close()
 
 

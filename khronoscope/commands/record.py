@@ -141,8 +141,10 @@ async def _record(args: argparse.Namespace, out: Path, retention: Retention) -> 
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         status.clear()
-        await session.close()
+        await session.close()  # outages still open become gaps ending at session.stopped_at
         recorder.sync()  # the last watch states
+        # HOOK(loss): the recording's range ends at the stop, not its last change: once the
+        # writer records a stop time, close with it: writer.close(stop_t=session.stopped_at)
         writer.close()
     if writer.failed is not None:
         raise KhronoscopeError(str(writer.failed))
