@@ -19,11 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from khronoscope.core.provenance import ProvenanceStore
 from khronoscope.core.source import Bookmark, Gap, SourceInfo, TypeStatus
 from khronoscope.core.types import ObjectKey, ResourceType
 from khronoscope.recording import format as fmt
 from khronoscope.recording import records as rec
 from khronoscope.recording.bookmarks import BookmarkSidecar
+from khronoscope.recording.companion import Companion, load_reconstructed
 from khronoscope.recording.reader import Keyframe, Problem, RecordingReader
 from khronoscope.recording.replay import (
     Extras,
@@ -106,9 +108,16 @@ class RecordingSource:
         self.logs = LogStore()
         self.metrics = MetricStore()
         self.metrics.set_state(MetricsState.RECORDED)
+        # who made each version, and what was reconstructed (see core/provenance.py)
+        self.provenance = ProvenanceStore()
+        self._reconstructed: list[tuple[ObjectKey, int, bytes]] = []
+        # history imported from audit logs into this recording (`import audit --into`)
+        self.companion = Companion.find(self.path, self.reader.header)
         self._sidecar = BookmarkSidecar(self.path)
         self._progress = progress
         self.total_changes = self.reader.change_count
+        if self.companion is not None:
+            self.total_changes += self.companion.change_count
         self.loaded_changes = 0
         self.lost_versions = 0
         self.history_complete = False
@@ -280,9 +289,30 @@ class RecordingSource:
                 newer = (frozenset(start.keys()), w.start.t)
                 self.complete_from = w.start.t
             yield
+        # the oldest history last: versions the cluster remembered, then the audit log's
+        yield from self._older_than_recorded()
         if not self.follow:  # nothing will change any more: every version can go cold
             yield from self.tmap.compact_steps()
         self._finish()
+
+    def _older_than_recorded(self) -> Iterator[None]:
+        """Add what comes before the recorded versions of each object: reconstructed versions
+        and the companion's imported history (each key's versions end where the recording's
+        begin: the recording wins)."""
+        # the audit's exact versions first: reconstructed ones then only reach further back
+        if self.companion is not None:
+            extras = Extras()
+            for _ in self.companion.load(self.tmap, extras):
+                yield
+            self.loaded_changes += self.companion.change_count
+            self._absorb(extras)
+            for gap in extras.gaps.values():
+                self._extras.add_gap(gap)
+            self._report("history")
+        if self._reconstructed:
+            load_reconstructed(self.tmap, self._reconstructed)
+            self._reconstructed = []
+            yield
 
     def _finish(self) -> None:
         self.history_complete = True
@@ -414,6 +444,15 @@ class RecordingSource:
         if extras.metrics:
             self.metrics.insert_many(sample_of(m.t, m.key, m.values) for m in extras.metrics)
             extras.metrics.clear()
+        for entry in extras.provenance:
+            self.provenance.add(entry)
+        extras.provenance.clear()
+        if extras.reconstructed:
+            if self.history_complete:  # followed: a recorder wrote them after the start
+                load_reconstructed(self.tmap, extras.reconstructed)
+            else:
+                self._reconstructed.extend(extras.reconstructed)
+            extras.reconstructed.clear()
 
     @property
     def header(self) -> dict[str, Any]:
@@ -432,12 +471,17 @@ class RecordingSource:
         return max(ends) if ends else None
 
     def problems(self) -> list[Problem]:
-        """Damage found in the file so far (bytes and what was lost)."""
-        return self.reader.report()
+        """Damage found in the file (and its companion) so far: bytes and what was lost."""
+        found = self.reader.report()
+        if self.companion is not None:
+            found += self.companion.problems()
+        return found
 
     def close(self) -> None:
         """Close the file."""
         self.reader.close()
+        if self.companion is not None:
+            self.companion.close()
 
 
 @contextlib.contextmanager

@@ -1,0 +1,283 @@
+"""`import audit FILE... -o RECORDING`: audit logs streamed into a new recording.
+
+Entries are read in time order (files.read_all), each turned into facts (entries.Translator),
+and each fact into a change of the recording with a PROVENANCE record naming who made it. Stamps
+are the entries' stageTimestamps, made strictly increasing (as the live session's are), so that
+no two changes share one. An entry older than a version already written of its object (its
+resourceVersion is lower) is counted as stale and skipped rather than put on top of newer state.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from khronoscope.audit.entries import BadEntry, Effect, Fact, Translator
+from khronoscope.audit.files import ReadStats, read_all
+from khronoscope.core.provenance import Provenance, is_unknown, unknown_placeholder
+from khronoscope.core.source import SourceInfo
+from khronoscope.core.timefmt import format_iso
+from khronoscope.core.types import ObjectKey
+from khronoscope.recording import format as fmt
+from khronoscope.recording import records as rec
+from khronoscope.recording.writer import RecordingWriter, WriterOptions
+
+# progress(stats): called about every PROGRESS_EVERY entries and at the end
+Progress = Callable[["ImportStats"], None]
+PROGRESS_EVERY = 5000
+
+
+@dataclass(slots=True)
+class ImportStats:
+    """What an import read, wrote and skipped."""
+
+    read: ReadStats = field(default_factory=ReadStats)
+    versions: int = 0
+    deletes: int = 0
+    unknown: int = 0
+    attributed: int = 0
+    marks: int = 0
+    stale: int = 0
+    unchanged: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    gaps: int = 0
+    first_t: int | None = None
+    last_t: int | None = None
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def changes(self) -> int:
+        """Changes written: versions, deletes and unknown states."""
+        return self.versions + self.deletes + self.unknown
+
+    @property
+    def rate(self) -> float:
+        """Entries read per second so far."""
+        took = time.monotonic() - self.started
+        return self.read.entries / took if took > 0 else 0.0
+
+
+class HistoryBuilder:
+    """Writes facts as changes (and their provenance) into a RecordingWriter."""
+
+    def __init__(self, writer: RecordingWriter, stats: ImportStats) -> None:
+        self.writer = writer
+        self.stats = stats
+        self._last_t = 0
+        self._rv: dict[ObjectKey, int] = {}
+        # names of the objects that exist, per (type, namespace): a deletecollection logged
+        # without a body leaves each of them unknown
+        self._live: dict[tuple[str, str], set[str]] = {}
+
+    # --- facts -----------------------------------------------------------------------------
+
+    def stamp(self, t: int) -> int:
+        """`t`, made strictly greater than every stamp before."""
+        if t <= self._last_t:
+            t = self._last_t + 1
+        self._last_t = t
+        return t
+
+    def handle(self, fact: Fact) -> None:
+        """Apply one fact."""
+        if fact.effect is Effect.UNKNOWN_COLLECTION:
+            self._unknown_collection(fact)
+            return
+        rv = _rv_int(fact.resource_version)
+        if rv:
+            last = self._rv.get(fact.key)
+            if last is not None and rv < last:
+                self.stats.stale += 1
+                return
+            self._rv[fact.key] = rv
+        t = self.stamp(fact.t)
+        if fact.effect is Effect.PUT:
+            assert fact.obj is not None
+            self.put(t, fact.key, rec.pack(fact.obj), replace(fact.prov, t=t))
+        elif fact.effect is Effect.DELETE:
+            if not fact.logged_body and _has_finalizers(self.current(fact.key)):
+                self._unknown(t, fact, f"delete by {fact.prov.user or 'an unknown user'} of an "
+                              "object with finalizers (it may still exist)")
+                return
+            self.delete(t, fact.key, replace(fact.prov, t=t))
+        elif fact.effect is Effect.SCALE:
+            self._scale(t, fact)
+        else:
+            self._unknown(t, fact, "")
+
+    def _unknown(self, t: int, fact: Fact, why: str) -> None:
+        who = fact.prov.user or "an unknown user"
+        why = why or f"{fact.prov.verb} by {who} at {format_iso(fact.t)}"
+        obj = unknown_placeholder(
+            fact.api_version, fact.kind, fact.key, f"{why}; the audit log has no body for it"
+        )
+        self.put(t, fact.key, rec.pack(obj), replace(fact.prov, t=t, unknown=True), unknown=True)
+
+    def _scale(self, t: int, fact: Fact) -> None:
+        prev_raw = self.current(fact.key)
+        prev = rec.unpack(prev_raw) if prev_raw is not None else None
+        if prev is None or is_unknown(prev) or not isinstance(prev.get("spec"), dict):
+            self._unknown(t, fact, "")
+            return
+        obj = dict(prev)
+        spec = dict(prev["spec"])
+        meta = dict(prev.get("metadata") or {})
+        if spec.get("replicas") != fact.replicas:
+            # the API server counts a spec change as a new generation
+            if isinstance(meta.get("generation"), int):
+                meta["generation"] += 1
+        spec["replicas"] = fact.replicas
+        if fact.resource_version:
+            meta["resourceVersion"] = fact.resource_version
+        obj["spec"], obj["metadata"] = spec, meta
+        note = "spec.replicas from the Scale answered (the object itself is not in the entry)"
+        prov = replace(fact.prov, t=t, resource_version=fact.resource_version, note=note)
+        self.put(t, fact.key, rec.pack(obj), prov)
+
+    def _unknown_collection(self, fact: Fact) -> None:
+        scope = (fact.key.type, fact.key.namespace)
+        names = sorted(self._live.get(scope, ()))
+        who = fact.prov.user or "an unknown user"
+        where = f" in {fact.key.namespace}" if fact.key.namespace else ""
+        why = f"deletecollection of {fact.key.type}{where} by {who} at {format_iso(fact.t)}"
+        for name in names:
+            key = ObjectKey(fact.key.type, fact.key.namespace, name)
+            one = replace(fact, key=key, prov=replace(fact.prov, key=key))
+            raw = self.current(key)
+            obj = rec.unpack(raw) if raw is not None else {}
+            one.api_version = str(obj.get("apiVersion") or fact.api_version)
+            one.kind = str(obj.get("kind") or fact.kind)
+            self._unknown(self.stamp(fact.t), one, why + " (deleted or not)")
+        if not names:
+            self.stats.skipped["deletecollection of nothing known"] += 1
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def current(self, key: ObjectKey) -> bytes | None:
+        """The version of `key` in force, as written so far."""
+        return self.writer.in_force(key)
+
+    def put(
+        self, t: int, key: ObjectKey, raw: bytes, prov: Provenance, unknown: bool = False
+    ) -> None:
+        """Write a version and its provenance (nothing when it equals the one in force)."""
+        if not self.writer.append_packed(t, key, raw):
+            self.stats.unchanged += 1
+            return
+        self._live.setdefault((key.type, key.namespace), set()).add(key.name)
+        self.writer.append_provenance(prov)
+        self._count(t, unknown)
+
+    def delete(self, t: int, key: ObjectKey, prov: Provenance) -> None:
+        """Write a delete and its provenance; for an object never seen, a mark says who."""
+        if self.writer.append_packed(t, key, None):
+            self._live.get((key.type, key.namespace), set()).discard(key.name)
+            self.writer.append_provenance(prov)
+            self.stats.deletes += 1
+            self._times(t)
+            return
+        self.writer.append_provenance(replace(prov, mark=True, note=prov.describe()))
+        self.stats.marks += 1
+
+    def _count(self, t: int, unknown: bool) -> None:
+        if unknown:
+            self.stats.unknown += 1
+        else:
+            self.stats.versions += 1
+        self._times(t)
+
+    def _times(self, t: int) -> None:
+        s = self.stats
+        if s.first_t is None or t < s.first_t:
+            s.first_t = t
+        if s.last_t is None or t > s.last_t:
+            s.last_t = t
+
+    def finish(self) -> None:
+        """Called once every fact was handled."""
+
+
+def _has_finalizers(raw: bytes | None) -> bool:
+    if raw is None:
+        return False
+    meta = rec.unpack(raw).get("metadata")
+    return isinstance(meta, dict) and bool(meta.get("finalizers"))
+
+
+def _rv_int(rv: str) -> int:
+    return int(rv) if rv.isdigit() else 0
+
+
+def run_import(
+    paths: list[Path],
+    builder_for: Callable[[ImportStats], HistoryBuilder],
+    progress: Progress | None = None,
+    translator: Translator | None = None,
+) -> ImportStats:
+    """Read the files and hand every fact to the builder; the stats say what happened."""
+    stats = ImportStats()
+    builder = builder_for(stats)
+    translate = translator or Translator()
+    n = 0
+    for _t, _f, _s, ev in read_all(paths, stats.read):
+        try:
+            facts = translate.facts(ev)
+        except BadEntry as err:
+            stats.read.garbage += 1
+            stats.read.report(f"an entry: {err} (skipped)")
+            continue
+        for fact in facts:
+            builder.handle(fact)
+        n += 1
+        if progress is not None and n % PROGRESS_EVERY == 0:
+            progress(stats)
+    builder.finish()
+    stats.skipped.update(translate.skipped)
+    if progress is not None:
+        progress(stats)
+    return stats
+
+
+def first_time(paths: list[Path]) -> int | None:
+    """The time of the earliest entry (the new recording's start)."""
+    stats = ReadStats()
+    best: int | None = None
+    for p in paths:
+        for t, *_ in read_all([p], stats):
+            best = t if best is None else min(best, t)
+            break
+    return best
+
+
+def import_new(
+    paths: list[Path],
+    out: Path,
+    cluster: str = "",
+    progress: Progress | None = None,
+    writer_options: WriterOptions | None = None,
+) -> ImportStats:
+    """`import audit FILE... -o OUT`: a new recording holding what the audit logs tell."""
+    start = first_time(paths)
+    info = SourceInfo(
+        cluster=cluster,
+        context="",
+        server_version="",
+        extra={"source": "audit log", "audit_files": ", ".join(p.name for p in paths)},
+    )
+    options: dict[str, Any] = {"command": "import audit", "files": [str(p) for p in paths]}
+    writer = RecordingWriter.create(
+        out,
+        info,
+        start=start if start is not None else 0,
+        secrets=fmt.SECRETS_REDACTED,
+        options=options,
+        writer_options=writer_options or WriterOptions(autoflush=False),
+    )
+    try:
+        return run_import(paths, lambda stats: HistoryBuilder(writer, stats), progress)
+    finally:
+        writer.close()
