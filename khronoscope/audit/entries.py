@@ -102,6 +102,8 @@ class Fact:
     resource_version: str = ""
     # False when the entry had no body (Metadata level, or the body was dropped)
     logged_body: bool = True
+    # `obj` packed with recording.records.pack (a worker process sends this, not `obj`)
+    raw: bytes | None = None
 
 
 class BadEntry(ValueError):
@@ -135,6 +137,9 @@ def parse_stamp(value: Any) -> int:
         if len(_second_cache) > 4096:
             _second_cache.clear()
         _second_cache[head] = secs
+    if value[-1] == "Z" and value[19] == "." and value[20:-1].isdigit():
+        # the layout the API server writes: microseconds and Z
+        return secs * 1_000_000_000 + int(value[20:-1][:9].ljust(9, "0"))
     rest = value[19:]
     frac = 0
     if rest.startswith("."):
@@ -189,8 +194,9 @@ class Translator:
         # kinds learnt from the bodies seen, for the placeholders of types seen without one
         self.kinds: dict[str, tuple[str, str]] = {}
 
-    def facts(self, ev: dict[str, Any]) -> list[Fact]:
-        """The facts of one Event ([] when it tells nothing about stored objects)."""
+    def facts(self, ev: dict[str, Any], t: int | None = None) -> list[Fact]:
+        """The facts of one Event ([] when it tells nothing about stored objects); `t`: its
+        stageTimestamp when the caller read it already."""
         if not isinstance(ev, dict) or "auditID" not in ev or "verb" not in ev:
             raise BadEntry("not an audit Event")
         verb = ev.get("verb")
@@ -223,7 +229,8 @@ class Translator:
             self.skipped["duplicate"] += 1
             return []
         self._seen.add(audit_id)
-        t = parse_stamp(ev.get("stageTimestamp") or ev.get("timestamp"))
+        if t is None:
+            t = parse_stamp(ev.get("stageTimestamp") or ev.get("timestamp"))
         type_ = type_name(resource, group)
         version = ref.get("apiVersion") or "v1"
         api_version = f"{group}/{version}" if group else version

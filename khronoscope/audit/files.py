@@ -30,6 +30,7 @@ from khronoscope.errors import KhronoscopeError
 
 # entries up to this much older than the newest read so far are still put in order
 REORDER_WINDOW = 10 * 1_000_000_000
+REORDER_MAX = 20_000  # lines held at most (bounds memory whatever the entry rate)
 MAX_EXAMPLES = 10
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -116,6 +117,10 @@ class AuditFile:
         self.gzipped = raw.read(2) == _GZIP_MAGIC
         raw.seek(0)
 
+    def close(self) -> None:
+        """Close the file (`entries` closes it when it ends)."""
+        self._raw.close()
+
     def _lines(self) -> Iterator[bytes]:
         stream: Any = gzip.GzipFile(fileobj=self._raw) if self.gzipped else self._raw
         try:
@@ -136,45 +141,100 @@ class AuditFile:
             self._raw.close()
 
     def entries(self) -> Iterator[Entry]:
-        """Events with their stageTimestamp, put in order within a small window."""
+        """Events with their stageTimestamp, put in order within a small window.
+
+        Lines wait in the window as bytes (their time read off the raw line where the API
+        server's layout allows) and are parsed when they leave it: parsed Events are large."""
         stats = self.stats
-        heap: list[Entry] = []
+        heap: list[tuple[int, int, int, bytes | dict[str, Any]]] = []
         newest = 0
-        seq = 0
         lineno = 0
         for line in self._lines():
             lineno += 1
             stats.lines += 1
-            if not line.strip():
-                continue
-            try:
-                doc = orjson.loads(line)
-                events = unwrap(doc)
-            except (orjson.JSONDecodeError, BadEntry) as err:
-                if not line.endswith(b"\n"):
-                    stats.truncated += 1
-                    stats.report(f"{self.path}:{lineno}: last line cut short (skipped)")
-                else:
-                    stats.garbage += 1
-                    why = "not JSON" if isinstance(err, orjson.JSONDecodeError) else str(err)
-                    stats.report(f"{self.path}:{lineno}: {why} (skipped)")
-                continue
-            for ev in events:
-                try:
-                    t = parse_stamp(ev.get("stageTimestamp") or ev.get("timestamp"))
-                except BadEntry as err:
-                    stats.garbage += 1
-                    stats.report(f"{self.path}:{lineno}: {err} (skipped)")
+            t = _raw_stamp(line)
+            if t is not None:
+                item: tuple[int, int, int, bytes | dict[str, Any]] = (
+                    t,
+                    self.number,
+                    lineno << 16,
+                    line,
+                )
+                heapq.heappush(heap, item)
+            else:
+                for i, (t, ev) in enumerate(self._parse(line, lineno)):
+                    heapq.heappush(heap, (t, self.number, (lineno << 16) | (i & 0xFFFF), ev))
+                if t is None:
                     continue
-                stats.entries += 1
-                seq += 1
-                heapq.heappush(heap, (t, self.number, seq, ev))
-                if t > newest:
-                    newest = t
-                    while heap and heap[0][0] < newest - REORDER_WINDOW:
-                        yield heapq.heappop(heap)
+            if t > newest:
+                newest = t
+            while heap and (heap[0][0] < newest - REORDER_WINDOW or len(heap) > REORDER_MAX):
+                yield from self._ready(heapq.heappop(heap))
         while heap:
-            yield heapq.heappop(heap)
+            yield from self._ready(heapq.heappop(heap))
+
+    def _ready(self, item: tuple[int, int, int, bytes | dict[str, Any]]) -> Iterator[Entry]:
+        t, number, seq, value = item
+        if isinstance(value, dict):
+            self.stats.entries += 1
+            yield (t, number, seq, value)
+            return
+        for _t, ev in self._parse(value, seq >> 16, t):
+            self.stats.entries += 1
+            yield (t, number, seq, ev)
+
+    def _parse(
+        self, line: bytes, lineno: int, known: int | None = None
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """The Events of one line with their times (`known`: read off the raw line already);
+        [] (reported) for garbage."""
+        stats = self.stats
+        where = f"{self.path}:{lineno}"
+        if not line.strip():
+            return []
+        try:
+            events = unwrap(orjson.loads(line))
+        except (orjson.JSONDecodeError, BadEntry) as err:
+            if not line.endswith(b"\n"):
+                stats.truncated += 1
+                stats.report(f"{where}: last line cut short (skipped)")
+            else:
+                stats.garbage += 1
+                why = "not JSON" if isinstance(err, orjson.JSONDecodeError) else str(err)
+                stats.report(f"{where}: {why} (skipped)")
+            return []
+        if known is not None and len(events) == 1:
+            return [(known, events[0])]
+        out = []
+        for ev in events:
+            try:
+                out.append((parse_stamp(ev.get("stageTimestamp") or ev.get("timestamp")), ev))
+            except BadEntry as err:
+                stats.garbage += 1
+                stats.report(f"{where}: {err} (skipped)")
+        return out
+
+
+_STAMP_KEY = b'"stageTimestamp":"'
+_EVENT_START = b'{"kind":"Event"'
+
+
+def _raw_stamp(line: bytes) -> int | None:
+    """The stageTimestamp of a line laid out as the API server writes it, without parsing the
+    line (None when it is not found: the line is then parsed at once)."""
+    if not line.startswith(_EVENT_START):
+        return None  # wrapped, a list, or laid out otherwise: parsed to find its time(s)
+    i = line.rfind(_STAMP_KEY)
+    if i < 0:
+        return None
+    start = i + len(_STAMP_KEY)
+    end = line.find(b'"', start)
+    if end < 0 or end - start > 40:
+        return None
+    try:
+        return parse_stamp(line[start:end].decode("ascii"))
+    except (BadEntry, UnicodeDecodeError):
+        return None
 
 
 def read_all(paths: list[Path], stats: ReadStats) -> Iterator[Entry]:

@@ -9,18 +9,22 @@ resourceVersion is lower) is counted as stale and skipped rather than put on top
 
 from __future__ import annotations
 
+import gc
+import itertools
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from khronoscope.audit.entries import BadEntry, Effect, Fact, Translator
-from khronoscope.audit.files import ReadStats, read_all
+from khronoscope.audit.entries import Effect, Fact
+from khronoscope.audit.files import ReadStats
+from khronoscope.audit.pipeline import check_files
+from khronoscope.audit.pipeline import facts as pipeline_facts
 from khronoscope.core.provenance import Provenance, is_unknown, unknown_placeholder
 from khronoscope.core.source import SourceInfo
-from khronoscope.core.timefmt import format_iso
+from khronoscope.core.timefmt import format_iso, now_ns
 from khronoscope.core.types import ObjectKey
 from khronoscope.recording import format as fmt
 from khronoscope.recording import records as rec
@@ -95,15 +99,16 @@ class HistoryBuilder:
                 return
             self._rv[fact.key] = rv
         t = self.stamp(fact.t)
+        prov = fact.prov if fact.prov.t == t else replace(fact.prov, t=t)
         if fact.effect is Effect.PUT:
-            assert fact.obj is not None
-            self.put(t, fact.key, rec.pack(fact.obj), replace(fact.prov, t=t))
+            raw = fact.raw if fact.raw is not None else rec.pack(fact.obj)
+            self.put(t, fact.key, raw, prov)
         elif fact.effect is Effect.DELETE:
             if not fact.logged_body and _has_finalizers(self.current(fact.key)):
                 self._unknown(t, fact, f"delete by {fact.prov.user or 'an unknown user'} of an "
                               "object with finalizers (it may still exist)")
                 return
-            self.delete(t, fact.key, replace(fact.prov, t=t))
+            self.delete(t, fact.key, prov)
         elif fact.effect is Effect.SCALE:
             self._scale(t, fact)
         else:
@@ -213,44 +218,30 @@ def _rv_int(rv: str) -> int:
 
 
 def run_import(
-    paths: list[Path],
-    builder_for: Callable[[ImportStats], HistoryBuilder],
+    found: Iterable[Fact],
+    builder: HistoryBuilder,
     progress: Progress | None = None,
-    translator: Translator | None = None,
 ) -> ImportStats:
-    """Read the files and hand every fact to the builder; the stats say what happened."""
-    stats = ImportStats()
-    builder = builder_for(stats)
-    translate = translator or Translator()
+    """Hand every fact to the builder; its stats say what happened."""
+    stats = builder.stats
     n = 0
-    for _t, _f, _s, ev in read_all(paths, stats.read):
-        try:
-            facts = translate.facts(ev)
-        except BadEntry as err:
-            stats.read.garbage += 1
-            stats.read.report(f"an entry: {err} (skipped)")
-            continue
-        for fact in facts:
+    # parsed entries are acyclic trees: the cyclic collector would only rescan them, over and
+    # over, as the writer's state grows (measured: several times slower with it on)
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        for fact in found:
             builder.handle(fact)
-        n += 1
-        if progress is not None and n % PROGRESS_EVERY == 0:
-            progress(stats)
-    builder.finish()
-    stats.skipped.update(translate.skipped)
+            n += 1
+            if progress is not None and n % PROGRESS_EVERY == 0:
+                progress(stats)
+        builder.finish()
+    finally:
+        if paused:
+            gc.enable()
     if progress is not None:
         progress(stats)
     return stats
-
-
-def first_time(paths: list[Path]) -> int | None:
-    """The time of the earliest entry (the new recording's start)."""
-    stats = ReadStats()
-    best: int | None = None
-    for p in paths:
-        for t, *_ in read_all([p], stats):
-            best = t if best is None else min(best, t)
-            break
-    return best
 
 
 def import_new(
@@ -259,9 +250,13 @@ def import_new(
     cluster: str = "",
     progress: Progress | None = None,
     writer_options: WriterOptions | None = None,
+    worker: bool | None = None,
 ) -> ImportStats:
     """`import audit FILE... -o OUT`: a new recording holding what the audit logs tell."""
-    start = first_time(paths)
+    check_files(paths)
+    stats = ImportStats()
+    found = pipeline_facts(paths, stats.read, stats.skipped, worker)
+    first = next(found, None)  # the recording starts at the first change
     info = SourceInfo(
         cluster=cluster,
         context="",
@@ -272,12 +267,13 @@ def import_new(
     writer = RecordingWriter.create(
         out,
         info,
-        start=start if start is not None else 0,
+        start=first.t if first is not None else now_ns(),
         secrets=fmt.SECRETS_REDACTED,
         options=options,
         writer_options=writer_options or WriterOptions(autoflush=False),
     )
     try:
-        return run_import(paths, lambda stats: HistoryBuilder(writer, stats), progress)
+        stream = itertools.chain([first], found) if first is not None else found
+        return run_import(stream, HistoryBuilder(writer, stats), progress)
     finally:
         writer.close()
