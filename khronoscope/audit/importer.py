@@ -131,10 +131,9 @@ class HistoryBuilder:
         obj = dict(prev)
         spec = dict(prev["spec"])
         meta = dict(prev.get("metadata") or {})
-        if spec.get("replicas") != fact.replicas:
-            # the API server counts a spec change as a new generation
-            if isinstance(meta.get("generation"), int):
-                meta["generation"] += 1
+        # the API server counts a spec change as a new generation
+        if spec.get("replicas") != fact.replicas and isinstance(meta.get("generation"), int):
+            meta["generation"] += 1
         spec["replicas"] = fact.replicas
         if fact.resource_version:
             meta["resourceVersion"] = fact.resource_version

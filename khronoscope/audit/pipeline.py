@@ -180,7 +180,8 @@ def _work(paths: list[str], out: BinaryIO) -> None:
     except KhronoscopeError as err:
         buf.append(packer.pack([_ERROR, str(err)]))
     except Exception as err:  # the main process reports it as one line
-        buf.append(packer.pack([_ERROR, f"reading the audit logs failed: {type(err).__name__}: {err}"]))
+        why = f"reading the audit logs failed: {type(err).__name__}: {err}"
+        buf.append(packer.pack([_ERROR, why]))
     out.write(b"".join(buf))
     out.flush()
 

@@ -1,0 +1,116 @@
+"""Who wrote a version: the field managers its managedFields name, and the audit user when an
+audit log said (see core/provenance.py). Shared by the history view, `khronoscope history`,
+the diff header and the Git export's trailers.
+
+Field managers: between two consecutive versions, the managedFields entries that are new or
+whose `time` moved name the writers (`kubectl-edit`, `kube-controller-manager`, `helm`...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from khronoscope.core.provenance import (
+    OBSERVED,
+    RECONSTRUCTED,
+    Provenance,
+    ProvenanceStore,
+    is_unknown,
+    reconstructed_note,
+    unknown_reason,
+)
+from khronoscope.core.types import ObjectKey
+
+_MISSING = object()
+
+
+def _entry_id(e: dict[str, Any]) -> tuple[str, str, str]:
+    return (str(e.get("manager", "")), str(e.get("operation", "")), str(e.get("subresource", "")))
+
+
+def managed(obj: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The managedFields entries of an object."""
+    if not obj:
+        return []
+    entries = (obj.get("metadata") or {}).get("managedFields") or []
+    return [e for e in entries if isinstance(e, dict)]
+
+
+def writers(prev: dict[str, Any] | None, cur: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The managedFields entries of `cur` that wrote it: new since `prev`, or with a new time.
+
+    For a first version (no `prev`) the entries with the latest time (its creator, usually).
+    """
+    now = managed(cur)
+    if not now:
+        return []
+    if prev is None:
+        return _latest(now)
+    before = {_entry_id(e): e.get("time") for e in managed(prev)}
+    return [e for e in now if before.get(_entry_id(e), _MISSING) != e.get("time")]
+
+
+def _latest(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    latest = max(str(e.get("time", "")) for e in entries)
+    return [e for e in entries if str(e.get("time", "")) == latest]
+
+
+def likely_writers(prev: dict[str, Any] | None, cur: dict[str, Any] | None) -> list[str]:
+    """Names of the writers of `cur`; when no entry moved (managedFields times have a
+    resolution of one second, so a second write within it leaves them as they were), the
+    latest writers marked `?`."""
+    found = writers(prev, cur)
+    if found or prev is None:
+        return [manager_name(e) for e in found]
+    entries = managed(cur)
+    return [manager_name(e) + "?" for e in _latest(entries)] if entries else []
+
+
+def manager_name(entry: dict[str, Any]) -> str:
+    """`kubectl-edit`, or `kubelet (status)` for a subresource write."""
+    name = str(entry.get("manager") or "?")
+    sub = entry.get("subresource")
+    return f"{name} ({sub})" if sub else name
+
+
+@dataclass(frozen=True, slots=True)
+class WhoWrote:
+    """Everything known of who made one version."""
+
+    managers: tuple[str, ...]
+    provenance: Provenance | None
+    origin: str = OBSERVED
+    unknown: bool = False
+    note: str = ""
+
+    @property
+    def user(self) -> str:
+        """The audit user ("" when no audit log said)."""
+        return self.provenance.user if self.provenance is not None else ""
+
+    def label(self) -> str:
+        """`alice (kubectl-edit)`, `kubectl-edit`, `alice`, or `-`."""
+        managers = ", ".join(self.managers)
+        if self.user and managers:
+            return f"{self.user} ({managers})"
+        return self.user or managers or "-"
+
+
+def who_wrote(
+    store: ProvenanceStore | None,
+    key: ObjectKey,
+    t: int,
+    prev: dict[str, Any] | None,
+    cur: dict[str, Any] | None,
+) -> WhoWrote:
+    """Who made the version of `key` that began at t (`prev`: the version before it)."""
+    prov = store.version(key, t) if store is not None else None
+    unknown = is_unknown(cur) or (prov is not None and prov.unknown)
+    # a placeholder has no managedFields: what wrote it is only the audit user
+    managers = () if unknown or is_unknown(prev) else tuple(likely_writers(prev, cur))
+    origin = prov.origin if prov is not None else OBSERVED
+    note = unknown_reason(cur) or reconstructed_note(cur) or (prov.note if prov else "")
+    if reconstructed_note(cur):
+        origin = RECONSTRUCTED
+    return WhoWrote(managers, prov, origin, unknown, note)
