@@ -46,7 +46,8 @@ _USERS = [
 
 
 def _stamp(t: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t // 10**9)) + f".{t % 10**9 // 1000:06d}Z"
+    micros = t % 10**9 // 1000
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t // 10**9)) + f".{micros:06d}Z"
 
 
 def _event(t, verb, key, level, code, req=None, resp=None, sub=None) -> dict:
@@ -76,7 +77,10 @@ def _event(t, verb, key, level, code, req=None, resp=None, sub=None) -> dict:
         ev["responseObject"] = resp
     ev["requestReceivedTimestamp"] = _stamp(t - 3_000_000)
     ev["stageTimestamp"] = _stamp(t)
-    ev["annotations"] = {"authorization.k8s.io/decision": "allow", "authorization.k8s.io/reason": ""}
+    ev["annotations"] = {
+        "authorization.k8s.io/decision": "allow",
+        "authorization.k8s.io/reason": "",
+    }
     return ev
 
 
@@ -90,7 +94,8 @@ def generate(path: Path, entries: int, seed: int) -> dict:
             r = random.random()
             if obj is None:
                 status = {"kind": "Status", "apiVersion": "v1", "status": "Success"}
-                ev = _event(t, "delete", key, "RequestResponse", 200, {"kind": "DeleteOptions"}, status)
+                opts = {"kind": "DeleteOptions"}
+                ev = _event(t, "delete", key, "RequestResponse", 200, opts, status)
                 seen.discard(key)
             elif key not in seen:
                 ev = _event(t, "create", key, "RequestResponse", 201, obj, obj)
@@ -101,10 +106,22 @@ def generate(path: Path, entries: int, seed: int) -> dict:
             elif r < 0.08:
                 ev = _event(t, "update", key, "RequestResponse", 409, obj, {"kind": "Status"})
             elif r < 0.10:
-                scale = {"kind": "Scale", "apiVersion": "autoscaling/v1", "spec": {"replicas": 3},
-                         "metadata": {"name": key.name, "resourceVersion": "1"}}
-                ev = _event(t, "patch", key, "RequestResponse", 200, {"spec": {"replicas": 3}},
-                            scale, sub="scale")
+                scale = {
+                    "kind": "Scale",
+                    "apiVersion": "autoscaling/v1",
+                    "spec": {"replicas": 3},
+                    "metadata": {"name": key.name, "resourceVersion": "1"},
+                }
+                ev = _event(
+                    t,
+                    "patch",
+                    key,
+                    "RequestResponse",
+                    200,
+                    {"spec": {"replicas": 3}},
+                    scale,
+                    sub="scale",
+                )
             elif r < 0.55:
                 ev = _event(t, "update", key, "RequestResponse", 200, obj, obj, sub="status")
             else:

@@ -105,8 +105,12 @@ class HistoryBuilder:
             self.put(t, fact.key, raw, prov)
         elif fact.effect is Effect.DELETE:
             if not fact.logged_body and _has_finalizers(self.current(fact.key)):
-                self._unknown(t, fact, f"delete by {fact.prov.user or 'an unknown user'} of an "
-                              "object with finalizers (it may still exist)")
+                self._unknown(
+                    t,
+                    fact,
+                    f"delete by {fact.prov.user or 'an unknown user'} of an "
+                    "object with finalizers (it may still exist)",
+                )
                 return
             self.delete(t, fact.key, prov)
         elif fact.effect is Effect.SCALE:
