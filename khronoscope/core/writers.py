@@ -74,6 +74,19 @@ def manager_name(entry: dict[str, Any]) -> str:
     return f"{name} ({sub})" if sub else name
 
 
+def _narrowed(
+    guesses: tuple[str, ...], user_agent: str, cur: dict[str, Any] | None
+) -> tuple[str, ...]:
+    """Of the guessed writers (same-second writes), the one the audit's user agent names: a
+    client's default field manager is its user agent's product (`kube-controller-manager`)."""
+    product = user_agent.split("/", 1)[0]
+    found = tuple(g for g in guesses if g.rstrip("?").split(" (", 1)[0] == product)
+    if not found:
+        named = {manager_name(e) for e in managed(cur) if e.get("manager") == product}
+        found = tuple(sorted(f"{m}?" for m in named))
+    return found or guesses
+
+
 @dataclass(frozen=True, slots=True)
 class WhoWrote:
     """Everything known of who made one version."""
@@ -107,8 +120,14 @@ def who_wrote(
     """Who made the version of `key` that began at t (`prev`: the version before it)."""
     prov = store.version(key, t) if store is not None else None
     unknown = is_unknown(cur) or (prov is not None and prov.unknown)
-    # a placeholder has no managedFields: what wrote it is only the audit user
-    managers = () if unknown or is_unknown(prev) else tuple(likely_writers(prev, cur))
+    # a placeholder has no managedFields, and a version derived from a Scale has its previous
+    # one's: what wrote either is only the audit user
+    derived = prov is not None and prov.subresource == "scale"
+    managers: tuple[str, ...] = ()
+    if not (unknown or derived or is_unknown(prev)):
+        managers = tuple(likely_writers(prev, cur))
+        if prov is not None and prov.actor is not None and any(m.endswith("?") for m in managers):
+            managers = _narrowed(managers, prov.actor.user_agent, cur)
     origin = prov.origin if prov is not None else OBSERVED
     note = unknown_reason(cur) or reconstructed_note(cur) or (prov.note if prov else "")
     if reconstructed_note(cur):
