@@ -99,6 +99,10 @@ class ProvenanceStore:
         self._by_key: dict[ObjectKey, list[tuple[int, int, Provenance]]] = {}
         self._sinks: list[Callable[[Provenance, dict[str, Any] | None], None]] = []
         self.count = 0
+        # the history before this was not watched: reconstructed or imported (views style it)
+        self.observed_from: int | None = None
+        # [start, end) of history imported from audit logs, when there is some
+        self.imported: tuple[int, int] | None = None
 
     def add(self, entry: Provenance, content: dict[str, Any] | None = None) -> None:
         """Add an entry (a version's entry replaces an earlier one for the same key and t)."""

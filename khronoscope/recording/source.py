@@ -113,6 +113,7 @@ class RecordingSource:
         self._reconstructed: list[tuple[ObjectKey, int, bytes]] = []
         # history imported from audit logs into this recording (`import audit --into`)
         self.companion = Companion.find(self.path, self.reader.header)
+        self._mark_spans()
         self._sidecar = BookmarkSidecar(self.path)
         self._progress = progress
         self.total_changes = self.reader.change_count
@@ -294,6 +295,24 @@ class RecordingSource:
         if not self.follow:  # nothing will change any more: every version can go cold
             yield from self.tmap.compact_steps()
         self._finish()
+
+    def _mark_spans(self) -> None:
+        """Where watched history begins (views style what is before it apart), and where
+        history imported from audit logs lies."""
+        h = self.reader.header
+        start = h.get("start")
+        first, last = self.reader.first_t, self.reader.last_t
+        if (h.get("options") or {}).get("command") == "import audit":
+            if first is not None and last is not None:
+                self.provenance.imported = (first, last + 1)
+                self.provenance.observed_from = last + 1
+            return
+        if isinstance(start, int):
+            self.provenance.observed_from = start
+            if self.companion is not None and self.companion.reader is not None:
+                audit_first = self.companion.reader.first_t
+                if audit_first is not None:
+                    self.provenance.imported = (audit_first, start)
 
     def _older_than_recorded(self) -> Iterator[None]:
         """Add what comes before the recorded versions of each object: reconstructed versions
