@@ -161,6 +161,15 @@ def parse_stamp(value: Any) -> int:
     return (secs + sign * (hh * 3600 + mm * 60)) * 1_000_000_000 + frac
 
 
+_CONTROL = dict.fromkeys([*range(0x20), 0x7F, *range(0x80, 0xA0)], "\ufffd")
+
+
+def printable(text: str) -> str:
+    """`text` without control characters (a user agent is whatever the client sent; these
+    strings reach terminals): each becomes U+FFFD."""
+    return text.translate(_CONTROL) if not text.isprintable() else text
+
+
 def type_name(resource: str, group: str) -> str:
     """The version-free type name khronoscope keys objects by (`deployments.apps`, `pods`)."""
     return f"{resource}.{group}" if group else resource
@@ -289,10 +298,10 @@ class Translator:
                 real = (ev.get("user") or {}).get("username") or ""
                 username = f"{username} (as impersonated by {real})" if real else username
             actor = Actor(
-                username,
-                tuple(str(g) for g in ident[1]),
-                str(ident[2] or ""),
-                tuple(str(ip) for ip in ident[3]),
+                printable(username),
+                tuple(printable(str(g)) for g in ident[1]),
+                printable(str(ident[2] or "")),
+                tuple(printable(str(ip)) for ip in ident[3]),
             )
             if len(self._actors) < 10_000:
                 self._actors[ident] = actor
