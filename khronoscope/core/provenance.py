@@ -148,6 +148,10 @@ class ProvenanceStore:
         """The marks of `key`, oldest first."""
         return [item[2] for item in self._by_key.get(key, ()) if item[1] == _MARK]
 
+    def has(self, key: ObjectKey) -> bool:
+        """True when `key` has an entry."""
+        return key in self._by_key
+
     def keys(self) -> Iterator[ObjectKey]:
         """Every object with an entry."""
         return iter(self._by_key)

@@ -46,12 +46,12 @@ def writers(prev: dict[str, Any] | None, cur: dict[str, Any] | None) -> list[dic
     if not now:
         return []
     if prev is None:
-        return _latest(now)
+        return latest(now)
     before = {_entry_id(e): e.get("time") for e in managed(prev)}
     return [e for e in now if before.get(_entry_id(e), _MISSING) != e.get("time")]
 
 
-def _latest(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def latest(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     latest = max(str(e.get("time", "")) for e in entries)
     return [e for e in entries if str(e.get("time", "")) == latest]
 
@@ -64,7 +64,7 @@ def likely_writers(prev: dict[str, Any] | None, cur: dict[str, Any] | None) -> l
     if found or prev is None:
         return [manager_name(e) for e in found]
     entries = managed(cur)
-    return [manager_name(e) + "?" for e in _latest(entries)] if entries else []
+    return [manager_name(e) + "?" for e in latest(entries)] if entries else []
 
 
 def manager_name(entry: dict[str, Any]) -> str:

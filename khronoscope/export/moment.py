@@ -104,7 +104,9 @@ def write_moment(
         writer = git.CommitWriter(target.repo, identity or git.Identity(), target.old, now)
         try:
             notes = kept_notes(snap.kept)
-            message = commit_message(renderer.cluster, state.t, ops, counts, notes)
+            by_path = {renderer.path(k): (who, str(k)) for k, who in state.who.items()}
+            changed_by = [by_path[op.path] for op in ops if op.path in by_path]
+            message = commit_message(renderer.cluster, state.t, ops, counts, notes, changed_by)
             writer.commit(state.t // NS, message, ops)
             (commit,) = writer.finish()
         except BaseException:

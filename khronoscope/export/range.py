@@ -6,6 +6,7 @@ re-rendered, so a long range costs what changed in it, not its length times the 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from khronoscope.core.source import HistorySource, TypeState
 from khronoscope.core.timefmt import NS, format_iso, now_ns, parse_time
 from khronoscope.core.types import ObjectKey
 from khronoscope.export import git, layout
+from khronoscope.export.changed_by import changed_at
 from khronoscope.export.lock import exclusive
 from khronoscope.export.moment import kept_notes
 from khronoscope.export.plan import Counts, ExportTree, commit_message
@@ -132,14 +134,14 @@ def _replay(
     total = tmap.count_changes(start + 1, end, type_filter, namespaces) if end > start else 0
     done = 0
     current: int | None = None
-    staged = 0
+    staged: list[ObjectKey] = []
     if progress:
         progress(0, total)
     for ref in tmap.changes(start + 1, end, type_filter, namespaces):
         if current is not None and ref.t != current:
             if staged:
-                _flush(tree, renderer, session, current, kept)
-            staged = 0
+                _flush(tree, renderer, session, current, kept, changed_at(source, staged, current))
+            staged = []
             if progress:
                 progress(done, total)
         current = ref.t
@@ -147,9 +149,9 @@ def _replay(
         if ref.key.type in kept or not scope.wants_key(ref.key):
             continue
         _stage_key(tree, renderer, source, ref.key, ref.t)
-        staged += 1
+        staged.append(ref.key)
     if current is not None and staged:
-        _flush(tree, renderer, session, current, kept)
+        _flush(tree, renderer, session, current, kept, changed_at(source, staged, current))
     if progress:
         progress(done, total)
     return done
@@ -167,10 +169,11 @@ def _flush(
     session: _Session,
     t: int,
     kept: dict[str, TypeState],
+    changed_by: list[tuple[str, str]],
 ) -> None:
     ops, counts = tree.take(renderer.metadata)
     if ops:
-        session.commit(t, ops, counts, kept)
+        session.commit(t, ops, counts, kept, changed_by)
 
 
 class _Session:
@@ -184,12 +187,20 @@ class _Session:
         self.times: list[int] = []
         self.counts = Counts()
 
-    def commit(self, t: int, ops: list, counts: Counts, kept: dict[str, TypeState]) -> None:
+    def commit(
+        self,
+        t: int,
+        ops: list,
+        counts: Counts,
+        kept: dict[str, TypeState],
+        changed_by: Iterable[tuple[str, str]] = (),
+    ) -> None:
         if self.writer is None:
             self.writer = git.CommitWriter(
                 self.target.repo, self.identity, self.target.old, now_ns() // NS
             )
-        message = commit_message(self.renderer.cluster, t, ops, counts, kept_notes(kept))
+        notes = kept_notes(kept)
+        message = commit_message(self.renderer.cluster, t, ops, counts, notes, changed_by)
         self.writer.commit(t // NS, message, ops)
         self.times.append(t)
         self.counts += counts

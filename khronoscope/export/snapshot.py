@@ -13,6 +13,7 @@ from typing import Any
 from khronoscope.core.source import HistorySource, TypeState, TypeStatus
 from khronoscope.core.types import ObjectKey, ResourceType
 from khronoscope.export import layout, secrets, yamlfmt
+from khronoscope.export.changed_by import in_force_at
 from khronoscope.export.plan import FORMAT_VERSION
 from khronoscope.export.sanitize import sanitize
 from khronoscope.export.scope import ExportScope
@@ -87,6 +88,8 @@ class MomentState:
     scope: ExportScope
     objects: dict[ObjectKey, dict[str, Any]]
     kept: dict[str, TypeState]
+    # who wrote each object's version in force (audit user, field manager), for the trailers
+    who: dict[ObjectKey, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -127,7 +130,8 @@ def moment_steps(source: HistorySource, t: int, scope: ExportScope) -> Steps[Mom
         tmap, t, type_names, _namespaces_for(scope), scope.wants_key, scope.wants
     )
     types = dict(source.resource_types())
-    return MomentState(t, source.info.cluster, types, scope, objects, kept)
+    who = in_force_at(source, objects, t)
+    return MomentState(t, source.info.cluster, types, scope, objects, kept, who)
 
 
 def read_moment(source: HistorySource, t: int, scope: ExportScope) -> MomentState:
