@@ -126,10 +126,14 @@ def _revisions(
         found.setdefault(owner, []).append((created, revision, name, template))
     for key, revs in found.items():
         owner_obj = owners[key]
-        revs.sort()
+        revs.sort(key=lambda r: (r[0], r[1]))
+        last = -1
         for created, revision, name, template in revs:
+            # creation times have a resolution of a second: two revisions may share one
+            t = max(created, last + 1)
+            last = t
             note = f"from {what} {name} (revision {revision}): only the pod template is known"
-            yield Remembered(created, key, note, _shell(owner_obj, revision, template, note))
+            yield Remembered(t, key, note, _shell(owner_obj, revision, template, note))
         newest = max(revs, key=lambda r: r[1])
         if newest is not revs[-1]:
             note = (
