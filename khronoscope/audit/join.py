@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -159,13 +160,23 @@ class JoinBuilder(HistoryBuilder):
         self.index = index
         self._held: dict[ObjectKey, _Held] = {}
         self._attributed: dict[tuple[ObjectKey, int], Provenance] = {}
+        self._cuts: dict[ObjectKey, int] = {}
 
     def handle(self, fact: Fact) -> None:
-        """Before the recording: history; during it: who made the recording's versions."""
-        if fact.t < self.index.start:
+        """Before the recording saw the object: history; after: who made its versions."""
+        if fact.t < self._cutoff(fact.key):
             super().handle(fact)
         else:
             self._attribute(fact)
+
+    def _cutoff(self, key: ObjectKey) -> int:
+        """Where the recording takes over an object: its first listing (the list is made a
+        moment after the recording began and holds every write before it), else its start."""
+        cut = self._cuts.get(key)
+        if cut is None:
+            listed = self.index.listed_first(key) if key.name else None
+            cut = self._cuts[key] = listed.t if listed is not None else self.index.start
+        return cut
 
     # --- before: hold each object's last state back ----------------------------------------
 
@@ -259,13 +270,16 @@ class JoinBuilder(HistoryBuilder):
         t_rec: int | None = None
         if fact.effect is Effect.UNKNOWN_COLLECTION:
             return
+        def taken(t: int) -> bool:
+            return (key, t) in self._attributed
+
         if fact.effect is Effect.DELETE:
-            t_rec = _nearest(index.deletes.get(key), fact.t)
+            t_rec = _nearest(index.deletes.get(key), fact.t, taken)
         elif fact.resource_version:
             t_rec = index.by_rv.get((key, fact.resource_version))
             note = f"from the audit log (resourceVersion {fact.resource_version})"
         else:
-            t_rec = _nearest(index.times.get(key), fact.t)
+            t_rec = _nearest(index.times.get(key), fact.t, taken)
             note = "from the audit log, matched by time (the entry has no resourceVersion)"
         if t_rec is None or (key, t_rec) in self._attributed:
             self.stats.skipped["not matched to a recorded version"] += 1
@@ -275,13 +289,23 @@ class JoinBuilder(HistoryBuilder):
         )
 
 
-def _nearest(times: list[int] | None, t: int) -> int | None:
-    """The first recorded time in [t - MATCH_BEFORE, t + MATCH_AFTER]."""
+def _nearest(times: list[int] | None, t: int, taken: Callable[[int], bool]) -> int | None:
+    """The recorded time a write at t made: the first one at or after t (a recorder stamps what
+    it receives, after the write) not `taken` by another write, up to MATCH_AFTER later; else
+    the closest one before t, down to MATCH_BEFORE (clocks of two machines differ a little)."""
     if not times:
         return None
-    i = bisect.bisect_left(times, t - MATCH_BEFORE)
-    if i < len(times) and times[i] <= t + MATCH_AFTER:
-        return times[i]
+    start = bisect.bisect_left(times, t)
+    for i in range(start, len(times)):
+        if times[i] > t + MATCH_AFTER:
+            break
+        if not taken(times[i]):
+            return times[i]
+    for i in range(start - 1, -1, -1):
+        if times[i] < t - MATCH_BEFORE:
+            break
+        if not taken(times[i]):
+            return times[i]
     return None
 
 

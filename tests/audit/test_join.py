@@ -146,6 +146,58 @@ def test_an_unknown_state_before_the_join_ends_at_the_recording_s_version(joined
     assert src.tmap.get(CFG, START + 200_000_000)["data"] == {"a": "one"}
 
 
+def test_writes_logged_without_body_are_matched_to_the_version_each_made(tmp_path):
+    """A create and an edit two seconds apart: each attributes its own recorded version."""
+    rec = tmp_path / "rec.khr"
+    new = ObjectKey("configmaps", "shop", "new")
+    w = RecordingWriter.create(
+        rec, SourceInfo("c1"), start=START, writer_options=WriterOptions(autoflush=False)
+    )
+    w.set_types(START, [CM])
+    w.append_status(START, "configmaps", TypeStatus(TypeState.LIVE, START))
+    w.append_change(Change(at(110.05), new, ChangeKind.ADDED, configmap(30, "a")))
+    w.append_change(Change(at(111.05), new, ChangeKind.MODIFIED, configmap(31, "b")))
+    w.close()
+    log = write(
+        tmp_path / "audit.log",
+        [
+            event(110, "create", "configmaps", "new", level="Metadata"),
+            event(111, "patch", "configmaps", "new", level="Metadata", user=BOB),
+        ],
+    )
+    import_into([log], rec, worker=False)
+    src = open_recording(rec)
+    users = [src.provenance.version(new, t).user for t, _ in src.tmap.history(new)]
+    assert users == ["alice@example.com", "bob"]
+
+
+def test_a_write_between_the_start_and_the_first_listing_is_before_the_join(tmp_path):
+    """The recorder lists a moment after it began: a write in between is in what it listed,
+    so it belongs before the join (no false disagreement)."""
+    rec = tmp_path / "rec.khr"
+    w = RecordingWriter.create(
+        rec, SourceInfo("c1"), start=START, writer_options=WriterOptions(autoflush=False)
+    )
+    w.set_types(START, [DEPLOY])
+    w.append_status(START, DEPLOY.name, TypeStatus(TypeState.SYNCING, START))
+    listed = START + 500_000_000
+    w.append_change(Change(listed, WEB, ChangeKind.ADDED, deployment("web", 11, replicas=2)))
+    w.append_status(listed + 1, DEPLOY.name, TypeStatus(TypeState.LIVE, listed + 1))
+    w.close()
+    d10, d11 = deployment("web", 10), deployment("web", 11, replicas=2)
+    log = write(
+        tmp_path / "audit.log",
+        [
+            event(90, "create", "deployments", "web", group="apps", response=d10),
+            event(100.2, "update", "deployments", "web", group="apps", response=d11),
+        ],
+    )
+    stats = import_into([log], rec, worker=False)
+    src = open_recording(rec)
+    assert stats.gaps == 0 and not src.gaps()
+    assert [t for t, _ in src.tmap.history(WEB)] == [at(90), at(100.2)]
+
+
 def test_a_second_import_into_the_same_recording_is_refused(joined, tmp_path):
     rec, _ = joined
     with pytest.raises(KhronoscopeError, match="already has imported history"):
