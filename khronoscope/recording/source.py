@@ -44,6 +44,7 @@ from khronoscope.temporal.map import TemporalMap
 # progress(phase, done, total): phase "newest" while the last moment loads, then "history"
 Progress = Callable[[str, int, int], None]
 _SLICE_RECORDS = 256
+_SECOND = 1_000_000_000
 # for recordings without discovery records (kubectl's short names of the built-in types)
 _KNOWN_SHORT_NAMES = {
     "pods": ("po",),
@@ -329,7 +330,13 @@ class RecordingSource:
                 self._extras.add_gap(gap)
             self._report("history")
         if self._reconstructed:
-            load_reconstructed(self.tmap, self._reconstructed)
+            items = self._reconstructed
+            imported = self.provenance.imported
+            if imported is not None:
+                # where the audit log reaches, its versions are exact: a reconstructed one there
+                # (times to the second) would put a rebuilt state beside or before the real one
+                items = [r for r in items if r[1] < imported[0] - _SECOND]
+            load_reconstructed(self.tmap, items)
             self._reconstructed = []
             yield
 

@@ -8,7 +8,13 @@ import pytest
 
 from khronoscope.audit.join import import_into
 from khronoscope.cli import main
-from khronoscope.core.provenance import OBSERVED, is_unknown
+from khronoscope.core.provenance import (
+    OBSERVED,
+    RECONSTRUCTED,
+    RECONSTRUCTED_FIELD,
+    Provenance,
+    is_unknown,
+)
 from khronoscope.core.source import SourceInfo, TypeState, TypeStatus
 from khronoscope.core.types import Change, ChangeKind, ObjectKey, ResourceType
 from khronoscope.errors import KhronoscopeError
@@ -196,6 +202,28 @@ def test_a_write_between_the_start_and_the_first_listing_is_before_the_join(tmp_
     src = open_recording(rec)
     assert stats.gaps == 0 and not src.gaps()
     assert [t for t, _ in src.tmap.history(WEB)] == [at(90), at(100.2)]
+
+
+def test_reconstructed_versions_give_way_to_the_audit_log_where_it_reaches(tmp_path):
+    # a recording whose start remembered two revisions (ReplicaSets' times, to the second)
+    rec2 = tmp_path / "rec2.khr"
+    w2 = RecordingWriter.create(
+        rec2, SourceInfo("c1", "ctx"), start=START, writer_options=WriterOptions(autoflush=False)
+    )
+    w2.set_types(START, [DEPLOY, CM])
+    w2.append_status(START, DEPLOY.name, TypeStatus(TypeState.SYNCING, START))
+    listed = START + 100_000_000
+    w2.append_change(Change(listed, WEB, ChangeKind.ADDED, deployment("web", 20, replicas=2)))
+    w2.append_status(listed + 10, DEPLOY.name, TypeStatus(TypeState.LIVE, listed + 10))
+    for second in (5, 9.6):  # before the audit log begins, and within its second
+        shell = {"kind": "Deployment", "spec": {"replicas": second}, RECONSTRUCTED_FIELD: "RS"}
+        w2.append_reconstructed(at(second), WEB, shell)
+        w2.append_provenance(Provenance(at(second), WEB, RECONSTRUCTED, note="from RS"))
+    w2.close()
+    import_into([audit_log(tmp_path / "audit.log")], rec2, worker=False)
+    src = open_recording(rec2)
+    assert [t for t, _ in src.tmap.history(WEB)] == [at(5), at(10), at(20), at(30)]
+    assert src.tmap.get(WEB, at(9.8))["spec"]["replicas"] == 5  # rebuilt, from before the log
 
 
 def test_a_second_import_into_the_same_recording_is_refused(joined, tmp_path):
