@@ -270,6 +270,7 @@ class JoinBuilder(HistoryBuilder):
         t_rec: int | None = None
         if fact.effect is Effect.UNKNOWN_COLLECTION:
             return
+
         def taken(t: int) -> bool:
             return (key, t) in self._attributed
 

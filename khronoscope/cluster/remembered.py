@@ -46,6 +46,7 @@ REVISIONS = "controllerrevisions.apps"
 EVENT_TYPES = ("events", "events.events.k8s.io")
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 _SLICE = 200
+_SECOND = 1_000_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,7 +313,8 @@ async def backfill(session: SessionLike, started: int) -> int:
             if n % _SLICE == 0:
                 await asyncio.sleep(0)
         state[type_] = objects
-    found = await asyncio.to_thread(remember, state, started)
+    # the cluster's times are to the second: only a second wholly before the start is before it
+    found = await asyncio.to_thread(remember, state, started - _SECOND)
     added = apply(tmap, session.provenance, found)
     session.provenance.observed_from = started
     session.notify()

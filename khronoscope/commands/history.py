@@ -60,7 +60,12 @@ def run(args: argparse.Namespace) -> int:
         after = tmap.get(ref.key, ref.t)
         previous[ref.key] = after
         who = who_wrote(store, ref.key, ref.t, before, after)
-        modified = ref.kind == ChangeKind.MODIFIED and not who.unknown and not is_unknown(before)
+        modified = (
+            ref.kind == ChangeKind.MODIFIED
+            and not who.unknown
+            and not who.after_rebuilt
+            and not is_unknown(before)
+        )
         paths = changed_paths(before, after) if modified else []
         entry: dict[str, Any] = {
             "t": ref.t,

@@ -23,6 +23,7 @@ from khronoscope.core.provenance import (
 from khronoscope.core.types import ObjectKey
 
 _MISSING = object()
+FIRST_OBSERVED = "first observed (the versions before it were rebuilt from what was remembered)"
 
 
 def _entry_id(e: dict[str, Any]) -> tuple[str, str, str]:
@@ -96,6 +97,8 @@ class WhoWrote:
     origin: str = OBSERVED
     unknown: bool = False
     note: str = ""
+    # the version before it was rebuilt: what "changed" between them is not a change
+    after_rebuilt: bool = False
 
     @property
     def user(self) -> str:
@@ -123,13 +126,17 @@ def who_wrote(
     # a placeholder has no managedFields, and a version derived from a Scale has its previous
     # one's: what wrote either is only the audit user
     derived = prov is not None and prov.subresource == "scale"
+    # after a rebuilt version (only what was remembered), the first observed one is judged alone
+    after_rebuilt = bool(reconstructed_note(prev)) and not reconstructed_note(cur)
     managers: tuple[str, ...] = ()
     if not (unknown or derived or is_unknown(prev)):
-        managers = tuple(likely_writers(prev, cur))
+        managers = tuple(likely_writers(None if after_rebuilt else prev, cur))
         if prov is not None and prov.actor is not None and any(m.endswith("?") for m in managers):
             managers = _narrowed(managers, prov.actor.user_agent, cur)
     origin = prov.origin if prov is not None else OBSERVED
     note = unknown_reason(cur) or reconstructed_note(cur) or (prov.note if prov else "")
     if reconstructed_note(cur):
         origin = RECONSTRUCTED
-    return WhoWrote(managers, prov, origin, unknown, note)
+    if after_rebuilt and not note:
+        note = FIRST_OBSERVED
+    return WhoWrote(managers, prov, origin, unknown, note, after_rebuilt)

@@ -233,6 +233,7 @@ class ObjectHistory:
                 and prev is not None
                 and cur is not None
                 and not who.unknown
+                and not who.after_rebuilt
             ):
                 self._paths(entry, prev, cur, wrote)
                 entry.paths.sort(key=path_rank)

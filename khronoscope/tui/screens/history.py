@@ -63,8 +63,12 @@ def entry_text(entry: VersionEntry, when: str, current: bool) -> Text:
         text.append(f" {entry.note}" if entry.note else "", style=RECONSTRUCTED_STYLE)
         return text
     if entry.unknown:
-        who = f"changed by {entry.user}" if entry.user else "changed"
+        verb = "created" if entry.kind is ChangeKind.ADDED else "changed"
+        who = f"{verb} by {entry.user}" if entry.user else verb
         text.append(f"{who} (content not in the audit log)", style="bold yellow")
+        return text
+    if entry.note and not entry.paths and entry.kind is not ChangeKind.DELETED:
+        text.append(entry.note, style="dim")
         return text
     if entry.paths:
         shown = []
