@@ -117,10 +117,14 @@ class ExportTree:
         """Set the content of `path` (None: remove it) for the next commit."""
         self._pending[path] = data
 
-    def replace_all(self, files: dict[str, bytes], keep_type_dirs: set[str]) -> None:
-        """Stage the tree to be exactly `files`, except object files of the kept types."""
+    def replace_all(
+        self, files: dict[str, bytes], keep_type_dirs: set[str], keep_paths: Iterable[str] = ()
+    ) -> None:
+        """Stage the tree to be exactly `files`, except object files of the kept types and the
+        `keep_paths` (files left as they are)."""
+        keep = set(keep_paths)
         for path in list(self.object_paths()):
-            if path not in files:
+            if path not in files and path not in keep:
                 rel = self.rel(path)
                 parsed = layout.parse(rel) if rel else None
                 if parsed is None or parsed.type_dir not in keep_type_dirs:
