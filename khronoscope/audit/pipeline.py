@@ -21,9 +21,9 @@ import msgpack
 
 from khronoscope.audit.entries import BadEntry, Effect, Fact, Translator
 from khronoscope.audit.files import AuditFile, ReadStats, read_all
+from khronoscope.core.provenance import AUDIT, Actor, Provenance
 from khronoscope.core.types import ObjectKey
 from khronoscope.errors import KhronoscopeError
-from khronoscope.recording import format as fmt
 from khronoscope.recording import records as rec
 
 # inputs at least this large (bytes on disk) are read by a worker process
@@ -45,10 +45,20 @@ def facts(
     """Every fact of the files in time order; `stats` and `skipped` are filled as it goes
     (`worker`: None decides by the input's size)."""
     if worker is None:
-        worker = sum(p.stat().st_size for p in paths) >= WORKER_THRESHOLD
+        worker = sum(_text_size(p) for p in paths) >= WORKER_THRESHOLD
     if worker:
         return _from_worker(paths, stats, skipped)
     return _in_process(paths, stats, skipped)
+
+
+def _text_size(path: Path) -> int:
+    """About how many bytes of text a file holds (gzip: its trailer's size, modulo 4 GiB)."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        if f.read(2) != b"\x1f\x8b" or size < 18:
+            return size
+        f.seek(-4, 2)
+        return max(int.from_bytes(f.read(4), "little"), size)
 
 
 def _in_process(paths: list[Path], stats: ReadStats, skipped: dict[str, int]) -> Iterator[Fact]:
@@ -71,6 +81,7 @@ def _from_worker(paths: list[Path], stats: ReadStats, skipped: dict[str, int]) -
     assert proc.stdout is not None
     unpacker = msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=0)
     done = False
+    actors: dict[int, Actor] = {}
     try:
         while not done:
             chunk = proc.stdout.read1(1 << 20)
@@ -80,7 +91,9 @@ def _from_worker(paths: list[Path], stats: ReadStats, skipped: dict[str, int]) -
             for msg in unpacker:
                 kind = msg[0]
                 if kind == _FACT:
-                    yield _fact_from(msg)
+                    yield _fact_from(msg, actors)
+                elif kind == _ACTOR:
+                    actors[msg[1]] = Actor(msg[2], tuple(msg[3]), msg[4], tuple(msg[5]))
                 elif kind == _STATS:
                     _copy_stats(msg[1], stats)
                 elif kind == _DONE:
@@ -111,35 +124,58 @@ def _snapshot(stats: ReadStats) -> list[Any]:
     return [getattr(stats, name) for name in _READ_FIELDS]
 
 
-# messages from the worker (msgpack arrays on its stdout)
-_FACT, _STATS, _DONE, _ERROR = 0, 1, 2, 3
+# messages from the worker (msgpack arrays on its stdout); an actor is sent once, then named
+# by its number in the facts
+_FACT, _STATS, _DONE, _ERROR, _ACTOR = 0, 1, 2, 3, 4
 
 
-def _fact_message(f: Fact) -> list[Any]:
-    raw = f.raw if f.raw is not None else (rec.pack(f.obj) if f.obj is not None else None)
-    prov = rec.provenance_record(f.prov)
-    return [
-        _FACT,
-        int(f.effect),
-        f.t,
-        f.key.type,
-        f.key.namespace,
-        f.key.name,
-        raw,
-        f.api_version,
-        f.kind,
-        f.replicas,
-        f.resource_version,
-        f.logged_body,
-        prov[1],
-        prov[5],
-    ]
+class _Encoder:
+    """Facts as messages, each actor (user, groups, agent, IPs) sent once."""
+
+    def __init__(self) -> None:
+        self.packer = msgpack.Packer(use_bin_type=True)
+        self.actors: dict[Actor, int] = {}
+
+    def fact(self, f: Fact, out: list[bytes]) -> None:
+        p = f.prov
+        actor = -1
+        if p.actor is not None:
+            found = self.actors.get(p.actor)
+            if found is None:
+                found = self.actors[p.actor] = len(self.actors)
+                a = p.actor
+                message = [_ACTOR, found, a.user, list(a.groups), a.user_agent, list(a.source_ips)]
+                out.append(self.packer.pack(message))
+            actor = found
+        raw = f.raw if f.raw is not None else (rec.pack(f.obj) if f.obj is not None else None)
+        out.append(
+            self.packer.pack(
+                [
+                    _FACT,
+                    int(f.effect),
+                    f.t,
+                    f.key.type,
+                    f.key.namespace,
+                    f.key.name,
+                    raw,
+                    f.api_version,
+                    f.kind,
+                    f.replicas,
+                    f.resource_version,
+                    f.logged_body,
+                    actor,
+                    p.verb,
+                    p.subresource,
+                    p.resource_version,
+                    p.audit_id,
+                ]
+            )
+        )
 
 
-def _fact_from(m: list[Any]) -> Fact:
+def _fact_from(m: list[Any], actors: dict[int, Actor]) -> Fact:
     key = ObjectKey(m[3], m[4], m[5])
-    prov = rec.provenance_from([fmt.PROVENANCE, m[12], key.type, key.namespace, key.name, m[13]])
-    assert prov is not None
+    prov = Provenance(m[2], key, AUDIT, actors.get(m[12]), m[13], m[14], m[15], m[16])
     return Fact(
         effect=Effect(m[1]),
         t=m[2],
@@ -159,7 +195,8 @@ def _work(paths: list[str], out: BinaryIO) -> None:
     gc.disable()  # parsed entries are acyclic: the collector would only rescan them
     stats = ReadStats()
     translate = Translator()
-    packer = msgpack.Packer(use_bin_type=True)
+    encoder = _Encoder()
+    packer = encoder.packer
     buf: list[bytes] = []
     try:
         for n, (t, _f, _s, ev) in enumerate(read_all([Path(p) for p in paths], stats)):
@@ -170,7 +207,7 @@ def _work(paths: list[str], out: BinaryIO) -> None:
                 stats.report(f"an entry: {err} (skipped)")
                 continue
             for fact in found:
-                buf.append(packer.pack(_fact_message(fact)))
+                encoder.fact(fact, buf)
             if n % _BATCH == _BATCH - 1:
                 buf.append(packer.pack([_STATS, _snapshot(stats)]))
                 out.write(b"".join(buf))

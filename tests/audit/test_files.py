@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from khronoscope.audit.importer import import_new
+from khronoscope.core.provenance import Actor
 from khronoscope.core.types import ChangeKind, ObjectKey
 from khronoscope.errors import KhronoscopeError
 from khronoscope.recording.source import open_recording
-from tests.audit.lines import deployment, event, line, write
+from tests.audit.lines import KUBECTL, deployment, event, line, write
 from tests.audit.test_entries import WEB, at
 
 
@@ -51,6 +52,11 @@ def test_rotated_and_gzipped_files_given_in_any_order_make_one_history(tmp_path,
     stats = import_new([new, old, mid], out, worker=worker)
     assert replicas_over_time(out) == [(at(s), s) for s in (1, 2, 3, 4, 5, 6)]
     assert stats.read.entries == 6 and stats.versions == 6
+    prov = open_recording(out).provenance.version(WEB, at(3))
+    assert prov.actor == Actor(
+        "alice@example.com", ("devs", "system:authenticated"), KUBECTL, ("10.0.0.7",)
+    )
+    assert prov.verb == "update" and prov.resource_version == "12" and prov.audit_id
 
 
 def test_the_logs_of_two_api_servers_interleave_by_time(tmp_path):
