@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import calendar
 import enum
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,6 +75,7 @@ KNOWN_KINDS = {
     "leases.coordination.k8s.io": "Lease",
 }
 RESPONSE_COMPLETE = "ResponseComplete"
+DEDUP_WINDOW = 15 * 60 * 1_000_000_000  # an entry seen again within this is a duplicate
 
 
 class Effect(enum.IntEnum):
@@ -199,6 +200,7 @@ class Translator:
         self.redact = redactor if redactor is not None else SecretRedactor()
         self.skipped: Counter[str] = Counter()
         self._seen: set[str] = set()
+        self._seen_order: deque[tuple[int, str]] = deque()
         self._actors: dict[tuple[Any, ...], Actor] = {}
         # kinds learnt from the bodies seen, for the placeholders of types seen without one
         self.kinds: dict[str, tuple[str, str]] = {}
@@ -234,12 +236,12 @@ class Translator:
             self.skipped["dry run"] += 1
             return []
         audit_id = ev["auditID"]
+        if t is None:
+            t = parse_stamp(ev.get("stageTimestamp") or ev.get("timestamp"))
         if audit_id in self._seen:
             self.skipped["duplicate"] += 1
             return []
-        self._seen.add(audit_id)
-        if t is None:
-            t = parse_stamp(ev.get("stageTimestamp") or ev.get("timestamp"))
+        self._remember_id(audit_id, t)
         type_ = type_name(resource, group)
         version = ref.get("apiVersion") or "v1"
         api_version = f"{group}/{version}" if group else version
@@ -278,6 +280,16 @@ class Translator:
             self.skipped["not an object"] += 1
             return []
         return [self._object(verb, t, prov, type_, body)]
+
+    def _remember_id(self, audit_id: str, t: int) -> None:
+        """Keep the IDs of the last DEDUP_WINDOW of entries (duplicates come from overlapping
+        copies and retried exports, close in time; all IDs would grow without bound)."""
+        self._seen.add(audit_id)
+        self._seen_order.append((t, audit_id))
+        horizon = t - DEDUP_WINDOW
+        order = self._seen_order
+        while order and order[0][0] < horizon:
+            self._seen.discard(order.popleft()[1])
 
     def _actor(self, ev: dict[str, Any]) -> Actor:
         user = ev.get("impersonatedUser") or ev.get("user") or {}

@@ -275,8 +275,13 @@ def import_new(
         options=options,
         writer_options=writer_options or WriterOptions(autoflush=False),
     )
+    ok = False
     try:
         stream = itertools.chain([first], found) if first is not None else found
-        return run_import(stream, HistoryBuilder(writer, stats), progress)
+        stats = run_import(stream, HistoryBuilder(writer, stats), progress)
+        ok = True
+        return stats
     finally:
         writer.close()
+        if not ok:
+            out.unlink(missing_ok=True)  # half an import would be taken for a whole one
