@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from khronoscope.cluster.redact import SECRETS_TYPE, SecretRedactor
-from khronoscope.core.provenance import AUDIT, Actor, Provenance
+from khronoscope.core.provenance import AUDIT, Actor, Provenance, printable
 from khronoscope.core.types import ObjectKey
 
 WRITE_VERBS = frozenset(("create", "update", "patch", "delete", "deletecollection"))
@@ -160,15 +160,6 @@ def parse_stamp(value: Any) -> int:
     except ValueError:
         raise BadEntry(f"not a timestamp: {value!r}") from None
     return (secs + sign * (hh * 3600 + mm * 60)) * 1_000_000_000 + frac
-
-
-_CONTROL = dict.fromkeys([*range(0x20), 0x7F, *range(0x80, 0xA0)], "\ufffd")
-
-
-def printable(text: str) -> str:
-    """`text` without control characters (a user agent is whatever the client sent; these
-    strings reach terminals): each becomes U+FFFD."""
-    return text.translate(_CONTROL) if not text.isprintable() else text
 
 
 def type_name(resource: str, group: str) -> str:

@@ -33,6 +33,7 @@ from khronoscope.core.provenance import (
     RECONSTRUCTED_FIELD,
     Provenance,
     ProvenanceStore,
+    printable,
 )
 from khronoscope.core.timefmt import parse_k8s_time
 from khronoscope.core.types import ObjectKey
@@ -62,8 +63,9 @@ class Remembered:
     obj: dict[str, Any] | None = None
 
     def provenance(self) -> Provenance:
-        """Its provenance entry."""
-        return Provenance(self.t, self.key, RECONSTRUCTED, mark=self.obj is None, note=self.note)
+        """Its provenance entry (the note is made of the cluster's strings: made printable)."""
+        note = printable(self.note)
+        return Provenance(self.t, self.key, RECONSTRUCTED, mark=self.obj is None, note=note)
 
 
 Objects = dict[ObjectKey, dict[str, Any]]

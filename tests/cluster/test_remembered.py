@@ -284,3 +284,11 @@ def _first(session: ClusterSession, key: ObjectKey) -> int:
 
 def test_times_parse_back():
     assert parse_k8s_time(ts(10)) == T - 10 * NS
+
+
+def test_control_characters_from_the_cluster_never_reach_a_note():
+    s = state()
+    s["deployments.apps"][WEB]["status"]["conditions"][0]["reason"] = "Evil\x1b[2J\x07"
+    notes = [r.provenance().note for r in remember(s, T) if r.key == WEB and r.obj is None]
+    assert any("Evil" in n for n in notes)
+    assert not any("\x1b" in n or "\x07" in n for n in notes)
