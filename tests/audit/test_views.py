@@ -163,3 +163,13 @@ def test_the_timeline_styles_history_from_before_watching_began():
 def test_an_imported_recording_is_all_imported_history(tmp_path):
     src = open_recording(recording(tmp_path))
     assert src.provenance.imported == (at(1), at(7) + 1)
+
+
+def test_a_table_row_says_unknown_rather_than_showing_blanks():
+    from khronoscope.printers import row_for
+    from khronoscope.printers.columns import CellKind, format_cell
+
+    row = row_for("configmaps", unknown_placeholder("v1", "ConfigMap", CFG, "patch by eve"))
+    assert row.cells[0] == "<unknown>"
+    assert format_cell(CellKind.NUMBER, row.cells[0], 0) == "<unknown>"
+    assert format_cell(CellKind.AGE, row.cells[1], 0) == "<unknown>"
