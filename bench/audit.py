@@ -138,10 +138,10 @@ def _children_cpu() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
-def run_import(src: Path, out: Path) -> dict:
+def run_import(src: Path, out: Path, worker: bool | None = None) -> dict:
     c0, k0 = time.process_time(), _children_cpu()
     t0 = time.perf_counter()
-    stats = import_new([src], out)
+    stats = import_new([src], out, worker=worker)
     took = time.perf_counter() - t0
     main_cpu, worker_cpu = time.process_time() - c0, _children_cpu() - k0
     return {
@@ -175,9 +175,10 @@ def main() -> None:
             while chunk := src.read(1 << 20):
                 dst.write(chunk)
         result = {"entries": gen["entries"], "audit_bytes": gen["bytes"]}
-        for label, path in (("plain", plain), ("gzip", zipped)):
-            out = Path(d) / f"{label}.khr"
-            figures = run_import(path, out)
+        variants = (("plain", plain, None), ("gzip", zipped, None), ("one process", plain, False))
+        for label, path, worker in variants:
+            out = Path(d) / f"{label.replace(' ', '-')}.khr"
+            figures = run_import(path, out, worker)
             print(
                 f"import {label}: {figures['entries_per_s']:,} entries/s "
                 f"({figures['seconds']} s; CPU: main {figures['main_cpu_s']} s, worker "
@@ -185,7 +186,7 @@ def main() -> None:
                 f"entries/s with a core each), {figures['changes']:,} changes, "
                 f"{figures['bytes_per_change']} B per imported change on disk"
             )
-            result[label] = figures
+            result[label.replace(" ", "_")] = figures
         print(json.dumps(result))
 
 
