@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import msgpack
@@ -130,26 +131,54 @@ def provenance_record(p: Provenance) -> list[Any]:
     return [fmt.PROVENANCE, p.t, p.key.type, p.key.namespace, p.key.name, fields]
 
 
-def provenance_from(r: list[Any]) -> Provenance | None:
-    """A Provenance from a PROVENANCE record (None when the record is malformed)."""
-    fields = r[5] if len(r) > 5 else None
-    if not isinstance(fields, dict):
-        return None
-    actor = None
-    if "user" in fields:
-        actor = Actor(
+_actors: dict[tuple[Any, ...], Actor] = {}
+
+
+def _actor(fields: dict[str, Any]) -> Actor:
+    """The record's actor, shared with every other record naming the same one (a recording
+    of a million imported versions names a few dozen actors)."""
+    ident = (
+        fields["user"],
+        tuple(fields.get("groups") or ()),
+        fields.get("user_agent") or "",
+        tuple(fields.get("source_ips") or ()),
+    )
+    try:
+        found = _actors.get(ident)
+    except TypeError:  # a malformed record (a list where text belongs)
+        found = None
+        ident = ()
+    if found is None:
+        found = Actor(
             str(fields["user"]),
             tuple(str(g) for g in fields.get("groups") or ()),
             str(fields.get("user_agent") or ""),
             tuple(str(ip) for ip in fields.get("source_ips") or ()),
         )
+        if ident and len(_actors) < 10_000:
+            _actors[ident] = found
+    return found
+
+
+def provenance_from(
+    r: list[Any], keys: dict[ObjectKey, ObjectKey] | None = None
+) -> Provenance | None:
+    """A Provenance from a PROVENANCE record (None when the record is malformed); `keys`
+    shares one key object among the records of an object."""
+    fields = r[5] if len(r) > 5 else None
+    if not isinstance(fields, dict):
+        return None
+    actor = _actor(fields) if "user" in fields else None
+    key = ObjectKey(r[2], r[3], r[4])
+    if keys is not None:
+        key = keys.setdefault(key, key)
     return Provenance(
         t=r[1],
-        key=ObjectKey(r[2], r[3], r[4]),
-        origin=str(fields.get("origin") or ""),
+        key=key,
+        origin=sys.intern(str(fields.get("origin") or "")),
         actor=actor,
-        verb=str(fields.get("verb") or ""),
-        subresource=str(fields.get("subresource") or ""),
+        verb=sys.intern(str(fields.get("verb") or "")),
+        subresource=sys.intern(str(fields.get("subresource") or "")),
         resource_version=str(fields.get("rv") or ""),
         audit_id=str(fields.get("audit_id") or ""),
         unknown=bool(fields.get("unknown")),

@@ -65,6 +65,7 @@ class Extras:
     provenance: list[Provenance] = field(default_factory=list)
     # (key, t, msgpack bytes) of versions rebuilt from what the cluster remembered
     reconstructed: list[tuple[ObjectKey, int, bytes]] = field(default_factory=list)
+    keys: dict[ObjectKey, ObjectKey] = field(default_factory=dict)  # one key object per object
 
     def apply(self, r: list[Any], series: bool = True) -> None:
         """Apply one non-object record (log lines and metrics only when `series`)."""
@@ -100,7 +101,7 @@ class Extras:
         elif kind == fmt.INFO:
             self.info.update(r[2])
         elif kind == fmt.PROVENANCE:
-            entry = rec.provenance_from(r)
+            entry = rec.provenance_from(r, self.keys)
             if entry is not None:
                 self.provenance.append(entry)
         elif kind == fmt.RECONSTRUCTED:
