@@ -182,7 +182,10 @@ class Timeline(AppAware, Widget):
         left = len(time_label(start, app.settings.tz, True))
         right = len(self._end_label(start, end))
         n = max(width - left - right - 2, 1)
-        gaps = tuple(g for g in app.source.gaps() if scope.type is None or g.type == scope.type)
+        # a `*` gap (the recorder did not run, a damaged stretch) concerns every type
+        gaps = tuple(
+            g for g in app.source.gaps() if scope.type is None or g.type in (scope.type, "*")
+        )
         store = provenance_of(app.source)
         spans = (store.observed_from, store.imported) if store is not None else (None, None)
         view = (width, n, scope.type, scope.namespace, scope.key, gaps, app.timeline_zoom, spans)
