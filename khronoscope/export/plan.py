@@ -18,6 +18,7 @@ from khronoscope.export import layout
 REGULAR = "100644"
 FORMAT_VERSION = 1
 MAX_LISTED_PATHS = 100
+MAX_CHANGED_BY = 20  # `Khronoscope-Changed-By` trailers per commit
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,14 +121,17 @@ class ExportTree:
         self,
         files: dict[str, bytes],
         keep_type_dirs: set[str],
+        keep_paths: Iterable[str] = (),
         owns: Callable[[str], bool] | None = None,
     ) -> None:
         """Stage the tree to be exactly `files` within the export's scope (`owns`, a test of a
-        path relative to the prefix; None: every object file), except files of kept types.
+        path relative to the prefix; None: every object file), except files of kept types and
+        the `keep_paths` (files left as they are).
 
         Files outside the scope are never removed: they belong to other (scoped) exports."""
+        keep = set(keep_paths)
         for path in list(self.object_paths()):
-            if path in files:
+            if path in files or path in keep:
                 continue
             rel = self.rel(path)
             parsed = layout.parse(rel) if rel else None
@@ -187,8 +191,12 @@ def commit_message(
     ops: list[FileOp],
     counts: Counts,
     notes: Iterable[str] = (),
+    changed_by: Iterable[tuple[str, str]] = (),
 ) -> str:
-    """Subject `snapshot <cluster> @ <t>: +A ~M -D`, changed paths (capped), notes, trailers."""
+    """Subject `snapshot <cluster> @ <t>: +A ~M -D`, changed paths (capped), notes, trailers.
+
+    `changed_by`: (who, object) of the changed objects: a `Khronoscope-Changed-By: who: object`
+    trailer each (capped), who being the audit user where known and the field manager."""
     iso = format_iso(t)
     subject = f"snapshot {cluster} @ {iso}: +{counts.added} ~{counts.modified} -{counts.deleted}"
     lines = [subject, ""]
@@ -200,10 +208,20 @@ def commit_message(
     notes = list(notes)
     if notes:
         lines += ["", *notes]
+    lines.append("")
+    by = sorted(set(changed_by), key=lambda wo: wo[1])
+    for who, what in by[:MAX_CHANGED_BY]:
+        lines.append(f"Khronoscope-Changed-By: {_trailer_value(who)}: {_trailer_value(what)}")
+    if len(by) > MAX_CHANGED_BY:
+        lines.append(f"Khronoscope-Changed-By: ... and {len(by) - MAX_CHANGED_BY} more")
     lines += [
-        "",
         f"Khronoscope-Time: {iso}",
         f"Khronoscope-Cluster: {cluster}",
         f"Khronoscope-Format: {FORMAT_VERSION}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _trailer_value(text: str) -> str:
+    """One line, no control characters (a user name comes from the cluster)."""
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
