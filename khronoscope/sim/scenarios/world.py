@@ -1,9 +1,10 @@
 """A small model of a cluster's controllers and kubelets, emitting the ops a real one would cause.
 
 `World` wires the parts a scenario drives and passes changes between them: the nodes
-(`nodes.py`), the kubelet playing each pod's life (`kubelet.py`), the deployment and endpoints
-controllers (`controllers.py`) and the Events they all write (`events.py`), over the plain
-records of `models.py`. Everything is driven by the `Script`'s seeded RNG and clock.
+(`nodes.py`), the kubelet playing each pod's life (`kubelet.py`, with the status it writes in
+`podstatus.py` and the apps' log text in `applogs.py`), the deployment and endpoints controllers
+(`controllers.py`) and the Events they all write (`events.py`), over the plain records of
+`models.py`. Everything is driven by the `Script`'s seeded RNG and clock.
 """
 
 from __future__ import annotations
