@@ -1,4 +1,5 @@
-"""`khronoscope demo --no-ui` as a user runs it: a kubeconfig path first, serves, stops cleanly."""
+"""`khronoscope demo` as a user runs it: `--no-ui` prints a kubeconfig path first, serves and stops
+cleanly; without it the app opens on the simulated cluster."""
 
 from __future__ import annotations
 
