@@ -17,6 +17,7 @@ from khronoscope.commands._changes import (
     write_json,
     yaml_diff,
 )
+from khronoscope.core.safetext import safe_block, safe_line
 from khronoscope.core.timefmt import format_iso
 from khronoscope.core.types import ChangeKind, ObjectKey
 from khronoscope.temporal.diff import changed_paths
@@ -74,11 +75,13 @@ def run(args: argparse.Namespace) -> int:
         return 0
     out = sys.stdout
     for e in entries:
+        # names, paths and YAML are the cluster's text: shown, never obeyed by the terminal
         what = ObjectKey(e["type"], e["namespace"], e["name"])
         paths = ", ".join(e["paths"])
-        out.write(f"{e['time']}  {e['change']:<8}  {what}{'  ' + paths if paths else ''}\n")
+        line = f"{e['time']}  {e['change']:<8}  {what}{'  ' + paths if paths else ''}"
+        out.write(safe_line(line) + "\n")
         if args.diff and e["diff"]:
-            out.write(e["diff"])
+            out.write(safe_block(e["diff"]))
     if not entries:
         print("no changes in the range asked", file=sys.stderr)
     return 0

@@ -1,4 +1,4 @@
-"""Text from a cluster or a recording made safe for a terminal: what it holds is shown, never obeyed.
+"""Text from a cluster or a recording made safe for a terminal: shown, never obeyed.
 
 Names, labels, annotations, event and condition messages, log lines and field managers are
 written by anyone who can write to the cluster, and a recording file can hold anything. A
@@ -48,11 +48,15 @@ def _visible_form(ch: str) -> str:
     return f"\\u{code:04x}"
 
 
-_VISIBLE: dict[str, str] = {
-    chr(c): _visible_form(chr(c))
-    for c in [*range(0x20), *range(0x7F, 0xA0), 0x061C, 0x200E, 0x200F, 0x2028, 0x2029]
-    + [*range(0x202A, 0x202F), *range(0x2066, 0x206A), *range(0xD800, 0xE000)]
-}
+_CODES = (
+    *range(0x20),
+    *range(0x7F, 0xA0),
+    *(0x061C, 0x200E, 0x200F, 0x2028, 0x2029),
+    *range(0x202A, 0x202F),
+    *range(0x2066, 0x206A),
+    *range(0xD800, 0xE000),
+)
+_VISIBLE: dict[str, str] = {chr(c): _visible_form(chr(c)) for c in _CODES}
 
 
 def _replace(match: re.Match[str]) -> str:

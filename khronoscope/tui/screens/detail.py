@@ -12,6 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from khronoscope.core.safetext import safe_block, safe_line
 from khronoscope.core.timefmt import format_clock
 from khronoscope.core.types import ObjectKey
 from khronoscope.tui.appaware import AppAware
@@ -86,17 +87,20 @@ class DetailScreen(AppAware, Screen[None]):
                 msg = f"{self.key} did not exist yet at {when}"
             else:
                 msg = f"{self.key} did not exist at {when} (deleted)"
-            body.update(Text(msg, style="italic"))
+            body.update(Text(safe_line(msg), style="italic"))
         elif self.mode == "yaml":
+            # YAML escapes most controls itself, but passes bidi controls and U+0085 on
+            text = safe_block(text)
             body.update(Syntax(text, "yaml", theme="ansi_dark", background_color="default"))
         else:
-            body.update(Text(text))
+            # annotations, messages and condition texts are free text from the cluster
+            body.update(Text(safe_block(text)))
 
     def _title(self, t: int) -> None:
         title = Text.assemble(
             (self.mode.upper() if self.mode == "yaml" else "Describe", "bold"),
             "  ",
-            (str(self.key), "bold cyan"),
+            (safe_line(str(self.key)), "bold cyan"),
         )
         if self.mode == "yaml" and not self.managed_fields:
             title.append("  (managedFields hidden)", style="dim")

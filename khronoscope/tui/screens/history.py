@@ -14,6 +14,7 @@ from textual.binding import BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from khronoscope.core.safetext import safe_line
 from khronoscope.core.timefmt import format_clock
 from khronoscope.core.types import ChangeKind, ObjectKey
 from khronoscope.tui.appaware import AppAware
@@ -40,7 +41,8 @@ def entry_text(entry: VersionEntry, when: str, current: bool) -> Text:
     text.append("▶ " if current else "  ", style="bold")
     text.append(when + "  ")
     text.append(f"{entry.kind.name:<9}", style=_KIND_STYLE[entry.kind])
-    by = ", ".join(entry.managers) or "-"
+    # field managers and paths (annotation keys...) are written by whoever wrote the object
+    by = safe_line(", ".join(entry.managers)) or "-"
     if len(by) > _BY_WIDTH:
         by = by[: _BY_WIDTH - 1] + "…"
     text.append(f"{by:<{_BY_WIDTH}}  ", style="cyan")
@@ -49,7 +51,7 @@ def entry_text(entry: VersionEntry, when: str, current: bool) -> Text:
         for p in entry.paths:
             owner = entry.owners.get(p)
             shown.append(f"{p} ({owner})" if owner and len(entry.managers) > 1 else p)
-        text.append(", ".join(shown))
+        text.append(safe_line(", ".join(shown)))
     elif entry.kind is ChangeKind.MODIFIED and entry.noise:
         text.append("(only resourceVersion, managedFields or heartbeat times)", style="dim")
     return text
@@ -112,7 +114,7 @@ class HistoryScreen(AppAware, Screen[None]):
     def _title(self) -> None:
         assert self.history is not None
         n = len(self.history)
-        line1 = Text.assemble(("History", "bold"), "  ", (str(self.key), "bold cyan"))
+        line1 = Text.assemble(("History", "bold"), "  ", (safe_line(str(self.key)), "bold cyan"))
         line1.append(f"  {n} version{'s' if n != 1 else ''}", style="dim")
         line2 = Text(
             "selecting a version moves the cursor there · Enter: its diff · y: its YAML · "
