@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from khronoscope import __version__
 from khronoscope.commands import COMMANDS, load
-from khronoscope.core.safetext import safe_block, safe_line
+from khronoscope.core.safetext import safe_line
 from khronoscope.errors import KhronoscopeError
 
 PROG = "khronoscope"
@@ -60,8 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except KhronoscopeError as err:
-        # messages quote names, paths and server errors: shown, never obeyed by the terminal
-        print(f"{PROG}: {safe_block(str(err))}", file=sys.stderr)
+        # one line that quotes names, paths and server errors: shown, never obeyed
+        print(f"{PROG}: {safe_line(str(err))}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         return 130
@@ -74,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("KHRONOSCOPE_DEBUG"):
             raise
         print(
-            f"{PROG}: internal error: {type(err).__name__}: {safe_block(str(err))} "
+            f"{PROG}: internal error: {type(err).__name__}: {safe_line(str(err))} "
             "(set KHRONOSCOPE_DEBUG=1 for the traceback)",
             file=sys.stderr,
         )

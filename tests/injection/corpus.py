@@ -139,6 +139,7 @@ LABELLED = ObjectKey("pods", "shop", "labelled")
 ANNOTATED = ObjectKey("configmaps", "shop", "annotated")
 MANAGED = ObjectKey("configmaps", "shop", "managed")
 NODE = ObjectKey("nodes", "", "node-evil")
+TWIN = ObjectKey("configmaps", "", "twin")
 EVIL_CONTAINER = f"side-{PAYLOADS['osc52-clipboard']}{PAYLOADS['markup-click']}"
 CLUSTER = "cluster-" + "".join(
     PAYLOADS[n] for n in ("osc2-title-st", "markup-click", "c1-csi-8bit")
@@ -189,6 +190,15 @@ def _meta(name: str, ns: str | None, t: int, **extra: Any) -> dict[str, Any]:
     return meta
 
 
+def _configmap(name: str, ns: str, t: int, **meta: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": _meta(name, ns, t, **meta),
+        "data": {"config": "plain"},
+    }
+
+
 def build_world() -> World:
     """The hostile cluster's past (every time below T0 + 200 s)."""
     types = [
@@ -211,6 +221,8 @@ def build_world() -> World:
             hostile("p", i), ns, at(1), node_name="node-evil", phase="Running", state="running"
         )
         put(at(1), pod)
+        # the same name in every namespace: naming it alone is ambiguous (an error lists them)
+        put(at(2), _configmap(TWIN.name, ns, at(2)))
         put(
             at(2),
             {
@@ -247,15 +259,8 @@ def build_world() -> World:
     labelled["metadata"]["labels"] = {f"l{i:02d}": hostile("l", i) for i in range(N)}
     put(at(3), labelled)
 
-    annotated = {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": _meta(
-            "annotated", "shop", at(4), annotations={f"a{i:02d}": hostile("a", i) for i in range(N)}
-        ),
-        "data": {"config": "plain"},
-    }
-    put(at(4), annotated)
+    annotations = {f"a{i:02d}": hostile("a", i) for i in range(N)}
+    put(at(4), _configmap("annotated", "shop", at(4), annotations=annotations))
 
     # one version per payload, each by its own field manager, each adding an annotation
     for i in range(N):
