@@ -39,6 +39,7 @@ from .corpus import (
     NODE,
     VICTIM,
     N,
+    at,
     forbidden_type,
     hostile,
     hostile_source,
@@ -124,7 +125,7 @@ async def _pods_in_namespace(app, pilot) -> Shown:
     await command(app, pilot, "pods")
     await pilot.press("1")  # the first favourite: a namespace with pods
     await settle(pilot)
-    for key in ("braceleft", "bracketleft"):  # steps: the timeline names what they crossed
+    for key in ("left_curly_bracket", "left_square_bracket"):  # steps: the timeline says why
         await pilot.press(key)
         await settle(pilot)
     return ["[n00-"]
@@ -383,25 +384,35 @@ async def test_no_control_byte_of_cluster_text_reaches_the_terminal(name, termin
 
 
 async def test_drift_screen_over_a_hostile_cluster(terminal, tmp_path):
-    from khronoscope.export import ExportScope, export_moment
+    from khronoscope.export import export_moment
 
     src = hostile_source()
-    repo = tmp_path / "repo"
-    # Git holds one hostile namespace; everything else is "only in the cluster", by name
-    export_moment(src, END, repo, scope=ExportScope(namespaces=frozenset({hostile("n", 0)})))
+    # Git as the cluster was at 1.5 s: what came later is "only in the cluster", by its
+    # hostile name; and as it was at 10 s: the hostile annotations added since are diff lines
+    first, early = tmp_path / "first", tmp_path / "early"
+    export_moment(src, at(1.5), first)
+    export_moment(src, at(10), early)
     app = make_app(source=src)
+    shown = []
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot)
-        await command(app, pilot, f"drift {repo}")
-        for _ in range(50):
-            await pilot.pause(0.05)
-            if "only in the cluster" in screen_text(app):
-                break
-        shown = screen_text(app)
+        for repo, done in ((first, "only in the cluster ("), (early, "changed (")):
+            await command(app, pilot, f"drift {repo}")
+            for _ in range(100):
+                await pilot.pause(0.05)
+                if done in screen_text(app):
+                    break
+            top = screen_text(app)
+            await pilot.press("G")
+            await settle(pilot)
+            shown.append(top + screen_text(app))
+            await pilot.press("escape")
+            await settle(pilot)
         assert app.is_running
     raw = "".join(terminal)
     assert not leaks(raw), leaks(raw)
-    assert "only in the cluster" in shown and "cluster cluster-" in shown
+    assert "cluster cluster-" in shown[0] and "  + configmaps/n22-" in shown[0]
+    assert "changed (1)" in shown[1] and marker("h", N - 1) in shown[1]
 
 
 async def test_export_dialog_result_over_a_hostile_cluster(terminal, tmp_path):
@@ -469,11 +480,13 @@ async def test_markup_in_a_bookmark_label_is_shown_literally_and_clicking_it_doe
         assert any("[@click=app.quit]click me[/]" in m for m in toasts), toasts
         shown = screen_text(app)
         assert "[@click=app.quit]click me[/]" in shown
-        # click the literal text in the toast: markup would have made it run app.quit
+        # click where "click me" is drawn when the markup is read (border and padding, then
+        # "deleted bookmark 'b20-"): there, a live @click would run app.quit
         from textual.widgets._toast import Toast
 
         toast = app.screen.query(Toast).last()
-        await pilot.click(toast, offset=(4, 2))
+        x = 2 + len(f"deleted bookmark '{marker('b', CLICK)}") + 2
+        await pilot.click(toast, offset=(x, 1))
         await settle(pilot)
         assert app.is_running
         assert app.return_code is None
@@ -487,8 +500,9 @@ async def test_markup_in_a_pod_name_shows_literally_in_table_title_and_notificat
         await select(app, pilot, key, "pods")
         await pilot.press("c")  # capture: a notification names the pod
         await settle(pilot)
+        shown = screen_text(app)
+        assert f"capturing the logs of {marker('p', CLICK)}[@click=app.quit]click me[/]" in shown
         await pilot.press("d")
         await settle(pilot)
-        shown = screen_text(app)
-        assert f"{marker('p', CLICK)}[@click=app.quit]click me[/]" in shown
+        assert f"{marker('p', CLICK)}[@click=app.quit]click me[/]" in screen_text(app)
         assert app.is_running
