@@ -162,8 +162,10 @@ async def _record(args: argparse.Namespace, out: Path, retention: Retention) -> 
         if server is not None:
             await server.close()
         status.clear()
-        await session.close()
+        await session.close()  # outages still open become gaps ending at session.stopped_at
         recorder.sync()  # the last watch states
+        # HOOK(loss): the recording's range ends at the stop, not its last change: once the
+        # writer records a stop time, close with it: writer.close(stop_t=session.stopped_at)
         writer.close()
     if writer.failed is not None:
         raise KhronoscopeError(str(writer.failed))
@@ -196,6 +198,7 @@ async def _loop(
     on_error: Callable[[str], None] | None = None,
 ) -> None:
     first = True
+    hinted = False
     next_trim = time.monotonic() + _TRIM_EVERY_S
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
@@ -217,6 +220,9 @@ async def _loop(
                 f"{_size(result.old_size)} -> {_size(result.new_size)}; the file now starts at "
                 f"{format_iso(result.start_t or 0)}"
             )
+        if session.scope_hint and not hinted:
+            hinted = True  # once: the forbidden count stays in the status line
+            status.say(f"khronoscope: hint: {session.scope_hint}")
         status.show(status_text(recorder, session), force=first)
         first = False
         if time.monotonic() >= next_trim:

@@ -178,7 +178,10 @@ class Timeline(AppAware, Widget):
         left = len(time_label(start, app.settings.tz, True))
         right = len(self._end_label(start, end))
         n = max(width - left - right - 2, 1)
-        gaps = tuple(g for g in app.source.gaps() if scope.type is None or g.type == scope.type)
+        # a `*` gap (the recorder did not run, a damaged stretch) concerns every type
+        gaps = tuple(
+            g for g in app.source.gaps() if scope.type is None or g.type in (scope.type, "*")
+        )
         view = (width, n, scope.type, scope.namespace, scope.key, gaps, app.timeline_zoom)
         now = time.monotonic()
         if app.playback.live_available:
