@@ -31,9 +31,11 @@ from khronoscope.cluster.logs import FollowStatus, LogCapture, LogTuning
 from khronoscope.cluster.metrics import MetricsPoller, MetricsTuning
 from khronoscope.cluster.options import ClusterOptions
 from khronoscope.cluster.redact import SECRETS_TYPE, SecretRedactor
+from khronoscope.cluster.remembered import backfill as backfill_remembered
 from khronoscope.cluster.scopehint import namespace_hint
 from khronoscope.cluster.stall import StallDetector
 from khronoscope.cluster.watcher import Watcher, WatchTuning
+from khronoscope.core.provenance import ProvenanceStore
 from khronoscope.core.source import Bookmark, Gap, SourceInfo, TypeState, TypeStatus
 from khronoscope.core.types import Change, ChangeKind, ObjectKey, ResourceType
 from khronoscope.errors import KhronoscopeError
@@ -95,6 +97,9 @@ class ClusterSession:
         self.metrics_tuning = MetricsTuning(interval=self.options.metrics_interval)
         self._capture: LogCapture | None = None
         self._poller: asyncio.Task[None] | None = None
+        # who made what, and what the cluster remembered of before (cluster/remembered.py)
+        self.provenance = ProvenanceStore()
+        self._remembered: asyncio.Task[int] | None = None
         self.metrics_poller: MetricsPoller | None = None
         self.info = SourceInfo(cluster="", context="")
         self.tuning = tuning or WatchTuning()
@@ -212,6 +217,9 @@ class ClusterSession:
             self.notify,
         )
         self._poller = asyncio.create_task(poller.run(), name="khronoscope metrics")
+        self._remembered = asyncio.create_task(
+            backfill_remembered(self, time.time_ns()), name="khronoscope remembered"
+        )
 
     async def wait_synced(self, timeout: float | None = None) -> bool:
         """Wait until every type has been listed once (or refused); False on timeout."""
@@ -234,7 +242,8 @@ class ClusterSession:
         if self.stopped_at is None:
             self.stopped_at = self.now()
         tasks = list(self._tasks.values())
-        for extra in (self._rescanner, self._poller, self._stall_task, self._hint_task):
+        background = (self._rescanner, self._poller, self._stall_task, self._hint_task)
+        for extra in (*background, self._remembered):
             if extra is not None:
                 tasks.append(extra)
         if self._capture is not None:

@@ -159,11 +159,14 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def start(flags: str = "", controller_manager: bool = True) -> KubeAPIServer:
-    """Start a fresh control plane in its own temporary state directory."""
+def start(flags: str = "", controller_manager: bool = True, audit: bool = False) -> KubeAPIServer:
+    """Start a fresh control plane in its own temporary state directory (`audit`: with an
+    audit log, `state/audit.log`, under a managed-cluster-like policy)."""
     ensure_built()
     state = Path(tempfile.mkdtemp(prefix="khronoscope-kapi-"))
     env = {**os.environ, "KAPI_STATE": str(state)}
+    if audit:
+        env["KAPI_AUDIT"] = "1"
     if flags:
         env["KAPI_APISERVER_FLAGS"] = flags
     args = ["bash", str(scripts_dir() / "cluster.sh"), "start"]

@@ -12,6 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from khronoscope.core.provenance import is_unknown, reconstructed_note, unknown_reason
 from khronoscope.core.safetext import safe_block, safe_line
 from khronoscope.core.timefmt import format_clock
 from khronoscope.core.types import ObjectKey
@@ -88,6 +89,9 @@ class DetailScreen(AppAware, Screen[None]):
             else:
                 msg = f"{self.key} did not exist at {when} (deleted)"
             body.update(Text(safe_line(msg), style="italic"))
+        elif (banner := provenance_banner(tmap.get(self.key, t))) is not None:
+            # a state nobody knows, or one rebuilt: said first, never shown as observed
+            body.update(Text.assemble(banner, "\n\n", safe_block(text)))
         elif self.mode == "yaml":
             # YAML escapes most controls itself, but passes bidi controls and U+0085 on
             text = safe_block(text)
@@ -131,3 +135,13 @@ class DetailScreen(AppAware, Screen[None]):
     def action_bottom(self) -> None:
         """Scroll to the bottom."""
         self.query_one("#detail-scroll", VerticalScroll).scroll_end(animate=False)
+
+
+def provenance_banner(obj: dict | None) -> Text | None:
+    """The line above an object whose state at t is unknown or reconstructed (else None)."""
+    if is_unknown(obj):
+        return Text("state unknown: " + safe_line(unknown_reason(obj)), style="bold yellow")
+    note = reconstructed_note(obj)
+    if note:
+        return Text("reconstructed (not observed): " + safe_line(note), style="italic magenta")
+    return None
