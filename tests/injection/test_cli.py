@@ -19,31 +19,8 @@ from khronoscope.export import export_moment
 from khronoscope.recording.source import open_recording
 from khronoscope.sim import SimClusterThread
 
+from .conftest import ROOT, cli_leaks, run
 from .corpus import END, NAMES, PAYLOADS, N, at, hostile, leaks, marker, write_recording
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def run(*args: str, timeout: float = 120) -> tuple[int, str, str]:
-    """`khronoscope ARGS` in a subprocess; (status, stdout, stderr) decoded from the raw bytes
-    (undecodable bytes kept as surrogates, so nothing is hidden)."""
-    p = subprocess.run(
-        [sys.executable, "-m", "khronoscope", *args],
-        cwd=ROOT,
-        capture_output=True,
-        timeout=timeout,
-        env={**os.environ, "COLUMNS": "200"},
-    )
-    return (
-        p.returncode,
-        p.stdout.decode("utf-8", "surrogateescape"),
-        p.stderr.decode("utf-8", "surrogateescape"),
-    )
-
-
-def cli_leaks(text: str) -> list[str]:
-    """Control bytes in a command's output other than its own line breaks."""
-    return leaks(text.replace("\n", ""))
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ from datetime import UTC
 from pathlib import Path
 
 import pytest
-from textual.drivers import headless_driver
 from textual.widgets import Input
 
 from khronoscope.core.types import ObjectKey
@@ -27,9 +26,9 @@ from khronoscope.tui.screens.diff import DiffScreen
 from khronoscope.tui.screens.history import HistoryScreen
 from khronoscope.tui.screens.logs import LogsScreen
 from khronoscope.tui.settings import BrowserSettings
-from khronoscope.tui.widgets.commandline import PromptInput
 from tests.tui.conftest import screen_text, table_of
 
+from .conftest import command, settle
 from .corpus import (
     ANNOTATED,
     END,
@@ -52,40 +51,10 @@ SIZE = (220, 60)
 NOW = END + 3600 * 1_000_000_000
 
 
-@pytest.fixture
-def terminal(monkeypatch) -> list[str]:
-    """Everything the app writes to its terminal, frame by frame."""
-    written: list[str] = []
-
-    class CapturingDriver(headless_driver.HeadlessDriver):
-        @property
-        def is_headless(self) -> bool:
-            return False  # so that the app renders to this driver as to a terminal
-
-        def write(self, data: str) -> None:
-            written.append(data)
-
-    monkeypatch.setattr(headless_driver, "HeadlessDriver", CapturingDriver)
-    return written
-
-
 def make_app(live: bool = False, source=None) -> KhronoscopeApp:
     src = source or hostile_source(live)
     settings = BrowserSettings(at=None if live else END, tz=UTC, clock=lambda: NOW)
     return create_app(src, settings)
-
-
-async def settle(pilot, n: int = 3) -> None:
-    for _ in range(n):
-        await pilot.pause()
-
-
-async def command(app, pilot, text: str) -> None:
-    """A `:` command: the prompt opened by its key, the line filled in, Enter."""
-    await pilot.press(":")
-    app.screen.query_one(PromptInput).value = text
-    await pilot.press("enter")
-    await settle(pilot)
 
 
 async def select(app, pilot, key: ObjectKey, view: str) -> None:

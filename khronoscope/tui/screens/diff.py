@@ -195,7 +195,7 @@ class DiffScreen(AppAware, Screen[None]):
         result = self.result
         line3 = Text(style="dim")
         if self._who:
-            line3.append(self._who + "   ", style="cyan")
+            line3.append(safe_line(self._who) + "   ", style="cyan")  # an audit user, a note
         if result is not None and result.paths:
             line3.append("changed: " + safe_line(", ".join(result.paths[:6])))
             if len(result.paths) > 6:

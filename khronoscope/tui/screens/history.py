@@ -48,7 +48,7 @@ def entry_text(entry: VersionEntry, when: str, current: bool) -> Text:
     if entry.mark:
         text.append(f"{'·':<9}", style=RECONSTRUCTED_STYLE)
         text.append(f"{'':<{_BY_WIDTH}}  ")
-        text.append(entry.note, style=RECONSTRUCTED_STYLE)
+        text.append(safe_line(entry.note), style=RECONSTRUCTED_STYLE)
         return text
     text.append(f"{entry.kind.name:<9}", style=_KIND_STYLE[entry.kind])
     # users, field managers and paths (annotation keys...) are the cluster's text
@@ -63,15 +63,15 @@ def entry_text(entry: VersionEntry, when: str, current: bool) -> Text:
     text.append(f"{by:<{_BY_WIDTH}}  ", style="cyan")
     if reconstructed:
         text.append("reconstructed", style=RECONSTRUCTED_STYLE + " reverse")
-        text.append(f" {entry.note}" if entry.note else "", style=RECONSTRUCTED_STYLE)
+        text.append(f" {safe_line(entry.note)}" if entry.note else "", style=RECONSTRUCTED_STYLE)
         return text
     if entry.unknown:
         verb = "created" if entry.kind is ChangeKind.ADDED else "changed"
-        who = f"{verb} by {entry.user}" if entry.user else verb
+        who = f"{verb} by {safe_line(entry.user)}" if entry.user else verb
         text.append(f"{who} (content not in the audit log)", style="bold yellow")
         return text
     if entry.note and not entry.paths and entry.kind is not ChangeKind.DELETED:
-        text.append(entry.note, style="dim")
+        text.append(safe_line(entry.note), style="dim")
         return text
     if entry.paths:
         shown = []
