@@ -14,6 +14,7 @@ from khronoscope.commands._history import (
     scope_filters,
     split_list,
 )
+from khronoscope.core.safetext import safe_block
 from khronoscope.errors import KhronoscopeError
 from khronoscope.export import CompareMode, ExportScope, SecretsMode, compute_drift, format_report
 from khronoscope.export.layout import normalize_prefix
@@ -83,5 +84,6 @@ def run(args: argparse.Namespace) -> int:
     except KhronoscopeError as err:
         # 1 means "drift" here, so every error is 2, as diff does
         raise KhronoscopeError(str(err), exit_code=2) from None
-    print(format_report(report, with_diff=not args.no_diff), end="")
+    # names and YAML lines in the report are the cluster's (and Git's) text
+    print(safe_block(format_report(report, with_diff=not args.no_diff)), end="")
     return report.exit_status

@@ -15,6 +15,7 @@ from datetime import UTC
 from pathlib import Path
 
 from khronoscope.cluster.options import check_namespace
+from khronoscope.core.safetext import safe_line
 from khronoscope.core.timefmt import TimeParseError, format_iso, parse_time
 from khronoscope.errors import KhronoscopeError, UsageError
 from khronoscope.recording.reader import RecordingReader
@@ -79,9 +80,9 @@ def run(args: argparse.Namespace) -> int:
     finally:
         opening.done()
     for problem in source.problems():
-        print(f"khronoscope: warning: {path}: {problem.describe()}", file=sys.stderr)
+        print(safe_line(f"khronoscope: warning: {path}: {problem.describe()}"), file=sys.stderr)
     if source.end_t is None and not args.follow:
-        print(f"khronoscope: warning: {path} holds no changes yet", file=sys.stderr)
+        print(safe_line(f"khronoscope: warning: {path} holds no changes yet"), file=sys.stderr)
     clock = end_clock(source)
     try:
         if args.view_type is not None:
@@ -152,7 +153,7 @@ class _Opening:
                 )
         except KhronoscopeError:
             raise  # missing, not a recording, newer format: the one line says which
-        sys.stderr.write(line + ("" if self.tty else "\n"))
+        sys.stderr.write(safe_line(line) + ("" if self.tty else "\n"))
         sys.stderr.flush()
 
     def done(self) -> None:
