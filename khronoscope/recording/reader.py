@@ -523,9 +523,27 @@ class RecordingReader:
         if b.offset in self._bad_blocks:
             return
         self._bad_blocks.add(b.offset)
-        self.problems.append(
-            Problem(b.offset, b.end, what, b.first_t, b.last_t, b.records, b.changes)
+        # a keyframe repeats what the blocks before it hold (but the first one of a compacted
+        # file, which holds what was dropped before it)
+        lossless = b.type == fmt.KEYFRAME and not (
+            "compacted" in self.header and b.changes_before == 0
         )
+        self.problems.append(
+            Problem(
+                b.offset,
+                b.end,
+                what,
+                b.first_t,
+                b.last_t,
+                None if lossless else b.records,
+                b.changes,
+                lossless,
+            )
+        )
+
+    def report_bad(self, b: BlockInfo, what: str) -> None:
+        """Mark a block damaged for a reason found in its records (e.g. an incomplete keyframe)."""
+        self._report_bad(b, what)
 
     def is_bad(self, b: BlockInfo) -> bool:
         """True when reading the block found it damaged."""
@@ -579,6 +597,12 @@ class RecordingReader:
         """Time of the earliest record (from block headers)."""
         ts = [b.first_t for b in self.blocks if b.type == fmt.DATA]
         return min(ts) if ts else None
+
+    @property
+    def last_data_t(self) -> int | None:
+        """Time of the latest record in a data block (from block headers)."""
+        ts = [b.last_t for b in self.blocks if b.type == fmt.DATA]
+        return max(ts) if ts else None
 
     @property
     def last_t(self) -> int | None:

@@ -24,6 +24,8 @@ from khronoscope.core.types import ObjectKey, ResourceType
 from khronoscope.recording import format as fmt
 from khronoscope.recording import records as rec
 from khronoscope.recording.bookmarks import BookmarkSidecar
+from khronoscope.recording.damage import lost_runs
+from khronoscope.recording.loss import LossReport, LossTally
 from khronoscope.recording.reader import Keyframe, Problem, RecordingReader
 from khronoscope.recording.replay import (
     Extras,
@@ -32,6 +34,7 @@ from khronoscope.recording.replay import (
     apply_block,
     damage_gap,
     read_keyframe,
+    reconcile,
     resync_gaps,
 )
 from khronoscope.telemetry.logstore import LogStore
@@ -110,8 +113,12 @@ class RecordingSource:
         self._progress = progress
         self.total_changes = self.reader.change_count
         self.loaded_changes = 0
-        self.lost_versions = 0
         self.history_complete = False
+        # what could not be read: while the history loads (`_history_loss`), and in blocks a
+        # recorder appended after opening (`_follow_loss`)
+        self._history_loss = LossTally()
+        self._follow_loss = LossTally()
+        self._loss_cache: tuple[tuple[int, int, int], LossReport] | None = None
         # times before this may still be missing from the map while history loads
         self.complete_from: int | None = None
         self._live = ObjectReplay()
@@ -138,7 +145,8 @@ class RecordingSource:
                 start_state, used, self._extras = entries, kf, extras
                 start_block = reader.blocks.index(kf.blocks[-1]) + 1
                 break
-        replay = ObjectReplay(start_state)
+        # what this first pass loses is counted when the history replays the same blocks
+        replay = ObjectReplay(start_state, tally=LossTally())
         with _no_gc():
             self._replay_range(replay, start_block, len(reader.blocks), self._extras, True)
             # in time order: every put is an append (no late-write fix-ups in the indexes)
@@ -154,11 +162,11 @@ class RecordingSource:
         self._live = replay
         replay.on_put = self.tmap.put_raw
         replay.on_delete = self.tmap.delete
+        replay.tally = self._follow_loss
         if not self.follow:
             # only following needs every object's newest bytes here (as delta bases)
             replay.state = {}
         self.loaded_changes = replay.changes
-        self.lost_versions = replay.lost_versions
         self.complete_from = None if self._deferred else self.tmap.last_t
         self._tail_start = start_state
         self._plan_windows(start_block, used)
@@ -221,7 +229,9 @@ class RecordingSource:
             self.complete_from = self.tmap.last_t
             self._report("newest")
             yield
-        newer: tuple[frozenset[ObjectKey], int] | None = None
+        newer: Keyframe | None = None  # the keyframe after the window being replayed
+        newer_keys: frozenset[ObjectKey] = frozenset()
+        damaged_file = any(not p.lossless for p in reader.problems) or bool(reader.missing)
         carried_end: int | None = None
         for n, w in enumerate(self._window_plan):
             is_tail = n == 0
@@ -240,7 +250,9 @@ class RecordingSource:
             bf = self.tmap.backfill()
             for key, (t, raw) in sorted(start.items(), key=lambda kv: kv[1][0]):
                 bf.put_raw(key, t, raw)
-            replay = ObjectReplay(start, on_put=bf.put_raw, on_delete=bf.delete)
+            replay = ObjectReplay(
+                start, on_put=bf.put_raw, on_delete=bf.delete, tally=self._history_loss
+            )
             extras = Extras()
             for i in range(w.first, end):
                 b = reader.blocks[i]
@@ -249,6 +261,7 @@ class RecordingSource:
                 records = reader.records(b)
                 if reader.is_bad(b):
                     extras.add_gap(damage_gap(reader, i, "damaged block"))
+                    damaged_file = True
                     continue
                 for j, r in enumerate(records):
                     if r[0] in fmt.CHANGE_KINDS:
@@ -262,27 +275,52 @@ class RecordingSource:
                     self._report("history")
                 yield
             if newer is not None:
-                # alive at the window's end but absent from the next keyframe: its delete was
-                # in a lost block, and the keyframe is the truth
-                keys, t = newer
-                for key in replay.state.keys() - keys:
-                    bf.delete(key, t)
+                self._reconcile(replay, bf, newer, newer_keys, damaged_file)
             bf.commit()
             # the window's versions are old history: pack them, a block per slice
             while self.tmap.compact_step():
                 yield
-            if not is_tail:
-                self.lost_versions += replay.lost_versions
             self._absorb(extras)
             for gap in extras.gaps.values():
                 self._extras.add_gap(gap)
             if w.start is not None:
-                newer = (frozenset(start.keys()), w.start.t)
+                newer, newer_keys = w.start, frozenset(start.keys())
                 self.complete_from = w.start.t
             yield
         if not self.follow:  # nothing will change any more: every version can go cold
             yield from self.tmap.compact_steps()
         self._finish()
+
+    def _reconcile(
+        self,
+        replay: ObjectReplay,
+        bf: Any,
+        kf: Keyframe,
+        kf_keys: frozenset[ObjectKey],
+        damaged: bool,
+    ) -> None:
+        """A window's end against the keyframe after it, which the newer window started from
+        (its versions are in the map already): objects alive here but absent there lost their
+        delete (removed at the keyframe's time, marked corrected); versions that differ were
+        lost here and read back from the keyframe (marked restored)."""
+        tally = self._history_loss
+        if not damaged and not replay.broken:
+            for key in replay.state.keys() - kf_keys:  # (none in an intact file)
+                bf.delete(key, kf.t)
+                tally.correct(key, kf.t)
+            return
+        entries = read_keyframe(self.reader, kf)
+        if entries is None:
+            return
+        gone, puts = reconcile(replay.state, entries)
+        for key in gone:
+            bf.delete(key, kf.t)
+            tally.correct(key, kf.t)
+        for key, vt, _raw in puts:
+            if vt is None:
+                tally.correct(key, kf.t)
+            else:
+                tally.recover(key, vt)
 
     def _finish(self) -> None:
         self.history_complete = True
@@ -427,13 +465,55 @@ class RecordingSource:
 
     @property
     def end_t(self) -> int | None:
-        """The recording's newest moment (what "now" means when replaying)."""
+        """The recording's newest moment (what "now" means when replaying): when the recorder
+        stopped, or (a file not closed cleanly) its last record; None before any change."""
         ends = [t for t in (self.tmap.last_t, self._live.last_t) if t is not None]
-        return max(ends) if ends else None
+        if not ends:
+            return None
+        if self._extras.stop_t is not None:
+            ends.append(self._extras.stop_t)
+        last = self.reader.last_data_t
+        if last is not None:
+            ends.append(last)
+        return max(ends)
+
+    @property
+    def stop_t(self) -> int | None:
+        """When the recorder stopped, from its close record (None: not closed cleanly yet)."""
+        return self._extras.stop_t
 
     def problems(self) -> list[Problem]:
         """Damage found in the file so far (bytes and what was lost)."""
         return self.reader.report()
+
+    def loss_report(self) -> LossReport:
+        """Exactly what cannot be read (complete once the history has loaded)."""
+        reader = self.reader
+        mark = (len(reader.blocks), len(reader.problems), self._history_loss_size())
+        if self._loss_cache is not None and self._loss_cache[0] == mark:
+            return self._loss_cache[1]
+        tally = LossTally()
+        tally.absorb(self._history_loss)
+        tally.absorb(self._follow_loss)
+        # a block still being written by a live recorder is not lost
+        for run in lost_runs(reader, include_tail=not self.follow):
+            tally.lost_run(run)
+        report = tally.report(reader.report())
+        self._loss_cache = (mark, report)
+        return report
+
+    def _history_loss_size(self) -> int:
+        h, f = self._history_loss, self._follow_loss
+        return sum(
+            len(x)
+            for t in (h, f)
+            for x in (t.runs, t.skipped, t.recovered, t.corrections)
+        ) + sum(len(v) for t in (h, f) for v in t.skipped.values())
+
+    @property
+    def lost_versions(self) -> int:
+        """Versions that cannot be read (see `loss_report`)."""
+        return self.loss_report().versions
 
     def close(self) -> None:
         """Close the file."""
