@@ -60,6 +60,12 @@ def lost_runs(reader: RecordingReader, include_tail: bool = True) -> list[LostRu
             runs.append([item])
     good = [b for b in reader.blocks if b.type == fmt.DATA and not reader.is_bad(b)]
     out = [_attribute(reader, run, good) for run in runs]
+    counted = {id(m.problem) for m in reader.missing}
+    for p in reader.problems:
+        # unreadable bytes no later block numbers (at the end of the file): how many changes
+        # they held nobody can say
+        if p.records is None and not p.lossless and p.changes is None and id(p) not in counted:
+            out.append(LostRun(p.first_t, p.last_t, None))
     tail = reader.pending_tail
     # the torn end of an interrupted write: its header (when whole) says how many changes
     if include_tail and tail is not None and (tail.changes is None or tail.changes):

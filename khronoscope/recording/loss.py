@@ -49,8 +49,12 @@ class Problem:
             if self.changes:
                 lost += f" ({self.changes} changes)"
             lost += span
+        elif self.changes == 0:
+            lost = "; no change lost"
         elif self.changes is not None:
-            lost = f"; lost {self.changes} changes" + (f" between{span[5:]}" if span else "")
+            lost = f"; lost {self.changes} changes"
+            if self.first_t is not None and self.last_t is not None:
+                lost += f" between {format_iso(self.first_t)} and {format_iso(self.last_t)}"
         return f"bytes {self.start}-{self.end}: {self.what}{lost}"
 
 

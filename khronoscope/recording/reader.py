@@ -275,6 +275,7 @@ class RecordingReader:
                 continue
             if b.changes_before > self._next_change:
                 self._count_missing(b, prev_end, unread)
+                self._next_change = b.changes_before
             if b.offset in moved:
                 self.problems.append(
                     Problem(
@@ -296,7 +297,10 @@ class RecordingReader:
         used = {id(m.problem) for m in self.missing}
         for p in unread:
             if id(p) not in used:
-                self.problems.append(self._with_times(p))
+                # unreadable bytes the numbering runs straight over held no change (a
+                # keyframe, logs); at the end of the file nobody can say
+                followed = self._trust_numbers and bool(self.blocks) and p.end <= prev_end
+                self.problems.append(self._with_times(p, 0 if followed else None))
 
     def _count_missing(self, b: BlockInfo, prev_end: int, unread: list[Problem]) -> None:
         """Changes numbered before block `b` that no block holds: lost in the unreadable bytes
