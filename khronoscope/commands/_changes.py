@@ -47,10 +47,12 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def open_file(path: str) -> RecordingSource:
-    """The recording with its whole history loaded; damage is reported on stderr, once."""
+    """The recording with its whole history loaded; damage is reported on stderr, once, in one
+    block: the damaged bytes and times, and per type what cannot be read."""
     source = open_recording(path)
-    for problem in source.problems():
-        print(f"khronoscope: warning: {path}: {problem.describe()}", file=sys.stderr)
+    report = source.loss_report()
+    if report.damaged:
+        print(report.warning(path), file=sys.stderr)
     return source
 
 

@@ -76,7 +76,11 @@ def _open_recording(path: str) -> HistorySource:
         raise KhronoscopeError(
             "reading recordings is not available yet in this build (--recording)"
         ) from None
-    return opener(path)
+    source = opener(path)
+    report = source.loss_report()  # what a damaged file cannot give, in one block on stderr
+    if report.damaged:
+        print(report.warning(path), file=sys.stderr)
+    return source
 
 
 def open_live(args: argparse.Namespace, keep_secret_values: bool = False) -> HistorySource:

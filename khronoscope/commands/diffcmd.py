@@ -18,7 +18,9 @@ from khronoscope.commands._changes import (
     yaml_diff,
 )
 from khronoscope.core.timefmt import format_iso
+from khronoscope.core.types import ObjectKey
 from khronoscope.errors import UsageError
+from khronoscope.recording.loss import LossReport
 from khronoscope.temporal.diff import changed_paths
 
 __all__ = ["add_arguments", "run"]
@@ -59,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         keys = {r.key for r in tmap.changes(lo + 1, hi) if wanted(r.key)}
     added, deleted, modified = [], [], []
+    loss = source.loss_report()
     for k in sorted(keys, key=str):
         a, b = tmap.get(k, t1), tmap.get(k, t2)
         if a == b:
@@ -86,13 +89,20 @@ def run(args: argparse.Namespace) -> int:
             f"{len(deleted)} deleted, {len(modified)} modified\n"
         )
         for k in added:
-            out.write(f"+ {k}\n")
+            out.write(f"+ {k}{_damaged(loss, k)}\n")
         for k in deleted:
-            out.write(f"- {k}\n")
+            out.write(f"- {k}{_damaged(loss, k)}\n")
         for k, paths, text in modified:
-            out.write(f"~ {k}: {', '.join(paths)}\n")
+            out.write(f"~ {k}: {', '.join(paths)}{_damaged(loss, k)}\n")
             out.write(text)
     return 1 if added or deleted or modified else 0
+
+
+def _damaged(loss: LossReport, key: ObjectKey) -> str:
+    """A note on an object some of whose versions the damaged recording cannot give."""
+    if key in loss.lost_objects or key in loss.restored or key in loss.corrected:
+        return "  (damaged recording: some of its versions cannot be read)"
+    return ""
 
 
 def _moment(text: str, source: Any, what: str) -> int:

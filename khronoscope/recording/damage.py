@@ -125,7 +125,7 @@ def _totals_at(
         if b.changes_before + b.changes != change:
             continue
         records = reader.records(b)
-        ledger = _ledger_of(records)
+        ledger = _ledger_of(b, records)
         if ledger is None:
             continue
         totals = dict(ledger.totals)
@@ -137,11 +137,13 @@ def _totals_at(
 
 
 def _ledger(reader: RecordingReader, b: BlockInfo) -> _Ledger | None:
-    return _ledger_of(reader.records(b))
+    return _ledger_of(b, reader.records(b))
 
 
-def _ledger_of(records: list[list]) -> _Ledger | None:
+def _ledger_of(b: BlockInfo, records: list[list]) -> _Ledger | None:
+    """The ledger a data block starts with (the block it describes given by its number)."""
     if not records or records[0][0] != fmt.LEDGER:
         return None
     r = records[0]
-    return _Ledger(r[2], dict(r[3]), rec.ledger_keys(r))
+    prev = None if r[2] is None else b.changes_before - r[2]
+    return _Ledger(prev, dict(r[3]), rec.ledger_keys(r))

@@ -64,7 +64,7 @@ INFO = 10  # [10, t, {field: value}]
 LOG_NOTE = 11  # [11, t, ns, pod, container, text]  a restart or loss shown among lines
 # first record of every data block: what the previous data block held, so that its changes can
 # be counted per type and object if it is lost (see docs/recording-format.md, "Ledgers")
-LEDGER = 12  # [12, t, prev changes_before or nil, {type: changes before this block}, {keys}]
+LEDGER = 12  # [12, t, back or nil, {type: changes before this block}, {type: {ns: [names]}}]
 CLOSE = 13  # [13, t]  the recorder stopped at t (written once, on a clean close)
 KF_BEGIN = 20  # [20, t, objects, changes, highest bookmark id ever]  first record of a keyframe
 KF_OBJECT = 21  # [21, t_version, type, ns, name, msgpack bytes]

@@ -123,8 +123,11 @@ class LossReport:
         """True when the version of `key` at t is not a change the file recorded as such."""
         return t in self.restored.get(key, ()) or t in self.corrected.get(key, ())
 
-    def lines(self) -> list[str]:
-        """One block of lines: each damaged range, then what cannot be read per type."""
+    def lines(self, safe: bool = False) -> list[str]:
+        """One block of lines: each damaged range, then what cannot be read per type (`safe`:
+        control characters a crafted file put in type names shown escaped)."""
+        if safe:
+            return [_safe(line) for line in self.lines()]
         out = [p.describe() for p in self.problems]
         for tl in self.types:
             objects = f"{tl.objects}" if tl.objects_exact else f"at least {tl.objects}"
@@ -143,13 +146,24 @@ class LossReport:
             )
         if self.unknown_count:
             out.append("cannot be read: an unknown number of changes in unreadable bytes")
-        fixed = len(self.corrected.keys() | self.restored.keys())
-        if fixed:
+        if self.restored:
             out.append(
-                f"{fixed} objects were set straight at a keyframe after the damage: shown as "
-                "they were then, the changes before it are lost"
+                f"{len(self.restored)} objects read back from a keyframe after the damage: "
+                "each such version is shown at its true time, marked RESTORED (what changed "
+                "before it is not known)"
+            )
+        if self.corrected:
+            out.append(
+                f"{len(self.corrected)} objects set straight at a keyframe: gone or changed by "
+                "then, when exactly is lost (marked RESTORED at the keyframe's time)"
             )
         return out
+
+    def warning(self, path: object) -> str:
+        """The block of lines commands print on stderr: `khronoscope: warning: FILE is
+        damaged: ...` and one indented line per range and type."""
+        head = f"khronoscope: warning: {_safe(str(path))} is damaged: {self.summary()}"
+        return "\n".join([head, *(f"  {line}" for line in self.lines(safe=True))])
 
     def summary(self) -> str:
         """`37 versions of 12 objects cannot be read` (or what else is wrong), one line."""
@@ -162,6 +176,18 @@ class LossReport:
         if self.problems:
             return "damaged, nothing lost"
         return "intact"
+
+
+def _safe(text: str) -> str:
+    """Control and bidi characters (a crafted file's type names) shown, never sent."""
+    return "".join(
+        ch
+        if ch.isprintable() and not 0x202A <= ord(ch) <= 0x202E and not 0x2066 <= ord(ch) <= 0x2069
+        else f"\\x{ord(ch):02x}"
+        if ord(ch) < 0x100
+        else f"\\u{ord(ch):04x}"
+        for ch in text
+    )
 
 
 class LossTally:

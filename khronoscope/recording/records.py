@@ -182,19 +182,21 @@ def valid_record(r: Any) -> bool:
 
 def ledger_record(
     t: int,
-    prev_changes_before: int | None,
+    back: int | None,
     totals: Mapping[str, int],
     keys: Mapping[ObjectKey, int],
 ) -> list[Any]:
-    """A LEDGER record: change numbers per type so far, and the objects the previous block changed
-    (names grouped by type and namespace, which compresses to a few bytes per object)."""
+    """A LEDGER record: changes per type written before this block, and the objects the last
+    block with changes changed (names grouped by type and namespace: a few bytes per object),
+    that block starting `back` changes before this one (a distance, which retention's
+    renumbering leaves as it is)."""
     grouped: dict[str, dict[str, list[Any]]] = {}
     for key in sorted(keys):
         n = keys[key]
         grouped.setdefault(key.type, {}).setdefault(key.namespace, []).append(
             key.name if n == 1 else [key.name, n]
         )
-    return [fmt.LEDGER, t, prev_changes_before, dict(totals), grouped]
+    return [fmt.LEDGER, t, back, dict(totals), grouped]
 
 
 def ledger_keys(rec: list[Any]) -> dict[ObjectKey, int]:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from khronoscope.core.source import Bookmark, Gap, SourceInfo, TypeStatus
+from khronoscope.core.timefmt import format_iso
 from khronoscope.core.types import ObjectKey, ResourceType
 from khronoscope.recording import format as fmt
 from khronoscope.recording import records as rec
@@ -66,6 +67,32 @@ _KNOWN_SHORT_NAMES = {
 }
 
 
+WRITER_GONE_AFTER = 3.0
+"""Seconds without growth after which a followed file whose writer's lock is gone is done."""
+
+
+@dataclass(frozen=True, slots=True)
+class WriterState:
+    """Whether the recorder of a followed file stopped: `how` is "closed" (its close record),
+    "gone" (no lock and no growth: it died), or "replaced" (the path names another file now)."""
+
+    stopped: bool = False
+    at: int | None = None  # when: the close record's time, or the last thing it wrote
+    how: str = ""
+
+    def describe(self) -> str:
+        """One line for the user."""
+        when = format_iso(self.at) if self.at is not None else "an unknown time"
+        if self.how == "closed":
+            return f"the recorder stopped at {when} (closed cleanly)"
+        if self.how == "replaced":
+            return (
+                f"the file was rewritten (retention) or moved after {when}: open it again to "
+                "follow on"
+            )
+        return f"the recorder is gone (it last wrote at {when} and no longer holds the file)"
+
+
 @dataclass(frozen=True, slots=True)
 class _Window:
     """Blocks [first, end) replayed from a keyframe's state (or from nothing at the start)."""
@@ -85,6 +112,7 @@ class RecordingSource:
         follow: bool = False,
         progress: Progress | None = None,
         first_types: Iterable[str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.path = Path(path)
         # types the first screen shows: with this, opening puts only their newest objects and
@@ -118,7 +146,11 @@ class RecordingSource:
         # recorder appended after opening (`_follow_loss`)
         self._history_loss = LossTally()
         self._follow_loss = LossTally()
-        self._loss_cache: tuple[tuple[int, int, int], LossReport] | None = None
+        self._loss_cache: tuple[tuple[int, int, int, bool], LossReport] | None = None
+        self._clock = clock
+        self._writer = WriterState()
+        self._seen_size = -1
+        self._grew_at = clock()
         # times before this may still be missing from the map while history loads
         self.complete_from: int | None = None
         self._live = ObjectReplay()
@@ -352,26 +384,52 @@ class RecordingSource:
     # --- follow -----------------------------------------------------------------------------
 
     def poll(self) -> int:
-        """Follow mode: apply the blocks a recorder appended since; returns changes applied."""
+        """Follow mode: apply the blocks a recorder appended since; returns changes applied.
+        Also notices the recorder stopping (see `writer_state`)."""
         before = len(self.reader.blocks)
+        size = self.reader.size
+        if size != self._seen_size:
+            self._seen_size, self._grew_at = size, self._clock()
         new = self.reader.refresh()
-        if not new:
-            return 0
-        changes = self._live.changes
-        self._replay_range(self._live, before, len(self.reader.blocks), self._extras, True)
-        self._absorb(self._extras)
-        self._apply_info()
-        applied = self._live.changes - changes
-        self.total_changes += applied
-        self.loaded_changes += applied
+        applied = 0
+        if new:
+            changes = self._live.changes
+            self._replay_range(self._live, before, len(self.reader.blocks), self._extras, True)
+            self._absorb(self._extras)
+            self._apply_info()
+            applied = self._live.changes - changes
+            self.total_changes += applied
+            self.loaded_changes += applied
+        self._check_writer()
         return applied
+
+    def _check_writer(self) -> None:
+        if not self.follow or self._writer.stopped:
+            return
+        stop = self._extras.stop_t
+        if stop is not None:
+            self._writer = WriterState(True, stop, "closed")
+            return
+        if self.reader.replaced():
+            # retention rewrote it (or it was moved or deleted): this copy will not grow
+            self._writer = WriterState(True, self.reader.last_t, "replaced")
+            return
+        quiet = self._clock() - self._grew_at
+        if quiet >= WRITER_GONE_AFTER and self.reader.writer_lock_held() is False:
+            # a live writer holds its lock all along (even idle); none does and nothing new
+            # came for a while: it died (kill -9, a crash) without closing the file
+            self._writer = WriterState(True, self.reader.last_t, "gone")
+
+    def writer_state(self) -> WriterState:
+        """Whether the recorder of a followed file has stopped, when, and how."""
+        return self._writer
 
     # --- HistorySource ----------------------------------------------------------------------
 
     @property
     def is_live(self) -> bool:
         """True only when following a recording that is still being written."""
-        return self.follow
+        return self.follow and not self._writer.stopped
 
     def resource_types(self) -> dict[str, ResourceType]:
         """The recorded discovery, completed with types seen only in objects."""
@@ -489,14 +547,19 @@ class RecordingSource:
     def loss_report(self) -> LossReport:
         """Exactly what cannot be read (complete once the history has loaded)."""
         reader = self.reader
-        mark = (len(reader.blocks), len(reader.problems), self._history_loss_size())
+        mark = (
+            len(reader.blocks),
+            len(reader.problems),
+            self._history_loss_size(),
+            self._writer.stopped,
+        )
         if self._loss_cache is not None and self._loss_cache[0] == mark:
             return self._loss_cache[1]
         tally = LossTally()
         tally.absorb(self._history_loss)
         tally.absorb(self._follow_loss)
         # a block still being written by a live recorder is not lost
-        for run in lost_runs(reader, include_tail=not self.follow):
+        for run in lost_runs(reader, include_tail=not self.is_live):
             tally.lost_run(run)
         report = tally.report(reader.report())
         self._loss_cache = (mark, report)

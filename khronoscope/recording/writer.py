@@ -430,11 +430,8 @@ class RecordingWriter:
             for name, n in self._type_changes.items()
             if n - self._buf_types.get(name, 0)
         }
-        ledger = rec.pack(
-            rec.ledger_record(
-                self._buf_first, self._prev_changes_before, totals, self._prev_keys
-            )
-        )
+        back = None if self._prev_changes_before is None else before - self._prev_changes_before
+        ledger = rec.pack(rec.ledger_record(self._buf_first, back, totals, self._prev_keys))
         raw = ledger + b"".join(self._buf)
         payload = self._compressor.compress(raw)
         records = self._buf_records + 1
