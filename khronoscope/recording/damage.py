@@ -92,9 +92,11 @@ def _attribute(reader: RecordingReader, run: list[_Lost], good: list[BlockInfo])
     ledger = _ledger(reader, after) if after is not None else None
     if ledger is None:
         return out
-    if ledger.prev is not None and start <= ledger.prev and ledger.prev + sum(
-        ledger.keys.values()
-    ) == end:
+    if (
+        ledger.prev is not None
+        and start <= ledger.prev
+        and ledger.prev + sum(ledger.keys.values()) == end
+    ):
         out.by_key = dict(ledger.keys)
     before_totals = _totals_at(reader, start, good)
     if before_totals is not None:

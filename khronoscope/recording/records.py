@@ -103,9 +103,7 @@ def _key(v: Any) -> bool:
 
 
 def _numbers(v: Any) -> bool:
-    return type(v) is dict and all(
-        type(k) is str and type(x) in (int, float) for k, x in v.items()
-    )
+    return type(v) is dict and all(type(k) is str and type(x) in (int, float) for k, x in v.items())
 
 
 def _map(v: Any) -> bool:

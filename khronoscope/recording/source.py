@@ -315,6 +315,8 @@ class RecordingSource:
             self._absorb(extras)
             for gap in extras.gaps.values():
                 self._extras.add_gap(gap)
+            if extras.stop_t is not None:  # a recording appended to after a clean close
+                self._extras.stop_t = max(self._extras.stop_t or 0, extras.stop_t)
             if w.start is not None:
                 newer, newer_keys = w.start, frozenset(start.keys())
                 self.complete_from = w.start.t
@@ -568,9 +570,7 @@ class RecordingSource:
     def _history_loss_size(self) -> int:
         h, f = self._history_loss, self._follow_loss
         return sum(
-            len(x)
-            for t in (h, f)
-            for x in (t.runs, t.skipped, t.recovered, t.corrections)
+            len(x) for t in (h, f) for x in (t.runs, t.skipped, t.recovered, t.corrections)
         ) + sum(len(v) for t in (h, f) for v in t.skipped.values())
 
     @property

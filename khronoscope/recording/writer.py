@@ -602,10 +602,12 @@ class RecordingWriter:
             try:
                 if self.failed is None or self.detached:
                     t = now_ns() if stop_t is None else stop_t
-                    self._add([fmt.CLOSE, t], t)
                     self._flush_buffer()
                     if final_keyframe and self._since_kf_changes:
                         self._write_keyframe(self.stats.last_t or t)
+                    # after the final keyframe: a reader opening at it reads the stop too
+                    self._add([fmt.CLOSE, t], t)
+                    self._flush_buffer()
                     self._write_index()
                     self._sync(force=True)
             except RecordingStopped:

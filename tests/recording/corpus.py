@@ -346,9 +346,7 @@ def _check(
         fail(f"{how}: {len(lost)} versions lost and no damage reported")
 
 
-def _state_at(
-    truth: dict[tuple[ObjectKey, int], Version], key: ObjectKey, t: int
-) -> bytes | None:
+def _state_at(truth: dict[tuple[ObjectKey, int], Version], key: ObjectKey, t: int) -> bytes | None:
     """The digest of `key`'s version in force at t in the original (None: absent)."""
     best: tuple[int, bytes | None] | None = None
     for (k, vt), (_kind, digest) in truth.items():
