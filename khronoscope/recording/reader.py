@@ -259,7 +259,7 @@ class RecordingReader:
                 continue
             ident = _identity(b)
             first = self._seen.get(ident)
-            if first is not None and first.payload_crc == b.payload_crc:
+            if first is not None and b.payload_crc != -1 and first.payload_crc == b.payload_crc:
                 what = f"a second copy of the block at byte {first.offset}: skipped"
             elif b.changes_before < self._next_change:
                 what = (

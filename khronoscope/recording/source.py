@@ -306,7 +306,10 @@ class RecordingSource:
                     self.loaded_changes += b.changes
                     self._report("history")
                 yield
-            if newer is not None:
+            replayed = any(reader.blocks[i].type == fmt.DATA for i in range(w.first, end))
+            if newer is not None and (w.start is not None or replayed or newer.changes_before):
+                # (a window from the file's start with nothing in it, before the keyframe a
+                # compacted file starts with, has no state to set straight)
                 self._reconcile(replay, bf, newer, newer_keys, damaged_file)
             bf.commit()
             # the window's versions are old history: pack them, a block per slice

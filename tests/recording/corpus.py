@@ -54,8 +54,11 @@ class Original:
     closed: bool
 
 
-def make_recording(path: Path, seed: int, count: int, closed: bool) -> Original:
-    """Write a scenario: 4 KiB data blocks, a keyframe every 250 changes cut into 6 KiB parts."""
+def make_recording(
+    path: Path, seed: int, count: int, closed: bool, compacted: bool = False
+) -> Original:
+    """Write a scenario: 4 KiB data blocks, a keyframe every 250 changes cut into 6 KiB parts;
+    `compacted`: retention drops the oldest third half way (the blocks after are renumbered)."""
     opts = WriterOptions(
         block_size=4096,
         keyframe_block_size=6 * 1024,
@@ -77,6 +80,8 @@ def make_recording(path: Path, seed: int, count: int, closed: bool) -> Original:
         if n == count // 3:
             w.add_bookmark(Bookmark(c.t, "incident", c.key, 1), created=c.t)
             w.append_gap(Gap(c.t - NS, c.t, "pods", "watch expired (410)"))
+        if compacted and n == count // 2:
+            assert w.compact(max_age=(c.t - stream[0].t) * 2 // 3).compacted
     if closed:
         w.close(stop_t=stream[-1].t + NS)
     else:  # as kill -9 leaves it after its last flush: no final keyframe, no index
@@ -300,10 +305,12 @@ def _check(
         elif old[0] != kind and t not in report.restored.get(key, ()):
             fail(f"{how}: {key} at {t} is {kind.name}, the recording says {old[0].name}")
     # (b) what is lost, per type: the original's versions in bytes that still attest them
+    first_block = orig.blocks[0].offset if orig.blocks else 0  # (retention's keyframe)
     attested = {
         v
         for v in truth
-        if damage.attested_until is None or orig.block_of.get(v, 0) < damage.attested_until
+        if damage.attested_until is None
+        or orig.block_of.get(v, first_block) < damage.attested_until
     }
     lost = [v for v in attested if v not in got]
     per_type: dict[str, int] = {}
