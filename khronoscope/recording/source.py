@@ -158,6 +158,9 @@ class RecordingSource:
         self._tail_start: dict[ObjectKey, Version] = {}
         self._history: Iterator[None] | None = None
         self._load_newest()
+        if follow:
+            self._seen_size = self.reader.size
+            self._check_writer()  # a recorder that already stopped (or closed) is not LIVE
 
     # --- opening ----------------------------------------------------------------------------
 

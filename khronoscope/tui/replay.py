@@ -78,7 +78,11 @@ def start_replay(app: KhronoscopeApp) -> None:
     if not source.history_complete:
         app.run_worker(_load_history(app), name="load history", group="replay")
     if getattr(source, "follow", False):
-        app.set_interval(POLL_INTERVAL, lambda: _poll(app))
+        state = source.writer_state()
+        if state.stopped:
+            writer_stopped(app, state)  # stopped before the app opened it
+        else:
+            app.set_interval(POLL_INTERVAL, lambda: _poll(app))
 
 
 async def _load_history(app: KhronoscopeApp) -> None:

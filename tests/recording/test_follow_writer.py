@@ -122,3 +122,15 @@ async def test_the_app_stops_saying_live_when_the_writer_stops(tmp_path):
         assert app.playback.go_live() is False
         assert any("the recorder stopped at" in n for n in notifications(app))
     source.close()
+
+
+def test_following_a_recording_already_closed_is_not_live(tmp_path):
+    path = tmp_path / "done.khr"
+    w = _writer(path)
+    stream = list(changes(6, 200, objects=20))
+    w.append_changes(stream)
+    w.close(stop_t=stream[-1].t + 10**9)
+    src = RecordingSource(path, follow=True)
+    state = src.writer_state()
+    assert state.stopped and state.how == "closed" and not src.is_live
+    src.close()

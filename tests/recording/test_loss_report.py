@@ -187,3 +187,25 @@ def test_a_block_whose_header_is_damaged_is_counted_from_the_numbering(tmp_path,
     truth = _changes(crashed.live)
     lost = [v for v in truth if v not in _changes(tmap)]
     assert result.loss.versions == len(lost) and not result.loss.unknown_versions
+
+
+def test_export_and_drift_of_a_damaged_recording_say_what_cannot_be_read(
+    tmp_path, crashed, capsys
+):
+    with RecordingReader(crashed.path) as reader:
+        victim = [b for b in reader.blocks if b.type == fmt.DATA][8]
+    copy = tmp_path / "hurt.khr"
+    copy.write_bytes(crashed.path.read_bytes())
+    _damage_payload(copy, victim)
+    repo = tmp_path / "repo"
+    main(["export", "--recording", str(copy), "--repo", str(repo), "-q"])
+    _, err = capsys.readouterr()
+    lines = err.splitlines()
+    assert lines[0].startswith(f"khronoscope: warning: {copy} is damaged: ")
+    block = [lines[0]] + [ln for ln in lines[1:] if ln.startswith("  ")]
+    assert f"  bytes {victim.offset}-{victim.end}: block checksum mismatch" in block[1]
+    assert any(ln.startswith("  cannot be read: pods: ") for ln in block)
+    main(["drift", "--recording", str(copy), "--repo", str(repo)])
+    _, err = capsys.readouterr()
+    assert err.startswith(f"khronoscope: warning: {copy} is damaged: ")
+    assert "cannot be read: " in err
