@@ -17,11 +17,18 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from khronoscope.cluster.options import ClusterOptions, add_cluster_arguments
 from khronoscope.cluster.session import ClusterSession
+from khronoscope.commands._listen import (
+    add_listen_argument,
+    listen_address,
+    output_path,
+    start_serving,
+)
 from khronoscope.commands._recording import (
     StatusLine,
     add_retention_arguments,
@@ -43,6 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-o", "--output", required=True, metavar="FILE", help="the recording to create"
     )
+    add_listen_argument(parser)
     parser.add_argument(
         "--status-every",
         type=float,
@@ -74,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
     if args.status_every <= 0:
         raise UsageError("--status-every must be greater than 0")
     retention = retention_from_args(args)
-    out = Path(args.output).expanduser()
+    listen_address(args)  # a bad --listen is refused before connecting
+    out = output_path(args.output).expanduser()
     check_new_file(out)
     return asyncio.run(_record(args, out, retention))
 
@@ -131,16 +140,27 @@ async def _record(args: argparse.Namespace, out: Path, retention: Retention) -> 
         f"recording context {info.context or '?'} (cluster {info.cluster or '?'}, "
         f"{info.server_version or 'unknown version'}) to {out}; Ctrl-C to stop"
     )
+    server = metrics = None
+    if (where := listen_address(args)) is not None:
+        try:
+            server, metrics = await start_serving(where, session, writer)
+        except BaseException:
+            writer.close()
+            await session.close()
+            raise
+        status.say(f"serving /healthz, /readyz and /metrics on port {server.port}")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     session.run()
     try:
-        await _loop(session, writer, recorder, status, stop)
+        await _loop(session, writer, recorder, status, stop, metrics.error if metrics else None)
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+        if server is not None:
+            await server.close()
         status.clear()
         await session.close()
         recorder.sync()  # the last watch states
@@ -172,6 +192,7 @@ async def _loop(
     recorder: Recorder,
     status: StatusLine,
     stop: asyncio.Event,
+    on_error: Callable[[str], None] | None = None,
 ) -> None:
     first = True
     next_trim = time.monotonic() + _TRIM_EVERY_S
@@ -186,6 +207,8 @@ async def _loop(
             if writer.failed is not None:
                 return
             status.say(f"khronoscope: warning: {err}")  # retention failed; recording goes on
+            if on_error is not None:
+                on_error("retention")
             result = None
         if result is not None and result.compacted:
             status.say(
