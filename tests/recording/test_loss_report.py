@@ -189,9 +189,7 @@ def test_a_block_whose_header_is_damaged_is_counted_from_the_numbering(tmp_path,
     assert result.loss.versions == len(lost) and not result.loss.unknown_versions
 
 
-def test_export_and_drift_of_a_damaged_recording_say_what_cannot_be_read(
-    tmp_path, crashed, capsys
-):
+def test_export_and_drift_of_a_damaged_recording_say_what_cannot_be_read(tmp_path, crashed, capsys):
     with RecordingReader(crashed.path) as reader:
         victim = [b for b in reader.blocks if b.type == fmt.DATA][8]
     copy = tmp_path / "hurt.khr"
