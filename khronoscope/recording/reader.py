@@ -554,10 +554,14 @@ class RecordingReader:
         return b.offset in self._bad_blocks
 
     def verify(self) -> list[Problem]:
-        """Read every block and return every problem found (header, checksum, truncation)."""
+        """Check every block's payload and return every problem found (header, checksum,
+        size, truncation; record shapes are checked when blocks are read)."""
         for b in self.blocks:
             if b.offset not in self._bad_blocks:
-                self.records(b)
+                try:
+                    self._payload(b)
+                except _BadBlock as err:
+                    self._report_bad(b, str(err))
         return self.report()
 
     def report(self) -> list[Problem]:

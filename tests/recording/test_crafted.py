@@ -103,11 +103,14 @@ def test_object_bytes_that_are_not_one_msgpack_map_are_a_lost_version(tmp_path):
 
 
 def _max_rss_mb(script: str, timeout: float = 120.0) -> tuple[float, str]:
+    # the peak RSS of this process's own memory (VmHWM; ru_maxrss would carry the parent's
+    # peak over the exec)
     code = (
-        "import resource, sys\n"
+        "import sys\n"
         f"sys.path.insert(0, {str(ROOT)!r})\n"
         f"{script}\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+        "hwm = [ln for ln in open('/proc/self/status') if ln.startswith('VmHWM:')][0]\n"
+        "print(int(hwm.split()[1]) / 1024)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, cwd=ROOT
