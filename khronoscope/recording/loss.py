@@ -45,10 +45,12 @@ class Problem:
         if self.lossless:
             lost = "; nothing lost"
         elif self.records is not None:
-            lost = f"; lost {self.records} records"
+            # what the bytes held; how much of it is lost for good (a keyframe after them may
+            # give versions back) is the report's per-type figures
+            lost = f"; its {self.records} records"
             if self.changes:
                 lost += f" ({self.changes} changes)"
-            lost += span
+            lost += f"{span} cannot be read"
         elif self.changes == 0:
             lost = "; no change lost"
         elif self.changes is not None:
