@@ -514,10 +514,13 @@ class RecordingReader:
         if len(out) != b.records:
             self._report_bad(b, f"block holds {len(out)} records, its header says {b.records}")
             return []
-        if not all(valid_record(r) for r in out):
-            self._report_bad(b, "block holds records of the wrong shape")
-            return []
-        changes = sum(1 for r in out if r[0] in fmt.CHANGE_KINDS)
+        changes = 0
+        for r in out:
+            if not valid_record(r):
+                self._report_bad(b, "block holds records of the wrong shape")
+                return []
+            if r[0] in fmt.CHANGE_KINDS:
+                changes += 1
         if changes != b.changes:
             self._report_bad(b, f"block holds {changes} changes, its header says {b.changes}")
             return []

@@ -131,6 +131,7 @@ class ObjectReplay:
         self.on_put = on_put
         self.on_delete = on_delete
         self.tally = tally if tally is not None else LossTally()
+        self._checker = rec.ObjectChecker()
         self.broken: set[ObjectKey] = set()
         self.lost_versions = 0
         self.changes = 0
@@ -163,7 +164,7 @@ class ObjectReplay:
             except zstd.ZstdError:
                 self._lose(key, t, broken=True)
                 return
-        if not rec.valid_object(raw):
+        if not self._checker.valid(raw):
             self._lose(key, t, broken=True)
             return
         self.broken.discard(key)
@@ -246,9 +247,10 @@ def read_keyframe(
         reader.report_bad(kf.blocks[0], "keyframe parts missing or out of order")
         return None
     expected = found[0][2]
+    checker = rec.ObjectChecker()
     for r in found:
         if r[0] == fmt.KF_OBJECT:
-            if not rec.valid_object(r[5]):
+            if not checker.valid(r[5]):
                 reader.report_bad(kf.blocks[0], "keyframe holds an object that does not decode")
                 return None
             t = r[1] if floor is None or r[1] >= floor else floor
