@@ -138,15 +138,29 @@ async def open_live(
     app = create_app(session, settings)
     if live is not None:
         live.attach_to(app)
+    app.startup_hooks.append(lambda a: notify_scope_hint(a, session))
     return app, session, live
+
+
+def notify_scope_hint(app: Any, session: Any) -> None:
+    """Say once, as a notification, that `-n NAMESPACE` may help (when the session finds
+    that most types are forbidden across all namespaces)."""
+
+    def check() -> None:
+        if session.scope_hint:
+            timer.stop()
+            app.notify(session.scope_hint, title="forbidden types", severity="warning", timeout=30)
+
+    timer = app.set_interval(0.5, check)
 
 
 async def close_live(session: Any, live: LiveRecording | None) -> None:
     """Stop watching, then close the recording (its path is printed for `khronoscope open`)."""
     try:
-        await session.close()
+        await session.close()  # outages still open become gaps ending at session.stopped_at
     finally:
         if live is not None:
+            # HOOK(loss): pass session.stopped_at on to writer.close once it takes a stop time
             live.close()
 
 

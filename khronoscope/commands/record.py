@@ -162,10 +162,11 @@ async def _record(args: argparse.Namespace, out: Path, retention: Retention) -> 
         if server is not None:
             await server.close()
         status.clear()
-        await session.close()
+        await session.close()  # outages still open become gaps ending at session.stopped_at
         recorder.sync()  # the last watch states
         writer.check_path()  # deleted or moved in the last second: never claim it holds this
-        writer.close()  # records the stop time: the recording's range ends there
+        # the recording's range ends at the stop (when the watches stopped), not its last change
+        writer.close(stop_t=session.stopped_at)
     if writer.failed is not None:
         raise KhronoscopeError(str(writer.failed))
     s = writer.stats
@@ -195,6 +196,7 @@ async def _loop(
     on_error: Callable[[str], None] | None = None,
 ) -> None:
     first = True
+    hinted = False
     next_trim = time.monotonic() + _TRIM_EVERY_S
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
@@ -216,6 +218,9 @@ async def _loop(
                 f"{_size(result.old_size)} -> {_size(result.new_size)}; the file now starts at "
                 f"{format_iso(result.start_t or 0)}"
             )
+        if session.scope_hint and not hinted:
+            hinted = True  # once: the forbidden count stays in the status line
+            status.say(f"khronoscope: hint: {session.scope_hint}")
         status.show(status_text(recorder, session), force=first)
         first = False
         if time.monotonic() >= next_trim:

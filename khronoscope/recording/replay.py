@@ -19,6 +19,7 @@ from typing import Any
 
 import zstandard as zstd
 
+from khronoscope.core.provenance import Provenance
 from khronoscope.core.source import Bookmark, Gap, TypeStatus
 from khronoscope.core.types import ObjectKey, ResourceType
 from khronoscope.recording import format as fmt
@@ -66,6 +67,10 @@ class Extras:
     logs: list[LogLine] = field(default_factory=list)
     log_notes: list[LogLine] = field(default_factory=list)  # `line` holds the note's text
     metrics: list[MetricSample] = field(default_factory=list)
+    provenance: list[Provenance] = field(default_factory=list)
+    # (key, t, msgpack bytes) of versions rebuilt from what the cluster remembered
+    reconstructed: list[tuple[ObjectKey, int, bytes]] = field(default_factory=list)
+    keys: dict[ObjectKey, ObjectKey] = field(default_factory=dict)  # one key object per object
     stop_t: int | None = None  # when the recorder stopped (a CLOSE record)
 
     def apply(self, r: list[Any], series: bool = True) -> None:
@@ -103,6 +108,12 @@ class Extras:
             self.info.update(r[2])
         elif kind == fmt.CLOSE:
             self.stop_t = r[1] if self.stop_t is None else max(self.stop_t, r[1])
+        elif kind == fmt.PROVENANCE:
+            entry = rec.provenance_from(r, self.keys)
+            if entry is not None:
+                self.provenance.append(entry)
+        elif kind == fmt.RECONSTRUCTED:
+            self.reconstructed.append((ObjectKey(r[2], r[3], r[4]), r[1], r[5]))
 
     def add_gap(self, gap: Gap) -> None:
         """Add a gap (idempotent)."""
