@@ -12,6 +12,7 @@ from typing import Any, TextIO
 import orjson
 
 from khronoscope.commands._history import parse_moment
+from khronoscope.core.safetext import safe_json
 from khronoscope.core.timefmt import format_iso
 from khronoscope.core.types import ObjectKey, ResourceType
 from khronoscope.errors import UsageError
@@ -128,5 +129,6 @@ def key_dict(key: ObjectKey) -> dict[str, str]:
 
 
 def write_json(value: Any, out: TextIO) -> None:
-    """One JSON document and a newline."""
-    out.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
+    """One JSON document and a newline (the same values, but nothing a terminal would obey:
+    `history --json` is also read on screens)."""
+    out.write(safe_json(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()) + "\n")

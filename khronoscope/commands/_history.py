@@ -14,13 +14,14 @@ import argparse
 import asyncio
 import sys
 import time
-from importlib import import_module
 from typing import Any
 
+from khronoscope.core.safetext import safe_line
 from khronoscope.core.source import HistorySource, TypeState
 from khronoscope.core.timefmt import NS, TimeParseError, now_ns, parse_time
-from khronoscope.errors import KhronoscopeError, UsageError
+from khronoscope.errors import UsageError
 from khronoscope.export.target import recorded_range
+from khronoscope.recording.source import open_recording
 
 # a time typed for a live source may be this far before now and still mean "now"
 _NOW_SLACK = 5 * NS
@@ -46,7 +47,11 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
 def open_source(args: argparse.Namespace, keep_secret_values: bool = False) -> HistorySource:
     """The history to read: a recording file, or the live cluster listed once (synced)."""
     if args.recording:
-        return _open_recording(args.recording)
+        source = open_recording(args.recording)
+        report = source.loss_report()  # what a damaged file cannot give, in one block on stderr
+        if report.damaged:
+            print(report.warning(args.recording), file=sys.stderr)
+        return source
     return open_live(args, keep_secret_values)
 
 
@@ -64,23 +69,6 @@ def check_live_moment(text: str | None, what: str = "--at") -> None:
             f"{what} {text}: a live cluster only has now; to read an earlier moment, record the "
             "cluster (khronoscope record -o FILE, or the app's recording) and use --recording FILE"
         )
-
-
-def _open_recording(path: str) -> HistorySource:
-    # the recording branch provides `khronoscope.recording.source.open_recording(path)`;
-    # until it lands the option fails with one line instead of a traceback
-    try:
-        module = import_module("khronoscope.recording.source")
-        opener = module.open_recording
-    except (ImportError, AttributeError):
-        raise KhronoscopeError(
-            "reading recordings is not available yet in this build (--recording)"
-        ) from None
-    source = opener(path)
-    report = source.loss_report()  # what a damaged file cannot give, in one block on stderr
-    if report.damaged:
-        print(report.warning(path), file=sys.stderr)
-    return source
 
 
 def open_live(args: argparse.Namespace, keep_secret_values: bool = False) -> HistorySource:
@@ -124,7 +112,8 @@ class _SyncProgress:
         self.drawn = False
 
     def say(self, line: str) -> None:
-        print(f"khronoscope: {line}", file=sys.stderr, flush=True)
+        # context, cluster and type names: the kubeconfig's and the API server's text
+        print(f"khronoscope: {safe_line(line)}", file=sys.stderr, flush=True)
 
     def show(self, session: Any) -> None:
         if not self.tty:

@@ -19,27 +19,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from khronoscope.cluster.options import ClusterOptions, add_cluster_arguments
 from khronoscope.commands._recording import (
     add_retention_arguments,
     parse_duration,
     retention_from_args,
 )
+from khronoscope.core.safetext import safe_line
 from khronoscope.core.timefmt import NS, now_ns
-from khronoscope.errors import KhronoscopeError, NotBuiltYet, UsageError
+from khronoscope.errors import KhronoscopeError, UsageError
 from khronoscope.tui.run import add_browser_arguments, settings_from_args
 
 __all__ = ["DEFAULT_MAX_AGE", "add_arguments", "add_recording_arguments", "run", "run_app"]
 
 DEFAULT_MAX_AGE = "7d"
 """Retention of the recordings the app makes in the data directory by default."""
-
-
-def _cluster() -> Any:
-    try:
-        from khronoscope.cluster import options, session
-    except ImportError:
-        return None
-    return options, session
 
 
 def add_recording_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,12 +49,10 @@ def add_recording_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The browser's options, the recording's, and the cluster's once the session exists."""
+    """The browser's options, the recording's, and the cluster's."""
     add_browser_arguments(parser)
     add_recording_arguments(parser)
-    cluster = _cluster()
-    if cluster is not None:
-        cluster[0].add_cluster_arguments(parser)
+    add_cluster_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -97,17 +89,14 @@ def run_app(args: argparse.Namespace, kubeconfig: str | None = None) -> int:
     """Browse the cluster `args` (or `kubeconfig`) points at until the user quits."""
     settings = settings_from_args(args)  # bad options fail here, before connecting
     plan = recording_plan(args)
-    cluster = _cluster()
-    if cluster is None:
-        raise NotBuiltYet(
-            "the browser needs the cluster session (khronoscope.cluster), which is not built "
-            "yet; try it on a synthetic cluster with: python -m khronoscope.tui"
-        )
-    options_mod, session_mod = cluster
-    options = options_mod.ClusterOptions.from_args(args)
+    # imported here, not at the top: the session brings kubernetes_asyncio and aiohttp (about
+    # a second), which `--help` and every other command would otherwise pay at start-up
+    from khronoscope.cluster.session import ClusterSession
+
+    options = ClusterOptions.from_args(args)
     if kubeconfig is not None:
         options = dataclasses.replace(options, kubeconfig=kubeconfig)
-    return asyncio.run(_browse(session_mod.ClusterSession, options, settings, plan))
+    return asyncio.run(_browse(ClusterSession, options, settings, plan))
 
 
 async def _browse(session_cls: Any, options: Any, settings: Any, plan: RecordingPlan) -> int:
@@ -202,10 +191,12 @@ class LiveRecording:
         self.writer.close()
         s = self.writer.stats
         if self.writer.failed is not None:
-            print(f"khronoscope: {self.writer.failed}", file=sys.stderr)
+            print(safe_line(f"khronoscope: {self.writer.failed}"), file=sys.stderr)
         print(
-            f"khronoscope: recorded {s.changes:,} changes to {self.path}; "
-            f"replay with: khronoscope open {self.path}",
+            safe_line(
+                f"khronoscope: recorded {s.changes:,} changes to {self.path}; "
+                f"replay with: khronoscope open {self.path}"
+            ),
             file=sys.stderr,
         )
 

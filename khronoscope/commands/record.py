@@ -19,10 +19,9 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from khronoscope.cluster.options import ClusterOptions, add_cluster_arguments
-from khronoscope.cluster.session import ClusterSession
 from khronoscope.commands._listen import (
     add_listen_argument,
     listen_address,
@@ -35,12 +34,16 @@ from khronoscope.commands._recording import (
     retention_from_args,
     retention_options,
 )
+from khronoscope.core.safetext import safe_line
 from khronoscope.core.source import TypeState
 from khronoscope.core.timefmt import format_iso, now_ns
 from khronoscope.errors import KhronoscopeError, UsageError
 from khronoscope.recording import format as fmt
 from khronoscope.recording.recorder import Recorder, Retention, _size
 from khronoscope.recording.writer import RecordingWriter
+
+if TYPE_CHECKING:  # imported where a recording starts (see `_record`)
+    from khronoscope.cluster.session import ClusterSession
 
 __all__ = ["add_arguments", "check_new_file", "run"]
 
@@ -115,6 +118,10 @@ def status_text(recorder: Recorder, session: ClusterSession) -> str:
 
 
 async def _record(args: argparse.Namespace, out: Path, retention: Retention) -> int:
+    # imported here, not at the top: the session brings kubernetes_asyncio and aiohttp (about
+    # a second), which `--help` and every other command would otherwise pay at start-up
+    from khronoscope.cluster.session import ClusterSession
+
     options = ClusterOptions.from_args(args)
     session = ClusterSession(options, row_fn=None)  # headless: no table rows to compute
     await session.connect()  # one-line errors (kubeconfig, unreachable) before any file exists
@@ -174,8 +181,10 @@ async def _record(args: argparse.Namespace, out: Path, retention: Retention) -> 
     if s.last_t is not None:
         span = f", up to {format_iso(s.last_t)}"
     print(
-        f"khronoscope: stopped; {out} holds {s.changes:,} changes ({_size(s.bytes)}){span}; "
-        f"replay it with: khronoscope open {out}",
+        safe_line(
+            f"khronoscope: stopped; {out} holds {s.changes:,} changes ({_size(s.bytes)}){span}; "
+            f"replay it with: khronoscope open {out}"
+        ),
         file=sys.stderr,
     )
     return 0

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from khronoscope.core.safetext import safe_line
 from khronoscope.core.timefmt import format_iso
 from khronoscope.core.types import ObjectKey
 
@@ -129,7 +130,7 @@ class LossReport:
         """One block of lines: each damaged range, then what cannot be read per type (`safe`:
         control characters a crafted file put in type names shown escaped)."""
         if safe:
-            return [_safe(line) for line in self.lines()]
+            return [safe_line(line) for line in self.lines()]
         out = [p.describe() for p in self.problems]
         for tl in self.types:
             objects = f"{tl.objects}" if tl.objects_exact else f"at least {tl.objects}"
@@ -164,7 +165,7 @@ class LossReport:
     def warning(self, path: object) -> str:
         """The block of lines commands print on stderr: `khronoscope: warning: FILE is
         damaged: ...` and one indented line per range and type."""
-        head = f"khronoscope: warning: {_safe(str(path))} is damaged: {self.summary()}"
+        head = f"khronoscope: warning: {safe_line(str(path))} is damaged: {self.summary()}"
         return "\n".join([head, *(f"  {line}" for line in self.lines(safe=True))])
 
     def summary(self) -> str:
@@ -178,18 +179,6 @@ class LossReport:
         if self.problems:
             return "damaged, nothing lost"
         return "intact"
-
-
-def _safe(text: str) -> str:
-    """Control and bidi characters (a crafted file's type names) shown, never sent."""
-    return "".join(
-        ch
-        if ch.isprintable() and not 0x202A <= ord(ch) <= 0x202E and not 0x2066 <= ord(ch) <= 0x2069
-        else f"\\x{ord(ch):02x}"
-        if ord(ch) < 0x100
-        else f"\\u{ord(ch):04x}"
-        for ch in text
-    )
 
 
 class LossTally:
