@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 from khronoscope.core.safetext import safe_line
 from khronoscope.core.timefmt import format_iso
@@ -179,6 +180,15 @@ class LossReport:
         if self.problems:
             return "damaged, nothing lost"
         return "intact"
+
+
+@runtime_checkable
+class ReportsLoss(Protocol):
+    """A history read from a file that can say exactly what of it could not be read."""
+
+    def loss_report(self) -> LossReport:
+        """What cannot be read (complete once the history has loaded)."""
+        ...
 
 
 class LossTally:
