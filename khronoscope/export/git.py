@@ -37,6 +37,10 @@ _KEEP_ENV = frozenset(
         "GIT_CEILING_DIRECTORIES",
     }
 )
+# glibc's malloc gives memory back to the kernel after each object fast-import compresses (zlib's
+# buffers sit at the top of the heap): tens of thousands of brk calls and page faults, three
+# quarters of its time. A high trim threshold keeps them; other C libraries ignore the variable.
+_FAST_IMPORT_ENV = {"MALLOC_TRIM_THRESHOLD_": str(256 << 20)}
 # no command from the repository's config runs: hooks, and the fsmonitor (a command `status`
 # and `update-index` would start: a repository copied from elsewhere must not run its code)
 _NO_HOOKS = ("-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false")
@@ -367,7 +371,7 @@ class CommitWriter:
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=self._stderr,
-            env=clean_env(),
+            env=clean_env(_FAST_IMPORT_ENV),
         )
         self._parent = parent
         self._count = 0
