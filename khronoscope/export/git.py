@@ -302,10 +302,14 @@ def update_ref(repo: Repository, ref: str, new: str, old: str | None, message: s
     zero = "0" * len(new)
     proc = repo.git("update-ref", "-m", message, ref, new, old or zero, check=False)
     if proc.returncode != 0:
-        raise GitError(
-            f"{ref.removeprefix('refs/heads/')} moved while exporting (nothing written): "
-            f"{first_line(proc.stderr)}"
-        )
+        why = first_line(proc.stderr)
+        name = ref.removeprefix("refs/heads/")
+        if ".lock': File exists" in why:
+            # another git process holds the ref's lock file (or one crashed and left it)
+            raise GitError(
+                f"branch {name} is locked by another git process (nothing written): {why}"
+            )
+        raise GitError(f"{name} moved while exporting (nothing written): {why}")
 
 
 def fast_forward(worktree: Path, old: str | None, new: str, empty_tree: str) -> str | None:
@@ -342,6 +346,14 @@ def _quote_path(path: str) -> bytes:
     return bytes(out)
 
 
+def _tmp_packs(pack_dir: Path) -> set[Path]:
+    """The unfinished pack and index files in a pack directory (`tmp_pack_*`, `tmp_idx_*`)."""
+    try:
+        return {p for p in pack_dir.iterdir() if p.name.startswith(("tmp_pack_", "tmp_idx_"))}
+    except OSError:
+        return set()
+
+
 class CommitWriter:
     """A `git fast-import` session writing a chain of commits on a temporary ref.
 
@@ -365,6 +377,14 @@ class CommitWriter:
             "--date-format=raw",
             f"--export-marks={self._marks}",
         ]
+        # what a failed fast-import leaves (its unfinished pack, a crash report) is removed:
+        # after a full disk, the export must not keep the disk full
+        git_dir, pack_dir = repo.out(
+            "rev-parse", "--absolute-git-dir", "--git-path", "objects/pack"
+        ).splitlines()
+        self._git_dir = Path(git_dir)
+        self._pack_dir = repo.path / pack_dir  # relative to the work tree, unless absolute
+        self._tmp_packs_before = _tmp_packs(self._pack_dir)
         self._proc = subprocess.Popen(
             cmd,
             cwd=repo.path,
@@ -434,6 +454,7 @@ class CommitWriter:
         if self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait()
+            self._remove_leftovers()
         self._cleanup()
 
     def _fail(self) -> None:
@@ -441,8 +462,16 @@ class CommitWriter:
         self._proc.wait()
         self._stderr.flush()
         err = (Path(self._dir.name) / "stderr").read_bytes()
+        self._remove_leftovers()
         self._cleanup()
         raise GitError(f"git fast-import failed: {first_line(err)}")
+
+    def _remove_leftovers(self) -> None:
+        """Delete the unfinished pack files that appeared while this fast-import ran (a full
+        disk stays full otherwise) and its crash report."""
+        for path in _tmp_packs(self._pack_dir) - self._tmp_packs_before:
+            path.unlink(missing_ok=True)
+        (self._git_dir / f"fast_import_crash_{self._proc.pid}").unlink(missing_ok=True)
 
     def _cleanup(self) -> None:
         if not self._stderr.closed:

@@ -1,0 +1,136 @@
+"""A range export that Git cannot complete: a locked index, a locked branch, a full disk.
+
+Each is one line on stderr and a non-zero exit; the branch stays where it was, the work tree as
+it was, and a failed write gives its disk space back.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from khronoscope import cli
+from khronoscope.commands import _history
+from khronoscope.core.timefmt import NS, format_iso
+from tests.export.conftest import git
+from tests.export.scenario import T0, MemorySource
+from tests.export.test_same_bytes import random_history
+
+
+@pytest.fixture
+def history(monkeypatch: pytest.MonkeyPatch) -> MemorySource:
+    src = random_history()
+    monkeypatch.setattr(_history, "open_recording", lambda path: src)
+    return src
+
+
+def export(capsys, repo: Path, *args: str) -> tuple[int, str, str]:
+    code = cli.main(["export", "--recording", "f", "--repo", str(repo), *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def first_export(capsys, repo: Path) -> str:
+    """A moment export at T0 (the branch the failing range must not lose); its commit id."""
+    code, _, err = export(capsys, repo, "--at", format_iso(T0 + NS), "-q")
+    assert code == 0, err
+    return git(repo, "rev-parse", "main").strip()
+
+
+def work_tree(repo: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(repo)): p.read_bytes()
+        for p in sorted(repo.rglob("*"))
+        if p.is_file() and ".git" not in p.relative_to(repo).parts
+    }
+
+
+def assert_one_line_failure(code: int, out: str, err: str, *needles: str) -> None:
+    assert code != 0
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1, err
+    assert "Traceback" not in err
+    for needle in needles:
+        assert needle in err, err
+
+
+def test_a_locked_index_refuses_and_keeps_branch_and_files(history, tmp_path, capsys):
+    repo = tmp_path / "r"
+    tip = first_export(capsys, repo)
+    files = work_tree(repo)
+    (repo / ".git" / "index.lock").write_text("")
+    code, out, err = export(capsys, repo, "--from", format_iso(T0))
+    assert_one_line_failure(code, out, err, "index.lock", "nothing exported")
+    assert git(repo, "rev-parse", "main").strip() == tip
+    assert work_tree(repo) == files
+    (repo / ".git" / "index.lock").unlink()
+    assert git(repo, "status", "--porcelain") == ""
+    # once the lock is gone the same export goes through
+    code, out, err = export(capsys, repo, "--from", format_iso(T0))
+    assert code == 0, err
+    assert git(repo, "rev-list", "--count", "main").strip() == "121"
+
+
+def test_a_locked_branch_says_it_is_locked(history, tmp_path, capsys):
+    repo = tmp_path / "r"
+    tip = first_export(capsys, repo)
+    (repo / ".git" / "refs" / "heads" / "main.lock").write_text("")
+    code, out, err = export(capsys, repo, "--from", format_iso(T0))
+    assert_one_line_failure(code, out, err, "branch main is locked by another git process")
+    assert "moved" not in err
+    assert git(repo, "rev-parse", "main").strip() == tip
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 4 MiB filesystem of its own (tmpfs), so that filling it harms nothing else."""
+    if os.geteuid() != 0:
+        pytest.skip("a full disk is simulated with a small tmpfs, which needs root to mount")
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
+        capture_output=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True, check=False)
+
+
+def free_bytes(path: Path) -> int:
+    st = os.statvfs(path)
+    return st.f_bavail * st.f_frsize
+
+
+def test_a_full_disk_is_one_line_keeps_the_branch_and_frees_what_it_wrote(
+    history, small_disk, capsys
+):
+    repo = small_disk / "r"
+    tip = first_export(capsys, repo)
+    files = work_tree(repo)
+    # leave a few blocks: the range's pack (more than 100 commits) cannot fit
+    with open(small_disk / "filler", "wb") as f:
+        f.write(b"\0" * (free_bytes(small_disk) - 16 * 1024))
+    before = free_bytes(small_disk)
+    code, out, err = export(capsys, repo, "--from", format_iso(T0))
+    assert_one_line_failure(code, out, err, "fast-import failed")
+    assert "diskspace" in err or "No space" in err, err
+    assert git(repo, "rev-parse", "main").strip() == tip
+    assert work_tree(repo) == files
+    # the unfinished pack and fast-import's crash report are gone: the space is given back
+    leftovers = [
+        p.name
+        for p in (repo / ".git").rglob("*")
+        if p.name.startswith(("tmp_pack_", "tmp_idx_", "fast_import_crash_"))
+    ]
+    assert leftovers == []
+    assert free_bytes(small_disk) >= before
+    assert git(repo, "for-each-ref", "refs/khronoscope") == ""
