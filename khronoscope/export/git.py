@@ -12,11 +12,12 @@ process, not several per commit), then published with a compare-and-swap `update
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -312,9 +313,15 @@ def update_ref(repo: Repository, ref: str, new: str, old: str | None, message: s
         raise GitError(f"{name} moved while exporting (nothing written): {why}")
 
 
-def fast_forward(worktree: Path, old: str | None, new: str, empty_tree: str) -> str | None:
+def fast_forward(
+    worktree: Path,
+    old: str | None,
+    new: str,
+    empty_tree: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> str | None:
     """Bring a clean work tree (and its index) from `old` to `new`; None when done, else git's
-    reason for refusing (nothing was changed).
+    reason for refusing (nothing was changed). `progress(done, total)` counts files written.
 
     `read-tree -m -u OLD NEW` is the two-tree fast-forward: it refuses, changing nothing, when
     a tracked file was edited meanwhile or an untracked file is in the way, and runs no hooks.
@@ -322,8 +329,36 @@ def fast_forward(worktree: Path, old: str | None, new: str, empty_tree: str) -> 
     is refreshed first (as `git status` does), so unchanged files are seen as unchanged.
     """
     run_git(worktree, "update-index", "-q", "--refresh", check=False)
-    proc = run_git(worktree, "read-tree", "-m", "-u", old or empty_tree, new, check=False)
-    return None if proc.returncode == 0 else first_line(proc.stderr)
+    args = ("read-tree", "-m", "-u", old or empty_tree, new)
+    if progress is None:
+        proc = run_git(worktree, *args, check=False)
+        return None if proc.returncode == 0 else first_line(proc.stderr)
+    # writing a big tree takes seconds on a slow disk: read-tree's own progress (`-v`, shown
+    # at once with GIT_PROGRESS_DELAY=0) is passed on as it comes
+    live = subprocess.Popen(
+        [git_binary(), *_NO_HOOKS, args[0], "-v", *args[1:]],
+        cwd=worktree,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=clean_env({"GIT_PROGRESS_DELAY": "0"}),
+    )
+    assert live.stderr is not None
+    messages = bytearray()
+    pending = b""
+    for chunk in iter(lambda: live.stderr.read1(65536), b""):  # type: ignore[union-attr]
+        *lines, pending = (pending + chunk).replace(b"\r", b"\n").split(b"\n")
+        for line in lines:
+            counted = _PROGRESS.search(line)
+            if counted and line.startswith(b"Updating files:"):
+                progress(int(counted[1]), int(counted[2]))
+            else:
+                messages += line + b"\n"
+    messages += pending
+    return None if live.wait() == 0 else first_line(bytes(messages))
+
+
+_PROGRESS = re.compile(rb"\((\d+)/(\d+)\)")
 
 
 def empty_tree(repo: Repository) -> str:

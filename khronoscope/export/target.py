@@ -11,6 +11,7 @@ from khronoscope.core.timefmt import format_iso, now_ns
 from khronoscope.errors import KhronoscopeError
 from khronoscope.export import git, yamlfmt
 from khronoscope.export.plan import ExportTree, blob_hasher
+from khronoscope.export.steps import Progress
 
 
 class ExportError(KhronoscopeError):
@@ -78,8 +79,9 @@ def _filters(
     return filters if isinstance(filters, dict) else {}
 
 
-def publish(target: Target, new: str, reflog: str) -> None:
-    """Move the branch to `new` (compare-and-swap) and fast-forward its clean work trees.
+def publish(target: Target, new: str, reflog: str, progress: Progress | None = None) -> None:
+    """Move the branch to `new` (compare-and-swap) and fast-forward its clean work trees
+    (`progress(done, total)` counts the files written there).
 
     If a work tree cannot be fast-forwarded (edited since the check), the branch is moved back
     and the export fails: a branch ahead of its checked-out files would look like reverted work.
@@ -90,7 +92,7 @@ def publish(target: Target, new: str, reflog: str) -> None:
         return
     empty = git.empty_tree(repo)
     for worktree in target.worktrees:
-        refused = git.fast_forward(worktree, target.old, new, empty)
+        refused = git.fast_forward(worktree, target.old, new, empty, progress)
         if refused is not None:
             if target.old:
                 git.update_ref(repo, target.ref, target.old, new, "khronoscope export: undo")

@@ -16,6 +16,8 @@ import pytest
 from khronoscope import cli
 from khronoscope.commands import _history
 from khronoscope.core.timefmt import NS, format_iso
+from khronoscope.export import export_range
+from khronoscope.export.target import ExportError
 from tests.export.conftest import git
 from tests.export.scenario import T0, MemorySource
 from tests.export.test_same_bytes import random_history
@@ -134,3 +136,25 @@ def test_a_full_disk_is_one_line_keeps_the_branch_and_frees_what_it_wrote(
     assert leftovers == []
     assert free_bytes(small_disk) >= before
     assert git(repo, "for-each-ref", "refs/khronoscope") == ""
+
+
+def test_writing_the_work_tree_shows_progress_and_errors_stay_one_line(history, tmp_path):
+    """The files a range writes into a checked-out work tree are counted as they are written
+    (on a slow disk this is the longest part of an export); the counts are not mistaken for
+    an error."""
+    repo = tmp_path / "r"
+    last = history.tmap.last_t
+    assert last is not None
+    seen: list[tuple[int, int]] = []
+    export_range(history, T0, last, repo, checkout_progress=lambda d, n: seen.append((d, n)))
+    files = len(work_tree(repo))
+    assert seen and seen[-1] == (files, files)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert git(repo, "status", "--porcelain") == ""
+    # a refusal while counting still gives git's reason, not a progress line
+    (repo / ".git" / "index.lock").write_text("")
+    with pytest.raises(ExportError, match=r"index\.lock': File exists") as refused:
+        other = random_history(seed=8)
+        assert other.tmap.last_t is not None
+        export_range(other, T0, other.tmap.last_t, repo, checkout_progress=lambda d, n: None)
+    assert "Updating files" not in str(refused.value)
