@@ -7,6 +7,11 @@ and inherited `GIT_*` variables that would redirect Git to another repository or
 dropped. Commits are built by one
 `git fast-import` process on a temporary ref (a range of thousands of commits costs one
 process, not several per commit), then published with a compare-and-swap `update-ref`.
+
+Git is driven through `subprocess`, not GitPython: GitPython has no fast-import (it would be
+the same pipe), its commands inherit the caller's whole environment (an inherited
+`GIT_INDEX_FILE` or `GIT_DIR` cannot be dropped), and its pure-Python ref and config readers
+bypass Git's ref locking and do not know every ref storage; plain `git` does all of it right.
 """
 
 from __future__ import annotations
