@@ -310,6 +310,8 @@ def update_ref(repo: Repository, ref: str, new: str, old: str | None, message: s
     if proc.returncode != 0:
         why = first_line(proc.stderr)
         name = ref.removeprefix("refs/heads/")
+        if "couldn't write" in why or "No space left" in why:
+            raise GitError(f"branch {name} could not be written (is the disk full?): {why}")
         if ".lock': File exists" in why:
             # another git process holds the ref's lock file (or one crashed and left it)
             raise GitError(
@@ -366,6 +368,62 @@ def fast_forward(
 
 
 _PROGRESS = re.compile(rb"\((\d+)/(\d+)\)")
+
+# how read-tree fails once its checks have passed and it has begun writing (a full disk, a
+# quota): the work tree then holds part of the new tree while the index is still the old one
+_WRITE_FAILURES = (
+    "error: unable to write file",
+    "error: unable to create file",
+    "fatal: unable to write new index file",
+    "No space left on device",
+    "Disk quota exceeded",
+)
+
+
+def failed_while_writing(reason: str) -> bool:
+    """True when `fast_forward`'s refusal came after it had begun writing files."""
+    return any(marker in reason for marker in _WRITE_FAILURES)
+
+
+def undo_checkout(worktree: Path, old: str | None, new: str, empty_tree: str) -> str | None:
+    """Put back the files a `fast_forward` that failed while writing had changed; None when
+    done, else git's reason.
+
+    Its checks had passed, so every path it touches was clean (or absent) before: files only
+    `new` has are removed, the others written again from the index, which is still `old`'s.
+    """
+    listing = run_git(
+        worktree, "diff-tree", "-r", "-z", "--no-renames", "--name-status", old or empty_tree, new
+    ).stdout.split(b"\0")
+    restore: list[bytes] = []
+    for status, path in zip(listing[0::2], listing[1::2], strict=False):
+        if status != b"A":
+            restore.append(path)
+            continue
+        target = worktree / os.fsdecode(path)
+        target.unlink(missing_ok=True)
+        # directories it created for the file (even one it failed to write), if now empty
+        for parent in target.parents:
+            if parent == worktree or not parent.is_relative_to(worktree):
+                break
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+    if restore:
+        proc = run_git(
+            worktree,
+            "checkout-index",
+            "-f",
+            "-q",
+            "-z",
+            "--stdin",
+            input=b"\0".join(restore) + b"\0",
+            check=False,
+        )
+        if proc.returncode != 0:
+            return first_line(proc.stderr)
+    return None
 
 
 def empty_tree(repo: Repository) -> str:
@@ -506,7 +564,9 @@ class CommitWriter:
         err = (Path(self._dir.name) / "stderr").read_bytes()
         self._remove_leftovers()
         self._cleanup()
-        raise GitError(f"git fast-import failed: {first_line(err)}")
+        why = first_line(err)
+        full = any(m in why for m in ("No space left", "Out of diskspace", "quota exceeded"))
+        raise GitError(f"git fast-import failed{' (is the disk full?)' if full else ''}: {why}")
 
     def _remove_leftovers(self) -> None:
         """Delete the unfinished pack files that appeared while this fast-import ran (a full

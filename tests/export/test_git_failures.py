@@ -7,6 +7,7 @@ it was, and a failed write gives its disk space back.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -158,3 +159,74 @@ def test_writing_the_work_tree_shows_progress_and_errors_stay_one_line(history, 
         assert other.tmap.last_t is not None
         export_range(other, T0, other.tmap.last_t, repo, checkout_progress=lambda d, n: None)
     assert "Updating files" not in str(refused.value)
+
+
+def test_wherever_the_disk_fills_the_branch_and_work_tree_are_kept(history, small_disk, capsys):
+    """The disk fills at many points of an export into a checked-out branch (its objects, the
+    branch ref, the work tree's files): each time one line, a non-zero exit, the branch and the
+    work tree as they were, and the same export goes through once there is room again."""
+    scratch = small_disk / "scratch"
+    assert export(capsys, scratch, "--at", format_iso(T0 + NS), "-q")[0] == 0
+    objects = sum(p.stat().st_blocks * 512 for p in (scratch / ".git" / "objects").rglob("*"))
+    files = len(work_tree(scratch))
+    shutil.rmtree(scratch)
+    seen: set[str] = set()
+    for room in range(objects - 64 * 1024, objects + 256 * 1024, 24 * 1024):
+        repo = small_disk / f"r{room}"
+        repo.mkdir()
+        git(repo, "init", "-q", "-b", "main")
+        (repo / "README").write_text("mine")
+        git(repo, "add", "README")
+        git(repo, "commit", "-q", "-m", "start")
+        with open(small_disk / "filler", "wb") as f:
+            f.write(b"\0" * max(free_bytes(small_disk) - room, 0))
+        code, out, err = export(capsys, repo, "--at", format_iso(T0 + NS))
+        (small_disk / "filler").unlink()
+        if code == 0:
+            assert len(work_tree(repo)) == files + 1
+        else:
+            assert_one_line_failure(code, out, err, "is the disk full?")
+            seen.add(err.split("failed", 1)[0])
+            assert git(repo, "log", "--format=%s", "main").strip() == "start"
+            assert work_tree(repo) == {"README": b"mine"}
+            assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
+            code, _, err = export(capsys, repo, "--at", format_iso(T0 + NS))
+            assert code == 0, err
+        shutil.rmtree(repo)
+    # the disk filled while writing the objects and while writing the work tree
+    assert any("fast-import" in s for s in seen), seen
+    assert any("writing the files into the work tree" in s for s in seen), seen
+
+
+@pytest.mark.parametrize("direction", ["adds", "deletes"])
+def test_a_checkout_stopped_midway_is_undone(history, tmp_path, capsys, direction):
+    """The files a failed fast-forward wrote, moved or removed are put back as the index (the
+    old tree) has them; files it added are removed with the directories made for them."""
+    from khronoscope.export import git as export_git
+
+    last = history.tmap.last_t
+    assert last is not None
+    repo = tmp_path / "r"
+    first_export(capsys, repo)
+    export_range(history, T0, last, repo, branch="later")
+    early = git(repo, "rev-parse", "main").strip()
+    later = git(repo, "rev-parse", "later").strip()
+    if direction == "deletes":
+        git(repo, "checkout", "-q", "later")
+    old, new = (early, later) if direction == "adds" else (later, early)
+    before = work_tree(repo)
+    # what read-tree had written when the disk filled: part of the new tree
+    changes = git(repo, "diff-tree", "-r", "--no-renames", "--name-status", old, new).splitlines()
+    assert {line[0] for line in changes} >= ({"A", "M"} if direction == "adds" else {"D", "M"})
+    for line in changes:
+        status, path = line.split("\t")
+        if status == "D":
+            (repo / path).unlink()
+        else:
+            (repo / path).parent.mkdir(parents=True, exist_ok=True)
+            (repo / path).write_bytes(git(repo, "show", f"{new}:{path}").encode())
+    assert work_tree(repo) != before
+    empty = export_git.empty_tree(export_git.open_repository(repo, create=False))
+    assert export_git.undo_checkout(repo, old, new, empty) is None
+    assert work_tree(repo) == before
+    assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
