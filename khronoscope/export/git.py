@@ -370,13 +370,13 @@ def fast_forward(
 _PROGRESS = re.compile(rb"\((\d+)/(\d+)\)")
 
 # how read-tree fails once its checks have passed and it has begun writing (a full disk, a
-# quota): the work tree then holds part of the new tree while the index is still the old one
+# quota): the work tree then holds part of the new tree while the index is still the old one.
+# Only these: a failure before the checks (say, no room for index.lock) wrote nothing, and
+# undoing then could remove an untracked file of the user's that the checks would have seen.
 _WRITE_FAILURES = (
-    "error: unable to write file",
-    "error: unable to create file",
+    "error: unable to write file ",
+    "error: unable to create file ",
     "fatal: unable to write new index file",
-    "No space left on device",
-    "Disk quota exceeded",
 )
 
 

@@ -64,6 +64,8 @@ def assert_one_line_failure(code: int, out: str, err: str, *needles: str) -> Non
 def test_a_locked_index_refuses_and_keeps_branch_and_files(history, tmp_path, capsys):
     repo = tmp_path / "r"
     tip = first_export(capsys, repo)
+    # the user's own untracked file where the range adds one: refused, never removed
+    (repo / "app" / "configmaps" / "zoo-1.yaml").write_text("mine")
     files = work_tree(repo)
     (repo / ".git" / "index.lock").write_text("")
     code, out, err = export(capsys, repo, "--from", format_iso(T0))
@@ -71,6 +73,10 @@ def test_a_locked_index_refuses_and_keeps_branch_and_files(history, tmp_path, ca
     assert git(repo, "rev-parse", "main").strip() == tip
     assert work_tree(repo) == files
     (repo / ".git" / "index.lock").unlink()
+    code, out, err = export(capsys, repo, "--from", format_iso(T0))
+    assert_one_line_failure(code, out, err, "zoo-1.yaml", "nothing exported")
+    assert work_tree(repo) == files
+    (repo / "app" / "configmaps" / "zoo-1.yaml").unlink()
     assert git(repo, "status", "--porcelain") == ""
     # once the lock is gone the same export goes through
     code, out, err = export(capsys, repo, "--from", format_iso(T0))
