@@ -392,16 +392,24 @@ def undo_checkout(worktree: Path, old: str | None, new: str, empty_tree: str) ->
     Its checks had passed, so every path it touches was clean (or absent) before: files only
     `new` has are removed, the others written again from the index, which is still `old`'s.
     """
-    listing = run_git(
-        worktree, "diff-tree", "-r", "-z", "--no-renames", "--name-status", old or empty_tree, new
-    ).stdout.split(b"\0")
+    diff = run_git(
+        worktree,
+        *("diff-tree", "-r", "-z", "--no-renames", "--name-status", old or empty_tree, new),
+        check=False,
+    )
+    if diff.returncode != 0:
+        return first_line(diff.stderr)
+    listing = diff.stdout.split(b"\0")
     restore: list[bytes] = []
     for status, path in zip(listing[0::2], listing[1::2], strict=False):
         if status != b"A":
             restore.append(path)
             continue
         target = worktree / os.fsdecode(path)
-        target.unlink(missing_ok=True)
+        try:
+            target.unlink(missing_ok=True)
+        except OSError as err:
+            return f"cannot remove {path.decode('utf-8', 'replace')}: {err.strerror}"
         # directories it created for the file (even one it failed to write), if now empty
         for parent in target.parents:
             if parent == worktree or not parent.is_relative_to(worktree):
