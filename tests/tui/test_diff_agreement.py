@@ -76,7 +76,11 @@ def _secret(password: str, rv: int, t: int) -> dict[str, Any]:
         "db",
         rv,
         t,
-        annotations={"kubectl.kubernetes.io/last-applied-configuration": json.dumps(applied)},
+        annotations={
+            "kubectl.kubernetes.io/last-applied-configuration": json.dumps(applied),
+            # a tool's note quoting the value: redacted as the value is
+            "rotation/note": f"set to {password} by the runbook",
+        },
     )
     return {"apiVersion": "v1", "kind": "Secret", "metadata": meta, "type": "Opaque", "data": data}
 
