@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import zlib
+from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
@@ -406,10 +407,19 @@ def configmap(name: str, ns: str, rv: int, t: int, rev: int) -> dict[str, Any]:
 
 
 def stream(
-    objects: int = 10_000, changes: int = 1_000_000, seed: int = 1
+    objects: int = 10_000,
+    changes: int = 1_000_000,
+    seed: int = 1,
+    event_ttl: int | None = None,
 ) -> Iterator[tuple[int, ObjectKey, dict | None]]:
-    """About `objects` live objects and `changes` changes, ~5 ms apart on average."""
+    """About `objects` live objects and `changes` changes, ~5 ms apart on average.
+
+    With `event_ttl` (ns), Events are deleted that long after they were created, as the API
+    server does (`--event-ttl`, 1 h by default); without it they pile up for ever, which is
+    fine for short streams but no cluster holds two million Events after 10M changes.
+    """
     rnd = random.Random(seed)
+    expiring: deque[tuple[int, ObjectKey]] = deque()
     namespaces = [f"team-{i}" for i in range(20)]
     nodes = [
         f"ip-10-0-{i // 250}-{i % 250}.eu-west-1.compute.internal"
@@ -456,6 +466,10 @@ def stream(
     while emitted < changes:
         t += rnd.randrange(1, 10_000_000)  # up to 10 ms apart
         rv += 1
+        if expiring and expiring[0][0] <= t:
+            yield t, expiring.popleft()[1], None
+            emitted += 1
+            continue
         r = rnd.random()
         due = [n for n, nt in next_heartbeat.items() if nt <= t][:1]
         if due:
@@ -494,6 +508,10 @@ def stream(
             key = pod_keys[rnd.randrange(len(pod_keys))]
             ns = key.namespace
             reason = rnd.choice(["Scheduled", "Pulled", "Created", "Started", "BackOff"])
+            if event_ttl is not None:
+                expiring.append(
+                    (t + event_ttl, ObjectKey("events", ns, f"{key.name}.{event_serial:x}"))
+                )
             yield (
                 t,
                 ObjectKey("events", ns, f"{key.name}.{event_serial:x}"),

@@ -1,0 +1,303 @@
+"""The bytes of a sealed segment: sections, a footer that says where they are, a trailer.
+
+```
+magic (8)  section*  footer (zstd msgpack map)  trailer (16: footer length, footer CRC,
+                                                        format, reserved, magic)
+```
+Each section is read on its own by byte range and has its own CRC-32 in the footer, so damage
+costs only the section it hits. Per resource type there are up to three sections: `index` (its
+objects and their versions in the segment), `blocks` (the versions' bytes, packed chain by
+chain into zstd blocks with the type's dictionary) and, in a base segment, `state` (every object
+of the type alive at the segment's start, as a reference to where its version lives). Logs and
+metrics have sections of their own (opening an object never reads them); a key filter says
+which objects changed in the segment. See docs/recording-format.md for every field.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from array import array
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgpack
+import zstandard as zstd
+
+from khronoscope.core.types import ChangeKind
+
+SEGMENT_MAGIC = b"\x89KHSEG\n\x00"
+FORMAT = 2
+TRAILER_MAGIC = b"KHSF"
+# footer length u32, footer CRC-32 u32, format u16, reserved u16, magic
+_TRAILER = struct.Struct("<IIHH4s")
+TRAILER_SIZE = _TRAILER.size
+TAIL_READ = 64 * 1024  # one ranged read at the end gets the footer of nearly every segment
+HIST_BUCKETS = 64  # per type, changes per 1/64 of the segment's time range (timeline strip)
+MAX_SECTION = 512 * 1024 * 1024  # a footer claiming more is damaged
+
+ADDED = int(ChangeKind.ADDED)
+MODIFIED = int(ChangeKind.MODIFIED)
+DELETED = int(ChangeKind.DELETED)
+
+_SECTION_LEVEL = 6
+_cctx = zstd.ZstdCompressor(level=_SECTION_LEVEL)
+_packer = msgpack.Packer(use_bin_type=True)
+
+
+class SegmentDamaged(Exception):
+    """A segment's bytes are not what its footer says (a section or the footer itself)."""
+
+
+Ref = tuple[int, int, int]  # (offset, length, crc32) of a section within the segment
+
+
+def pack_obj(value: Any) -> bytes:
+    """msgpack bytes of a value (sections, records)."""
+    return _packer.pack(value)
+
+
+def unpack_obj(raw: bytes) -> Any:
+    """Decode `pack_obj` bytes."""
+    return msgpack.unpackb(raw, raw=False, strict_map_key=False)
+
+
+def compress(raw: bytes) -> bytes:
+    """A section's bytes: one zstd frame (content size declared: bounds decompression)."""
+    return _cctx.compress(raw)
+
+
+def decompress(blob: bytes, limit: int = MAX_SECTION) -> bytes:
+    """Undo `compress`, refusing frames that claim (or inflate to) more than `limit`."""
+    try:
+        params = zstd.get_frame_parameters(blob)
+    except zstd.ZstdError as err:
+        raise SegmentDamaged(f"not a zstd frame ({err})") from None
+    size = params.content_size
+    if size == zstd.CONTENTSIZE_UNKNOWN or size > limit:
+        raise SegmentDamaged("section size undeclared or too large")
+    try:
+        return zstd.ZstdDecompressor().decompress(blob, max_output_size=size)
+    except zstd.ZstdError as err:
+        raise SegmentDamaged(f"section does not decompress ({err})") from None
+
+
+class SegmentBuilder:
+    """Appends sections after the magic and finishes with the footer and trailer."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = [SEGMENT_MAGIC]
+        self._size = len(SEGMENT_MAGIC)
+
+    def add(self, data: bytes) -> Ref:
+        """Append one section; returns where it is."""
+        ref = (self._size, len(data), zlib.crc32(data))
+        self._parts.append(data)
+        self._size += len(data)
+        return ref
+
+    def finish(self, footer: dict[str, Any]) -> bytes:
+        """The whole segment: sections, compressed footer, trailer."""
+        body = compress(pack_obj(footer))
+        trailer = _TRAILER.pack(len(body), zlib.crc32(body), FORMAT, 0, TRAILER_MAGIC)
+        return b"".join([*self._parts, body, trailer])
+
+
+def parse_tail(tail: bytes, size: int) -> tuple[dict[str, Any] | None, int]:
+    """The footer from the last bytes of a segment of `size` bytes: (footer, 0), or (None, n)
+    when the footer needs the last n bytes and `tail` is shorter. SegmentDamaged otherwise."""
+    if len(tail) < TRAILER_SIZE or size < len(SEGMENT_MAGIC) + TRAILER_SIZE:
+        raise SegmentDamaged("too short to be a segment")
+    flen, fcrc, version, _, magic = _TRAILER.unpack(tail[-TRAILER_SIZE:])
+    if magic != TRAILER_MAGIC:
+        raise SegmentDamaged("no segment trailer (damaged or torn)")
+    if version > FORMAT:
+        raise SegmentDamaged(f"segment of format {version}, made by a newer khronoscope")
+    need = flen + TRAILER_SIZE
+    if need > size - len(SEGMENT_MAGIC):
+        raise SegmentDamaged("footer length out of range")
+    if need > len(tail):
+        return None, need
+    body = tail[-need:-TRAILER_SIZE]
+    if zlib.crc32(body) != fcrc:
+        raise SegmentDamaged("footer checksum mismatch")
+    try:
+        footer = unpack_obj(decompress(body, 64 * 1024 * 1024))
+    except (ValueError, msgpack.UnpackException) as err:
+        raise SegmentDamaged(f"footer does not decode ({err})") from None
+    if not isinstance(footer, dict):
+        raise SegmentDamaged("footer is not a map")
+    return footer, 0
+
+
+def check_section(data: bytes, ref: Ref) -> bytes:
+    """`data` read at `ref`, verified against its CRC."""
+    if len(data) != ref[1]:
+        raise SegmentDamaged("section truncated")
+    if zlib.crc32(data) != ref[2]:
+        raise SegmentDamaged("section checksum mismatch")
+    return data
+
+
+# --- per-type sections ---------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class TypeIndex:
+    """The objects of one type that changed in a segment, their versions, and where the
+    versions' bytes are.
+
+    Keys are sorted by (namespace, name). Versions are grouped by key, oldest first; `kinds`
+    are ADDED/MODIFIED/DELETED as the recording saw them (ADDED after nothing or a delete).
+    Records (the bytes of put versions, and in a base the carried copies) are numbered in pack
+    order: key by key, a carried copy first, then its puts. `lens` is each record's length;
+    `blocks` gives per block (first record id, offset in the blocks section, compressed
+    length, raw length, CRC-32 of the compressed bytes).
+    """
+
+    keys: list[tuple[str, str]]
+    counts: array  # 'I': versions per key
+    times: array  # 'q': every version's time, key by key
+    kinds: bytes
+    carried: bytes  # per key 1 when the base carries a copy of its start version (else b"")
+    lens: array  # 'I': raw length of every record, by record id
+    blocks: list[tuple[int, int, int, int, int]] = field(default_factory=list)
+    _ends: array | None = None
+    _starts: list[int] | None = None
+
+    def locate(self, rid: int) -> tuple[int, int, int]:
+        """(block index, start, end) of record `rid` within its decompressed block."""
+        if self._ends is None:
+            ends = array("Q")
+            total = 0
+            for n in self.lens:
+                total += n
+                ends.append(total)
+            self._ends = ends
+            self._starts = [b[0] for b in self.blocks]
+        ends, starts = self._ends, self._starts
+        assert starts is not None
+        b = bisect_right(starts, rid) - 1
+        first = starts[b]
+        base = ends[first - 1] if first else 0
+        start = (ends[rid - 1] if rid else 0) - base
+        return b, start, start + self.lens[rid]
+
+
+def pack_type_index(ix: TypeIndex, first_t: int) -> bytes:
+    """The `index` section of one type (times delta-encoded per key)."""
+    namespaces = sorted({ns for ns, _ in ix.keys})
+    ns_id = {ns: i for i, ns in enumerate(namespaces)}
+    deltas = array("q")
+    pos = 0
+    for n in ix.counts:
+        prev = first_t
+        for t in ix.times[pos : pos + n]:
+            deltas.append(t - prev)
+            prev = t
+        pos += n
+    doc = {
+        "ns": namespaces,
+        "kns": array("I", (ns_id[ns] for ns, _ in ix.keys)).tobytes(),
+        "names": [name for _, name in ix.keys],
+        "n": ix.counts.tobytes(),
+        "dt": deltas.tobytes(),
+        "kind": bytes(ix.kinds),
+        "carried": bytes(ix.carried),
+        "len": ix.lens.tobytes(),
+        "blocks": [list(b) for b in ix.blocks],
+    }
+    return compress(pack_obj(doc))
+
+
+def unpack_type_index(blob: bytes, first_t: int) -> TypeIndex:
+    """Undo `pack_type_index`; SegmentDamaged when the section does not make sense."""
+    try:
+        doc = unpack_obj(decompress(blob))
+        namespaces = doc["ns"]
+        kns = _array("I", doc["kns"])
+        names = doc["names"]
+        counts = _array("I", doc["n"])
+        deltas = _array("q", doc["dt"])
+        kinds = bytes(doc["kind"])
+        carried = bytes(doc["carried"])
+        lens = _array("I", doc["len"])
+        blocks = [tuple(int(x) for x in b) for b in doc["blocks"]]
+        if len(kns) != len(names) or len(counts) != len(names):
+            raise ValueError("key arrays disagree")
+        if sum(counts) != len(deltas) or len(kinds) != len(deltas):
+            raise ValueError("version arrays disagree")
+        keys = [(namespaces[i], name) for i, name in zip(kns, names, strict=True)]
+    except (ValueError, KeyError, IndexError, TypeError, msgpack.UnpackException) as err:
+        raise SegmentDamaged(f"type index does not decode ({err})") from None
+    times = array("q", deltas)
+    pos = 0
+    for n in counts:
+        prev = first_t
+        for j in range(pos, pos + n):
+            prev += deltas[j]
+            times[j] = prev
+        pos += n
+    return TypeIndex(keys, counts, times, kinds, carried, lens, blocks)  # type: ignore[arg-type]
+
+
+@dataclass(slots=True)
+class TypeState:
+    """Every object of one type alive at a base segment's start: the time its version began,
+    how many segments back that version is stored (0: carried in this segment), its record."""
+
+    keys: list[tuple[str, str]]
+    vt: array  # 'q'
+    back: array  # 'I'
+    rid: array  # 'I'
+
+
+def pack_type_state(st: TypeState) -> bytes:
+    """The `state` section of one type in a base segment."""
+    namespaces = sorted({ns for ns, _ in st.keys})
+    ns_id = {ns: i for i, ns in enumerate(namespaces)}
+    doc = {
+        "ns": namespaces,
+        "kns": array("I", (ns_id[ns] for ns, _ in st.keys)).tobytes(),
+        "names": [name for _, name in st.keys],
+        "vt": st.vt.tobytes(),
+        "back": st.back.tobytes(),
+        "rid": st.rid.tobytes(),
+    }
+    return compress(pack_obj(doc))
+
+
+def unpack_type_state(blob: bytes) -> TypeState:
+    """Undo `pack_type_state`."""
+    try:
+        doc = unpack_obj(decompress(blob))
+        namespaces = doc["ns"]
+        kns = _array("I", doc["kns"])
+        names = doc["names"]
+        vt, back, rid = _array("q", doc["vt"]), _array("I", doc["back"]), _array("I", doc["rid"])
+        if not len(kns) == len(names) == len(vt) == len(back) == len(rid):
+            raise ValueError("state arrays disagree")
+        keys = [(namespaces[i], name) for i, name in zip(kns, names, strict=True)]
+    except (ValueError, KeyError, IndexError, TypeError, msgpack.UnpackException) as err:
+        raise SegmentDamaged(f"type state does not decode ({err})") from None
+    return TypeState(keys, vt, back, rid)
+
+
+def _array(code: str, raw: Any) -> array:
+    if not isinstance(raw, bytes):
+        raise TypeError("array field is not bytes")
+    out = array(code)
+    if len(raw) % out.itemsize:
+        raise ValueError("array field has a partial item")
+    out.frombytes(raw)
+    return out
+
+
+def histogram(times: list[int] | array, first_t: int, last_t: int) -> bytes:
+    """Counts of `times` in HIST_BUCKETS equal slices of [first_t, last_t], as u32 bytes."""
+    counts = array("I", bytes(4 * HIST_BUCKETS))
+    span = last_t - first_t + 1
+    for t in times:
+        counts[min(HIST_BUCKETS - 1, max(0, (t - first_t) * HIST_BUCKETS // span))] += 1
+    return counts.tobytes()
