@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -241,7 +240,7 @@ class SegmentedRecording:
         self._lock = threading.RLock()
         self._by_seq: dict[int, SegmentInfo] = {}
         self.generation = 0  # bumped when segments are replaced (a spool sealed, retention)
-        self._spool_state: Callable[[int], Any] | None = None
+        self.spool_stamp: tuple[tuple[int, int], ...] = ()
         self.refresh()
 
     # --- the index ----------------------------------------------------------------------------
@@ -275,7 +274,10 @@ class SegmentedRecording:
                 keep.append(SegmentInfo(seq, p.name, size, footer))
                 changed = True
             keep.sort(key=lambda s: s.seq)
-            spools = [s for s in self.segments if s.spool]
+            spools = [s for s in self.segments if s.spool and s.seq not in parsed]
+            if len(spools) != sum(1 for s in self.segments if s.spool):
+                changed = True  # a spool was sealed: its segment replaces it
+                self.spool_stamp = ()
             self.segments = keep + spools
             if changed or gone:
                 self._reindex()
@@ -285,9 +287,11 @@ class SegmentedRecording:
         self._by_seq = {s.seq: s for s in self.segments}
         self.generation += 1
 
-    def set_spools(self, spools: list[SegmentInfo]) -> None:
-        """Replace the spool segments (sealed in memory by the caller, newest last)."""
+    def set_spools(self, spools: list[SegmentInfo], stamp: tuple[tuple[int, int], ...]) -> None:
+        """Replace the spool segments (sealed in memory by the caller, newest last); `stamp`
+        says which files at which sizes they were made from."""
         with self._lock:
+            self.spool_stamp = stamp
             for s in self.segments:
                 if s.spool:
                     self.blocks.drop_segment(s.seq)

@@ -181,8 +181,12 @@ def seal(
     fetch: Fetch,
     put_dict: Callable[[str, bytes], None],
     closed: int | None = None,
+    train: bool = True,
 ) -> Sealed:
-    """Build segment `state.next_seq` from a spool's records and advance `state` past it."""
+    """Build segment `state.next_seq` from a spool's records and advance `state` past it.
+
+    Without `train` (a spool sealed in memory by a reader) no dictionary is trained and blocks
+    are compressed fast: they are never stored."""
     seq = state.next_seq
     parsed = _parse(records, state)
     times = [v.t for per in parsed.chains.values() for c in per.values() for v in c.versions]
@@ -248,8 +252,8 @@ def seal(
             updates[k] = last
         doc: dict[str, Any] = {}
         if keys:
-            dictionary = _dictionary_for(type_, records_, state, put_dict)
-            blocks_blob, blocks = _pack_blocks(records_, dictionary)
+            dictionary = _dictionary_for(type_, records_, state, put_dict) if train else None
+            blocks_blob, blocks = _pack_blocks(records_, dictionary, fast=not train)
             ix = sf.TypeIndex(
                 keys,
                 counts,
@@ -379,13 +383,16 @@ def _dictionary_for(
 
 
 def _pack_blocks(
-    records: list[bytes], dictionary: Dictionary | None
+    records: list[bytes], dictionary: Dictionary | None, fast: bool = False
 ) -> tuple[bytes, list[tuple[int, int, int, int, int]]]:
     """Records cut into ~BLOCK_RAW blocks (no small block at the end), each one zstd frame."""
-    compressor = zstd.ZstdCompressor(
-        compression_params=_BLOCK_PARAMS,
-        dict_data=dictionary.data if dictionary is not None else None,
-    )
+    if fast:
+        compressor = zstd.ZstdCompressor(level=1, write_content_size=True)
+    else:
+        compressor = zstd.ZstdCompressor(
+            compression_params=_BLOCK_PARAMS,
+            dict_data=dictionary.data if dictionary is not None else None,
+        )
     out: list[bytes] = []
     blocks: list[tuple[int, int, int, int, int]] = []
     offset = 0
