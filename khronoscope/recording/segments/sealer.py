@@ -182,6 +182,7 @@ def seal(
     put_dict: Callable[[str, bytes], None],
     closed: int | None = None,
     train: bool = True,
+    reach: int = 48,
 ) -> Sealed:
     """Build segment `state.next_seq` from a spool's records and advance `state` past it.
 
@@ -198,8 +199,8 @@ def seal(
     builder = sf.SegmentBuilder()
     types_doc: dict[str, dict[str, Any]] = {}
     base = base or state.last_base is None
-    # references may reach back to the previous base: what is older is carried
-    refs_floor = state.last_base if state.last_base is not None else seq
+    # references reach back at most `reach` segments: what is older is carried
+    refs_floor = seq - reach
     state_bytes = 0
     refs_from = seq
     new_live: dict[str, dict[Key, Loc]] = {}
@@ -217,6 +218,7 @@ def seal(
         vtimes = array("q")
         kinds = bytearray()
         carried_flags = bytearray()
+        cvt = array("q")
         lens = array("I")
         updates: dict[Key, Loc | None] = {}
         carried_rid: dict[Key, int] = {}
@@ -227,6 +229,7 @@ def seal(
                 lens.append(len(carried_raw[k]))
                 carried_flags.append(1)
                 loc = carry[k]
+                cvt.append(loc[0])
                 updates[k] = (loc[0], seq, carried_rid[k], loc[3])
             else:
                 carried_flags.append(0)
@@ -260,6 +263,7 @@ def seal(
                 vtimes,
                 bytes(kinds),
                 bytes(carried_flags) if base else b"",
+                cvt,
                 lens,
                 blocks,
             )
@@ -278,23 +282,19 @@ def seal(
             doc["ns"] = ns_counts
             doc["hist"] = sf.histogram(vtimes, first_t, last_t)
         if base and start_live:
-            st_keys = sorted(start_live)
-            vt, back, rid = array("q"), array("I"), array("I")
-            for k in st_keys:
-                loc = start_live[k]
+            back, rid = array("I"), array("I")
+            for k, loc in start_live.items():
                 if k in carried_rid:
-                    vt.append(loc[0])
                     back.append(0)
                     rid.append(carried_rid[k])
                 else:
-                    vt.append(loc[0])
                     back.append(seq - loc[1])
                     rid.append(loc[2])
                     refs_from = min(refs_from, loc[1])
-            blob = sf.pack_type_state(sf.TypeState(st_keys, vt, back, rid))
+            blob = sf.pack_type_state(sf.TypeState(back, rid))
             doc["state"] = builder.add(blob)
-            doc["live"] = len(st_keys)
-            doc["live_ns"] = sorted({ns for ns, _ in st_keys})
+            doc["live"] = len(start_live)
+            doc["live_ns"] = sorted({ns for ns, _ in start_live})
             state_bytes += len(blob)
         if doc:
             types_doc[type_] = doc

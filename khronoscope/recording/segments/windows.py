@@ -234,10 +234,19 @@ class StartStates:
         st = self.rec.type_state(base, type_)
         if st is None:
             return {}
-        return {
-            k: (vt, base - back, rid)
-            for k, vt, back, rid in zip(st.keys, st.vt, st.back, st.rid, strict=True)
-        }
+        out: dict[Key, Ref] = {}
+        rec = self.rec
+        ix: sf.TypeIndex | None = None
+        ix_seq = -1
+        for back, rid in zip(st.back, st.rid, strict=True):
+            seq = base - back
+            if seq != ix_seq:
+                ix, ix_seq = rec.type_index(seq, type_), seq
+            if ix is None or rid >= len(ix.lens):
+                continue  # the referenced segment is gone or damaged (reported)
+            j, vt = ix.record_owner(rid)
+            out[ix.keys[j]] = (vt, seq, rid)
+        return out
 
     def _keep(self, key: tuple[int, str], state: dict[Key, Ref]) -> None:
         self._cache[key] = state

@@ -49,10 +49,10 @@ class SegmentOptions:
     """When to seal, when to write a base, durability (defaults measured in
     bench/longhistory.py)."""
 
-    seal_raw: int = 64 * MiB  # raw record bytes in the spool
+    seal_raw: int = 128 * MiB  # raw record bytes in the spool
     seal_after: float = 300.0  # seconds since the spool was started
-    base_ratio: float = 8.0  # a base once the data since the last one is this x its state
-    base_max_segments: int = 64  # and at least every this many segments
+    base_every: int = 8  # a base (the state at its start) every this many segments
+    refs_reach: int = 48  # a base refers back at most this many segments; older is carried
     rollup_every: int = 64  # a roll-up index object per this many segments
     block_size: int = 256 * 1024  # spool blocks
     level: int = 3
@@ -407,12 +407,7 @@ class SegmentedWriter:
 
     def _is_base(self) -> bool:
         st = self._state
-        o = self.options
-        return (
-            st.last_base is None
-            or st.segments_since_base + 1 >= o.base_max_segments
-            or st.since_base_bytes >= o.base_ratio * st.base_bytes
-        )
+        return st.last_base is None or st.segments_since_base + 1 >= self.options.base_every
 
     def _seal_one(self, pending: _Pending) -> None:
         records, _problems = read_spool(pending.path)
@@ -424,6 +419,7 @@ class SegmentedWriter:
             self._fetch,
             self._put_dict,
             closed=pending.closed,
+            reach=self.options.refs_reach,
         )
         self._publish(sealed.name, sealed.data)
         self._after_seal(sealed)
