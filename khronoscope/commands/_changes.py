@@ -12,13 +12,14 @@ from typing import Any, TextIO
 import orjson
 
 from khronoscope.commands._history import parse_moment
+from khronoscope.core.source import HistorySource
 from khronoscope.core.timefmt import format_iso
 from khronoscope.core.types import ObjectKey, ResourceType
 from khronoscope.errors import UsageError
 from khronoscope.export.scope import resolve_types
 from khronoscope.export.secrets import SecretsMode, prepare
 from khronoscope.export.yamlfmt import dump
-from khronoscope.recording.source import RecordingSource, open_recording
+from khronoscope.recording.opening import open_any
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,22 +45,26 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print Secret values the recording kept (redacted by default)",
     )
+    from khronoscope.commands._cache import add_cache_argument
+
+    add_cache_argument(parser)
 
 
-def open_file(path: str) -> RecordingSource:
-    """The recording with its whole history loaded; damage is reported on stderr, once."""
-    source = open_recording(path)
+def open_file(path: str, cache_mb: int | None = None) -> Any:
+    """The recording (read lazily when segmented; a v0.1 file with its whole history loaded);
+    damage is reported on stderr, once."""
+    source = open_any(path, cache_mb=cache_mb)
     for problem in source.problems():
         print(f"khronoscope: warning: {path}: {problem.describe()}", file=sys.stderr)
     return source
 
 
-def moment(text: str, source: RecordingSource, what: str) -> int:
+def moment(text: str, source: HistorySource, what: str) -> int:
     """A time the user typed; relative times count back from the recording's end."""
     return parse_moment(text, source, what)
 
 
-def resolve_object(text: str, source: RecordingSource, namespace: str | None) -> ObjectKey:
+def resolve_object(text: str, source: HistorySource, namespace: str | None) -> ObjectKey:
     """`TYPE/NAME` or `TYPE/NAMESPACE/NAME` (kubectl-like type names) as a recorded key."""
     parts = text.split("/")
     if len(parts) not in (2, 3) or not all(parts):
@@ -68,11 +73,7 @@ def resolve_object(text: str, source: RecordingSource, namespace: str | None) ->
     types = resolve_types([parts[0]], known)
     ns = parts[1] if len(parts) == 3 else namespace
     name = parts[-1]
-    found = [
-        c.key
-        for c in source.tmap.chains()
-        if c.key.type in types and c.key.name == name and (ns is None or c.key.namespace == ns)
-    ]
+    found = source.tmap.keys_named(name, types, ns)
     if not found:
         where = f" in namespace {ns}" if ns else ""
         raise UsageError(f"{text}: no such object{where} in the recording")

@@ -14,12 +14,11 @@ import argparse
 import asyncio
 import sys
 import time
-from importlib import import_module
 from typing import Any
 
 from khronoscope.core.source import HistorySource, TypeState
 from khronoscope.core.timefmt import NS, TimeParseError, now_ns, parse_time
-from khronoscope.errors import KhronoscopeError, UsageError
+from khronoscope.errors import UsageError
 from khronoscope.export.target import recorded_range
 
 # a time typed for a live source may be this far before now and still mean "now"
@@ -30,6 +29,9 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     """`--recording FILE`, or a live cluster (the cluster options, -n being the command's)."""
     group = parser.add_argument_group("history source (default: the live cluster)")
     group.add_argument("--recording", metavar="FILE", help="read a recording file")
+    from khronoscope.commands._cache import add_cache_argument
+
+    add_cache_argument(group)
     group.add_argument(
         "--sync-timeout",
         type=float,
@@ -46,7 +48,7 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
 def open_source(args: argparse.Namespace, keep_secret_values: bool = False) -> HistorySource:
     """The history to read: a recording file, or the live cluster listed once (synced)."""
     if args.recording:
-        return _open_recording(args.recording)
+        return _open_recording(args.recording, getattr(args, "cache_mb", None))
     return open_live(args, keep_secret_values)
 
 
@@ -66,17 +68,10 @@ def check_live_moment(text: str | None, what: str = "--at") -> None:
         )
 
 
-def _open_recording(path: str) -> HistorySource:
-    # the recording branch provides `khronoscope.recording.source.open_recording(path)`;
-    # until it lands the option fails with one line instead of a traceback
-    try:
-        module = import_module("khronoscope.recording.source")
-        opener = module.open_recording
-    except (ImportError, AttributeError):
-        raise KhronoscopeError(
-            "reading recordings is not available yet in this build (--recording)"
-        ) from None
-    return opener(path)
+def _open_recording(path: str, cache_mb: int | None = None) -> HistorySource:
+    from khronoscope.recording.opening import open_any
+
+    return open_any(path, cache_mb=cache_mb)
 
 
 def open_live(args: argparse.Namespace, keep_secret_values: bool = False) -> HistorySource:

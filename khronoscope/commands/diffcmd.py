@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print objects added, deleted and modified between T1 and T2; exit 1 if any, like diff."""
-    source = open_file(args.file)
+    source = open_file(args.file, args.cache_mb)
     tmap = source.tmap
     t1 = _moment(args.t1, source, "T1")
     t2 = _moment(args.t2, source, "T2")

@@ -409,6 +409,19 @@ class TemporalMap:
         for scope in self._scopes_in(type, namespace):
             yield from scope.chains
 
+    def keys_named(
+        self, name: str, types: Iterable[str] | None = None, namespace: str | None = None
+    ) -> list[ObjectKey]:
+        """Objects called `name` ever stored (of some types, in one namespace)."""
+        wanted = set(types) if types is not None else None
+        return sorted(
+            key
+            for key in self._chains
+            if key.name == name
+            and (wanted is None or key.type in wanted)
+            and (namespace is None or key.namespace == namespace)
+        )
+
     def late_writes_since(self, mark: int) -> tuple[list[tuple[int, int]], int]:
         """Writes at or before a time a cursor had reached, logged after position `mark`."""
         return self._late[mark:], len(self._late)

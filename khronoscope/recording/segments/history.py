@@ -503,6 +503,11 @@ class LazyHistory:
                             1 for e in log.entries[a:b] if keys[e & KID_MASK].namespace in wanted
                         )
                     continue
+                exact = doc.get("times")
+                if isinstance(exact, bytes) and wanted is None:
+                    times = sf.unpack_times(exact, seg.first_t)
+                    total += bisect_right(times, end) - bisect_left(times, start)
+                    continue
                 total += round(n * _hist_share(doc, seg, start, end))
         return total
 

@@ -31,20 +31,21 @@ from khronoscope.recording.replay import Extras
 from khronoscope.recording.segments import keyfilter, layout
 from khronoscope.recording.segments import segfmt as sf
 
-BLOCK_RAW = 192 * 1024
+# 1 MiB blocks at zstd level 12 (btlazy2): ~7% smaller than temporal/cold.py's 192 KiB lazy2
+# blocks on pods (64.6 against 69.5 B a version, bench/longhistory.py's stream); a block costs
+# ~1 ms to decompress, and sealing (~60 MB/s) runs in the background once per segment
+BLOCK_RAW = 1024 * 1024
 DICT_SIZE = 32 * 1024
 DICT_MIN_SAMPLES = 64
 DICT_MAX_SAMPLES = 4000
-# the parameters of temporal/codec.py's cold blocks (measured there: ~15% smaller than level 3
-# on pod blocks and cheaper than level 7), as standard frames with their size declared
 _BLOCK_PARAMS = zstd.ZstdCompressionParameters(
-    window_log=19,
-    chain_log=16,
-    hash_log=16,
-    search_log=3,
+    window_log=20,
+    chain_log=20,
+    hash_log=21,
+    search_log=6,
     min_match=5,
-    target_length=4,
-    strategy=zstd.STRATEGY_LAZY2,
+    target_length=32,
+    strategy=zstd.STRATEGY_BTLAZY2,
     write_content_size=True,
     write_checksum=False,
     write_dict_id=False,
@@ -281,6 +282,10 @@ def seal(
             doc["changes"] = len(vtimes)
             doc["ns"] = ns_counts
             doc["hist"] = sf.histogram(vtimes, first_t, last_t)
+            if len(vtimes) <= sf.EXACT_TIMES:
+                # few changes: their times, so the timeline never shows a change where
+                # there is none (a histogram spreads a bucket's count over it)
+                doc["times"] = sf.pack_times(sorted(vtimes), first_t)
         if base and start_live:
             back, rid = array("I"), array("I")
             for k, loc in start_live.items():

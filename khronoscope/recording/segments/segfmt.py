@@ -35,6 +35,7 @@ _TRAILER = struct.Struct("<IIHH4s")
 TRAILER_SIZE = _TRAILER.size
 TAIL_READ = 64 * 1024  # one ranged read at the end gets the footer of nearly every segment
 HIST_BUCKETS = 64  # per type, changes per 1/64 of the segment's time range (timeline strip)
+EXACT_TIMES = 256  # up to this many changes of a type, the footer has their times
 MAX_SECTION = 512 * 1024 * 1024  # a footer claiming more is damaged
 
 ADDED = int(ChangeKind.ADDED)
@@ -42,7 +43,11 @@ MODIFIED = int(ChangeKind.MODIFIED)
 DELETED = int(ChangeKind.DELETED)
 
 _SECTION_LEVEL = 6
+# an index section is written once and read often: level 19 makes its key names a third
+# smaller than level 6 (bench/longhistory.py's stream)
+_INDEX_LEVEL = 19
 _cctx = zstd.ZstdCompressor(level=_SECTION_LEVEL)
+_index_cctx = zstd.ZstdCompressor(level=_INDEX_LEVEL)
 _packer = msgpack.Packer(use_bin_type=True)
 
 
@@ -63,9 +68,26 @@ def unpack_obj(raw: bytes) -> Any:
     return msgpack.unpackb(raw, raw=False, strict_map_key=False)
 
 
-def compress(raw: bytes) -> bytes:
+def compress(raw: bytes, index: bool = False) -> bytes:
     """A section's bytes: one zstd frame (content size declared: bounds decompression)."""
-    return _cctx.compress(raw)
+    return (_index_cctx if index else _cctx).compress(raw)
+
+
+def shuffle(raw: bytes, width: int) -> bytes:
+    """The bytes of an array of `width`-byte items, grouped by byte position (all first bytes,
+    then all second bytes...): times compress ~15% better this way."""
+    return b"".join(raw[i::width] for i in range(width))
+
+
+def unshuffle(raw: bytes, width: int) -> bytes:
+    """Undo `shuffle`."""
+    if len(raw) % width:
+        raise ValueError("shuffled array has a partial item")
+    n = len(raw) // width
+    out = bytearray(len(raw))
+    for i in range(width):
+        out[i::width] = raw[i * n : (i + 1) * n]
+    return bytes(out)
 
 
 def decompress(blob: bytes, limit: int = MAX_SECTION) -> bytes:
@@ -227,14 +249,14 @@ def pack_type_index(ix: TypeIndex, first_t: int) -> bytes:
         "kns": array("I", (ns_id[ns] for ns, _ in ix.keys)).tobytes(),
         "names": [name for _, name in ix.keys],
         "n": ix.counts.tobytes(),
-        "dt": deltas.tobytes(),
+        "dt": shuffle(deltas.tobytes(), 8),
         "kind": bytes(ix.kinds),
         "carried": bytes(ix.carried),
         "cvt": ix.cvt.tobytes(),
         "len": ix.lens.tobytes(),
         "blocks": [list(b) for b in ix.blocks],
     }
-    return compress(pack_obj(doc))
+    return compress(pack_obj(doc), index=True)
 
 
 def unpack_type_index(blob: bytes, first_t: int) -> TypeIndex:
@@ -245,7 +267,7 @@ def unpack_type_index(blob: bytes, first_t: int) -> TypeIndex:
         kns = _array("I", doc["kns"])
         names = doc["names"]
         counts = _array("I", doc["n"])
-        deltas = _array("q", doc["dt"])
+        deltas = _array("q", unshuffle(doc["dt"], 8))
         kinds = bytes(doc["kind"])
         carried = bytes(doc["carried"])
         cvt = _array("q", doc["cvt"])
@@ -333,3 +355,24 @@ def histogram(times: list[int] | array, first_t: int, last_t: int) -> bytes:
     for t in times:
         counts[min(HIST_BUCKETS - 1, max(0, (t - first_t) * HIST_BUCKETS // span))] += 1
     return counts.tobytes()
+
+
+def pack_times(times: list[int], first_t: int) -> bytes:
+    """Sorted times as shuffled int64 deltas (from `first_t`)."""
+    deltas = array("q")
+    prev = first_t
+    for t in times:
+        deltas.append(t - prev)
+        prev = t
+    return shuffle(deltas.tobytes(), 8)
+
+
+def unpack_times(raw: bytes, first_t: int) -> list[int]:
+    """Undo `pack_times`."""
+    deltas = _array("q", unshuffle(raw, 8))
+    out = []
+    t = first_t
+    for d in deltas:
+        t += d
+        out.append(t)
+    return out

@@ -467,8 +467,9 @@ class SegmentedWriter:
         """Bytes of the recording: sealed segments and the open spool."""
         return self.stats.segment_bytes + self._wal.size
 
-    def close(self) -> None:
-        """Seal what is open (its footer carries the stop time), wait for sealing, stop."""
+    def close(self, stop: int | None = None) -> None:
+        """Seal what is open (its footer carries the stop time: now, or `stop` for a
+        recording of a simulated clock), wait for sealing, stop."""
         self._stop.set()
         if self._timer is not None and self._timer is not threading.current_thread():
             self._timer.join()
@@ -477,7 +478,7 @@ class SegmentedWriter:
                 return
             self.closed = True
             if self.failed is None:
-                stop = max(now_ns(), self.stats.last_t or 0)
+                stop = max(now_ns() if stop is None else stop, self.stats.last_t or 0)
                 with contextlib.suppress(RecordingStopped):
                     self._rotate(closed=stop)
             else:
