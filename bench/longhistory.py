@@ -134,8 +134,10 @@ def measure(path: Path, fmt_version: int, cache_mb: int | None) -> dict[str, Any
         pending = sorted(moments, reverse=True)
         loaded_at: dict[int, float] = {}
         while pending:
-            while pending and source.complete_from is not None and source.complete_from <= (
-                pending[0]
+            while (
+                pending
+                and source.complete_from is not None
+                and source.complete_from <= (pending[0])
             ):
                 loaded_at[pending.pop(0)] = time.perf_counter() - t0
             if pending and not source.load_step(0.05):
