@@ -20,18 +20,20 @@ INTERVALS: tuple[int, ...] = (10 * NS, 60 * NS, 600 * NS, 3600 * NS)
 # a filtered step scans changes one by one: past this many it gives up rather than freeze
 _SCAN_LIMIT = 200_000
 
-RowMatch = Callable[[ObjectKey, Hashable], bool]
+RowMatch = Callable[[ObjectKey, Hashable | None], bool]
 
 
 @dataclass(frozen=True)
 class StepScope:
     """Which changes a step counts: one object's, or a type's (some namespaces, optionally
-    only keys whose row passes `match`: the table's filter)."""
+    only keys whose row passes `match`: the table's filter; `match_reads_row` False when it
+    reads only the key, so no row is computed for it)."""
 
     type: str | None = None
     namespace: Namespaces = None
     key: ObjectKey | None = None
     match: RowMatch | None = None
+    match_reads_row: bool = True
 
     def contains(self, tmap: TemporalMap, ref: ChangeRef) -> bool:
         """True when the change belongs to the scope (the row before or after it matches)."""
@@ -39,6 +41,8 @@ class StepScope:
             return ref.key == self.key
         if self.match is None:
             return True
+        if not self.match_reads_row:
+            return self.match(ref.key, None)
         for row in (tmap.row(ref.key, ref.t), tmap.row(ref.key, ref.t - 1)):
             if row is not None and (not hasattr(row, "cells") or self.match(ref.key, row)):
                 return True
