@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -201,7 +203,7 @@ def start_recording(session: Any, options: Any, plan: RecordingPlan) -> LiveReco
     from khronoscope.commands.record import header_options
     from khronoscope.recording import format as fmt
     from khronoscope.recording.recorder import Recorder, default_recording_path, ensure_parent
-    from khronoscope.recording.writer import RecordingWriter
+    from khronoscope.recording.segments.writer import SegmentedWriter, SegmentOptions
 
     if plan.path is None and not plan.default_location:
         return None
@@ -213,11 +215,12 @@ def start_recording(session: Any, options: Any, plan: RecordingPlan) -> LiveReco
         # default's: a short --max-age for this run must not wipe last week's incident)
         age = max(plan.retention.max_age or 0, parse_duration(DEFAULT_MAX_AGE))
         prune_recordings(path.parent, age, keep=path)
-    writer = RecordingWriter.create(
+    writer = SegmentedWriter.create_local(
         path,
         session.info,
         secrets=fmt.SECRETS_KEPT if options.keep_secret_values else fmt.SECRETS_REDACTED,
         options=header_options(options, plan.retention, "live"),
+        writer_options=SegmentOptions.for_retention(plan.retention.max_age),
     )
     recorder = Recorder(session, writer, plan.retention)
     recorder.attach()
@@ -233,11 +236,26 @@ def prune_recordings(directory: Path, max_age: int, keep: Path | None = None) ->
         if keep is not None and path == keep:
             continue
         try:
-            if path.stat().st_mtime >= limit:
+            if _last_written(path) >= limit:
                 continue
-            path.unlink()
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)  # a segmented recording
+            else:
+                path.unlink()
         except OSError:
             continue  # in use elsewhere, or already gone: never fail the app for this
         gone.append(path)
         path.with_name(path.name + ".bookmarks").unlink(missing_ok=True)
     return gone
+
+
+def _last_written(path: Path) -> float:
+    """When a recording was last written: a v0.1 file's mtime, or a segmented recording's
+    newest object (a directory's own mtime only moves when entries come and go)."""
+    if not path.is_dir() or path.is_symlink():
+        return path.stat().st_mtime
+    newest = path.stat().st_mtime
+    for p in path.rglob("*"):
+        with contextlib.suppress(OSError):
+            newest = max(newest, p.stat().st_mtime)
+    return newest

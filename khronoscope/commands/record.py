@@ -32,7 +32,7 @@ from khronoscope.core.timefmt import format_iso, now_ns
 from khronoscope.errors import KhronoscopeError, UsageError
 from khronoscope.recording import format as fmt
 from khronoscope.recording.recorder import Recorder, Retention, _size
-from khronoscope.recording.writer import RecordingWriter
+from khronoscope.recording.segments.writer import SegmentedWriter, SegmentOptions
 
 __all__ = ["add_arguments", "check_new_file", "run"]
 
@@ -40,7 +40,11 @@ __all__ = ["add_arguments", "check_new_file", "run"]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `khronoscope record`."""
     parser.add_argument(
-        "-o", "--output", required=True, metavar="FILE", help="the recording to create"
+        "-o",
+        "--output",
+        required=True,
+        metavar="DIR",
+        help="the recording to create (a directory of segments, e.g. prod.khr)",
     )
     parser.add_argument(
         "--status-every",
@@ -109,11 +113,12 @@ async def _record(args: argparse.Namespace, out: Path, retention: Retention) -> 
     session = ClusterSession(options, row_fn=None)  # headless: no table rows to compute
     await session.connect()  # one-line errors (kubeconfig, unreachable) before any file exists
     try:
-        writer = RecordingWriter.create(
+        writer = SegmentedWriter.create_local(
             out,
             session.info,
             secrets=fmt.SECRETS_KEPT if options.keep_secret_values else fmt.SECRETS_REDACTED,
             options=header_options(options, retention, "record"),
+            writer_options=SegmentOptions.for_retention(retention.max_age),
         )
     except BaseException:
         await session.close()
@@ -166,7 +171,7 @@ _TRIM_EVERY_S = 30.0
 
 async def _loop(
     session: ClusterSession,
-    writer: RecordingWriter,
+    writer: SegmentedWriter,
     recorder: Recorder,
     status: StatusLine,
     stop: asyncio.Event,

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from khronoscope.core.types import ObjectKey, ResourceType
     from khronoscope.telemetry.logstore import LogStore
     from khronoscope.telemetry.metricstore import MetricStore
-    from khronoscope.temporal.map import TemporalMap
+    from khronoscope.temporal.reader import TemporalReader
 
 
 class TypeState(enum.Enum):
@@ -71,9 +71,10 @@ class SourceInfo:
 
 
 class HistorySource(Protocol):
-    """A recorded past that views query. `tmap` holds every version; the rest describes it."""
+    """A recorded past that views query. `tmap` reads every version (an in-memory TemporalMap,
+    or a segmented recording read lazily); the rest describes it."""
 
-    tmap: TemporalMap
+    tmap: TemporalReader
     info: SourceInfo
 
     @property

@@ -239,6 +239,10 @@ class MetricStore:
         hi = len(s.times) if end is None else bisect.bisect_right(s.times, end)
         return [Sample(s.times[i], s.cpu[i], s.memory[i]) for i in range(lo, hi)]
 
+    def keys(self) -> list[ObjectKey]:
+        """Every object with samples, sorted."""
+        return sorted({ObjectKey(t, ns, name) for t, ns, name, c in self._series if not c})
+
     def containers(self, key: ObjectKey) -> list[str]:
         """Containers with their own series, in first-seen order."""
         return list(self._containers.get((key.type, key.namespace, key.name), ()))

@@ -11,7 +11,8 @@ from collections.abc import Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from khronoscope.core.types import ObjectKey
-from khronoscope.temporal.map import Namespaces, TemporalMap, _ns_set
+from khronoscope.temporal.map import Namespaces, _ns_set
+from khronoscope.temporal.reader import TemporalReader
 
 
 @dataclass(slots=True)
@@ -76,7 +77,7 @@ class Cursor:
     is a mapping of the same keys whose rows are computed when read.
     """
 
-    def __init__(self, tmap: TemporalMap, type: str, namespace: Namespaces = None) -> None:
+    def __init__(self, tmap: TemporalReader, type: str, namespace: Namespaces = None) -> None:
         self.tmap = tmap
         self.type = type
         self.namespaces = _ns_set(namespace)
@@ -102,15 +103,14 @@ class Cursor:
         kids.update(late_kids)
         delta = CursorDelta(crossed=crossed)
         versions = self.versions
+        tmap = self.tmap
         for kid in kids:
-            chain = self.tmap.chain_by_kid(kid)
-            key = chain.key
+            key = tmap.key_of(kid)
             if key.type != self.type or (
                 self.namespaces is not None and key.namespace not in self.namespaces
             ):
                 continue
-            i = chain.put_index_at(t)
-            new = chain.times[i] if i >= 0 else None
+            new = tmap.version_at(key, t)
             old = versions.get(key)
             if new is None:
                 if old is not None:
@@ -139,7 +139,7 @@ class Cursor:
         delta.removed = old.keys() - new.keys()
         delta.modified = {k for k in new.keys() & old.keys() if new[k] != old[k]}
         for _, kid in late or ():
-            key = self.tmap.chain_by_kid(kid).key
+            key = self.tmap.key_of(kid)
             if key in new and key in old:
                 delta.modified.add(key)
         return delta

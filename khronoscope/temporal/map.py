@@ -210,6 +210,14 @@ class TemporalMap:
         i = chain.put_index_at(t)
         return chain.times[i] if i >= 0 else None
 
+    def raw_at(self, key: ObjectKey, t: int) -> bytes | None:
+        """The msgpack bytes of `key` at t (compare versions without decoding them)."""
+        chain = self._chains.get(key)
+        if chain is None:
+            return None
+        i = chain.put_index_at(t)
+        return chain.raw_of(i) if i >= 0 else None
+
     def history(self, key: ObjectKey) -> list[tuple[int, ChangeKind]]:
         """Every change of one object: (time, kind), oldest first."""
         chain = self._chains.get(key)
@@ -404,6 +412,10 @@ class TemporalMap:
         return best
 
     # --- for cursors -------------------------------------------------------------------------
+
+    def key_of(self, kid: int) -> ObjectKey:
+        """The key of key id `kid` (from `changed_keys` or `late_writes_since`)."""
+        return self.chain_by_kid(kid).key
 
     def chain_by_kid(self, kid: int) -> Chain:
         """The chain with key id `kid` (ids are stable for the life of the map)."""

@@ -14,19 +14,19 @@ from khronoscope.printers import CRD_TYPE
 from khronoscope.printers.describe import describe_generic, describe_node, describe_pod
 from khronoscope.printers.redact import redact
 from khronoscope.printers.yamlfmt import to_yaml
-from khronoscope.temporal import TemporalMap
+from khronoscope.temporal.reader import TemporalReader
 
 _EVENTS = ("events", "events.events.k8s.io")
 
 
-def version_at(tmap: TemporalMap, key: ObjectKey, t: int) -> int | None:
+def version_at(tmap: TemporalReader, key: ObjectKey, t: int) -> int | None:
     """The time of the version of `key` in force at t (None before it first existed): what a
     detail view compares to know whether it must redraw."""
     return tmap.previous_change(t + 1, key=key)
 
 
 def yaml_text(
-    tmap: TemporalMap, key: ObjectKey, t: int, managed_fields: bool = False
+    tmap: TemporalReader, key: ObjectKey, t: int, managed_fields: bool = False
 ) -> str | None:
     """The object's YAML at t with Secret values hidden; None if it did not exist then."""
     obj = tmap.get(key, t)
@@ -35,7 +35,7 @@ def yaml_text(
     return to_yaml(redact(obj, key.type, managed_fields=managed_fields))
 
 
-def events_for(tmap: TemporalMap, key: ObjectKey, kind: str, t: int) -> list[dict[str, Any]]:
+def events_for(tmap: TemporalReader, key: ObjectKey, kind: str, t: int) -> list[dict[str, Any]]:
     """Events about one object as they stood at t (those of its namespace, decoded in one
     pass: rows are no longer kept per version, so reading them would cost a decode each too)."""
     namespace = key.namespace or None
@@ -54,7 +54,7 @@ def events_for(tmap: TemporalMap, key: ObjectKey, kind: str, t: int) -> list[dic
     return []
 
 
-def pods_on_node(tmap: TemporalMap, node: str, t: int) -> list[dict[str, Any]]:
+def pods_on_node(tmap: TemporalReader, node: str, t: int) -> list[dict[str, Any]]:
     """Pods scheduled on `node` at t."""
     return [
         obj
@@ -64,7 +64,7 @@ def pods_on_node(tmap: TemporalMap, node: str, t: int) -> list[dict[str, Any]]:
 
 
 def describe_text(
-    tmap: TemporalMap, key: ObjectKey, t: int, tz: tzinfo | None = None
+    tmap: TemporalReader, key: ObjectKey, t: int, tz: tzinfo | None = None
 ) -> str | None:
     """A `kubectl describe`-like summary at t; None if the object did not exist then."""
     obj = tmap.get(key, t)

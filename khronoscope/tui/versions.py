@@ -17,7 +17,7 @@ from typing import Any
 from khronoscope.core.types import ChangeKind, ObjectKey
 from khronoscope.printers.redact import redact
 from khronoscope.temporal.diff import changed_paths
-from khronoscope.temporal.map import TemporalMap
+from khronoscope.temporal.reader import TemporalReader
 from khronoscope.tui.objdiff import is_noise, path_rank
 
 _MISSING = object()
@@ -167,7 +167,7 @@ def covers(fields: Any, steps: tuple[Any, ...]) -> bool:
 class ObjectHistory:
     """The versions of one object, oldest first; `entry(i)` decodes what line i needs."""
 
-    def __init__(self, tmap: TemporalMap, key: ObjectKey, cache: int = 64) -> None:
+    def __init__(self, tmap: TemporalReader, key: ObjectKey, cache: int = 64) -> None:
         self.tmap = tmap
         self.key = key
         self.versions: list[tuple[int, ChangeKind]] = tmap.history(key)

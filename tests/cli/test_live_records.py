@@ -14,7 +14,7 @@ from khronoscope.cluster.options import ClusterOptions
 from khronoscope.cluster.session import ClusterSession
 from khronoscope.commands import live
 from khronoscope.core.types import ObjectKey
-from khronoscope.recording.source import RecordingSource
+from khronoscope.recording.opening import open_any
 from khronoscope.sim import SimCluster
 from khronoscope.tui.settings import BrowserSettings
 from tests.cli.procs import configmap
@@ -87,8 +87,7 @@ async def test_the_app_records_to_the_data_dir_and_the_file_reopens_the_same(
     assert path.parent == recordings and path.name.startswith("khronoscope-sim-")
     assert path.stat().st_mode & 0o077 == 0
     assert not old.exists() and recent.exists()  # older than the 7d retention: pruned
-    src = RecordingSource(path)
-    src.load_all()
+    src = open_any(path)
     assert src.problems() == []
     assert src.tmap.state_at(FUTURE) == session.tmap.state_at(FUTURE)
     for key in session.tmap.keys_at(FUTURE):

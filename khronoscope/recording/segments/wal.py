@@ -60,6 +60,8 @@ class WalFile:
         self.records = 0
         self.first_change_t: int | None = None
         self.last_change_t: int | None = None
+        self.written_last_t: int | None = None  # newest change in the blocks written
+        self._buf_last_change: int | None = None
         self.closed = False
         self._write(fmt.pack_file_header(header))
         self.sync(force=True)
@@ -86,6 +88,8 @@ class WalFile:
         self.records += 1
         if change:
             self._buf_changes += 1
+            if self._buf_last_change is None or t > self._buf_last_change:
+                self._buf_last_change = t
             if self.first_change_t is None:
                 self.first_change_t = t
             if self.last_change_t is None or t > self.last_change_t:
@@ -110,10 +114,15 @@ class WalFile:
             self._buf_last,
             before,
         )
-        self.changes += self._buf_changes
+        changes, last = self._buf_changes, self._buf_last_change
         self._buf = []
         self._buf_bytes = self._buf_records = self._buf_changes = 0
+        self._buf_last_change = None
         self._write(block)
+        # counted once written: a failed write keeps nothing of the block
+        self.changes += changes
+        if last is not None and (self.written_last_t is None or last > self.written_last_t):
+            self.written_last_t = last
         self.sync()
 
     def flush_if_due(self, interval: float) -> None:
@@ -137,6 +146,7 @@ class WalFile:
                 os.ftruncate(self._fd, self._good_end)
             self._buf = []
             self._buf_bytes = self._buf_records = self._buf_changes = 0
+            self._buf_last_change = None
             raise WalError(err.errno, _why(err)) from None
         self._good_end += len(data)
 

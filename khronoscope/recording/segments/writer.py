@@ -13,8 +13,10 @@ the versions themselves.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import queue
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -28,13 +30,14 @@ from khronoscope.core.types import Change, ChangeKind, ObjectKey, ResourceType
 from khronoscope.errors import KhronoscopeError
 from khronoscope.recording import format as fmt
 from khronoscope.recording import records as rec
-from khronoscope.recording.segments import layout
+from khronoscope.recording.segments import layout, retention
 from khronoscope.recording.segments import segfmt as sf
 from khronoscope.recording.segments.catalog import (
     SegmentedRecording,
     pack_header,
     read_spool,
 )
+from khronoscope.recording.segments.retention import RetentionResult, SegmentMeta
 from khronoscope.recording.segments.sealer import Sealed, SealState, seal
 from khronoscope.recording.segments.wal import WalError, WalFile
 from khronoscope.recording.writer import RecordingStopped, WriterStats, make_header
@@ -60,6 +63,19 @@ class SegmentOptions:
     fsync_interval: float = 1.0
     autoflush: bool = True  # a timer thread flushes the spool and seals on time
     background: bool = True  # seal in a thread (False: in the caller, for tests)
+
+    @classmethod
+    def for_retention(cls, max_age: int | None) -> SegmentOptions:
+        """Options for a recording kept `max_age` ns: segments sealed at least every
+        max_age/16, and bases referring back at most about max_age/2, so retention (which
+        deletes whole segments) keeps close to max_age, not hours more."""
+        opts = cls()
+        if max_age is not None:
+            opts.seal_after = min(opts.seal_after, max(1.0, max_age / 1e9 / 16))
+            reach = int(max_age / 1e9 / 2 / opts.seal_after)
+            opts.refs_reach = max(8, min(opts.refs_reach, reach))
+            opts.base_every = min(opts.base_every, opts.refs_reach // 2)
+        return opts
 
 
 @dataclass(slots=True)
@@ -104,9 +120,13 @@ class SegmentedWriter:
         self._current: dict[ObjectKey, tuple[int, int]] = {}  # newest version: (t, hash)
         self._floor: int | None = None  # changes at or before this go after it
         self._seq = 0
+        self._seal_due = False
+        self._handed_off = 0  # changes in spools closed whole (sealed or being sealed)
+        self._handed_off_last: int | None = None
         self._wal = self._new_wal()
         self._queue: queue.Queue[_Pending | None] = queue.Queue()
         self._tails: list[tuple[int, bytes, int]] = []
+        self._metas: list[SegmentMeta] = []
         self._reader: SegmentedRecording | None = None
         self._seal_error: BaseException | None = None
         self._stop = threading.Event()
@@ -172,43 +192,63 @@ class SegmentedWriter:
         except OSError as err:
             raise KhronoscopeError(f"cannot create {path}: {err.strerror}") from None
         store = LocalStore(path)
-        return cls.create(
-            store,
-            path / layout.WAL_DIR,
-            info,
-            start,
-            secrets,
-            options,
-            writer_options,
-            display=str(path),
-        )
+        try:
+            return cls.create(
+                store,
+                path / layout.WAL_DIR,
+                info,
+                start,
+                secrets,
+                options,
+                writer_options,
+                display=str(path),
+            )
+        except BaseException:
+            # nothing recorded yet (a full disk at start): leave no half-made recording
+            shutil.rmtree(path, ignore_errors=True)
+            raise
 
     # --- appends ------------------------------------------------------------------------------
 
     def append_change(self, change: Change) -> None:
         """Record one change (the object as the session stored it)."""
-        key = change.key
+        deleted = change.kind == ChangeKind.DELETED or change.obj is None
+        self.append_raw(change.key, change.t, None if deleted else rec.pack(change.obj))
+
+    def append_raw(self, key: ObjectKey, t: int, raw: bytes | None) -> None:
+        """Record a version already packed with msgpack (None: a delete), as `append_change`
+        does (converting a recording: no decode and re-encode)."""
         with self._lock:
             self._check()
-            t = change.t
+            last = self._wal.last_change_t
+            if self._seal_due and (last is None or t > last):
+                self._rotate()
             if self._floor is not None and t <= self._floor:
-                t = self._floor + 1  # the segments before are sealed: it goes after them
+                t = self._floor + 1
             cur = self._current.get(key)
-            if change.kind == ChangeKind.DELETED or change.obj is None:
+            if raw is None:
                 if cur is None:
-                    return  # a delete of something not alive carries no information
+                    return
                 del self._current[key]
                 record = [fmt.DELETE, t, key.type, key.namespace, key.name]
             else:
-                raw = rec.pack(change.obj)
                 h = hash(raw)
                 if cur is not None and cur[1] == h and t > cur[0]:
-                    return  # same content as the version in force: not a change
+                    return
                 if cur is None or t >= cur[0]:
                     self._current[key] = (t, h)
                 record = [fmt.PUT_FULL, t, key.type, key.namespace, key.name, raw]
             self.stats.types.add(key.type)
             self._add(record, t, change=True)
+
+    def append_record(self, record: list[Any]) -> None:
+        """Record a format-1 record that is not an object version (a log line, a metrics
+        sample, a bookmark, a gap, a status, types, identity), as read from another recording."""
+        if not record or record[0] in fmt.CHANGE_KINDS or record[0] >= fmt.KF_BEGIN:
+            raise ValueError(f"not a record to copy: kind {record[0] if record else None}")
+        with self._lock:
+            self._check()
+            self._add(record, record[1])
 
     def append_changes(self, changes: Iterable[Change]) -> None:
         """Record several changes in order."""
@@ -305,7 +345,7 @@ class SegmentedWriter:
             if self.stats.last_t is None or t > self.stats.last_t:
                 self.stats.last_t = t
         if self._wal.raw_bytes >= self.options.seal_raw:
-            self._rotate()
+            self._seal_due = True
 
     def _rotate(self, closed: int | None = None) -> None:
         """Close the spool and hand it to the sealer; start the next one (not after close)."""
@@ -319,6 +359,10 @@ class SegmentedWriter:
         if wal.last_change_t is not None:
             self._floor = max(self._floor or wal.last_change_t, wal.last_change_t)
         pending = _Pending(self._seq, wal.path, closed)
+        self._handed_off += wal.changes
+        if wal.changes:
+            self._handed_off_last = wal.written_last_t
+        self._seal_due = False
         self._seq += 1
         if closed is None:
             self._wal = self._new_wal()
@@ -329,24 +373,36 @@ class SegmentedWriter:
             self._seal_one(pending)
 
     def _fail(self, err: OSError) -> None:
-        last = self.stats.last_t
+        self._stopped_by(err)
+        self._wal.abandon()
+        assert self.failed is not None
+        raise self.failed from None
+
+    def _stopped_by(self, err: BaseException) -> None:
+        """Stop recording for good: `failed` says why and what the recording keeps (what was
+        written, sealed or still in its spool, stays readable)."""
+        if self.failed is not None:
+            return
+        if isinstance(err, OSError):
+            why = "disk full" if err.errno in (errno.ENOSPC, errno.EDQUOT) else err.strerror
+            why = why or str(err)
+        else:
+            why = f"sealing failed ({err})"
+        # what is on disk: sealed and handed-off spools whole, the open spool's written blocks
+        kept = self._handed_off + self._wal.changes
+        last = self._wal.written_last_t if self._wal.changes else self._handed_off_last
         upto = f"up to {format_iso(last)} " if last is not None else ""
         self.failed = RecordingStopped(
-            f"{err.strerror or err} writing {self.path}: recording stopped; it keeps "
-            f"everything {upto}({self.stats.changes} changes)"
+            f"{why} writing {self.path}: recording stopped; the recording keeps everything "
+            f"{upto}({kept} changes)"
         )
-        self._wal.abandon()
-        raise self.failed from None
 
     def _check(self) -> None:
         if self.failed is not None:
             raise self.failed
         if self._seal_error is not None:
-            err = self._seal_error
-            self.failed = RecordingStopped(
-                f"sealing a segment of {self.path} failed ({err}): recording stopped; "
-                "the unsealed part stays readable in its spool file"
-            )
+            self._stopped_by(self._seal_error)
+            assert self.failed is not None
             raise self.failed
         if self.closed:
             raise KhronoscopeError(f"recording {self.path} is closed")
@@ -386,8 +442,11 @@ class SegmentedWriter:
                         and time.monotonic() - self._wal.opened >= self.options.seal_after
                     ):
                         self._rotate()
-                except (WalError, RecordingStopped, KhronoscopeError):
-                    continue  # `failed` says it to the next append
+                except WalError as err:
+                    self._stopped_by(err)  # `failed` says it to whoever watches
+                    self._wal.abandon()
+                except (RecordingStopped, KhronoscopeError):
+                    continue
 
     # --- sealing ------------------------------------------------------------------------------
 
@@ -402,6 +461,7 @@ class SegmentedWriter:
                         self._seal_one(pending)
                     except Exception as err:  # reported through `failed` to the writer's user
                         self._seal_error = err
+                        self._stopped_by(err)
             finally:
                 self._queue.task_done()
 
@@ -427,7 +487,19 @@ class SegmentedWriter:
             pending.path.unlink()
 
     def _after_seal(self, sealed: Sealed) -> None:
+        f = sealed.footer
+        meta = SegmentMeta(
+            int(f["seq"]),
+            sealed.name,
+            len(sealed.data),
+            int(f["first_t"]),
+            int(f["last_t"]),
+            int(f["changes"]),
+            bool(f["base"]),
+            int(f["refs_from"]) if f.get("refs_from") is not None else int(f["seq"]),
+        )
         with self._lock:
+            self._metas.append(meta)
             self.stats.segments += 1
             self.stats.sealing -= 1
             self.stats.segment_bytes += len(sealed.data)
@@ -460,6 +532,30 @@ class SegmentedWriter:
     def _put_dict(self, name: str, data: bytes) -> None:
         self.store.put_if_absent(name, data)
 
+    # --- retention ----------------------------------------------------------------------------
+
+    def compact(
+        self, max_age: int | None = None, max_size: int | None = None, slack: float = 0.0
+    ) -> RetentionResult:
+        """Delete whole old segments beyond `max_age` ns or `max_size` bytes (nothing is
+        rewritten, so `slack` is not needed: any pass is cheap)."""
+        with self._lock:
+            self._check()
+            metas = list(self._metas)
+        try:
+            result = retention.apply(self.store, metas, max_age, max_size)
+        except OSError as err:
+            raise KhronoscopeError(
+                f"retention of {self.path} failed ({err.strerror or err}): nothing was lost"
+            ) from None
+        if result.compacted:
+            gone = set(result.deleted)
+            with self._lock:
+                self._metas = [m for m in self._metas if m.name not in gone]
+                self.stats.segment_bytes = sum(m.size for m in self._metas)
+                self.stats.bytes = self.stats.segment_bytes + self._wal.size
+        return result
+
     # --- close --------------------------------------------------------------------------------
 
     @property
@@ -486,11 +582,8 @@ class SegmentedWriter:
         if self._sealer is not None:
             self._queue.put(None)
             self._sealer.join()
-        if self._seal_error is not None and self.failed is None:
-            self.failed = RecordingStopped(
-                f"sealing a segment of {self.path} failed ({self._seal_error}); "
-                "the unsealed part stays readable in its spool file"
-            )
+        if self._seal_error is not None:
+            self._stopped_by(self._seal_error)
         self.stats.bytes = self.stats.segment_bytes
 
     def __enter__(self) -> SegmentedWriter:

@@ -22,7 +22,7 @@ from textual.widgets import Footer, Static
 from khronoscope.core.source import Bookmark
 from khronoscope.core.timefmt import format_clock
 from khronoscope.core.types import ObjectKey
-from khronoscope.temporal.map import TemporalMap
+from khronoscope.temporal.reader import TemporalReader
 from khronoscope.tui.appaware import AppAware
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
 from khronoscope.tui.objdiff import NOISE_LABEL, ObjectDiff, object_diff
@@ -236,6 +236,6 @@ def _at(t: int | None, tz: tzinfo | None) -> str:
     return format_clock(t, tz, millis=True) if t is not None else ""
 
 
-def _version(tmap: TemporalMap, key: ObjectKey, t: int | None) -> int | None:
+def _version(tmap: TemporalReader, key: ObjectKey, t: int | None) -> int | None:
     """The time of the version in force at t (what decides whether a diff must be redrawn)."""
     return None if t is None else tmap.previous_change(t + 1, key=key)

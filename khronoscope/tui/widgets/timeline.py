@@ -27,7 +27,7 @@ from textual.widget import Widget
 
 from khronoscope.core.source import Bookmark, Gap
 from khronoscope.core.timefmt import format_clock
-from khronoscope.temporal.map import TemporalMap
+from khronoscope.temporal.reader import TemporalReader
 from khronoscope.tui.appaware import AppAware
 from khronoscope.tui.travel import StepScope, format_interval, zoom_window
 
@@ -92,7 +92,7 @@ class Layout:
         return lo, max(lo, hi)
 
 
-def densities(tmap: TemporalMap, layout: Layout, scope: StepScope) -> list[int]:
+def densities(tmap: TemporalReader, layout: Layout, scope: StepScope) -> list[int]:
     """Changes per bar, of one object or of a type/namespace scope."""
     if scope.key is not None:
         times = tmap.version_times(scope.key)

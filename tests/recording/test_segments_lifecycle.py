@@ -1,0 +1,245 @@
+"""Format 2 over a recording's life: retention deletes whole segments and what stays reads as
+before; a v0.1 file converts; kill -9 while writing or sealing loses at most the last second."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from khronoscope.core.source import SourceInfo
+from khronoscope.core.types import Change
+from khronoscope.recording.loader import load_into
+from khronoscope.recording.reader import RecordingReader
+from khronoscope.recording.segments.catalog import SegmentedRecording
+from khronoscope.recording.segments.convert import convert
+from khronoscope.recording.segments.history import LazyHistory
+from khronoscope.recording.segments.spools import load_spools
+from khronoscope.recording.segments.writer import SegmentedWriter, SegmentOptions
+from khronoscope.storage.local import LocalStore
+from khronoscope.temporal import TemporalMap
+from tests.recording.helpers import apply, record
+from tests.recording.scenario import changes
+from tests.recording.test_segments import STEPS, small_segments, write
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def lazy(path: Path, spools: bool = False) -> LazyHistory:
+    rec = SegmentedRecording(LocalStore(path), path / "wal")
+    if spools:
+        load_spools(rec)
+    return LazyHistory(rec)
+
+
+def files(path: Path) -> dict[str, tuple[int, int]]:
+    """Every segment file with its size and inode (a rewrite would change them)."""
+    out = {}
+    for p in (path / "segments").iterdir():
+        st_ = p.stat()
+        out[p.name] = (st_.st_size, st_.st_ino)
+    return out
+
+
+# --- retention ---------------------------------------------------------------------------------
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(steps=STEPS.filter(lambda s: len(s) > 60), data=st.data())
+def test_after_retention_every_moment_kept_reads_as_before(tmp_path_factory, steps, data):
+    path = tmp_path_factory.mktemp("ret") / "r.khr"
+    w, live = write(path, steps, close=False)
+    if live.first_t is None:
+        return  # nothing was a change (deletes of nothing)
+    w.seal_now()
+    before = files(path)
+    total = live.last_t - live.first_t
+    max_age = data.draw(st.integers(min_value=1, max_value=max(1, total)))
+    result = w.compact(max_age=max_age)
+    w.close(stop=live.last_t)
+    after = files(path)
+    # nothing rewritten: what stays is byte for byte what was there
+    assert all(before[name] == after[name] for name in after if name in before)
+    h = lazy(path)
+    if not result.compacted:
+        assert h.first_t == live.first_t
+        return
+    assert set(before) - set(after), "whole segments were deleted"
+    start = h.first_t
+    assert start == result.start_t
+    # at least max_age of history is kept
+    assert start <= live.last_t - max_age
+    trimmed = TemporalMap()
+    for ref in live.changes():
+        if ref.kind.name == "DELETED":
+            trimmed.delete(ref.key, ref.t)
+        else:
+            trimmed.put(ref.key, ref.t, live.get(ref.key, ref.t))
+    trimmed.trim_before(start)
+    moments = data.draw(st.lists(st.integers(start, live.last_t + 1), min_size=1, max_size=10))
+    keys = {c.key for c in live.chains()}
+    for t in moments:
+        for k in keys:
+            assert h.get(k, t) == live.get(k, t), (k, t)
+        assert sorted(h.keys_at(t)) == sorted(live.keys_at(t))
+    for k in keys:
+        assert h.history(k) == trimmed.history(k), k
+    assert list(h.changes(start)) == list(live.changes(start))
+
+
+def test_max_size_keeps_the_newest_segments_under_the_limit(tmp_path):
+    rnd = random.Random(4)
+    steps = [(rnd.randrange(1, 10**9), rnd.randrange(0, 7), rnd.randrange(5)) for _ in range(900)]
+    w, live = write(path := tmp_path / "r.khr", steps, close=False)
+    w.seal_now()
+    size = sum(s for s, _ in files(path).values())
+    result = w.compact(max_size=size // 3)
+    w.close(stop=live.last_t)
+    assert result.compacted and result.new_size < result.old_size
+    kept = sum(s for s, _ in files(path).values())
+    assert kept <= size // 3 + 4096  # the closing segment came after the pass
+    h = lazy(path)
+    assert h.last_t == live.last_t
+    for k in {c.key for c in live.chains()}:
+        assert h.get(k, live.last_t) == live.get(k, live.last_t)
+
+
+# --- v0.1 files --------------------------------------------------------------------------------
+
+
+def test_a_v0_1_recording_converts_to_the_same_history(tmp_path):
+    old = record(tmp_path / "old.khr", seed=3, count=2500, keyframe_changes=400)
+    done = convert(old.path, tmp_path / "new.khr", options=small_segments(seal_raw=60_000))
+    assert done.problems == [] and done.segments > 3
+    with RecordingReader(old.path) as reader:
+        loaded = TemporalMap()
+        load_into(reader, loaded)
+    h = lazy(tmp_path / "new.khr")
+    keys = {c.key for c in loaded.chains()}
+    for k in keys:
+        assert h.history(k) == loaded.history(k), k
+    rnd = random.Random(1)
+    for t in [rnd.randrange(loaded.first_t, loaded.last_t) for _ in range(15)]:
+        assert h.state_at(t) == loaded.state_at(t)
+    # bookmarks, gaps, status and logs came along
+    from khronoscope.recording.segments.source import open_segmented
+
+    src = open_segmented(tmp_path / "new.khr")
+    assert [b.label for b in src.bookmarks()] == ["incident starts"]
+    assert any("410" in g.reason for g in src.gaps())
+    assert src.type_status()["pods"].error == "timeout"
+    assert src.logs.pods()
+
+
+# --- kill -9 -----------------------------------------------------------------------------------
+
+CHILD = """
+import sys, time
+sys.path.insert(0, {root!r})
+from khronoscope.core.source import SourceInfo
+from khronoscope.recording.segments.writer import SegmentedWriter, SegmentOptions
+from tests.recording.scenario import changes
+w = SegmentedWriter.create_local({path!r}, SourceInfo("crash"),
+    writer_options=SegmentOptions(seal_raw={seal_raw}, block_size=8192))
+for n, c in enumerate(changes({seed}, 100000, objects=60), 1):
+    w.append_change(c)
+    if n % 20 == 0:
+        print(n, w.stats.segments, time.monotonic(), flush=True)
+        time.sleep(0.01)
+"""
+
+
+def _kill_writer(path: Path, seed: int, seal_raw: int, wait: float):
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            CHILD.format(root=str(ROOT), path=str(path), seed=seed, seal_raw=seal_raw),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    first = child.stdout.readline()
+    time.sleep(wait)
+    killed_at = time.monotonic()
+    child.send_signal(signal.SIGKILL)
+    out, _ = child.communicate()
+    lines = [first, *out.splitlines()]
+    return [(int(n), int(s), float(t)) for n, s, t in (x.split() for x in lines)], killed_at
+
+
+def _check_after_kill(path: Path, seed: int, progress, killed_at: float) -> LazyHistory:
+    h = lazy(path, spools=True)
+    got = h.change_count
+    # everything written more than a second before the kill is there
+    old_enough = [n for n, _, t in progress if t <= killed_at - 1.3]
+    assert old_enough and got >= old_enough[-1]
+    assert got <= progress[-1][0] + 20
+    expected = TemporalMap()
+    for c in list(changes(seed, got, objects=60)):
+        apply(expected, c)
+    keys = {c.key for c in expected.chains()}
+    assert keys == {k for k in keys if h.history(k)}
+    for k in keys:
+        assert h.history(k) == expected.history(k), k
+    assert list(h.changes()) == list(expected.changes())
+    return h
+
+
+def test_kill_9_while_writing_loses_at_most_the_last_second(tmp_path):
+    path = tmp_path / "crash.khr"
+    progress, killed_at = _kill_writer(path, 21, seal_raw=200_000, wait=2.5)
+    assert progress[-1][1] >= 1, "segments were sealed before the kill"
+    h = _check_after_kill(path, 21, progress, killed_at)
+    assert any(s.spool for s in h.segments), "the last part was read from the spool"
+
+
+def test_kill_9_while_sealing_loses_at_most_the_last_second(tmp_path, monkeypatch):
+    # tiny segments: the sealer is nearly always busy when the kill comes
+    path = tmp_path / "crash.khr"
+    progress, killed_at = _kill_writer(path, 22, seal_raw=20_000, wait=2.5)
+    left = os.listdir(path / "wal")
+    assert len(left) >= 1
+    _check_after_kill(path, 22, progress, killed_at)
+
+
+def test_a_spool_is_not_read_twice_once_its_segment_exists(tmp_path):
+    # the writer died between writing a segment and deleting its spool
+    rnd = random.Random(9)
+    steps = [(rnd.randrange(1, 10**9), rnd.randrange(0, 7), rnd.randrange(5)) for _ in range(200)]
+    w, live = write(path := tmp_path / "r.khr", steps, close=False)
+    w.flush()
+    spool = next((path / "wal").iterdir())
+    saved = spool.read_bytes()
+    w.seal_now()
+    spool.write_bytes(saved)
+    h = lazy(path, spools=True)
+    seq = int(spool.name.split(".")[0])
+    assert [s.spool for s in h.segments if s.seq == seq] == [False]
+    assert h.change_count == live.change_count
+
+
+def test_a_recording_written_with_the_session_changes_reads_back(tmp_path):
+    # the same Change objects a session hands to its sinks
+    w = SegmentedWriter.create_local(
+        tmp_path / "r.khr", SourceInfo("c"), writer_options=small_segments(seal_raw=30_000)
+    )
+    live = TemporalMap()
+    out: list[Change] = list(changes(5, 1500, objects=50))
+    for c in out:
+        apply(live, c)
+        w.append_change(c)
+    w.close()
+    h = lazy(tmp_path / "r.khr")
+    assert list(h.changes()) == list(live.changes())
+    assert SegmentOptions().seal_raw > 30_000
