@@ -87,7 +87,10 @@ def write(path: Path, changes: int, fmt_version: int) -> dict[str, Any]:
         if n % 100_000 == 0 and time.perf_counter() - last_report > 30:
             last_report = time.perf_counter()
             print(f"    {n:,} changes written", file=sys.stderr, flush=True)
-    writer.close()
+    if fmt_version == 1:
+        writer.close()
+    else:
+        writer.close(stop=t)  # the stream's clock, not the machine's
     return {
         "changes": n,
         "raw_json_bytes": raw_json,
@@ -121,13 +124,13 @@ def measure(path: Path, fmt_version: int, cache_mb: int | None) -> dict[str, Any
     t0 = time.perf_counter()
     source = _open_source(path, fmt_version, cache_mb)
     tmap = source.tmap
-    end = source.end_t
+    end = tmap.last_t  # the newest change (a recording's stop time may be later)
     cursor = Cursor(tmap, "pods")
     cursor.seek(end)
     first_screen(cursor)
     out["open_end_s"] = round(time.perf_counter() - t0, 3)
     assert cursor.versions, "no pods at the end"
-    start = source.start_t
+    start = tmap.first_t if fmt_version == 2 else source.start_t
     # the random moments, and the objects for H: from the end's table and from the past
     moments = [rnd.randrange(start, end) for _ in range(20)]
     seeks = []

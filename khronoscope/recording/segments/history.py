@@ -493,7 +493,7 @@ class LazyHistory:
                     total += n
                     continue
                 log = self.logs.peek(seg.seq, type_)
-                if log is not None:
+                if log is not None and log.has_entries:
                     a, b = log.span(start, end)
                     if wanted is None:
                         total += b - a

@@ -258,7 +258,7 @@ def seal(
         if keys:
             dictionary = _dictionary_for(type_, records_, state, put_dict) if train else None
             blocks_blob, blocks = _pack_blocks(records_, dictionary, fast=not train)
-            ix = sf.TypeIndex(
+            ix = sf.IndexParts(
                 keys,
                 counts,
                 vtimes,

@@ -20,6 +20,7 @@ import zlib
 from array import array
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 import msgpack
@@ -166,18 +167,8 @@ def check_section(data: bytes, ref: Ref) -> bytes:
 
 
 @dataclass(slots=True)
-class TypeIndex:
-    """The objects of one type that changed in a segment (or, in a base, were carried into
-    it), their versions, and where the versions' bytes are.
-
-    Keys are sorted by (namespace, name). Versions are grouped by key, oldest first; `kinds`
-    are ADDED/MODIFIED/DELETED as the recording saw them (ADDED after nothing or a delete).
-    Records (the bytes of put versions, and in a base the carried copies) are numbered in pack
-    order: key by key, a carried copy first, then its puts. `carried` flags the keys with a
-    carried copy and `cvt` holds, for each of them in key order, the time its version began.
-    `lens` is each record's length; `blocks` gives per block (first record id, offset in the
-    blocks section, compressed length, raw length, CRC-32 of the compressed bytes).
-    """
+class IndexParts:
+    """What the sealer puts in a type's `index` section (see TypeIndex for the meaning)."""
 
     keys: list[tuple[str, str]]
     counts: array  # 'I': versions per key
@@ -187,20 +178,149 @@ class TypeIndex:
     cvt: array  # 'q': version time of each carried copy
     lens: array  # 'I': raw length of every record, by record id
     blocks: list[tuple[int, int, int, int, int]] = field(default_factory=list)
-    _ends: array | None = None
-    _starts: list[int] | None = None
-    _rid_key: array | None = None
-    _rid_time: array | None = None
+
+
+class TypeIndex:
+    """A type's `index` section as read: the objects of the type that changed in a segment
+    (or, in a base, were carried into it), their versions, and where the versions' bytes are.
+
+    Keys are sorted by (namespace, name). Versions are grouped by key, oldest first; `kinds`
+    are ADDED/MODIFIED/DELETED as the recording saw them (ADDED after nothing or a delete).
+    Records (the bytes of put versions, and in a base the carried copies) are numbered in pack
+    order: key by key, a carried copy first, then its puts. `carried` flags the keys with a
+    carried copy and `cvt` holds, for each of them in key order, the time its version began.
+    `lens` is each record's length; `blocks` gives per block (first record id, offset in the
+    blocks section, compressed length, raw length, CRC-32 of the compressed bytes).
+
+    Reads cost per key, not per version: times are kept as prefix sums of the section's
+    deltas (`g`), so any version's time, and the version in force at t, come from a subtraction
+    and a bisection; nothing loops over every version when a segment is opened.
+    """
+
+    __slots__ = (
+        "_ends",
+        "_keys",
+        "_starts",
+        "blocks",
+        "carried",
+        "counts",
+        "cvt",
+        "first_t",
+        "g",
+        "kinds",
+        "kns",
+        "lens",
+        "names",
+        "namespaces",
+        "off",
+        "rec_end",
+    )
+
+    def __init__(
+        self,
+        first_t: int,
+        namespaces: list[str],
+        kns: array,
+        names: list[str],
+        counts: array,
+        deltas: array,
+        kinds: bytes,
+        carried: bytes,
+        cvt: array,
+        lens: array,
+        blocks: list[tuple[int, int, int, int, int]],
+    ) -> None:
+        self.first_t = first_t
+        self.namespaces, self.kns, self.names = namespaces, kns, names
+        self.counts = counts
+        self.kinds = kinds
+        self.carried = carried
+        self.cvt = cvt
+        self.lens = lens
+        self.blocks = blocks
+        self.off = array("q", accumulate(counts, initial=0))
+        self.g = array("q", accumulate(deltas))
+        off = self.off
+        count_deleted = kinds.count
+        recs = [
+            n - (count_deleted(DELETED, off[j], off[j + 1]) if n else 0)
+            for j, n in enumerate(counts)
+        ]
+        if carried:
+            recs = [r + c for r, c in zip(recs, carried, strict=True)]
+        self.rec_end = array("q", accumulate(recs))
+        self._keys: list[tuple[str, str]] | None = None
+        self._ends: array | None = None
+        self._starts: list[int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    @property
+    def keys(self) -> list[tuple[str, str]]:
+        """(namespace, name) of every key, in order."""
+        if self._keys is None:
+            ns = self.namespaces
+            self._keys = [(ns[i], name) for i, name in zip(self.kns, self.names, strict=True)]
+        return self._keys
+
+    def time(self, j: int, p: int) -> int:
+        """The time of version p (a position in the section) of key j."""
+        lo = self.off[j]
+        return self.first_t + self.g[p] - (self.g[lo - 1] if lo else 0)
+
+    def times_of(self, j: int) -> list[int]:
+        """The times of key j's versions, oldest first."""
+        lo, hi = self.off[j], self.off[j + 1]
+        g = self.g
+        base = self.first_t - (g[lo - 1] if lo else 0)
+        return [base + g[p] for p in range(lo, hi)]
+
+    def at(self, j: int, t: int) -> int:
+        """Position of key j's version in force at t (`off[j] - 1` when none is yet)."""
+        lo = self.off[j]
+        target = t - self.first_t + (self.g[lo - 1] if lo else 0)
+        return bisect_right(self.g, target, lo, self.off[j + 1]) - 1
+
+    def rid(self, j: int, p: int) -> int:
+        """The record id of put version p of key j."""
+        lo = self.off[j]
+        first = self.rec_end[j - 1] if j else 0
+        if self.carried and self.carried[j]:
+            first += 1
+        return first + (p - lo) - self.kinds.count(DELETED, lo, p)
+
+    def last(self, j: int) -> tuple[int, int] | None:
+        """(time, record id) of key j's newest version; None when it is a delete (or key j
+        has no version here: only a carried copy)."""
+        hi = self.off[j + 1]
+        if hi == self.off[j] or self.kinds[hi - 1] == DELETED:
+            return None
+        return self.time(j, hi - 1), self.rec_end[j] - 1
+
+    def record_owner(self, rid: int) -> tuple[int, int]:
+        """(key index, time its version began) of record `rid`."""
+        j = bisect_right(self.rec_end, rid)
+        k = rid - (self.rec_end[j - 1] if j else 0)
+        if self.carried and self.carried[j]:
+            if k == 0:
+                return j, self.cvt[self.carried.count(1, 0, j)]
+            k -= 1
+        lo, hi = self.off[j], self.off[j + 1]
+        kinds = self.kinds
+        if kinds.count(DELETED, lo, hi) == 0:
+            return j, self.time(j, lo + k)
+        for p in range(lo, hi):
+            if kinds[p] != DELETED:
+                if k == 0:
+                    return j, self.time(j, p)
+                k -= 1
+        raise IndexError(f"record {rid} is not in the index")
 
     def locate(self, rid: int) -> tuple[int, int, int]:
         """(block index, start, end) of record `rid` within its decompressed block."""
         if self._ends is None:
-            ends = array("Q")
-            total = 0
-            for n in self.lens:
-                total += n
-                ends.append(total)
-            self._ends = ends
+            self._ends = array("Q", accumulate(self.lens))
             self._starts = [b[0] for b in self.blocks]
         ends, starts = self._ends, self._starts
         assert starts is not None
@@ -210,29 +330,8 @@ class TypeIndex:
         start = (ends[rid - 1] if rid else 0) - base
         return b, start, start + self.lens[rid]
 
-    def record_owner(self, rid: int) -> tuple[int, int]:
-        """(key index, time its version began) of record `rid`."""
-        if self._rid_key is None:
-            rid_key, rid_time = array("I"), array("q")
-            carried, cvt, kinds, times = self.carried, self.cvt, self.kinds, self.times
-            c = 0
-            pos = 0
-            for j, n in enumerate(self.counts):
-                if carried and carried[j]:
-                    rid_key.append(j)
-                    rid_time.append(cvt[c])
-                    c += 1
-                for p in range(pos, pos + n):
-                    if kinds[p] != DELETED:
-                        rid_key.append(j)
-                        rid_time.append(times[p])
-                pos += n
-            self._rid_key, self._rid_time = rid_key, rid_time
-        assert self._rid_time is not None
-        return self._rid_key[rid], self._rid_time[rid]
 
-
-def pack_type_index(ix: TypeIndex, first_t: int) -> bytes:
+def pack_type_index(ix: IndexParts, first_t: int) -> bytes:
     """The `index` section of one type (times delta-encoded per key)."""
     namespaces = sorted({ns for ns, _ in ix.keys})
     ns_id = {ns: i for i, ns in enumerate(namespaces)}
@@ -273,27 +372,35 @@ def unpack_type_index(blob: bytes, first_t: int) -> TypeIndex:
         cvt = _array("q", doc["cvt"])
         lens = _array("I", doc["len"])
         blocks = [tuple(int(x) for x in b) for b in doc["blocks"]]
+        if not isinstance(names, list) or not isinstance(namespaces, list):
+            raise TypeError("key names are not lists")
         if len(kns) != len(names) or len(counts) != len(names):
             raise ValueError("key arrays disagree")
+        if kns and max(kns) >= len(namespaces):
+            raise ValueError("namespace index out of range")
         if sum(counts) != len(deltas) or len(kinds) != len(deltas):
             raise ValueError("version arrays disagree")
-        if (carried and len(carried) != len(names)) or sum(carried) != len(cvt):
+        if (carried and len(carried) != len(names)) or carried.count(1) != len(cvt):
             raise ValueError("carried arrays disagree")
-        puts = sum(1 for k in kinds if k != DELETED)
-        if len(lens) != puts + len(cvt):
+        if len(lens) != len(kinds) - kinds.count(DELETED) + len(cvt):
             raise ValueError("record lengths disagree with the versions")
-        keys = [(namespaces[i], name) for i, name in zip(kns, names, strict=True)]
+        if any(len(b) != 5 for b in blocks):
+            raise ValueError("block entries are not 5 numbers")
     except (ValueError, KeyError, IndexError, TypeError, msgpack.UnpackException) as err:
         raise SegmentDamaged(f"type index does not decode ({err})") from None
-    times = array("q", deltas)
-    pos = 0
-    for n in counts:
-        prev = first_t
-        for j in range(pos, pos + n):
-            prev += deltas[j]
-            times[j] = prev
-        pos += n
-    return TypeIndex(keys, counts, times, kinds, carried, cvt, lens, blocks)  # type: ignore[arg-type]
+    return TypeIndex(
+        first_t,
+        namespaces,
+        kns,
+        names,
+        counts,
+        deltas,
+        kinds,
+        carried,
+        cvt,
+        lens,
+        blocks,  # type: ignore[arg-type]
+    )
 
 
 @dataclass(slots=True)

@@ -10,7 +10,6 @@ answers "which version of which object is in force at t" for any t in the segmen
 
 from __future__ import annotations
 
-from array import array
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -28,113 +27,124 @@ Ref = tuple[int, int, int]
 
 
 class TypeLog:
-    """The changes of one type in one segment (from its `index` section)."""
+    """The changes of one type in one segment (from its `index` section): per key lookups,
+    and, built when a change query first needs it, every change in time order."""
 
-    __slots__ = ("entries", "index", "keys", "kinds", "off", "rids", "seq", "times", "type")
+    __slots__ = ("_entries", "index", "ix", "keys", "seq", "type")
 
     def __init__(self, seq: int, type_: str, ix: sf.TypeIndex | None) -> None:
         self.seq = seq
         self.type = type_
-        self.keys: list[ObjectKey] = []
-        self.index: dict[Key, int] = {}
-        self.off = array("I", [0])
-        self.times = array("q")
-        self.kinds = b""
-        self.rids = array("q")
-        entries: list[int] = []
-        if ix is not None:
-            self.keys = [ObjectKey(type_, ns, name) for ns, name in ix.keys]
-            self.index = {k: i for i, k in enumerate(ix.keys)}
-            self.times = ix.times
-            self.kinds = ix.kinds
-            carried = ix.carried
-            rid = 0
-            pos = 0
-            rids = array("q")
-            off = self.off
-            for j, n in enumerate(ix.counts):
-                if carried and carried[j]:
-                    rid += 1
-                for p in range(pos, pos + n):
-                    if ix.kinds[p] == sf.DELETED:
-                        rids.append(-1)
-                    else:
-                        rids.append(rid)
-                        rid += 1
-                    entries.append((ix.times[p] << KID_BITS) | j)
-                pos += n
-                off.append(pos)
-            self.rids = rids
-            entries.sort()
-        self.entries = entries
+        self.ix = ix
+        if ix is None:
+            self.keys: list[ObjectKey] = []
+            self.index: dict[Key, int] = {}
+        else:
+            pairs = ix.keys
+            self.keys = [ObjectKey(type_, ns, name) for ns, name in pairs]
+            self.index = dict(zip(pairs, range(len(pairs)), strict=True))
+        self._entries: list[int] | None = None
 
     def __len__(self) -> int:
         return len(self.entries)
 
+    @property
+    def has_entries(self) -> bool:
+        """True once the time-ordered changes are built (counting them is then exact and
+        cheap; building them costs ~1 us a version)."""
+        return self._entries is not None
+
+    @property
+    def entries(self) -> list[int]:
+        """Every change as `(t << KID_BITS) | key index`, in time order."""
+        if self._entries is None:
+            ix = self.ix
+            out: list[int] = []
+            if ix is not None:
+                g, off, first_t = ix.g, ix.off, ix.first_t
+                for j in range(len(ix)):
+                    lo, hi = off[j], off[j + 1]
+                    if lo == hi:
+                        continue
+                    base = first_t - (g[lo - 1] if lo else 0)
+                    out.extend(((base + g[p]) << KID_BITS) | j for p in range(lo, hi))
+                out.sort()
+            self._entries = out
+        return self._entries
+
     def span(self, lo: int | None, hi: int | None) -> tuple[int, int]:
         """Positions in `entries` of the changes with lo <= t <= hi."""
-        a = 0 if lo is None else bisect_left(self.entries, lo << KID_BITS)
-        b = (
-            len(self.entries)
-            if hi is None
-            else bisect_right(self.entries, (hi << KID_BITS) | KID_MASK)
-        )
+        entries = self.entries
+        a = 0 if lo is None else bisect_left(entries, lo << KID_BITS)
+        b = len(entries) if hi is None else bisect_right(entries, (hi << KID_BITS) | KID_MASK)
         return a, b
 
     def kind_at(self, entry: int) -> int:
         """The kind of the change a log entry names."""
-        j = entry & KID_MASK
-        t = entry >> KID_BITS
-        p = bisect_right(self.times, t, self.off[j], self.off[j + 1]) - 1
-        return self.kinds[p]
+        assert self.ix is not None
+        return self.ix.kinds[self.ix.at(entry & KID_MASK, entry >> KID_BITS)]
 
     def versions(self, key: ObjectKey) -> list[tuple[int, int, int]]:
-        """(time, kind, record id) of every version of `key` in the segment."""
+        """(time, kind, record id) of every version of `key` in the segment (-1: a delete)."""
         j = self.index.get((key.namespace, key.name))
-        if j is None:
+        ix = self.ix
+        if j is None or ix is None:
             return []
-        lo, hi = self.off[j], self.off[j + 1]
-        return [(self.times[p], self.kinds[p], self.rids[p]) for p in range(lo, hi)]
+        out = []
+        lo = ix.off[j]
+        for p, t in enumerate(ix.times_of(j), lo):
+            kind = ix.kinds[p]
+            out.append((t, kind, -1 if kind == sf.DELETED else ix.rid(j, p)))
+        return out
+
+    def ref(self, j: int, t: int) -> Ref | bool | None:
+        """Where key j's version in force at t is; None: deleted by then; False: no version
+        of it here by t (the state at the segment's start decides)."""
+        ix = self.ix
+        if ix is None or j >= len(ix):
+            return False
+        p = ix.at(j, t)
+        if p < ix.off[j]:
+            return False
+        if ix.kinds[p] == sf.DELETED:
+            return None
+        return ix.time(j, p), self.seq, ix.rid(j, p)
 
     def last_refs(self) -> Iterator[tuple[Key, Ref | None]]:
         """Per object changed here: where its newest version is (None: deleted)."""
-        times, kinds, rids, off, seq = self.times, self.kinds, self.rids, self.off, self.seq
-        for k, j in self.index.items():
-            p = off[j + 1] - 1
-            if p < off[j]:
+        ix = self.ix
+        if ix is None:
+            return
+        seq = self.seq
+        off = ix.off
+        last = ix.last
+        for j, k in enumerate(ix.keys):
+            if off[j] == off[j + 1]:
                 continue  # only carried here (a base's copy): its ref is in the base's state
-            yield k, None if kinds[p] == sf.DELETED else (times[p], seq, rids[p])
+            found = last(j)
+            yield k, None if found is None else (found[0], seq, found[1])
 
 
 class TypeWindow:
     """A TypeLog plus the state at the segment's start: the version of any object at any t in
     the segment. Local key ids: the log's first, then objects only in the start state."""
 
-    __slots__ = ("by_ns", "keys", "kid_of", "log", "s_rid", "s_seq", "s_vt", "serial")
+    __slots__ = ("by_ns", "keys", "kid_of", "log", "n_log", "serial", "start")
 
     def __init__(self, log: TypeLog, start: dict[Key, Ref], serial: int) -> None:
         self.log = log
         self.serial = serial
+        self.start = start
         keys = list(log.keys)
         kid_of: dict[Key, int] = dict(log.index)
-        n_log = len(keys)
-        s_vt = array("q", bytes(8 * n_log))
-        s_seq = array("q", [-1]) * n_log
-        s_rid = array("q", bytes(8 * n_log))
+        self.n_log = len(keys)
         type_ = log.type
-        for k, (vt, seq, rid) in start.items():
-            j = kid_of.get(k)
-            if j is None:
-                j = kid_of[k] = len(keys)
+        for k in start:
+            if k not in kid_of:
+                kid_of[k] = len(keys)
                 keys.append(ObjectKey(type_, k[0], k[1]))
-                s_vt.append(vt)
-                s_seq.append(seq)
-                s_rid.append(rid)
-            else:
-                s_vt[j], s_seq[j], s_rid[j] = vt, seq, rid
         self.keys = keys
         self.kid_of = kid_of
-        self.s_vt, self.s_seq, self.s_rid = s_vt, s_seq, s_rid
         by_ns: dict[str, list[int]] = {}
         for j, key in enumerate(keys):
             lst = by_ns.get(key.namespace)
@@ -146,18 +156,17 @@ class TypeWindow:
     @property
     def weight(self) -> int:
         """Rough bytes held (for the cache's budget)."""
-        return 400 * len(self.keys) + 40 * len(self.log.times)
+        ix = self.log.ix
+        return 300 * len(self.keys) + (24 * len(ix.kinds) if ix is not None else 0)
 
     def ref(self, j: int, t: int) -> Ref | None:
         """Where the version of local key j in force at t is; None when it does not exist."""
-        log = self.log
-        if j < len(log.keys):
-            lo, hi = log.off[j], log.off[j + 1]
-            p = bisect_right(log.times, t, lo, hi) - 1
-            if p >= lo:
-                return None if log.kinds[p] == sf.DELETED else (log.times[p], log.seq, log.rids[p])
-        seq = self.s_seq[j]
-        return None if seq < 0 else (self.s_vt[j], seq, self.s_rid[j])
+        if j < self.n_log:
+            found = self.log.ref(j, t)
+            if found is not False:
+                return found  # type: ignore[return-value]
+        key = self.keys[j]
+        return self.start.get((key.namespace, key.name))
 
     def ref_of(self, key: ObjectKey, t: int) -> Ref | None:
         """`ref` by key."""
@@ -219,14 +228,13 @@ class StartStates:
             state = self._base_state(base, type_)
         state = dict(state) if start_seq < seq else state
         for s in range(start_seq, seq):
-            log = self.logs.get(s, type_)
-            if log is None:
+            seg_s = self.rec.segment(s)
+            if seg_s is None or "index" not in (seg_s.types.get(type_) or {}):
                 continue
-            for k, ref in log.last_refs():
-                if ref is None:
-                    state.pop(k, None)
-                else:
-                    state[k] = ref
+            ix = self.rec.type_index(s, type_)
+            if ix is None:
+                continue  # damaged: reported by the catalog
+            apply_last(state, ix, s)
         self._keep((seq, type_), state)
         return state
 
@@ -252,6 +260,20 @@ class StartStates:
         self._cache[key] = state
         while len(self._cache) > self.keep:
             self._cache.popitem(last=False)
+
+
+def apply_last(state: dict[Key, Ref], ix: sf.TypeIndex, seq: int) -> None:
+    """Bring a state past segment `seq`: each object changed there now has its newest version
+    there (or is gone). Costs a few operations per key, none per version."""
+    off, kinds, g, rec_end, first_t = ix.off, ix.kinds, ix.g, ix.rec_end, ix.first_t
+    for j, k in enumerate(ix.keys):
+        lo, hi = off[j], off[j + 1]
+        if lo == hi:
+            continue
+        if kinds[hi - 1] == sf.DELETED:
+            state.pop(k, None)
+        else:
+            state[k] = (first_t + g[hi - 1] - (g[lo - 1] if lo else 0), seq, rec_end[j] - 1)
 
 
 class LogCache:
