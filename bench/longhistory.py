@@ -90,7 +90,7 @@ def write(path: Path, changes: int, fmt_version: int) -> dict[str, Any]:
     if fmt_version == 1:
         writer.close()
     else:
-        writer.close(stop=t)  # the stream's clock, not the machine's
+        writer.close(stop_t=t)  # the stream's clock, not the machine's
     return {
         "changes": n,
         "raw_json_bytes": raw_json,

@@ -20,6 +20,7 @@ from khronoscope.core.source import HistorySource, TypeState
 from khronoscope.core.timefmt import NS, TimeParseError, now_ns, parse_time
 from khronoscope.errors import UsageError
 from khronoscope.export.target import recorded_range
+from khronoscope.recording.opening import open_any as open_recording
 
 # a time typed for a live source may be this far before now and still mean "now"
 _NOW_SLACK = 5 * NS
@@ -48,7 +49,7 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
 def open_source(args: argparse.Namespace, keep_secret_values: bool = False) -> HistorySource:
     """The history to read: a recording file, or the live cluster listed once (synced)."""
     if args.recording:
-        return _open_recording(args.recording, getattr(args, "cache_mb", None))
+        return open_recording(args.recording, cache_mb=getattr(args, "cache_mb", None))
     return open_live(args, keep_secret_values)
 
 
@@ -66,12 +67,6 @@ def check_live_moment(text: str | None, what: str = "--at") -> None:
             f"{what} {text}: a live cluster only has now; to read an earlier moment, record the "
             "cluster (khronoscope record -o FILE, or the app's recording) and use --recording FILE"
         )
-
-
-def _open_recording(path: str, cache_mb: int | None = None) -> HistorySource:
-    from khronoscope.recording.opening import open_any
-
-    return open_any(path, cache_mb=cache_mb)
 
 
 def open_live(args: argparse.Namespace, keep_secret_values: bool = False) -> HistorySource:

@@ -17,31 +17,25 @@ import contextlib
 import dataclasses
 import shutil
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from khronoscope.cluster.options import ClusterOptions, add_cluster_arguments
 from khronoscope.commands._recording import (
     add_retention_arguments,
     parse_duration,
     retention_from_args,
 )
 from khronoscope.core.timefmt import NS, now_ns
-from khronoscope.errors import KhronoscopeError, NotBuiltYet, UsageError
+from khronoscope.errors import KhronoscopeError, UsageError
 from khronoscope.tui.run import add_browser_arguments, settings_from_args
 
 __all__ = ["DEFAULT_MAX_AGE", "add_arguments", "add_recording_arguments", "run", "run_app"]
 
 DEFAULT_MAX_AGE = "7d"
 """Retention of the recordings the app makes in the data directory by default."""
-
-
-def _cluster() -> Any:
-    try:
-        from khronoscope.cluster import options, session
-    except ImportError:
-        return None
-    return options, session
 
 
 def add_recording_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,12 +51,10 @@ def add_recording_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The browser's options, the recording's, and the cluster's once the session exists."""
+    """The browser's options, the recording's, and the cluster's."""
     add_browser_arguments(parser)
     add_recording_arguments(parser)
-    cluster = _cluster()
-    if cluster is not None:
-        cluster[0].add_cluster_arguments(parser)
+    add_cluster_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -99,17 +91,14 @@ def run_app(args: argparse.Namespace, kubeconfig: str | None = None) -> int:
     """Browse the cluster `args` (or `kubeconfig`) points at until the user quits."""
     settings = settings_from_args(args)  # bad options fail here, before connecting
     plan = recording_plan(args)
-    cluster = _cluster()
-    if cluster is None:
-        raise NotBuiltYet(
-            "the browser needs the cluster session (khronoscope.cluster), which is not built "
-            "yet; try it on a synthetic cluster with: python -m khronoscope.tui"
-        )
-    options_mod, session_mod = cluster
-    options = options_mod.ClusterOptions.from_args(args)
+    # imported here, not at the top: the session brings kubernetes_asyncio and aiohttp (about
+    # a second), which `--help` and every other command would otherwise pay at start-up
+    from khronoscope.cluster.session import ClusterSession
+
+    options = ClusterOptions.from_args(args)
     if kubeconfig is not None:
         options = dataclasses.replace(options, kubeconfig=kubeconfig)
-    return asyncio.run(_browse(session_mod.ClusterSession, options, settings, plan))
+    return asyncio.run(_browse(ClusterSession, options, settings, plan))
 
 
 async def _browse(session_cls: Any, options: Any, settings: Any, plan: RecordingPlan) -> int:
@@ -137,29 +126,80 @@ async def open_live(
         await session.close()
         raise
     session.run()
-    app = create_app(session, settings)
+    app = create_app(live.source_for(session) if live is not None else session, settings)
     if live is not None:
         live.attach_to(app)
+    app.startup_hooks.append(lambda a: notify_scope_hint(a, session))
     return app, session, live
+
+
+def notify_scope_hint(app: Any, session: Any) -> None:
+    """Say once, as a notification, that `-n NAMESPACE` may help (when the session finds
+    that most types are forbidden across all namespaces)."""
+
+    def check() -> None:
+        if session.scope_hint:
+            timer.stop()
+            app.notify(session.scope_hint, title="forbidden types", severity="warning", timeout=30)
+
+    timer = app.set_interval(0.5, check)
 
 
 async def close_live(session: Any, live: LiveRecording | None) -> None:
     """Stop watching, then close the recording (its path is printed for `khronoscope open`)."""
     try:
-        await session.close()
+        await session.close()  # outages still open become gaps ending at session.stopped_at
     finally:
         if live is not None:
-            live.close()
+            live.close(stop_t=session.stopped_at)  # the recording's range ends at the stop
+
+
+# the live app keeps this much of the newest history in memory; older history is read back from
+# its own recording (only what has been sealed into segments is ever dropped)
+HOT_WINDOW_NS = 10 * 60 * NS
+TRIM_EVERY_S = 30.0
 
 
 class LiveRecording:
     """The app's recording: a writer and a recorder on the session, ticked by the app."""
 
-    def __init__(self, writer: Any, recorder: Any) -> None:
+    def __init__(self, writer: Any, recorder: Any, hot_window: int = HOT_WINDOW_NS) -> None:
         self.writer = writer
         self.recorder = recorder
         self.path: Path = writer.path
         self._reported = False
+        self.hot_window = hot_window
+        self.history: Any = None
+        self._session: Any = None
+        self._next_trim = 0.0
+
+    def source_for(self, session: Any) -> Any:
+        """What the app shows: the session, whose map keeps only the hot window in memory, and
+        its own recording for everything older (read lazily, as `khronoscope open` reads)."""
+        from khronoscope.printers import row_for
+        from khronoscope.recording.segments.catalog import SegmentedRecording
+        from khronoscope.recording.segments.history import LazyHistory
+        from khronoscope.recording.segments.hotcold import HotColdHistory, HotColdSource
+
+        cold = LazyHistory(SegmentedRecording(self.writer.store, None), row_fn=row_for)
+        self.history = HotColdHistory(session.tmap, cold)
+        self._session = session
+        return HotColdSource(session, self.history)
+
+    def trim(self, now: int) -> int:
+        """Forget from the session's map what is older than the hot window and sealed in the
+        recording already (the views then read it from there). Returns versions dropped."""
+        if self.history is None or self.writer.failed is not None:
+            return 0
+        sealed = self.writer.sealed_until
+        if sealed is None:
+            return 0
+        cut = min(now - self.hot_window, sealed + 1)
+        current = self.history.hot_from
+        if current is not None and cut <= current:
+            return 0
+        self.history.refresh()  # the segments up to the cut are there before the map forgets
+        return self._session.tmap.trim_before(cut)
 
     def attach_to(self, app: Any) -> None:
         """Show the path in the app, and tick the recorder (rate, retention) once a second."""
@@ -171,23 +211,28 @@ class LiveRecording:
         app.set_interval(1.0, lambda: self.tick(app))
 
     def tick(self, app: Any) -> None:
-        """Retention when due; a failed writer is reported once (the browsing goes on)."""
+        """Retention when due, the map trimmed to its hot window now and then; a failed writer
+        is reported once (the browsing goes on)."""
         if self.writer.failed is None:
             try:
                 self.recorder.tick()
             except KhronoscopeError as err:
                 if self.writer.failed is None:
                     app.notify(str(err), title="recording", severity="warning", timeout=10)
+            now = time.monotonic()
+            if now >= self._next_trim:
+                self._next_trim = now + TRIM_EVERY_S
+                self.trim(now_ns())
         if self.writer.failed is not None and not self._reported:
             self._reported = True
             app.settings.source_label = "REC STOPPED"
             app.notify(str(self.writer.failed), title="recording", severity="error", timeout=30)
 
-    def close(self) -> None:
-        """Close the file and tell the user where it is."""
+    def close(self, stop_t: int | None = None) -> None:
+        """Close the recording (its range ending at `stop_t`) and tell the user where it is."""
         if self.writer.failed is None:
             self.recorder.sync()
-        self.writer.close()
+        self.writer.close(stop_t=stop_t)
         s = self.writer.stats
         if self.writer.failed is not None:
             print(f"khronoscope: {self.writer.failed}", file=sys.stderr)

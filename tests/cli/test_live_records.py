@@ -125,3 +125,42 @@ def test_recording_options_fail_before_connecting(tmp_path, capsys, argv, expect
     code = cli.main(["live", "--kubeconfig", str(tmp_path / "none"), *argv])
     err = capsys.readouterr().err
     assert code != 0 and err.count("\n") == 1 and expected in err, err
+
+
+async def test_the_app_keeps_its_hot_window_in_memory_and_reads_older_history_back(
+    sim, tmp_path, monkeypatch
+):
+    # a session's map forgets what is older than its hot window once it is sealed in the
+    # recording; the views still show that past, read back from the recording
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    plan = live.recording_plan(_args(record=str(tmp_path / "r.khr")))
+    options = ClusterOptions(kubeconfig=str(sim.kubeconfig_path))
+    app, session, rec = await live.open_live(ClusterSession, options, BrowserSettings(), plan)
+    assert rec is not None
+    key = ObjectKey("configmaps", "default", "early")
+    try:
+        async with app.run_test(size=(150, 40)) as pilot:
+            await _wait(pilot, lambda: session.synced, "synced")
+            sim.store.create("configmaps", configmap("early", v="1"))
+            await _wait(pilot, lambda: key in session.tmap, "the change reached the app")
+            early = session.tmap.version_times(key)[0]
+            before = session.tmap.get(key, early)
+            everything_then = session.tmap.state_at(early)
+            sim.store.delete("configmaps", "default", "early")
+            await _wait(pilot, lambda: session.tmap.get(key, time.time_ns()) is None, "the delete")
+            rec.writer.seal_now()  # what a few minutes of recording do
+            sim.store.create("configmaps", configmap("late", v="2"))
+            late_key = ObjectKey("configmaps", "default", "late")
+            await _wait(pilot, lambda: late_key in session.tmap, "the later change")
+            rec.hot_window = 0
+            assert rec.trim(time.time_ns()) > 0
+            assert key not in session.tmap  # the session forgot the deleted object entirely
+            shown = app.source.tmap
+            assert shown.hot_from > early
+            assert shown.get(key, early) == before  # read back from the recording
+            assert shown.state_at(early) == everything_then
+            assert [kind.name for _, kind in shown.history(key)] == ["ADDED", "DELETED"]
+            assert shown.get(late_key, time.time_ns()) is not None
+            await pilot.press("ctrl+c")
+    finally:
+        await live.close_live(session, rec)

@@ -65,7 +65,7 @@ def test_after_retention_every_moment_kept_reads_as_before(tmp_path_factory, ste
     total = live.last_t - live.first_t
     max_age = data.draw(st.integers(min_value=1, max_value=max(1, total)))
     result = w.compact(max_age=max_age)
-    w.close(stop=live.last_t)
+    w.close(stop_t=live.last_t)
     after = files(path)
     # nothing rewritten: what stays is byte for byte what was there
     assert all(before[name] == after[name] for name in after if name in before)
@@ -103,7 +103,7 @@ def test_max_size_keeps_the_newest_segments_under_the_limit(tmp_path):
     w.seal_now()
     size = sum(s for s, _ in files(path).values())
     result = w.compact(max_size=size // 3)
-    w.close(stop=live.last_t)
+    w.close(stop_t=live.last_t)
     assert result.compacted and result.new_size < result.old_size
     kept = sum(s for s, _ in files(path).values())
     assert kept <= size // 3 + 4096  # the closing segment came after the pass
@@ -243,3 +243,52 @@ def test_a_recording_written_with_the_session_changes_reads_back(tmp_path):
     h = lazy(tmp_path / "r.khr")
     assert list(h.changes()) == list(live.changes())
     assert SegmentOptions().seal_raw > 30_000
+
+
+# --- the live app: hot window in memory, older history from its own recording ----------------
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(steps=STEPS.filter(lambda s: len(s) > 40), data=st.data())
+def test_a_map_trimmed_to_its_hot_window_reads_with_its_recording_as_the_whole(
+    tmp_path_factory, steps, data
+):
+    from khronoscope.recording.segments.hotcold import HotColdHistory
+    from tests.recording.test_segments import row_of
+
+    path = tmp_path_factory.mktemp("hot") / "r.khr"
+    w, live = write(path, steps, close=False)
+    if live.first_t is None:
+        return
+    w.seal_now()
+    whole = TemporalMap(row_fn=row_of)  # what an untrimmed session would hold
+    for ref in live.changes():
+        if ref.kind.name == "DELETED":
+            whole.delete(ref.key, ref.t)
+        else:
+            whole.put(ref.key, ref.t, live.get(ref.key, ref.t))
+    cold = LazyHistory(SegmentedRecording(LocalStore(path), None), row_fn=row_of)
+    cut = data.draw(st.integers(live.first_t, live.last_t + 1))
+    live.trim_before(cut)  # everything before the cut is sealed: the session may forget it
+    h = HotColdHistory(live, cold)
+    assert h.first_t == whole.first_t and h.last_t == whole.last_t
+    keys = {c.key for c in whole.chains()}
+    for k in keys:
+        assert h.history(k) == whole.history(k), k
+    span = st.integers(whole.first_t, whole.last_t + 1)
+    moments = data.draw(st.lists(span, min_size=1, max_size=8))
+    for t in [*moments, cut - 1, cut]:
+        for k in keys:
+            assert h.get(k, t) == whole.get(k, t), (k, t)
+            assert h.row(k, t) == whole.row(k, t), (k, t)
+        assert h.versions_at(t) == whole.versions_at(t), t
+        assert h.next_change(t, type="pods") == whole.next_change(t, type="pods")
+        assert h.previous_change(t, type="pods") == whole.previous_change(t, type="pods")
+    assert list(h.changes()) == list(whole.changes())
+    lo, hi = min(moments), max(moments)
+    kids, crossed = h.changed_keys(lo, hi, "pods")
+    wk, wc = whole.changed_keys(lo, hi, "pods")
+    assert crossed == wc and {h.key_of(k) for k in kids} == {whole.key_of(k) for k in wk}
+    w.close()

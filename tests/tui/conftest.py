@@ -48,7 +48,7 @@ def recorded(memory: testing.MemorySource, path):
     info = SourceInfo(memory.info.cluster, memory.info.context, memory.info.server_version)
     writer = SegmentedWriter.create_local(path, info, start=testing.T0, writer_options=options)
     write_source(memory, writer, testing.T0)
-    writer.close(stop=memory.tmap.last_t)
+    writer.close(stop_t=memory.tmap.last_t)
     return open_segmented(path, row_fn=row_for)
 
 

@@ -225,7 +225,7 @@ def _record_incident(path, source, kind: str):
             path, source.info, start=testing.T0, writer_options=SegmentOptions(autoflush=False)
         )
         write_source(source, w, testing.T0)
-        w.close(stop=source.tmap.last_t)
+        w.close(stop_t=source.tmap.last_t)
         return lambda: open_segmented(path, row_fn=row_for)
     writer = RecordingWriter.create(
         path, source.info, start=testing.T0, writer_options=WriterOptions(autoflush=False)

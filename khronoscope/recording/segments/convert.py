@@ -69,7 +69,7 @@ def convert(
         except BaseException:
             writer.close()
             raise
-        writer.close(stop=reader.last_t)
+        writer.close(stop_t=reader.last_t)
         problems = [p.describe() for p in reader.report()]
     return Converted(writer.stats.changes, writer.stats.segments, writer.stats.bytes, problems)
 

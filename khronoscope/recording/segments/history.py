@@ -33,7 +33,7 @@ from khronoscope.recording.segments.windows import (
     TypeWindow,
 )
 from khronoscope.temporal import codec
-from khronoscope.temporal.map import ChangeRef, Namespaces, _ns_set
+from khronoscope.temporal.map import ChangeRef, Namespaces, TemporalMap, _ns_set
 
 RowFn = Callable[[str, dict[str, Any]], Hashable]
 ROW_CACHE = 32_768
@@ -98,7 +98,29 @@ class LazyHistory:
         self.first_t: int | None = None
         self.last_t: int | None = None
         self.change_count = 0
+        # versions older than an object's recorded ones (rebuilt from what the cluster
+        # remembered): kept in memory, shown before the recorded history of their objects
+        self.overlay: TemporalMap | None = None
+        self._overlay_limits: dict[ObjectKey, int | None] = {}
         self._sync()
+
+    def set_overlay(self, overlay: TemporalMap) -> None:
+        """Versions to show before each object's recorded ones (reconstructed history)."""
+        self.overlay = overlay
+        self._overlay_limits = {}
+        if overlay.first_t is not None and (self.first_t is None or overlay.first_t < self.first_t):
+            self.first_t = overlay.first_t
+
+    def _before_recorded(self, key: ObjectKey, t: int) -> bool:
+        """True when the overlay speaks for `key` at t (before its first recorded version)."""
+        overlay = self.overlay
+        if overlay is None or key not in overlay:
+            return False
+        if key not in self._overlay_limits:
+            recorded = self._versions(key)
+            self._overlay_limits[key] = recorded[0][0] if recorded else None
+        limit = self._overlay_limits[key]
+        return limit is None or t < limit
 
     # --- the segments shown -------------------------------------------------------------------
 
@@ -205,6 +227,8 @@ class LazyHistory:
         """The msgpack bytes of `key` at t (None: absent, or unreadable: reported)."""
         ref = self.ref(key, t)
         if ref is None:
+            if self.overlay is not None and self._before_recorded(key, t):
+                return self.overlay.raw_at(key, t)
             return None
         return self.rec.records(ref[1], key.type, [ref[2]])[0]
 
@@ -216,12 +240,18 @@ class LazyHistory:
     def version_at(self, key: ObjectKey, t: int) -> int | None:
         """The time of the version of `key` in force at t; None if it did not exist then."""
         ref = self.ref(key, t)
-        return None if ref is None else ref[0]
+        if ref is None:
+            if self.overlay is not None and self._before_recorded(key, t):
+                return self.overlay.version_at(key, t)
+            return None
+        return ref[0]
 
     def row(self, key: ObjectKey, t: int) -> Hashable | None:
         """The summary row of `key` at t, or None if it did not exist then."""
         ref = self.ref(key, t)
         if ref is None:
+            if self.overlay is not None and self._before_recorded(key, t):
+                return self.overlay.row(key, t)
             return None
         return self._rows_for(key.type, [ref])[0]
 
@@ -254,6 +284,7 @@ class LazyHistory:
 
     def rows_of(self, keys: Iterable[ObjectKey], t: int) -> dict[ObjectKey, Hashable]:
         """The rows of several keys at t (absent ones left out), blocks read once each."""
+        keys = list(keys)
         by_type: dict[str, list[tuple[ObjectKey, Ref]]] = {}
         for key in keys:
             ref = self.ref(key, t)
@@ -265,6 +296,10 @@ class LazyHistory:
             for (key, _), row in zip(pairs, rows, strict=True):
                 if row is not None:
                     out[key] = row
+        if self.overlay is not None:
+            rest = [k for k in keys if k not in out and self._before_recorded(k, t)]
+            if rest:
+                out.update(self.overlay.rows_of(rest, t))
         return out
 
     def __contains__(self, key: object) -> bool:
@@ -278,6 +313,8 @@ class LazyHistory:
         names: set[str] = set()
         for s in self._segs:
             names.update(s.types)
+        if self.overlay is not None:
+            names.update(self.overlay.types())
         return sorted(names)
 
     def namespaces(self, type: str | None = None) -> list[str]:
@@ -289,6 +326,8 @@ class LazyHistory:
                 if type is None or name == type:
                     out.update(doc.get("ns") or ())
                     out.update(doc.get("live_ns") or ())
+        if self.overlay is not None:
+            out.update(self.overlay.namespaces(type))
         return sorted(out)
 
     def _refs_at(
@@ -306,17 +345,31 @@ class LazyHistory:
                 if r is not None:
                     yield keys[j], r
 
+    def _overlay_at(
+        self, t: int, type: str | None, namespace: Namespaces, seen: Iterable[ObjectKey]
+    ) -> dict[ObjectKey, int]:
+        """Overlay objects alive at t before their recorded history (not already `seen`)."""
+        if self.overlay is None or self.overlay.first_t is None or t < self.overlay.first_t:
+            return {}
+        found = self.overlay.versions_at(t, type, namespace)
+        if not found:
+            return {}
+        have = set(seen)
+        return {k: v for k, v in found.items() if k not in have and self._before_recorded(k, t)}
+
     def versions_at(
         self, t: int, type: str | None = None, namespace: Namespaces = None
     ) -> dict[ObjectKey, int]:
         """Every object that exists at t and the time its version in force began."""
-        return {k: r[0] for k, r in self._refs_at(t, type, namespace)}
+        out = {k: r[0] for k, r in self._refs_at(t, type, namespace)}
+        out.update(self._overlay_at(t, type, namespace, out))
+        return out
 
     def keys_at(
         self, t: int, type: str | None = None, namespace: Namespaces = None
     ) -> list[ObjectKey]:
         """Keys of the objects that exist at t."""
-        return [k for k, _ in self._refs_at(t, type, namespace)]
+        return list(self.versions_at(t, type, namespace))
 
     def rows_at(
         self, t: int, type: str | None = None, namespace: Namespaces = None
@@ -332,6 +385,9 @@ class LazyHistory:
             ):
                 if row is not None:
                     out[k] = row
+        extra = self._overlay_at(t, type, namespace, out)
+        if extra and self.overlay is not None:
+            out.update(self.overlay.rows_of(list(extra), t))
         return out
 
     def state_at(
@@ -349,7 +405,14 @@ class LazyHistory:
             for (k, _), raw in zip(pairs, raws, strict=True):
                 if raw is not None:
                     found[k] = codec.unpack(raw)
-        return {k: found[k] for k in order if k in found}
+        out = {k: found[k] for k in order if k in found}
+        extra = self._overlay_at(t, type, namespace, out)
+        if extra and self.overlay is not None:
+            for k in extra:
+                obj = self.overlay.get(k, t)
+                if obj is not None:
+                    out[k] = obj
+        return out
 
     # --- one object's history -----------------------------------------------------------------
 
@@ -389,11 +452,23 @@ class LazyHistory:
 
     def history(self, key: ObjectKey) -> list[tuple[int, ChangeKind]]:
         """Every change of one object: (time, kind), oldest first."""
-        return [(t, _KINDS[kind]) for t, kind, _, _ in self._versions(key)]
+        recorded = [(t, _KINDS[kind]) for t, kind, _, _ in self._versions(key)]
+        if self.overlay is not None and key in self.overlay:
+            first = recorded[0][0] if recorded else None
+            older = [v for v in self.overlay.history(key) if first is None or v[0] < first]
+            if (
+                recorded
+                and older
+                and older[-1][1] is not ChangeKind.DELETED
+                and recorded[0][1] is ChangeKind.ADDED
+            ):
+                recorded[0] = (recorded[0][0], ChangeKind.MODIFIED)
+            return older + recorded
+        return recorded
 
     def version_times(self, key: ObjectKey) -> list[int]:
         """The times at which `key` changed, oldest first."""
-        return [v[0] for v in self._versions(key)]
+        return [t for t, _ in self.history(key)]
 
     # --- changes ------------------------------------------------------------------------------
 
@@ -584,7 +659,7 @@ class LazyHistory:
             spaces = [namespace] if namespace is not None else self.namespaces(type_) or [""]
             for ns in spaces:
                 key = ObjectKey(type_, ns, name)
-                if self._versions(key):
+                if self._versions(key) or (self.overlay is not None and key in self.overlay):
                     found.append(key)
         return found
 

@@ -143,6 +143,7 @@ class _Parsed:
     extras: list[list[Any]]
     logs: list[list[Any]]
     metrics: list[list[Any]]
+    provenance: list[list[Any]]
 
 
 def _parse(records: Iterable[list[Any]], state: SealState) -> _Parsed:
@@ -150,6 +151,7 @@ def _parse(records: Iterable[list[Any]], state: SealState) -> _Parsed:
     extras: list[list[Any]] = []
     logs: list[list[Any]] = []
     metrics: list[list[Any]] = []
+    provenance: list[list[Any]] = []
     for r in records:
         kind = r[0]
         if kind == fmt.PUT_FULL or kind == fmt.DELETE:
@@ -165,6 +167,8 @@ def _parse(records: Iterable[list[Any]], state: SealState) -> _Parsed:
             logs.append(r)
         elif kind == fmt.METRIC:
             metrics.append(r)
+        elif kind in (fmt.PROVENANCE, fmt.RECONSTRUCTED):
+            provenance.append(r)
         elif kind in (fmt.KF_BEGIN, fmt.KF_OBJECT, fmt.PUT_DELTA):
             continue  # never in a spool
         else:
@@ -172,7 +176,7 @@ def _parse(records: Iterable[list[Any]], state: SealState) -> _Parsed:
     for per in chains.values():
         for k in [k for k, c in per.items() if not c.versions]:
             del per[k]
-    return _Parsed({t: p for t, p in chains.items() if p}, extras, logs, metrics)
+    return _Parsed({t: p for t, p in chains.items() if p}, extras, logs, metrics, provenance)
 
 
 def seal(
@@ -317,6 +321,7 @@ def seal(
     extras = _extras_records(parsed.extras, state, base)
     logs_ref = _series_section(builder, parsed.logs)
     metrics_ref = _series_section(builder, parsed.metrics)
+    provenance_ref = _series_section(builder, parsed.provenance)
     changed = [
         ObjectKey(type_, ns, name) for type_, per in parsed.chains.items() for ns, name in per
     ]
@@ -334,6 +339,7 @@ def seal(
         "extras": extras,
         "logs": logs_ref,
         "metrics": metrics_ref,
+        "provenance": provenance_ref,
         "filter": filter_ref,
         "closed": closed,
     }

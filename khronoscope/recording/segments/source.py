@@ -14,10 +14,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from khronoscope.core.provenance import ProvenanceStore
 from khronoscope.core.source import Bookmark, Gap, SourceInfo, TypeStatus
 from khronoscope.core.timefmt import NS
 from khronoscope.core.types import ObjectKey, ResourceType
 from khronoscope.recording import format as fmt
+from khronoscope.recording import records as rec
 from khronoscope.recording.bookmarks import BookmarkSidecar
 from khronoscope.recording.replay import Extras
 from khronoscope.recording.segments import layout
@@ -69,6 +71,12 @@ class SegmentedSource:
         self.metrics.set_state(MetricsState.RECORDED)
         self._telemetry_loaded: set[tuple[int, int]] = set()
         self._telemetry_lock = threading.Lock()
+        # who made each version, and versions rebuilt from what the cluster remembered
+        self.provenance = ProvenanceStore()
+        start = h.get("start")
+        if isinstance(start, int):
+            self.provenance.observed_from = start
+        self._read_provenance(row_fn)
         self._sidecar = BookmarkSidecar(self.path)
         self._extras = Extras()
         self._extras_seen: set[tuple[int, int]] = set()
@@ -109,6 +117,27 @@ class SegmentedSource:
             value = info.get(field)
             if isinstance(value, str) and value:
                 setattr(self.info, field, value)
+
+    def _read_provenance(self, row_fn: RowFn | None) -> None:
+        """Provenance entries and reconstructed versions of every segment (a burst when a
+        session connects: read at once)."""
+        keys: dict[ObjectKey, ObjectKey] = {}
+        rebuilt: list[tuple[ObjectKey, int, bytes]] = []
+        for seg in self.tmap.segments:
+            for r in self.rec.series(seg, "provenance"):
+                if r[0] == fmt.PROVENANCE:
+                    entry = rec.provenance_from(r, keys)
+                    if entry is not None:
+                        self.provenance.add(entry)
+                elif r[0] == fmt.RECONSTRUCTED:
+                    rebuilt.append((ObjectKey(r[2], r[3], r[4]), r[1], r[5]))
+        if rebuilt:
+            from khronoscope.recording.companion import load_reconstructed
+            from khronoscope.temporal.map import TemporalMap
+
+            overlay = TemporalMap(row_fn=row_fn)
+            load_reconstructed(overlay, rebuilt)
+            self.tmap.set_overlay(overlay)
 
     # --- logs and metrics around the moment shown ---------------------------------------------
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from khronoscope.core.provenance import Provenance
 from khronoscope.core.source import Bookmark, Gap, SourceInfo, TypeStatus
 from khronoscope.core.timefmt import format_iso, now_ns
 from khronoscope.core.types import Change, ChangeKind, ObjectKey, ResourceType
@@ -250,6 +251,20 @@ class SegmentedWriter:
             self._check()
             self._add(record, record[1])
 
+    def append_provenance(self, entry: Provenance) -> None:
+        """Record who made the version of an object at `entry.t` (or a mark on it)."""
+        with self._lock:
+            self._check()
+            self._add(rec.provenance_record(entry), entry.t)
+
+    def append_reconstructed(self, t: int, key: ObjectKey, obj: dict[str, Any]) -> None:
+        """Record a version rebuilt from what the cluster remembers, older than the versions
+        recorded of `key` (kept beside the versions, never among them)."""
+        with self._lock:
+            self._check()
+            raw = rec.pack(obj)
+            self._add([fmt.RECONSTRUCTED, t, key.type, key.namespace, key.name, raw], t)
+
     def append_changes(self, changes: Iterable[Change]) -> None:
         """Record several changes in order."""
         for change in changes:
@@ -424,6 +439,13 @@ class SegmentedWriter:
             self._rotate()
         self.wait_sealed()
 
+    @property
+    def sealed_until(self) -> int | None:
+        """The newest change time in a sealed segment (what readers of the store can see)."""
+        with self._lock:
+            ends = [m.last_t for m in self._metas if m.changes]
+        return max(ends) if ends else None
+
     def wait_sealed(self) -> None:
         """Block until every handed-off spool is sealed."""
         if self._sealer is not None:
@@ -563,9 +585,9 @@ class SegmentedWriter:
         """Bytes of the recording: sealed segments and the open spool."""
         return self.stats.segment_bytes + self._wal.size
 
-    def close(self, stop: int | None = None) -> None:
-        """Seal what is open (its footer carries the stop time: now, or `stop` for a
-        recording of a simulated clock), wait for sealing, stop."""
+    def close(self, stop_t: int | None = None) -> None:
+        """Seal what is open (its footer carries the stop time: now, or `stop_t`: the
+        session's stop, or a simulated clock's), wait for sealing, stop."""
         self._stop.set()
         if self._timer is not None and self._timer is not threading.current_thread():
             self._timer.join()
@@ -574,7 +596,7 @@ class SegmentedWriter:
                 return
             self.closed = True
             if self.failed is None:
-                stop = max(now_ns() if stop is None else stop, self.stats.last_t or 0)
+                stop = max(now_ns() if stop_t is None else stop_t, self.stats.last_t or 0)
                 with contextlib.suppress(RecordingStopped):
                     self._rotate(closed=stop)
             else:
