@@ -36,7 +36,14 @@ from khronoscope.cluster.scopehint import namespace_hint
 from khronoscope.cluster.stall import StallDetector
 from khronoscope.cluster.watcher import Watcher, WatchTuning
 from khronoscope.core.provenance import ProvenanceStore
-from khronoscope.core.source import Bookmark, Gap, SourceInfo, TypeState, TypeStatus
+from khronoscope.core.source import (
+    Bookmark,
+    Gap,
+    SourceCapability,
+    SourceInfo,
+    TypeState,
+    TypeStatus,
+)
 from khronoscope.core.types import Change, ChangeKind, ObjectKey, ResourceType
 from khronoscope.errors import KhronoscopeError
 from khronoscope.telemetry.logstore import LogStore
@@ -93,6 +100,7 @@ class ClusterSession:
         self.logs = logs if logs is not None else LogStore()
         self.metrics = MetricStore()
         self.log_marks = LogMarks(parse_log_selector(v) for v in self.options.logs)
+        self.capabilities = SourceCapability.CAPTURES_LOGS
         self.log_tuning = log_tuning or LogTuning()
         self.metrics_tuning = MetricsTuning(interval=self.options.metrics_interval)
         self._capture: LogCapture | None = None

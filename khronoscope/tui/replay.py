@@ -1,9 +1,8 @@
-"""A recording in the app: its end is "now", history fills in the background, a growing file is
-followed.
+"""A recording in the app: its end is "now", history fills in the background (a v0.1 file), a
+recording still written is followed.
 
-Duck-typed on what `recording.RecordingSource` offers (`end_t`, `load_step`, `poll`, `follow`,
-`problems`, `history_complete`, `complete_from`), so the app never imports the recording layer
-and a live session (which has none of these) is left alone.
+What a source can do is what it declares (`SourceCapability`): the app never imports the
+recording layer, and a live session (which declares none of these) is left alone.
 """
 
 from __future__ import annotations
@@ -11,12 +10,18 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.text import Text
 from textual.widgets import Static
 
-from khronoscope.core.source import HistorySource
+from khronoscope.core.source import (
+    FollowingSource,
+    HistorySource,
+    LoadingSource,
+    RecordedSource,
+    SourceCapability,
+)
 from khronoscope.core.timefmt import format_clock, now_ns
 from khronoscope.tui.settings import BrowserSettings
 
@@ -28,8 +33,13 @@ POLL_INTERVAL = 0.5
 
 
 def is_recording(source: HistorySource) -> bool:
-    """True for a recording (something with an end and history to load)."""
-    return hasattr(source, "load_step") and hasattr(source, "end_t")
+    """True for a recording (it has its own range)."""
+    return SourceCapability.RECORDED in source.capabilities
+
+
+def follows(source: HistorySource) -> bool:
+    """True for a recording still written, followed."""
+    return SourceCapability.FOLLOWS in source.capabilities
 
 
 def end_clock(source: Any) -> Any:
@@ -50,7 +60,7 @@ def replay_settings(source: HistorySource, settings: BrowserSettings) -> Browser
     if settings.clock is now_ns:  # an injected clock (tests, snapshots) stays as given
         changes["clock"] = end_clock(source)
     if not settings.source_label:
-        changes["source_label"] = "FOLLOW" if getattr(source, "follow", False) else "REPLAY"
+        changes["source_label"] = "FOLLOW" if follows(source) else "REPLAY"
     return dataclasses.replace(settings, **changes) if changes else settings
 
 
@@ -63,22 +73,25 @@ class HistoryProgress(Static):
 
 
 def start_replay(app: KhronoscopeApp) -> None:
-    """On mount: report damage, load history in a worker, and poll a followed file."""
-    source: Any = app.source
+    """On mount: report damage, load history in a worker, and poll a followed recording."""
+    source = app.source
     if not is_recording(source):
         return
-    for problem in source.problems():
+    recorded = cast(RecordedSource, source)
+    for problem in recorded.problems():
         app.notify(
             f"{problem.describe()}: shown as a gap", title="damaged recording", severity="warning"
         )
-    if not source.history_complete:
-        app.run_worker(_load_history(app), name="load history", group="replay")
-    if getattr(source, "follow", False):
-        app.set_interval(POLL_INTERVAL, lambda: _poll(app))
+    if SourceCapability.LOADS_HISTORY in source.capabilities:
+        loading = cast(LoadingSource, source)
+        if not loading.history_complete:
+            app.run_worker(_load_history(app, loading), name="load history", group="replay")
+    if follows(source):
+        following = cast(FollowingSource, source)
+        app.set_interval(POLL_INTERVAL, lambda: _poll(app, following))
 
 
-async def _load_history(app: KhronoscopeApp) -> None:
-    source: Any = app.source
+async def _load_history(app: KhronoscopeApp, source: LoadingSource) -> None:
     bar = HistoryProgress(_progress_text(app, source))
     await app.browser.mount(bar, before="#table")
     shown = 0.0
@@ -89,7 +102,7 @@ async def _load_history(app: KhronoscopeApp) -> None:
             bar.update(_progress_text(app, source))
         await asyncio.sleep(0)  # the UI stays responsive between slices
     await bar.remove()
-    lost = getattr(source, "lost_versions", 0)
+    lost = source.lost_versions
     if lost:
         app.notify(
             f"{lost} versions could not be read (damaged blocks): shown as gaps",
@@ -99,7 +112,7 @@ async def _load_history(app: KhronoscopeApp) -> None:
     app.browser.tick()
 
 
-def _progress_text(app: KhronoscopeApp, source: Any) -> Text:
+def _progress_text(app: KhronoscopeApp, source: LoadingSource) -> Text:
     total = max(source.total_changes, 1)
     pct = min(100, 100 * source.loaded_changes // total)
     text = Text(f"loading history: {pct}% of {source.total_changes:,} changes", style="bold")
@@ -110,8 +123,7 @@ def _progress_text(app: KhronoscopeApp, source: Any) -> Text:
     return text
 
 
-def _poll(app: KhronoscopeApp) -> None:
-    source: Any = app.source
+def _poll(app: KhronoscopeApp, source: FollowingSource) -> None:
     try:
         source.poll()
     except Exception as err:  # a bad block while following is reported, not fatal

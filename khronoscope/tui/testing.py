@@ -13,7 +13,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from khronoscope.core.source import Bookmark, Gap, SourceInfo, TypeState, TypeStatus
+from khronoscope.core.source import (
+    Bookmark,
+    Gap,
+    SourceCapability,
+    SourceInfo,
+    TypeState,
+    TypeStatus,
+)
 from khronoscope.core.timefmt import NS, format_k8s_time, parse_k8s_time
 from khronoscope.core.types import ObjectKey, ResourceType
 from khronoscope.printers import row_for
@@ -84,6 +91,7 @@ class MemorySource:
     live: bool = False
     gap_list: list[Gap] = field(default_factory=list)
     marks: list[Bookmark] = field(default_factory=list)
+    capabilities: SourceCapability = SourceCapability.NONE
 
     @property
     def is_live(self) -> bool:

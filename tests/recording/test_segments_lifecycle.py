@@ -292,3 +292,42 @@ def test_a_map_trimmed_to_its_hot_window_reads_with_its_recording_as_the_whole(
     wk, wc = whole.changed_keys(lo, hi, "pods")
     assert crossed == wc and {h.key_of(k) for k in kids} == {whole.key_of(k) for k in wk}
     w.close()
+
+
+def test_a_follower_reads_only_what_was_written_since_and_sees_it_sealed(tmp_path):
+    from khronoscope.recording.segments.source import open_segmented
+    from tests.recording.test_segments import KEYS, row_of
+
+    path = tmp_path / "r.khr"
+    w = SegmentedWriter.create_local(
+        path, SourceInfo("c"), writer_options=small_segments(seal_raw=10**9)
+    )
+    live = TemporalMap(row_fn=row_of)
+    follower = open_segmented(path, follow=True)
+    rnd = random.Random(2)
+    t = 10**18
+    for _round in range(4):
+        for _ in range(60):
+            t += rnd.randrange(1, 10**9)
+            key = KEYS[rnd.randrange(len(KEYS))]
+            obj = {
+                "metadata": {"name": key.name, "namespace": key.namespace},
+                "v": rnd.randrange(4),
+            }
+            if live.put(key, t, obj):
+                w.append_change(Change(t, key, "MODIFIED", obj))  # type: ignore[arg-type]
+        w.flush()
+        parts_before = sum(1 for s in follower.segments if s.spool)
+        assert follower.poll() > 0
+        parts = [s for s in follower.segments if s.spool]
+        assert len(parts) == parts_before + 1  # only the new blocks were sealed, as one part
+        assert follower.poll() == 0 and len([s for s in follower.segments if s.spool]) == len(parts)
+        for k in KEYS:
+            assert follower.tmap.history(k) == live.history(k)
+            assert follower.tmap.get(k, t) == live.get(k, t)
+    w.seal_now()
+    follower.poll()
+    assert not any(s.spool for s in follower.segments)  # the sealed segment replaced them
+    for k in KEYS:
+        assert follower.tmap.history(k) == live.history(k)
+    w.close()

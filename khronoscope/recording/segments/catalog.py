@@ -241,6 +241,7 @@ class SegmentedRecording:
         self._by_seq: dict[int, SegmentInfo] = {}
         self.generation = 0  # bumped when segments are replaced (a spool sealed, retention)
         self.spool_stamp: tuple[tuple[int, int], ...] = ()
+        self.spool_follower: Any = None  # spools.SpoolFollower: what was read of the spools
         self.refresh()
 
     # --- the index ----------------------------------------------------------------------------

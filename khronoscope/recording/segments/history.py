@@ -138,6 +138,9 @@ class LazyHistory:
             if replaced:
                 self._forget(replaced)
                 self.trims += 1
+            # an object's history may go on in the new segments
+            self._histories.clear()
+            self._overlay_limits.clear()
             self._segs = segs
             self._lasts = [s.last_t for s in segs]
             self._spools = {s.seq for s in segs if s.spool}

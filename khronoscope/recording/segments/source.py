@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from khronoscope.core.provenance import ProvenanceStore
-from khronoscope.core.source import Bookmark, Gap, SourceInfo, TypeStatus
+from khronoscope.core.source import Bookmark, Gap, SourceCapability, SourceInfo, TypeStatus
 from khronoscope.core.timefmt import NS
 from khronoscope.core.types import ObjectKey, ResourceType
 from khronoscope.recording import format as fmt
@@ -56,6 +56,9 @@ class SegmentedSource:
         load_spools(self.rec)
         self.tmap = LazyHistory(self.rec, row_fn, window_bytes=budget // 4)
         self.follow = follow
+        self.capabilities = SourceCapability.RECORDED | (
+            SourceCapability.FOLLOWS if follow else SourceCapability.NONE
+        )
         h = self.rec.header.map
         extra = {str(k): str(v) for k, v in (h.get("extra") or {}).items()}
         extra["secrets"] = str(h.get("secrets", fmt.SECRETS_REDACTED))

@@ -217,17 +217,20 @@ class StartStates:
         if seg is None:
             return {}
         base = seg.base_seq
+        # the segments from the base up to seq, in order (sequence numbers may have holes:
+        # spools read back are numbered apart)
+        between = [s.seq for s in self.rec.segments if base <= s.seq < seq]
         # the nearest state already derived between the base and seq, else the base's own
-        start_seq, state = base, None
-        for s in range(seq - 1, base - 1, -1):
-            cached = self._cache.get((s, type_))
+        start, state = 0, None
+        for i in range(len(between) - 1, 0, -1):
+            cached = self._cache.get((between[i], type_))
             if cached is not None:
-                start_seq, state = s, cached
+                start, state = i, cached
                 break
         if state is None:
             state = self._base_state(base, type_)
-        state = dict(state) if start_seq < seq else state
-        for s in range(start_seq, seq):
+        state = dict(state) if between else state
+        for s in between[start:]:
             seg_s = self.rec.segment(s)
             if seg_s is None or "index" not in (seg_s.types.get(type_) or {}):
                 continue
