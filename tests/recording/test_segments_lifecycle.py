@@ -331,3 +331,57 @@ def test_a_follower_reads_only_what_was_written_since_and_sees_it_sealed(tmp_pat
     for k in KEYS:
         assert follower.tmap.history(k) == live.history(k)
     w.close()
+
+
+# --- damage --------------------------------------------------------------------------------
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(steps=STEPS.filter(lambda s: len(s) > 80), data=st.data())
+def test_a_damaged_block_costs_only_the_versions_the_report_names(tmp_path_factory, steps, data):
+    from khronoscope.core.provenance import is_unknown
+
+    path = tmp_path_factory.mktemp("dmg") / "r.khr"
+    _, live = write(path, steps)
+    rec = SegmentedRecording(LocalStore(path), None)
+    blocks = [
+        (s, type_, b)
+        for s in rec.segments
+        for type_, doc in s.types.items()
+        if "blocks" in doc
+        for b in range(len(rec.type_index(s.seq, type_).blocks))
+    ]
+    if not blocks:
+        return
+    seg, type_, b = data.draw(st.sampled_from(blocks))
+    ix = rec.type_index(seg.seq, type_)
+    first_rid, offset, length, _, _ = ix.blocks[b]
+    end_rid = ix.blocks[b + 1][0] if b + 1 < len(ix.blocks) else len(ix.lens)
+    at = int(seg.types[type_]["blocks"][0]) + offset + data.draw(st.integers(0, length - 1))
+    file = path / seg.name
+    raw = bytearray(file.read_bytes())
+    raw[at] ^= 0xFF
+    file.write_bytes(bytes(raw))
+
+    h = lazy(path)
+    lost = set()
+    keys = {c.key for c in live.chains()}
+    for k in keys:
+        assert h.history(k) == live.history(k), k  # the index is intact: no change invented
+        for t, _ in live.history(k):
+            ref = h.ref(k, t)
+            want = live.get(k, t)
+            got = h.get(k, t)
+            in_block = ref is not None and ref[1] == seg.seq and first_rid <= ref[2] < end_rid
+            if k.type == type_ and in_block:
+                assert is_unknown(got), (k, t)  # it exists; its content is unknown
+                lost.add((ref[1], ref[2]))
+            else:
+                assert got == want, (k, t)
+            assert (got is None) == (want is None)  # never absent where it existed
+    (report,) = [d for d in h.rec.damage if "block" in d.where] or [None]
+    if lost:
+        assert report is not None and report.type == type_
+        assert report.versions == end_rid - first_rid >= len(lost)

@@ -19,6 +19,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import Any
 
+from khronoscope.core.provenance import unknown_placeholder
 from khronoscope.core.types import ChangeKind, ObjectKey
 from khronoscope.recording.segments import keyfilter
 from khronoscope.recording.segments import segfmt as sf
@@ -233,7 +234,8 @@ class LazyHistory:
             if self.overlay is not None and self._before_recorded(key, t):
                 return self.overlay.raw_at(key, t)
             return None
-        return self.rec.records(ref[1], key.type, [ref[2]])[0]
+        raw = self.rec.records(ref[1], key.type, [ref[2]])[0]
+        return raw if raw is not None else _unknown(key, ref)
 
     def get(self, key: ObjectKey, t: int) -> dict[str, Any] | None:
         """The object as it was at t, or None if it did not exist then."""
@@ -256,9 +258,9 @@ class LazyHistory:
             if self.overlay is not None and self._before_recorded(key, t):
                 return self.overlay.row(key, t)
             return None
-        return self._rows_for(key.type, [ref])[0]
+        return self._rows_for(key.type, [ref], [key])[0]
 
-    def _rows_for(self, type_: str, refs: list[Ref]) -> list[Hashable]:
+    def _rows_for(self, type_: str, refs: list[Ref], keys: list[ObjectKey]) -> list[Hashable]:
         fn = self._row_fn
         if fn is None:
             return [True] * len(refs)
@@ -276,8 +278,8 @@ class LazyHistory:
         for seq, ns in missing.items():
             raws = self.rec.records(seq, type_, [refs[n][2] for n in ns])
             for n, raw in zip(ns, raws, strict=True):
-                if raw is None:
-                    continue  # unreadable (reported): no row
+                if raw is None:  # unreadable (reported): the version exists, its content is lost
+                    raw = _unknown(keys[n], refs[n])
                 row = fn(type_, codec.unpack(raw))
                 out[n] = row
                 rows[(seq, type_, refs[n][2])] = row
@@ -295,7 +297,7 @@ class LazyHistory:
                 by_type.setdefault(key.type, []).append((key, ref))
         out: dict[ObjectKey, Hashable] = {}
         for type_, pairs in by_type.items():
-            rows = self._rows_for(type_, [r for _, r in pairs])
+            rows = self._rows_for(type_, [r for _, r in pairs], [k for k, _ in pairs])
             for (key, _), row in zip(pairs, rows, strict=True):
                 if row is not None:
                     out[key] = row
@@ -383,9 +385,8 @@ class LazyHistory:
             by_type.setdefault(k.type, []).append((k, r))
         out: dict[ObjectKey, Hashable] = {}
         for type_, pairs in by_type.items():
-            for (k, _), row in zip(
-                pairs, self._rows_for(type_, [r for _, r in pairs]), strict=True
-            ):
+            rows = self._rows_for(type_, [r for _, r in pairs], [k for k, _ in pairs])
+            for (k, _), row in zip(pairs, rows, strict=True):
                 if row is not None:
                     out[k] = row
         extra = self._overlay_at(t, type, namespace, out)
@@ -405,9 +406,8 @@ class LazyHistory:
         found: dict[ObjectKey, dict[str, Any]] = {}
         for (seq, type_), pairs in by_block.items():
             raws = self.rec.records(seq, type_, [rid for _, rid in pairs])
-            for (k, _), raw in zip(pairs, raws, strict=True):
-                if raw is not None:
-                    found[k] = codec.unpack(raw)
+            for (k, rid), raw in zip(pairs, raws, strict=True):
+                found[k] = codec.unpack(raw if raw is not None else _unknown(k, (0, seq, rid)))
         out = {k: found[k] for k in order if k in found}
         extra = self._overlay_at(t, type, namespace, out)
         if extra and self.overlay is not None:
@@ -688,6 +688,14 @@ class LazyHistory:
     def late_writes_since(self, mark: int) -> tuple[list[tuple[int, int]], int]:
         """A recording read back is never written into the past: nothing late, ever."""
         return [], mark
+
+
+def _unknown(key: ObjectKey, ref: Ref) -> bytes:
+    """What stands for a version whose bytes are in a damaged block: the object exists (the
+    index says so), its content is not known; views show it as unknown (core/provenance.py),
+    never as absent."""
+    why = "recording damaged: this version's content cannot be read"
+    return codec.pack(unknown_placeholder("", "", key, why))
 
 
 def _tagged(log: TypeLog, a: int, b: int, wanted: set[str] | None) -> Iterator[tuple[int, TypeLog]]:
