@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from khronoscope.recording import format as fmt
 from khronoscope.recording.reader import RecordingReader
 from khronoscope.recording.segments import layout
 from khronoscope.recording.segments import segfmt as sf
+from khronoscope.recording.segments.lru import ByteLRU
 from khronoscope.storage import BlobNotFound, BlobStore
 
 HEADER_MAX = 1024 * 1024
@@ -210,13 +211,14 @@ class BlockCache:
                 self.bytes -= len(self._blocks.pop(k))
 
 
-@dataclass(slots=True)
-class _Sections:
-    """Decoded sections kept for reuse, by (seq, type): least recently used dropped."""
+def index_weight(ix: sf.TypeIndex) -> int:
+    """Rough bytes a decoded index section holds (names, arrays, keys once built)."""
+    return 180 * len(ix) + 14 * len(ix.kinds) + 4 * len(ix.lens) + 1024
 
-    indexes: OrderedDict[tuple[int, str], sf.TypeIndex] = field(default_factory=OrderedDict)
-    states: OrderedDict[tuple[int, str], sf.TypeState] = field(default_factory=OrderedDict)
-    keep: int = 64
+
+def state_weight(st: sf.TypeState) -> int:
+    """Rough bytes a decoded state section holds."""
+    return 8 * len(st.rid) + 256
 
 
 class SegmentedRecording:
@@ -227,6 +229,7 @@ class SegmentedRecording:
         store: BlobStore,
         wal_dir: Path | None = None,
         cache_bytes: int = 128 * 1024 * 1024,
+        index_bytes: int = 32 * 1024 * 1024,
     ) -> None:
         self.store = store
         self.wal_dir = wal_dir
@@ -235,7 +238,11 @@ class SegmentedRecording:
         self.damage: list[Damage] = []
         self._damage_seen: set[tuple[str, str]] = set()
         self.blocks = BlockCache(cache_bytes)
-        self._sections = _Sections()
+        # decoded index and state sections, within their own byte budget
+        self._indexes: ByteLRU[tuple[int, str], sf.TypeIndex] = ByteLRU(index_bytes, index_weight)
+        self._states: ByteLRU[tuple[int, str], sf.TypeState] = ByteLRU(
+            max(index_bytes // 8, 1 << 20), state_weight
+        )
         self._dicts: dict[str, zstd.ZstdDecompressor] = {}
         self._lock = threading.RLock()
         self._by_seq: dict[int, SegmentInfo] = {}
@@ -301,9 +308,8 @@ class SegmentedRecording:
             self._reindex()
 
     def _forget_sections(self, seq: int) -> None:
-        for cache in (self._sections.indexes, self._sections.states):
-            for k in [k for k in cache if k[0] == seq]:
-                del cache[k]
+        self._indexes.drop(lambda k: k[0] != seq)
+        self._states.drop(lambda k: k[0] != seq)
 
     def _read_rollups(self, wanted: set[int]) -> dict[int, tuple[bytes, int]]:
         out: dict[int, tuple[bytes, int]] = {}
@@ -376,13 +382,10 @@ class SegmentedRecording:
     def type_index(self, seq: int, type_: str) -> sf.TypeIndex | None:
         """The `index` section of a type in a segment (None when it has no versions there or
         the section is damaged: reported)."""
-        cache = self._sections.indexes
         key = (seq, type_)
-        with self._lock:
-            found = cache.get(key)
-            if found is not None:
-                cache.move_to_end(key)
-                return found
+        found = self._indexes.get(key)
+        if found is not None:
+            return found
         seg = self.segment(seq)
         doc = seg.types.get(type_) if seg is not None else None
         if seg is None or doc is None or "index" not in doc:
@@ -392,22 +395,16 @@ class SegmentedRecording:
         except sf.SegmentDamaged as err:
             self._lost_type(seg, type_, f"index of {type_} unreadable ({err})")
             return None
-        with self._lock:
-            cache[key] = ix
-            while len(cache) > self._sections.keep:
-                cache.popitem(last=False)
+        self._indexes.put(key, ix)
         return ix
 
     def type_state(self, seq: int, type_: str) -> sf.TypeState | None:
         """The `state` section of a type in a base (None: no live object of the type then,
         or damaged: reported)."""
-        cache = self._sections.states
         key = (seq, type_)
-        with self._lock:
-            found = cache.get(key)
-            if found is not None:
-                cache.move_to_end(key)
-                return found
+        found = self._states.get(key)
+        if found is not None:
+            return found
         seg = self.segment(seq)
         doc = seg.types.get(type_) if seg is not None else None
         if seg is None or doc is None or "state" not in doc:
@@ -417,10 +414,7 @@ class SegmentedRecording:
         except sf.SegmentDamaged as err:
             self._lost_type(seg, type_, f"start state of {type_} unreadable ({err})")
             return None
-        with self._lock:
-            cache[key] = st
-            while len(cache) > self._sections.keep // 4:
-                cache.popitem(last=False)
+        self._states.put(key, st)
         return st
 
     def _lost_type(self, seg: SegmentInfo, type_: str, what: str) -> None:

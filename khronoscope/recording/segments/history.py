@@ -71,14 +71,16 @@ class LazyHistory:
         self,
         rec: SegmentedRecording,
         row_fn: RowFn | None = None,
-        window_bytes: int = 96 * 1024 * 1024,
+        budget: int = 128 * 1024 * 1024,
         row_cache: int = ROW_CACHE,
     ) -> None:
         self.rec = rec
         self._row_fn = row_fn
         self._lock = threading.RLock()
-        self.logs = LogCache(rec)
-        self.starts = StartStates(rec, self.logs)
+        # the budget: a quarter each for change logs and start states, half for windows
+        self.logs = LogCache(rec, budget // 4)
+        self.starts = StartStates(rec, self.logs, budget // 4)
+        window_bytes = budget // 2
         self._windows: OrderedDict[tuple[int, str], TypeWindow] = OrderedDict()
         self._window_bytes = 0
         self.window_budget = window_bytes
@@ -203,7 +205,9 @@ class LazyHistory:
             if found is not None:
                 self._windows.move_to_end(key)
                 return found
-            log = self.logs.get(seq, type_) or TypeLog(seq, type_, None)
+            log = self.logs.get(seq, type_)
+            if log is None:
+                log = TypeLog(seq, type_, None)
             start = self.starts.at(seq, type_)
             self._serial += 1
             w = TypeWindow(log, start, self._serial)
@@ -224,6 +228,14 @@ class LazyHistory:
 
     def ref(self, key: ObjectKey, t: int) -> Ref | None:
         """Where the version of `key` in force at t is stored (None: absent at t)."""
+        versions = self._histories.get(key)
+        if versions is not None:
+            # its whole history is known already (the history view, `history`): no window
+            i = bisect_right(versions, (t, 3)) - 1
+            if i < 0 or versions[i][1] == sf.DELETED:
+                return None
+            vt, _, seq, rid = versions[i]
+            return vt, seq, rid
         w = self._window_at(t, key.type)
         return None if w is None else w.ref_of(key, t)
 
@@ -438,9 +450,13 @@ class LazyHistory:
             flt = self._filter(s)
             if flt is not None and not keyfilter.may_hold(flt, key):
                 continue
-            log = self.logs.get(s.seq, key.type)
-            if log is not None:
-                out.extend((t, kind, s.seq, rid) for t, kind, rid in log.versions(key))
+            if "index" not in s.types[key.type]:
+                continue
+            ix = self.rec.type_index(s.seq, key.type)
+            j = ix.find(key.namespace, key.name) if ix is not None else None
+            if j is not None:
+                assert ix is not None
+                out.extend((t, kind, s.seq, rid) for t, kind, rid in ix.versions_of(j))
         if (not out or out[0][1] != sf.ADDED) and self._segs:
             # alive since before the first segment shown: its version then is in the start
             # state of that segment (a base)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import struct
 import zlib
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any
@@ -42,6 +42,8 @@ MAX_SECTION = 512 * 1024 * 1024  # a footer claiming more is damaged
 ADDED = int(ChangeKind.ADDED)
 MODIFIED = int(ChangeKind.MODIFIED)
 DELETED = int(ChangeKind.DELETED)
+# kind byte -> 1 for a put (a version with a record), 0 for a delete
+_PUT_OF_KIND = bytes(0 if k == int(ChangeKind.DELETED) else 1 for k in range(256))
 
 _SECTION_LEVEL = 6
 # an index section is written once and read often: level 19 makes its key names a third
@@ -198,8 +200,10 @@ class TypeIndex:
     """
 
     __slots__ = (
+        "_carried_upto",
         "_ends",
         "_keys",
+        "_puts",
         "_starts",
         "blocks",
         "carried",
@@ -213,7 +217,6 @@ class TypeIndex:
         "names",
         "namespaces",
         "off",
-        "rec_end",
     )
 
     def __init__(
@@ -240,15 +243,8 @@ class TypeIndex:
         self.blocks = blocks
         self.off = array("q", accumulate(counts, initial=0))
         self.g = array("q", accumulate(deltas))
-        off = self.off
-        count_deleted = kinds.count
-        recs = [
-            n - (count_deleted(DELETED, off[j], off[j + 1]) if n else 0)
-            for j, n in enumerate(counts)
-        ]
-        if carried:
-            recs = [r + c for r, c in zip(recs, carried, strict=True)]
-        self.rec_end = array("q", accumulate(recs))
+        self._puts: array | None = None
+        self._carried_upto: array | None = None
         self._keys: list[tuple[str, str]] | None = None
         self._ends: array | None = None
         self._starts: list[int] | None = None
@@ -263,6 +259,21 @@ class TypeIndex:
             ns = self.namespaces
             self._keys = [(ns[i], name) for i, name in zip(self.kns, self.names, strict=True)]
         return self._keys
+
+    def find(self, namespace: str, name: str) -> int | None:
+        """The index of key (namespace, name), None when it is not here (keys are sorted)."""
+        keys = self.keys
+        j = bisect_left(keys, (namespace, name))
+        return j if j < len(keys) and keys[j] == (namespace, name) else None
+
+    def versions_of(self, j: int) -> list[tuple[int, int, int]]:
+        """(time, kind, record id or -1 for a delete) of key j's versions, oldest first."""
+        out = []
+        lo = self.off[j]
+        for p, t in enumerate(self.times_of(j), lo):
+            kind = self.kinds[p]
+            out.append((t, kind, -1 if kind == DELETED else self.rid(j, p)))
+        return out
 
     def time(self, j: int, p: int) -> int:
         """The time of version p (a position in the section) of key j."""
@@ -282,13 +293,61 @@ class TypeIndex:
         target = t - self.first_t + (self.g[lo - 1] if lo else 0)
         return bisect_right(self.g, target, lo, self.off[j + 1]) - 1
 
+    @property
+    def puts(self) -> array:
+        """Puts (versions with a record) among versions 0..p: record ids by subtraction."""
+        if self._puts is None:
+            self._puts = array("q", accumulate(self.kinds.translate(_PUT_OF_KIND)))
+        return self._puts
+
+    @property
+    def carried_upto(self) -> array | None:
+        """Carried copies among keys 0..j (None when there are none)."""
+        if self._carried_upto is None and self.carried:
+            self._carried_upto = array("q", accumulate(self.carried))
+        return self._carried_upto
+
+    def owners(self, rids: list[int]) -> list[tuple[int, int]]:
+        """`record_owner` of many record ids, given in increasing order (one walk over the
+        keys, not a search per record)."""
+        out: list[tuple[int, int]] = []
+        off, puts, carried = self.off, self.puts, self.carried
+        upto = self.carried_upto
+        n = len(self.names)
+        j = 0
+        end = 0  # one past key j's last record
+        for rid in rids:
+            while j < n:
+                hi = off[j + 1]
+                end = (puts[hi - 1] if hi else 0) + (upto[j] if upto is not None else 0)
+                if end > rid:
+                    break
+                j += 1
+            if j >= n:
+                raise IndexError(f"record {rid} is not in the index")
+            c = upto[j] if upto is not None else 0
+            if carried and carried[j]:
+                lo = off[j]
+                first = (puts[lo - 1] if lo else 0) + (upto[j - 1] if j and upto else 0)
+                if rid == first:  # the carried copy comes before the key's puts
+                    out.append((j, self.cvt[c - 1]))
+                    continue
+            p = bisect_left(puts, rid - c + 1, off[j], off[j + 1])
+            out.append((j, self.time(j, p)))
+        return out
+
+    def _carried(self, j: int) -> int:
+        """Carried copies among keys 0..j."""
+        return self.carried_upto[j] if self.carried_upto is not None else 0
+
+    def rec_end(self, j: int) -> int:
+        """One past the last record id of key j."""
+        hi = self.off[j + 1]
+        return (self.puts[hi - 1] if hi else 0) + self._carried(j)
+
     def rid(self, j: int, p: int) -> int:
         """The record id of put version p of key j."""
-        lo = self.off[j]
-        first = self.rec_end[j - 1] if j else 0
-        if self.carried and self.carried[j]:
-            first += 1
-        return first + (p - lo) - self.kinds.count(DELETED, lo, p)
+        return (self.puts[p - 1] if p else 0) + self._carried(j)
 
     def last(self, j: int) -> tuple[int, int] | None:
         """(time, record id) of key j's newest version; None when it is a delete (or key j
@@ -296,26 +355,19 @@ class TypeIndex:
         hi = self.off[j + 1]
         if hi == self.off[j] or self.kinds[hi - 1] == DELETED:
             return None
-        return self.time(j, hi - 1), self.rec_end[j] - 1
+        return self.time(j, hi - 1), self.rec_end(j) - 1
 
     def record_owner(self, rid: int) -> tuple[int, int]:
         """(key index, time its version began) of record `rid`."""
-        j = bisect_right(self.rec_end, rid)
-        k = rid - (self.rec_end[j - 1] if j else 0)
-        if self.carried and self.carried[j]:
-            if k == 0:
-                return j, self.cvt[self.carried.count(1, 0, j)]
-            k -= 1
+        j = bisect_right(range(len(self.names)), rid, key=self.rec_end)
+        first = self.rec_end(j - 1) if j else 0
+        if self.carried and self.carried[j] and rid == first:
+            return j, self.cvt[self._carried(j) - 1]
+        # the put version p of key j with puts[p - 1] + carried(j) == rid
         lo, hi = self.off[j], self.off[j + 1]
-        kinds = self.kinds
-        if kinds.count(DELETED, lo, hi) == 0:
-            return j, self.time(j, lo + k)
-        for p in range(lo, hi):
-            if kinds[p] != DELETED:
-                if k == 0:
-                    return j, self.time(j, p)
-                k -= 1
-        raise IndexError(f"record {rid} is not in the index")
+        target = rid - self._carried(j) + 1  # puts up to and including p
+        p = bisect_left(self.puts, target, lo, hi)
+        return j, self.time(j, p)
 
     def locate(self, rid: int) -> tuple[int, int, int]:
         """(block index, start, end) of record `rid` within its decompressed block."""

@@ -52,9 +52,13 @@ class SegmentedSource:
         budget = (cache_mb if cache_mb is not None else DEFAULT_CACHE_MB) * 1024 * 1024
         self.display = display or store.url
         self.path = Path(self.display)
-        self.rec = SegmentedRecording(store, wal_dir, cache_bytes=budget // 2)
+        # decompressed blocks 3/8 of the budget, index sections 1/8, the rest (logs, start
+        # states, windows) 1/2; rows are counted apart (a screenful of tables is small)
+        self.rec = SegmentedRecording(
+            store, wal_dir, cache_bytes=budget * 3 // 8, index_bytes=budget // 8
+        )
         load_spools(self.rec)
-        self.tmap = LazyHistory(self.rec, row_fn, window_bytes=budget // 4)
+        self.tmap = LazyHistory(self.rec, row_fn, budget=budget // 2)
         self.follow = follow
         self.capabilities = SourceCapability.RECORDED | (
             SourceCapability.FOLLOWS if follow else SourceCapability.NONE

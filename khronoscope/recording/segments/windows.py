@@ -11,12 +11,12 @@ answers "which version of which object is in force at t" for any t in the segmen
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections import OrderedDict
 from collections.abc import Iterator
 
 from khronoscope.core.types import ObjectKey
 from khronoscope.recording.segments import segfmt as sf
 from khronoscope.recording.segments.catalog import Damage, SegmentedRecording
+from khronoscope.recording.segments.lru import ByteLRU
 
 KID_BITS = 32
 KID_MASK = (1 << KID_BITS) - 1
@@ -44,9 +44,6 @@ class TypeLog:
             self.keys = [ObjectKey(type_, ns, name) for ns, name in pairs]
             self.index = dict(zip(pairs, range(len(pairs)), strict=True))
         self._entries: list[int] | None = None
-
-    def __len__(self) -> int:
-        return len(self.entries)
 
     @property
     def has_entries(self) -> bool:
@@ -90,12 +87,7 @@ class TypeLog:
         ix = self.ix
         if j is None or ix is None:
             return []
-        out = []
-        lo = ix.off[j]
-        for p, t in enumerate(ix.times_of(j), lo):
-            kind = ix.kinds[p]
-            out.append((t, kind, -1 if kind == sf.DELETED else ix.rid(j, p)))
-        return out
+        return ix.versions_of(j)
 
     def ref(self, j: int, t: int) -> Ref | bool | None:
         """Where key j's version in force at t is; None: deleted by then; False: no version
@@ -197,11 +189,15 @@ class StartStates:
     segment's log up to it. The last few derived are kept (playing forward derives the next
     from the one before)."""
 
-    def __init__(self, rec: SegmentedRecording, logs: LogCache, keep: int = 8) -> None:
+    def __init__(
+        self, rec: SegmentedRecording, logs: LogCache, budget: int = 32 * 1024 * 1024
+    ) -> None:
         self.rec = rec
         self.logs = logs
-        self.keep = keep
-        self._cache: OrderedDict[tuple[int, str], dict[Key, Ref]] = OrderedDict()
+        # ~200 bytes an entry: a key tuple, a ref tuple and the dict's slot
+        self._cache: ByteLRU[tuple[int, str], dict[Key, Ref]] = ByteLRU(
+            budget, lambda state: 200 * len(state) + 256
+        )
 
     def clear(self) -> None:
         """Forget everything derived (segments were replaced)."""
@@ -211,7 +207,6 @@ class StartStates:
         """The objects of `type_` alive at the start of segment `seq` (do not modify)."""
         found = self._cache.get((seq, type_))
         if found is not None:
-            self._cache.move_to_end((seq, type_))
             return found
         seg = self.rec.segment(seq)
         if seg is None:
@@ -223,7 +218,7 @@ class StartStates:
         # the nearest state already derived between the base and seq, else the base's own
         start, state = 0, None
         for i in range(len(between) - 1, 0, -1):
-            cached = self._cache.get((between[i], type_))
+            cached = self._cache.peek((between[i], type_))
             if cached is not None:
                 start, state = i, cached
                 break
@@ -247,28 +242,29 @@ class StartStates:
             return {}
         out: dict[Key, Ref] = {}
         rec = self.rec
-        ix: sf.TypeIndex | None = None
-        ix_seq = -1
+        # references are sorted by (segments back, record id): one walk per segment
+        runs: dict[int, list[int]] = {}
         for back, rid in zip(st.back, st.rid, strict=True):
-            seq = base - back
-            if seq != ix_seq:
-                ix, ix_seq = rec.type_index(seq, type_), seq
-            if ix is None or rid >= len(ix.lens):
+            runs.setdefault(base - back, []).append(rid)
+        for seq, rids in runs.items():
+            ix = rec.type_index(seq, type_)
+            if ix is None:
                 continue  # the referenced segment is gone or damaged (reported)
-            j, vt = ix.record_owner(rid)
-            out[ix.keys[j]] = (vt, seq, rid)
+            rids = [r for r in rids if r < len(ix.lens)]
+            keys = ix.keys
+            for rid, (j, vt) in zip(rids, ix.owners(rids), strict=True):
+                out[keys[j]] = (vt, seq, rid)
         return out
 
     def _keep(self, key: tuple[int, str], state: dict[Key, Ref]) -> None:
-        self._cache[key] = state
-        while len(self._cache) > self.keep:
-            self._cache.popitem(last=False)
+        self._cache.put(key, state)
 
 
 def apply_last(state: dict[Key, Ref], ix: sf.TypeIndex, seq: int) -> None:
     """Bring a state past segment `seq`: each object changed there now has its newest version
     there (or is gone). Costs a few operations per key, none per version."""
-    off, kinds, g, rec_end, first_t = ix.off, ix.kinds, ix.g, ix.rec_end, ix.first_t
+    off, kinds, g, puts, first_t = ix.off, ix.kinds, ix.g, ix.puts, ix.first_t
+    carried = ix.carried_upto
     for j, k in enumerate(ix.keys):
         lo, hi = off[j], off[j + 1]
         if lo == hi:
@@ -276,16 +272,16 @@ def apply_last(state: dict[Key, Ref], ix: sf.TypeIndex, seq: int) -> None:
         if kinds[hi - 1] == sf.DELETED:
             state.pop(k, None)
         else:
-            state[k] = (first_t + g[hi - 1] - (g[lo - 1] if lo else 0), seq, rec_end[j] - 1)
+            rid = puts[hi - 1] + (carried[j] if carried is not None else 0) - 1
+            state[k] = (first_t + g[hi - 1] - (g[lo - 1] if lo else 0), seq, rid)
 
 
 class LogCache:
-    """TypeLogs by (seq, type), the most recently used kept."""
+    """TypeLogs by (seq, type), the most recently used kept within a byte budget."""
 
-    def __init__(self, rec: SegmentedRecording, keep: int = 96) -> None:
+    def __init__(self, rec: SegmentedRecording, budget: int = 32 * 1024 * 1024) -> None:
         self.rec = rec
-        self.keep = keep
-        self._logs: OrderedDict[tuple[int, str], TypeLog] = OrderedDict()
+        self._logs: ByteLRU[tuple[int, str], TypeLog] = ByteLRU(budget, _log_weight)
 
     def clear(self) -> None:
         """Forget every log."""
@@ -293,14 +289,13 @@ class LogCache:
 
     def peek(self, seq: int, type_: str) -> TypeLog | None:
         """The log if it is loaded already (None otherwise: nothing is read)."""
-        return self._logs.get((seq, type_))
+        return self._logs.peek((seq, type_))
 
     def get(self, seq: int, type_: str) -> TypeLog | None:
         """The log of a type in a segment (None when the type has no change there)."""
         key = (seq, type_)
         found = self._logs.get(key)
         if found is not None:
-            self._logs.move_to_end(key)
             return found
         seg = self.rec.segment(seq)
         if seg is None or "index" not in (seg.types.get(type_) or {}):
@@ -309,10 +304,15 @@ class LogCache:
         if ix is None:
             return None  # damaged: reported by the catalog
         log = TypeLog(seq, type_, ix)
-        self._logs[key] = log
-        while len(self._logs) > self.keep:
-            self._logs.popitem(last=False)
+        self._logs.put(key, log)
         return log
+
+
+def _log_weight(log: TypeLog) -> int:
+    # its keys (ObjectKeys and the index dict) and, once built, its time-ordered entries
+    ix = log.ix
+    versions = len(ix.kinds) if ix is not None else 0
+    return 200 * len(log.keys) + 48 * versions + 512
 
 
 def damage_of(rec: SegmentedRecording) -> list[Damage]:
