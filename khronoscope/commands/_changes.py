@@ -12,6 +12,7 @@ from typing import Any, TextIO
 import orjson
 
 from khronoscope.commands._history import parse_moment
+from khronoscope.core.safetext import safe_json
 from khronoscope.core.source import HistorySource
 from khronoscope.core.timefmt import format_iso
 from khronoscope.core.types import ObjectKey, ResourceType
@@ -19,6 +20,7 @@ from khronoscope.errors import UsageError
 from khronoscope.export.scope import resolve_types
 from khronoscope.export.secrets import SecretsMode, prepare
 from khronoscope.export.yamlfmt import dump
+from khronoscope.recording.loss import ReportsLoss
 from khronoscope.recording.opening import open_any
 
 
@@ -52,10 +54,13 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
 
 def open_file(path: str, cache_mb: int | None = None) -> Any:
     """The recording (read lazily when segmented; a v0.1 file with its whole history loaded);
-    damage is reported on stderr, once."""
+    damage is reported on stderr, once, in one block: the damaged bytes and times, and per type
+    what cannot be read."""
     source = open_any(path, cache_mb=cache_mb)
-    for problem in source.problems():
-        print(f"khronoscope: warning: {path}: {problem.describe()}", file=sys.stderr)
+    if isinstance(source, ReportsLoss):
+        report = source.loss_report()
+        if report.damaged:
+            print(report.warning(path), file=sys.stderr)
     return source
 
 
@@ -127,5 +132,6 @@ def key_dict(key: ObjectKey) -> dict[str, str]:
 
 
 def write_json(value: Any, out: TextIO) -> None:
-    """One JSON document and a newline."""
-    out.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
+    """One JSON document and a newline (the same values, but nothing a terminal would obey:
+    `history --json` is also read on screens)."""
+    out.write(safe_json(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()) + "\n")

@@ -16,10 +16,12 @@ import sys
 import time
 from typing import Any
 
+from khronoscope.core.safetext import safe_line
 from khronoscope.core.source import HistorySource, TypeState
 from khronoscope.core.timefmt import NS, TimeParseError, now_ns, parse_time
 from khronoscope.errors import UsageError
 from khronoscope.export.target import recorded_range
+from khronoscope.recording.loss import ReportsLoss
 from khronoscope.recording.opening import open_any as open_recording
 
 # a time typed for a live source may be this far before now and still mean "now"
@@ -49,7 +51,12 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
 def open_source(args: argparse.Namespace, keep_secret_values: bool = False) -> HistorySource:
     """The history to read: a recording file, or the live cluster listed once (synced)."""
     if args.recording:
-        return open_recording(args.recording, cache_mb=getattr(args, "cache_mb", None))
+        source = open_recording(args.recording, cache_mb=getattr(args, "cache_mb", None))
+        if isinstance(source, ReportsLoss):
+            report = source.loss_report()  # what a damaged file cannot give, in one block
+            if report.damaged:
+                print(report.warning(args.recording), file=sys.stderr)
+        return source
     return open_live(args, keep_secret_values)
 
 
@@ -110,7 +117,8 @@ class _SyncProgress:
         self.drawn = False
 
     def say(self, line: str) -> None:
-        print(f"khronoscope: {line}", file=sys.stderr, flush=True)
+        # context, cluster and type names: the kubeconfig's and the API server's text
+        print(f"khronoscope: {safe_line(line)}", file=sys.stderr, flush=True)
 
     def show(self, session: Any) -> None:
         if not self.tty:

@@ -18,6 +18,7 @@ from khronoscope.commands._changes import (
     yaml_diff,
 )
 from khronoscope.core.provenance import RECONSTRUCTED, Provenance, is_unknown
+from khronoscope.core.safetext import safe_block, safe_line
 from khronoscope.core.timefmt import format_iso
 from khronoscope.core.types import ChangeKind, ObjectKey
 from khronoscope.core.writers import WhoWrote, who_wrote
@@ -54,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
         refs = [r for r in tmap.changes(start, end) if wanted(r.key)]
     store = source.provenance
     previous: dict[ObjectKey, dict[str, Any] | None] = {}
+    # versions a damaged file could only read back from a keyframe: their change is not known
+    loss = source.loss_report()
     entries = []
     for ref in refs:
         before = previous[ref.key] if ref.key in previous else tmap.get(ref.key, ref.t - 1)
@@ -70,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         entry: dict[str, Any] = {
             "t": ref.t,
             "time": format_iso(ref.t),
-            "change": ref.kind.name,
+            "change": "RESTORED" if loss.marked(ref.key, ref.t) else ref.kind.name,
             **key_dict(ref.key),
             "paths": paths,
             **who_dict(who),
@@ -88,9 +91,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     out = sys.stdout
     for e in entries:
-        out.write(history_line(e) + "\n")
+        # names, paths, users and YAML are the cluster's text: shown, never obeyed
+        out.write(safe_line(history_line(e)) + "\n")
         if args.diff and e.get("diff"):
-            out.write(e["diff"])
+            out.write(safe_block(e["diff"]))
     if not entries:
         print("no changes in the range asked", file=sys.stderr)
     return 0

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from khronoscope.commands._cache import add_cache_argument
+from khronoscope.core.safetext import safe_line
 from khronoscope.core.timefmt import format_iso
 from khronoscope.errors import KhronoscopeError
 from khronoscope.recording.reader import RecordingReader
@@ -71,10 +72,17 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         opening.done()
-    for problem in source.problems():
-        print(f"khronoscope: warning: {path}: {problem.describe()}", file=sys.stderr)
+    damaged = [p for p in source.problems() if not p.lossless]
+    if damaged:
+        print(
+            safe_line(
+                f"khronoscope: warning: {path} is damaged in {len(damaged)} places: what cannot "
+                "be read is shown in the app once its history has loaded, and printed here on exit"
+            ),
+            file=sys.stderr,
+        )
     if source.end_t is None and not args.follow:
-        print(f"khronoscope: warning: {path} holds no changes yet", file=sys.stderr)
+        print(safe_line(f"khronoscope: warning: {path} holds no changes yet"), file=sys.stderr)
     clock = end_clock(source)
     settings = build_settings(
         command=args.view_type,
@@ -88,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         create_app(source, settings).run()
     finally:
+        _report_loss(path, source)
         source.close()
     return 0
 
@@ -105,6 +114,17 @@ def open_for_app(
     if is_segmented(path):
         return open_segmented(path, row_fn=row_for, follow=follow, cache_mb=cache_mb)
     return RecordingSource(path, row_fn=row_for, follow=follow, first_types=first_types(first_type))
+
+
+def _report_loss(path: Path, source: Any) -> None:
+    """After the app: what a damaged file could not give, as one block on stderr."""
+    report = source.loss_report()
+    if not report.damaged:
+        return
+    text = report.warning(path)
+    if not source.history_complete:
+        text += "\n  (the app was left before the whole history had loaded: there may be more)"
+    print(text, file=sys.stderr)
 
 
 class _Opening:
@@ -128,7 +148,7 @@ class _Opening:
                 )
         except KhronoscopeError:
             raise  # missing, not a recording, newer format: the one line says which
-        sys.stderr.write(line + ("" if self.tty else "\n"))
+        sys.stderr.write(safe_line(line) + ("" if self.tty else "\n"))
         sys.stderr.flush()
 
     def done(self) -> None:

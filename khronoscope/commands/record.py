@@ -4,7 +4,8 @@ The session connects (one-line errors before anything is written), the recorder 
 the first list so nothing is missed, then a status line reports types watched, changes/s and the
 file's size: one updating line on a terminal, one line every `--status-every` seconds otherwise
 (a log). SIGINT/SIGTERM stop the watches, then close the file (final keyframe and index), exit 0.
-A full disk stops the recording with one line saying what the file keeps, exit 1.
+A full disk stops the recording with one line saying what the file keeps, exit 1; so does the
+file being deleted or moved away while it is written (checked every status tick).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from khronoscope.commands._recording import (
     retention_from_args,
     retention_options,
 )
+from khronoscope.core.safetext import safe_line
 from khronoscope.core.source import TypeState
 from khronoscope.core.timefmt import format_iso, now_ns
 from khronoscope.errors import KhronoscopeError, UsageError
@@ -174,7 +176,8 @@ async def _record(args: argparse.Namespace, out: Path, retention: Retention) -> 
         status.clear()
         await session.close()  # outages still open become gaps ending at session.stopped_at
         recorder.sync()  # the last watch states
-        # the recording's range ends at the stop, not at its last change
+        writer.check_path()  # deleted or moved in the last second: never claim it holds this
+        # the recording's range ends at the stop (when the watches stopped), not its last change
         writer.close(stop_t=session.stopped_at)
     if writer.failed is not None:
         raise KhronoscopeError(str(writer.failed))
@@ -183,8 +186,10 @@ async def _record(args: argparse.Namespace, out: Path, retention: Retention) -> 
     if s.last_t is not None:
         span = f", up to {format_iso(s.last_t)}"
     print(
-        f"khronoscope: stopped; {out} holds {s.changes:,} changes ({_size(s.bytes)}){span}; "
-        f"replay it with: khronoscope open {out}",
+        safe_line(
+            f"khronoscope: stopped; {out} holds {s.changes:,} changes ({_size(s.bytes)}){span}; "
+            f"replay it with: khronoscope open {out}"
+        ),
         file=sys.stderr,
     )
     return 0

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 if TYPE_CHECKING:
     from khronoscope.core.types import ObjectKey, ResourceType
+    from khronoscope.recording.loss import LossReport, Problem
+    from khronoscope.recording.source import WriterState
     from khronoscope.telemetry.logstore import LogStore
     from khronoscope.telemetry.marks import LogMarks
     from khronoscope.telemetry.metricstore import MetricStore
@@ -141,8 +143,12 @@ class RecordedSource(HistorySource, Protocol):
         """Its newest moment (its stop time once the recorder stopped)."""
         ...
 
-    def problems(self) -> list[Any]:
+    def problems(self) -> list[Problem]:
         """What could not be read so far (each with `describe()`)."""
+        ...
+
+    def loss_report(self) -> LossReport:
+        """Exactly what cannot be read, per type (as far as read so far)."""
         ...
 
 
@@ -169,6 +175,10 @@ class FollowingSource(RecordedSource, Protocol):
 
     def poll(self) -> int:
         """Read what was written since; returns the changes that came in."""
+        ...
+
+    def writer_state(self) -> WriterState:
+        """Whether its recorder stopped, when, and how."""
         ...
 
 

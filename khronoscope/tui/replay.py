@@ -21,6 +21,7 @@ from khronoscope.core.source import (
     LoadingSource,
     RecordedSource,
     SourceCapability,
+    recorded,
 )
 from khronoscope.core.timefmt import format_clock, now_ns
 from khronoscope.tui.settings import BrowserSettings
@@ -78,9 +79,13 @@ def start_replay(app: KhronoscopeApp) -> None:
     if not is_recording(source):
         return
     recorded = cast(RecordedSource, source)
-    for problem in recorded.problems():
+    damaged = [p for p in recorded.problems() if not p.lossless]
+    if damaged:
         app.notify(
-            f"{problem.describe()}: shown as a gap", title="damaged recording", severity="warning"
+            f"damaged in {len(damaged)} places (shown as gaps); what cannot be read is reported "
+            "once the history has loaded",
+            title="damaged recording",
+            severity="warning",
         )
     if SourceCapability.LOADS_HISTORY in source.capabilities:
         loading = cast(LoadingSource, source)
@@ -88,7 +93,11 @@ def start_replay(app: KhronoscopeApp) -> None:
             app.run_worker(_load_history(app, loading), name="load history", group="replay")
     if follows(source):
         following = cast(FollowingSource, source)
-        app.set_interval(POLL_INTERVAL, lambda: _poll(app, following))
+        state = following.writer_state()
+        if state.stopped:
+            writer_stopped(app, state)  # stopped before the app opened it
+        else:
+            app.set_interval(POLL_INTERVAL, lambda: _poll(app, following))
 
 
 async def _load_history(app: KhronoscopeApp, source: LoadingSource) -> None:
@@ -102,14 +111,24 @@ async def _load_history(app: KhronoscopeApp, source: LoadingSource) -> None:
             bar.update(_progress_text(app, source))
         await asyncio.sleep(0)  # the UI stays responsive between slices
     await bar.remove()
-    lost = source.lost_versions
-    if lost:
+    _notify_loss(app, source)
+    app.browser.tick()
+
+
+def _notify_loss(app: KhronoscopeApp, source: HistorySource) -> None:
+    """The exact loss report of a damaged recording, as one notification."""
+    rec = recorded(source)
+    if rec is None:
+        return
+    report = rec.loss_report()
+    if report.damaged:
         app.notify(
-            f"{lost} versions could not be read (damaged blocks): shown as gaps",
+            "\n".join([report.summary(), *report.lines(safe=True)]),
             title="damaged recording",
             severity="warning",
+            timeout=30,
+            markup=False,  # type names come from the file
         )
-    app.browser.tick()
 
 
 def _progress_text(app: KhronoscopeApp, source: LoadingSource) -> Text:
@@ -124,8 +143,33 @@ def _progress_text(app: KhronoscopeApp, source: LoadingSource) -> Text:
 
 
 def _poll(app: KhronoscopeApp, source: FollowingSource) -> None:
+    if not source.is_live:
+        return  # the recorder stopped: nothing more will come
     try:
         source.poll()
     except Exception as err:  # a bad block while following is reported, not fatal
         app.notify(f"following stopped: {err}", title="follow", severity="error")
         return
+    state = source.writer_state()
+    if state.stopped:
+        writer_stopped(app, state)
+
+
+def writer_stopped(app: KhronoscopeApp, state: Any) -> None:
+    """The followed recorder stopped: no more LIVE; the header says when, the view stays at
+    the recording's end (paused there if it was following it)."""
+    playback = app.playback
+    playback.live_available = False
+    if playback.live:
+        rec = recorded(app.source)
+        end = rec.end_t if rec is not None else None
+        playback.seek(end if end is not None else playback.t)
+    when = format_clock(state.at, app.settings.tz) if state.at is not None else "?"
+    label = {"closed": "STOPPED", "gone": "WRITER GONE", "replaced": "REPLACED"}.get(
+        state.how, "STOPPED"
+    )
+    app.settings.source_label = f"FOLLOW · {label} {when}"
+    app.notify(state.describe(), title="follow", severity="warning", timeout=30, markup=False)
+    loading = SourceCapability.LOADS_HISTORY in app.source.capabilities
+    if not loading or cast(LoadingSource, app.source).history_complete:
+        _notify_loss(app, app.source)  # else the history's loader reports it when done

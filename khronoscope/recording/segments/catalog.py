@@ -19,6 +19,7 @@ from typing import Any
 import zstandard as zstd
 
 from khronoscope.core.timefmt import format_iso
+from khronoscope.core.types import ObjectKey
 from khronoscope.errors import KhronoscopeError
 from khronoscope.recording import format as fmt
 from khronoscope.recording.reader import RecordingReader
@@ -45,6 +46,9 @@ class Damage:
     versions: int | None = None
     objects: int | None = None
     type: str | None = None
+    start: int = 0  # bytes of the object concerned
+    end: int = 0
+    keys: frozenset[ObjectKey] = frozenset()  # the objects whose versions are lost
 
     def describe(self) -> str:
         """One line for the user."""
@@ -419,6 +423,7 @@ class SegmentedRecording:
 
     def _lost_type(self, seg: SegmentInfo, type_: str, what: str) -> None:
         doc = seg.types.get(type_) or {}
+        ref = doc.get("index") or doc.get("state") or (0, 0, 0)
         self.report(
             Damage(
                 seg.name,
@@ -427,6 +432,8 @@ class SegmentedRecording:
                 seg.last_t,
                 versions=int(doc.get("changes") or 0),
                 type=type_,
+                start=int(ref[0]),
+                end=int(ref[0]) + int(ref[1]),
             )
         )
 
@@ -462,14 +469,21 @@ class SegmentedRecording:
                 raise sf.SegmentDamaged("block size differs from the index")
         except (sf.SegmentDamaged, zstd.ZstdError) as err:
             end = ix.blocks[b + 1][0] if b + 1 < len(ix.blocks) else len(ix.lens)
+            owners = ix.owners(list(range(first_rid, end)))
+            keys = frozenset(ObjectKey(type_, *ix.keys[j]) for j, _ in owners)
+            times = [vt for _, vt in owners]
             self.report(
                 Damage(
                     f"{seg.name} block {b} of {type_}",
                     f"block unreadable ({err})",
-                    seg.first_t,
-                    seg.last_t,
+                    min(times, default=seg.first_t),
+                    max(times, default=seg.last_t),
                     versions=end - first_rid,
+                    objects=len(keys),
                     type=type_,
+                    start=sec_off + offset,
+                    end=sec_off + offset + length,
+                    keys=keys,
                 )
             )
             return None

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +23,14 @@ from khronoscope.core.types import ObjectKey, ResourceType
 from khronoscope.recording import format as fmt
 from khronoscope.recording import records as rec
 from khronoscope.recording.bookmarks import BookmarkSidecar
+from khronoscope.recording.loss import LossReport, Problem, TypeLoss
 from khronoscope.recording.replay import Extras
 from khronoscope.recording.segments import layout
-from khronoscope.recording.segments.catalog import Damage, SegmentedRecording, SegmentInfo
+from khronoscope.recording.segments.catalog import SegmentedRecording, SegmentInfo
 from khronoscope.recording.segments.history import LazyHistory, RowFn
 from khronoscope.recording.segments.spools import load_spools
+from khronoscope.recording.segments.wal import writer_holds
+from khronoscope.recording.source import WRITER_GONE_AFTER, WriterState
 from khronoscope.storage import BlobStore
 from khronoscope.storage.local import LocalStore
 from khronoscope.telemetry.logstore import LogStore
@@ -48,8 +53,10 @@ class SegmentedSource:
         follow: bool = False,
         cache_mb: int | None = None,
         display: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         budget = (cache_mb if cache_mb is not None else DEFAULT_CACHE_MB) * 1024 * 1024
+        self._clock = clock
         self.display = display or store.url
         self.path = Path(self.display)
         # decompressed blocks 3/8 of the budget, index sections 1/8, the rest (logs, start
@@ -88,6 +95,9 @@ class SegmentedSource:
         self._extras = Extras()
         self._extras_seen: set[tuple[int, int]] = set()
         self._read_extras()
+        self._writer = WriterState()
+        self._grew_at = self._clock()
+        self._check_writer()  # a recorder that already stopped (or closed) is not LIVE
         # nothing loads in the background: every moment is read when shown
         self.history_complete = True
         self.lost_versions = 0
@@ -195,6 +205,9 @@ class SegmentedSource:
             self.focus(end)
         added = self.tmap.change_count - before
         self.loaded_changes = self.total_changes = self.tmap.change_count
+        if added:
+            self._grew_at = self._clock()
+        self._check_writer()
         return max(added, 0)
 
     def load_step(self, budget: float = 0.02) -> bool:
@@ -212,7 +225,7 @@ class SegmentedSource:
     @property
     def is_live(self) -> bool:
         """True only when following a recording that is still being written."""
-        return self.follow
+        return self.follow and not self._writer.stopped
 
     def resource_types(self) -> dict[str, ResourceType]:
         """The recorded discovery, completed with types seen only in objects."""
@@ -296,14 +309,74 @@ class SegmentedSource:
         return int(closed) if isinstance(closed, int) else None
 
     @property
+    def stop_t(self) -> int | None:
+        """When the recorder stopped (None while it writes, or after a crash)."""
+        return self.stopped_t
+
+    @property
     def end_t(self) -> int | None:
         """The recording's newest moment: its stop time, or its last change."""
         ends = [t for t in (self.tmap.last_t, self.stopped_t) if t is not None]
         return max(ends) if ends else None
 
-    def problems(self) -> list[Damage]:
-        """What could not be read so far (a segment, a section, a block)."""
-        return list(self.rec.damage)
+    def problems(self) -> list[Problem]:
+        """What could not be read so far (a segment, a section, a block), as the loss report's
+        problems: bytes of the object concerned, what, when, how many versions."""
+        return [
+            Problem(d.start, d.end, f"{d.where}: {d.what}", d.first_t, d.last_t, None, d.versions)
+            for d in self.rec.damage
+        ]
+
+    def loss_report(self) -> LossReport:
+        """What cannot be read, per type: found as reads go (a segmented recording is never
+        read whole), so complete for what has been shown."""
+        versions: dict[str, int] = {}
+        objects: dict[str, set[ObjectKey]] = {}
+        counted: dict[str, int] = {}
+        exact: dict[str, bool] = {}
+        span: dict[str, tuple[int, int]] = {}
+        for d in self.rec.damage:
+            if d.type is None or not d.versions:
+                continue
+            versions[d.type] = versions.get(d.type, 0) + d.versions
+            objects.setdefault(d.type, set()).update(d.keys)
+            counted[d.type] = counted.get(d.type, 0) + (d.objects or 0)
+            exact[d.type] = exact.get(d.type, True) and d.objects is not None
+            if d.first_t is not None and d.last_t is not None:
+                lo, hi = span.get(d.type, (d.first_t, d.last_t))
+                span[d.type] = (min(lo, d.first_t), max(hi, d.last_t))
+        types = tuple(
+            TypeLoss(
+                t,
+                n,
+                max(len(objects[t]), counted[t]),
+                exact[t],
+                span.get(t, (None, None))[0],
+                span.get(t, (None, None))[1],
+            )
+            for t, n in sorted(versions.items())
+        )
+        lost = frozenset(k for keys in objects.values() for k in keys)
+        return LossReport(tuple(self.problems()), types, lost_objects=lost)
+
+    def writer_state(self) -> WriterState:
+        """Whether the recorder of a followed recording stopped, when, and how."""
+        return self._writer
+
+    def _check_writer(self) -> None:
+        if not self.follow or self._writer.stopped:
+            return
+        stop = self.stopped_t
+        if stop is not None:
+            self._writer = WriterState(True, stop, "closed")
+            return
+        spools = self.rec.spool_files()
+        holds = [writer_holds(path) for _, path in spools[-1:]]
+        quiet = self._clock() - self._grew_at
+        if quiet >= WRITER_GONE_AFTER and (not spools or holds == [False]):
+            # a live writer holds its open spool locked all along (even idle): none does, and
+            # nothing new came for a while: it died without closing the recording
+            self._writer = WriterState(True, self.tmap.last_t, "gone")
 
     @property
     def segments(self) -> list[SegmentInfo]:
@@ -311,7 +384,10 @@ class SegmentedSource:
         return self.tmap.segments
 
     def close(self) -> None:
-        """Nothing is held open between reads."""
+        """Close the spool files read (nothing else is held open between reads)."""
+        follower = self.rec.spool_follower
+        if follower is not None:
+            follower.close()
 
 
 def is_segmented(path: str | os.PathLike[str]) -> bool:
@@ -325,11 +401,12 @@ def open_segmented(
     row_fn: RowFn | None = None,
     follow: bool = False,
     cache_mb: int | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> SegmentedSource:
     """A format-2 recording directory opened lazily."""
     p = Path(path)
     return SegmentedSource(
-        LocalStore(p), p / layout.WAL_DIR, row_fn, follow, cache_mb, display=str(p)
+        LocalStore(p), p / layout.WAL_DIR, row_fn, follow, cache_mb, display=str(p), clock=clock
     )
 
 

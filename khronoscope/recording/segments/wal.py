@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import time
 from pathlib import Path
@@ -45,6 +46,10 @@ class WalFile:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         # O_EXCL|O_NOFOLLOW: never written through a planted file or symlink; owner only
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        # held while writing: a follower tells a live writer from one that died (see
+        # `writer_holds`); a filesystem without flock leaves followers to go by growth alone
+        with contextlib.suppress(OSError):
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self.opened = time.monotonic()
         self._buf: list[bytes] = []
         self._buf_bytes = 0
@@ -171,6 +176,15 @@ class WalFile:
             self.closed = True
             os.close(self._fd)
 
+    def current_path(self) -> Path | None:
+        """Where the open file is now (it may have been moved with its directory); None
+        when it was deleted or the system does not say."""
+        try:
+            name = os.readlink(f"/proc/self/fd/{self._fd}")
+        except OSError:
+            return None
+        return None if name.endswith(" (deleted)") else Path(name)
+
     def abandon(self) -> None:
         """Close without writing the buffer (after a failure)."""
         if not self.closed:
@@ -191,3 +205,21 @@ def _sync_dir(path: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def writer_holds(path: Path) -> bool | None:
+    """True when a writer holds the spool file `path` open for writing, False when none does,
+    None when it cannot be told (gone, or no flock here)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return None
+    finally:
+        os.close(fd)  # closing drops a lock taken here
+    return False

@@ -126,6 +126,7 @@ class SegmentedWriter:
         self._handed_off_last: int | None = None
         self._wal = self._new_wal()
         self._queue: queue.Queue[_Pending | None] = queue.Queue()
+        self._moved_to: Path | None = None  # where the recording was moved while written
         self._tails: list[tuple[int, bytes, int]] = []
         self._metas: list[SegmentMeta] = []
         self._reader: SegmentedRecording | None = None
@@ -162,8 +163,9 @@ class SegmentedWriter:
         try:
             created = store.put_if_absent(layout.HEADER, pack_header(header))
         except OSError as err:
+            why = "disk full" if err.errno in (errno.ENOSPC, errno.EDQUOT) else err.strerror
             raise KhronoscopeError(
-                f"cannot create {display or store.url}: {err.strerror or err}"
+                f"{why or err} creating {display or store.url}: nothing was recorded"
             ) from None
         if not created:
             raise KhronoscopeError(
@@ -204,8 +206,13 @@ class SegmentedWriter:
                 writer_options,
                 display=str(path),
             )
-        except BaseException:
+        except KhronoscopeError as err:
             # nothing recorded yet (a full disk at start): leave no half-made recording
+            shutil.rmtree(path, ignore_errors=True)
+            if "nothing was recorded" in str(err):
+                raise KhronoscopeError(f"{err} (the empty recording was removed)") from None
+            raise
+        except BaseException:
             shutil.rmtree(path, ignore_errors=True)
             raise
 
@@ -554,6 +561,40 @@ class SegmentedWriter:
     def _put_dict(self, name: str, data: bytes) -> None:
         self.store.put_if_absent(name, data)
 
+    def check_path(self) -> RecordingStopped | None:
+        """Stop recording (and say so) when the recording's directory was deleted or moved
+        while written: never claim it holds what it does not. A moved recording is closed
+        properly where it is now."""
+        with self._lock:
+            if self.closed or self.failed is not None:
+                return self.failed
+            if self.store.stat(layout.HEADER) is not None and self._wal.path.exists():
+                return None
+            now = self._wal.current_path()
+            n = self.stats.changes
+            if now is None or not (now.parent.parent / layout.HEADER).exists():
+                self.failed = RecordingStopped(
+                    f"{self.path} was deleted while recording: recording stopped; the "
+                    f"{n:,} changes recorded in it are gone with it"
+                )
+                self._wal.abandon()
+                return self.failed
+            # moved: go on writing where it is now, just long enough to close it there
+            moved = now.parent.parent
+            self.store = LocalStore(moved)
+            self._publish = self.store.put
+            self.wal_dir = moved / layout.WAL_DIR
+            self._wal.path = now
+            self._moved_to = moved
+            self._reader = None  # it read the old place
+            last = self.stats.last_t
+            upto = f"up to {format_iso(last)} " if last is not None else ""
+            self.failed = RecordingStopped(
+                f"{self.path} was moved to {moved} while recording: recording stopped; "
+                f"{moved} keeps everything {upto}({n:,} changes)"
+            )
+            return self.failed
+
     # --- retention ----------------------------------------------------------------------------
 
     def compact(
@@ -595,9 +636,9 @@ class SegmentedWriter:
             if self.closed:
                 return
             self.closed = True
-            if self.failed is None:
+            if self.failed is None or self._moved_to is not None:
                 stop = max(now_ns() if stop_t is None else stop_t, self.stats.last_t or 0)
-                with contextlib.suppress(RecordingStopped):
+                with contextlib.suppress(RecordingStopped, OSError):
                     self._rotate(closed=stop)
             else:
                 self._wal.abandon()
