@@ -427,9 +427,11 @@ class ClusterSession:
     # --- memory ------------------------------------------------------------------------------
 
     def keep_window(self, window: int) -> int:
-        """Forget history older than `window` ns before now (a recording keeps it); moments in
-        the window read as before. Returns how many versions were dropped."""
-        return self.tmap.trim_before(self.now() - window)
+        """Forget history and metrics samples older than `window` ns before now (a recording
+        keeps them); moments in the window read as before. Returns how many versions went."""
+        cut = self.now() - window
+        self.metrics.trim_before(cut)
+        return self.tmap.trim_before(cut)
 
     # --- HistorySource -----------------------------------------------------------------------
 
