@@ -23,6 +23,7 @@ import orjson
 from khronoscope import __version__
 from khronoscope.cluster.errors import ApiError, TransportError
 from khronoscope.cluster.kubeconfig import ClusterCredentials
+from khronoscope.cluster.reachability import Reachability
 
 USER_AGENT = f"khronoscope/{__version__}"
 _READ_BUFSIZE = 2**21  # one watch line can be a whole large object (etcd allows 1.5 MiB)
@@ -38,6 +39,7 @@ class Connection:
         connect_timeout: float = 10.0,
         request_timeout: float = 60.0,
         keepalive_idle: int = 30,
+        probe_interval: float = 1.0,
     ) -> None:
         self.credentials = credentials
         self.host = credentials.host
@@ -48,6 +50,8 @@ class Connection:
         self._requests: aiohttp.ClientSession | None = None
         self._watches: aiohttp.ClientSession | None = None
         self._refresh_lock = asyncio.Lock()
+        # shared by every watcher: one probe notices the server coming back after an outage
+        self.reachability = Reachability(self._answers, probe_interval)
 
     # --- sessions ----------------------------------------------------------------------------
 
@@ -61,7 +65,8 @@ class Connection:
         return self._requests
 
     async def close(self) -> None:
-        """Close both pools."""
+        """Stop probing and close both pools."""
+        await self.reachability.close()
         for session in (self._requests, self._watches):
             if session is not None and not session.closed:
                 await session.close()
@@ -90,15 +95,17 @@ class Connection:
             kw["proxy"] = creds.proxy
         return kw
 
-    async def get(self, path: str, params: Mapping[str, str] | None = None) -> bytes:
+    async def get(
+        self, path: str, params: Mapping[str, str] | None = None, timeout: float | None = None
+    ) -> bytes:
         """GET `path` and return the body; ApiError on an error status, TransportError if the
-        server cannot be reached. A 401 is retried once after refreshing credentials."""
+        server cannot be reached (or within `timeout` s, default `request_timeout`). A 401 is
+        retried once after refreshing credentials."""
+        total = self.request_timeout if timeout is None else timeout
+        connect = self.connect_timeout if timeout is None else min(timeout, self.connect_timeout)
         # sock_read too: a pooled keep-alive connection may have died silently
-        timeout = aiohttp.ClientTimeout(
-            total=self.request_timeout,
-            connect=self.connect_timeout,
-            sock_connect=self.connect_timeout,
-            sock_read=self.request_timeout / 2,
+        client_timeout = aiohttp.ClientTimeout(
+            total=total, connect=connect, sock_connect=connect, sock_read=total / 2
         )
         for attempt in (0, 1):
             try:
@@ -106,7 +113,7 @@ class Connection:
                     self.host + path,
                     params=params,
                     headers=await self._headers(),
-                    timeout=timeout,
+                    timeout=client_timeout,
                     **self._request_kwargs(),
                 ) as resp:
                     body = await resp.read()
@@ -122,6 +129,17 @@ class Connection:
                 continue
             raise err
         raise AssertionError("unreachable")
+
+    async def _answers(self) -> bool:
+        """True when the server answers `/readyz` (a refusal to say, 401/403/404, counts: it
+        answers; only a 5xx or no answer at all means it is not back)."""
+        try:
+            await self.get("/readyz", timeout=max(1.0, 2 * self.reachability.interval))
+        except TransportError:
+            return False
+        except ApiError as err:
+            return err.status < 500
+        return True
 
     async def get_json(self, path: str, params: Mapping[str, str] | None = None) -> Any:
         """GET `path` and parse the JSON body with orjson."""

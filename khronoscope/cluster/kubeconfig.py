@@ -197,17 +197,29 @@ async def load_credentials(kubeconfig: str | None, context: str | None) -> Clust
     )
 
 
+# a directory with `token`, `ca.crt` and `namespace` in place of the pod's mounted service
+# account: the e2e tier runs the recorder as it runs in a pod without being in one
+SERVICE_ACCOUNT_DIR_ENV = "KHRONOSCOPE_SERVICEACCOUNT_DIR"
+
+
+def _service_account_files() -> tuple[str, str]:
+    """The token and CA files: the in-cluster paths, or those in $KHRONOSCOPE_SERVICEACCOUNT_DIR."""
+    base = os.environ.get(SERVICE_ACCOUNT_DIR_ENV)
+    if base:
+        return str(Path(base) / "token"), str(Path(base) / "ca.crt")
+    return SERVICE_TOKEN_FILENAME, SERVICE_CERT_FILENAME
+
+
 def _in_cluster() -> ClusterCredentials:
     configuration = type.__call__(Configuration)
-    loader = InClusterConfigLoader(
-        token_filename=SERVICE_TOKEN_FILENAME, cert_filename=SERVICE_CERT_FILENAME
-    )
+    token_file, cert_file = _service_account_files()
+    loader = InClusterConfigLoader(token_filename=token_file, cert_filename=cert_file)
     try:
         loader.load_and_set(configuration)
     except (ConfigException, OSError) as err:
         raise KhronoscopeError(f"cannot use the in-cluster service account: {err}") from err
     namespace = ""
-    ns_file = Path(SERVICE_TOKEN_FILENAME).with_name("namespace")
+    ns_file = Path(token_file).with_name("namespace")
     if ns_file.is_file():
         namespace = ns_file.read_text().strip()
     return ClusterCredentials(

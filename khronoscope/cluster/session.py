@@ -6,6 +6,11 @@ fingerprints unless the user asked to keep them, stored in `tmap`, then handed t
 sinks (a recorder persists the stream that way). Views are told that something changed through
 `changed` (an asyncio.Event they clear and coalesce) or `add_listener` callbacks, once per batch,
 never once per change.
+
+What could not be watched is said: an outage is a gap (one still going on when the session
+closes ends at `stopped_at`), so is a stretch in which the process itself did not run (stopped,
+machine asleep: every change then is stamped late), and an account that may list namespaced
+types only in some namespaces is told that `-n` may help (`scope_hint`).
 """
 
 from __future__ import annotations
@@ -26,7 +31,11 @@ from khronoscope.cluster.logs import FollowStatus, LogCapture, LogTuning
 from khronoscope.cluster.metrics import MetricsPoller, MetricsTuning
 from khronoscope.cluster.options import ClusterOptions
 from khronoscope.cluster.redact import SECRETS_TYPE, SecretRedactor
+from khronoscope.cluster.remembered import backfill as backfill_remembered
+from khronoscope.cluster.scopehint import namespace_hint
+from khronoscope.cluster.stall import StallDetector
 from khronoscope.cluster.watcher import Watcher, WatchTuning
+from khronoscope.core.provenance import ProvenanceStore
 from khronoscope.core.source import Bookmark, Gap, SourceInfo, TypeState, TypeStatus
 from khronoscope.core.types import Change, ChangeKind, ObjectKey, ResourceType
 from khronoscope.errors import KhronoscopeError
@@ -38,6 +47,12 @@ from khronoscope.temporal.chain import RowFn
 from khronoscope.temporal.map import TemporalMap
 
 _LATEST = 2**62  # a time after every change: the newest version
+
+# a change to one of these may grant (or revoke) access to a type that was forbidden
+RBAC_TYPES = frozenset(
+    f"{plural}.rbac.authorization.k8s.io"
+    for plural in ("roles", "rolebindings", "clusterroles", "clusterrolebindings")
+)
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +100,9 @@ class ClusterSession:
         self.metrics_tuning = MetricsTuning(interval=self.options.metrics_interval)
         self._capture: LogCapture | None = None
         self._poller: asyncio.Task[None] | None = None
+        # who made what, and what the cluster remembered of before (cluster/remembered.py)
+        self.provenance = ProvenanceStore()
+        self._remembered: asyncio.Task[int] | None = None
         self.metrics_poller: MetricsPoller | None = None
         self.info = SourceInfo(cluster="", context="")
         self.tuning = tuning or WatchTuning()
@@ -107,12 +125,20 @@ class ClusterSession:
         self._gap_listeners: list[Callable[[Gap], None]] = []
         self._listeners: list[Callable[[], None]] = []
         self._last_t = 0
-        self._rescan_triggers: set[str] = set()
+        # types whose changes (once listed) need more than storing: CRDs, API services, RBAC
+        self._change_hooks: dict[
+            str, Callable[[ObjectKey, ChangeKind, dict[str, Any] | None], None]
+        ] = {}
         self._crd_expect: dict[str, bool] = {}
         self._notify_pending = False
         self._rescan_wanted = asyncio.Event()
         self._rescanner: asyncio.Task[None] | None = None
         self._rng = random.Random()
+        self._stall: StallDetector | None = None
+        self._stall_task: asyncio.Task[None] | None = None
+        self._hint_task: asyncio.Task[None] | None = None
+        self.scope_hint = ""
+        self.stopped_at: int | None = None
 
     # --- life cycle --------------------------------------------------------------------------
 
@@ -142,6 +168,7 @@ class ClusterSession:
             connect_timeout=self.tuning.connect_timeout,
             request_timeout=self.tuning.request_timeout,
             request_pool=self.tuning.request_pool,
+            probe_interval=self.tuning.probe_interval,
         )
         where = f"context '{creds.context}' ({creds.host})"
         try:
@@ -175,6 +202,10 @@ class ClusterSession:
         for rtype in list(self._types.values()):
             self._add_type(rtype)
         self._rescanner = asyncio.create_task(self._rescan_loop(), name="khronoscope rescan")
+        self._stall = StallDetector(self.add_gap, self.tuning.stall_after)
+        self._stall_task = asyncio.create_task(self._stall.run(), name="khronoscope stalls")
+        if not self.options.namespaces:
+            self._hint_task = asyncio.create_task(self._find_hint(), name="khronoscope hint")
         self._capture = LogCapture(
             self.conn, self.logs, self.log_marks, self._pod_now, self.log_tuning, self.notify
         )
@@ -189,6 +220,9 @@ class ClusterSession:
             self.notify,
         )
         self._poller = asyncio.create_task(poller.run(), name="khronoscope metrics")
+        self._remembered = asyncio.create_task(
+            backfill_remembered(self, time.time_ns()), name="khronoscope remembered"
+        )
 
     async def wait_synced(self, timeout: float | None = None) -> bool:
         """Wait until every type has been listed once (or refused); False on timeout."""
@@ -206,12 +240,15 @@ class ClusterSession:
         return all(w.synced.is_set() for w in self._watchers.values())
 
     async def close(self) -> None:
-        """Stop every task and close the connections."""
+        """Stop every task and close the connections. Outages still going on become gaps
+        ending at `stopped_at` (a recorder attached writes them before its file closes)."""
+        if self.stopped_at is None:
+            self.stopped_at = self.now()
         tasks = list(self._tasks.values())
-        if self._rescanner is not None:
-            tasks.append(self._rescanner)
-        if self._poller is not None:
-            tasks.append(self._poller)
+        background = (self._rescanner, self._poller, self._stall_task, self._hint_task)
+        for extra in (*background, self._remembered):
+            if extra is not None:
+                tasks.append(extra)
         if self._capture is not None:
             await self._capture.close()
         for task in tasks:
@@ -220,6 +257,10 @@ class ClusterSession:
             # bounded: closing must never hang the application on a stuck task
             await asyncio.wait(tasks, timeout=5.0)
         self._tasks.clear()
+        for w in list(self._watchers.values()):
+            w.stop(self.stopped_at)
+        if self._stall is not None:
+            self._stall.finish(self.stopped_at)
         if self.conn is not None:
             await self.conn.close()
 
@@ -304,9 +345,35 @@ class ClusterSession:
                 w.failed(f"internal error: {type(err).__name__}: {err}")
                 await asyncio.sleep(min(30.0, 0.5 * 2 ** min(failures, 6)))
 
+    async def _find_hint(self) -> None:
+        """Once every type was listed (or refused): does `-n` look like it would help?"""
+        await self.wait_synced()
+        assert self.conn is not None
+        cluster_wide = [
+            w for w in list(self._watchers.values()) if w.rtype.namespaced and w.namespace is None
+        ]
+        forbidden = [w.rtype for w in cluster_wide if w.state is TypeState.FORBIDDEN]
+        hint = await namespace_hint(
+            self.conn, forbidden, len(cluster_wide), self.conn.credentials.namespace
+        )
+        if hint:
+            self.scope_hint = hint
+            self.notify()
+
     def _on_initial(self, w: Watcher) -> None:
-        if w.rtype.name in (CRD_TYPE, APISERVICE_TYPE):
-            self._rescan_triggers.add(w.rtype.name)
+        # hooks start once a type is listed: its first list is what exists, not what changed
+        name = w.rtype.name
+        if name in (CRD_TYPE, APISERVICE_TYPE):
+            self._change_hooks[name] = self._crd_changed
+        elif name in RBAC_TYPES and all(s.ever_synced for s in self._scoped(name)):
+            self._change_hooks[name] = self._rbac_changed
+
+    def _rbac_changed(self, key: ObjectKey, kind: ChangeKind, obj: dict[str, Any] | None) -> None:
+        """A role or binding changed: forbidden types ask again (a grant takes effect at once,
+        as kubectl users expect, not after the slow recheck)."""
+        for w in self._watchers.values():
+            if w.state is not TypeState.LIVE:
+                w.rbac_changed()
 
     # --- the funnel (WatchSink) --------------------------------------------------------------
 
@@ -340,8 +407,9 @@ class ClusterSession:
                     sink(change)
                 except Exception:
                     log.exception("change sink %r failed", sink)
-        if key.type in self._rescan_triggers:
-            self._crd_changed(key, kind, obj)
+        hook = self._change_hooks.get(key.type)
+        if hook is not None:
+            hook(key, kind, obj)
         if self._capture is not None and key.type == "pods":
             self._capture.pod_changed(key, None if kind is ChangeKind.DELETED else obj)
         return t

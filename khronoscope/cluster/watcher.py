@@ -8,9 +8,13 @@ The loop a long-running watch needs, and that the Go tool lacked:
 - 410 Gone relists and reconciles against what this watcher stored: the DELETED, ADDED and
   MODIFIED changes that were missed are synthesized, and the interval is recorded as a gap;
 - network errors and 5xx retry with exponential backoff and jitter (resuming from the last
-  resourceVersion, so a short outage loses nothing);
+  resourceVersion, so a short outage loses nothing); the backoff starts over once a watch has
+  proved good (a resumed watch confirmed, or a stream healthy for a while), so the first failure
+  after a healthy period retries within a second, and the connection's reachability probe cuts
+  the wait short when an unreachable server comes back;
 - 401 refreshes credentials; 403 and 404 mark the type forbidden / gone with the server's reason
-  and retry slowly, the other types go on.
+  and retry later (a forbidden type within 30 s, or a moment after an RBAC object changed), the
+  other types go on.
 
 Watch lines are parsed once with orjson into plain dicts; no typed model is ever built.
 """
@@ -50,9 +54,20 @@ class WatchTuning:
     backoff_base: float = 0.5
     backoff_max: float = 30.0
     retry_after_max: float = 120.0
-    forbidden_retry: float = 300.0
+    # a new grant is picked up within this without any RBAC watch (kubectl users expect it
+    # to take effect "at once"; 300 s looked like a bug)
+    forbidden_retry: float = 30.0
+    # after an RBAC object changed, the API server's authorizer learns of it from its own watch:
+    # a forbidden type asks again this much later
+    rbac_settle: float = 0.5
     gone_retry: float = 300.0
+    # a resumed watch that stays silent this long accepted the resourceVersion; a stream open
+    # this long was healthy (its next failure starts the backoff over)
     resume_confirm: float = 1.0
+    # while the server is unreachable, how often one probe asks whether it is back
+    probe_interval: float = 1.0
+    # the event loop not running for this long (process stopped, machine asleep) is a gap
+    stall_after: float = 5.0
     connect_timeout: float = 10.0
     request_timeout: float = 60.0
     request_pool: int = 16
@@ -132,8 +147,14 @@ class Watcher:
         self.watches = 0
         self._lost_at: int | None = None
         self._lost_reason = ""
-        self._failures = 0
+        # failures in a row, per kind: each kind has its own backoff, so a 410 or a watch closed
+        # at once right after an outage does not inherit the outage's long wait
+        self._failures = 0  # unreachable, 5xx, other errors
+        self._gones = 0  # 410 Gone (the relist it asks for is at once the first time)
+        self._quick_closes = 0  # watches the server closed at once with nothing in them
         self._last_data: int | None = None
+        self._stream_opened: float | None = None  # monotonic, while a watch stream is open
+        self._rbac_changed = asyncio.Event()
         self._on_initial = on_initial
 
     @property
@@ -158,31 +179,32 @@ class Watcher:
                     # relist now, with a backoff only if it keeps happening
                     self._lose(self.sink.now(), f"watch expired ({err.summary})")
                     need_list = True
-                    self._failures += 1
-                    if self._failures > 1:
-                        await asyncio.sleep(self._backoff())
+                    self._stream_opened = None
+                    self._gones += 1
+                    if self._gones > 1:
+                        await asyncio.sleep(self._backoff(self._gones))
                     continue
                 need_list = need_list or err.forbidden or err.not_found
                 await self._on_api_error(err)
             except ReadTimeout as err:
                 self._lose(self._last_data or self.sink.now(), str(err))
                 self._set(TypeState.RETRYING, str(err))
-                self._failures += 1
-                await asyncio.sleep(self._backoff())
+                self._count_failure()
+                await self._retry_when_back(self._backoff(self._failures))
             except TransportError as err:
                 self._lose(self.sink.now(), str(err))
                 self._set(TypeState.RETRYING, str(err))
-                self._failures += 1
-                await asyncio.sleep(self._backoff())
+                self._count_failure()
+                await self._retry_when_back(self._backoff(self._failures))
 
     async def _on_api_error(self, err: ApiError) -> None:
         now = self.sink.now()
         self._lose(now, err.summary)
-        self._failures += 1
+        self._count_failure()
         if err.forbidden:
             self._set(TypeState.FORBIDDEN, err.summary)
             self._settle()
-            await asyncio.sleep(self.tuning.forbidden_retry)
+            await self._wait_for_grant()
         elif err.not_found:
             self._set(TypeState.GONE, err.summary)
             self._settle()
@@ -195,13 +217,54 @@ class Watcher:
                 except Exception as exc:  # a failing exec plugin is one more reason to retry
                     err = ApiError(401, "Unauthorized", f"{err.message}; {exc}".strip("; "))
             self._set(TypeState.RETRYING, err.summary)
-            await asyncio.sleep(self._backoff(err.retry_after))
+            delay = self._backoff(self._failures, err.retry_after)
+            if err.status >= 500:
+                # a load balancer or a restarting server answering for a missing one
+                await self._retry_when_back(delay)
+            else:
+                await asyncio.sleep(delay)
 
-    def _backoff(self, at_least: float | None = None) -> float:
-        """Exponential backoff with jitter (half fixed, half random, capped), never shorter than
-        the wait the server asked for."""
+    def _count_failure(self) -> None:
+        """One more failure in a row, unless the watch that just failed had been healthy: then
+        this is the first failure of a new streak (a long outage's backoff is not inherited)."""
+        opened, self._stream_opened = self._stream_opened, None
+        if opened is not None and time.monotonic() - opened >= self.tuning.resume_confirm:
+            self._proved_good()
+        self._failures += 1
+
+    def _proved_good(self) -> None:
+        """A watch worked: every backoff starts over."""
+        self._failures = self._gones = self._quick_closes = 0
+
+    async def _retry_when_back(self, delay: float) -> None:
+        """Sleep `delay`, or less if the server is seen coming back meanwhile (then the backoff
+        starts over: the outage is over, what follows is a new story)."""
+        if self.conn is None:
+            await asyncio.sleep(delay)
+            return
+        if await self.conn.reachability.wait(delay):
+            self._failures = 0
+
+    async def _wait_for_grant(self) -> None:
+        """A forbidden type asks again after `forbidden_retry`, or shortly after an RBAC object
+        changed (a grant usually is one)."""
+        try:
+            async with asyncio.timeout(self.tuning.forbidden_retry):
+                await self._rbac_changed.wait()
+        except TimeoutError:
+            return
+        self._rbac_changed.clear()
+        await asyncio.sleep(self.tuning.rbac_settle)
+
+    def rbac_changed(self) -> None:
+        """An RBAC object changed: a forbidden type should ask again soon (it may be granted)."""
+        self._rbac_changed.set()
+
+    def _backoff(self, failures: int, at_least: float | None = None) -> float:
+        """Exponential backoff after `failures` in a row, with jitter (half fixed, half random,
+        capped), never shorter than the wait the server asked for."""
         t = self.tuning
-        delay = min(t.backoff_max, t.backoff_base * (2 ** min(self._failures - 1, 30)))
+        delay = min(t.backoff_max, t.backoff_base * (2 ** min(max(failures, 1) - 1, 30)))
         delay = delay / 2 + self.rng.random() * delay / 2
         if at_least:
             # the server's own wait, capped so a bogus header cannot park a type for an hour
@@ -230,6 +293,11 @@ class Watcher:
             f"{self._lost_reason} (ongoing)",
         )
 
+    def stop(self, t: int) -> None:
+        """Watching ends at `t` (the session closes): an outage still going on is a gap that
+        ends there, not one that is lost."""
+        self._close_gap(t, "still going on when watching stopped")
+
     def failed(self, reason: str) -> None:
         """Something outside the protocol went wrong (a bug): shown, and retried by the caller."""
         self._lose(self.sink.now(), reason)
@@ -241,6 +309,12 @@ class Watcher:
             self.sink.add_gap(Gap(self._lost_at, max(end, self._lost_at), self.rtype.name, reason))
             self._lost_at = None
             self._lost_reason = ""
+
+    def _resumed(self, t: int) -> None:
+        """The watch resumed after an outage is proven good: close the gap, and start the
+        backoff over (the next failure is a new one, not the outage's tail)."""
+        self._close_gap(t, _RESUMED)
+        self._proved_good()
 
     def _set(self, state: TypeState, error: str = "") -> None:
         if state != self.state:
@@ -367,6 +441,7 @@ class Watcher:
         total = timeout + read_timeout
         async with self.conn.stream(self.path, params, read_timeout, total) as body:
             self.watches += 1
+            self._stream_opened = time.monotonic()
             self._last_data = self.sink.now()
             if self.state is not TypeState.LIVE:
                 self._set(TypeState.LIVE)
@@ -376,14 +451,15 @@ class Watcher:
             events = await self._consume(body, read_timeout, resumed_at)
             if self._lost_at is None:
                 resumed_at = None
+        self._stream_opened = None
         if resumed_at is not None:  # closed cleanly before any proof: it was good
-            self._close_gap(resumed_at, "resumed from the last resourceVersion")
+            self._resumed(resumed_at)
         if events == 0 and time.monotonic() - opened < 1.0:
             # a server that closes every watch at once must not make us spin
-            self._failures += 1
-            await asyncio.sleep(self._backoff())
+            self._quick_closes += 1
+            await asyncio.sleep(self._backoff(self._quick_closes))
         else:
-            self._failures = 0
+            self._proved_good()
 
     async def _consume(self, body: Any, read_timeout: float, resumed_at: int | None) -> int:
         """Read watch lines until EOF; returns how many events were applied."""
@@ -395,6 +471,7 @@ class Watcher:
         key_of = self._key_fn()
         pending = b""
         applied = 0
+        proved = False
         readany = body.readany
         confirm = self.tuning.resume_confirm if resumed_at is not None else 0.0
         while True:
@@ -408,7 +485,7 @@ class Watcher:
                         if isinstance(exc, aiohttp.ClientError):
                             raise  # the read timeout itself
                         # silence right after resuming: the server accepted the resourceVersion
-                        self._close_gap(resumed_at or now(), _RESUMED)
+                        self._resumed(resumed_at or now())
                         confirm = 0.0
                         continue
                 else:
@@ -442,6 +519,7 @@ class Watcher:
                         obj = ev["object"]
                         if typ == "BOOKMARK":
                             self.rv = obj["metadata"]["resourceVersion"]
+                            proved = True  # sent only on a watch whose version was accepted
                             continue
                         if typ == "ERROR":
                             raise ApiError.from_status(obj)
@@ -463,8 +541,8 @@ class Watcher:
             except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
                 # a broken line: resume from the last good version rather than crash
                 raise TransportError(f"malformed watch event: {type(exc).__name__}: {exc}") from exc
-            if applied and confirm:
-                self._close_gap(resumed_at or now(), "resumed from the last resourceVersion")
+            if (applied or proved) and confirm:
+                self._resumed(resumed_at or now())
                 confirm = 0.0
             notify()
 

@@ -105,12 +105,19 @@ def shown(key: ObjectKey, obj: dict[str, Any] | None, secrets: bool) -> dict[str
 
 
 def yaml_diff(
-    key: ObjectKey, old: dict[str, Any] | None, new: dict[str, Any] | None, t1: int, t2: int
+    key: ObjectKey,
+    old: dict[str, Any] | None,
+    new: dict[str, Any] | None,
+    t1: int,
+    t2: int,
+    by: str = "",
 ) -> str:
-    """A unified diff of the YAML of two versions (empty when they are equal)."""
+    """A unified diff of the YAML of two versions (empty when they are equal); `by` (who
+    made the new one) goes in its header."""
     a = dump(old).decode().splitlines(keepends=True) if old is not None else []
     b = dump(new).decode().splitlines(keepends=True) if new is not None else []
-    return "".join(difflib.unified_diff(a, b, f"{key} {format_iso(t1)}", f"{key} {format_iso(t2)}"))
+    to = f"{key} {format_iso(t2)}" + (f" by {by}" if by and by != "-" else "")
+    return "".join(difflib.unified_diff(a, b, f"{key} {format_iso(t1)}", to))
 
 
 def key_dict(key: ObjectKey) -> dict[str, str]:

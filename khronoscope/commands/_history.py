@@ -14,13 +14,13 @@ import argparse
 import asyncio
 import sys
 import time
-from importlib import import_module
 from typing import Any
 
 from khronoscope.core.source import HistorySource, TypeState
 from khronoscope.core.timefmt import NS, TimeParseError, now_ns, parse_time
-from khronoscope.errors import KhronoscopeError, UsageError
+from khronoscope.errors import UsageError
 from khronoscope.export.target import recorded_range
+from khronoscope.recording.source import open_recording
 
 # a time typed for a live source may be this far before now and still mean "now"
 _NOW_SLACK = 5 * NS
@@ -46,7 +46,7 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
 def open_source(args: argparse.Namespace, keep_secret_values: bool = False) -> HistorySource:
     """The history to read: a recording file, or the live cluster listed once (synced)."""
     if args.recording:
-        return _open_recording(args.recording)
+        return open_recording(args.recording)
     return open_live(args, keep_secret_values)
 
 
@@ -64,19 +64,6 @@ def check_live_moment(text: str | None, what: str = "--at") -> None:
             f"{what} {text}: a live cluster only has now; to read an earlier moment, record the "
             "cluster (khronoscope record -o FILE, or the app's recording) and use --recording FILE"
         )
-
-
-def _open_recording(path: str) -> HistorySource:
-    # the recording branch provides `khronoscope.recording.source.open_recording(path)`;
-    # until it lands the option fails with one line instead of a traceback
-    try:
-        module = import_module("khronoscope.recording.source")
-        opener = module.open_recording
-    except (ImportError, AttributeError):
-        raise KhronoscopeError(
-            "reading recordings is not available yet in this build (--recording)"
-        ) from None
-    return opener(path)
 
 
 def open_live(args: argparse.Namespace, keep_secret_values: bool = False) -> HistorySource:

@@ -11,14 +11,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib
 import os
 import signal
 import sys
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
-from khronoscope.errors import KhronoscopeError, NotBuiltYet, UsageError
+from khronoscope.commands.live import add_recording_arguments, run_app
+from khronoscope.errors import KhronoscopeError, UsageError
+
+if TYPE_CHECKING:  # the simulator (aiohttp) is imported only when a demo runs
+    from khronoscope.sim import SimCluster
 
 __all__ = ["add_arguments", "run"]
 
@@ -54,10 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="capture the logs of every matching pod as it appears, e.g. --logs shop "
         "(repeatable; as on `khronoscope`)",
     )
-    live = _live_module()
-    if live is not None and hasattr(live, "add_recording_arguments"):
-        # the app records the demo too (to the data dir, named after the demo's context)
-        live.add_recording_arguments(parser)
+    # the app records the demo too (to the data dir, named after the demo's context)
+    add_recording_arguments(parser)
 
 
 def _list_scenarios() -> int:
@@ -69,7 +69,7 @@ def _list_scenarios() -> int:
     return 0
 
 
-def _build(args: argparse.Namespace) -> Any:
+def _build(args: argparse.Namespace) -> SimCluster:
     from khronoscope.sim import SimCluster, SimError
 
     if args.speed <= 0:
@@ -82,22 +82,7 @@ def _build(args: argparse.Namespace) -> Any:
         raise UsageError(str(err)) from None
 
 
-def _live_module() -> Any:
-    try:
-        return importlib.import_module("khronoscope.commands.live")
-    except ImportError:
-        return None
-
-
-def _live_app() -> Callable[..., Any] | None:
-    live = _live_module()
-    if live is None:
-        return None
-    fn = getattr(live, "run_app", None)
-    return fn if callable(fn) else None
-
-
-async def _serve(sim: Any, args: argparse.Namespace) -> int:
+async def _serve(sim: SimCluster, args: argparse.Namespace) -> int:
     from khronoscope.sim import SimError
 
     try:
@@ -135,7 +120,7 @@ def _say(line: str) -> None:
             os.dup2(devnull, sys.stdout.fileno())
 
 
-def _with_app(args: argparse.Namespace, run_app: Callable[..., Any]) -> int:
+def _with_app(args: argparse.Namespace) -> int:
     # the app runs its own event loop in this thread; the cluster gets a thread of its own
     from khronoscope.sim import SimClusterThread, SimError
 
@@ -146,10 +131,7 @@ def _with_app(args: argparse.Namespace, run_app: Callable[..., Any]) -> int:
         sim.stop()
         raise KhronoscopeError(_port_hint(str(err))) from None
     try:
-        result = run_app(args, kubeconfig=str(sim.kubeconfig_path))
-        if asyncio.iscoroutine(result):
-            result = asyncio.run(result)
-        return int(result or 0)
+        return run_app(args, kubeconfig=str(sim.kubeconfig_path))
     finally:
         sim.stop()
 
@@ -170,13 +152,7 @@ def run(args: argparse.Namespace) -> int:
     from khronoscope.tui.run import settings_from_args
 
     settings_from_args(args)  # a bad --at or --keymap fails before the cluster starts
-    run_app = _live_app()
-    if run_app is None:
-        raise NotBuiltYet(
-            "the khronoscope UI is not built yet; 'khronoscope demo --no-ui' serves the "
-            "simulated cluster for kubectl and scripts"
-        )
-    return _with_app(args, run_app)
+    return _with_app(args)
 
 
 if __name__ == "__main__":  # pragma: no cover - convenience

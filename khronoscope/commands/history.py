@@ -17,8 +17,10 @@ from khronoscope.commands._changes import (
     write_json,
     yaml_diff,
 )
+from khronoscope.core.provenance import RECONSTRUCTED, Provenance, is_unknown
 from khronoscope.core.timefmt import format_iso
 from khronoscope.core.types import ChangeKind, ObjectKey
+from khronoscope.core.writers import WhoWrote, who_wrote
 from khronoscope.temporal.diff import changed_paths
 
 __all__ = ["add_arguments", "run"]
@@ -50,38 +52,109 @@ def run(args: argparse.Namespace) -> int:
         refs = [r for r in tmap.changes(start, end, key.type, key.namespace) if r.key == key]
     else:
         refs = [r for r in tmap.changes(start, end) if wanted(r.key)]
+    store = source.provenance
     previous: dict[ObjectKey, dict[str, Any] | None] = {}
     entries = []
     for ref in refs:
         before = previous[ref.key] if ref.key in previous else tmap.get(ref.key, ref.t - 1)
         after = tmap.get(ref.key, ref.t)
         previous[ref.key] = after
-        paths = changed_paths(before, after) if ref.kind == ChangeKind.MODIFIED else []
+        who = who_wrote(store, ref.key, ref.t, before, after)
+        modified = (
+            ref.kind == ChangeKind.MODIFIED
+            and not who.unknown
+            and not who.after_rebuilt
+            and not is_unknown(before)
+        )
+        paths = changed_paths(before, after) if modified else []
         entry: dict[str, Any] = {
             "t": ref.t,
             "time": format_iso(ref.t),
             "change": ref.kind.name,
             **key_dict(ref.key),
             "paths": paths,
+            **who_dict(who),
         }
         if args.diff:
             a = shown(ref.key, before, args.show_secrets)
             b = shown(ref.key, after, args.show_secrets)
-            entry["diff"] = yaml_diff(ref.key, a, b, ref.t - 1, ref.t)
+            entry["diff"] = yaml_diff(ref.key, a, b, ref.t - 1, ref.t, who.label())
         entries.append(entry)
+    if key is not None:
+        entries += [mark_dict(m) for m in store.marks(key) if _within(m.t, start, end)]
+        entries.sort(key=lambda e: (e["t"], e["change"] == "MARK"))
     if args.json:
         write_json(entries, sys.stdout)
         return 0
     out = sys.stdout
     for e in entries:
-        what = ObjectKey(e["type"], e["namespace"], e["name"])
-        paths = ", ".join(e["paths"])
-        out.write(f"{e['time']}  {e['change']:<8}  {what}{'  ' + paths if paths else ''}\n")
-        if args.diff and e["diff"]:
+        out.write(history_line(e) + "\n")
+        if args.diff and e.get("diff"):
             out.write(e["diff"])
     if not entries:
         print("no changes in the range asked", file=sys.stderr)
     return 0
+
+
+def who_dict(who: WhoWrote) -> dict[str, Any]:
+    """Who made a version, as JSON fields: `user` (the audit user, or null) beside `manager`
+    (the field managers), the rest of the audit identity, the origin, and whether the content
+    is known."""
+    prov = who.provenance
+    actor = prov.actor if prov is not None else None
+    return {
+        "user": who.user or None,
+        "manager": ", ".join(who.managers) or None,
+        "groups": list(actor.groups) if actor else [],
+        "user_agent": actor.user_agent if actor else None,
+        "source_ips": list(actor.source_ips) if actor else [],
+        "origin": who.origin,
+        "content": "unknown" if who.unknown else "known",
+        "note": who.note or None,
+    }
+
+
+def mark_dict(m: Provenance) -> dict[str, Any]:
+    """A mark (a note at a time, not a version) as a history entry."""
+    return {
+        "t": m.t,
+        "time": format_iso(m.t),
+        "change": "MARK",
+        **key_dict(m.key),
+        "paths": [],
+        "user": m.user or None,
+        "manager": None,
+        "groups": list(m.actor.groups) if m.actor else [],
+        "user_agent": m.actor.user_agent if m.actor else None,
+        "source_ips": list(m.actor.source_ips) if m.actor else [],
+        "origin": m.origin,
+        "content": "known",
+        "note": m.note or None,
+    }
+
+
+def history_line(e: dict[str, Any]) -> str:
+    """One entry as a line of text."""
+    what = ObjectKey(e["type"], e["namespace"], e["name"])
+    line = f"{e['time']}  {e['change']:<8}  {what}"
+    if e["change"] == "MARK":
+        return f"{line}  [{e['origin']}] {e['note'] or ''}"
+    by = e["user"] or ""
+    if e["manager"]:
+        by = f"{by} ({e['manager']})" if by else e["manager"]
+    if by:
+        line += f"  by {by}"
+    if e["origin"] == RECONSTRUCTED:
+        line += f"  [reconstructed{': ' + e['note'] if e['note'] else ''}]"
+    elif e["content"] == "unknown":
+        line += "  (content not in the audit log)"
+    elif e["paths"]:
+        line += "  " + ", ".join(e["paths"])
+    return line
+
+
+def _within(t: int, start: int | None, end: int | None) -> bool:
+    return (start is None or t >= start) and (end is None or t <= end)
 
 
 def _one(namespaces: list[str] | None) -> str | None:

@@ -19,27 +19,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from khronoscope.cluster.options import ClusterOptions, add_cluster_arguments
 from khronoscope.commands._recording import (
     add_retention_arguments,
     parse_duration,
     retention_from_args,
 )
 from khronoscope.core.timefmt import NS, now_ns
-from khronoscope.errors import KhronoscopeError, NotBuiltYet, UsageError
+from khronoscope.errors import KhronoscopeError, UsageError
 from khronoscope.tui.run import add_browser_arguments, settings_from_args
 
 __all__ = ["DEFAULT_MAX_AGE", "add_arguments", "add_recording_arguments", "run", "run_app"]
 
 DEFAULT_MAX_AGE = "7d"
 """Retention of the recordings the app makes in the data directory by default."""
-
-
-def _cluster() -> Any:
-    try:
-        from khronoscope.cluster import options, session
-    except ImportError:
-        return None
-    return options, session
 
 
 def add_recording_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,12 +48,10 @@ def add_recording_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The browser's options, the recording's, and the cluster's once the session exists."""
+    """The browser's options, the recording's, and the cluster's."""
     add_browser_arguments(parser)
     add_recording_arguments(parser)
-    cluster = _cluster()
-    if cluster is not None:
-        cluster[0].add_cluster_arguments(parser)
+    add_cluster_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -97,17 +88,14 @@ def run_app(args: argparse.Namespace, kubeconfig: str | None = None) -> int:
     """Browse the cluster `args` (or `kubeconfig`) points at until the user quits."""
     settings = settings_from_args(args)  # bad options fail here, before connecting
     plan = recording_plan(args)
-    cluster = _cluster()
-    if cluster is None:
-        raise NotBuiltYet(
-            "the browser needs the cluster session (khronoscope.cluster), which is not built "
-            "yet; try it on a synthetic cluster with: python -m khronoscope.tui"
-        )
-    options_mod, session_mod = cluster
-    options = options_mod.ClusterOptions.from_args(args)
+    # imported here, not at the top: the session brings kubernetes_asyncio and aiohttp (about
+    # a second), which `--help` and every other command would otherwise pay at start-up
+    from khronoscope.cluster.session import ClusterSession
+
+    options = ClusterOptions.from_args(args)
     if kubeconfig is not None:
         options = dataclasses.replace(options, kubeconfig=kubeconfig)
-    return asyncio.run(_browse(session_mod.ClusterSession, options, settings, plan))
+    return asyncio.run(_browse(ClusterSession, options, settings, plan))
 
 
 async def _browse(session_cls: Any, options: Any, settings: Any, plan: RecordingPlan) -> int:
@@ -138,15 +126,29 @@ async def open_live(
     app = create_app(session, settings)
     if live is not None:
         live.attach_to(app)
+    app.startup_hooks.append(lambda a: notify_scope_hint(a, session))
     return app, session, live
+
+
+def notify_scope_hint(app: Any, session: Any) -> None:
+    """Say once, as a notification, that `-n NAMESPACE` may help (when the session finds
+    that most types are forbidden across all namespaces)."""
+
+    def check() -> None:
+        if session.scope_hint:
+            timer.stop()
+            app.notify(session.scope_hint, title="forbidden types", severity="warning", timeout=30)
+
+    timer = app.set_interval(0.5, check)
 
 
 async def close_live(session: Any, live: LiveRecording | None) -> None:
     """Stop watching, then close the recording (its path is printed for `khronoscope open`)."""
     try:
-        await session.close()
+        await session.close()  # outages still open become gaps ending at session.stopped_at
     finally:
         if live is not None:
+            # HOOK(loss): pass session.stopped_at on to writer.close once it takes a stop time
             live.close()
 
 

@@ -16,11 +16,17 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from khronoscope.cluster.options import ClusterOptions, add_cluster_arguments
-from khronoscope.cluster.session import ClusterSession
+from khronoscope.commands._listen import (
+    add_listen_argument,
+    listen_address,
+    output_path,
+    start_serving,
+)
 from khronoscope.commands._recording import (
     StatusLine,
     add_retention_arguments,
@@ -33,6 +39,9 @@ from khronoscope.errors import KhronoscopeError, UsageError
 from khronoscope.recording import format as fmt
 from khronoscope.recording.recorder import Recorder, Retention, _size
 from khronoscope.recording.writer import RecordingWriter
+
+if TYPE_CHECKING:  # imported where a recording starts (see `_record`)
+    from khronoscope.cluster.session import ClusterSession
 
 __all__ = [
     "MEMORY_WINDOW_NS",
@@ -49,6 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-o", "--output", required=True, metavar="FILE", help="the recording to create"
     )
+    add_listen_argument(parser)
     parser.add_argument(
         "--status-every",
         type=float,
@@ -80,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
     if args.status_every <= 0:
         raise UsageError("--status-every must be greater than 0")
     retention = retention_from_args(args)
-    out = Path(args.output).expanduser()
+    listen_address(args)  # a bad --listen is refused before connecting
+    out = output_path(args.output).expanduser()
     check_new_file(out)
     return asyncio.run(_record(args, out, retention))
 
@@ -112,6 +123,10 @@ def status_text(recorder: Recorder, session: ClusterSession) -> str:
 
 
 async def _record(args: argparse.Namespace, out: Path, retention: Retention) -> int:
+    # imported here, not at the top: the session brings kubernetes_asyncio and aiohttp (about
+    # a second), which `--help` and every other command would otherwise pay at start-up
+    from khronoscope.cluster.session import ClusterSession
+
     options = ClusterOptions.from_args(args)
     session = ClusterSession(options, row_fn=None)  # headless: no table rows to compute
     await session.connect()  # one-line errors (kubeconfig, unreachable) before any file exists
@@ -137,19 +152,32 @@ async def _record(args: argparse.Namespace, out: Path, retention: Retention) -> 
         f"recording context {info.context or '?'} (cluster {info.cluster or '?'}, "
         f"{info.server_version or 'unknown version'}) to {out}; Ctrl-C to stop"
     )
+    server = metrics = None
+    if (where := listen_address(args)) is not None:
+        try:
+            server, metrics = await start_serving(where, session, writer)
+        except BaseException:
+            writer.close()
+            await session.close()
+            raise
+        status.say(f"serving /healthz, /readyz and /metrics on port {server.port}")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     session.run()
     try:
-        await _loop(session, writer, recorder, status, stop)
+        await _loop(session, writer, recorder, status, stop, metrics.error if metrics else None)
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+        if server is not None:
+            await server.close()
         status.clear()
-        await session.close()
+        await session.close()  # outages still open become gaps ending at session.stopped_at
         recorder.sync()  # the last watch states
+        # HOOK(loss): the recording's range ends at the stop, not its last change: once the
+        # writer records a stop time, close with it: writer.close(stop_t=session.stopped_at)
         writer.close()
     if writer.failed is not None:
         raise KhronoscopeError(str(writer.failed))
@@ -183,8 +211,10 @@ async def _loop(
     recorder: Recorder,
     status: StatusLine,
     stop: asyncio.Event,
+    on_error: Callable[[str], None] | None = None,
 ) -> None:
     first = True
+    hinted = False
     next_trim = time.monotonic() + TRIM_EVERY_NS / 1e9
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
@@ -197,6 +227,8 @@ async def _loop(
             if writer.failed is not None:
                 return
             status.say(f"khronoscope: warning: {err}")  # retention failed; recording goes on
+            if on_error is not None:
+                on_error("retention")
             result = None
         if result is not None and result.compacted:
             status.say(
@@ -204,6 +236,9 @@ async def _loop(
                 f"{_size(result.old_size)} -> {_size(result.new_size)}; the file now starts at "
                 f"{format_iso(result.start_t or 0)}"
             )
+        if session.scope_hint and not hinted:
+            hinted = True  # once: the forbidden count stays in the status line
+            status.say(f"khronoscope: hint: {session.scope_hint}")
         status.show(status_text(recorder, session), force=first)
         first = False
         if time.monotonic() >= next_trim:

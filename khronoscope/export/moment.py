@@ -17,7 +17,14 @@ from khronoscope.export import git, layout
 from khronoscope.export.lock import ensure_free, exclusive
 from khronoscope.export.plan import Counts, commit_message
 from khronoscope.export.scope import ExportScope
-from khronoscope.export.snapshot import MomentState, Renderer, moment_steps, read_moment, render
+from khronoscope.export.snapshot import (
+    MomentState,
+    Renderer,
+    held_notes,
+    moment_steps,
+    read_moment,
+    render,
+)
 from khronoscope.export.steps import Offload, Progress, run_steps_async
 from khronoscope.export.target import prepare, publish
 
@@ -92,7 +99,7 @@ def write_moment(
         renderer = Renderer(state.cluster, state.types, state.scope)
         snap = render(state, renderer, progress)
         keep_dirs = {layout.type_dir(name) for name in snap.kept}
-        target.tree.replace_all(snap.files, keep_dirs)
+        target.tree.replace_all(snap.files, keep_dirs, snap.held)
         ops, counts = target.tree.take(renderer.metadata)
         files = sum(1 for _ in target.tree.object_paths())
         result = ExportResult(
@@ -103,8 +110,10 @@ def write_moment(
         now = now_ns() // NS
         writer = git.CommitWriter(target.repo, identity or git.Identity(), target.old, now)
         try:
-            notes = kept_notes(snap.kept)
-            message = commit_message(renderer.cluster, state.t, ops, counts, notes)
+            notes = kept_notes(snap.kept) + held_notes(snap.held)
+            by_path = {renderer.path(k): (who, str(k)) for k, who in state.who.items()}
+            changed_by = [by_path[op.path] for op in ops if op.path in by_path]
+            message = commit_message(renderer.cluster, state.t, ops, counts, notes, changed_by)
             writer.commit(state.t // NS, message, ops)
             (commit,) = writer.finish()
         except BaseException:

@@ -18,6 +18,7 @@ from khronoscope.export import layout
 REGULAR = "100644"
 FORMAT_VERSION = 1
 MAX_LISTED_PATHS = 100
+MAX_CHANGED_BY = 20  # `Khronoscope-Changed-By` trailers per commit
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,10 +117,14 @@ class ExportTree:
         """Set the content of `path` (None: remove it) for the next commit."""
         self._pending[path] = data
 
-    def replace_all(self, files: dict[str, bytes], keep_type_dirs: set[str]) -> None:
-        """Stage the tree to be exactly `files`, except object files of the kept types."""
+    def replace_all(
+        self, files: dict[str, bytes], keep_type_dirs: set[str], keep_paths: Iterable[str] = ()
+    ) -> None:
+        """Stage the tree to be exactly `files`, except object files of the kept types and the
+        `keep_paths` (files left as they are)."""
+        keep = set(keep_paths)
         for path in list(self.object_paths()):
-            if path not in files:
+            if path not in files and path not in keep:
                 rel = self.rel(path)
                 parsed = layout.parse(rel) if rel else None
                 if parsed is None or parsed.type_dir not in keep_type_dirs:
@@ -176,8 +181,12 @@ def commit_message(
     ops: list[FileOp],
     counts: Counts,
     notes: Iterable[str] = (),
+    changed_by: Iterable[tuple[str, str]] = (),
 ) -> str:
-    """Subject `snapshot <cluster> @ <t>: +A ~M -D`, changed paths (capped), notes, trailers."""
+    """Subject `snapshot <cluster> @ <t>: +A ~M -D`, changed paths (capped), notes, trailers.
+
+    `changed_by`: (who, object) of the changed objects: a `Khronoscope-Changed-By: who: object`
+    trailer each (capped), who being the audit user where known and the field manager."""
     iso = format_iso(t)
     subject = f"snapshot {cluster} @ {iso}: +{counts.added} ~{counts.modified} -{counts.deleted}"
     lines = [subject, ""]
@@ -189,10 +198,20 @@ def commit_message(
     notes = list(notes)
     if notes:
         lines += ["", *notes]
+    lines.append("")
+    by = sorted(set(changed_by), key=lambda wo: wo[1])
+    for who, what in by[:MAX_CHANGED_BY]:
+        lines.append(f"Khronoscope-Changed-By: {_trailer_value(who)}: {_trailer_value(what)}")
+    if len(by) > MAX_CHANGED_BY:
+        lines.append(f"Khronoscope-Changed-By: ... and {len(by) - MAX_CHANGED_BY} more")
     lines += [
-        "",
         f"Khronoscope-Time: {iso}",
         f"Khronoscope-Cluster: {cluster}",
         f"Khronoscope-Format: {FORMAT_VERSION}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _trailer_value(text: str) -> str:
+    """One line, no control characters (a user name comes from the cluster)."""
+    return "".join(ch if ch.isprintable() else "?" for ch in text)

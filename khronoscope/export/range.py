@@ -6,6 +6,7 @@ re-rendered, so a long range costs what changed in it, not its length times the 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,11 +14,21 @@ from khronoscope.core.source import HistorySource, TypeState
 from khronoscope.core.timefmt import NS, format_iso, now_ns, parse_time
 from khronoscope.core.types import ObjectKey
 from khronoscope.export import git, layout
+from khronoscope.export.changed_by import changed_at
 from khronoscope.export.lock import exclusive
 from khronoscope.export.moment import kept_notes
 from khronoscope.export.plan import Counts, ExportTree, commit_message
 from khronoscope.export.scope import ExportScope
-from khronoscope.export.snapshot import Renderer, kept_types, snapshot
+from khronoscope.export.snapshot import (
+    MomentState,
+    Renderer,
+    Snapshot,
+    held_notes,
+    held_reason,
+    kept_types,
+    read_moment,
+    render,
+)
 from khronoscope.export.steps import Progress
 from khronoscope.export.target import ExportError, Target, check_time, prepare, publish
 
@@ -78,15 +89,19 @@ def _export(
     tip_t = _tip_moment(target, renderer.cluster)
     if tip_t is not None and t1 <= tip_t <= t2:
         trial = target.fresh_tree()
-        if not _stage_snapshot(trial, source, tip_t, scope, renderer, kept)[0]:
+        if not _stage_snapshot(trial, source, tip_t, scope, renderer, kept)[0][0]:
             target.tree, start, resumed = trial, tip_t, tip_t
 
     session = _Session(target, renderer, identity or git.Identity())
     try:
         if resumed is None:
-            ops, counts = _stage_snapshot(target.tree, source, start, scope, renderer, kept)
+            (ops, counts), state, snap = _stage_snapshot(
+                target.tree, source, start, scope, renderer, kept
+            )
             if ops:
-                session.commit(start, ops, counts, kept)
+                by_path = {renderer.path(k): (who, str(k)) for k, who in state.who.items()}
+                changed_by = [by_path[op.path] for op in ops if op.path in by_path]
+                session.commit(start, ops, counts, kept, changed_by, held_notes(snap.held))
         changes = _replay(source, target.tree, renderer, scope, kept, start, t2, session, progress)
         commits = session.finish()
     except BaseException:
@@ -109,10 +124,11 @@ def _stage_snapshot(
     scope: ExportScope,
     renderer: Renderer,
     kept: dict[str, TypeState],
-) -> tuple[list, Counts]:
-    snap = snapshot(source, t, scope, renderer)
-    tree.replace_all(snap.files, {layout.type_dir(name) for name in kept})
-    return tree.take(renderer.metadata)
+) -> tuple[tuple[list, Counts], MomentState, Snapshot]:
+    state = read_moment(source, t, scope)
+    snap = render(state, renderer)
+    tree.replace_all(snap.files, {layout.type_dir(name) for name in kept}, snap.held)
+    return tree.take(renderer.metadata), state, snap
 
 
 def _replay(
@@ -132,24 +148,30 @@ def _replay(
     total = tmap.count_changes(start + 1, end, type_filter, namespaces) if end > start else 0
     done = 0
     current: int | None = None
-    staged = 0
+    staged: list[ObjectKey] = []
+    held: dict[str, str] = {}
     if progress:
         progress(0, total)
     for ref in tmap.changes(start + 1, end, type_filter, namespaces):
         if current is not None and ref.t != current:
             if staged:
-                _flush(tree, renderer, session, current, kept)
-            staged = 0
+                by = changed_at(source, staged, current)
+                _flush(tree, renderer, session, current, kept, by, held_notes(held))
+            staged, held = [], {}
             if progress:
                 progress(done, total)
         current = ref.t
         done += 1
         if ref.key.type in kept or not scope.wants_key(ref.key):
             continue
-        _stage_key(tree, renderer, source, ref.key, ref.t)
-        staged += 1
+        why = _stage_key(tree, renderer, source, ref.key, ref.t)
+        if why:
+            held[renderer.path(ref.key)] = why
+        else:
+            staged.append(ref.key)
     if current is not None and staged:
-        _flush(tree, renderer, session, current, kept)
+        by = changed_at(source, staged, current)
+        _flush(tree, renderer, session, current, kept, by, held_notes(held))
     if progress:
         progress(done, total)
     return done
@@ -157,8 +179,14 @@ def _replay(
 
 def _stage_key(
     tree: ExportTree, renderer: Renderer, source: HistorySource, key: ObjectKey, t: int
-) -> None:
-    tree.stage(renderer.path(key), renderer.render(key, source.tmap.get(key, t)))
+) -> str:
+    """Stage the object's file as of t; a state not known leaves it as it was (the reason)."""
+    obj = source.tmap.get(key, t)
+    why = held_reason(obj)
+    if why:
+        return f"{key}: {why}"
+    tree.stage(renderer.path(key), renderer.render(key, obj))
+    return ""
 
 
 def _flush(
@@ -167,10 +195,12 @@ def _flush(
     session: _Session,
     t: int,
     kept: dict[str, TypeState],
+    changed_by: list[tuple[str, str]],
+    notes: list[str],
 ) -> None:
     ops, counts = tree.take(renderer.metadata)
     if ops:
-        session.commit(t, ops, counts, kept)
+        session.commit(t, ops, counts, kept, changed_by, notes)
 
 
 class _Session:
@@ -184,12 +214,21 @@ class _Session:
         self.times: list[int] = []
         self.counts = Counts()
 
-    def commit(self, t: int, ops: list, counts: Counts, kept: dict[str, TypeState]) -> None:
+    def commit(
+        self,
+        t: int,
+        ops: list,
+        counts: Counts,
+        kept: dict[str, TypeState],
+        changed_by: Iterable[tuple[str, str]] = (),
+        notes: Iterable[str] = (),
+    ) -> None:
         if self.writer is None:
             self.writer = git.CommitWriter(
                 self.target.repo, self.identity, self.target.old, now_ns() // NS
             )
-        message = commit_message(self.renderer.cluster, t, ops, counts, kept_notes(kept))
+        lines = [*kept_notes(kept), *notes]
+        message = commit_message(self.renderer.cluster, t, ops, counts, lines, changed_by)
         self.writer.commit(t // NS, message, ops)
         self.times.append(t)
         self.counts += counts

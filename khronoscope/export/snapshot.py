@@ -10,9 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from khronoscope.core.provenance import is_unknown, reconstructed_note, unknown_reason
 from khronoscope.core.source import HistorySource, TypeState, TypeStatus
 from khronoscope.core.types import ObjectKey, ResourceType
 from khronoscope.export import layout, secrets, yamlfmt
+from khronoscope.export.changed_by import in_force_at
 from khronoscope.export.plan import FORMAT_VERSION
 from khronoscope.export.sanitize import sanitize
 from khronoscope.export.scope import ExportScope
@@ -87,6 +89,8 @@ class MomentState:
     scope: ExportScope
     objects: dict[ObjectKey, dict[str, Any]]
     kept: dict[str, TypeState]
+    # who wrote each object's version in force (audit user, field manager), for the trailers
+    who: dict[ObjectKey, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -96,6 +100,8 @@ class Snapshot:
     t: int
     files: dict[str, bytes]
     kept: dict[str, TypeState] = field(default_factory=dict)
+    # objects whose state at t is not known (or only rebuilt): their files stay as they were
+    held: dict[str, str] = field(default_factory=dict)
 
 
 def type_states_at(source: HistorySource, t: int) -> dict[str, TypeStatus]:
@@ -127,7 +133,8 @@ def moment_steps(source: HistorySource, t: int, scope: ExportScope) -> Steps[Mom
         tmap, t, type_names, _namespaces_for(scope), scope.wants_key, scope.wants
     )
     types = dict(source.resource_types())
-    return MomentState(t, source.info.cluster, types, scope, objects, kept)
+    who = in_force_at(source, objects, t)
+    return MomentState(t, source.info.cluster, types, scope, objects, kept, who)
 
 
 def read_moment(source: HistorySource, t: int, scope: ExportScope) -> MomentState:
@@ -144,13 +151,39 @@ def render(
     total = len(state.objects)
     if progress:
         progress(0, total)
+    held: dict[str, str] = {}
     for done, (key, obj) in enumerate(state.objects.items(), 1):
+        why = held_reason(obj)
+        if why:
+            held[renderer.path(key)] = f"{key}: {why}"
+            continue
         data = renderer.render(key, obj)
         if data is not None:
             files[renderer.path(key)] = data
         if progress:
             progress(done, total)
-    return Snapshot(state.t, files, kept=state.kept)
+    return Snapshot(state.t, files, kept=state.kept, held=held)
+
+
+def held_reason(obj: dict[str, Any] | None) -> str:
+    """Why an object's file is not written from this state ("" when it is): its content is not
+    known (a write the audit log holds without its body) or only rebuilt (a reconstructed
+    version holds part of it). Writing either would put a state nobody saw into Git."""
+    if is_unknown(obj):
+        return "content not known at this moment (" + unknown_reason(obj) + ")"
+    if reconstructed_note(obj):
+        return "only reconstructed at this moment (" + reconstructed_note(obj) + ")"
+    return ""
+
+
+def held_notes(held: dict[str, str]) -> list[str]:
+    """Commit message lines naming the objects whose files were left as they were."""
+    if not held:
+        return []
+    lines = [f"Left as before (state not known): {why}" for _, why in sorted(held.items())[:20]]
+    if len(held) > 20:
+        lines.append(f"Left as before (state not known): ... and {len(held) - 20} more")
+    return lines
 
 
 def snapshot(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from khronoscope.core.provenance import is_unknown
 from khronoscope.printers.columns import (
     CellKind,
     Column,
@@ -83,7 +84,10 @@ class RowPrinter:
         object gets `<error>` cells)."""
         label_items = _labels(obj)
         printer = BUILTIN.get(type_name)
+        unknown = is_unknown(obj)
         if printer is not None:
+            if unknown:  # a state nobody knows (audit log without body): said, not blank
+                return Row(unknown_cells(printer[0]), label_items, type_name)
             try:
                 if type_name == CRD_TYPE:
                     self.learn_crd(obj)
@@ -95,6 +99,8 @@ class RowPrinter:
             version = str(obj.get("apiVersion") or "").rpartition("/")[2]
             crd = self.crd_columns(type_name, version)
             if crd is not None:
+                if unknown:
+                    return Row(unknown_cells(crd.columns), label_items, crd.fmt)
                 try:
                     return Row(crd.cells(obj), label_items, crd.fmt)
                 except Exception:
@@ -153,6 +159,20 @@ def _labels(obj: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     if not isinstance(labels, dict) or not labels:
         return ()
     return tuple((str(k), str(v)) for k, v in labels.items())
+
+
+UNKNOWN_CELL = "<unknown>"
+
+
+def unknown_cells(columns: tuple[Column, ...]) -> tuple[Any, ...]:
+    """Cells for a version whose content is not known: `<unknown>` wherever a value shows."""
+    empty: dict[CellKind, Any] = {
+        CellKind.AGE: None,
+        CellKind.RESTARTS: (0, None),
+        CellKind.DURATION: (None, None),
+        CellKind.TIMESTAMP: None,
+    }
+    return tuple(empty.get(c.kind, UNKNOWN_CELL) for c in columns)
 
 
 def fallback_cells(columns: tuple[Column, ...], obj: dict[str, Any]) -> tuple[Any, ...]:

@@ -54,6 +54,8 @@ STATUS = 8  # [8, t, type, state, error, objects, changes]
 TYPES = 9  # [9, t, [resource type arrays]]
 INFO = 10  # [10, t, {field: value}]
 LOG_NOTE = 11  # [11, t, ns, pod, container, text]  a restart or loss shown among lines
+PROVENANCE = 12  # [12, t, type, ns, name, {field: value}]  who made the version at t (or a mark)
+RECONSTRUCTED = 13  # [13, t, type, ns, name, msgpack bytes]  a version rebuilt from what remains
 KF_BEGIN = 20  # [20, t, objects, changes, highest bookmark id ever]  first record of a keyframe
 KF_OBJECT = 21  # [21, t_version, type, ns, name, msgpack bytes]
 

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import platformdirs
 
+from khronoscope.core.provenance import RECONSTRUCTED, Provenance, provenance_of
 from khronoscope.core.source import Bookmark, Gap, SourceInfo, TypeStatus, logs_of, metrics_of
 from khronoscope.core.timefmt import NS, now_ns
 from khronoscope.core.types import Change, ObjectKey, ResourceType
@@ -97,6 +98,9 @@ class Recorder:
         metrics = metrics_of(self.source)
         if metrics is not None:
             metrics.add_sink(self._metric_sample)
+        provenance = provenance_of(self.source)
+        if provenance is not None:
+            provenance.add_sink(self._provenance)
         self.sync()
 
     def _writing(self) -> bool:
@@ -108,6 +112,13 @@ class Recorder:
         if self._writing():
             with contextlib.suppress(RecordingStopped):
                 self.writer.append_change(change)
+
+    def _provenance(self, entry: Provenance, content: dict[str, Any] | None) -> None:
+        if self._writing():
+            with contextlib.suppress(RecordingStopped):
+                if content is not None and entry.origin == RECONSTRUCTED:
+                    self.writer.append_reconstructed(entry.t, entry.key, content)
+                self.writer.append_provenance(entry)
 
     def _gap(self, gap: Gap) -> None:
         if self._writing():

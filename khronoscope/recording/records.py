@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import msgpack
 import zstandard as zstd
 
+from khronoscope.core.provenance import Actor, Provenance
 from khronoscope.core.source import Bookmark, Gap, TypeState, TypeStatus
 from khronoscope.core.types import ObjectKey, ResourceType
+from khronoscope.recording import format as fmt
 
 # Deltas are standard zstd frames (magic, content size and checksum included) so that any zstd
 # implementation can read them given the dictionary, and so that decoding against the wrong base
@@ -97,4 +100,88 @@ def status_from(rec: list[Any]) -> tuple[str, TypeStatus]:
         state = TypeState.GONE
     return rec[2], TypeStatus(
         state=state, since=rec[1], error=rec[4], objects=rec[5], changes=rec[6]
+    )
+
+
+def provenance_record(p: Provenance) -> list[Any]:
+    """A PROVENANCE record: only the fields that are set (readers default the others)."""
+    fields: dict[str, Any] = {"origin": p.origin}
+    a = p.actor
+    if a is not None:
+        fields["user"] = a.user
+        if a.groups:
+            fields["groups"] = list(a.groups)
+        if a.user_agent:
+            fields["user_agent"] = a.user_agent
+        if a.source_ips:
+            fields["source_ips"] = list(a.source_ips)
+    for name, value in (
+        ("verb", p.verb),
+        ("subresource", p.subresource),
+        ("rv", p.resource_version),
+        ("audit_id", p.audit_id),
+        ("note", p.note),
+    ):
+        if value:
+            fields[name] = value
+    if p.unknown:
+        fields["unknown"] = True
+    if p.mark:
+        fields["mark"] = True
+    return [fmt.PROVENANCE, p.t, p.key.type, p.key.namespace, p.key.name, fields]
+
+
+_actors: dict[tuple[Any, ...], Actor] = {}
+
+
+def _actor(fields: dict[str, Any]) -> Actor:
+    """The record's actor, shared with every other record naming the same one (a recording
+    of a million imported versions names a few dozen actors)."""
+    ident = (
+        fields["user"],
+        tuple(fields.get("groups") or ()),
+        fields.get("user_agent") or "",
+        tuple(fields.get("source_ips") or ()),
+    )
+    try:
+        found = _actors.get(ident)
+    except TypeError:  # a malformed record (a list where text belongs)
+        found = None
+        ident = ()
+    if found is None:
+        found = Actor(
+            str(fields["user"]),
+            tuple(str(g) for g in fields.get("groups") or ()),
+            str(fields.get("user_agent") or ""),
+            tuple(str(ip) for ip in fields.get("source_ips") or ()),
+        )
+        if ident and len(_actors) < 10_000:
+            _actors[ident] = found
+    return found
+
+
+def provenance_from(
+    r: list[Any], keys: dict[ObjectKey, ObjectKey] | None = None
+) -> Provenance | None:
+    """A Provenance from a PROVENANCE record (None when the record is malformed); `keys`
+    shares one key object among the records of an object."""
+    fields = r[5] if len(r) > 5 else None
+    if not isinstance(fields, dict):
+        return None
+    actor = _actor(fields) if "user" in fields else None
+    key = ObjectKey(r[2], r[3], r[4])
+    if keys is not None:
+        key = keys.setdefault(key, key)
+    return Provenance(
+        t=r[1],
+        key=key,
+        origin=sys.intern(str(fields.get("origin") or "")),
+        actor=actor,
+        verb=sys.intern(str(fields.get("verb") or "")),
+        subresource=sys.intern(str(fields.get("subresource") or "")),
+        resource_version=str(fields.get("rv") or ""),
+        audit_id=str(fields.get("audit_id") or ""),
+        unknown=bool(fields.get("unknown")),
+        mark=bool(fields.get("mark")),
+        note=str(fields.get("note") or ""),
     )

@@ -15,6 +15,7 @@ from typing import Any
 
 import zstandard as zstd
 
+from khronoscope.core.provenance import Provenance
 from khronoscope.core.source import Bookmark, Gap, TypeStatus
 from khronoscope.core.types import ObjectKey, ResourceType
 from khronoscope.recording import format as fmt
@@ -61,6 +62,10 @@ class Extras:
     logs: list[LogLine] = field(default_factory=list)
     log_notes: list[LogLine] = field(default_factory=list)  # `line` holds the note's text
     metrics: list[MetricSample] = field(default_factory=list)
+    provenance: list[Provenance] = field(default_factory=list)
+    # (key, t, msgpack bytes) of versions rebuilt from what the cluster remembered
+    reconstructed: list[tuple[ObjectKey, int, bytes]] = field(default_factory=list)
+    keys: dict[ObjectKey, ObjectKey] = field(default_factory=dict)  # one key object per object
 
     def apply(self, r: list[Any], series: bool = True) -> None:
         """Apply one non-object record (log lines and metrics only when `series`)."""
@@ -95,6 +100,12 @@ class Extras:
                 self.types_t = r[1]
         elif kind == fmt.INFO:
             self.info.update(r[2])
+        elif kind == fmt.PROVENANCE:
+            entry = rec.provenance_from(r, self.keys)
+            if entry is not None:
+                self.provenance.append(entry)
+        elif kind == fmt.RECONSTRUCTED:
+            self.reconstructed.append((ObjectKey(r[2], r[3], r[4]), r[1], r[5]))
 
     def add_gap(self, gap: Gap) -> None:
         """Add a gap (idempotent)."""

@@ -19,11 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from khronoscope.core.provenance import ProvenanceStore
 from khronoscope.core.source import Bookmark, Gap, SourceInfo, TypeStatus
 from khronoscope.core.types import ObjectKey, ResourceType
 from khronoscope.recording import format as fmt
 from khronoscope.recording import records as rec
 from khronoscope.recording.bookmarks import BookmarkSidecar
+from khronoscope.recording.companion import Companion, load_reconstructed
 from khronoscope.recording.reader import Keyframe, Problem, RecordingReader
 from khronoscope.recording.replay import (
     Extras,
@@ -42,6 +44,7 @@ from khronoscope.temporal.map import TemporalMap
 # progress(phase, done, total): phase "newest" while the last moment loads, then "history"
 Progress = Callable[[str, int, int], None]
 _SLICE_RECORDS = 256
+_SECOND = 1_000_000_000
 # for recordings without discovery records (kubectl's short names of the built-in types)
 _KNOWN_SHORT_NAMES = {
     "pods": ("po",),
@@ -106,9 +109,17 @@ class RecordingSource:
         self.logs = LogStore()
         self.metrics = MetricStore()
         self.metrics.set_state(MetricsState.RECORDED)
+        # who made each version, and what was reconstructed (see core/provenance.py)
+        self.provenance = ProvenanceStore()
+        self._reconstructed: list[tuple[ObjectKey, int, bytes]] = []
+        # history imported from audit logs into this recording (`import audit --into`)
+        self.companion = Companion.find(self.path, self.reader.header)
+        self._mark_spans()
         self._sidecar = BookmarkSidecar(self.path)
         self._progress = progress
         self.total_changes = self.reader.change_count
+        if self.companion is not None:
+            self.total_changes += self.companion.change_count
         self.loaded_changes = 0
         self.lost_versions = 0
         self.history_complete = False
@@ -280,9 +291,54 @@ class RecordingSource:
                 newer = (frozenset(start.keys()), w.start.t)
                 self.complete_from = w.start.t
             yield
+        # the oldest history last: versions the cluster remembered, then the audit log's
+        yield from self._older_than_recorded()
         if not self.follow:  # nothing will change any more: every version can go cold
             yield from self.tmap.compact_steps()
         self._finish()
+
+    def _mark_spans(self) -> None:
+        """Where watched history begins (views style what is before it apart), and where
+        history imported from audit logs lies."""
+        h = self.reader.header
+        start = h.get("start")
+        first, last = self.reader.first_t, self.reader.last_t
+        if (h.get("options") or {}).get("command") == "import audit":
+            if first is not None and last is not None:
+                self.provenance.imported = (first, last + 1)
+                self.provenance.observed_from = last + 1
+            return
+        if isinstance(start, int):
+            self.provenance.observed_from = start
+            if self.companion is not None and self.companion.reader is not None:
+                audit_first = self.companion.reader.first_t
+                if audit_first is not None:
+                    self.provenance.imported = (audit_first, start)
+
+    def _older_than_recorded(self) -> Iterator[None]:
+        """Add what comes before the recorded versions of each object: reconstructed versions
+        and the companion's imported history (each key's versions end where the recording's
+        begin: the recording wins)."""
+        # the audit's exact versions first: reconstructed ones then only reach further back
+        if self.companion is not None:
+            extras = Extras()
+            for _ in self.companion.load(self.tmap, extras):
+                yield
+            self.loaded_changes += self.companion.change_count
+            self._absorb(extras)
+            for gap in extras.gaps.values():
+                self._extras.add_gap(gap)
+            self._report("history")
+        if self._reconstructed:
+            items = self._reconstructed
+            imported = self.provenance.imported
+            if imported is not None:
+                # where the audit log reaches, its versions are exact: a reconstructed one there
+                # (times to the second) would put a rebuilt state beside or before the real one
+                items = [r for r in items if r[1] < imported[0] - _SECOND]
+            load_reconstructed(self.tmap, items)
+            self._reconstructed = []
+            yield
 
     def _finish(self) -> None:
         self.history_complete = True
@@ -414,6 +470,15 @@ class RecordingSource:
         if extras.metrics:
             self.metrics.insert_many(sample_of(m.t, m.key, m.values) for m in extras.metrics)
             extras.metrics.clear()
+        for entry in extras.provenance:
+            self.provenance.add(entry)
+        extras.provenance.clear()
+        if extras.reconstructed:
+            if self.history_complete:  # followed: a recorder wrote them after the start
+                load_reconstructed(self.tmap, extras.reconstructed)
+            else:
+                self._reconstructed.extend(extras.reconstructed)
+            extras.reconstructed.clear()
 
     @property
     def header(self) -> dict[str, Any]:
@@ -432,12 +497,17 @@ class RecordingSource:
         return max(ends) if ends else None
 
     def problems(self) -> list[Problem]:
-        """Damage found in the file so far (bytes and what was lost)."""
-        return self.reader.report()
+        """Damage found in the file (and its companion) so far: bytes and what was lost."""
+        found = self.reader.report()
+        if self.companion is not None:
+            found += self.companion.problems()
+        return found
 
     def close(self) -> None:
         """Close the file."""
         self.reader.close()
+        if self.companion is not None:
+            self.companion.close()
 
 
 @contextlib.contextmanager

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import zstandard as zstd
 
 from khronoscope import __version__
+from khronoscope.core.provenance import Provenance
 from khronoscope.core.source import Bookmark, Gap, SourceInfo, TypeStatus
 from khronoscope.core.timefmt import format_iso, now_ns
 from khronoscope.core.types import Change, ChangeKind, ObjectKey, ResourceType
@@ -244,6 +245,50 @@ class RecordingWriter:
             if len(delta) < len(raw):
                 return [fmt.PUT_DELTA, t, key.type, key.namespace, key.name, delta]
         return [fmt.PUT_FULL, t, key.type, key.namespace, key.name, raw]
+
+    def append_packed(self, t: int, key: ObjectKey, raw: bytes | None) -> bool:
+        """`append_change` for an object already packed with `records.pack` (None: a delete),
+        so that a bulk import can pack elsewhere; False when it changed nothing."""
+        with self._lock:
+            self._check()
+            if raw is None:
+                if self._state.pop(key, None) is None:
+                    return False
+                record = [fmt.DELETE, t, key.type, key.namespace, key.name]
+            else:
+                prev = self._state.get(key)
+                if prev is not None and prev[1] == raw:
+                    return False
+                record = self._put_record(t, key, raw, prev)
+                self._state[key] = (t, raw)
+            self.stats.types.add(key.type)
+            self._add(record, t, change=True)
+            if self._since_kf_changes >= self.options.keyframe_changes and (
+                self._since_kf_bytes >= self.options.keyframe_ratio * self._kf_bytes
+            ):
+                self._write_keyframe(t)
+            return True
+
+    def in_force(self, key: ObjectKey) -> bytes | None:
+        """The msgpack bytes of the version of `key` in force (None: absent or deleted)."""
+        with self._lock:
+            found = self._state.get(key)
+            return found[1] if found is not None else None
+
+    def append_provenance(self, entry: Provenance) -> None:
+        """Record who made the version of an object at `entry.t` (or a mark on it): a
+        PROVENANCE record, which readers that do not know it skip."""
+        with self._lock:
+            self._check()
+            self._add(rec.provenance_record(entry), entry.t)
+
+    def append_reconstructed(self, t: int, key: ObjectKey, obj: dict[str, Any]) -> None:
+        """Record a version rebuilt from what the cluster remembers, older than the versions
+        recorded of `key`: a RECONSTRUCTED record, outside the delta chain and the state."""
+        with self._lock:
+            self._check()
+            raw = rec.pack(obj)
+            self._add([fmt.RECONSTRUCTED, t, key.type, key.namespace, key.name, raw], t)
 
     def append_changes(self, changes: Iterable[Change]) -> None:
         """Record several changes in order."""

@@ -274,7 +274,7 @@ class ApiServer:
             if verb != "create":
                 raise ApiError(405, "MethodNotAllowed", _NOT_ALLOWED)
             return await self._access_review(request, user)
-        if not user.may(t.st):
+        if not user.may(t.st, t.namespace):
             raise forbidden(user.name, verb, t.st, t.namespace, t.sub or "")
         if verb not in t.st.rt.verbs and not t.sub:
             raise ApiError(
@@ -323,7 +323,7 @@ class ApiServer:
             (st for st in self.registry if st.rt.plural == resource and st.rt.group == group), None
         )
         if target is not None:
-            allowed = user.may(target)
+            allowed = user.may(target, attrs.get("namespace") or None)
         else:  # unknown or non-resource: allowed unless the token is restricted
             allowed = user.allowed is None and not user.forbidden
         status: dict[str, Any] = {"allowed": allowed}

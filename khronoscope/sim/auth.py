@@ -2,8 +2,9 @@
 
 The admin token may do everything. `add_user` tokens are limited per type: `allowed` (only
 these types) and/or `forbidden` (never these types). Type names are kubectl's version-free
-names (`secrets`, `deployments.apps`) or `*`. A refused request is `403 Forbidden` with the
-message kube-apiserver's RBAC authorizer gives.
+names (`secrets`, `deployments.apps`) or `*`. `namespaces` limits a token to those namespaces
+(as RoleBindings do): cluster-scoped types and lists across all namespaces are refused. A refused
+request is `403 Forbidden` with the message kube-apiserver's RBAC authorizer gives.
 """
 
 from __future__ import annotations
@@ -24,9 +25,13 @@ class User:
     allowed: frozenset[str] | None = None  # None: every type
     forbidden: frozenset[str] = field(default_factory=frozenset)
     kubeconfig_path: str = ""
+    namespaces: frozenset[str] | None = None  # None: every namespace and the cluster scope
+    context_namespace: str = ""  # the namespace of its kubeconfig's context
 
-    def may(self, st: ServedType) -> bool:
-        """True when this user may use the type."""
+    def may(self, st: ServedType, namespace: str | None = None) -> bool:
+        """True when this user may use the type (in `namespace`; None: the cluster scope)."""
+        if self.namespaces is not None and namespace not in self.namespaces:
+            return False
         names = {st.name, st.rt.plural}
         if names & self.forbidden or "*" in self.forbidden:
             return False
@@ -45,6 +50,8 @@ class Users:
         allowed: set[str] | frozenset[str] | None = None,
         forbidden: set[str] | frozenset[str] = frozenset(),
         token: str | None = None,
+        namespaces: set[str] | frozenset[str] | None = None,
+        context_namespace: str = "",
     ) -> User:
         """Create (or replace) a user with a fresh token."""
         user = User(
@@ -52,12 +59,18 @@ class Users:
             token or secrets.token_urlsafe(24),
             frozenset(allowed) if allowed is not None else None,
             frozenset(forbidden),
+            namespaces=frozenset(namespaces) if namespaces is not None else None,
+            context_namespace=context_namespace,
         )
         for t, u in list(self._by_token.items()):
             if u.name == name:
                 del self._by_token[t]
         self._by_token[user.token] = user
         return user
+
+    def by_name(self, name: str) -> User | None:
+        """The user called `name`, or None."""
+        return next((u for u in self._by_token.values() if u.name == name), None)
 
     def by_token(self, token: str) -> User | None:
         """The user of a token, or None."""

@@ -6,6 +6,7 @@
     await sim.advance(120)       # play the next 120 scenario seconds at once
     sim.faults.fail_next(2, status=503); sim.faults.drop_watches(); sim.faults.compact()
     path = sim.add_user("viewer", forbidden={"secrets"})   # a kubeconfig whose token gets 403s
+    sim.grant("viewer")                                    # same token, every right again
     await sim.restart()          # same port, same state
     sim.store.objects("pods", "shop")                      # ground truth for assertions
     await sim.close()
@@ -255,14 +256,40 @@ class SimCluster:
         *,
         allowed: set[str] | None = None,
         forbidden: set[str] | frozenset[str] = frozenset(),
+        namespaces: set[str] | None = None,
+        context_namespace: str = "",
     ) -> Path:
-        """A token limited to `allowed` types and/or denied `forbidden` ones; its kubeconfig."""
-        user = self.users.add(name, allowed=allowed, forbidden=forbidden)
+        """A token limited to `allowed` types and/or denied `forbidden` ones (and/or allowed
+        only in `namespaces`); its kubeconfig (whose context names `context_namespace`)."""
+        user = self.users.add(
+            name,
+            allowed=allowed,
+            forbidden=forbidden,
+            namespaces=namespaces,
+            context_namespace=context_namespace,
+        )
         if self.workdir is None:
             self.workdir = Path(tempfile.mkdtemp(prefix="khronoscope-sim-"))
         user.kubeconfig_path = str(self.workdir / f"kubeconfig-{name}")
         self._write_user_kubeconfig(user)
         return Path(user.kubeconfig_path)
+
+    def grant(
+        self,
+        name: str,
+        *,
+        allowed: set[str] | None = None,
+        forbidden: set[str] | frozenset[str] = frozenset(),
+        namespaces: set[str] | None = None,
+    ) -> None:
+        """Change what user `name` may do, keeping its token (as a new RoleBinding would);
+        the next request sees it."""
+        user = self.users.by_name(name)
+        if user is None:
+            raise KeyError(name)
+        user.allowed = frozenset(allowed) if allowed is not None else None
+        user.forbidden = frozenset(forbidden)
+        user.namespaces = frozenset(namespaces) if namespaces is not None else None
 
     def _write_user_kubeconfig(self, user: User) -> None:
         write_kubeconfig(
@@ -271,6 +298,7 @@ class SimCluster:
             user.token,
             user.name,
             f"{self.context}-{user.name}",
+            namespace=user.context_namespace,
             ca_pem=self.ca_pem,
         )
 

@@ -10,9 +10,11 @@ probed with getattr.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
+
+from khronoscope.errors import KhronoscopeError
 
 
 class Capability(enum.Flag):
@@ -36,6 +38,23 @@ class BlobInfo:
 
 class BlobNotFound(FileNotFoundError):
     """The named object does not exist (or was deleted by retention meanwhile)."""
+
+
+class StoreError(KhronoscopeError):
+    """A store failed or cannot be used (bad URL, unreachable, denied): one line, no secrets."""
+
+
+class BadLocation(StoreError):
+    """A path or URL that names no store we can use (bad input: exit status 2)."""
+
+    exit_code = 2
+
+
+def check_name(name: str) -> None:
+    """Refuse an object name that is empty, absolute, or has empty, '.' or '..' segments."""
+    parts = name.split("/")
+    if not name or name.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise ValueError(f"not a valid object name: {name!r}")
 
 
 class BlobStore(Protocol):
@@ -75,3 +94,11 @@ class BlobStore(Protocol):
     def delete(self, name: str) -> None:
         """Remove `name` (no error if it is already gone)."""
         ...
+
+
+def open_store(url: str, *, immutable: Callable[[str], bool] | None = None) -> BlobStore:
+    """The store a path or URL names: a directory, `file:///...` or `s3://BUCKET/PREFIX`;
+    remote reads of the names `immutable` accepts go through the on-disk cache."""
+    from khronoscope.storage.url import open_store as _open
+
+    return _open(url, immutable=immutable)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,7 +37,8 @@ class LocalStore:
 
     def _write_new(self, path: Path, data: bytes) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}{_TMP_SUFFIX}")
+        # pid and thread: two writers of one name in one process must not share a temporary
+        tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}{_TMP_SUFFIX}")
         # O_EXCL|O_NOFOLLOW: a planted file or symlink at the temporary name is never written
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, _MODE)
         try:

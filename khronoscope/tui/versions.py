@@ -14,13 +14,15 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+from khronoscope.core.provenance import OBSERVED, Provenance, ProvenanceStore
 from khronoscope.core.types import ChangeKind, ObjectKey
+from khronoscope.core.writers import likely_writers, manager_name, who_wrote, writers
 from khronoscope.printers.redact import redact
 from khronoscope.temporal.diff import changed_paths
 from khronoscope.temporal.map import TemporalMap
 from khronoscope.tui.objdiff import is_noise, path_rank
 
-_MISSING = object()
+__all__ = ["ObjectHistory", "VersionEntry", "covers", "likely_writers", "manager_name", "writers"]
 
 
 @dataclass
@@ -34,54 +36,11 @@ class VersionEntry:
     paths: list[str] = field(default_factory=list)
     owners: dict[str, str] = field(default_factory=dict)
     noise: int = 0
-
-
-def _entry_id(e: dict[str, Any]) -> tuple[str, str, str]:
-    return (str(e.get("manager", "")), str(e.get("operation", "")), str(e.get("subresource", "")))
-
-
-def _managed(obj: dict[str, Any] | None) -> list[dict[str, Any]]:
-    if not obj:
-        return []
-    entries = (obj.get("metadata") or {}).get("managedFields") or []
-    return [e for e in entries if isinstance(e, dict)]
-
-
-def writers(prev: dict[str, Any] | None, cur: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """The managedFields entries of `cur` that wrote it: new since `prev`, or with a new time.
-
-    For a first version (no `prev`) the entries with the latest time (its creator, usually).
-    """
-    now = _managed(cur)
-    if not now:
-        return []
-    if prev is None:
-        return _latest(now)
-    before = {_entry_id(e): e.get("time") for e in _managed(prev)}
-    return [e for e in now if before.get(_entry_id(e), _MISSING) != e.get("time")]
-
-
-def _latest(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    latest = max(str(e.get("time", "")) for e in entries)
-    return [e for e in entries if str(e.get("time", "")) == latest]
-
-
-def likely_writers(prev: dict[str, Any] | None, cur: dict[str, Any] | None) -> list[str]:
-    """Names of the writers of `cur`; when no entry moved (managedFields times have a
-    resolution of one second, so a second write within it leaves them as they were), the
-    latest writers marked `?`."""
-    found = writers(prev, cur)
-    if found or prev is None:
-        return [manager_name(e) for e in found]
-    entries = _managed(cur)
-    return [manager_name(e) + "?" for e in _latest(entries)] if entries else []
-
-
-def manager_name(entry: dict[str, Any]) -> str:
-    """`kubectl-edit`, or `kubelet (status)` for a subresource write."""
-    name = str(entry.get("manager") or "?")
-    sub = entry.get("subresource")
-    return f"{name} ({sub})" if sub else name
+    user: str = ""  # the audit user, when an audit log said
+    origin: str = OBSERVED  # observed, audit or reconstructed
+    unknown: bool = False  # a write whose result is not known (no body in the audit log)
+    note: str = ""
+    mark: bool = False  # not a version: a note at t (a field manager's last write...)
 
 
 # --- which writer owns a changed field ---------------------------------------------------------
@@ -165,40 +124,70 @@ def covers(fields: Any, steps: tuple[Any, ...]) -> bool:
 
 
 class ObjectHistory:
-    """The versions of one object, oldest first; `entry(i)` decodes what line i needs."""
+    """The versions of one object, oldest first, with its marks (notes at a time, from the
+    provenance store) among them as rows of their own; `entry(i)` decodes what row i needs."""
 
-    def __init__(self, tmap: TemporalMap, key: ObjectKey, cache: int = 64) -> None:
+    def __init__(
+        self,
+        tmap: TemporalMap,
+        key: ObjectKey,
+        cache: int = 64,
+        provenance: ProvenanceStore | None = None,
+    ) -> None:
         self.tmap = tmap
         self.key = key
+        self.provenance = provenance
         self.versions: list[tuple[int, ChangeKind]] = tmap.history(key)
+        self.marks: list[Provenance] = []
+        # (t, i): version i when i >= 0, mark ~i otherwise
+        self.rows: list[tuple[int, int]] = []
         self._objs: OrderedDict[int, dict[str, Any] | None] = OrderedDict()
         self._entries: dict[int, VersionEntry] = {}
         self._cache = cache
+        self._build_rows()
+
+    def _build_rows(self) -> None:
+        self.marks = self.provenance.marks(self.key) if self.provenance is not None else []
+        rows = [(t, i) for i, (t, _) in enumerate(self.versions)]
+        if self.marks:
+            rows += [(m.t, ~j) for j, m in enumerate(self.marks)]
+            # at the same time, the version first, then its marks
+            rows.sort(key=lambda r: (r[0], r[1] < 0))
+        self.rows = rows
 
     def __len__(self) -> int:
-        return len(self.versions)
+        return len(self.rows)
 
     def refresh(self) -> bool:
         """Pick up versions recorded since (live); True if there are new ones."""
-        n = len(self.versions)
+        n, m = len(self.versions), len(self.marks)
         self.versions = self.tmap.history(self.key)
+        marks = self.provenance.marks(self.key) if self.provenance is not None else []
         # a late write may have changed an old version: forget what was computed after it
-        if len(self.versions) != n:
+        if len(self.versions) != n or len(marks) != m:
             self._entries = {i: e for i, e in self._entries.items() if i < n - 1}
             self._objs.clear()
+            self._build_rows()
             return True
         return False
 
+    def row_t(self, row: int) -> int:
+        """The time of a row (a version's start, or a mark's time)."""
+        return self.rows[row][0]
+
     def index_at(self, t: int) -> int:
-        """The version in force at t (-1 before the first)."""
-        lo, hi = 0, len(self.versions)
+        """The row of the version in force at t (-1 before the first)."""
+        lo, hi = 0, len(self.rows)
         while lo < hi:
             mid = (lo + hi) // 2
-            if self.versions[mid][0] <= t:
+            if self.rows[mid][0] <= t:
                 lo = mid + 1
             else:
                 hi = mid
-        return lo - 1
+        row = lo - 1
+        while row >= 0 and self.rows[row][1] < 0:
+            row -= 1
+        return row
 
     def obj(self, i: int) -> dict[str, Any] | None:
         """Version i decoded (None for a delete); a few are kept."""
@@ -214,19 +203,38 @@ class ObjectHistory:
             self._objs.popitem(last=False)
         return value
 
-    def entry(self, i: int) -> VersionEntry:
-        """What version i changed and who wrote it."""
+    def entry(self, row: int) -> VersionEntry:
+        """What the version of `row` changed and who wrote it (or the mark of `row`)."""
+        t, i = self.rows[row]
+        if i < 0:
+            m = self.marks[~i]
+            return VersionEntry(
+                row, t, ChangeKind.MODIFIED, user=m.user, origin=m.origin, note=m.note, mark=True
+            )
         found = self._entries.get(i)
         if found is not None:
             return found
         t, kind = self.versions[i]
-        entry = VersionEntry(i, t, kind)
+        entry = VersionEntry(row, t, kind)
         cur = self.obj(i)
         prev = self.obj(i - 1) if kind is ChangeKind.MODIFIED else None
+        who = who_wrote(self.provenance, self.key, t, prev, cur)
+        entry.user, entry.origin, entry.unknown, entry.note = (
+            who.user,
+            who.origin,
+            who.unknown,
+            who.note,
+        )
         if kind is not ChangeKind.DELETED:
             wrote = writers(prev, cur)
-            entry.managers = likely_writers(prev, cur)
-            if kind is ChangeKind.MODIFIED and prev is not None and cur is not None:
+            entry.managers = list(who.managers)
+            if (
+                kind is ChangeKind.MODIFIED
+                and prev is not None
+                and cur is not None
+                and not who.unknown
+                and not who.after_rebuilt
+            ):
                 self._paths(entry, prev, cur, wrote)
                 entry.paths.sort(key=path_rank)
         self._entries[i] = entry

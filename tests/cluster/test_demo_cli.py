@@ -1,4 +1,5 @@
-"""`khronoscope demo --no-ui` as a user runs it: a kubeconfig path first, serves, stops cleanly."""
+"""`khronoscope demo` as a user runs it: `--no-ui` prints a kubeconfig path first, serves and stops
+cleanly; without it the app opens on the simulated cluster."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -102,7 +104,7 @@ def test_port_in_use_is_one_line_and_nonzero() -> None:
     assert len(lines) == 1 and f"port {port} on 127.0.0.1 is already in use" in lines[0]
 
 
-def test_list_scenarios_and_ui_not_built() -> None:
+def test_list_scenarios() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "khronoscope", "demo", "--list-scenarios"],
         cwd=ROOT,
@@ -112,16 +114,36 @@ def test_list_scenarios_and_ui_not_built() -> None:
     )
     assert out.returncode == 0
     assert [ln.split()[0] for ln in out.stdout.splitlines()] == ["default", "scale", "quiet"]
-    from khronoscope.commands import live
 
-    if hasattr(live, "run_app"):
-        return  # the UI exists: `demo` opens it (covered by the TUI tests, not here)
-    ui = subprocess.run(
-        [sys.executable, "-m", "khronoscope", "demo", "--scenario", "quiet"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
+
+def test_demo_opens_the_app_on_the_simulated_cluster(tmp_path: Path) -> None:
+    # in a terminal (tmux), as a user runs it: the app shows the scenario's pod; ctrl+c quits
+    assert shutil.which("tmux"), "tmux is needed to drive the app as a user does"
+    tmux = ["tmux", "-L", f"khronoscope-demo-{tmp_path.name}"]
+    rc = tmp_path / "rc"
+    line = (
+        f"{sys.executable} -m khronoscope demo --scenario quiet --no-record -c pods; "
+        f"echo $? > {rc}; sleep 60"
     )
-    assert ui.returncode == 3
-    assert len(ui.stderr.strip().splitlines()) == 1 and "--no-ui" in ui.stderr
+    subprocess.run(
+        [*tmux, "new", "-d", "-s", "demo", "-x", "120", "-y", "30", "-c", str(ROOT), line],
+        check=True,
+    )
+    try:
+        screen = ""
+        deadline = time.monotonic() + 60
+        while "hello" not in screen and time.monotonic() < deadline:
+            time.sleep(0.5)
+            screen = subprocess.run(
+                [*tmux, "capture-pane", "-p", "-t", "demo"], capture_output=True, text=True
+            ).stdout
+        assert "khronoscope-sim" in screen and "LIVE" in screen, screen
+        row = next(ln for ln in screen.splitlines() if "hello" in ln)
+        assert row.split()[:4] == ["demo", "hello", "1/1", "Running"], screen
+        subprocess.run([*tmux, "send-keys", "-t", "demo", "C-c"], check=True)
+        deadline = time.monotonic() + 30
+        while not rc.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert rc.read_text().strip() == "0"
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True)

@@ -13,6 +13,7 @@ from typing import Any
 from khronoscope.cluster.options import ClusterOptions
 from khronoscope.cluster.session import ClusterSession
 from khronoscope.cluster.watcher import WatchTuning
+from khronoscope.core.source import TypeState
 from khronoscope.core.types import ObjectKey
 from tests.e2e.kube import KubeAPIServer
 
@@ -116,3 +117,12 @@ async def assert_matches_server(
             want = await fresh_list(server, type_name, namespace)
             assert got == want, f"{type_name}: stored != fresh list"
         raise
+
+
+def watched_again(session: ClusterSession, before: dict[str, int]) -> bool:
+    """Every type live, its gap closed, on a watch opened since `before` (scope -> watches)."""
+    now = session.now()
+    return all(
+        w.state is TypeState.LIVE and w.open_gap(now) is None and w.watches > before[w.scope]
+        for w in session.watchers()
+    )

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
+import ssl
 import subprocess
 import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,12 +99,74 @@ class KubeAPIServer:
         )
         return int(rev)
 
+    def stop_apiserver(self) -> list[str]:
+        """Stop kube-apiserver alone (SIGTERM, as a rolling restart or an upgrade does; etcd
+        and the controller manager go on). Returns its command line, to start it again."""
+        pid_file = self.state / "kube-apiserver.pid"
+        pid = int(pid_file.read_text().strip())
+        argv = [a.decode() for a in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if a]
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while _alive(pid):
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+            time.sleep(0.05)
+        return argv
 
-def start(flags: str = "", controller_manager: bool = True) -> KubeAPIServer:
-    """Start a fresh control plane in its own temporary state directory."""
+    def start_apiserver(self, argv: list[str]) -> subprocess.Popen[bytes]:
+        """Start kube-apiserver again with the same command line (same port, certificates,
+        tokens and etcd); `cluster.sh stop` stops it by its recorded PID."""
+        with open(self.state / "kube-apiserver.log", "ab") as log:
+            proc = subprocess.Popen(
+                argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        (self.state / "kube-apiserver.pid").write_text(f"{proc.pid}\n")
+        # reaped as soon as it ends: `cluster.sh stop` waits for the PID to vanish
+        threading.Thread(target=proc.wait, daemon=True).start()
+        return proc
+
+    def ready(self) -> bool:
+        """True when kube-apiserver answers `/readyz` with ok."""
+        ctx = ssl.create_default_context(cafile=str(self.state / "pki" / "ca.crt"))
+        req = urllib.request.Request(
+            f"{self.url}/readyz", headers={"Authorization": f"Bearer {self.token}"}
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=2, context=ctx) as resp:
+                return resp.read().strip() == b"ok"
+        except (OSError, urllib.error.URLError):
+            return False
+
+    def wait_ready(self, timeout: float = 120.0) -> float:
+        """Wait until `/readyz` is ok; returns that moment (time.monotonic())."""
+        deadline = time.monotonic() + timeout
+        while not self.ready():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"kube-apiserver not ready after {timeout:g} s")
+            time.sleep(0.05)
+        return time.monotonic()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie (our own child, not reaped yet) is gone for every purpose here
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def start(flags: str = "", controller_manager: bool = True, audit: bool = False) -> KubeAPIServer:
+    """Start a fresh control plane in its own temporary state directory (`audit`: with an
+    audit log, `state/audit.log`, under a managed-cluster-like policy)."""
     ensure_built()
     state = Path(tempfile.mkdtemp(prefix="khronoscope-kapi-"))
     env = {**os.environ, "KAPI_STATE": str(state)}
+    if audit:
+        env["KAPI_AUDIT"] = "1"
     if flags:
         env["KAPI_APISERVER_FLAGS"] = flags
     args = ["bash", str(scripts_dir() / "cluster.sh"), "start"]

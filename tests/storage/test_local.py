@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import pytest
 
@@ -52,7 +53,28 @@ def test_a_planted_symlink_at_the_temporary_name_is_not_followed(tmp_path):
     victim.write_text("keep")
     store = LocalStore(tmp_path / "rec")
     (tmp_path / "rec").mkdir()
-    (tmp_path / "rec" / f".obj.{os.getpid()}.partial").symlink_to(victim)
+    tmp_name = f".obj.{os.getpid()}-{threading.get_ident()}.partial"
+    (tmp_path / "rec" / tmp_name).symlink_to(victim)
     with pytest.raises(FileExistsError):
         store.put("obj", b"cluster data")
     assert victim.read_text() == "keep"
+
+
+def test_threads_creating_one_name_get_one_winner_and_no_error(tmp_path):
+    store = LocalStore(tmp_path)
+    results: list[object] = []
+    barrier = threading.Barrier(8)
+
+    def create(i: int) -> None:
+        barrier.wait()
+        try:
+            results.append(store.put_if_absent("lease/1", str(i).encode()))
+        except OSError as err:
+            results.append(err)
+
+    threads = [threading.Thread(target=create, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results, key=str) == [False] * 7 + [True]

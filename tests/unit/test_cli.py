@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from khronoscope import __version__
 from khronoscope.commands import COMMANDS
@@ -48,3 +49,18 @@ def test_demo_captures_logs_of_a_selector_like_the_live_command():
 
     args = build_parser().parse_args(["demo", "--logs", "shop", "--logs", "-l app=api"])
     assert ClusterOptions.from_args(args).logs == ("shop", "-l app=api")
+
+
+def test_start_up_does_not_import_the_kubernetes_client():
+    # kubernetes_asyncio and aiohttp take about a second to import: `--help`, `history` or
+    # `export --recording` must not wait for them; they come with the first cluster session
+    code = (
+        "import sys, khronoscope.cli; khronoscope.cli.build_parser(); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'kubernetes_asyncio', 'aiohttp'}))"
+    )
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=root
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

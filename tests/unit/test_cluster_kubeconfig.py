@@ -123,3 +123,25 @@ async def test_in_cluster_service_account(tmp_path, monkeypatch):
     assert creds.host == "https://10.0.0.1:443"
     assert creds.namespace == "monitoring"
     assert await creds.authorization() == "Bearer sa-token"
+
+
+async def test_the_service_account_dir_can_be_pointed_elsewhere(tmp_path, monkeypatch):
+    """As the e2e tier runs the recorder 'in a pod': only KUBERNETES_SERVICE_HOST/PORT and the
+    service account's files, from a directory named by KHRONOSCOPE_SERVICEACCOUNT_DIR."""
+    sa = tmp_path / "sa"
+    sa.mkdir()
+    (sa / "token").write_text("sa-token-2")
+    (sa / "ca.crt").write_text("not really a certificate")
+    (sa / "namespace").write_text("khronoscope")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "6443")
+    monkeypatch.setenv("KHRONOSCOPE_SERVICEACCOUNT_DIR", str(sa))
+    monkeypatch.setattr(kc, "_ssl_context", lambda cfg: None)
+    creds = await load_credentials(None, None)
+    assert creds.host == "https://127.0.0.1:6443"
+    assert creds.namespace == "khronoscope"
+    assert creds.context == kc.IN_CLUSTER
+    assert creds.configuration.ssl_ca_cert == str(sa / "ca.crt")
+    assert await creds.authorization() == "Bearer sa-token-2"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+
 import orjson
 import pytest
 
@@ -92,3 +95,36 @@ async def test_a_stream_cut_in_the_middle_of_an_event_is_an_error():
     line = _event("ADDED", "a", 1)
     with pytest.raises(TransportError, match="middle of an event"):
         await w._consume(Body([line[:20]]), 10, None)
+
+
+class SilentAfter(Body):
+    """Hands out the given chunks, then stays silent (an open, quiet watch)."""
+
+    async def readany(self) -> bytes:
+        if self.chunks:
+            return self.chunks.pop(0)
+        await asyncio.Event().wait()
+        return b""
+
+
+async def test_a_bookmark_proves_a_resumed_watch_good():
+    # after an outage the gap closes once the resumed watch proves good: a bookmark does (the
+    # server sends none on a watch whose resourceVersion it refused), even before any change
+    session, w = _watcher()
+    w.tuning = dataclasses.replace(w.tuning, resume_confirm=30.0)
+    w.ever_synced = True
+    w._lose(session.now(), "cannot connect")
+    bookmark = {"type": "BOOKMARK", "object": {"metadata": {"resourceVersion": "42"}}}
+    task = asyncio.create_task(
+        w._consume(SilentAfter([orjson.dumps(bookmark) + b"\n"]), 60, session.now())
+    )
+    try:
+        for _ in range(100):
+            if session.gaps() and "ongoing" not in session.gaps()[0].reason:
+                break
+            await asyncio.sleep(0.01)
+        assert [g.reason for g in session.gaps()] == [
+            "cannot connect; resumed from the last resourceVersion"
+        ]
+    finally:
+        task.cancel()

@@ -25,7 +25,8 @@ from typing import Any
 
 from khronoscope.sim.scenarios import objects as o
 from khronoscope.sim.scenarios.base import NOW, Create, Delete, Patch, Scenario, Script
-from khronoscope.sim.scenarios.world import AppProfile, PodModel, World, at
+from khronoscope.sim.scenarios.models import AppProfile, PodModel
+from khronoscope.sim.scenarios.world import World
 
 INCIDENT = {
     "configmap_edit": 45.0,
@@ -68,13 +69,13 @@ class DefaultScenario(Scenario):
         script.at(INCIDENT["node_ready"], w.set_node_ready, "worker-3", True)
         script.at(INCIDENT["recovered"], self._recovered, w)
         script.at(INCIDENT["hpa_scale_down"], self._hpa_down, w)
-        script.every(15.0, w.sample_metrics, start=5.0)
-        script.every(60.0, w.expire_events, start=3630.0)
+        script.every(15.0, w.kubelet.sample_metrics, start=5.0)
+        script.every(60.0, w.events.expire, start=3630.0)
         script.every(60.0, self._cron, start=60.0)
         script.every(45.0, self._widget_change, start=20.0, jitter=5.0)
         for i, node in enumerate(("control-plane-1", "worker-1", "worker-2", "worker-3")):
-            script.every(60.0, lambda n=node: w.heartbeat(n), start=40.0 + i * 7)
-            script.every(10.0, lambda n=node: w.renew_lease(n), start=10.0 + i * 2.5)
+            script.every(60.0, lambda n=node: w.nodes.heartbeat(n), start=40.0 + i * 7)
+            script.every(10.0, lambda n=node: w.nodes.renew_lease(n), start=10.0 + i * 2.5)
 
     # ---- t=0 ------------------------------------------------------------------------------
 
@@ -91,10 +92,10 @@ class DefaultScenario(Scenario):
         ):
             labels = {"team": ns} if ns in ("shop", "payments") else None
             e(Create("namespaces", o.namespace(ns, labels), manager="kubectl-create"))
-        w.add_node("control-plane-1", "10.0.1.10", "eu-west-1a", role="control-plane")
-        w.add_node("worker-1", "10.0.1.21", "eu-west-1a")
-        w.add_node("worker-2", "10.0.2.22", "eu-west-1b")
-        w.add_node("worker-3", "10.0.3.23", "eu-west-1c")
+        w.nodes.add("control-plane-1", "10.0.1.10", "eu-west-1a", role="control-plane")
+        w.nodes.add("worker-1", "10.0.1.21", "eu-west-1a")
+        w.nodes.add("worker-2", "10.0.2.22", "eu-west-1b")
+        w.nodes.add("worker-3", "10.0.3.23", "eu-west-1c")
         e(
             Create(
                 "customresourcedefinitions.apiextensions.k8s.io",
@@ -261,14 +262,14 @@ class DefaultScenario(Scenario):
                 ),
             )
         )
-        w.add_service("shop", "web", {"app": "web"}, 80, 8080, "10.96.10.10")
-        w.add_service("shop", "api", {"app": "api"}, 80, 8080, "10.96.10.11")
-        w.add_service("shop", "checkout", {"app": "checkout"}, 80, 8080, "10.96.10.12")
-        w.add_service("shop", "redis", {"app": "redis"}, 6379, 6379, "10.96.10.13")
-        w.add_service(
+        w.endpoints.add_service("shop", "web", {"app": "web"}, 80, 8080, "10.96.10.10")
+        w.endpoints.add_service("shop", "api", {"app": "api"}, 80, 8080, "10.96.10.11")
+        w.endpoints.add_service("shop", "checkout", {"app": "checkout"}, 80, 8080, "10.96.10.12")
+        w.endpoints.add_service("shop", "redis", {"app": "redis"}, 6379, 6379, "10.96.10.13")
+        w.endpoints.add_service(
             "payments", "payments-api", {"app": "payments-api"}, 8080, 8080, "10.96.20.10"
         )
-        w.add_service("kube-system", "kube-dns", {"app": "coredns"}, 53, 53, "10.96.0.10")
+        w.endpoints.add_service("kube-system", "kube-dns", {"app": "coredns"}, 53, 53, "10.96.0.10")
         e(
             Create(
                 "ingresses.networking.k8s.io",
@@ -346,14 +347,14 @@ class DefaultScenario(Scenario):
                 "valueFrom": {"secretKeyRef": {"name": "api-db-credentials", "key": "password"}},
             }
         ]
-        w.add_deployment(
+        w.deployments.add(
             "kube-system",
             "coredns",
             [o.container("coredns", "registry.k8s.io/coredns/coredns:v1.11.1", 53, "100m", "70Mi")],
             2,
             AppProfile("coredns", 4, 18, 4.0),
         )
-        w.add_deployment(
+        w.deployments.add(
             "kube-system",
             "metrics-server",
             [
@@ -368,7 +369,7 @@ class DefaultScenario(Scenario):
             1,
             AppProfile("generic", 6, 40, 20.0),
         )
-        w.add_deployment(
+        w.deployments.add(
             "shop",
             "web",
             [o.container("web", "nginx:1.25.4", 8080, "50m", "64Mi")],
@@ -377,7 +378,7 @@ class DefaultScenario(Scenario):
             8080,
             "web",
         )
-        self.api = w.add_deployment(
+        self.api = w.deployments.add(
             "shop",
             "api",
             [
@@ -390,7 +391,7 @@ class DefaultScenario(Scenario):
             8080,
             "api",
         )
-        self.checkout = w.add_deployment(
+        self.checkout = w.deployments.add(
             "shop",
             "checkout",
             [
@@ -408,7 +409,7 @@ class DefaultScenario(Scenario):
             8080,
             "checkout",
         )
-        w.add_deployment(
+        w.deployments.add(
             "payments",
             "payments-api",
             [
@@ -421,7 +422,7 @@ class DefaultScenario(Scenario):
             8080,
             "payments-api",
         )
-        w.add_deployment(
+        w.deployments.add(
             "payments",
             "ledger",
             [
@@ -474,7 +475,7 @@ class DefaultScenario(Scenario):
             AppProfile("redis", 8, 60, 12.0),
             owner_ref=o.owner("StatefulSet", "redis", "shop"),
         )
-        w.start_pod(redis)
+        w.kubelet.start_pod(redis)
         w.s.after(
             6.0,
             lambda: w.emit(
@@ -526,7 +527,7 @@ class DefaultScenario(Scenario):
                 },
             )
         )
-        for node in w.nodes:
+        for node in w.nodes.names():
             p = PodModel(
                 "kube-system",
                 f"kube-proxy-{o.short_hash(node, 5)}",
@@ -536,7 +537,7 @@ class DefaultScenario(Scenario):
                 owner_ref=o.owner("DaemonSet", "kube-proxy", "kube-system"),
             )
             p.node = node
-            w.start_pod(p)
+            w.kubelet.start_pod(p)
         w.s.after(
             7.0,
             lambda: w.emit(
@@ -572,11 +573,11 @@ class DefaultScenario(Scenario):
         )
 
     def _bad_rollout(self, w: World) -> None:
-        w.rollout(
+        w.deployments.rollout(
             self.api, BAD_IMAGE, "crash", cause="kubectl set image deployment/api api=" + BAD_IMAGE
         )
-        w.load.update({"checkout": 1.8, "api": 1.6, "web": 1.3})
-        w.error_rate.update({"checkout": 0.35, "api": 0.15, "web": 0.1})
+        w.traffic.load.update({"checkout": 1.8, "api": 1.6, "web": 1.3})
+        w.traffic.error_rate.update({"checkout": 0.35, "api": 0.15, "web": 0.1})
 
     def _hpa_up(self, w: World) -> None:
         w.emit(
@@ -603,7 +604,7 @@ class DefaultScenario(Scenario):
                 manager="kube-controller-manager",
             )
         )
-        w.event(
+        w.events.record(
             "shop",
             "HorizontalPodAutoscaler",
             "checkout",
@@ -612,7 +613,7 @@ class DefaultScenario(Scenario):
             component="horizontal-pod-autoscaler",
             api_version="autoscaling/v2",
         )
-        w.scale_deployment(self.checkout, 4, "kube-controller-manager")
+        w.deployments.scale(self.checkout, 4, "kube-controller-manager")
         w.s.after(
             20.0,
             lambda: w.emit(
@@ -643,19 +644,19 @@ class DefaultScenario(Scenario):
         )
 
     def _rollback(self, w: World) -> None:
-        w.rollout(
+        w.deployments.rollout(
             self.api,
             GOOD_IMAGE,
             "ok",
             manager="kubectl-rollout",
             cause="kubectl rollout undo deployment/api",
         )
-        w.error_rate.update({"checkout": 0.08, "api": 0.02, "web": 0.02})
-        w.load.update({"checkout": 1.3, "api": 1.1, "web": 1.1})
+        w.traffic.error_rate.update({"checkout": 0.08, "api": 0.02, "web": 0.02})
+        w.traffic.load.update({"checkout": 1.3, "api": 1.1, "web": 1.1})
 
     def _recovered(self, w: World) -> None:
-        w.load.clear()
-        w.error_rate.clear()
+        w.traffic.load.clear()
+        w.traffic.error_rate.clear()
         w.emit(
             Patch(
                 "horizontalpodautoscalers.autoscaling",
@@ -678,7 +679,7 @@ class DefaultScenario(Scenario):
         )
 
     def _hpa_down(self, w: World) -> None:
-        w.event(
+        w.events.record(
             "shop",
             "HorizontalPodAutoscaler",
             "checkout",
@@ -695,7 +696,7 @@ class DefaultScenario(Scenario):
                 {"status": {"currentReplicas": 4, "desiredReplicas": 2, "lastScaleTime": NOW}},
             )
         )
-        w.scale_deployment(self.checkout, 2, "kube-controller-manager")
+        w.deployments.scale(self.checkout, 2, "kube-controller-manager")
 
     # ---- background ----------------------------------------------------------------------
 
@@ -733,7 +734,7 @@ class DefaultScenario(Scenario):
                 manager="cronjob-controller",
             )
         )
-        w.event(
+        w.events.record(
             "payments",
             "CronJob",
             "report",
@@ -772,7 +773,7 @@ class DefaultScenario(Scenario):
             behavior="job",
             owner_ref=o.owner("Job", job, "payments", "batch/v1"),
         )
-        w.event(
+        w.events.record(
             "payments",
             "Job",
             job,
@@ -794,7 +795,7 @@ class DefaultScenario(Scenario):
                             "active": None,
                             "succeeded": 1,
                             "completionTime": NOW,
-                            "startTime": at(started),
+                            "startTime": o.at(started),
                             "conditions": [
                                 {
                                     "type": "Complete",
@@ -808,7 +809,7 @@ class DefaultScenario(Scenario):
                     manager="job-controller",
                 )
             )
-            w.event(
+            w.events.record(
                 "payments",
                 "Job",
                 job,
@@ -829,12 +830,12 @@ class DefaultScenario(Scenario):
             w.s.after(2.0, self._forget_pod, p)
 
         pod.on_done = done
-        w.start_pod(pod)
+        w.kubelet.start_pod(pod)
         self._jobs.append(job)
         while len(self._jobs) > 3:
             old = self._jobs.pop(0)
             w.emit(Delete("jobs.batch", "payments", old, manager="cronjob-controller"))
-            w.event(
+            w.events.record(
                 "payments",
                 "CronJob",
                 "report",
@@ -843,8 +844,8 @@ class DefaultScenario(Scenario):
                 component="cronjob-controller",
                 api_version="batch/v1",
             )
-            for p in [p for p in w.pods.values() if p.labels.get("job-name") == old]:
-                w.delete_pod(p, reason_event=False)
+            for p in [p for p in w.kubelet.pods.values() if p.labels.get("job-name") == old]:
+                w.kubelet.delete_pod(p, reason_event=False)
 
     def _forget_pod(self, pod: PodModel) -> None:
         # a completed pod stays (as Completed) until its job is deleted; stop sampling it

@@ -1,4 +1,5 @@
-"""Builders of realistic Kubernetes objects for scenarios (plain dicts, `NOW` for timestamps)."""
+"""Builders of realistic Kubernetes objects for scenarios (plain dicts; `NOW` and `at(t)` for
+timestamps)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,11 @@ from khronoscope.sim.scenarios.base import NOW
 
 Obj = dict[str, Any]
 NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
+
+
+def at(t: float) -> str:
+    """A timestamp placeholder: the wall-clock time at which scenario offset `t` was applied."""
+    return f"<at:{t:.3f}>"
 
 
 def short_hash(text: str, n: int = 10) -> str:

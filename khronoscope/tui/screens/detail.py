@@ -12,6 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from khronoscope.core.provenance import is_unknown, reconstructed_note, unknown_reason
 from khronoscope.core.timefmt import format_clock
 from khronoscope.core.types import ObjectKey
 from khronoscope.tui.appaware import AppAware
@@ -87,6 +88,9 @@ class DetailScreen(AppAware, Screen[None]):
             else:
                 msg = f"{self.key} did not exist at {when} (deleted)"
             body.update(Text(msg, style="italic"))
+        elif (banner := provenance_banner(tmap.get(self.key, t))) is not None:
+            # a state nobody knows, or one rebuilt: said first, never shown as observed
+            body.update(Text.assemble(banner, "\n\n", text))
         elif self.mode == "yaml":
             body.update(Syntax(text, "yaml", theme="ansi_dark", background_color="default"))
         else:
@@ -127,3 +131,13 @@ class DetailScreen(AppAware, Screen[None]):
     def action_bottom(self) -> None:
         """Scroll to the bottom."""
         self.query_one("#detail-scroll", VerticalScroll).scroll_end(animate=False)
+
+
+def provenance_banner(obj: dict | None) -> Text | None:
+    """The line above an object whose state at t is unknown or reconstructed (else None)."""
+    if is_unknown(obj):
+        return Text("state unknown: " + unknown_reason(obj), style="bold yellow")
+    note = reconstructed_note(obj)
+    if note:
+        return Text("reconstructed (not observed): " + note, style="italic magenta")
+    return None

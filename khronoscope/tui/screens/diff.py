@@ -19,9 +19,11 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from khronoscope.core.provenance import RECONSTRUCTED, provenance_of
 from khronoscope.core.source import Bookmark
 from khronoscope.core.timefmt import format_clock
 from khronoscope.core.types import ObjectKey
+from khronoscope.core.writers import who_wrote
 from khronoscope.temporal.map import TemporalMap
 from khronoscope.tui.appaware import AppAware
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
@@ -83,6 +85,7 @@ class DiffScreen(AppAware, Screen[None]):
         self.result: ObjectDiff | None = None
         self.moments: tuple[int | None, int | None] = (None, None)
         self._shown: tuple[object, ...] | None = None
+        self._who = ""
 
     def compose(self) -> ComposeResult:
         """Title, scrollable diff, timeline, footer."""
@@ -158,6 +161,7 @@ class DiffScreen(AppAware, Screen[None]):
         old = tmap.get(self.key, old_t) if old_t is not None else None
         new = tmap.get(self.key, new_t) if new_t is not None else None
         self.result = object_diff(self.key, old, new, old_label, new_label, self.show_all)
+        self._who = self._who_made(tmap, new_t)
         self._title(old_label, new_label)
         if self.result.equal:
             what = "no difference"
@@ -186,6 +190,8 @@ class DiffScreen(AppAware, Screen[None]):
         line2.append_text(Text.assemble(("+++ ", "green"), new_label or "(nothing)"))
         result = self.result
         line3 = Text(style="dim")
+        if self._who:
+            line3.append(self._who + "   ", style="cyan")
         if result is not None and result.paths:
             line3.append("changed: " + ", ".join(result.paths[:6]))
             if len(result.paths) > 6:
@@ -198,6 +204,22 @@ class DiffScreen(AppAware, Screen[None]):
             line.no_wrap = True
             line.overflow = "ellipsis"
         self.query_one("#diff-title", Static).update(Text("\n").join([line1, line2, line3]))
+
+    def _who_made(self, tmap: TemporalMap, t: int | None) -> str:
+        """`by alice (kubectl-edit)` for the version in force at t: the audit user where an
+        audit log said, the field manager always; what is unknown or reconstructed says so."""
+        vt = _version(tmap, self.key, t)
+        if vt is None:
+            return ""
+        cur = tmap.get(self.key, vt)
+        prev = tmap.get(self.key, vt - 1)
+        who = who_wrote(provenance_of(self.kapp.source), self.key, vt, prev, cur)
+        text = f"by {who.label()}"
+        if who.origin == RECONSTRUCTED:
+            text += " · reconstructed"
+        if who.unknown:
+            text += " · content not in the audit log"
+        return text
 
     # --- actions (scope `diff`) --------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from textual.binding import BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from khronoscope.core.provenance import RECONSTRUCTED, provenance_of
 from khronoscope.core.timefmt import format_clock
 from khronoscope.core.types import ChangeKind, ObjectKey
 from khronoscope.tui.appaware import AppAware
@@ -32,18 +33,43 @@ _KIND_STYLE = {
     ChangeKind.DELETED: "red",
 }
 _BY_WIDTH = 34
+RECONSTRUCTED_STYLE = "italic magenta"
 
 
 def entry_text(entry: VersionEntry, when: str, current: bool) -> Text:
-    """One line: marker, time, kind, writers, changed paths."""
+    """One line: marker, time, kind, who (audit user and field managers), changed paths.
+    Reconstructed versions and marks have a style of their own (never taken for observed);
+    a write whose result is unknown says so."""
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append("▶ " if current else "  ", style="bold")
-    text.append(when + "  ")
+    reconstructed = entry.origin == RECONSTRUCTED
+    text.append(when + "  ", style=RECONSTRUCTED_STYLE if reconstructed else "")
+    if entry.mark:
+        text.append(f"{'·':<9}", style=RECONSTRUCTED_STYLE)
+        text.append(f"{'':<{_BY_WIDTH}}  ")
+        text.append(entry.note, style=RECONSTRUCTED_STYLE)
+        return text
     text.append(f"{entry.kind.name:<9}", style=_KIND_STYLE[entry.kind])
-    by = ", ".join(entry.managers) or "-"
+    managers = ", ".join(entry.managers)
+    if entry.user:
+        by = f"{entry.user} ({managers})" if managers else entry.user
+    else:
+        by = managers or "-"
     if len(by) > _BY_WIDTH:
         by = by[: _BY_WIDTH - 1] + "…"
     text.append(f"{by:<{_BY_WIDTH}}  ", style="cyan")
+    if reconstructed:
+        text.append("reconstructed", style=RECONSTRUCTED_STYLE + " reverse")
+        text.append(f" {entry.note}" if entry.note else "", style=RECONSTRUCTED_STYLE)
+        return text
+    if entry.unknown:
+        verb = "created" if entry.kind is ChangeKind.ADDED else "changed"
+        who = f"{verb} by {entry.user}" if entry.user else verb
+        text.append(f"{who} (content not in the audit log)", style="bold yellow")
+        return text
+    if entry.note and not entry.paths and entry.kind is not ChangeKind.DELETED:
+        text.append(entry.note, style="dim")
+        return text
     if entry.paths:
         shown = []
         for p in entry.paths:
@@ -80,14 +106,16 @@ class HistoryScreen(AppAware, Screen[None]):
     def compose(self) -> ComposeResult:
         """Title, versions, timeline, footer."""
         yield Static(id="history-title")
-        header = Text(f"  {'TIME':<23}  {'CHANGE':<9}{'BY (field manager)':<{_BY_WIDTH}}  WHAT")
+        by = "BY user (field manager)"
+        header = Text(f"  {'TIME':<23}  {'CHANGE':<9}{by:<{_BY_WIDTH}}  WHAT")
         yield VirtualList(self._line, header=header, empty="no recorded versions")
         yield Timeline()
         yield Footer()
 
     def on_mount(self) -> None:
         """Load the versions, select the one in force at the cursor, follow the cursor."""
-        self.history = ObjectHistory(self.kapp.source.tmap, self.key)
+        source = self.kapp.source
+        self.history = ObjectHistory(source.tmap, self.key, provenance=provenance_of(source))
         self.list.set_count(len(self.history), max(self._current(), 0))
         self._title()
         self.kapp.playback.listeners.append(self._moved)
@@ -116,7 +144,8 @@ class HistoryScreen(AppAware, Screen[None]):
         line1.append(f"  {n} version{'s' if n != 1 else ''}", style="dim")
         line2 = Text(
             "selecting a version moves the cursor there · Enter: its diff · y: its YAML · "
-            "BY from managedFields (? = guessed: a second write within the same second)",
+            "BY: audit user (field manager; ? = guessed) · "
+            "reconstructed: rebuilt from what the cluster kept",
             style="dim",
         )
         self.query_one("#history-title", Static).update(Text("\n").join([line1, line2]))
@@ -142,7 +171,7 @@ class HistoryScreen(AppAware, Screen[None]):
     @on(VirtualList.Highlighted)
     def _highlighted(self, event: VirtualList.Highlighted) -> None:
         assert self.history is not None
-        t = self.history.versions[event.index][0]
+        t = self.history.row_t(event.index)
         self._following = True
         try:
             self.kapp.seek_to(t, why="version")
@@ -159,11 +188,11 @@ class HistoryScreen(AppAware, Screen[None]):
     def action_diff(self) -> None:
         """The selected version against the one before it."""
         if self.history is not None and len(self.history):
-            self.kapp.seek_to(self.history.versions[self.list.index][0], why="version")
+            self.kapp.seek_to(self.history.row_t(self.list.index), why="version")
             self.app.push_screen(DiffScreen(self.key))
 
     def action_yaml(self) -> None:
         """The selected version's YAML."""
         if self.history is not None and len(self.history):
-            self.kapp.seek_to(self.history.versions[self.list.index][0], why="version")
+            self.kapp.seek_to(self.history.row_t(self.list.index), why="version")
             self.kapp.show_detail(self.key, "yaml")

@@ -25,6 +25,7 @@ from textual import events
 from textual.strip import Strip
 from textual.widget import Widget
 
+from khronoscope.core.provenance import provenance_of
 from khronoscope.core.source import Bookmark, Gap
 from khronoscope.core.timefmt import format_clock
 from khronoscope.temporal.map import TemporalMap
@@ -39,6 +40,9 @@ _LIVE_REFRESH_S = 1.0
 _DIM = Style(dim=True)
 _BAR = Style(color="cyan")
 _GAP = Style(color="cyan", bgcolor="#5f1f1f")
+# history before watching began: rebuilt from what the cluster kept, or imported from audit logs
+_RECONSTRUCTED = Style(color="magenta", italic=True)
+_IMPORTED = Style(color="blue")
 _MARK = Style(color="yellow", bold=True)
 _MARK_DIM = Style(color="yellow")
 _CURSOR = Style(reverse=True, bold=True, color="bright_white")
@@ -136,6 +140,7 @@ class Timeline(AppAware, Widget):
         self._layout = Layout(0, 0, 0, 0)
         self._bars = ""
         self._gaps: list[bool] = []
+        self._before: list[Style | None] = []
         self._marks: dict[int, Bookmark] = {}
         self._lines: list[Strip] = [Strip.blank(0), Strip.blank(0)]
         self._line_keys: list[tuple[object, ...]] = [(), ()]
@@ -177,8 +182,13 @@ class Timeline(AppAware, Widget):
         left = len(time_label(start, app.settings.tz, True))
         right = len(self._end_label(start, end))
         n = max(width - left - right - 2, 1)
-        gaps = tuple(g for g in app.source.gaps() if scope.type is None or g.type == scope.type)
-        view = (width, n, scope.type, scope.namespace, scope.key, gaps, app.timeline_zoom)
+        # a `*` gap (the recorder did not run, a damaged stretch) concerns every type
+        gaps = tuple(
+            g for g in app.source.gaps() if scope.type is None or g.type in (scope.type, "*")
+        )
+        store = provenance_of(app.source)
+        spans = (store.observed_from, store.imported) if store is not None else (None, None)
+        view = (width, n, scope.type, scope.namespace, scope.key, gaps, app.timeline_zoom, spans)
         now = time.monotonic()
         if app.playback.live_available:
             # the range's end is now and changes keep coming: keep the layout up to a second,
@@ -197,6 +207,7 @@ class Timeline(AppAware, Widget):
             self._layout = layout
             self._bars = bar_chars(densities(tmap, layout, scope))
             self._gaps = self._gap_cells(list(gaps), layout)
+            self._before = self._before_cells(*spans, layout)
         self._refresh_marks()
 
     def _end_label(self, start: int, end: int) -> str:
@@ -217,6 +228,22 @@ class Timeline(AppAware, Widget):
                 continue
             for i in range(layout.bucket(g.start), layout.bucket(g.end) + 1):
                 cells[i] = True
+        return cells
+
+    @staticmethod
+    def _before_cells(
+        observed_from: int | None, imported: tuple[int, int] | None, layout: Layout
+    ) -> list[Style | None]:
+        """Per cell: the style of history from before watching began (None: watched)."""
+        if observed_from is None or observed_from <= layout.start:
+            return []
+        cells: list[Style | None] = [None] * layout.n
+        for i in range(layout.n):
+            lo, hi = layout.bounds(i)
+            if hi > observed_from:
+                break
+            inside = imported is not None and imported[0] <= lo and hi <= imported[1]
+            cells[i] = _IMPORTED if inside else _RECONSTRUCTED
         return cells
 
     # --- drawing -----------------------------------------------------------------------------
@@ -265,8 +292,9 @@ class Timeline(AppAware, Widget):
         ]
         cells.append((" ", None))
         gaps = self._gaps
+        before = self._before
         for i, ch in enumerate(self._bars):
-            style = _BAR
+            style = before[i] or _BAR if before else _BAR
             if gaps and gaps[i]:
                 style = _GAP
                 ch = ch if ch != " " else "░"

@@ -1,0 +1,245 @@
+"""Reading audit logs: JSON lines of `audit.k8s.io` Events, plain or gzipped, rotated or not.
+
+Accepted per line: an Event (what `--audit-log-path` writes), an `EventList` (what an audit
+webhook receives), or an export that wraps either as a JSON string under `message` or `log`
+(CloudWatch, Fluent Bit) or `properties.log` (Azure diagnostic settings). A line that is none of
+these is garbage: reported (file and line), skipped and counted; a last line cut short (a file
+still being written, a copy interrupted) is counted as truncated. Gzip is recognised by its
+magic bytes, not the file name.
+
+Files are read together and merged by `stageTimestamp`, so rotated files (`audit.log`,
+`audit-2024-05-01T10-00-00.000.log.gz`) and the logs of several API servers can be given in
+any order. Within a file entries are nearly in time order (written as requests complete); a
+small window puts them in order.
+"""
+
+from __future__ import annotations
+
+import gzip
+import heapq
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import orjson
+
+from khronoscope.audit.entries import BadEntry, parse_stamp
+from khronoscope.errors import KhronoscopeError
+
+# entries up to this much older than the newest read so far are still put in order
+REORDER_WINDOW = 10 * 1_000_000_000
+REORDER_MAX = 20_000  # lines held at most (bounds memory whatever the entry rate)
+MAX_EXAMPLES = 10
+_GZIP_MAGIC = b"\x1f\x8b"
+
+# (stageTimestamp ns, file number, entry number, Event)
+Entry = tuple[int, int, int, dict[str, Any]]
+
+
+@dataclass(slots=True)
+class ReadStats:
+    """What reading found: entries, garbage and truncated lines, and where."""
+
+    lines: int = 0
+    entries: int = 0
+    garbage: int = 0
+    truncated: int = 0
+    bytes_total: int = 0
+    bytes_read: int = 0
+    examples: list[str] = field(default_factory=list)
+
+    def report(self, where: str) -> None:
+        """Keep a few examples of what was skipped (the first ones)."""
+        if len(self.examples) < MAX_EXAMPLES:
+            self.examples.append(where)
+
+
+class _Counting:
+    """A raw file that counts the bytes read from it (the compressed ones, for gzip)."""
+
+    def __init__(self, f: BinaryIO) -> None:
+        self.f = f
+        self.read_bytes = 0
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.f.read(n)
+        self.read_bytes += len(data)
+        return data
+
+    def readline(self, n: int = -1) -> bytes:
+        data = self.f.readline(n)
+        self.read_bytes += len(data)
+        return data
+
+    def close(self) -> None:
+        self.f.close()
+
+
+def unwrap(doc: Any) -> list[dict[str, Any]]:
+    """The Events in one JSON document (see the module docstring); BadEntry if none."""
+    if isinstance(doc, dict):
+        if "auditID" in doc:
+            return [doc]
+        if doc.get("kind") == "EventList" and isinstance(doc.get("items"), list):
+            return [e for e in doc["items"] if isinstance(e, dict)]
+        inner = doc.get("message") if isinstance(doc.get("message"), str) else doc.get("log")
+        props = doc.get("properties")
+        if not isinstance(inner, str) and isinstance(props, dict):
+            inner = props.get("log")
+        if isinstance(inner, str):
+            try:
+                return unwrap(orjson.loads(inner))
+            except orjson.JSONDecodeError:
+                raise BadEntry("a wrapped entry that is not JSON") from None
+    raise BadEntry("not an audit Event")
+
+
+class AuditFile:
+    """One audit log file, read entry by entry in (nearly exact) time order."""
+
+    def __init__(self, path: Path, number: int, stats: ReadStats) -> None:
+        self.path = path
+        self.number = number
+        self.stats = stats
+        try:
+            raw = open(path, "rb")  # noqa: SIM115 (closed at the end of `entries`)
+        except FileNotFoundError:
+            raise KhronoscopeError(f"{path}: no such file") from None
+        except IsADirectoryError:
+            raise KhronoscopeError(f"{path} is a directory, not an audit log") from None
+        except OSError as err:
+            raise KhronoscopeError(f"cannot open {path}: {err.strerror}") from None
+        self.size = path.stat().st_size
+        stats.bytes_total += self.size
+        self._raw = _Counting(raw)
+        self.gzipped = raw.read(2) == _GZIP_MAGIC
+        raw.seek(0)
+
+    def close(self) -> None:
+        """Close the file (`entries` closes it when it ends)."""
+        self._raw.close()
+
+    def _lines(self) -> Iterator[bytes]:
+        stream: Any = gzip.GzipFile(fileobj=self._raw) if self.gzipped else self._raw
+        try:
+            while True:
+                before = self._raw.read_bytes
+                try:
+                    line = stream.readline()
+                except (EOFError, zlib.error, gzip.BadGzipFile, OSError) as err:
+                    self.stats.truncated += 1
+                    what = "ends early" if isinstance(err, EOFError) else "is damaged"
+                    self.stats.report(f"{self.path}: compressed data {what}; read up to there")
+                    return
+                self.stats.bytes_read += self._raw.read_bytes - before
+                if not line:
+                    return
+                yield line
+        finally:
+            self._raw.close()
+
+    def entries(self) -> Iterator[Entry]:
+        """Events with their stageTimestamp, put in order within a small window.
+
+        Lines wait in the window as bytes (their time read off the raw line where the API
+        server's layout allows) and are parsed when they leave it: parsed Events are large."""
+        stats = self.stats
+        heap: list[tuple[int, int, int, bytes | dict[str, Any]]] = []
+        newest = 0
+        lineno = 0
+        for line in self._lines():
+            lineno += 1
+            stats.lines += 1
+            t = _raw_stamp(line)
+            if t is not None:
+                item: tuple[int, int, int, bytes | dict[str, Any]] = (
+                    t,
+                    self.number,
+                    lineno << 16,
+                    line,
+                )
+                heapq.heappush(heap, item)
+            else:
+                for i, (t, ev) in enumerate(self._parse(line, lineno)):
+                    heapq.heappush(heap, (t, self.number, (lineno << 16) | (i & 0xFFFF), ev))
+                if t is None:
+                    continue
+            if t > newest:
+                newest = t
+            while heap and (heap[0][0] < newest - REORDER_WINDOW or len(heap) > REORDER_MAX):
+                yield from self._ready(heapq.heappop(heap))
+        while heap:
+            yield from self._ready(heapq.heappop(heap))
+
+    def _ready(self, item: tuple[int, int, int, bytes | dict[str, Any]]) -> Iterator[Entry]:
+        t, number, seq, value = item
+        if isinstance(value, dict):
+            self.stats.entries += 1
+            yield (t, number, seq, value)
+            return
+        for _t, ev in self._parse(value, seq >> 16, t):
+            self.stats.entries += 1
+            yield (t, number, seq, ev)
+
+    def _parse(
+        self, line: bytes, lineno: int, known: int | None = None
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """The Events of one line with their times (`known`: read off the raw line already);
+        [] (reported) for garbage."""
+        stats = self.stats
+        where = f"{self.path}:{lineno}"
+        if not line.strip():
+            return []
+        try:
+            events = unwrap(orjson.loads(line))
+        except (orjson.JSONDecodeError, BadEntry) as err:
+            if not line.endswith(b"\n"):
+                stats.truncated += 1
+                stats.report(f"{where}: last line cut short (skipped)")
+            else:
+                stats.garbage += 1
+                why = "not JSON" if isinstance(err, orjson.JSONDecodeError) else str(err)
+                stats.report(f"{where}: {why} (skipped)")
+            return []
+        if known is not None and len(events) == 1:
+            return [(known, events[0])]
+        out = []
+        for ev in events:
+            try:
+                out.append((parse_stamp(ev.get("stageTimestamp") or ev.get("timestamp")), ev))
+            except BadEntry as err:
+                stats.garbage += 1
+                stats.report(f"{where}: {err} (skipped)")
+        return out
+
+
+_STAMP_KEY = b'"stageTimestamp":"'
+_EVENT_START = b'{"kind":"Event"'
+
+
+def _raw_stamp(line: bytes) -> int | None:
+    """The stageTimestamp of a line laid out as the API server writes it, without parsing the
+    line (None when it is not found: the line is then parsed at once)."""
+    if not line.startswith(_EVENT_START):
+        return None  # wrapped, a list, or laid out otherwise: parsed to find its time(s)
+    i = line.rfind(_STAMP_KEY)
+    if i < 0:
+        return None
+    start = i + len(_STAMP_KEY)
+    end = line.find(b'"', start)
+    if end < 0 or end - start > 40:
+        return None
+    try:
+        return parse_stamp(line[start:end].decode("ascii"))
+    except (BadEntry, UnicodeDecodeError):
+        return None
+
+
+def read_all(paths: list[Path], stats: ReadStats) -> Iterator[Entry]:
+    """Every entry of every file, merged into one stream in time order."""
+    files = [AuditFile(p, i, stats) for i, p in enumerate(paths)]
+    if len(files) == 1:
+        return files[0].entries()
+    return heapq.merge(*(f.entries() for f in files))

@@ -1,0 +1,101 @@
+"""`khronoscope import audit FILE... -o RECORDING | --into RECORDING`: history from audit logs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from khronoscope.audit.importer import ImportStats, import_new
+from khronoscope.audit.join import describe_join, import_into
+from khronoscope.commands._recording import StatusLine
+from khronoscope.core.timefmt import format_iso
+from khronoscope.errors import UsageError
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """`import audit` and its options."""
+    sub = parser.add_subparsers(dest="what", metavar="WHAT", required=True)
+    audit = sub.add_parser(
+        "audit",
+        help="kube-apiserver audit logs (JSON lines, rotated, .gz, managed-cluster exports)",
+        description="Import kube-apiserver audit logs: every write they logged becomes a "
+        "version with who made it (user, groups, user agent, source IPs). Writes logged "
+        "without their body (Metadata level) are kept as 'changed by USER, content unknown'. "
+        "Secret values are redacted as when recording.",
+    )
+    audit.add_argument("files", nargs="+", metavar="FILE", help="audit log files, in any order")
+    target = audit.add_mutually_exclusive_group(required=True)
+    target.add_argument("-o", "--output", metavar="RECORDING", help="write a new recording")
+    target.add_argument(
+        "--into",
+        metavar="RECORDING",
+        help="add the history before RECORDING began (written beside it as RECORDING.audit; "
+        "the recording itself is never rewritten) and attribute its versions",
+    )
+    audit.add_argument("--cluster", default="", help="the cluster's name (with -o)")
+    audit.add_argument("-q", "--quiet", action="store_true", help="no progress")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Import, showing progress; a summary on stderr."""
+    paths = [Path(f) for f in args.files]
+    status = StatusLine(interval=10.0)
+    progress = None if args.quiet else _progress(status)
+    if args.output:
+        out = Path(args.output)
+        if out.exists():
+            raise UsageError(f"{out} already exists: choose a new file (never overwritten)")
+        stats = import_new(paths, out, cluster=args.cluster, progress=progress)
+        where = str(out)
+    else:
+        into = Path(args.into)
+        if not into.is_file():
+            raise UsageError(f"--into {into}: no such recording")
+        stats = import_into(paths, into, progress=progress)
+        where = f"{into} (history before it in {into.name}.audit)"
+    status.clear()
+    _summary(stats, where, bool(args.into))
+    return 0
+
+
+def _progress(status: StatusLine):  # type: ignore[no-untyped-def]
+    def show(stats: ImportStats) -> None:
+        r = stats.read
+        pct = f"{100 * r.bytes_read / r.bytes_total:3.0f}% " if r.bytes_total else ""
+        status.show(
+            f"importing: {pct}{r.entries:,} entries, {stats.changes:,} changes, "
+            f"{stats.rate:,.0f} entries/s"
+        )
+
+    return show
+
+
+def _summary(stats: ImportStats, where: str, into: bool) -> None:
+    r = stats.read
+    say = sys.stderr.write
+    span = ""
+    if stats.first_t is not None and stats.last_t is not None:
+        span = f", {format_iso(stats.first_t)} .. {format_iso(stats.last_t)}"
+    say(
+        f"khronoscope: imported {r.entries:,} audit entries into {where}: "
+        f"{stats.versions:,} versions, {stats.deletes:,} deletes, {stats.unknown:,} changes "
+        f"with content not in the audit log{span}\n"
+    )
+    if into:
+        say(f"khronoscope: {describe_join(stats)}\n")
+    skipped = dict(stats.skipped)
+    if stats.stale:
+        skipped["older than a version already imported"] = stats.stale
+    if skipped:
+        listed = ", ".join(f"{n:,} {why}" for why, n in sorted(skipped.items()))
+        say(f"khronoscope: skipped entries: {listed}\n")
+    if r.garbage or r.truncated:
+        say(
+            f"khronoscope: warning: {r.garbage:,} lines that are not audit entries and "
+            f"{r.truncated:,} cut short were skipped\n"
+        )
+        for example in r.examples:
+            say(f"khronoscope:   {example}\n")

@@ -1,0 +1,259 @@
+"""`import audit --into`: the audit history before a recording, joined to it without a seam."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from khronoscope.audit.join import import_into
+from khronoscope.cli import main
+from khronoscope.core.provenance import (
+    OBSERVED,
+    RECONSTRUCTED,
+    RECONSTRUCTED_FIELD,
+    Provenance,
+    is_unknown,
+)
+from khronoscope.core.source import SourceInfo, TypeState, TypeStatus
+from khronoscope.core.types import Change, ChangeKind, ObjectKey, ResourceType
+from khronoscope.errors import KhronoscopeError
+from khronoscope.recording.companion import companion_path
+from khronoscope.recording.source import open_recording
+from khronoscope.recording.writer import RecordingWriter, WriterOptions
+from tests.audit.lines import deployment, event, write
+from tests.audit.test_entries import at
+
+DEPLOY = ResourceType(
+    "apps", "v1", "deployments", "Deployment", True, ("deploy",), ("list", "watch")
+)
+CM = ResourceType("", "v1", "configmaps", "ConfigMap", True, (), ("list", "watch"))
+START = at(100)
+WEB = ObjectKey("deployments.apps", "shop", "web")
+GONE = ObjectKey("deployments.apps", "shop", "gone")
+DRIFT = ObjectKey("deployments.apps", "shop", "drift")
+CFG = ObjectKey("configmaps", "shop", "cfg")
+BOB = {"username": "bob", "groups": ["ops"]}
+
+
+def configmap(rv: int, value: str) -> dict:
+    return {
+        "kind": "ConfigMap",
+        "apiVersion": "v1",
+        "metadata": {"name": "cfg", "namespace": "shop", "resourceVersion": str(rv)},
+        "data": {"a": value},
+    }
+
+
+def record(path: Path) -> None:
+    """A recording that began at START: web (rv 20), drift (rv 19) and cfg listed first, then
+    web changed at START+5 (rv 25) and cfg at START+3.1."""
+    w = RecordingWriter.create(
+        path, SourceInfo("c1", "ctx"), start=START, writer_options=WriterOptions(autoflush=False)
+    )
+    w.set_types(START, [DEPLOY, CM])
+    for rt in (DEPLOY, CM):
+        w.append_status(START, rt.name, TypeStatus(TypeState.SYNCING, START))
+    listed = START + 100_000_000
+    w.append_change(Change(listed, WEB, ChangeKind.ADDED, deployment("web", 20, replicas=2)))
+    w.append_change(Change(listed + 1, DRIFT, ChangeKind.ADDED, deployment("drift", 19)))
+    w.append_change(Change(listed + 2, CFG, ChangeKind.ADDED, configmap(21, "one")))
+    for rt in (DEPLOY, CM):
+        w.append_status(listed + 10, rt.name, TypeStatus(TypeState.LIVE, listed + 10))
+    w.append_change(Change(at(103.1), CFG, ChangeKind.MODIFIED, configmap(24, "two")))
+    w.append_change(Change(at(105), WEB, ChangeKind.MODIFIED, deployment("web", 25, replicas=4)))
+    w.close()
+
+
+def audit_log(path: Path) -> Path:
+    d = {rv: deployment("web", rv, replicas=r) for rv, r in ((10, 1), (15, 3), (20, 2))}
+    return write(
+        path,
+        [
+            event(10, "create", "deployments", "web", group="apps", response=d[10]),
+            event(20, "update", "deployments", "web", group="apps", response=d[15]),
+            event(30, "patch", "deployments", "web", group="apps", response=d[20]),
+            event(
+                40, "create", "deployments", "gone", group="apps", response=deployment("gone", 12)
+            ),
+            event(
+                41, "create", "deployments", "drift", group="apps", response=deployment("drift", 16)
+            ),
+            event(50, "create", "configmaps", "cfg", level="Metadata"),
+            # the recording's time: who made its versions
+            event(103, "patch", "configmaps", "cfg", level="Metadata", user=BOB),
+            event(
+                105,
+                "update",
+                "deployments",
+                "web",
+                group="apps",
+                response=deployment("web", 25, replicas=4),
+                user=BOB,
+            ),
+        ],
+    )
+
+
+@pytest.fixture
+def joined(tmp_path):
+    rec = tmp_path / "rec.khr"
+    record(rec)
+    before = rec.read_bytes()
+    stats = import_into([audit_log(tmp_path / "audit.log")], rec, worker=False)
+    assert rec.read_bytes() == before  # evidence is never rewritten
+    return rec, stats
+
+
+def test_the_audit_history_comes_before_the_recording_as_one_timeline(joined):
+    rec, _ = joined
+    src = open_recording(rec)
+    times = [t for t, _ in src.tmap.history(WEB)]
+    # the audit's three versions, then the recording's change at START+5: the listed version at
+    # START+0.1 is the audit's last one (same resourceVersion), so no step at the join
+    assert times == [at(10), at(20), at(30), at(105)]
+    assert src.tmap.get(WEB, at(15))["spec"]["replicas"] == 1
+    assert src.tmap.get(WEB, at(25))["spec"]["replicas"] == 3
+    assert src.tmap.get(WEB, START + 200_000_000)["spec"]["replicas"] == 2
+    assert src.start_t == at(10)
+
+
+def test_the_recording_s_versions_are_attributed_by_resource_version(joined):
+    rec, stats = joined
+    src = open_recording(rec)
+    prov = src.provenance.version(WEB, at(105))
+    assert prov is not None and prov.user == "bob" and prov.origin == OBSERVED
+    assert prov.resource_version == "25"
+    # a write logged without its body: matched by time, and says so
+    cm = src.provenance.version(CFG, at(103.1))
+    assert cm is not None and cm.user == "bob" and "matched by time" in cm.note
+    assert stats.attributed == 2
+
+
+def test_disagreements_at_the_join_are_marked_gaps_and_the_recording_wins(joined):
+    rec, stats = joined
+    src = open_recording(rec)
+    reasons = [g.reason for g in src.gaps()]
+    assert any(str(DRIFT) in r and "16" in r and "19" in r for r in reasons)
+    assert any(str(GONE) in r and "not listed" in r for r in reasons)
+    assert not any(str(WEB) in r for r in reasons)
+    assert stats.gaps == 2
+    # the recording wins: gone ends where the recording begins, drift is as recorded
+    assert src.tmap.get(GONE, at(45)) is not None
+    assert src.tmap.get(GONE, START + 1) is None
+    assert src.tmap.get(DRIFT, START + 200_000_000)["metadata"]["resourceVersion"] == "19"
+    assert src.tmap.get(DRIFT, at(45))["metadata"]["resourceVersion"] == "16"
+
+
+def test_an_unknown_state_before_the_join_ends_at_the_recording_s_version(joined):
+    rec, _ = joined
+    src = open_recording(rec)
+    assert is_unknown(src.tmap.get(CFG, at(60)))
+    assert src.tmap.get(CFG, START + 200_000_000)["data"] == {"a": "one"}
+
+
+def test_writes_logged_without_body_are_matched_to_the_version_each_made(tmp_path):
+    """A create and an edit two seconds apart: each attributes its own recorded version."""
+    rec = tmp_path / "rec.khr"
+    new = ObjectKey("configmaps", "shop", "new")
+    w = RecordingWriter.create(
+        rec, SourceInfo("c1"), start=START, writer_options=WriterOptions(autoflush=False)
+    )
+    w.set_types(START, [CM])
+    w.append_status(START, "configmaps", TypeStatus(TypeState.LIVE, START))
+    w.append_change(Change(at(110.05), new, ChangeKind.ADDED, configmap(30, "a")))
+    w.append_change(Change(at(111.05), new, ChangeKind.MODIFIED, configmap(31, "b")))
+    w.close()
+    log = write(
+        tmp_path / "audit.log",
+        [
+            event(110, "create", "configmaps", "new", level="Metadata"),
+            event(111, "patch", "configmaps", "new", level="Metadata", user=BOB),
+        ],
+    )
+    import_into([log], rec, worker=False)
+    src = open_recording(rec)
+    users = [src.provenance.version(new, t).user for t, _ in src.tmap.history(new)]
+    assert users == ["alice@example.com", "bob"]
+
+
+def test_a_write_between_the_start_and_the_first_listing_is_before_the_join(tmp_path):
+    """The recorder lists a moment after it began: a write in between is in what it listed,
+    so it belongs before the join (no false disagreement)."""
+    rec = tmp_path / "rec.khr"
+    w = RecordingWriter.create(
+        rec, SourceInfo("c1"), start=START, writer_options=WriterOptions(autoflush=False)
+    )
+    w.set_types(START, [DEPLOY])
+    w.append_status(START, DEPLOY.name, TypeStatus(TypeState.SYNCING, START))
+    listed = START + 500_000_000
+    w.append_change(Change(listed, WEB, ChangeKind.ADDED, deployment("web", 11, replicas=2)))
+    w.append_status(listed + 1, DEPLOY.name, TypeStatus(TypeState.LIVE, listed + 1))
+    w.close()
+    d10, d11 = deployment("web", 10), deployment("web", 11, replicas=2)
+    log = write(
+        tmp_path / "audit.log",
+        [
+            event(90, "create", "deployments", "web", group="apps", response=d10),
+            event(100.2, "update", "deployments", "web", group="apps", response=d11),
+        ],
+    )
+    stats = import_into([log], rec, worker=False)
+    src = open_recording(rec)
+    assert stats.gaps == 0 and not src.gaps()
+    assert [t for t, _ in src.tmap.history(WEB)] == [at(90), at(100.2)]
+
+
+def test_reconstructed_versions_give_way_to_the_audit_log_where_it_reaches(tmp_path):
+    # a recording whose start remembered two revisions (ReplicaSets' times, to the second)
+    rec2 = tmp_path / "rec2.khr"
+    w2 = RecordingWriter.create(
+        rec2, SourceInfo("c1", "ctx"), start=START, writer_options=WriterOptions(autoflush=False)
+    )
+    w2.set_types(START, [DEPLOY, CM])
+    w2.append_status(START, DEPLOY.name, TypeStatus(TypeState.SYNCING, START))
+    listed = START + 100_000_000
+    w2.append_change(Change(listed, WEB, ChangeKind.ADDED, deployment("web", 20, replicas=2)))
+    w2.append_status(listed + 10, DEPLOY.name, TypeStatus(TypeState.LIVE, listed + 10))
+    for second in (5, 9.6):  # before the audit log begins, and within its second
+        shell = {"kind": "Deployment", "spec": {"replicas": second}, RECONSTRUCTED_FIELD: "RS"}
+        w2.append_reconstructed(at(second), WEB, shell)
+        w2.append_provenance(Provenance(at(second), WEB, RECONSTRUCTED, note="from RS"))
+    w2.close()
+    import_into([audit_log(tmp_path / "audit.log")], rec2, worker=False)
+    src = open_recording(rec2)
+    assert [t for t, _ in src.tmap.history(WEB)] == [at(5), at(10), at(20), at(30)]
+    assert src.tmap.get(WEB, at(9.8))["spec"]["replicas"] == 5  # rebuilt, from before the log
+
+
+def test_a_second_import_into_the_same_recording_is_refused(joined, tmp_path):
+    rec, _ = joined
+    with pytest.raises(KhronoscopeError, match="already has imported history"):
+        import_into([tmp_path / "audit.log"], rec, worker=False)
+
+
+def test_a_companion_made_for_another_recording_is_not_used(joined, tmp_path):
+    rec, _ = joined
+    other = tmp_path / "other.khr"
+    w = RecordingWriter.create(other, SourceInfo("c1"), start=START + 1)
+    w.append_change(Change(at(105), WEB, ChangeKind.ADDED, deployment("web", 25)))
+    w.close()
+    companion_path(rec).rename(companion_path(other))
+    src = open_recording(other)
+    assert [t for t, _ in src.tmap.history(WEB)] == [at(105)]
+    assert any("made for another recording" in p.describe() for p in src.problems())
+
+
+def test_the_command_line(tmp_path, capsys):
+    rec = tmp_path / "rec.khr"
+    record(rec)
+    log = audit_log(tmp_path / "audit.log")
+    assert main(["import", "audit", str(log), "--into", str(rec), "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "2 recorded versions attributed" in err and "2 disagreement(s)" in err
+    assert main(["history", str(rec), "deploy/shop/web", "--json"]) == 0
+    import json
+
+    entries = json.loads(capsys.readouterr().out)
+    assert [e["user"] for e in entries] == ["alice@example.com"] * 3 + ["bob"]
+    assert entries[-1]["origin"] == "observed" and entries[0]["origin"] == "audit"
