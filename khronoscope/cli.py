@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from khronoscope import __version__
 from khronoscope.commands import COMMANDS, load
+from khronoscope.core.safetext import safe_line
 from khronoscope.errors import KhronoscopeError
 
 PROG = "khronoscope"
@@ -27,7 +28,7 @@ class _Parser(argparse.ArgumentParser):
         self._negative_number_matcher = _RELATIVE_TIME
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, safe_line(f"{self.prog}: error: {message}") + "\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,7 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except KhronoscopeError as err:
-        print(f"{PROG}: {err}", file=sys.stderr)
+        # one line that quotes names, paths and server errors: shown, never obeyed
+        print(f"{PROG}: {safe_line(str(err))}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         return 130
@@ -72,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("KHRONOSCOPE_DEBUG"):
             raise
         print(
-            f"{PROG}: internal error: {type(err).__name__}: {err} "
+            f"{PROG}: internal error: {type(err).__name__}: {safe_line(str(err))} "
             "(set KHRONOSCOPE_DEBUG=1 for the traceback)",
             file=sys.stderr,
         )

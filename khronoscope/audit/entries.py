@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from khronoscope.cluster.redact import SECRETS_TYPE, SecretRedactor
-from khronoscope.core.provenance import AUDIT, Actor, Provenance, printable
+from khronoscope.core.provenance import AUDIT, Actor, Provenance
+from khronoscope.core.safetext import safe_line
 from khronoscope.core.types import ObjectKey
 
 WRITE_VERBS = frozenset(("create", "update", "patch", "delete", "deletecollection"))
@@ -301,10 +302,10 @@ class Translator:
                 real = (ev.get("user") or {}).get("username") or ""
                 username = f"{username} (as impersonated by {real})" if real else username
             actor = Actor(
-                printable(username),
-                tuple(printable(str(g)) for g in ident[1]),
-                printable(str(ident[2] or "")),
-                tuple(printable(str(ip)) for ip in ident[3]),
+                safe_line(username),
+                tuple(safe_line(str(g)) for g in ident[1]),
+                safe_line(str(ident[2] or "")),
+                tuple(safe_line(str(ip)) for ip in ident[3]),
             )
             if len(self._actors) < 10_000:
                 self._actors[ident] = actor

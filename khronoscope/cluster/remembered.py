@@ -33,8 +33,8 @@ from khronoscope.core.provenance import (
     RECONSTRUCTED_FIELD,
     Provenance,
     ProvenanceStore,
-    printable,
 )
+from khronoscope.core.safetext import safe_line
 from khronoscope.core.timefmt import parse_k8s_time
 from khronoscope.core.types import ObjectKey
 from khronoscope.temporal import codec
@@ -63,8 +63,8 @@ class Remembered:
     obj: dict[str, Any] | None = None
 
     def provenance(self) -> Provenance:
-        """Its provenance entry (the note is made of the cluster's strings: made printable)."""
-        note = printable(self.note)
+        """Its provenance entry (the note is made of the cluster's strings: controls shown)."""
+        note = safe_line(self.note)
         return Provenance(self.t, self.key, RECONSTRUCTED, mark=self.obj is None, note=note)
 
 

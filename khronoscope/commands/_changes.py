@@ -12,6 +12,7 @@ from typing import Any, TextIO
 import orjson
 
 from khronoscope.commands._history import parse_moment
+from khronoscope.core.safetext import safe_json, safe_line
 from khronoscope.core.timefmt import format_iso
 from khronoscope.core.types import ObjectKey, ResourceType
 from khronoscope.errors import UsageError
@@ -50,7 +51,7 @@ def open_file(path: str) -> RecordingSource:
     """The recording with its whole history loaded; damage is reported on stderr, once."""
     source = open_recording(path)
     for problem in source.problems():
-        print(f"khronoscope: warning: {path}: {problem.describe()}", file=sys.stderr)
+        print(safe_line(f"khronoscope: warning: {path}: {problem.describe()}"), file=sys.stderr)
     return source
 
 
@@ -126,5 +127,6 @@ def key_dict(key: ObjectKey) -> dict[str, str]:
 
 
 def write_json(value: Any, out: TextIO) -> None:
-    """One JSON document and a newline."""
-    out.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
+    """One JSON document and a newline (the same values, but nothing a terminal would obey:
+    `history --json` is also read on screens)."""
+    out.write(safe_json(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()) + "\n")

@@ -16,6 +16,7 @@ import sys
 import time
 from typing import Any
 
+from khronoscope.core.safetext import safe_line
 from khronoscope.core.source import HistorySource, TypeState
 from khronoscope.core.timefmt import NS, TimeParseError, now_ns, parse_time
 from khronoscope.errors import UsageError
@@ -107,7 +108,8 @@ class _SyncProgress:
         self.drawn = False
 
     def say(self, line: str) -> None:
-        print(f"khronoscope: {line}", file=sys.stderr, flush=True)
+        # context, cluster and type names: the kubeconfig's and the API server's text
+        print(f"khronoscope: {safe_line(line)}", file=sys.stderr, flush=True)
 
     def show(self, session: Any) -> None:
         if not self.tty:

@@ -8,6 +8,7 @@ import sys
 import time
 from typing import TextIO
 
+from khronoscope.core.safetext import safe_line
 from khronoscope.core.timefmt import NS
 from khronoscope.errors import UsageError
 from khronoscope.recording.recorder import Retention
@@ -91,6 +92,7 @@ class StatusLine:
 
     def show(self, text: str, force: bool = False) -> None:
         """Draw `text` (on a terminal every call; otherwise at most once per interval)."""
+        text = safe_line(text)  # quotes type names, contexts, the server's errors
         if self.tty:
             self.stream.write("\r\033[K" + text)
             self._drawn = True
@@ -105,7 +107,7 @@ class StatusLine:
     def say(self, text: str) -> None:
         """A line of its own (a warning), keeping the status line below it on a terminal."""
         self.clear()
-        self.stream.write(text + "\n")
+        self.stream.write(safe_line(text) + "\n")
         self.stream.flush()
 
     def clear(self) -> None:

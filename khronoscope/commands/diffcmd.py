@@ -17,6 +17,7 @@ from khronoscope.commands._changes import (
     write_json,
     yaml_diff,
 )
+from khronoscope.core.safetext import safe_block, safe_line
 from khronoscope.core.timefmt import format_iso
 from khronoscope.errors import UsageError
 from khronoscope.temporal.diff import changed_paths
@@ -85,13 +86,14 @@ def run(args: argparse.Namespace) -> int:
             f"{format_iso(t1)} .. {format_iso(t2)}: {len(added)} added, "
             f"{len(deleted)} deleted, {len(modified)} modified\n"
         )
+        # names, paths and YAML are the cluster's text: shown, never obeyed by the terminal
         for k in added:
-            out.write(f"+ {k}\n")
+            out.write(safe_line(f"+ {k}") + "\n")
         for k in deleted:
-            out.write(f"- {k}\n")
+            out.write(safe_line(f"- {k}") + "\n")
         for k, paths, text in modified:
-            out.write(f"~ {k}: {', '.join(paths)}\n")
-            out.write(text)
+            out.write(safe_line(f"~ {k}: {', '.join(paths)}") + "\n")
+            out.write(safe_block(text))
     return 1 if added or deleted or modified else 0
 
 

@@ -11,6 +11,7 @@ from khronoscope.commands._history import (
     parse_moment,
     split_list,
 )
+from khronoscope.core.safetext import safe_block
 from khronoscope.errors import KhronoscopeError
 from khronoscope.export import CompareMode, ExportScope, SecretsMode, compute_drift, format_report
 from khronoscope.export.scope import resolve_types
@@ -78,5 +79,6 @@ def run(args: argparse.Namespace) -> int:
     except KhronoscopeError as err:
         # 1 means "drift" here, so every error is 2, as diff does
         raise KhronoscopeError(str(err), exit_code=2) from None
-    print(format_report(report, with_diff=not args.no_diff), end="")
+    # names and YAML lines in the report are the cluster's (and Git's) text
+    print(safe_block(format_report(report, with_diff=not args.no_diff)), end="")
     return report.exit_status

@@ -13,6 +13,7 @@ from khronoscope.commands._history import (
     parse_moment,
     split_list,
 )
+from khronoscope.core.safetext import safe_line
 from khronoscope.core.timefmt import format_iso
 from khronoscope.errors import UsageError
 from khronoscope.export import ExportScope, Identity, SecretsMode, export_moment, export_range
@@ -101,15 +102,20 @@ def run(args: argparse.Namespace) -> int:
         if result.commit:
             print(result.commit)
     elif result.commit:
+        # the cluster's name is the recording's (or the kubeconfig's) text
         print(
-            f"exported {source.info.cluster} @ {format_iso(t)} to {result.repo} "
-            f"branch {result.branch}: commit {result.commit} "
-            f"(+{c.added} ~{c.modified} -{c.deleted}, {result.files} objects)"
+            safe_line(
+                f"exported {source.info.cluster} @ {format_iso(t)} to {result.repo} "
+                f"branch {result.branch}: commit {result.commit} "
+                f"(+{c.added} ~{c.modified} -{c.deleted}, {result.files} objects)"
+            )
         )
     else:
         print(
-            f"nothing changed: branch {result.branch} of {result.repo} already holds "
-            f"{source.info.cluster} @ {format_iso(t)} (no commit)"
+            safe_line(
+                f"nothing changed: branch {result.branch} of {result.repo} already holds "
+                f"{source.info.cluster} @ {format_iso(t)} (no commit)"
+            )
         )
     return 0
 
@@ -136,9 +142,11 @@ def _range(args, source, scope, identity) -> int:  # type: ignore[no-untyped-def
         else ""
     )
     print(
-        f"exported {source.info.cluster} {format_iso(t1)} .. {format_iso(t2)} to {result.repo} "
-        f"branch {result.branch}: {len(result.commits)} commits from {result.changes} changes "
-        f"(+{c.added} ~{c.modified} -{c.deleted}){resumed}"
+        safe_line(
+            f"exported {source.info.cluster} {format_iso(t1)} .. {format_iso(t2)} to "
+            f"{result.repo} branch {result.branch}: {len(result.commits)} commits from "
+            f"{result.changes} changes (+{c.added} ~{c.modified} -{c.deleted}){resumed}"
+        )
     )
     return 0
 

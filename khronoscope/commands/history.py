@@ -18,6 +18,7 @@ from khronoscope.commands._changes import (
     yaml_diff,
 )
 from khronoscope.core.provenance import RECONSTRUCTED, Provenance, is_unknown
+from khronoscope.core.safetext import safe_block, safe_line
 from khronoscope.core.timefmt import format_iso
 from khronoscope.core.types import ChangeKind, ObjectKey
 from khronoscope.core.writers import WhoWrote, who_wrote
@@ -88,9 +89,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     out = sys.stdout
     for e in entries:
-        out.write(history_line(e) + "\n")
+        # names, paths, users and YAML are the cluster's text: shown, never obeyed
+        out.write(safe_line(history_line(e)) + "\n")
         if args.diff and e.get("diff"):
-            out.write(e["diff"])
+            out.write(safe_block(e["diff"]))
     if not entries:
         print("no changes in the range asked", file=sys.stderr)
     return 0

@@ -9,6 +9,7 @@ from pathlib import Path
 from khronoscope.audit.importer import ImportStats, import_new
 from khronoscope.audit.join import describe_join, import_into
 from khronoscope.commands._recording import StatusLine
+from khronoscope.core.safetext import safe_line
 from khronoscope.core.timefmt import format_iso
 from khronoscope.errors import UsageError
 
@@ -75,27 +76,31 @@ def _progress(status: StatusLine):  # type: ignore[no-untyped-def]
 
 def _summary(stats: ImportStats, where: str, into: bool) -> None:
     r = stats.read
-    say = sys.stderr.write
     span = ""
     if stats.first_t is not None and stats.last_t is not None:
         span = f", {format_iso(stats.first_t)} .. {format_iso(stats.last_t)}"
-    say(
+    _say(
         f"khronoscope: imported {r.entries:,} audit entries into {where}: "
         f"{stats.versions:,} versions, {stats.deletes:,} deletes, {stats.unknown:,} changes "
-        f"with content not in the audit log{span}\n"
+        f"with content not in the audit log{span}"
     )
     if into:
-        say(f"khronoscope: {describe_join(stats)}\n")
+        _say(f"khronoscope: {describe_join(stats)}")
     skipped = dict(stats.skipped)
     if stats.stale:
         skipped["older than a version already imported"] = stats.stale
     if skipped:
         listed = ", ".join(f"{n:,} {why}" for why, n in sorted(skipped.items()))
-        say(f"khronoscope: skipped entries: {listed}\n")
+        _say(f"khronoscope: skipped entries: {listed}")
     if r.garbage or r.truncated:
-        say(
+        _say(
             f"khronoscope: warning: {r.garbage:,} lines that are not audit entries and "
-            f"{r.truncated:,} cut short were skipped\n"
+            f"{r.truncated:,} cut short were skipped"
         )
         for example in r.examples:
-            say(f"khronoscope:   {example}\n")
+            _say(f"khronoscope:   {example}")
+
+
+def _say(line: str) -> None:
+    """One summary line on stderr: it quotes the audit log's own text (reasons, examples)."""
+    sys.stderr.write(safe_line(line) + "\n")

@@ -25,6 +25,7 @@ from khronoscope.commands._recording import (
     parse_duration,
     retention_from_args,
 )
+from khronoscope.core.safetext import safe_line
 from khronoscope.core.timefmt import NS, now_ns
 from khronoscope.errors import KhronoscopeError, UsageError
 from khronoscope.tui.run import add_browser_arguments, settings_from_args
@@ -190,10 +191,12 @@ class LiveRecording:
         self.writer.close()
         s = self.writer.stats
         if self.writer.failed is not None:
-            print(f"khronoscope: {self.writer.failed}", file=sys.stderr)
+            print(safe_line(f"khronoscope: {self.writer.failed}"), file=sys.stderr)
         print(
-            f"khronoscope: recorded {s.changes:,} changes to {self.path}; "
-            f"replay with: khronoscope open {self.path}",
+            safe_line(
+                f"khronoscope: recorded {s.changes:,} changes to {self.path}; "
+                f"replay with: khronoscope open {self.path}"
+            ),
             file=sys.stderr,
         )
 

@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from khronoscope.core.safetext import safe_line
 from khronoscope.core.timefmt import format_iso
 from khronoscope.errors import KhronoscopeError
 from khronoscope.recording.reader import RecordingReader
@@ -69,9 +70,9 @@ def run(args: argparse.Namespace) -> int:
     finally:
         opening.done()
     for problem in source.problems():
-        print(f"khronoscope: warning: {path}: {problem.describe()}", file=sys.stderr)
+        print(safe_line(f"khronoscope: warning: {path}: {problem.describe()}"), file=sys.stderr)
     if source.end_t is None and not args.follow:
-        print(f"khronoscope: warning: {path} holds no changes yet", file=sys.stderr)
+        print(safe_line(f"khronoscope: warning: {path} holds no changes yet"), file=sys.stderr)
     clock = end_clock(source)
     settings = build_settings(
         command=args.view_type,
@@ -105,7 +106,7 @@ class _Opening:
                 )
         except KhronoscopeError:
             raise  # missing, not a recording, newer format: the one line says which
-        sys.stderr.write(line + ("" if self.tty else "\n"))
+        sys.stderr.write(safe_line(line) + ("" if self.tty else "\n"))
         sys.stderr.flush()
 
     def done(self) -> None:

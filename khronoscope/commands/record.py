@@ -33,6 +33,7 @@ from khronoscope.commands._recording import (
     retention_from_args,
     retention_options,
 )
+from khronoscope.core.safetext import safe_line
 from khronoscope.core.source import TypeState
 from khronoscope.core.timefmt import format_iso, now_ns
 from khronoscope.errors import KhronoscopeError, UsageError
@@ -186,8 +187,10 @@ async def _record(args: argparse.Namespace, out: Path, retention: Retention) -> 
     if s.last_t is not None:
         span = f", up to {format_iso(s.last_t)}"
     print(
-        f"khronoscope: stopped; {out} holds {s.changes:,} changes ({_size(s.bytes)}){span}; "
-        f"replay it with: khronoscope open {out}",
+        safe_line(
+            f"khronoscope: stopped; {out} holds {s.changes:,} changes ({_size(s.bytes)}){span}; "
+            f"replay it with: khronoscope open {out}"
+        ),
         file=sys.stderr,
     )
     return 0

@@ -31,15 +31,6 @@ RECONSTRUCTED = "reconstructed"  # rebuilt from what the cluster keeps (ReplicaS
 UNKNOWN_FIELD = "khronoscope.io/content-unknown"
 RECONSTRUCTED_FIELD = "khronoscope.io/reconstructed"
 
-_CONTROL = dict.fromkeys([*range(0x20), 0x7F, *range(0x80, 0xA0)], "\ufffd")
-
-
-def printable(text: str) -> str:
-    """`text` without control characters, each replaced by U+FFFD: what provenance says comes
-    from the cluster (user agents, condition reasons) and reaches terminals."""
-    return text if text.isprintable() else text.translate(_CONTROL)
-
-
 # sort order of entries at the same time: the version's own entry before the marks
 _VERSION, _MARK = 0, 1
 

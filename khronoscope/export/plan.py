@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from khronoscope.core.safetext import safe_line
 from khronoscope.core.timefmt import format_iso
 from khronoscope.export import layout
 
@@ -201,7 +202,7 @@ def commit_message(
     lines.append("")
     by = sorted(set(changed_by), key=lambda wo: wo[1])
     for who, what in by[:MAX_CHANGED_BY]:
-        lines.append(f"Khronoscope-Changed-By: {_trailer_value(who)}: {_trailer_value(what)}")
+        lines.append(f"Khronoscope-Changed-By: {who}: {what}")
     if len(by) > MAX_CHANGED_BY:
         lines.append(f"Khronoscope-Changed-By: ... and {len(by) - MAX_CHANGED_BY} more")
     lines += [
@@ -209,9 +210,6 @@ def commit_message(
         f"Khronoscope-Cluster: {cluster}",
         f"Khronoscope-Format: {FORMAT_VERSION}",
     ]
-    return "\n".join(lines) + "\n"
-
-
-def _trailer_value(text: str) -> str:
-    """One line, no control characters (a user name comes from the cluster)."""
-    return "".join(ch if ch.isprintable() else "?" for ch in text)
+    # the cluster's name, users, type names and notes are the cluster's text, and `git log`
+    # prints a message as it is: each line is made one line with its controls shown
+    return "\n".join(safe_line(line) for line in lines) + "\n"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from khronoscope.core.safetext import safe_line
 from khronoscope.core.timefmt import format_iso, now_ns
 from khronoscope.errors import KhronoscopeError
 from khronoscope.tui.run import add_browser_arguments, build_settings
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
             at=at,
         )
     except KhronoscopeError as err:
-        print(f"khronoscope: {err}", file=sys.stderr)
+        print(f"khronoscope: {safe_line(str(err))}", file=sys.stderr)
         return err.exit_code
     app = create_app(source, settings)
     if args.scale:

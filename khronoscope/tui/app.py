@@ -8,9 +8,11 @@ from typing import Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import BindingType
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from khronoscope.core.podspec import pod_containers
+from khronoscope.core.safetext import safe_block, safe_line
 from khronoscope.core.source import HistorySource
 from khronoscope.core.types import ObjectKey
 from khronoscope.tui.keymap import ACTIONS, CONTEXTS, DEFAULT_KEYMAP
@@ -68,6 +70,25 @@ class KhronoscopeApp(TimeControls, App[None], inherit_bindings=False):
         # run once the app is mounted, on its event loop (e.g. start a cluster session's tasks)
         self.startup_hooks: list[Callable[[KhronoscopeApp], object]] = []
         self._drift_repo = ""
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification as plain text, controls shown: messages quote object names,
+        bookmark labels and errors (widgets' `notify` calls this one). `markup` is ignored."""
+        super().notify(
+            safe_block(message),
+            title=safe_line(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     def get_default_screen(self) -> Screen:
         """The browser."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from khronoscope.core.safetext import is_safe
 from khronoscope.core.types import ResourceType
 
 QUIT_WORDS = frozenset({"q", "q!", "quit", "qa", "exit"})
@@ -107,19 +108,20 @@ def parse_command(text: str, aliases: Aliases) -> Command:
 
 
 def complete(text: str, aliases: Aliases, namespaces: Iterable[str]) -> str | None:
-    """The completed command line for what was typed so far, or None."""
+    """The completed command line for what was typed so far, or None. A name holding
+    control characters (a crafted recording) is never offered: the input would draw it raw."""
     if not text:
         return None
     if " " not in text:
         low = text.lower()
         for word in aliases.words():
-            if word.startswith(low) and word != low:
+            if word.startswith(low) and word != low and is_safe(word):
                 return text + word[len(text) :]
         return None
     head, _, partial = text.rpartition(" ")
     if not partial or partial.startswith("-"):
         return None
     for ns in sorted(namespaces):
-        if ns.startswith(partial) and ns != partial:
+        if ns.startswith(partial) and ns != partial and is_safe(ns):
             return f"{head} {ns}"
     return None

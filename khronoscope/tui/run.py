@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC
 from pathlib import Path
 
+from khronoscope.core.safetext import safe_line
 from khronoscope.core.source import HistorySource
 from khronoscope.core.timefmt import TimeParseError, now_ns, parse_time
 from khronoscope.errors import UsageError
@@ -73,7 +74,7 @@ def build_settings(
         except TimeParseError as err:
             raise UsageError(f"--at: {err}") from None
     for line in startup:
-        print(f"khronoscope: {line}", file=sys.stderr)
+        print(f"khronoscope: {safe_line(line)}", file=sys.stderr)
     return BrowserSettings(
         keymap=km,
         startup_messages=startup,

@@ -13,6 +13,7 @@ from textual.binding import BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from khronoscope.core.safetext import safe_line
 from khronoscope.core.source import Bookmark
 from khronoscope.core.timefmt import format_clock, format_offset
 from khronoscope.errors import KhronoscopeError
@@ -81,9 +82,9 @@ class BookmarksScreen(AppAware, Screen[None]):
         text.append("▶ " if at_cursor else "  ", style="bold")
         text.append(format_clock(b.t, app.settings.tz, millis=True) + "  ")
         text.append(f"{format_offset(b.t - app.playback.t):<12}  ", style="dim")
-        text.append(f"{b.label:<32}  ", style="bold yellow")
+        text.append(f"{safe_line(b.label):<32}  ", style="bold yellow")
         if b.key is not None:
-            text.append(str(b.key), style="cyan")
+            text.append(safe_line(str(b.key)), style="cyan")
         return text
 
     def _selected(self) -> Bookmark | None:
@@ -125,7 +126,8 @@ class BookmarksScreen(AppAware, Screen[None]):
                 self.notify(str(err), severity="error")
             self.reload(index=self.list.index)
 
-        self.app.push_screen(TextPrompt("Rename bookmark", check, b.label), done)
+        # the label may come from a recording: the prompt shows (and edits) its visible form
+        self.app.push_screen(TextPrompt("Rename bookmark", check, safe_line(b.label)), done)
 
     def action_delete(self) -> None:
         """Delete the bookmark."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -11,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
+from khronoscope.core.safetext import safe_line
 from khronoscope.core.types import ObjectKey
 
 
@@ -38,11 +40,13 @@ class CaptureChoice(ModalScreen[str | None]):
         """The title and the choices."""
         options = [Option("all containers" + self._now(None), id="all")]
         for name in self.containers:
-            options.append(Option(f"only {name}" + self._now(name), id=f"c:{name}"))
+            # a str prompt would be read as markup: container names are the pod spec's text
+            prompt = Text(f"only {safe_line(name)}" + self._now(name))
+            options.append(Option(prompt, id=f"c:{name}"))
         if self.current is None or self.current:
             options.append(Option("stop capturing", id="stop"))
         with Vertical():
-            yield Label(f"Capture the logs of {self.key.name}")
+            yield Label(Text(f"Capture the logs of {safe_line(self.key.name)}"))
             yield OptionList(*options)
 
     def _now(self, name: str | None) -> str:

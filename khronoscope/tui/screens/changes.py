@@ -17,6 +17,7 @@ from textual.binding import BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from khronoscope.core.safetext import safe_line
 from khronoscope.core.timefmt import format_clock, format_offset
 from khronoscope.core.types import ObjectKey
 from khronoscope.tui.appaware import AppAware
@@ -108,7 +109,7 @@ class ChangesScreen(AppAware, Screen[None]):
             (f"  ({format_offset(self.t2 - self.t1)[1:]})", "dim"),
         )
         if self.origin:
-            line1.append(f"  from {self.origin}", style="dim")
+            line1.append(f"  from {safe_line(self.origin)}", style="dim")  # a bookmark's label
         total = self.result.total
         line2 = Text(
             f"{total} object{'s' if total != 1 else ''} differ · + added · ~ modified · "
@@ -129,7 +130,7 @@ class ChangesScreen(AppAware, Screen[None]):
             counts = {ADDED: 0, MODIFIED: 0, DELETED: 0}
             for m in self._shown.get(item, ()):
                 counts[m.how] += 1
-            text = Text(item, style="bold cyan")
+            text = Text(safe_line(item), style="bold cyan")
             parts = [f"{n} {how}" for how, n in counts.items() if n]
             text.append("  " + ", ".join(parts), style="dim")
             return text
@@ -137,9 +138,9 @@ class ChangesScreen(AppAware, Screen[None]):
         key = item.key
         name = f"{key.namespace}/{key.name}" if key.namespace else key.name
         text = Text(f"  {sign} ", style=style)
-        text.append(name)
+        text.append(safe_line(name))
         if item.how == MODIFIED:
-            text.append("  " + self._changed(key), style="dim")
+            text.append("  " + safe_line(self._changed(key)), style="dim")
         return text
 
     def _changed(self, key: ObjectKey) -> str:

@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from khronoscope.core.provenance import is_unknown, reconstructed_note, unknown_reason
+from khronoscope.core.safetext import safe_block, safe_line
 from khronoscope.core.timefmt import format_clock
 from khronoscope.core.types import ObjectKey
 from khronoscope.tui.appaware import AppAware
@@ -87,20 +88,23 @@ class DetailScreen(AppAware, Screen[None]):
                 msg = f"{self.key} did not exist yet at {when}"
             else:
                 msg = f"{self.key} did not exist at {when} (deleted)"
-            body.update(Text(msg, style="italic"))
+            body.update(Text(safe_line(msg), style="italic"))
         elif (banner := provenance_banner(tmap.get(self.key, t))) is not None:
             # a state nobody knows, or one rebuilt: said first, never shown as observed
-            body.update(Text.assemble(banner, "\n\n", text))
+            body.update(Text.assemble(banner, "\n\n", safe_block(text)))
         elif self.mode == "yaml":
+            # YAML escapes most controls itself, but passes bidi controls and U+0085 on
+            text = safe_block(text)
             body.update(Syntax(text, "yaml", theme="ansi_dark", background_color="default"))
         else:
-            body.update(Text(text))
+            # annotations, messages and condition texts are free text from the cluster
+            body.update(Text(safe_block(text)))
 
     def _title(self, t: int) -> None:
         title = Text.assemble(
             (self.mode.upper() if self.mode == "yaml" else "Describe", "bold"),
             "  ",
-            (str(self.key), "bold cyan"),
+            (safe_line(str(self.key)), "bold cyan"),
         )
         if self.mode == "yaml" and not self.managed_fields:
             title.append("  (managedFields hidden)", style="dim")
@@ -136,8 +140,8 @@ class DetailScreen(AppAware, Screen[None]):
 def provenance_banner(obj: dict | None) -> Text | None:
     """The line above an object whose state at t is unknown or reconstructed (else None)."""
     if is_unknown(obj):
-        return Text("state unknown: " + unknown_reason(obj), style="bold yellow")
+        return Text("state unknown: " + safe_line(unknown_reason(obj)), style="bold yellow")
     note = reconstructed_note(obj)
     if note:
-        return Text("reconstructed (not observed): " + note, style="italic magenta")
+        return Text("reconstructed (not observed): " + safe_line(note), style="italic magenta")
     return None

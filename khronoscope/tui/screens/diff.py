@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from khronoscope.core.provenance import RECONSTRUCTED, provenance_of
+from khronoscope.core.safetext import safe_line
 from khronoscope.core.source import Bookmark
 from khronoscope.core.timefmt import format_clock
 from khronoscope.core.types import ObjectKey
@@ -51,7 +52,7 @@ def diff_text(lines: list[str]) -> Text:
             style = "red"
         else:
             style = ""
-        text.append(line + "\n", style=style)
+        text.append(safe_line(line) + "\n", style=style)  # a YAML line: cluster text
     return text
 
 
@@ -156,7 +157,9 @@ class DiffScreen(AppAware, Screen[None]):
         body = self.query_one("#diff-body", Static)
         if new_t is None and old_t is None:
             self.result = None
-            body.update(Text(f"{self.key} did not exist yet at the cursor", style="italic"))
+            body.update(
+                Text(safe_line(f"{self.key} did not exist yet at the cursor"), style="italic")
+            )
             return
         old = tmap.get(self.key, old_t) if old_t is not None else None
         new = tmap.get(self.key, new_t) if new_t is not None else None
@@ -167,7 +170,7 @@ class DiffScreen(AppAware, Screen[None]):
             what = "no difference"
             if self.result.hidden:
                 what += f" (only {', '.join(self.result.hidden[:3])}: a shows them)"
-            body.update(Text(what, style="italic"))
+            body.update(Text(safe_line(what), style="italic"))
         else:
             # the --- +++ header lines are in the title already
             body.update(diff_text(self.result.lines[2:]))
@@ -182,18 +185,19 @@ class DiffScreen(AppAware, Screen[None]):
         line1 = Text.assemble(
             ("Diff", "bold"),
             "  ",
-            (str(self.key), "bold cyan"),
+            (safe_line(str(self.key)), "bold cyan"),
             "  ",
             (modes.get(self.against, ""), "dim"),
         )
-        line2 = Text.assemble(("--- ", "red"), old_label or "(nothing)", "   ")
-        line2.append_text(Text.assemble(("+++ ", "green"), new_label or "(nothing)"))
+        # a label may quote a bookmark's
+        line2 = Text.assemble(("--- ", "red"), safe_line(old_label) or "(nothing)", "   ")
+        line2.append_text(Text.assemble(("+++ ", "green"), safe_line(new_label) or "(nothing)"))
         result = self.result
         line3 = Text(style="dim")
         if self._who:
-            line3.append(self._who + "   ", style="cyan")
+            line3.append(safe_line(self._who) + "   ", style="cyan")  # an audit user, a note
         if result is not None and result.paths:
-            line3.append("changed: " + ", ".join(result.paths[:6]))
+            line3.append("changed: " + safe_line(", ".join(result.paths[:6])))
             if len(result.paths) > 6:
                 line3.append(f" +{len(result.paths) - 6}")
             line3.append("   ")

@@ -20,6 +20,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from khronoscope.core.safetext import safe_block, safe_line
 from khronoscope.core.timefmt import format_clock
 from khronoscope.errors import KhronoscopeError
 from khronoscope.tui.appaware import AppAware
@@ -73,12 +74,15 @@ def parse_drift_args(text: str) -> DriftTarget:
 
 def report_text(report: Any, tz: Any) -> Text:
     """The report, coloured: sections, field paths, and diffs."""
+    # names, paths and diff lines are the cluster's text (and Git's): each through safe_line
     where = f"{report.repo}@{report.commit[:12]}" + (f":{report.path}" if report.path else "")
+    where = safe_line(where)
     out = Text()
-    out.append(f"cluster {report.cluster} @ {format_clock(report.t, tz)}", style="bold")
+    cluster = safe_line(str(report.cluster))
+    out.append(f"cluster {cluster} @ {format_clock(report.t, tz)}", style="bold")
     out.append(f" vs {where} ({report.mode.value} comparison", style="bold")
     if report.scope_note:
-        out.append(f", cluster side limited to {report.scope_note}")
+        out.append(f", cluster side limited to {safe_line(report.scope_note)}")
     out.append(")\n")
     summary = (
         f"{len(report.changed)} changed · {len(report.only_in_cluster)} only in the cluster · "
@@ -88,24 +92,24 @@ def report_text(report: Any, tz: Any) -> Text:
     if report.only_in_cluster:
         out.append(f"\nonly in the cluster ({len(report.only_in_cluster)})\n", style="bold")
         for item in report.only_in_cluster:
-            out.append(f"  + {item.key}\n", style="green")
+            out.append(f"  + {safe_line(str(item.key))}\n", style="green")
     if report.only_in_git:
         out.append(f"\nonly in Git ({len(report.only_in_git)})\n", style="bold")
         for item in report.only_in_git:
-            out.append(f"  - {item.key}", style="red")
-            out.append(f"  ({item.git_path})\n", style="dim")
+            out.append(f"  - {safe_line(str(item.key))}", style="red")
+            out.append(f"  ({safe_line(str(item.git_path))})\n", style="dim")
     if report.changed:
         out.append(f"\nchanged ({len(report.changed)})\n", style="bold")
         for item in report.changed:
-            out.append(f"  ~ {item.key}", style="yellow")
-            out.append(f"  ({item.git_path})\n", style="dim")
+            out.append(f"  ~ {safe_line(str(item.key))}", style="yellow")
+            out.append(f"  ({safe_line(str(item.git_path))})\n", style="dim")
             for p in item.paths:
-                out.append(f"      {p}\n", style="cyan")
+                out.append(f"      {safe_line(p)}\n", style="cyan")
             for line in item.diff.rstrip("\n").splitlines() if item.diff else ():
                 style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
-                out.append(f"        {line}\n", style=style)
+                out.append(f"        {safe_line(line)}\n", style=style)
     for problem in report.problems:
-        out.append(f"\nwarning: {problem}", style="bold red")
+        out.append(f"\nwarning: {safe_line(str(problem))}", style="bold red")
     return out
 
 
@@ -129,7 +133,8 @@ class DriftScreen(AppAware, Screen[None]):
 
     def compose(self) -> ComposeResult:
         """Title, scrollable report, footer."""
-        yield Static(Text(f"Drift vs {self.target.repo}", style="bold"), id="drift-title")
+        title = Text(f"Drift vs {safe_line(self.target.repo)}", style="bold")
+        yield Static(title, id="drift-title")
         with VerticalScroll(id="drift-scroll"):
             yield Static(id="drift-body")
         yield Footer()
@@ -171,7 +176,7 @@ class DriftScreen(AppAware, Screen[None]):
         if self.report is not None:
             self._body(report_text(self.report, self.kapp.settings.tz))
         else:
-            self._body(Text(self.error, style="bold red"))
+            self._body(Text(safe_block(self.error), style="bold red"))
 
     def _body(self, text: Text) -> None:
         self.query_one("#drift-body", Static).update(text)

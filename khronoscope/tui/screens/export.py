@@ -24,6 +24,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
+from khronoscope.core.safetext import safe_block, safe_line
 from khronoscope.core.timefmt import format_clock
 from khronoscope.core.types import ObjectKey
 from khronoscope.errors import KhronoscopeError
@@ -126,10 +127,14 @@ class ExportScreen(AppAware, ModalScreen[None]):
             yield Label("Scope")
             with RadioSet(id="export-scope"):
                 yield RadioButton("everything (owned objects and events skipped)", value=True)
-                yield RadioButton(f"what is in view: {self.view.describe()}", id="scope-view")
+                # Text, not str (a str label is markup); the namespace is the cluster's text
+                view = safe_line(self.view.describe())
+                yield RadioButton(Text(f"what is in view: {view}"), id="scope-view")
                 ns = self.view.namespace
                 yield RadioButton(
-                    f"namespace {ns}" if ns else "namespace (choose one in the browser first)",
+                    Text(f"namespace {safe_line(ns)}")
+                    if ns
+                    else "namespace (choose one in the browser first)",
                     id="scope-namespace",
                     disabled=ns is None,
                 )
@@ -200,7 +205,7 @@ class ExportScreen(AppAware, ModalScreen[None]):
         finally:
             self.running = False
         if result is None:
-            self._show(Text(self.error, style="bold red"))
+            self._show(Text(safe_block(self.error), style="bold red"))  # may quote object names
             return
         self.result = result
         remember(repo, branch or "")
@@ -228,16 +233,16 @@ class ExportScreen(AppAware, ModalScreen[None]):
 def result_text(result: ExportResult) -> Text:
     """What an export did, for the dialog."""
     c = result.counts
+    branch, repo = safe_line(str(result.branch)), safe_line(str(result.repo))
     if result.commit:
         return Text.assemble(
             ("commit ", "bold green"),
             (result.commit, "bold"),
-            f"\non branch {result.branch} of {result.repo} "
+            f"\non branch {branch} of {repo} "
             f"(+{c.added} ~{c.modified} -{c.deleted}, {result.files} objects)",
         )
     return Text(
-        f"nothing changed: branch {result.branch} of {result.repo} already holds "
-        "this moment (no commit)",
+        f"nothing changed: branch {branch} of {repo} already holds this moment (no commit)",
         style="bold",
     )
 

@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from khronoscope.core.provenance import RECONSTRUCTED, provenance_of
+from khronoscope.core.safetext import safe_line
 from khronoscope.core.timefmt import format_clock
 from khronoscope.core.types import ChangeKind, ObjectKey
 from khronoscope.tui.appaware import AppAware
@@ -47,35 +48,37 @@ def entry_text(entry: VersionEntry, when: str, current: bool) -> Text:
     if entry.mark:
         text.append(f"{'·':<9}", style=RECONSTRUCTED_STYLE)
         text.append(f"{'':<{_BY_WIDTH}}  ")
-        text.append(entry.note, style=RECONSTRUCTED_STYLE)
+        text.append(safe_line(entry.note), style=RECONSTRUCTED_STYLE)
         return text
     text.append(f"{entry.kind.name:<9}", style=_KIND_STYLE[entry.kind])
+    # users, field managers and paths (annotation keys...) are the cluster's text
     managers = ", ".join(entry.managers)
     if entry.user:
         by = f"{entry.user} ({managers})" if managers else entry.user
     else:
         by = managers or "-"
+    by = safe_line(by)
     if len(by) > _BY_WIDTH:
         by = by[: _BY_WIDTH - 1] + "…"
     text.append(f"{by:<{_BY_WIDTH}}  ", style="cyan")
     if reconstructed:
         text.append("reconstructed", style=RECONSTRUCTED_STYLE + " reverse")
-        text.append(f" {entry.note}" if entry.note else "", style=RECONSTRUCTED_STYLE)
+        text.append(f" {safe_line(entry.note)}" if entry.note else "", style=RECONSTRUCTED_STYLE)
         return text
     if entry.unknown:
         verb = "created" if entry.kind is ChangeKind.ADDED else "changed"
-        who = f"{verb} by {entry.user}" if entry.user else verb
+        who = f"{verb} by {safe_line(entry.user)}" if entry.user else verb
         text.append(f"{who} (content not in the audit log)", style="bold yellow")
         return text
     if entry.note and not entry.paths and entry.kind is not ChangeKind.DELETED:
-        text.append(entry.note, style="dim")
+        text.append(safe_line(entry.note), style="dim")
         return text
     if entry.paths:
         shown = []
         for p in entry.paths:
             owner = entry.owners.get(p)
             shown.append(f"{p} ({owner})" if owner and len(entry.managers) > 1 else p)
-        text.append(", ".join(shown))
+        text.append(safe_line(", ".join(shown)))
     elif entry.kind is ChangeKind.MODIFIED and entry.noise:
         text.append("(only resourceVersion, managedFields or heartbeat times)", style="dim")
     return text
@@ -140,7 +143,7 @@ class HistoryScreen(AppAware, Screen[None]):
     def _title(self) -> None:
         assert self.history is not None
         n = len(self.history)
-        line1 = Text.assemble(("History", "bold"), "  ", (str(self.key), "bold cyan"))
+        line1 = Text.assemble(("History", "bold"), "  ", (safe_line(str(self.key)), "bold cyan"))
         line1.append(f"  {n} version{'s' if n != 1 else ''}", style="dim")
         line2 = Text(
             "selecting a version moves the cursor there · Enter: its diff · y: its YAML · "

@@ -17,6 +17,7 @@ from textual.binding import BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from khronoscope.core.safetext import safe_line
 from khronoscope.core.source import logs_of
 from khronoscope.core.timefmt import format_clock
 from khronoscope.core.types import ChangeKind, ObjectKey
@@ -178,18 +179,19 @@ class LogsScreen(AppAware, Screen[None]):
         line1 = Text.assemble(
             ("Logs", "bold"),
             "  ",
-            (f"{self.key.namespace}/{self.key.name}", "bold cyan"),
+            (safe_line(f"{self.key.namespace}/{self.key.name}"), "bold cyan"),
             "  ",
-            (f"[{which}]", "bold"),
+            (f"[{safe_line(which)}]", "bold"),
             ("  wrap" if view.wrap else "", "dim"),
         )
         if view.search:
-            line1.append(f"  /{view.search}: {len(self._matches)} matches", style="yellow")
+            search = safe_line(view.search)
+            line1.append(f"  /{search}: {len(self._matches)} matches", style="yellow")
         line2 = Text("lines up to ")
         line2.append_text(time_label(self.kapp.playback, self.kapp.settings.tz))
         capture = self._capture_text()
         if capture:
-            line2.append(f"  ·  {capture}", style="dim")
+            line2.append(f"  ·  {safe_line(capture)}", style="dim")  # the kubelet's reasons
         self.query_one("#logs-title", Static).update(Text("\n").join([line1, line2]))
 
     # --- actions (scope `logs`) --------------------------------------------------------------

@@ -10,12 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Label, Static
+
+from khronoscope.core.safetext import safe_line
 
 DIALOG_CSS = """
 {name} {{ align: center middle; background: $background 40%; }}
@@ -54,7 +57,7 @@ class TextPrompt(ModalScreen[Any]):
     def compose(self) -> ComposeResult:
         """Title, input, hint, error line."""
         with Vertical():
-            yield Label(self.title_text, classes="title")
+            yield Label(Text(safe_line(self.title_text)), classes="title")
             yield Input(self.value, placeholder=self.placeholder, id="prompt-input")
             if self.hint:
                 yield Static(self.hint, classes="hint")
@@ -75,7 +78,8 @@ class TextPrompt(ModalScreen[Any]):
         try:
             value = self.check(event.value)
         except ValueError as err:
-            self.query_one("#prompt-error", Static).update(str(err))
+            # a Text: the message quotes what was typed, which a str would parse as markup
+            self.query_one("#prompt-error", Static).update(Text(safe_line(str(err))))
             return
         self.dismiss(value)
 
@@ -106,7 +110,8 @@ class BookmarkPrompt(ModalScreen[tuple[str, bool] | None]):
             yield Label(f"Bookmark {self.when}", classes="title")
             yield Input(self.label, placeholder="label (Enter: save, Esc: cancel)", id="label")
             if self.target is not None:
-                yield Checkbox(f"on {self.target}  (ctrl+o)", self.on_object, id="on-object")
+                label = Text(f"on {safe_line(self.target)}  (ctrl+o)")  # the object's name
+                yield Checkbox(label, self.on_object, id="on-object")
 
     def on_mount(self) -> None:
         """Type the label straight away."""

@@ -8,6 +8,7 @@ from datetime import tzinfo
 from rich.text import Text
 from textual.widgets import Static
 
+from khronoscope.core.safetext import safe_line
 from khronoscope.core.source import TypeState, TypeStatus
 from khronoscope.core.timefmt import format_clock, format_offset
 from khronoscope.tui.playback import PlaybackCursor, speed_label
@@ -51,6 +52,7 @@ def watch_label(status: dict[str, TypeStatus]) -> Text:
         names = by_state.get(state)
         if names:
             shown = ", ".join(names[:4]) + (f" +{len(names) - 4}" if len(names) > 4 else "")
+            shown = safe_line(shown)  # type names come from the API server (or a recording)
             text.append(" · ")
             text.append(f"{state.value}: {shown}", style=style)
     return text
@@ -89,7 +91,10 @@ class HeaderBar(Static):
         namespaced: bool,
         source_label: str = "",
     ) -> None:
-        """Redraw with the current state (cheap: three short lines)."""
+        """Redraw with the current state (cheap: three short lines). Every name in it comes
+        from the cluster or a recording, so each is drawn through `safe_line`."""
+        cluster, context, view, scope = map(safe_line, (cluster, context, view, scope))
+        filter_label, sort_label = safe_line(filter_label), safe_line(sort_label)
         line1 = Text.assemble(
             ("khronoscope", "bold"),
             "  cluster ",
@@ -117,7 +122,7 @@ class HeaderBar(Static):
             fav.append(" all")
             for i, ns in enumerate(favourites[:9], start=1):
                 fav.append(f"  <{i}>", style="bold")
-                fav.append(f" {ns}")
+                fav.append(f" {safe_line(ns)}")
             line3.append_text(fav)
         for line in (line1, line2, line3):
             line.no_wrap = True

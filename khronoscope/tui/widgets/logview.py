@@ -21,18 +21,10 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from khronoscope.core.safetext import safe_line
 from khronoscope.core.timefmt import to_datetime
 
 _PALETTE = ("cyan", "magenta", "green", "yellow", "blue", "bright_red")
-_CONTROL = str.maketrans({chr(i): "�" for i in range(32) if i != 9})
-
-
-def shown(text: str) -> str:
-    """A log line as drawn: tabs expanded (a raw tab moves the terminal's cursor past cells
-    the strip believes it drew, leaving stale characters) and control characters made visible."""
-    if "\t" in text:
-        text = text.expandtabs(8)
-    return text.translate(_CONTROL)
 
 
 class Entry(NamedTuple):
@@ -111,6 +103,7 @@ class LogView(ScrollView, can_focus=True):
 
     def set_message(self, text: str) -> None:
         """A line shown when there are no rows (not captured, waiting...)."""
+        text = safe_line(text)
         if text != self.message:
             self.message = text
             self.refresh()
@@ -133,7 +126,7 @@ class LogView(ScrollView, can_focus=True):
         if not self.search:
             return []
         needle = self.search.lower()
-        return [i for i, e in enumerate(self.entries) if needle in shown(e.text).lower()]
+        return [i for i, e in enumerate(self.entries) if needle in safe_line(e.text).lower()]
 
     def goto_entry(self, index: int) -> None:
         """Scroll so that entry `index` is in view (a search hit)."""
@@ -173,11 +166,11 @@ class LogView(ScrollView, can_focus=True):
     def _prefix(self, e: Entry) -> str:
         clock = self._clock(e.t)
         if self.show_container and e.container:
-            return f"{clock} {e.container:<{self._container_width()}} "
+            return f"{clock} {safe_line(e.container):<{self._container_width()}} "
         return f"{clock} "
 
     def _container_width(self) -> int:
-        return max((len(c) for c in self._colors), default=0) if self._colors else 0
+        return max((len(safe_line(c)) for c in self._colors), default=0) if self._colors else 0
 
     def _clock(self, t: int) -> str:
         second = t // 1_000_000_000
@@ -193,7 +186,7 @@ class LogView(ScrollView, can_focus=True):
     def _line_len(self, e: Entry) -> int:
         if e.container and e.container not in self._colors:
             self._colors[e.container] = _PALETTE[len(self._colors) % len(_PALETTE)]
-        return len(self._prefix(e)) + cell_len(shown(e.text))
+        return len(self._prefix(e)) + cell_len(safe_line(e.text))
 
     def _content_width(self) -> int:
         return max(self.scrollable_content_region.width, 20)
@@ -260,9 +253,10 @@ class LogView(ScrollView, can_focus=True):
         segments = [Segment(self._clock(e.t) + " ", time_style)]
         if self.show_container and e.container:
             color = self._colors.get(e.container, "cyan")
-            name = f"{e.container:<{self._container_width()}} "
+            name = f"{safe_line(e.container):<{self._container_width()}} "
             segments.append(Segment(name, base + Style(color=color)))
-        text = shown(e.text)
+        # a log line is anything a program printed: controls are shown, never obeyed
+        text = safe_line(e.text)
         if e.note:
             segments.append(Segment(text, base + self.get_component_rich_style("log-view--note")))
         elif self.search:

@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from khronoscope.core.safetext import safe_line
 from khronoscope.core.types import ObjectKey
 from khronoscope.printers import Row, format_cell
 from khronoscope.printers.tone import row_tone
@@ -124,6 +125,7 @@ class ResourceTable(ScrollView, can_focus=True):
 
     def set_message(self, text: str) -> None:
         """A line shown in place of rows (forbidden type, empty view)."""
+        text = safe_line(text)  # quotes the API server's error, type and namespace names
         if text != self.message:
             self.message = text
             self.refresh()
@@ -151,7 +153,8 @@ class ResourceTable(ScrollView, can_focus=True):
             for i, c in enumerate(model.columns.columns):
                 if c.wide and not self.wide:
                     continue
-                cols.append((i, c.name, model.widths[i]))
+                # a CRD names its own printer columns
+                cols.append((i, safe_line(c.name), model.widths[i]))
             self.extra_columns = self.telemetry.columns() if self.telemetry is not None else ()
             for i, name in enumerate(self.extra_columns):
                 cols.append((EXTRA - i, name, max(len(name), WIDTHS.get(name, 4))))
@@ -424,15 +427,15 @@ class ResourceTable(ScrollView, can_focus=True):
             pos = 1
         for cid, x, _name, w in self._layout:
             if cid == NAMESPACE:
-                value = key.namespace
+                value = safe_line(key.namespace)
             elif cid == NAME:
-                value = key.name
+                value = safe_line(key.name)
             elif cid <= EXTRA:
                 if extra is None:
                     extra = telemetry.cells(key, t) if telemetry is not None else ()
                 value = extra[EXTRA - cid] if EXTRA - cid < len(extra) else ""
             elif row is not None and cid < len(row.cells):
-                value = format_cell(columns[cid].kind, row.cells[cid], t)
+                value = safe_line(format_cell(columns[cid].kind, row.cells[cid], t))
             else:
                 value = ""
             if len(value) > w:

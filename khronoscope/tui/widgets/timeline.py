@@ -26,6 +26,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from khronoscope.core.provenance import provenance_of
+from khronoscope.core.safetext import safe_line
 from khronoscope.core.source import Bookmark, Gap
 from khronoscope.core.timefmt import format_clock
 from khronoscope.temporal.map import TemporalMap
@@ -311,7 +312,9 @@ class Timeline(AppAware, Widget):
     ) -> list[tuple[str, Style | None]]:
         app = self.kapp
         layout = self._layout
-        message = app.time_message
+        # messages and the scope quote bookmark labels, namespaces and object names
+        message = safe_line(app.time_message)
+        scope_label = safe_line(scope_label)
         interval = app.jump_interval
         cells: list[tuple[str, Style | None]] = [(" ", None)] * width
         for i in self._marks:

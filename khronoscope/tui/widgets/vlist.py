@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from khronoscope.core.safetext import safe_line
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
 
 
@@ -159,8 +160,9 @@ class VirtualList(ScrollView, can_focus=True):
         text.no_wrap = True
         text.overflow = "ellipsis"
         text.truncate(width, overflow="ellipsis", pad=True)
+        # every line is one line of cluster text (names, labels, managers): drawn, not obeyed
         segments = [
-            Segment(s.text, style + s.style if s.style else style)
+            Segment(safe_line(s.text), style + s.style if s.style else style)
             for s in text.render(self.app.console)
             if s.text != "\n"
         ]
