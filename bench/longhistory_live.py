@@ -145,7 +145,7 @@ def run_modes(
     """Each mode in its own process; the merged figures (printing each process's lines)."""
     out: dict[str, Any] = {"changes": changes}
     for mode in modes:
-        proc = subprocess.run(
+        proc = subprocess.Popen(
             [
                 sys.executable,
                 __file__,
@@ -162,15 +162,18 @@ def run_modes(
                 "--event-ttl",
                 str((event_ttl or 0) // SECOND),
             ],
-            capture_output=True,
+            stdout=subprocess.PIPE,
             text=True,
-            check=False,
         )
-        if proc.returncode != 0:
-            raise SystemExit(f"{mode} run failed:\n{proc.stderr}")
-        lines = proc.stdout.splitlines()
-        print("\n".join(lines[:-1]), flush=True)
-        out.update(json.loads(lines[-1]))
+        assert proc.stdout is not None
+        last = ""
+        for line in proc.stdout:  # progress as it comes; the last line is the JSON one
+            if last:
+                print(last, end="", flush=True)
+            last = line
+        if proc.wait() != 0 or not last.startswith("{"):
+            raise SystemExit(f"the {mode} run failed")
+        out.update(json.loads(last))
     return out
 
 
