@@ -45,7 +45,14 @@ from khronoscope.recording.segments.writer import SegmentedWriter, SegmentOption
 if TYPE_CHECKING:  # imported where a recording starts (see `_record`)
     from khronoscope.cluster.session import ClusterSession
 
-__all__ = ["add_arguments", "check_new_file", "run"]
+__all__ = [
+    "MEMORY_WINDOW_NS",
+    "TRIM_EVERY_NS",
+    "add_arguments",
+    "check_new_file",
+    "run",
+    "trim_memory",
+]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -197,8 +204,14 @@ async def _record(args: argparse.Namespace, out: Path, retention: Retention) -> 
 
 # A recorder runs for days: its in-memory map only needs the newest versions (the watchers
 # reconcile against their own resourceVersions), so history older than this is dropped.
-_MEMORY_WINDOW_NS = 60 * 1_000_000_000
-_TRIM_EVERY_S = 30.0
+MEMORY_WINDOW_NS = 60 * 1_000_000_000
+TRIM_EVERY_NS = 30 * 1_000_000_000
+
+
+def trim_memory(session: ClusterSession) -> None:
+    """Drop what recording no longer needs: the file holds the history; in memory only the
+    last minute stays (what dedupe and log capture read)."""
+    session.keep_window(MEMORY_WINDOW_NS)
 
 
 async def _loop(
@@ -211,7 +224,7 @@ async def _loop(
 ) -> None:
     first = True
     hinted = False
-    next_trim = time.monotonic() + _TRIM_EVERY_S
+    next_trim = time.monotonic() + TRIM_EVERY_NS / 1e9
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 1.0)
@@ -238,6 +251,5 @@ async def _loop(
         status.show(status_text(recorder, session), force=first)
         first = False
         if time.monotonic() >= next_trim:
-            # the file holds the history; in memory only what dedupe and log capture need
-            session.tmap.trim_before(time.time_ns() - _MEMORY_WINDOW_NS)
-            next_trim = time.monotonic() + _TRIM_EVERY_S
+            trim_memory(session)
+            next_trim = time.monotonic() + TRIM_EVERY_NS / 1e9

@@ -73,8 +73,10 @@ class TemporalMap:
         self._checkpoint_every = checkpoint_every
         self._policy = policy or KeyframePolicy()
         self._chains: dict[ObjectKey, Chain] = {}
-        # None where a chain was trimmed away entirely (ids are never reused)
-        self._by_kid: list[Chain | None] = []
+        # by key id; a chain trimmed away entirely leaves no entry (ids are never reused): a
+        # recorder that runs for days creates millions of objects and keeps a few thousand
+        self._by_kid: dict[int, Chain] = {}
+        self._next_kid = 0
         self._scopes: dict[str, dict[str, Scope]] = {}
         self._codecs: dict[str, TypeCodec] = {}
         self._colds: dict[str, ColdStore] = {}
@@ -137,9 +139,10 @@ class TemporalMap:
         chain = self._chains.get(key)
         if chain is None:
             type_codec, cold = self._stores_for(key.type)
-            chain = Chain(key, len(self._by_kid), type_codec, self._policy, cold)
+            chain = Chain(key, self._next_kid, type_codec, self._policy, cold)
+            self._next_kid += 1
             self._chains[key] = chain
-            self._by_kid.append(chain)
+            self._by_kid[chain.kid] = chain
             scope = self._scopes.setdefault(key.type, {}).get(key.namespace)
             if scope is None:
                 scope = self._scopes[key.type][key.namespace] = Scope(self._checkpoint_every)
@@ -419,7 +422,7 @@ class TemporalMap:
 
     def chain_by_kid(self, kid: int) -> Chain:
         """The chain with key id `kid` (ids are stable for the life of the map)."""
-        chain = self._by_kid[kid]
+        chain = self._by_kid.get(kid)
         assert chain is not None, "a trimmed chain is not indexed any more"
         return chain
 
@@ -428,7 +431,8 @@ class TemporalMap:
         bounded this way; the recording file keeps everything). Reads at or after t are
         unchanged; the store then starts at t. Returns how many versions were dropped."""
         dropped = 0
-        for scopes in self._scopes.values():
+        gone: set[int] = set()
+        for type_, scopes in list(self._scopes.items()):
             for scope in scopes.values():
                 alive = {kid for kid in scope.candidates(t) if self.chain_by_kid(kid).exists_at(t)}
                 dead: set[int] = set()
@@ -440,9 +444,16 @@ class TemporalMap:
                 for kid in dead:
                     chain = self.chain_by_kid(kid)
                     del self._chains[chain.key]
-                    self._by_kid[kid] = None
-                if dead:
-                    self._late = [(lt, kid) for lt, kid in self._late if kid not in dead]
+                    del self._by_kid[kid]
+                gone |= dead
+            # a namespace with nothing left (CI makes and drops them all day) leaves nothing
+            for ns in [ns for ns, scope in scopes.items() if not scope.chains]:
+                del scopes[ns]
+            if not scopes:
+                del self._scopes[type_]
+        self._compactor.forget(gone)
+        # every cursor reads the map afresh after a trim: the late writes it would re-read go
+        self._late = []
         if self.first_t is not None and t > self.first_t:
             self.first_t = t
         self.trims += 1
@@ -474,7 +485,7 @@ class TemporalMap:
 
     def memory_stats(self) -> MemoryStats:
         """Objects, versions, stored (compressed) bytes, hot bytes and raw bytes."""
-        chains = [c for c in self._by_kid if c is not None]
+        chains = list(self._by_kid.values())
         return MemoryStats(
             objects=len(chains),
             versions=sum(len(c) for c in chains),

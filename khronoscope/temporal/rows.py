@@ -16,19 +16,27 @@ from collections.abc import Hashable
 from khronoscope.temporal.chain import Chain, RowFn, decode_many
 
 ROW_CACHE = 16_384
-"""Rows kept by default: more than a 10,000-pod table, ~12 MB of pod rows."""
+"""Rows kept at least: more than a 10,000-pod table, ~12 MB of pod rows."""
+ROW_CACHE_MAX = 131_072
+"""Rows kept at most: a view that reads every row (a sort by a column) of a bigger table than
+ROW_CACHE grows the cache to hold it, up to this (~100 MB of pod rows)."""
 
 _MISSING = object()
 
 
 class RowCache:
     """Rows of versions by (key id, version time), computed by `row_fn` on a miss; at most
-    `size` kept, least recently used dropped first. Without a `row_fn` every row is True."""
+    `size` kept, least recently used dropped first; `size` grows to the largest batch read
+    (up to `limit`), so a big table sorted by a column is not printed again at every jump.
+    Without a `row_fn` every row is True."""
 
-    __slots__ = ("_fn", "_rows", "computed", "size")
+    __slots__ = ("_fn", "_rows", "computed", "limit", "size")
 
-    def __init__(self, row_fn: RowFn | None, size: int = ROW_CACHE) -> None:
+    def __init__(
+        self, row_fn: RowFn | None, size: int = ROW_CACHE, limit: int = ROW_CACHE_MAX
+    ) -> None:
         self._fn = row_fn
+        self.limit = max(limit, size)
         # an OrderedDict: dropping the oldest of a plain dict rescans the holes left at its head
         self._rows: OrderedDict[tuple[int, int], Hashable] = OrderedDict()
         self.size = size
@@ -58,6 +66,8 @@ class RowCache:
         fn = self._fn
         if fn is None:
             return [True] * len(versions)
+        if len(versions) > self.size:
+            self.size = min(len(versions) + len(versions) // 4, self.limit)
         rows = self._rows
         out: list[Hashable] = []
         missing: list[int] = []

@@ -93,8 +93,8 @@ class TableModel:
         self.sort_name = ""
         self._value_of: ValuesOf | None = None
         self.stored: Mapping[ObjectKey, Any] = {}
-        # rows computed at the current t (None: could not be resolved); dropped when their
-        # key's version changes
+        # rows drawn at the current t (None: could not be resolved); dropped when their key's
+        # version changes
         self._rows: dict[ObjectKey, Row | None] = {}
         self.rows: Mapping[ObjectKey, Row] = ModelRows(self)
         self._entries: dict[ObjectKey, Entry] = {}
@@ -191,11 +191,13 @@ class TableModel:
         """Compute the rows shown at display indexes start..stop-1 (before drawing them, in one
         pass); True if a column had to grow to fit them."""
         widths = list(self.widths)
-        self._fill(self.keys_in(start, stop))
+        self._fill(self.keys_in(start, stop), keep=True)
         return self.widths != widths
 
-    def _fill(self, keys: Iterable[ObjectKey]) -> dict[ObjectKey, Row]:
-        """The rows of `keys` (None-free), computing the missing ones in one pass."""
+    def _fill(self, keys: Iterable[ObjectKey], keep: bool = False) -> dict[ObjectKey, Row]:
+        """The rows of `keys` (None-free), computing the missing ones in one pass; `keep` them
+        for drawing (rows read only to sort or filter are not kept: the map keeps the last
+        ones it made, and a big table's rows would double its memory)."""
         cached = self._rows
         out: dict[ObjectKey, Row] = {}
         missing: list[ObjectKey] = []
@@ -212,7 +214,8 @@ class TableModel:
         for key in missing:
             value = stored.get(key)
             row = self._row(key, value) if value is not None else None
-            cached[key] = row
+            if keep:
+                cached[key] = row
             if row is not None:
                 out[key] = row
                 fresh.append((key, row))

@@ -89,3 +89,15 @@ def test_a_cursor_move_computes_no_row_until_one_is_read():
     expected = {k: (k.name, i if i >= 2 else 0) for i, k in enumerate(keys[:10])}
     assert cursor.rows.pick(keys[:10]) == expected
     assert fn.calls == 10
+
+
+def test_a_table_bigger_than_the_cache_read_whole_again_is_not_printed_again():
+    fn = Counting()
+    m = TemporalMap(row_fn=fn, row_cache=500)
+    keys = [ObjectKey("pods", "default", f"p{i}") for i in range(2000)]
+    for i, key in enumerate(keys):
+        m.put(key, 10 + i, pod(key.name, 1))
+    assert len(m.rows_at(5000, "pods")) == 2000
+    assert m.rows_at(6000, "pods") == {k: (k.name, 1) for k in keys}  # a jump, same versions
+    assert fn.calls == 2000
+    assert m.memory_stats().cached_rows == 2000
