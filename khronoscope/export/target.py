@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from khronoscope.core.source import HistorySource
+from khronoscope.core.source import HistorySource, recorded
 from khronoscope.core.timefmt import format_iso, now_ns
 from khronoscope.errors import KhronoscopeError
 from khronoscope.export import git, yamlfmt
@@ -131,8 +131,9 @@ def publish(target: Target, new: str, reflog: str, progress: Progress | None = N
 def recorded_range(source: HistorySource) -> tuple[int, int]:
     """The first and last moment the source can answer for (live: up to now)."""
     tmap = source.tmap
-    start = getattr(source, "start_t", None) or tmap.first_t
-    end = getattr(source, "end_t", None) or tmap.last_t
+    rec = recorded(source)
+    start = (rec.start_t if rec is not None else None) or tmap.first_t
+    end = (rec.end_t if rec is not None else None) or tmap.last_t
     if source.is_live:
         end = now_ns()
     if start is None or end is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import BindingType
@@ -13,7 +13,7 @@ from textual.screen import Screen
 
 from khronoscope.core.podspec import pod_containers
 from khronoscope.core.safetext import safe_block, safe_line
-from khronoscope.core.source import HistorySource
+from khronoscope.core.source import HistorySource, log_capture, recorded
 from khronoscope.core.types import ObjectKey
 from khronoscope.tui.keymap import ACTIONS, CONTEXTS, DEFAULT_KEYMAP
 from khronoscope.tui.playback import PlaybackCursor
@@ -33,8 +33,9 @@ from khronoscope.tui.widgets.vlist import VirtualList
 def recorded_range(source: HistorySource) -> tuple[int | None, int | None]:
     """The first and last moment of the record: a recording's own range (its history may still
     be loading), else the store's."""
-    start = getattr(source, "start_t", None)
-    end = getattr(source, "end_t", None)
+    rec = recorded(source)
+    start = rec.start_t if rec is not None else None
+    end = rec.end_t if rec is not None else None
     tmap = source.tmap
     return (
         start if start is not None else tmap.first_t,
@@ -60,7 +61,8 @@ class KhronoscopeApp(TimeControls, App[None], inherit_bindings=False):
         )
         if not source.is_live and settings.at is None:
             # a recording opens at its last moment
-            end = getattr(source, "end_t", None)
+            rec = recorded(source)
+            end = rec.end_t if rec is not None else None
             self.playback.seek(end or source.tmap.last_t or settings.clock())
         elif source.is_live and settings.at is not None and settings.at >= settings.clock():
             # nothing is recorded ahead of now: a future --at starts live
@@ -120,11 +122,11 @@ class KhronoscopeApp(TimeControls, App[None], inherit_bindings=False):
 
     def toggle_capture(self, key: ObjectKey) -> None:
         """Start or stop capturing a pod's logs (a choice of container when it has several)."""
-        source: Any = self.source
-        marks = getattr(source, "log_marks", None)
-        if not self.source.is_live or marks is None:
+        source = log_capture(self.source)
+        if not self.source.is_live or source is None:
             self.notify("logs are captured from a live cluster only", severity="warning")
             return
+        marks = source.log_marks
         pod = source.tmap.get(key, self.playback.clock()) or {}
         names = pod_containers(pod)
         if len(names) <= 1 and not marks.is_marked(key):
@@ -139,8 +141,8 @@ class KhronoscopeApp(TimeControls, App[None], inherit_bindings=False):
         )
 
     def _capture(self, key: ObjectKey, choice: str | None) -> None:
-        source: Any = self.source
-        if choice is None:
+        source = log_capture(self.source)
+        if choice is None or source is None:
             return
         if choice == "stop":
             source.unmark_logs(key)

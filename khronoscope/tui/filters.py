@@ -39,21 +39,27 @@ class Filter:
         return self.pattern is not None or self.selector is not None or self.column is not None
 
     @property
+    def needs_row(self) -> bool:
+        """True when matching reads a row's cells or labels (a name regex reads only the key)."""
+        return self.selector is not None or self.column is not None
+
+    @property
     def label(self) -> str:
         """How the header shows it."""
         parts = [p for p in (self.text, self.column_label) if p]
         return " ".join(parts)
 
-    def matches(self, key: ObjectKey, row: Row) -> bool:
-        """True when the row is shown."""
+    def matches(self, key: ObjectKey, row: Row | None) -> bool:
+        """True when the row is shown (`row` may be None when not `needs_row`)."""
         if self.column is not None:
             index, value = self.column
-            if index >= len(row.cells) or row.cells[index] != value:
+            if row is None or index >= len(row.cells) or row.cells[index] != value:
                 return False
         ok = True
         if self.pattern is not None and not self.pattern.search(key.name):
             ok = False
-        if ok and self.selector is not None and not self.selector.matches(row.labels):
+        selector = self.selector
+        if ok and selector is not None and (row is None or not selector.matches(row.labels)):
             ok = False
         if self.pattern is None and self.selector is None:
             return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from khronoscope.core.source import SourceCapability
 from khronoscope.core.types import ObjectKey
 from khronoscope.telemetry.logstore import LogStore
 from khronoscope.telemetry.marks import LogMarks
@@ -48,6 +49,9 @@ class CapturingSource(testing.MemorySource):
 
     log_marks: LogMarks = field(default_factory=LogMarks)
     calls: list[tuple[str, ObjectKey, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.capabilities |= SourceCapability.CAPTURES_LOGS  # what a cluster session declares
 
     def mark_logs(self, key: ObjectKey, container: str | None = None) -> None:
         self.calls.append(("mark", key, container))

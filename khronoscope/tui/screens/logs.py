@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from khronoscope.core.safetext import safe_line
-from khronoscope.core.source import logs_of
+from khronoscope.core.source import log_capture, logs_of
 from khronoscope.core.timefmt import format_clock
 from khronoscope.core.types import ChangeKind, ObjectKey
 from khronoscope.telemetry.logstore import LogLine, LogNote
@@ -66,10 +66,11 @@ class LogsScreen(AppAware, Screen[None]):
 
     def on_mount(self) -> None:
         """Start capturing when live and not yet marked; draw; follow the cursor."""
-        source: Any = self.kapp.source
-        marks = getattr(source, "log_marks", None)
+        source = log_capture(self.kapp.source)
+        marks = source.log_marks if source is not None else None
         if (
             self.kapp.source.is_live
+            and source is not None
             and marks is not None
             and not marks.is_marked(self.key)
             and self._deleted_at() is None
@@ -138,10 +139,10 @@ class LogsScreen(AppAware, Screen[None]):
 
     def _capture_text(self) -> str:
         """How the capture of this pod stands (live sessions)."""
-        source: Any = self.kapp.source
-        marks = getattr(source, "log_marks", None)
-        if marks is None:
+        source = log_capture(self.kapp.source)
+        if source is None:
             return ""
+        marks = source.log_marks
         status = source.log_status(self.key) if marks.is_marked(self.key) else None
         if not status:
             deleted = self._deleted_at()

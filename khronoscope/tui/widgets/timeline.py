@@ -29,7 +29,7 @@ from khronoscope.core.provenance import provenance_of
 from khronoscope.core.safetext import safe_line
 from khronoscope.core.source import Bookmark, Gap
 from khronoscope.core.timefmt import format_clock
-from khronoscope.temporal.map import TemporalMap
+from khronoscope.temporal.reader import TemporalReader
 from khronoscope.tui.appaware import AppAware
 from khronoscope.tui.travel import StepScope, format_interval, zoom_window
 
@@ -97,7 +97,7 @@ class Layout:
         return lo, max(lo, hi)
 
 
-def densities(tmap: TemporalMap, layout: Layout, scope: StepScope) -> list[int]:
+def densities(tmap: TemporalReader, layout: Layout, scope: StepScope) -> list[int]:
     """Changes per bar, of one object or of a type/namespace scope."""
     if scope.key is not None:
         times = tmap.version_times(scope.key)
