@@ -28,6 +28,7 @@ from khronoscope.recording.replay import Extras
 from khronoscope.recording.segments import layout
 from khronoscope.recording.segments.catalog import SegmentedRecording, SegmentInfo
 from khronoscope.recording.segments.history import LazyHistory, RowFn
+from khronoscope.recording.segments.prefetch import Prefetcher
 from khronoscope.recording.segments.spools import load_spools
 from khronoscope.recording.segments.wal import writer_holds
 from khronoscope.recording.source import WRITER_GONE_AFTER, WriterState
@@ -66,6 +67,8 @@ class SegmentedSource:
         )
         load_spools(self.rec)
         self.tmap = LazyHistory(self.rec, row_fn, budget=budget // 2)
+        # reads the next segment ahead while time moves (its worker starts at the first move)
+        self.prefetch = Prefetcher(self.tmap)
         self.follow = follow
         self.capabilities = SourceCapability.RECORDED | (
             SourceCapability.FOLLOWS if follow else SourceCapability.NONE
@@ -384,7 +387,8 @@ class SegmentedSource:
         return self.tmap.segments
 
     def close(self) -> None:
-        """Close the spool files read (nothing else is held open between reads)."""
+        """Stop reading ahead and close the spool files read (nothing else is held open)."""
+        self.prefetch.close()
         follower = self.rec.spool_follower
         if follower is not None:
             follower.close()
