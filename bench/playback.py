@@ -181,7 +181,13 @@ def main() -> None:
         env = dict(os.environ)
         env["PYTHONPATH"] = str(HERE.parent) + os.pathsep + env.get("PYTHONPATH", "")
         proc = subprocess.run(
-            [sys.executable, str(HERE / "longhistory.py"), "--_write", str(path), str(args.changes)],
+            [
+                sys.executable,
+                str(HERE / "longhistory.py"),
+                "--_write",
+                str(path),
+                str(args.changes),
+            ],
             stdout=subprocess.PIPE,
             text=True,
             env=env,

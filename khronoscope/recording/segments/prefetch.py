@@ -17,8 +17,6 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from khronoscope.core.types import ObjectKey
-
 if TYPE_CHECKING:
     from khronoscope.recording.segments.history import LazyHistory
 
@@ -27,7 +25,7 @@ QUIET = 0.01
 # at most this share of the block cache is filled by one prefetch (the rest is what is shown)
 BLOCK_SHARE = 4
 
-Request = tuple[int, str, tuple[ObjectKey, ...], int]  # seq, type, keys shown, generation
+Request = tuple[int, str, int]  # seq, type, generation
 
 
 class Prefetcher:
@@ -44,7 +42,7 @@ class Prefetcher:
         self._thread: threading.Thread | None = None
         self._last_t: dict[str, int] = {}
         self._last_note = 0.0
-        self._done: set[tuple[int, str, tuple[ObjectKey, ...]]] = set()
+        self._done: set[tuple[int, str]] = set()
         self._done_gen = -1
         self.warmed = 0  # segments read ahead (for tests and benchmarks)
         history.on_read = self.note
@@ -64,17 +62,16 @@ class Prefetcher:
         if not 0 <= target < len(segs) or segs[target].spool:
             return  # a spool is in memory already
         seq = segs[target].seq
-        keys = h.shown_keys.get(type_, ())
         gen = h.generation
         if gen != self._done_gen or len(self._done) > 4096:
             self._done.clear()
             self._done_gen = gen
-        mark = (seq, type_, keys)
+        mark = (seq, type_)
         if mark in self._done:
             return
         self._done.add(mark)
         with self._cond:
-            self._pending = (seq, type_, keys, gen)  # the newest request wins
+            self._pending = (seq, type_, gen)  # the newest request wins
             self._cond.notify()
         if self._thread is None:
             self._thread = threading.Thread(
@@ -97,7 +94,7 @@ class Prefetcher:
             try:
                 assert request is not None
                 self._warm(*request)
-            except Exception:  # noqa: BLE001 - a read ahead that fails is redone when asked for
+            except Exception:
                 pass
             finally:
                 with self._cond:
@@ -114,7 +111,7 @@ class Prefetcher:
                 return True
             time.sleep(left)
 
-    def _warm(self, seq: int, type_: str, keys: tuple[ObjectKey, ...], gen: int) -> None:
+    def _warm(self, seq: int, type_: str, gen: int) -> None:
         h = self.history
         rec = h.rec
         if not self._wait_quiet() or h.generation != gen:
@@ -125,6 +122,8 @@ class Prefetcher:
             return
         if log is not None:
             _ = log.entries  # the changes in time order: what steps and the cursor scan
+        # the rows drawn when the reader paused are the ones it will draw across the boundary
+        keys = h.shown_keys.get(type_, ())
         ix = rec.type_index(seq, type_)
         if ix is None or not keys:
             self.warmed += 1
