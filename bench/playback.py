@@ -174,7 +174,8 @@ def main() -> None:
 
     tmp = Path(args.keep or tempfile.mkdtemp(prefix="khr-playback-"))
     tmp.mkdir(parents=True, exist_ok=True)
-    path = tmp / f"longhistory-{args.changes}-v2.khr"
+    n = args.changes
+    path = tmp / f"longhistory-{n}-v2.khr"
     meta = path.with_name(path.name + ".json")
     if not (path.exists() and meta.exists()):
         print(f"recording {args.changes:,} changes to {path} ...", flush=True)
@@ -208,12 +209,17 @@ def main() -> None:
         "step_back_boundary_median_ms",
         "step_back_boundary_max_ms",
     )
-    for mode, flag in (("off", ["--_off"]), ("on", [])):
-        runs = [_child(*cache, *flag, "--_run", str(path)) for _ in range(args.runs)]
-        # the median run per figure (a shared machine: one run may be hit by a neighbour)
+    # the two modes alternate (a shared machine: both see the same neighbours)
+    modes = (("off", ["--_off"]), ("on", []))
+    runs: dict[str, list[dict[str, Any]]] = {"off": [], "on": []}
+    for _ in range(args.runs):
+        for mode, flag in modes:
+            runs[mode].append(_child(*cache, *flag, "--_run", str(path)))
+    for mode, _ in modes:
+        # the median run per figure (one run may be hit by a neighbour)
         for k in keys:
-            figures[f"{k}_{mode}"] = statistics.median(r[k] for r in runs)
-        r = runs[0]
+            figures[f"{k}_{mode}"] = statistics.median(r[k] for r in runs[mode])
+        r = runs[mode][0]
         print(
             f"prefetch {mode} ({r['segments']} segments, {r['play_frames']} frames at 64x): "
             f"play slowest frame {figures[f'play_max_ms_{mode}']} ms, p95 "

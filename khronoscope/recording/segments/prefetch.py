@@ -42,8 +42,9 @@ class Prefetcher:
         self._thread: threading.Thread | None = None
         self._last_t: dict[str, int] = {}
         self._last_note = 0.0
-        self._done: set[tuple[int, str]] = set()
-        self._done_gen = -1
+        # per type, the segment asked for last (asked again only once the reader asked for
+        # another: what was read ahead may have left the caches since)
+        self._asked: dict[str, tuple[int, int]] = {}
         self.warmed = 0  # segments read ahead (for tests and benchmarks)
         history.on_read = self.note
 
@@ -63,13 +64,9 @@ class Prefetcher:
             return  # a spool is in memory already
         seq = segs[target].seq
         gen = h.generation
-        if gen != self._done_gen or len(self._done) > 4096:
-            self._done.clear()
-            self._done_gen = gen
-        mark = (seq, type_)
-        if mark in self._done:
+        if self._asked.get(type_) == (seq, gen):
             return
-        self._done.add(mark)
+        self._asked[type_] = (seq, gen)
         with self._cond:
             self._pending = (seq, type_, gen)  # the newest request wins
             self._cond.notify()
