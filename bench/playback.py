@@ -83,6 +83,7 @@ def run(path: Path, prefetch: bool, cache_mb: int | None) -> dict[str, Any]:
             crossing.append(took)
         t = new_t
         _pace(tick, TICK)
+    out["play_slowest_at"] = sorted(range(len(frames)), key=frames.__getitem__)[-3:]
     frames.sort()
     out["play_frames"] = len(frames)
     out["play_max_ms"] = round(1000 * frames[-1], 1)
