@@ -68,13 +68,16 @@ class Prefetcher:
             return
         self._asked[type_] = (seq, gen)
         with self._cond:
+            if self._closed:
+                return
             self._pending = (seq, type_, gen)  # the newest request wins
             self._cond.notify()
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._run, name="khronoscope-prefetch", daemon=True
-            )
-            self._thread.start()
+            # the app reads in worker threads too: one of them starts the worker, once
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="khronoscope-prefetch", daemon=True
+                )
+                self._thread.start()
 
     # --- the worker ------------------------------------------------------------------------
 
