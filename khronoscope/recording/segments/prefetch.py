@@ -1,14 +1,16 @@
 """Reading the next segment before the views ask for it, while time moves (play, step, go-to).
 
 Every positioned read of a LazyHistory tells the Prefetcher the time and type read. Once the
-time has moved, the segment after the one read (before it, when time goes back) is the one the
-views will cross into next: one daemon worker reads what that crossing costs into the history's
-caches: the type's index and log, its start state, its window, and the blocks holding the
-versions of the rows last drawn. The caches are the history's own (bounded by --cache-mb, each
-guarded by its lock), so prefetching never holds more memory than reading would, and a read
-returns the same whether the worker got there first or not. The worker starts at the first
-move (one-shot commands never start it), waits for the reader to pause (QUIET) so it spends
-the idle part of a frame, keeps only the newest request, and stops on `close`.
+time moves within a segment or into the next one (play, steps; not a jump far away such as a
+go-to: the steps after it give the direction), the segment after the one read (before it, when
+time goes back) is the one the views will cross into next: one daemon worker reads what that
+crossing costs into the history's caches: the type's index and log, its start state, its
+window, and the blocks holding the versions of the rows last drawn. The caches are the
+history's own (bounded by --cache-mb, each guarded by its lock), so prefetching never holds
+more memory than reading would, and a read returns the same whether the worker got there first
+or not. The worker starts at the first move (one-shot commands never start it), waits for the
+reader to pause (QUIET) so it spends the idle part of a frame, keeps only the newest request,
+and stops on `close`.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class Prefetcher:
         self._closed = False
         self._thread: threading.Thread | None = None
         self._last_t: dict[str, int] = {}
+        self._last_pos: dict[str, int] = {}
         self._last_note = 0.0
         # per type, the segment asked for last (asked again only once the reader asked for
         # another: what was read ahead may have left the caches since)
@@ -54,9 +57,13 @@ class Prefetcher:
         """A read at t of `type_` in the segment at `position` (of the history's shown ones)."""
         self._last_note = time.monotonic()
         last = self._last_t.get(type_)
+        last_pos = self._last_pos.get(type_)
         self._last_t[type_] = t
+        self._last_pos[type_] = position
         if last is None or last == t or self._closed:
             return
+        if last_pos is None or abs(position - last_pos) > 1:
+            return  # a jump (go-to, a random moment): no direction yet
         h = self.history
         segs = h.shown_segments
         target = position + (1 if t > last else -1)
