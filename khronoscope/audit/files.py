@@ -15,7 +15,6 @@ small window puts them in order.
 
 from __future__ import annotations
 
-import gzip
 import heapq
 import zlib
 from collections.abc import Iterator
@@ -68,11 +67,6 @@ class _Counting:
         self.read_bytes += len(data)
         return data
 
-    def readline(self, n: int = -1) -> bytes:
-        data = self.f.readline(n)
-        self.read_bytes += len(data)
-        return data
-
     def close(self) -> None:
         self.f.close()
 
@@ -116,29 +110,45 @@ class AuditFile:
         self._raw = _Counting(raw)
         self.gzipped = raw.read(2) == _GZIP_MAGIC
         raw.seek(0)
+        self._cut_line = 0  # the number of a last line without its newline
 
     def close(self) -> None:
         """Close the file (`entries` closes it when it ends)."""
         self._raw.close()
 
     def _lines(self) -> Iterator[bytes]:
-        stream: Any = gzip.GzipFile(fileobj=self._raw) if self.gzipped else self._raw
+        """The file's lines without their newline; a last line without one (cut short) is
+        remembered in `_cut_line`. Read in large pieces: a call per line costs more than the
+        splitting."""
+        pending: list[bytes] = []  # the start of a line that goes on in the next piece
+        lineno = counted = 0
         try:
-            while True:
-                before = self._raw.read_bytes
-                try:
-                    line = stream.readline()
-                except (EOFError, zlib.error, gzip.BadGzipFile, OSError) as err:
-                    self.stats.truncated += 1
-                    what = "ends early" if isinstance(err, EOFError) else "is damaged"
-                    self.stats.report(f"{self.path}: compressed data {what}; read up to there")
-                    return
-                self.stats.bytes_read += self._raw.read_bytes - before
-                if not line:
-                    return
-                yield line
+            for piece in _gunzip(self._raw) if self.gzipped else _pieces(self._raw):
+                self.stats.bytes_read += self._raw.read_bytes - counted
+                counted = self._raw.read_bytes
+                lines = piece.split(b"\n")
+                if len(lines) == 1:
+                    pending.append(piece)
+                    continue
+                if pending:
+                    pending.append(lines[0])
+                    lines[0] = b"".join(pending)
+                    pending = []
+                tail = lines.pop()
+                if tail:
+                    pending.append(tail)
+                lineno += len(lines)
+                yield from lines
+        except (EOFError, zlib.error) as err:
+            self.stats.truncated += 1
+            what = "ends early" if isinstance(err, EOFError) else "is damaged"
+            self.stats.report(f"{self.path}: compressed data {what}; read up to there")
+            return  # what was decompressed of the line it stopped in is not a line
         finally:
             self._raw.close()
+        if pending:
+            self._cut_line = lineno + 1
+            yield b"".join(pending)
 
     def entries(self) -> Iterator[Entry]:
         """Events with their stageTimestamp, put in order within a small window.
@@ -146,42 +156,44 @@ class AuditFile:
         Lines wait in the window as bytes (their time read off the raw line where the API
         server's layout allows) and are parsed when they leave it: parsed Events are large."""
         stats = self.stats
+        number = self.number
         heap: list[tuple[int, int, int, bytes | dict[str, Any]]] = []
+        push, pop = heapq.heappush, heapq.heappop
         newest = 0
         lineno = 0
         for line in self._lines():
             lineno += 1
-            stats.lines += 1
             t = _raw_stamp(line)
             if t is not None:
-                item: tuple[int, int, int, bytes | dict[str, Any]] = (
-                    t,
-                    self.number,
-                    lineno << 16,
-                    line,
-                )
-                heapq.heappush(heap, item)
+                push(heap, (t, number, lineno << 16, line))
             else:
                 for i, (t, ev) in enumerate(self._parse(line, lineno)):
-                    heapq.heappush(heap, (t, self.number, (lineno << 16) | (i & 0xFFFF), ev))
+                    push(heap, (t, number, (lineno << 16) | (i & 0xFFFF), ev))
                 if t is None:
                     continue
             if t > newest:
                 newest = t
-            while heap and (heap[0][0] < newest - REORDER_WINDOW or len(heap) > REORDER_MAX):
-                yield from self._ready(heapq.heappop(heap))
+            horizon = newest - REORDER_WINDOW
+            while heap and (heap[0][0] < horizon or len(heap) > REORDER_MAX):
+                item = pop(heap)
+                if type(item[3]) is dict:
+                    stats.entries += 1
+                    yield item  # type: ignore[misc]
+                else:
+                    yield from self._ready(item)
+            stats.lines = lineno
+        stats.lines = lineno
         while heap:
-            yield from self._ready(heapq.heappop(heap))
+            yield from self._ready(pop(heap))
 
-    def _ready(self, item: tuple[int, int, int, bytes | dict[str, Any]]) -> Iterator[Entry]:
+    def _ready(self, item: tuple[int, int, int, bytes | dict[str, Any]]) -> list[Entry]:
         t, number, seq, value = item
         if isinstance(value, dict):
             self.stats.entries += 1
-            yield (t, number, seq, value)
-            return
-        for _t, ev in self._parse(value, seq >> 16, t):
-            self.stats.entries += 1
-            yield (t, number, seq, ev)
+            return [(t, number, seq, value)]
+        out = [(t, number, seq, ev) for _t, ev in self._parse(value, seq >> 16, t)]
+        self.stats.entries += len(out)
+        return out
 
     def _parse(
         self, line: bytes, lineno: int, known: int | None = None
@@ -189,13 +201,13 @@ class AuditFile:
         """The Events of one line with their times (`known`: read off the raw line already);
         [] (reported) for garbage."""
         stats = self.stats
-        where = f"{self.path}:{lineno}"
-        if not line.strip():
+        if not line[:1].strip() and not line.strip():  # (most lines: one byte looked at)
             return []
         try:
             events = unwrap(orjson.loads(line))
         except (orjson.JSONDecodeError, BadEntry) as err:
-            if not line.endswith(b"\n"):
+            where = f"{self.path}:{lineno}"
+            if lineno == self._cut_line:
                 stats.truncated += 1
                 stats.report(f"{where}: last line cut short (skipped)")
             else:
@@ -206,6 +218,7 @@ class AuditFile:
         if known is not None and len(events) == 1:
             return [(known, events[0])]
         out = []
+        where = f"{self.path}:{lineno}"
         for ev in events:
             try:
                 out.append((parse_stamp(ev.get("stageTimestamp") or ev.get("timestamp")), ev))
@@ -213,6 +226,40 @@ class AuditFile:
                 stats.garbage += 1
                 stats.report(f"{where}: {err} (skipped)")
         return out
+
+
+_PIECE = 1 << 20  # bytes read at a time from a plain file
+_GZ_PIECE = 1 << 16  # compressed bytes decompressed at a time (tens of times more text)
+
+
+def _pieces(raw: _Counting) -> Iterator[bytes]:
+    while piece := raw.read(_PIECE):
+        yield piece
+
+
+def _gunzip(raw: _Counting) -> Iterator[bytes]:
+    """The text of a gzip file in pieces: its members one after the other, zero padding
+    between them skipped (as gzip(1) and Python's gzip read them). Everything that
+    decompresses is given before EOFError (the file ends early) or zlib.error (damaged)."""
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    fed = False  # has the current member been given any data
+    while data := raw.read(_GZ_PIECE):
+        while data:
+            if not fed:
+                data = data.lstrip(b"\0")
+                if not data:
+                    break
+                fed = True
+            yield d.decompress(data)
+            if not d.eof:
+                break
+            data = d.unused_data
+            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            fed = False
+    if fed:
+        yield d.flush()
+        if not d.eof:
+            raise EOFError
 
 
 _STAMP_KEY = b'"stageTimestamp":"'
