@@ -16,6 +16,7 @@ small window puts them in order.
 from __future__ import annotations
 
 import heapq
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from khronoscope.audit.entries import BadEntry, parse_stamp
+from khronoscope.audit.entries import RESPONSE_COMPLETE, WRITE_VERBS, BadEntry, parse_stamp
 from khronoscope.errors import KhronoscopeError
 
 # entries up to this much older than the newest read so far are still put in order
@@ -191,7 +192,14 @@ class AuditFile:
         if isinstance(value, dict):
             self.stats.entries += 1
             return [(t, number, seq, value)]
-        out = [(t, number, seq, ev) for _t, ev in self._parse(value, seq >> 16, t)]
+        lineno = seq >> 16
+        head = (
+            head_only(value) if len(value) >= HEAD_ONLY_MIN and lineno != self._cut_line else None
+        )
+        if head is not None:
+            self.stats.entries += 1
+            return [(t, number, seq, head)]
+        out = [(t, number, seq, ev) for _t, ev in self._parse(value, lineno, t)]
         self.stats.entries += len(out)
         return out
 
@@ -260,6 +268,55 @@ def _gunzip(raw: _Counting) -> Iterator[bytes]:
         yield d.flush()
         if not d.eof:
             raise EOFError
+
+
+# lines at least this long are looked at before they are parsed (below it parsing is about as
+# cheap as looking): reads logged with their bodies (a list answered) are the longest lines of
+# many audit logs, and are skipped
+HEAD_ONLY_MIN = 16 * 1024
+# the head of an Event as the API server writes it: strings without escapes but the URI, whose
+# characters are those JSON allows
+_HEAD = re.compile(
+    rb'\{"kind":"Event","apiVersion":"audit\.k8s\.io/v1(?:beta1)?","level":"[A-Za-z]+",'
+    rb'"auditID":"([\x20\x21\x23-\x5b\x5d-\x7e]*)","stage":"([A-Za-z]+)",'
+    rb'"requestURI":"(?:[^"\\\x00-\x1f]|\\["\\/bfnrtu])*",'
+    rb'"verb":"([A-Za-z]+)",'
+)
+
+
+def head_only(line: bytes) -> dict[str, Any] | None:
+    """For a line the Translator skips whatever its bodies hold (a read, a write at a stage
+    other than ResponseComplete), the fields it decides by; None: the line is to be parsed.
+
+    Only a whole line laid out as the API server writes it (read off its head) qualifies, and
+    only when nothing later in it can say otherwise: "verb" appears once (JSON's last duplicate
+    key wins; a line run into by the next entry has two), "stage" too where it decides, and no
+    letter is written as a \\u escape (a key spelt so could be one of them). Not parsed, a
+    skipped line whose body is damaged is counted as skipped, not as garbage."""
+    m = _HEAD.match(line)
+    if m is None or not (line.endswith(b"}") or line.endswith(b"}\r")):
+        return None
+    audit_id, stage, verb = (g.decode("ascii") for g in m.groups())
+    if verb in WRITE_VERBS and stage == RESPONSE_COMPLETE:
+        return None  # a change: its body is what it is about
+    # each check is a pass over the line: as few as can be (together, half the cost of parsing)
+    if line.count(b'"verb"') != 1:  # also the next entry, run into by one cut short
+        return None
+    if verb in WRITE_VERBS and line.count(b'"stage"') != 1:
+        return None
+    if _escaped_letter(line):
+        return None
+    return {"auditID": audit_id, "stage": stage, "verb": verb}
+
+
+def _escaped_letter(line: bytes) -> bool:
+    """Does the line write a letter as `\\u0061`..`\\u007a` (its bytes 0x60-0x7f, to be sure)?"""
+    i = line.find(b"\\u00")
+    while i >= 0:
+        if line[i + 4 : i + 5] in (b"6", b"7"):
+            return True
+        i = line.find(b"\\u00", i + 4)
+    return False
 
 
 _STAMP_KEY = b'"stageTimestamp":"'
