@@ -261,8 +261,11 @@ def _work(paths: list[str], out: BinaryIO) -> None:
     except Exception as err:  # the main process reports it as one line
         why = f"reading the audit logs failed: {type(err).__name__}: {err}"
         buf.append(packer.pack([_ERROR, why]))
-    sender.send(b"".join(buf))
-    sender.close()
+    try:
+        sender.send(b"".join(buf))
+        sender.close()
+    except Exception:  # the main process is gone: there is no one to tell
+        pass
 
 
 if __name__ == "__main__":
