@@ -140,11 +140,16 @@ class AuditFile:
                     pending.append(tail)
                 lineno += len(lines)
                 yield from lines
-        except (EOFError, zlib.error) as err:
+        except (EOFError, zlib.error, OSError) as err:
             self.stats.truncated += 1
-            what = "ends early" if isinstance(err, EOFError) else "is damaged"
-            self.stats.report(f"{self.path}: compressed data {what}; read up to there")
-            return  # what was decompressed of the line it stopped in is not a line
+            if isinstance(err, EOFError):
+                what = "compressed data ends early"
+            elif isinstance(err, zlib.error):
+                what = "compressed data is damaged"
+            else:
+                what = f"cannot be read further ({err.strerror or err})"
+            self.stats.report(f"{self.path}: {what}; read up to there")
+            return  # what was read of the line it stopped in is not a line
         finally:
             self._raw.close()
         if pending:
@@ -164,6 +169,7 @@ class AuditFile:
         lineno = 0
         for line in self._lines():
             lineno += 1
+            stats.lines += 1
             t = _raw_stamp(line)
             if t is not None:
                 push(heap, (t, number, lineno << 16, line))
@@ -182,8 +188,6 @@ class AuditFile:
                     yield item  # type: ignore[misc]
                 else:
                     yield from self._ready(item)
-            stats.lines = lineno
-        stats.lines = lineno
         while heap:
             yield from self._ready(pop(heap))
 
