@@ -16,7 +16,9 @@ small window puts them in order.
 from __future__ import annotations
 
 import heapq
+import queue
 import re
+import threading
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -123,8 +125,9 @@ class AuditFile:
         splitting."""
         pending: list[bytes] = []  # the start of a line that goes on in the next piece
         lineno = counted = 0
+        ahead = _read_ahead(_gunzip(self._raw) if self.gzipped else _pieces(self._raw))
         try:
-            for piece in _gunzip(self._raw) if self.gzipped else _pieces(self._raw):
+            for piece in ahead:
                 self.stats.bytes_read += self._raw.read_bytes - counted
                 counted = self._raw.read_bytes
                 lines = piece.split(b"\n")
@@ -151,6 +154,7 @@ class AuditFile:
             self.stats.report(f"{self.path}: {what}; read up to there")
             return  # what was read of the line it stopped in is not a line
         finally:
+            ahead.close()  # its thread stops before the file is closed under it
             self._raw.close()
         if pending:
             self._cut_line = lineno + 1
@@ -247,6 +251,47 @@ _GZ_PIECE = 1 << 16  # compressed bytes decompressed at a time (tens of times mo
 def _pieces(raw: _Counting) -> Iterator[bytes]:
     while piece := raw.read(_PIECE):
         yield piece
+
+
+_AHEAD = 2  # pieces read ahead of the parser (per file)
+_END = object()
+
+
+def _read_ahead(pieces: Iterator[bytes]) -> Iterator[bytes]:
+    """The same pieces, produced by a thread of their own: reading and decompressing (zlib and
+    the file system let go of the GIL) go on while the pieces before are parsed. An error is
+    raised here when its turn comes; stopping early stops the thread before the file closes."""
+    ready: queue.Queue[Any] = queue.Queue(maxsize=_AHEAD)
+    stop = threading.Event()
+
+    def give(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for piece in pieces:
+                if not give(piece):
+                    return
+            give(_END)
+        except BaseException as err:  # handed to the reader, in its turn
+            give(err)
+
+    thread = threading.Thread(target=run, name="audit-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while (item := ready.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _gunzip(raw: _Counting) -> Iterator[bytes]:
