@@ -5,7 +5,8 @@ webhook receives), or an export that wraps either as a JSON string under `messag
 (CloudWatch, Fluent Bit) or `properties.log` (Azure diagnostic settings). A line that is none of
 these is garbage: reported (file and line), skipped and counted; a last line cut short (a file
 still being written, a copy interrupted) is counted as truncated. Gzip is recognised by its
-magic bytes, not the file name.
+magic bytes, not the file name. A long line that is a read (a list answered, when the policy
+logs reads with their bodies) is told from its head and not parsed (`head_only`).
 
 Files are read together and merged by `stageTimestamp`, so rotated files (`audit.log`,
 `audit-2024-05-01T10-00-00.000.log.gz`) and the logs of several API servers can be given in
