@@ -361,7 +361,8 @@ def head_only(line: bytes) -> dict[str, Any] | None:
 
 def _escaped_letter(line: bytes) -> bool:
     """Does the line write a letter as `\\u0061`..`\\u007a` (its bytes 0x60-0x7f, to be sure)?"""
-    i = line.find(b"\\u00")
+    first = line.find(b"\\")  # one byte looked for: many lines have no escape at all
+    i = line.find(b"\\u00", first) if first >= 0 else -1
     while i >= 0:
         if line[i + 4 : i + 5] in (b"6", b"7"):
             return True
