@@ -131,19 +131,26 @@ class AuditFile:
             for piece in ahead:
                 self.stats.bytes_read += self._raw.read_bytes - counted
                 counted = self._raw.read_bytes
-                lines = piece.split(b"\n")
-                if len(lines) == 1:
+                # find (memchr) rather than split, which looks at the bytes one by one
+                end = piece.find(b"\n")
+                if end < 0:
                     pending.append(piece)
                     continue
                 if pending:
-                    pending.append(lines[0])
-                    lines[0] = b"".join(pending)
+                    pending.append(piece[:end])
+                    lineno += 1
+                    yield b"".join(pending)
                     pending = []
-                tail = lines.pop()
-                if tail:
-                    pending.append(tail)
-                lineno += len(lines)
-                yield from lines
+                else:
+                    lineno += 1
+                    yield piece[:end]
+                start = end + 1
+                while (end := piece.find(b"\n", start)) >= 0:
+                    lineno += 1
+                    yield piece[start:end]
+                    start = end + 1
+                if start < len(piece):
+                    pending.append(piece[start:])
         except (EOFError, zlib.error, OSError) as err:
             self.stats.truncated += 1
             if isinstance(err, EOFError):
