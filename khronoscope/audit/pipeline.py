@@ -138,6 +138,9 @@ class _Encoder:
 
     def __init__(self) -> None:
         self.packer = msgpack.Packer(use_bin_type=True)
+        # objects as orjson makes them hold only exact dicts, lists, strings and numbers: a
+        # packer that checks exact types is a third faster and writes the same bytes
+        self.objects = msgpack.Packer(use_bin_type=True, strict_types=True)
         self.actors: dict[Actor, int] = {}
 
     def fact(self, f: Fact, out: list[bytes]) -> None:
@@ -151,7 +154,7 @@ class _Encoder:
                 message = [_ACTOR, found, a.user, list(a.groups), a.user_agent, list(a.source_ips)]
                 out.append(self.packer.pack(message))
             actor = found
-        raw = f.raw if f.raw is not None else (rec.pack(f.obj) if f.obj is not None else None)
+        raw = f.raw if f.raw is not None else (self._pack(f.obj) if f.obj is not None else None)
         out.append(
             self.packer.pack(
                 [
@@ -175,6 +178,12 @@ class _Encoder:
                 ]
             )
         )
+
+    def _pack(self, obj: dict[str, Any]) -> bytes:
+        try:
+            return self.objects.pack(obj)
+        except TypeError:  # something orjson does not make (a tuple, a subclass): as always
+            return rec.pack(obj)
 
 
 def _fact_from(m: list[Any], actors: dict[int, Actor]) -> Fact:
