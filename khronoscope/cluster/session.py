@@ -35,6 +35,7 @@ from khronoscope.cluster.remembered import backfill as backfill_remembered
 from khronoscope.cluster.scopehint import namespace_hint
 from khronoscope.cluster.stall import StallDetector
 from khronoscope.cluster.watcher import Watcher, WatchTuning
+from khronoscope.core.bookmarks import BookmarkStore
 from khronoscope.core.provenance import ProvenanceStore
 from khronoscope.core.source import (
     Bookmark,
@@ -127,8 +128,7 @@ class ClusterSession:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._retired: set[str] = set()
         self._gaps: list[Gap] = []
-        self._bookmarks: list[Bookmark] = []
-        self._next_bookmark = 1
+        self.bookmark_store = BookmarkStore()
         self._sinks: list[Callable[[Change], None]] = []
         self._gap_listeners: list[Callable[[Gap], None]] = []
         self._listeners: list[Callable[[], None]] = []
@@ -534,28 +534,20 @@ class ClusterSession:
         return out
 
     def bookmarks(self) -> list[Bookmark]:
-        """The user's bookmarks, oldest first (in memory for now)."""
-        return sorted(self._bookmarks, key=lambda b: (b.t, b.id))
+        """The user's bookmarks, oldest first (a recorder mirrors them into its recording)."""
+        return self.bookmark_store.list()
 
     def add_bookmark(self, bookmark: Bookmark) -> Bookmark:
         """Store a bookmark and give it an id."""
-        if not bookmark.id:
-            bookmark.id = self._next_bookmark
-        self._next_bookmark = max(self._next_bookmark, bookmark.id) + 1
-        self._bookmarks.append(bookmark)
-        return bookmark
+        return self.bookmark_store.add(bookmark)
 
     def remove_bookmark(self, bookmark_id: int) -> None:
         """Delete a bookmark by id (nothing if there is none)."""
-        self._bookmarks = [b for b in self._bookmarks if b.id != bookmark_id]
+        self.bookmark_store.remove(bookmark_id)
 
     def rename_bookmark(self, bookmark_id: int, label: str) -> Bookmark | None:
-        """Relabel a bookmark in place (a recorder mirrors the new label by id)."""
-        for b in self._bookmarks:
-            if b.id == bookmark_id:
-                b.label = label
-                return b
-        return None
+        """Relabel a bookmark (a recorder mirrors the new label by id)."""
+        return self.bookmark_store.rename(bookmark_id, label)
 
     # --- status ------------------------------------------------------------------------------
 
