@@ -26,7 +26,7 @@ from typing import Any
 from khronoscope.cluster.connection import Connection
 from khronoscope.cluster.discovery import APISERVICE_TYPE, CRD_TYPE, Discovery, discover, select
 from khronoscope.cluster.errors import ApiError, TransportError
-from khronoscope.cluster.kubeconfig import ClusterCredentials, load_credentials
+from khronoscope.cluster.kubeconfig import ClusterCredentials, list_contexts, load_credentials
 from khronoscope.cluster.logs import FollowStatus, LogCapture, LogTuning
 from khronoscope.cluster.metrics import MetricsPoller, MetricsTuning
 from khronoscope.cluster.options import ClusterOptions
@@ -36,7 +36,14 @@ from khronoscope.cluster.scopehint import namespace_hint
 from khronoscope.cluster.stall import StallDetector
 from khronoscope.cluster.watcher import Watcher, WatchTuning
 from khronoscope.core.provenance import ProvenanceStore
-from khronoscope.core.source import Bookmark, Gap, SourceInfo, TypeState, TypeStatus
+from khronoscope.core.source import (
+    Bookmark,
+    ContextInfo,
+    Gap,
+    SourceInfo,
+    TypeState,
+    TypeStatus,
+)
 from khronoscope.core.types import Change, ChangeKind, ObjectKey, ResourceType
 from khronoscope.errors import KhronoscopeError
 from khronoscope.telemetry.logstore import LogStore
@@ -189,6 +196,10 @@ class ClusterSession:
         )
         self.discovery_errors = dict(disc.errors)
         self._types = {t.name: t for t in types}
+
+    def contexts(self) -> list[ContextInfo]:
+        """The kubeconfig's contexts, the one this session uses marked (ContextSource)."""
+        return list_contexts(self.options.kubeconfig, self.info.context)
 
     def run(self) -> None:
         """Start one watcher per type (and namespace) and the CRD rescanner (after connect)."""

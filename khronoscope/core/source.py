@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from khronoscope.core.types import ObjectKey, ResourceType
@@ -107,6 +107,28 @@ class HistorySource(Protocol):
 
     def rename_bookmark(self, bookmark_id: int, label: str) -> Bookmark | None:
         """Give a bookmark a new label (persisted like `add_bookmark`); None if there is none."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ContextInfo:
+    """One kubeconfig context: its name, cluster, user, default namespace, whether in use."""
+
+    name: str
+    cluster: str = ""
+    user: str = ""
+    namespace: str = ""
+    current: bool = False
+
+
+@runtime_checkable
+class ContextSource(Protocol):
+    """A live source that can list the kubeconfig's contexts (the app switches by restarting
+    the session on another one)."""
+
+    def contexts(self) -> list[ContextInfo]:
+        """Every context of the kubeconfig it was started from, the one in use marked
+        (raises KhronoscopeError with one line when the kubeconfig cannot be read)."""
         ...
 
 

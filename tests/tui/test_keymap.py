@@ -44,13 +44,13 @@ def write(tmp_path: Path, text: str, name: str = "keys.toml") -> Path:
 
 
 def test_user_file_overrides_by_id_in_both_spellings(tmp_path):
-    path = write(tmp_path, '"table.describe" = ["x", "ctrl+d"]\n[table]\nyaml = "v"\n')
+    path = write(tmp_path, '"table.describe" = ["u", "ctrl+u"]\n[table]\nyaml = "v"\n')
     keymap, startup = load_keymap([(path, True)])
     assert startup == []
     assert keymap.keys["table.yaml"] == ("v",)
-    assert keymap.keys["table.describe"] == ("x", "ctrl+d")
+    assert keymap.keys["table.describe"] == ("u", "ctrl+u")
     assert keymap.origin["table.yaml"] == str(path)
-    assert keymap.overrides() == {"table.yaml": "v", "table.describe": "x,ctrl+d"}
+    assert keymap.overrides() == {"table.yaml": "v", "table.describe": "u,ctrl+u"}
 
 
 def test_conflicts_are_reported_and_the_change_is_not_applied(tmp_path):

@@ -410,14 +410,14 @@ async def test_time_keys_are_remappable_and_in_the_help_and_palette(tmp_path, ma
     from khronoscope.tui.screens.help import HelpScreen
 
     path = tmp_path / "keys.toml"
-    path.write_text('[time]\nstep_next = "x"\n')
+    path.write_text('[time]\nstep_next = "u"\n')
     settings = build_settings(keymap=str(path), user_keymap=tmp_path / "none.toml")
     app = make_app(-1, keymap=settings.keymap)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("right_square_bracket")  # no longer bound
         await pilot.pause()
         assert app.playback.t == at(-1)
-        await pilot.press("x")
+        await pilot.press("u")
         await pilot.pause()
         assert app.playback.t == at(0)
         commands = list(app.get_system_commands(app.screen))
@@ -428,7 +428,7 @@ async def test_time_keys_are_remappable_and_in_the_help_and_palette(tmp_path, ma
         await pilot.press("escape", "question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
-        wanted = r"\bx\s+Next change in view\s+\(yours\)\s+time\.step_next"
+        wanted = r"\bu\s+Next change in view\s+\(yours\)\s+time\.step_next"
         for _ in range(4):  # page down to the time travel keys
             if re.search(wanted, screen_text(app)):
                 break

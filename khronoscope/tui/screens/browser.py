@@ -22,8 +22,9 @@ from khronoscope.core.types import ObjectKey, ResourceType
 from khronoscope.printers import CRD_TYPE, ColumnSet, Row, columns_for, row_with
 from khronoscope.printers.selector import parse_selector, selector_from_spec
 from khronoscope.temporal import Cursor
+from khronoscope.tui.aliases import Aliases
 from khronoscope.tui.appaware import AppAware
-from khronoscope.tui.commands import Aliases, CommandError, complete, parse_command
+from khronoscope.tui.commands import CommandError, Invocation, complete
 from khronoscope.tui.filters import Filter, FilterError, parse_filter
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
 from khronoscope.tui.tablemodel import NAME, NAMESPACE, TableModel
@@ -340,7 +341,7 @@ class BrowserScreen(AppAware, Screen[None]):
         stored = source.tmap.types()
         stamp = len(types) * 100003 + len(stored)
         if self._aliases is None or stamp != self._alias_types:
-            self._aliases = Aliases(types.values(), stored)
+            self._aliases = Aliases(types.values(), stored, self.kapp.settings.aliases.entries)
             self._alias_types = stamp
         return self._aliases
 
@@ -365,28 +366,28 @@ class BrowserScreen(AppAware, Screen[None]):
         self.query_one(ResourceTable).focus()
 
     def run_command(self, text: str) -> None:
-        """Run a `:` command; errors become a message, never an exception."""
-        if not text.strip() or self.kapp.run_app_command(text):
-            return
-        if self.kapp.run_time_command(text):
-            return
-        try:
-            cmd = parse_command(text, self.aliases())
-        except CommandError as err:
-            self.notify(str(err), title="command", severity="error")
-            return
-        if cmd.kind == "quit":
-            self.app.exit()
-            return
+        """Run a `:` command (the app's one interpreter); errors become a message."""
+        self.kapp.run_command(text)
+
+    def show_view(self, inv: Invocation) -> None:
+        """`:TYPE [NS] [/FILTER] [-l SEL]`: open the view (Esc goes back to this one). A
+        namespace never seen is said and not added to the favourites (a typo stays out)."""
+        flt = Filter()
+        if inv.filter_text:
+            try:
+                flt = parse_filter(inv.filter_text)
+            except FilterError as err:
+                raise CommandError(str(err)) from None
         namespace = self.view.namespace
-        if cmd.all_namespaces:
+        if inv.all_namespaces:
             namespace = None
-        elif cmd.namespace is not None:
-            namespace = cmd.namespace
-            if namespace not in self.kapp.source.tmap.namespaces():
+        elif inv.namespace is not None:
+            namespace = inv.namespace
+            if namespace in self.kapp.source.tmap.namespaces():
+                self._remember_namespace(namespace)
+            else:
                 self.notify(f"no namespace {namespace!r} seen so far", severity="warning")
-            self._remember_namespace(namespace)
-        self.open_view(cmd.type_name, namespace, Filter())
+        self.open_view(inv.type_name, namespace, flt)
 
     def apply_filter(self, text: str) -> None:
         """Filter the table; a bad regex or selector leaves the current filter in place."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
+from typing import ClassVar, Protocol, cast
 
 from textual import on
 from textual.app import ComposeResult
@@ -12,6 +12,14 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.suggester import Suggester
 from textual.widgets import Input, Label
+
+
+class TypeaheadApp(Protocol):
+    """An app that holds keys typed while a prompt opens (KhronoscopeApp)."""
+
+    def expect_typing(self) -> None:
+        """Hold the keys that arrive until a text input has focus."""
+        ...
 
 
 class CompletionSuggester(Suggester):
@@ -100,7 +108,15 @@ class CommandLine(Horizontal):
         field.value = text
         field.cursor_position = len(text)
         self.add_class("-open")
+        cast("TypeaheadApp", self.app).expect_typing()
         field.focus()
+        # a prompt that was hidden a moment ago cannot take focus until it is laid out again
+        self.call_after_refresh(self._focus_field)
+
+    def _focus_field(self) -> None:
+        field = self.query_one(PromptInput)
+        if self.is_open and not field.has_focus:
+            field.focus()
 
     def close(self) -> None:
         """Hide the prompt."""
