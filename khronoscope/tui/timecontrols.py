@@ -129,7 +129,8 @@ class TimeControls:
             tmap = self.source.tmap
             namespaced = rt.namespaced if rt is not None else any(tmap.namespaces(view.type_name))
             ns = view.namespace if namespaced else None
-            match = view.filter.matches if view.filter.active else None
+            flt = screen.model.filter if screen.model is not None else view.filter
+            match = flt.matches if flt.active else None
             label = view.type_name.split(".", 1)[0] + (f" in {ns}" if ns else "")
             if view.filter.active:
                 label += f" /{view.filter.label}"

@@ -35,7 +35,10 @@ from khronoscope.tui.widgets.table import ResourceTable
 from khronoscope.tui.widgets.timeline import Timeline
 
 if TYPE_CHECKING:
-    pass
+    from textual.timer import Timer
+
+TYPED_FILTER_DELAY_S = 0.08
+"""How long typing pauses before the `/` filter is applied to the table as typed."""
 
 # workloads whose Enter shows their pods (by their selector), as in k9s
 _SELECTOR_OWNERS = frozenset(
@@ -85,6 +88,8 @@ class BrowserScreen(AppAware, Screen[None]):
         self._alias_types = -1
         self._last_error = ""
         self._frozen = False
+        self._filter_before: Filter | None = None
+        self._typed_filter: Timer | None = None
 
     def compose(self) -> ComposeResult:
         """Header, table, timeline, command line, footer."""
@@ -352,17 +357,52 @@ class BrowserScreen(AppAware, Screen[None]):
     def open_prompt(self, mode: str) -> None:
         """Open the `:` command line or the `/` filter."""
         text = self.view.filter.text if mode == "/" else ""
+        self._filter_before = self.view.filter
         self.query_one(CommandLine).open(mode, text)
 
     @on(CommandLine.Submitted)
     def _prompt_submitted(self, event: CommandLine.Submitted) -> None:
         if event.mode == "/":
+            self._cancel_typed_filter()
             self.apply_filter(event.text)
         else:
             self.run_command(event.text)
 
+    @on(CommandLine.Changed)
+    def _prompt_changed(self, event: CommandLine.Changed) -> None:
+        """`/`: the table filters as the text is typed (a pause of a few keys' time first, so
+        a big table is not refiltered for every key of a word)."""
+        if event.mode != "/":
+            return
+        self._cancel_typed_filter()
+        self._typed_filter = self.set_timer(
+            TYPED_FILTER_DELAY_S, lambda: self._apply_typed_filter(event.text)
+        )
+
+    def _cancel_typed_filter(self) -> None:
+        if self._typed_filter is not None:
+            self._typed_filter.stop()
+            self._typed_filter = None
+
+    def _apply_typed_filter(self, text: str) -> None:
+        self._typed_filter = None
+        if not self.query_one(CommandLine).is_open:
+            return
+        try:
+            flt = parse_filter(text)
+        except FilterError:
+            return  # half a regex: keep what is shown until the text makes sense
+        self._set_view_filter(flt)
+
     @on(CommandLine.Closed)
-    def _prompt_closed(self) -> None:
+    def _prompt_closed(self, event: CommandLine.Closed) -> None:
+        self._cancel_typed_filter()
+        before = self._filter_before
+        cancelled = event.cancelled and self.query_one(CommandLine).mode == "/"
+        if cancelled and before is not None and before != self.view.filter:
+            # Esc while typing a filter: the table as it was before
+            self.view.filter = before
+            self._set_model_filter(before)
         self.query_one(ResourceTable).focus()
 
     def run_command(self, text: str) -> None:
@@ -395,7 +435,13 @@ class BrowserScreen(AppAware, Screen[None]):
             flt = parse_filter(text)
         except FilterError as err:
             self.notify(str(err), title="filter", severity="error")
+            if self._filter_before is not None:
+                self.view.filter = self._filter_before
+                self._set_model_filter(self._filter_before)
             return
+        self._set_view_filter(flt)
+
+    def _set_view_filter(self, flt: Filter) -> None:
         if self.view.filter.column is not None:
             index, value = self.view.filter.column
             flt = flt.with_column(index, value, self.view.filter.column_label)

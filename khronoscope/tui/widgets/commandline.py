@@ -52,7 +52,7 @@ class PromptInput(Input):
         """Close the prompt without doing anything."""
         parent = self.parent
         if isinstance(parent, CommandLine):
-            parent.close()
+            parent.close(cancelled=True)
 
 
 class CommandLine(Horizontal):
@@ -80,7 +80,19 @@ class CommandLine(Horizontal):
             self.text = text
 
     class Closed(Message):
-        """The prompt was closed (Enter or Escape)."""
+        """The prompt was closed: by Enter, or cancelled by Escape."""
+
+        def __init__(self, cancelled: bool = False) -> None:
+            super().__init__()
+            self.cancelled = cancelled
+
+    class Changed(Message):
+        """What is typed changed (a `/` filter applies as you type)."""
+
+        def __init__(self, mode: str, text: str) -> None:
+            super().__init__()
+            self.mode = mode
+            self.text = text
 
     def __init__(self, complete: Callable[[str], str | None], *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -118,10 +130,16 @@ class CommandLine(Horizontal):
         if self.is_open and not field.has_focus:
             field.focus()
 
-    def close(self) -> None:
+    def close(self, cancelled: bool = False) -> None:
         """Hide the prompt."""
         self.remove_class("-open")
-        self.post_message(self.Closed())
+        self.post_message(self.Closed(cancelled))
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        event.stop()
+        if self.is_open:
+            self.post_message(self.Changed(self.mode, event.value))
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
