@@ -312,3 +312,20 @@ async def test_trouble_keys_step_to_the_moments_things_went_wrong(make_app):
         await pilot.press("colon", *"cm", "enter", "x")  # no rule: pods, nodes, events...
         await pilot.pause()
         assert app.playback.t == testing.at(140)
+
+
+async def test_k9s_changing_keys_say_read_only_once_and_q_says_how_to_quit(make_app):
+    app = make_app(155)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        selected = table_of(app).selected
+        for key in ("ctrl+d", "e", "s", "F", "ctrl+k"):
+            await pilot.press(key)
+            await pilot.pause()
+        said = [m for m in notifications(app) if "read-only" in m]
+        assert len(said) == 1  # once, then on the timeline
+        assert "never changes the cluster" in app.time_message
+        assert app.screen is app.browser and table_of(app).selected == selected
+        await pilot.press("q")
+        await pilot.pause()
+        assert not app._exit and "quit with :q or ctrl+c" in app.time_message

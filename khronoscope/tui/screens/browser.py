@@ -89,6 +89,7 @@ class BrowserScreen(AppAware, Screen[None]):
         self._last_error = ""
         self._frozen = False
         self._filter_before: Filter | None = None
+        self._said_read_only = False
         self._typed_filter: Timer | None = None
 
     def compose(self) -> ComposeResult:
@@ -477,6 +478,20 @@ class BrowserScreen(AppAware, Screen[None]):
             previous = self.history.pop()
             self.view = previous
             self._rebuild(previous.selected)
+
+    def action_read_only(self) -> None:
+        """k9s's delete, edit, shell, port-forward and kill keys: say, once as a notification
+        and then on the timeline, that nothing here changes the cluster."""
+        text = "khronoscope is read-only: it records and replays, it never changes the cluster"
+        if not self._said_read_only:
+            self._said_read_only = True
+            self.notify(text, title="read-only", timeout=6)
+        else:
+            self.kapp.say(text)
+
+    def action_quit_hint(self) -> None:
+        """`q`: how to quit (q is Back on every other screen, so it does not quit here)."""
+        self.kapp.say("quit with :q or ctrl+c (q is Back on the other screens)")
 
     def action_toggle_wide(self) -> None:
         """Show or hide kubectl's wide columns."""
