@@ -27,7 +27,7 @@ from khronoscope.cluster.connection import Connection
 from khronoscope.cluster.discovery import APISERVICE_TYPE, CRD_TYPE, Discovery, discover, select
 from khronoscope.cluster.errors import ApiError, TransportError
 from khronoscope.cluster.kubeconfig import ClusterCredentials, list_contexts, load_credentials
-from khronoscope.cluster.logs import FollowStatus, LogCapture, LogTuning
+from khronoscope.cluster.logs import FollowStatus, LogCapture, LogTuning, fetch_log
 from khronoscope.cluster.metrics import MetricsPoller, MetricsTuning
 from khronoscope.cluster.options import ClusterOptions
 from khronoscope.cluster.redact import SECRETS_TYPE, SecretRedactor
@@ -39,6 +39,7 @@ from khronoscope.core.provenance import ProvenanceStore
 from khronoscope.core.source import (
     Bookmark,
     ContextInfo,
+    FetchedLog,
     Gap,
     SourceInfo,
     TypeState,
@@ -196,6 +197,14 @@ class ClusterSession:
         )
         self.discovery_errors = dict(disc.errors)
         self._types = {t.name: t for t in types}
+
+    async def fetch_logs(
+        self, key: ObjectKey, container: str, previous: bool, tail: int
+    ) -> FetchedLog:
+        """One container instance's last lines, now (LogFetchSource); not stored."""
+        if self.conn is None:
+            return FetchedLog(container, previous, 0, error="not connected")
+        return await fetch_log(self.conn, key, container, previous, tail)
 
     def contexts(self) -> list[ContextInfo]:
         """The kubeconfig's contexts, the one this session uses marked (ContextSource)."""

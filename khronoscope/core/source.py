@@ -132,6 +132,30 @@ class ContextSource(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class FetchedLog:
+    """A container's log fetched on demand (not captured at its time): when it was fetched,
+    which instance (`previous`: the one before the last restart), its lines with the kubelet's
+    timestamps, or why there are none."""
+
+    container: str
+    previous: bool
+    fetched_at: int
+    lines: tuple[tuple[int, str], ...] = ()
+    error: str = ""
+
+
+@runtime_checkable
+class LogFetchSource(Protocol):
+    """A live source that can fetch a pod's logs now (what `kubectl logs [--previous]` shows)."""
+
+    async def fetch_logs(
+        self, key: ObjectKey, container: str, previous: bool, tail: int
+    ) -> FetchedLog:
+        """The last `tail` lines of one container instance (errors in `error`, never raised)."""
+        ...
+
+
 class TelemetrySource(Protocol):
     """A HistorySource that also holds pod logs and metrics, each in its own time-indexed store
     (a live session fills them as it captures, a recording when it is opened)."""
