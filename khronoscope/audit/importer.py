@@ -282,6 +282,7 @@ def import_new(
         ok = True
         return stats
     finally:
-        writer.close()
+        # imported history ends at its last change, not at the moment it was imported
+        writer.close(stop_t=writer.stats.last_t)
         if not ok:
             out.unlink(missing_ok=True)  # half an import would be taken for a whole one

@@ -351,7 +351,8 @@ def import_into(
         ok = True
         return stats
     finally:
-        writer.close()
+        # imported history ends at its last change, not at the moment it was imported
+        writer.close(stop_t=writer.stats.last_t)
         if not ok:
             target.unlink(missing_ok=True)  # half an import would be taken for a whole one
 

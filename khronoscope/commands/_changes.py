@@ -12,7 +12,7 @@ from typing import Any, TextIO
 import orjson
 
 from khronoscope.commands._history import parse_moment
-from khronoscope.core.safetext import safe_json, safe_line
+from khronoscope.core.safetext import safe_json
 from khronoscope.core.timefmt import format_iso
 from khronoscope.core.types import ObjectKey, ResourceType
 from khronoscope.errors import UsageError
@@ -48,10 +48,12 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def open_file(path: str) -> RecordingSource:
-    """The recording with its whole history loaded; damage is reported on stderr, once."""
+    """The recording with its whole history loaded; damage is reported on stderr, once, in one
+    block: the damaged bytes and times, and per type what cannot be read."""
     source = open_recording(path)
-    for problem in source.problems():
-        print(safe_line(f"khronoscope: warning: {path}: {problem.describe()}"), file=sys.stderr)
+    report = source.loss_report()
+    if report.damaged:
+        print(report.warning(path), file=sys.stderr)
     return source
 
 

@@ -21,6 +21,7 @@ from khronoscope.core.source import HistorySource, TypeState
 from khronoscope.core.timefmt import NS, TimeParseError, now_ns, parse_time
 from khronoscope.errors import UsageError
 from khronoscope.export.target import recorded_range
+from khronoscope.recording.loss import ReportsLoss
 from khronoscope.recording.source import open_recording
 
 # a time typed for a live source may be this far before now and still mean "now"
@@ -47,7 +48,12 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
 def open_source(args: argparse.Namespace, keep_secret_values: bool = False) -> HistorySource:
     """The history to read: a recording file, or the live cluster listed once (synced)."""
     if args.recording:
-        return open_recording(args.recording)
+        source = open_recording(args.recording)
+        if isinstance(source, ReportsLoss):
+            report = source.loss_report()  # what a damaged file cannot give, in one block
+            if report.damaged:
+                print(report.warning(args.recording), file=sys.stderr)
+        return source
     return open_live(args, keep_secret_values)
 
 

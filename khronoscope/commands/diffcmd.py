@@ -19,7 +19,9 @@ from khronoscope.commands._changes import (
 )
 from khronoscope.core.safetext import safe_block, safe_line
 from khronoscope.core.timefmt import format_iso
+from khronoscope.core.types import ObjectKey
 from khronoscope.errors import UsageError
+from khronoscope.recording.loss import LossReport
 from khronoscope.temporal.diff import changed_paths
 
 __all__ = ["add_arguments", "run"]
@@ -60,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         keys = {r.key for r in tmap.changes(lo + 1, hi) if wanted(r.key)}
     added, deleted, modified = [], [], []
+    loss = source.loss_report()
     for k in sorted(keys, key=str):
         a, b = tmap.get(k, t1), tmap.get(k, t2)
         if a == b:
@@ -88,13 +91,20 @@ def run(args: argparse.Namespace) -> int:
         )
         # names, paths and YAML are the cluster's text: shown, never obeyed by the terminal
         for k in added:
-            out.write(safe_line(f"+ {k}") + "\n")
+            out.write(safe_line(f"+ {k}{_damaged(loss, k)}") + "\n")
         for k in deleted:
-            out.write(safe_line(f"- {k}") + "\n")
+            out.write(safe_line(f"- {k}{_damaged(loss, k)}") + "\n")
         for k, paths, text in modified:
-            out.write(safe_line(f"~ {k}: {', '.join(paths)}") + "\n")
+            out.write(safe_line(f"~ {k}: {', '.join(paths)}{_damaged(loss, k)}") + "\n")
             out.write(safe_block(text))
     return 1 if added or deleted or modified else 0
+
+
+def _damaged(loss: LossReport, key: ObjectKey) -> str:
+    """A note on an object some of whose versions the damaged recording cannot give."""
+    if key in loss.lost_objects or key in loss.restored or key in loss.corrected:
+        return "  (damaged recording: some of its versions cannot be read)"
+    return ""
 
 
 def _moment(text: str, source: Any, what: str) -> int:

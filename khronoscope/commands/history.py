@@ -55,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
         refs = [r for r in tmap.changes(start, end) if wanted(r.key)]
     store = source.provenance
     previous: dict[ObjectKey, dict[str, Any] | None] = {}
+    # versions a damaged file could only read back from a keyframe: their change is not known
+    loss = source.loss_report()
     entries = []
     for ref in refs:
         before = previous[ref.key] if ref.key in previous else tmap.get(ref.key, ref.t - 1)
@@ -71,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         entry: dict[str, Any] = {
             "t": ref.t,
             "time": format_iso(ref.t),
-            "change": ref.kind.name,
+            "change": "RESTORED" if loss.marked(ref.key, ref.t) else ref.kind.name,
             **key_dict(ref.key),
             "paths": paths,
             **who_dict(who),

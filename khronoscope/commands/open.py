@@ -69,8 +69,15 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         opening.done()
-    for problem in source.problems():
-        print(safe_line(f"khronoscope: warning: {path}: {problem.describe()}"), file=sys.stderr)
+    damaged = [p for p in source.problems() if not p.lossless]
+    if damaged:
+        print(
+            safe_line(
+                f"khronoscope: warning: {path} is damaged in {len(damaged)} places: what cannot "
+                "be read is shown in the app once its history has loaded, and printed here on exit"
+            ),
+            file=sys.stderr,
+        )
     if source.end_t is None and not args.follow:
         print(safe_line(f"khronoscope: warning: {path} holds no changes yet"), file=sys.stderr)
     clock = end_clock(source)
@@ -86,8 +93,20 @@ def run(args: argparse.Namespace) -> int:
     try:
         create_app(source, settings).run()
     finally:
+        _report_loss(path, source)
         source.close()
     return 0
+
+
+def _report_loss(path: Path, source: RecordingSource) -> None:
+    """After the app: what a damaged file could not give, as one block on stderr."""
+    report = source.loss_report()
+    if not report.damaged:
+        return
+    text = report.warning(path)
+    if not source.history_complete:
+        text += "\n  (the app was left before the whole history had loaded: there may be more)"
+    print(text, file=sys.stderr)
 
 
 class _Opening:

@@ -4,7 +4,8 @@ The session connects (one-line errors before anything is written), the recorder 
 the first list so nothing is missed, then a status line reports types watched, changes/s and the
 file's size: one updating line on a terminal, one line every `--status-every` seconds otherwise
 (a log). SIGINT/SIGTERM stop the watches, then close the file (final keyframe and index), exit 0.
-A full disk stops the recording with one line saying what the file keeps, exit 1.
+A full disk stops the recording with one line saying what the file keeps, exit 1; so does the
+file being deleted or moved away while it is written (checked every status tick).
 """
 
 from __future__ import annotations
@@ -170,9 +171,9 @@ async def _record(args: argparse.Namespace, out: Path, retention: Retention) -> 
         status.clear()
         await session.close()  # outages still open become gaps ending at session.stopped_at
         recorder.sync()  # the last watch states
-        # HOOK(loss): the recording's range ends at the stop, not its last change: once the
-        # writer records a stop time, close with it: writer.close(stop_t=session.stopped_at)
-        writer.close()
+        writer.check_path()  # deleted or moved in the last second: never claim it holds this
+        # the recording's range ends at the stop (when the watches stopped), not its last change
+        writer.close(stop_t=session.stopped_at)
     if writer.failed is not None:
         raise KhronoscopeError(str(writer.failed))
     s = writer.stats

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgpack
+import zstandard as zstd
 
 FILE_MAGIC = b"\x89KHRONO\n"
 FORMAT_VERSION = 1
@@ -30,7 +31,14 @@ TRAILER_MAGIC = b"KHIX"
 _TRAILER = struct.Struct("<4sQI")
 TRAILER_SIZE = _TRAILER.size
 
-MAX_PAYLOAD = 256 * 1024 * 1024  # a header claiming more is garbage (resync past it)
+# a header claiming more is garbage (resync past it): blocks are cut at 256 KiB (data) and 1 MiB
+# (keyframes) of records, so only an object near the largest an API server accepts, or the index
+# of a recording of hundreds of GB, comes anywhere near these
+MAX_PAYLOAD = 64 * 1024 * 1024
+MAX_RAW = 64 * 1024 * 1024
+# an object version once decoded (a delta frame may claim any size; the API server's own limit
+# on an object is a few MiB)
+MAX_OBJECT = 32 * 1024 * 1024
 
 # block types
 DATA = 1
@@ -56,10 +64,20 @@ INFO = 10  # [10, t, {field: value}]
 LOG_NOTE = 11  # [11, t, ns, pod, container, text]  a restart or loss shown among lines
 PROVENANCE = 12  # [12, t, type, ns, name, {field: value}]  who made the version at t (or a mark)
 RECONSTRUCTED = 13  # [13, t, type, ns, name, msgpack bytes]  a version rebuilt from what remains
+# first record of every data block: what the previous data block held, so that its changes can
+# be counted per type and object if it is lost (see docs/recording-format.md, "Ledgers")
+LEDGER = 14  # [14, t, back or nil, {type: changes before this block}, {type: {ns: [names]}}]
+CLOSE = 15  # [15, t]  the recorder stopped at t (written once, on a clean close)
 KF_BEGIN = 20  # [20, t, objects, changes, highest bookmark id ever]  first record of a keyframe
 KF_OBJECT = 21  # [21, t_version, type, ns, name, msgpack bytes]
 
 CHANGE_KINDS = frozenset((PUT_FULL, PUT_DELTA, DELETE))
+
+# what a writer does that a reader may rely on (the header's `features`): `ledger` (every data
+# block starts with a LEDGER; change numbers run on without jumps, even after retention),
+# `close` (a CLOSE record on a clean close), `lock` (the writer holds an exclusive flock on the
+# file while it writes)
+FEATURES = ("ledger", "close", "lock")
 
 SECRETS_REDACTED = "redacted"
 SECRETS_KEPT = "kept"
@@ -127,7 +145,7 @@ def unpack_block_header(buf: bytes | memoryview) -> BlockHeader | None:
     _, btype, flags, _, plen, rlen, records, changes, first_t, last_t, before, pcrc = (
         _BLOCK_HEAD.unpack(head)
     )
-    if plen > MAX_PAYLOAD or rlen > MAX_PAYLOAD:
+    if plen > MAX_PAYLOAD or rlen > MAX_RAW or not 0 <= first_t <= last_t:
         return None
     return BlockHeader(btype, flags, plen, rlen, records, changes, first_t, last_t, before, pcrc)
 
@@ -155,8 +173,37 @@ def unpack_file_header(buf: bytes) -> tuple[int, dict[str, Any] | None, int]:
     (crc,) = struct.unpack_from("<I", buf, end)
     if zlib.crc32(buf[:end]) != crc:
         return version, None, end + 4
-    header = msgpack.unpackb(buf[_FILE_HEAD.size : end], raw=False)
+    try:
+        header = msgpack.unpackb(buf[_FILE_HEAD.size : end], raw=False, strict_map_key=False)
+    except (ValueError, TypeError, msgpack.UnpackException):
+        return version, None, end + 4  # a valid checksum over bytes that are no header map
+    if not isinstance(header, dict):
+        return version, None, end + 4
     return version, header, end + 4
+
+
+def inflate(frame: bytes, size: int, dctx: zstd.ZstdDecompressor) -> bytes:
+    """The content of one zstd frame that must be exactly `size` bytes (what a header declares).
+
+    The frame's own claim is checked before anything is allocated, so a crafted frame cannot
+    make a reader allocate more than the header it passed said; trailing bytes are refused.
+    Raises FormatError.
+    """
+    try:
+        declared = zstd.frame_content_size(frame)
+    except zstd.ZstdError:
+        raise FormatError("not a zstd frame") from None
+    if declared >= 0 and declared != size:
+        raise FormatError(f"frame holds {declared} bytes, the header says {size}")
+    if declared < 0 and size == 0:
+        raise FormatError("frame of unknown size where the header says 0")  # 0: no limit below
+    try:
+        out = dctx.decompress(frame, max_output_size=size, allow_extra_data=False)
+    except zstd.ZstdError:
+        raise FormatError("does not decompress") from None
+    if len(out) != size:
+        raise FormatError(f"frame holds {len(out)} bytes, the header says {size}")
+    return out
 
 
 def pack_trailer(index_offset: int) -> bytes:

@@ -181,7 +181,10 @@ class Recorder:
         self._bookmarks = current
 
     def tick(self) -> CompactResult | None:
-        """Call about once a second: updates the rate and applies retention when it is due."""
+        """Call about once a second: updates the rate, stops the recording when its file was
+        deleted or moved away (`writer.failed` says so), and applies retention when due."""
+        if self.writer.check_path() is not None:
+            return None
         now = self._clock()
         mark_t, mark_n = self._rate_mark
         if now - mark_t >= 1.0:

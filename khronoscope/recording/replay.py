@@ -3,8 +3,12 @@
 `ObjectReplay` keeps the version in force of every object (its time and msgpack bytes) and applies
 change records to it, decoding deltas against the previous version. A delta whose previous version
 was lost (in a damaged block) fails its zstd checksum: the object is marked broken and its versions
-are counted as lost until a full version or a keyframe brings it back.
-`Extras` collects bookmarks, gaps, watch status, types, info, log lines and metric samples.
+are counted as lost (in a `LossTally`) until a full version or a keyframe brings it back. A
+keyframe after damage brings the state in line (`reconcile`) without inventing changes: a version
+read back from it keeps its true time and is marked restored; an object gone by then is removed
+at the keyframe's time and marked corrected.
+`Extras` collects bookmarks, gaps, watch status, types, info, log lines, metric samples and the
+time the recorder stopped.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from khronoscope.core.source import Bookmark, Gap, TypeStatus
 from khronoscope.core.types import ObjectKey, ResourceType
 from khronoscope.recording import format as fmt
 from khronoscope.recording import records as rec
+from khronoscope.recording.loss import LossTally
 from khronoscope.recording.reader import BlockInfo, Keyframe, RecordingReader
 
 PutFn = Callable[[ObjectKey, int, bytes], Any]
@@ -66,6 +71,7 @@ class Extras:
     # (key, t, msgpack bytes) of versions rebuilt from what the cluster remembered
     reconstructed: list[tuple[ObjectKey, int, bytes]] = field(default_factory=list)
     keys: dict[ObjectKey, ObjectKey] = field(default_factory=dict)  # one key object per object
+    stop_t: int | None = None  # when the recorder stopped (a CLOSE record)
 
     def apply(self, r: list[Any], series: bool = True) -> None:
         """Apply one non-object record (log lines and metrics only when `series`)."""
@@ -100,6 +106,8 @@ class Extras:
                 self.types_t = r[1]
         elif kind == fmt.INFO:
             self.info.update(r[2])
+        elif kind == fmt.CLOSE:
+            self.stop_t = r[1] if self.stop_t is None else max(self.stop_t, r[1])
         elif kind == fmt.PROVENANCE:
             entry = rec.provenance_from(r, self.keys)
             if entry is not None:
@@ -128,10 +136,13 @@ class ObjectReplay:
         state: dict[ObjectKey, Version] | None = None,
         on_put: PutFn | None = None,
         on_delete: DeleteFn | None = None,
+        tally: LossTally | None = None,
     ) -> None:
         self.state: dict[ObjectKey, Version] = dict(state or {})
         self.on_put = on_put
         self.on_delete = on_delete
+        self.tally = tally if tally is not None else LossTally()
+        self._checker = rec.ObjectChecker()
         self.broken: set[ObjectKey] = set()
         self.lost_versions = 0
         self.changes = 0
@@ -146,73 +157,123 @@ class ObjectReplay:
             self.last_t = t
         if kind == fmt.DELETE:
             self.broken.discard(key)
-            if self.state.pop(key, None) is not None and self.on_delete is not None:
-                self.on_delete(key, t)
+            if self.state.pop(key, None) is not None:
+                if self.on_delete is not None:
+                    self.on_delete(key, t)
+            else:
+                self._lose(key, t)  # its creation was lost: a delete of nothing shows nothing
             return
+        prev = self.state.get(key)
         if kind == fmt.PUT_FULL:
             raw = r[5]
-            self.broken.discard(key)
         else:
-            prev = self.state.get(key)
             if prev is None or key in self.broken:
-                self._lose(key)
+                self._lose(key, t, broken=True)
                 return
             try:
                 raw = rec.delta_decode(prev[1], r[5])
             except zstd.ZstdError:
-                self._lose(key)
+                self._lose(key, t, broken=True)
                 return
+        if not self._checker.valid(raw):
+            self._lose(key, t, broken=True)
+            return
+        self.broken.discard(key)
         self.state[key] = (t, raw)
+        if prev is not None and prev[1] == raw:
+            # a writer never writes the version in force: the one held here is stale (what
+            # came in between was lost), and this version cannot be told apart from it
+            self._lose(key, t)
+            return
         if self.on_put is not None:
             self.on_put(key, t, raw)
 
-    def _lose(self, key: ObjectKey) -> None:
-        self.broken.add(key)
+    def _lose(self, key: ObjectKey, t: int, broken: bool = False) -> None:
+        if broken:
+            self.broken.add(key)
         self.lost_versions += 1
+        self.tally.lost(key, t)
 
-    def resync(self, t: int, entries: dict[ObjectKey, Version]) -> int:
-        """Bring the state in line with a keyframe at t (after damage); returns fixes made."""
-        fixed = 0
-        for key in [k for k in self.state if k not in entries]:
+    def resync(self, t: int, entries: dict[ObjectKey, Version], initial: bool = False) -> int:
+        """Bring the state in line with a keyframe at t (after damage); returns fixes made.
+
+        `initial`: the keyframe is where the file's state starts (nothing came before it), so
+        what it brings is no recovery.
+        """
+        gone, puts = reconcile(self.state, entries)
+        for key in gone:
             del self.state[key]
-            fixed += 1
+            if not initial:
+                self.tally.correct(key, t)
             if self.on_delete is not None:
                 self.on_delete(key, t)
-        for key, (vt, raw) in entries.items():
-            cur = self.state.get(key)
-            if cur is not None and cur[1] == raw:
-                continue
-            when = vt if cur is None or vt > cur[0] else t
+        for key, vt, raw in puts:
+            when = t if vt is None else vt
             self.state[key] = (when, raw)
-            fixed += 1
+            if initial:
+                pass
+            elif vt is None:
+                self.tally.correct(key, t)
+            else:
+                self.tally.recover(key, vt)
             if self.on_put is not None:
                 self.on_put(key, when, raw)
         self.broken.clear()
-        return fixed
+        return len(gone) + len(puts)
+
+
+def reconcile(
+    state: dict[ObjectKey, Version], entries: dict[ObjectKey, Version]
+) -> tuple[list[ObjectKey], list[tuple[ObjectKey, int | None, bytes]]]:
+    """What a keyframe's entries change in a replay's state: the objects gone by then (their
+    deletes were lost), and the versions to put: (key, time the version began, bytes), the time
+    None when the keyframe's own time must do (a version older than the one held, which only a
+    file whose times go backwards can have)."""
+    gone = [key for key in state if key not in entries]
+    puts: list[tuple[ObjectKey, int | None, bytes]] = []
+    for key, (vt, raw) in entries.items():
+        cur = state.get(key)
+        if cur is not None and cur[1] == raw:
+            continue
+        puts.append((key, vt if cur is None or vt > cur[0] else None, raw))
+    return gone, puts
 
 
 def read_keyframe(
     reader: RecordingReader, kf: Keyframe, extras: Extras | None = None
 ) -> dict[ObjectKey, Version] | None:
-    """The objects of a keyframe (its other records go to `extras`); None if a part is damaged."""
+    """The objects of a keyframe (its other records go to `extras`); None if a part is damaged,
+    missing or out of order (its KF_BEGIN counts the objects every part holds together)."""
     entries: dict[ObjectKey, Version] = {}
     # after retention, versions that began before the new start begin at it (as in the first
     # keyframe retention wrote): keyframes copied from before still name the older times
     floor = reader.floor_t
+    found: list[list[Any]] = []
     for b in kf.blocks:
         records = reader.records(b)
         if reader.is_bad(b):
             return None
-        for r in records:
-            kind = r[0]
-            if kind == fmt.KF_OBJECT:
-                t = r[1] if floor is None or r[1] >= floor else floor
-                entries[ObjectKey(r[2], r[3], r[4])] = (t, r[5])
-            elif extras is None:
-                continue
-            elif kind == fmt.KF_BEGIN:
+        found.extend(records)
+    if not found or found[0][0] != fmt.KF_BEGIN:
+        reader.report_bad(kf.blocks[0], "keyframe parts missing or out of order")
+        return None
+    expected = found[0][2]
+    checker = rec.ObjectChecker()
+    for r in found:
+        if r[0] == fmt.KF_OBJECT:
+            if not checker.valid(r[5]):
+                reader.report_bad(kf.blocks[0], "keyframe holds an object that does not decode")
+                return None
+            t = r[1] if floor is None or r[1] >= floor else floor
+            entries[ObjectKey(r[2], r[3], r[4])] = (t, r[5])
+    if len(entries) != expected:
+        reader.report_bad(kf.blocks[0], "keyframe parts missing or out of order")
+        return None
+    if extras is not None:
+        for r in found:
+            if r[0] == fmt.KF_BEGIN:
                 extras.max_bookmark_id = max(extras.max_bookmark_id, r[4])
-            else:
+            elif r[0] != fmt.KF_OBJECT:
                 extras.apply(r, series=False)
     return entries
 
@@ -228,7 +289,7 @@ def resync_gaps(reader: RecordingReader) -> list[Gap]:
     """Gaps for byte ranges the scan could not read (damaged headers), from neighbouring times."""
     out = []
     for p in reader.problems:
-        if p.records is not None:
+        if p.records is not None or p.lossless:
             continue  # a block with a readable header: reported with its own times
         before = [b.last_t for b in reader.blocks if b.end <= p.start and b.type != fmt.INDEX]
         after = [b.first_t for b in reader.blocks if b.offset >= p.end and b.type != fmt.INDEX]

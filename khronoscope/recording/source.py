@@ -21,11 +21,14 @@ from typing import Any
 
 from khronoscope.core.provenance import ProvenanceStore
 from khronoscope.core.source import Bookmark, Gap, SourceInfo, TypeStatus
+from khronoscope.core.timefmt import format_iso
 from khronoscope.core.types import ObjectKey, ResourceType
 from khronoscope.recording import format as fmt
 from khronoscope.recording import records as rec
 from khronoscope.recording.bookmarks import BookmarkSidecar
 from khronoscope.recording.companion import Companion, load_reconstructed
+from khronoscope.recording.damage import lost_runs
+from khronoscope.recording.loss import LossReport, LossTally
 from khronoscope.recording.reader import Keyframe, Problem, RecordingReader
 from khronoscope.recording.replay import (
     Extras,
@@ -34,6 +37,7 @@ from khronoscope.recording.replay import (
     apply_block,
     damage_gap,
     read_keyframe,
+    reconcile,
     resync_gaps,
 )
 from khronoscope.telemetry.logstore import LogStore
@@ -66,6 +70,32 @@ _KNOWN_SHORT_NAMES = {
 }
 
 
+WRITER_GONE_AFTER = 3.0
+"""Seconds without growth after which a followed file whose writer's lock is gone is done."""
+
+
+@dataclass(frozen=True, slots=True)
+class WriterState:
+    """Whether the recorder of a followed file stopped: `how` is "closed" (its close record),
+    "gone" (no lock and no growth: it died), or "replaced" (the path names another file now)."""
+
+    stopped: bool = False
+    at: int | None = None  # when: the close record's time, or the last thing it wrote
+    how: str = ""
+
+    def describe(self) -> str:
+        """One line for the user."""
+        when = format_iso(self.at) if self.at is not None else "an unknown time"
+        if self.how == "closed":
+            return f"the recorder stopped at {when} (closed cleanly)"
+        if self.how == "replaced":
+            return (
+                f"the file was rewritten (retention) or moved after {when}: open it again to "
+                "follow on"
+            )
+        return f"the recorder is gone (it last wrote at {when} and no longer holds the file)"
+
+
 @dataclass(frozen=True, slots=True)
 class _Window:
     """Blocks [first, end) replayed from a keyframe's state (or from nothing at the start)."""
@@ -85,6 +115,7 @@ class RecordingSource:
         follow: bool = False,
         progress: Progress | None = None,
         first_types: Iterable[str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.path = Path(path)
         # types the first screen shows: with this, opening puts only their newest objects and
@@ -121,8 +152,16 @@ class RecordingSource:
         if self.companion is not None:
             self.total_changes += self.companion.change_count
         self.loaded_changes = 0
-        self.lost_versions = 0
         self.history_complete = False
+        # what could not be read: while the history loads (`_history_loss`), and in blocks a
+        # recorder appended after opening (`_follow_loss`)
+        self._history_loss = LossTally()
+        self._follow_loss = LossTally()
+        self._loss_cache: tuple[tuple[int, int, int, bool], LossReport] | None = None
+        self._clock = clock
+        self._writer = WriterState()
+        self._seen_size = -1
+        self._grew_at = clock()
         # times before this may still be missing from the map while history loads
         self.complete_from: int | None = None
         self._live = ObjectReplay()
@@ -130,6 +169,9 @@ class RecordingSource:
         self._tail_start: dict[ObjectKey, Version] = {}
         self._history: Iterator[None] | None = None
         self._load_newest()
+        if follow:
+            self._seen_size = self.reader.size
+            self._check_writer()  # a recorder that already stopped (or closed) is not LIVE
 
     # --- opening ----------------------------------------------------------------------------
 
@@ -149,7 +191,8 @@ class RecordingSource:
                 start_state, used, self._extras = entries, kf, extras
                 start_block = reader.blocks.index(kf.blocks[-1]) + 1
                 break
-        replay = ObjectReplay(start_state)
+        # what this first pass loses is counted when the history replays the same blocks
+        replay = ObjectReplay(start_state, tally=LossTally())
         with _no_gc():
             self._replay_range(replay, start_block, len(reader.blocks), self._extras, True)
             # in time order: every put is an append (no late-write fix-ups in the indexes)
@@ -165,11 +208,11 @@ class RecordingSource:
         self._live = replay
         replay.on_put = self.tmap.put_raw
         replay.on_delete = self.tmap.delete
+        replay.tally = self._follow_loss
         if not self.follow:
             # only following needs every object's newest bytes here (as delta bases)
             replay.state = {}
         self.loaded_changes = replay.changes
-        self.lost_versions = replay.lost_versions
         self.complete_from = None if self._deferred else self.tmap.last_t
         self._tail_start = start_state
         self._plan_windows(start_block, used)
@@ -232,7 +275,9 @@ class RecordingSource:
             self.complete_from = self.tmap.last_t
             self._report("newest")
             yield
-        newer: tuple[frozenset[ObjectKey], int] | None = None
+        newer: Keyframe | None = None  # the keyframe after the window being replayed
+        newer_keys: frozenset[ObjectKey] = frozenset()
+        damaged_file = any(not p.lossless for p in reader.problems) or bool(reader.missing)
         carried_end: int | None = None
         for n, w in enumerate(self._window_plan):
             is_tail = n == 0
@@ -251,7 +296,9 @@ class RecordingSource:
             bf = self.tmap.backfill()
             for key, (t, raw) in sorted(start.items(), key=lambda kv: kv[1][0]):
                 bf.put_raw(key, t, raw)
-            replay = ObjectReplay(start, on_put=bf.put_raw, on_delete=bf.delete)
+            replay = ObjectReplay(
+                start, on_put=bf.put_raw, on_delete=bf.delete, tally=self._history_loss
+            )
             extras = Extras()
             for i in range(w.first, end):
                 b = reader.blocks[i]
@@ -260,6 +307,7 @@ class RecordingSource:
                 records = reader.records(b)
                 if reader.is_bad(b):
                     extras.add_gap(damage_gap(reader, i, "damaged block"))
+                    damaged_file = True
                     continue
                 for j, r in enumerate(records):
                     if r[0] in fmt.CHANGE_KINDS:
@@ -272,23 +320,22 @@ class RecordingSource:
                     self.loaded_changes += b.changes
                     self._report("history")
                 yield
-            if newer is not None:
-                # alive at the window's end but absent from the next keyframe: its delete was
-                # in a lost block, and the keyframe is the truth
-                keys, t = newer
-                for key in replay.state.keys() - keys:
-                    bf.delete(key, t)
+            replayed = any(reader.blocks[i].type == fmt.DATA for i in range(w.first, end))
+            if newer is not None and (w.start is not None or replayed or newer.changes_before):
+                # (a window from the file's start with nothing in it, before the keyframe a
+                # compacted file starts with, has no state to set straight)
+                self._reconcile(replay, bf, newer, newer_keys, damaged_file)
             bf.commit()
             # the window's versions are old history: pack them, a block per slice
             while self.tmap.compact_step():
                 yield
-            if not is_tail:
-                self.lost_versions += replay.lost_versions
             self._absorb(extras)
             for gap in extras.gaps.values():
                 self._extras.add_gap(gap)
+            if extras.stop_t is not None:  # a recording appended to after a clean close
+                self._extras.stop_t = max(self._extras.stop_t or 0, extras.stop_t)
             if w.start is not None:
-                newer = (frozenset(start.keys()), w.start.t)
+                newer, newer_keys = w.start, frozenset(start.keys())
                 self.complete_from = w.start.t
             yield
         # the oldest history last: versions the cluster remembered, then the audit log's
@@ -296,6 +343,37 @@ class RecordingSource:
         if not self.follow:  # nothing will change any more: every version can go cold
             yield from self.tmap.compact_steps()
         self._finish()
+
+    def _reconcile(
+        self,
+        replay: ObjectReplay,
+        bf: Any,
+        kf: Keyframe,
+        kf_keys: frozenset[ObjectKey],
+        damaged: bool,
+    ) -> None:
+        """A window's end against the keyframe after it, which the newer window started from
+        (its versions are in the map already): objects alive here but absent there lost their
+        delete (removed at the keyframe's time, marked corrected); versions that differ were
+        lost here and read back from the keyframe (marked restored)."""
+        tally = self._history_loss
+        if not damaged and not replay.broken:
+            for key in replay.state.keys() - kf_keys:  # (none in an intact file)
+                bf.delete(key, kf.t)
+                tally.correct(key, kf.t)
+            return
+        entries = read_keyframe(self.reader, kf)
+        if entries is None:
+            return
+        gone, puts = reconcile(replay.state, entries)
+        for key in gone:
+            bf.delete(key, kf.t)
+            tally.correct(key, kf.t)
+        for key, vt, _raw in puts:
+            if vt is None:
+                tally.correct(key, kf.t)
+            else:
+                tally.recover(key, vt)
 
     def _mark_spans(self) -> None:
         """Where watched history begins (views style what is before it apart), and where
@@ -370,26 +448,52 @@ class RecordingSource:
     # --- follow -----------------------------------------------------------------------------
 
     def poll(self) -> int:
-        """Follow mode: apply the blocks a recorder appended since; returns changes applied."""
+        """Follow mode: apply the blocks a recorder appended since; returns changes applied.
+        Also notices the recorder stopping (see `writer_state`)."""
         before = len(self.reader.blocks)
+        size = self.reader.size
+        if size != self._seen_size:
+            self._seen_size, self._grew_at = size, self._clock()
         new = self.reader.refresh()
-        if not new:
-            return 0
-        changes = self._live.changes
-        self._replay_range(self._live, before, len(self.reader.blocks), self._extras, True)
-        self._absorb(self._extras)
-        self._apply_info()
-        applied = self._live.changes - changes
-        self.total_changes += applied
-        self.loaded_changes += applied
+        applied = 0
+        if new:
+            changes = self._live.changes
+            self._replay_range(self._live, before, len(self.reader.blocks), self._extras, True)
+            self._absorb(self._extras)
+            self._apply_info()
+            applied = self._live.changes - changes
+            self.total_changes += applied
+            self.loaded_changes += applied
+        self._check_writer()
         return applied
+
+    def _check_writer(self) -> None:
+        if not self.follow or self._writer.stopped:
+            return
+        stop = self._extras.stop_t
+        if stop is not None:
+            self._writer = WriterState(True, stop, "closed")
+            return
+        if self.reader.replaced():
+            # retention rewrote it (or it was moved or deleted): this copy will not grow
+            self._writer = WriterState(True, self.reader.last_t, "replaced")
+            return
+        quiet = self._clock() - self._grew_at
+        if quiet >= WRITER_GONE_AFTER and self.reader.writer_lock_held() is False:
+            # a live writer holds its lock all along (even idle); none does and nothing new
+            # came for a while: it died (kill -9, a crash) without closing the file
+            self._writer = WriterState(True, self.reader.last_t, "gone")
+
+    def writer_state(self) -> WriterState:
+        """Whether the recorder of a followed file has stopped, when, and how."""
+        return self._writer
 
     # --- HistorySource ----------------------------------------------------------------------
 
     @property
     def is_live(self) -> bool:
         """True only when following a recording that is still being written."""
-        return self.follow
+        return self.follow and not self._writer.stopped
 
     def resource_types(self) -> dict[str, ResourceType]:
         """The recorded discovery, completed with types seen only in objects."""
@@ -492,9 +596,22 @@ class RecordingSource:
 
     @property
     def end_t(self) -> int | None:
-        """The recording's newest moment (what "now" means when replaying)."""
+        """The recording's newest moment (what "now" means when replaying): when the recorder
+        stopped, or (a file not closed cleanly) its last record; None before any change."""
         ends = [t for t in (self.tmap.last_t, self._live.last_t) if t is not None]
-        return max(ends) if ends else None
+        if not ends:
+            return None
+        if self._extras.stop_t is not None:
+            ends.append(self._extras.stop_t)
+        last = self.reader.last_data_t
+        if last is not None:
+            ends.append(last)
+        return max(ends)
+
+    @property
+    def stop_t(self) -> int | None:
+        """When the recorder stopped, from its close record (None: not closed cleanly yet)."""
+        return self._extras.stop_t
 
     def problems(self) -> list[Problem]:
         """Damage found in the file (and its companion) so far: bytes and what was lost."""
@@ -502,6 +619,38 @@ class RecordingSource:
         if self.companion is not None:
             found += self.companion.problems()
         return found
+
+    def loss_report(self) -> LossReport:
+        """Exactly what cannot be read (complete once the history has loaded)."""
+        reader = self.reader
+        mark = (
+            len(reader.blocks),
+            len(reader.problems),
+            self._history_loss_size(),
+            self._writer.stopped,
+        )
+        if self._loss_cache is not None and self._loss_cache[0] == mark:
+            return self._loss_cache[1]
+        tally = LossTally()
+        tally.absorb(self._history_loss)
+        tally.absorb(self._follow_loss)
+        # a block still being written by a live recorder is not lost
+        for run in lost_runs(reader, include_tail=not self.is_live):
+            tally.lost_run(run)
+        report = tally.report(self.problems())
+        self._loss_cache = (mark, report)
+        return report
+
+    def _history_loss_size(self) -> int:
+        h, f = self._history_loss, self._follow_loss
+        return sum(
+            len(x) for t in (h, f) for x in (t.runs, t.skipped, t.recovered, t.corrections)
+        ) + sum(len(v) for t in (h, f) for v in t.skipped.values())
+
+    @property
+    def lost_versions(self) -> int:
+        """Versions that cannot be read (see `loss_report`)."""
+        return self.loss_report().versions
 
     def close(self) -> None:
         """Close the file."""

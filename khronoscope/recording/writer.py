@@ -7,12 +7,19 @@ write the file is fsync'ed at most once per `fsync_interval`. A crash of the pro
 therefore loses at most the last `flush_interval` of records; a power loss at most the last
 `fsync_interval` more. Every write is of whole blocks, so a torn write leaves at most one truncated
 block at the end, which readers report and skip.
+
+While it writes, the writer holds an exclusive flock on the file (a follower tells a live writer
+from a dead one), starts every data block with a ledger of the previous one (a reader can count
+what a damaged block held, per type and object), and on a clean close records the moment it
+stopped (the recording's range ends there, not at its last change). `check_path` notices the
+file being deleted or moved away while it is written.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import threading
 import time
@@ -55,6 +62,16 @@ class Output(Protocol):
     def close(self) -> None:
         """Release the file."""
 
+    @property
+    def locked(self) -> bool:
+        """True when this output holds an exclusive flock on the file (followers look)."""
+
+    def file_id(self) -> tuple[int, int] | None:
+        """(st_dev, st_ino) of the open file, or None when it is not a file."""
+
+    def current_name(self) -> str | None:
+        """Where the open file is now (it may have been moved), when the system says."""
+
 
 class FileOutput:
     """An unbuffered file descriptor: each write_all is os.write calls of whole blocks."""
@@ -63,6 +80,29 @@ class FileOutput:
         flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_APPEND)
         self.fd = os.open(path, flags, 0o600)  # recordings hold cluster state: owner only
         self.dir_fd_path = path.parent
+        self._locked = False
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self._locked = True
+        except OSError:
+            pass  # a filesystem without flock: followers then go by growth alone
+
+    @property
+    def locked(self) -> bool:
+        """True when the exclusive flock was taken."""
+        return self._locked
+
+    def file_id(self) -> tuple[int, int] | None:
+        """(st_dev, st_ino) of the descriptor."""
+        st = os.fstat(self.fd)
+        return st.st_dev, st.st_ino
+
+    def current_name(self) -> str | None:
+        """The descriptor's path as Linux's /proc shows it (None elsewhere)."""
+        try:
+            return os.readlink(f"/proc/self/fd/{self.fd}")
+        except OSError:
+            return None
 
     def write_all(self, data: bytes) -> None:
         """Write all of `data` (os.write may write less than asked)."""
@@ -80,7 +120,7 @@ class FileOutput:
         os.ftruncate(self.fd, size)
 
     def close(self) -> None:
-        """Close the descriptor."""
+        """Close the descriptor (which releases the lock)."""
         os.close(self.fd)
 
 
@@ -149,7 +189,6 @@ class RecordingWriter:
     ) -> None:
         self.path = Path(path)
         self.options = options or WriterOptions()
-        self.header = header
         self.stats = WriterStats()
         try:
             self._out: Output = output if output is not None else FileOutput(self.path)
@@ -159,6 +198,8 @@ class RecordingWriter:
             ) from None
         except OSError as err:
             raise KhronoscopeError(f"cannot create {self.path}: {err.strerror}") from None
+        features = ["ledger", "close"] + (["lock"] if self._out.locked else [])
+        self.header = {**header, "features": features}
         self._lock = threading.RLock()
         self._compressor = zstd.ZstdCompressor(level=self.options.level)
         self._kf_compressor = zstd.ZstdCompressor(level=self.options.keyframe_level)
@@ -185,10 +226,20 @@ class RecordingWriter:
         self._good_end = 0  # end of the last block fully written: what a failure truncates to
         self._last_sync = time.monotonic()
         self._index: list[list[int]] = []
+        # ledgers: changes per type written so far, the buffer's share, the objects it changed,
+        # and the last block with changes (its number and objects) for the next block's ledger
+        self._type_changes: dict[str, int] = {}
+        self._buf_types: dict[str, int] = {}
+        self._buf_keys: dict[ObjectKey, int] = {}
+        self._prev_changes_before: int | None = None
+        self._prev_keys: dict[ObjectKey, int] = {}
+        # change numbers taken out by retention: blocks written after a compaction go on from
+        # the kept ones' (renumbered) numbers
+        self._renumbered = 0
         self.failed: RecordingStopped | None = None
+        self.detached = False  # the path no longer names the file (deleted or moved)
         self.closed = False
-        self._write(fmt.pack_file_header(header))
-        self._sync(force=True)
+        self._start_file()
         self._stop = threading.Event()
         self._flusher: threading.Thread | None = None
         if self.options.autoflush:
@@ -196,6 +247,29 @@ class RecordingWriter:
                 target=self._flush_loop, name="recording-flush", daemon=True
             )
             self._flusher.start()
+
+    def _start_file(self) -> None:
+        """Write the file header; if even that fails, remove the empty file and say so: a
+        0-byte file would only be "not a recording" later."""
+        try:
+            self._out.write_all(fmt.pack_file_header(self.header))
+            self._out.sync()
+        except OSError as err:
+            ident = self._out.file_id()
+            with contextlib.suppress(OSError):
+                self._out.close()
+            removed = ""
+            with contextlib.suppress(OSError):
+                st = os.stat(self.path)
+                if (st.st_dev, st.st_ino) == ident:
+                    self.path.unlink()
+                    removed = " (the empty file was removed)"
+            why = "disk full" if err.errno in (errno.ENOSPC, errno.EDQUOT) else err.strerror
+            raise KhronoscopeError(
+                f"{why} creating {self.path}: nothing was recorded{removed}"
+            ) from None
+        self._good_end = self.stats.bytes = len(fmt.pack_file_header(self.header))
+        self._last_sync = time.monotonic()
 
     @classmethod
     def create(
@@ -229,12 +303,19 @@ class RecordingWriter:
                     return  # same content as the version in force: not a change
                 record = self._put_record(change.t, key, raw, prev)
                 self._state[key] = (change.t, raw)
-            self.stats.types.add(key.type)
+            self._count_change(key)
             self._add(record, change.t, change=True)
             if self._since_kf_changes >= self.options.keyframe_changes and (
                 self._since_kf_bytes >= self.options.keyframe_ratio * self._kf_bytes
             ):
                 self._write_keyframe(change.t)
+
+    def _count_change(self, key: ObjectKey) -> None:
+        """A change of `key` goes into the buffer: what the next blocks' ledgers say."""
+        self.stats.types.add(key.type)
+        self._type_changes[key.type] = self._type_changes.get(key.type, 0) + 1
+        self._buf_types[key.type] = self._buf_types.get(key.type, 0) + 1
+        self._buf_keys[key] = self._buf_keys.get(key, 0) + 1
 
     def _put_record(
         self, t: int, key: ObjectKey, raw: bytes, prev: tuple[int, bytes] | None
@@ -260,7 +341,7 @@ class RecordingWriter:
                     return False
                 record = self._put_record(t, key, raw, prev)
                 self._state[key] = (t, raw)
-            self.stats.types.add(key.type)
+            self._count_change(key)
             self._add(record, t, change=True)
             if self._since_kf_changes >= self.options.keyframe_changes and (
                 self._since_kf_bytes >= self.options.keyframe_ratio * self._kf_bytes
@@ -391,16 +472,24 @@ class RecordingWriter:
     def _flush_buffer(self) -> None:
         if not self._buf:
             return
-        raw = b"".join(self._buf)
-        payload = self._compressor.compress(raw)
-        before = self.stats.changes - self._buf_changes
+        before = self.stats.changes - self._buf_changes - self._renumbered
         in_block = self._buf_changes
+        totals = {
+            name: n - self._buf_types.get(name, 0)
+            for name, n in self._type_changes.items()
+            if n - self._buf_types.get(name, 0)
+        }
+        back = None if self._prev_changes_before is None else before - self._prev_changes_before
+        ledger = rec.pack(rec.ledger_record(self._buf_first, back, totals, self._prev_keys))
+        raw = ledger + b"".join(self._buf)
+        payload = self._compressor.compress(raw)
+        records = self._buf_records + 1
         block = fmt.pack_block(
             fmt.DATA,
             fmt.F_ZSTD,
             payload,
             len(raw),
-            self._buf_records,
+            records,
             in_block,
             self._buf_first,
             self._buf_last,
@@ -411,15 +500,22 @@ class RecordingWriter:
             fmt.DATA,
             fmt.F_ZSTD,
             len(payload),
-            self._buf_records,
+            records,
             in_block,
             self._buf_first,
             self._buf_last,
             before,
         ]
+        keys = self._buf_keys
         self._buf = []
         self._buf_bytes = self._buf_records = self._buf_changes = 0
+        self._buf_types = {}
+        self._buf_keys = {}
         self._write(block)
+        if in_block:
+            # the next block's ledger describes the last block that held changes
+            self._prev_changes_before = before
+            self._prev_keys = keys
         self._committed = before + in_block
         self._index.append(entry)
         self.stats.blocks += 1
@@ -430,7 +526,7 @@ class RecordingWriter:
     def _write_keyframe(self, t: int) -> None:
         """Write the full state at t as one or more keyframe blocks (data flushed first)."""
         self._flush_buffer()
-        before = self.stats.changes
+        before = self.stats.changes - self._renumbered
         parts: list[bytes] = [
             rec.pack([fmt.KF_BEGIN, t, len(self._state), before, self._max_bookmark_id])
         ]
@@ -501,6 +597,8 @@ class RecordingWriter:
         )
         self._buf = []
         self._buf_bytes = self._buf_records = self._buf_changes = 0
+        self._buf_types = {}
+        self._buf_keys = {}
         raise self.failed from None
 
     def _sync(self, force: bool = False) -> None:
@@ -539,8 +637,10 @@ class RecordingWriter:
 
     # --- close ------------------------------------------------------------------------------
 
-    def close(self, final_keyframe: bool = True) -> None:
-        """Flush, write the final keyframe (instant opening) and the index, fsync, close."""
+    def close(self, final_keyframe: bool = True, stop_t: int | None = None) -> None:
+        """Record the stop (`stop_t`, default now), flush, write the final keyframe (instant
+        opening) and the index, fsync, close. A file moved away while it was written is still
+        closed properly where it is now."""
         self._stop.set()
         if self._flusher is not None and self._flusher is not threading.current_thread():
             self._flusher.join()
@@ -549,14 +649,55 @@ class RecordingWriter:
                 return
             self.closed = True
             try:
-                if self.failed is None:
+                if self.failed is None or self.detached:
+                    t = now_ns() if stop_t is None else stop_t
                     self._flush_buffer()
                     if final_keyframe and self._since_kf_changes:
-                        self._write_keyframe(self.stats.last_t or now_ns())
+                        self._write_keyframe(self.stats.last_t or t)
+                    # after the final keyframe: a reader opening at it reads the stop too
+                    self._add([fmt.CLOSE, t], t)
+                    self._flush_buffer()
                     self._write_index()
                     self._sync(force=True)
+            except RecordingStopped:
+                pass  # `failed` says what the file keeps
             finally:
                 self._out.close()
+
+    def check_path(self) -> RecordingStopped | None:
+        """Stop recording (and say so) when the path no longer names the file being written:
+        deleted, moved, or replaced by another file. Call it now and then (the status tick)."""
+        with self._lock:
+            if self.closed or self.failed is not None:
+                return self.failed
+            ident = self._out.file_id()
+            if ident is None:
+                return None
+            try:
+                st = os.stat(self.path)
+                here = (st.st_dev, st.st_ino) == ident
+            except OSError:
+                here = False
+            if here:
+                return None
+            self.detached = True
+            name = self._out.current_name()
+            n = self.stats.changes - self._renumbered
+            if name is None or name.endswith(" (deleted)"):
+                what = (
+                    f"{self.path} was deleted while recording: recording stopped; the "
+                    f"{n:,} changes recorded in it are gone with it"
+                )
+            else:
+                upto = ""
+                if self.stats.last_t is not None:
+                    upto = f"up to {format_iso(self.stats.last_t)} "
+                what = (
+                    f"{self.path} was moved to {name} while recording: recording stopped; "
+                    f"{name} keeps everything {upto}({n:,} changes)"
+                )
+            self.failed = RecordingStopped(what)
+            return self.failed
 
     def _write_index(self) -> None:
         raw = rec.pack([fmt.INDEX, self._index])
@@ -573,7 +714,7 @@ class RecordingWriter:
             0,
             first,
             last,
-            self.stats.changes,
+            self.stats.changes - self._renumbered,
         )
         self._write(block + fmt.pack_trailer(offset))
 
@@ -612,6 +753,13 @@ class RecordingWriter:
                 self._good_end = result.new_size
                 self._index = result.index
                 self.stats.bytes = result.new_size
+                self._renumbered += result.dropped_changes
+                if self._prev_changes_before is not None:
+                    prev = self._prev_changes_before - result.dropped_changes
+                    # the block the next ledger describes may be among those dropped
+                    self._prev_changes_before = prev if prev >= 0 else None
+                    if prev < 0:
+                        self._prev_keys = {}
             return result
 
     def __enter__(self) -> RecordingWriter:

@@ -67,14 +67,22 @@ def start_replay(app: KhronoscopeApp) -> None:
     source: Any = app.source
     if not is_recording(source):
         return
-    for problem in source.problems():
+    damaged = [p for p in source.problems() if not p.lossless]
+    if damaged:
         app.notify(
-            f"{problem.describe()}: shown as a gap", title="damaged recording", severity="warning"
+            f"damaged in {len(damaged)} places (shown as gaps); what cannot be read is reported "
+            "once the history has loaded",
+            title="damaged recording",
+            severity="warning",
         )
     if not source.history_complete:
         app.run_worker(_load_history(app), name="load history", group="replay")
     if getattr(source, "follow", False):
-        app.set_interval(POLL_INTERVAL, lambda: _poll(app))
+        state = source.writer_state()
+        if state.stopped:
+            writer_stopped(app, state)  # stopped before the app opened it
+        else:
+            app.set_interval(POLL_INTERVAL, lambda: _poll(app))
 
 
 async def _load_history(app: KhronoscopeApp) -> None:
@@ -89,14 +97,21 @@ async def _load_history(app: KhronoscopeApp) -> None:
             bar.update(_progress_text(app, source))
         await asyncio.sleep(0)  # the UI stays responsive between slices
     await bar.remove()
-    lost = getattr(source, "lost_versions", 0)
-    if lost:
+    _notify_loss(app, source)
+    app.browser.tick()
+
+
+def _notify_loss(app: KhronoscopeApp, source: Any) -> None:
+    """The exact loss report of a damaged recording, as one notification."""
+    report = source.loss_report()
+    if report.damaged:
         app.notify(
-            f"{lost} versions could not be read (damaged blocks): shown as gaps",
+            "\n".join([report.summary(), *report.lines(safe=True)]),
             title="damaged recording",
             severity="warning",
+            timeout=30,
+            markup=False,  # type names come from the file
         )
-    app.browser.tick()
 
 
 def _progress_text(app: KhronoscopeApp, source: Any) -> Text:
@@ -112,8 +127,31 @@ def _progress_text(app: KhronoscopeApp, source: Any) -> Text:
 
 def _poll(app: KhronoscopeApp) -> None:
     source: Any = app.source
+    if not source.is_live:
+        return  # the recorder stopped: nothing more will come
     try:
         source.poll()
     except Exception as err:  # a bad block while following is reported, not fatal
         app.notify(f"following stopped: {err}", title="follow", severity="error")
         return
+    state = source.writer_state()
+    if state.stopped:
+        writer_stopped(app, state)
+
+
+def writer_stopped(app: KhronoscopeApp, state: Any) -> None:
+    """The followed recorder stopped: no more LIVE; the header says when, the view stays at
+    the recording's end (paused there if it was following it)."""
+    playback = app.playback
+    playback.live_available = False
+    if playback.live:
+        end = getattr(app.source, "end_t", None)
+        playback.seek(end if end is not None else playback.t)
+    when = format_clock(state.at, app.settings.tz) if state.at is not None else "?"
+    label = {"closed": "STOPPED", "gone": "WRITER GONE", "replaced": "REPLACED"}.get(
+        state.how, "STOPPED"
+    )
+    app.settings.source_label = f"FOLLOW · {label} {when}"
+    app.notify(state.describe(), title="follow", severity="warning", timeout=30, markup=False)
+    if app.source.history_complete:  # else the history's loader reports it when done
+        _notify_loss(app, app.source)

@@ -130,7 +130,7 @@ async def test_a_damaged_recording_opens_with_a_warning(tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         await _until(pilot, lambda: source.history_complete, "history loaded")
         await pilot.pause()
-        warned = [n for n in notifications(app) if "bytes" in n and "lost" in n]
+        warned = [n for n in notifications(app) if "bytes" in n and "cannot be read" in n]
         assert warned, notifications(app)
         assert names(app)  # what survived is shown
     source.close()

@@ -80,7 +80,8 @@ def record(
             w.append_status(c.t, "pods", TypeStatus(TypeState.RETRYING, c.t, "timeout", 10, n))
             w.set_info(c.t, {"server_version": "v1.31.1"})
     if close:
-        w.close(final_keyframe=final_keyframe)
+        # stopped right after the last change (the scenario's times are not the clock's)
+        w.close(final_keyframe=final_keyframe, stop_t=out[-1].t if out else T0)
     return Recorded(path, out, live, w)
 
 
