@@ -13,6 +13,7 @@ stalls a frame; the `x`/`X` steps scan from the cursor (like `[` `]`), bounded.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import time
 from bisect import bisect_left, bisect_right
@@ -72,9 +73,17 @@ def _ratio(text: object) -> tuple[int, int] | None:
         return None
 
 
-def _cell(columns: ColumnSet, row: object, name: str) -> object:
+@functools.cache
+def _layout(type_name: str) -> tuple[str, dict[str, int]]:
+    """A builtin type's row layout name and column indexes (rows are checked by the thousand
+    while the timeline's marks are found)."""
+    columns: ColumnSet = columns_for(type_name)
+    return columns.fmt, {c.name: i for i, c in enumerate(columns.columns)}
+
+
+def _cell(indexes: dict[str, int], row: object, name: str) -> object:
     cells = getattr(row, "cells", None)
-    i = columns.index(name)
+    i = indexes.get(name, -1)
     if cells is None or i < 0 or i >= len(cells):
         return None
     return cells[i]
@@ -84,8 +93,8 @@ def trouble_of(type_name: str, row: object) -> str:
     """Why the row is in trouble, or "" (rows of a type without a rule are never in trouble)."""
     if row is None or type_name not in TROUBLE_TYPES:
         return ""
-    columns = columns_for(type_name)
-    if getattr(row, "fmt", None) != columns.fmt:
+    fmt, columns = _layout(type_name)
+    if getattr(row, "fmt", None) != fmt:
         return ""  # a row in another layout says nothing reliable
     if type_name == "pods":
         status = str(_cell(columns, row, "STATUS") or "")
@@ -156,7 +165,7 @@ _WORKLOADS = frozenset(
 
 
 def _restarts(row: object) -> int:
-    value = _cell(columns_for("pods"), row, "RESTARTS")
+    value = _cell(_layout("pods")[1], row, "RESTARTS")
     return value[0] if isinstance(value, tuple) and isinstance(value[0], int) else 0
 
 

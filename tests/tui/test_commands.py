@@ -329,3 +329,30 @@ async def test_k9s_changing_keys_say_read_only_once_and_q_says_how_to_quit(make_
         await pilot.press("q")
         await pilot.pause()
         assert not app._exit and "quit with :q or ctrl+c" in app.time_message
+
+
+async def test_trouble_is_marked_on_the_timeline(make_app):
+    from khronoscope.tui.widgets.timeline import Timeline
+
+    app = make_app(155)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.2)
+        timeline = app.browser.query_one(Timeline)
+        layout = timeline._layout
+        marked = [i for i, on in enumerate(timeline._trouble_cells) if on]
+        # the api pod's crashes at 60, 90 and 150 s
+        assert marked == sorted({layout.bucket(testing.at(s)) for s in (60, 90, 150)})
+        strip = timeline.render_line(0)
+        red = [
+            seg.text
+            for seg in strip
+            if seg.style is not None and seg.style.color and seg.style.color.name == "red"
+        ]
+        assert len("".join(red)) == len(marked)
+        await pilot.press("colon", *"nodes", "enter")
+        await pilot.pause(0.2)
+        marked = [i for i, on in enumerate(timeline._trouble_cells) if on]
+        assert marked == [layout.bucket(testing.at(140))]  # node-3 NotReady
+        # and its label follows the view (it said "pods" until the cursor next moved)
+        label = "".join(seg.text for seg in timeline.render_line(1))
+        assert label.startswith("nodes "), label

@@ -212,6 +212,7 @@ class BrowserScreen(AppAware, Screen[None]):
         self.last_seek_ms = (time.perf_counter() - started) * 1000
         self._update_message()
         self.update_header()
+        self.query_one(Timeline).refresh()  # its scope (and label, marks) is the view's
 
     def _resolve(self, key: ObjectKey, stored: Any) -> Row | None:
         """A row stored in another layout (a CRD's columns changed, a store without rows):
@@ -457,6 +458,7 @@ class BrowserScreen(AppAware, Screen[None]):
         table.rows_changed(self.kapp.playback.t)
         self._update_message()
         self.update_header()
+        self.query_one(Timeline).refresh()
 
     # --- actions (scope `browser`) -----------------------------------------------------------
 
