@@ -11,6 +11,8 @@ import hashlib
 import os
 from typing import Any
 
+from khronoscope.core.secretvalues import secret_values
+
 SECRETS_TYPE = "secrets"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 PREFIX = "<redacted:"
@@ -30,21 +32,28 @@ class SecretRedactor:
         return f"{PREFIX}{digest}>"
 
     def __call__(self, obj: dict[str, Any]) -> dict[str, Any]:
-        """A copy of the Secret `obj` without its values (the input is not modified)."""
+        """A copy of the Secret `obj` without its values (the input is not modified): also
+        without an annotation or label that quotes one (a copy kept by some tool)."""
         out = dict(obj)
+        values = secret_values(obj)
         for field in ("data", "stringData"):
-            values = obj.get(field)
-            if isinstance(values, dict):
-                out[field] = {k: self.fingerprint(v) for k, v in values.items()}
+            entries = obj.get(field)
+            if isinstance(entries, dict):
+                out[field] = {k: self.fingerprint(v) for k, v in entries.items()}
         meta = obj.get("metadata")
         if isinstance(meta, dict):
-            annotations = meta.get("annotations")
-            if isinstance(annotations, dict) and LAST_APPLIED in annotations:
-                meta = dict(meta)
-                annotations = dict(annotations)
-                annotations[LAST_APPLIED] = self.fingerprint(annotations[LAST_APPLIED])
-                meta["annotations"] = annotations
-                out["metadata"] = meta
+            meta = dict(meta)
+            for name in ("annotations", "labels"):
+                entries = meta.get(name)
+                if not isinstance(entries, dict):
+                    continue
+                entries = dict(entries)
+                for k, text in entries.items():
+                    quoting = isinstance(text, str) and any(v in text for v in values)
+                    if k == LAST_APPLIED or quoting:
+                        entries[k] = self.fingerprint(text)
+                meta[name] = entries
+            out["metadata"] = meta
         return out
 
 

@@ -356,3 +356,35 @@ async def test_trouble_is_marked_on_the_timeline(make_app):
         # and its label follows the view (it said "pods" until the cursor next moved)
         label = "".join(seg.text for seg in timeline.render_line(1))
         assert label.startswith("nodes "), label
+
+
+async def test_a_secret_rotation_shows_in_history_and_diff(make_app, source):
+    from khronoscope.cluster.redact import SecretRedactor
+    from khronoscope.tui.screens.diff import DiffScreen
+    from khronoscope.tui.screens.history import HistoryScreen
+
+    ingest = SecretRedactor(b"session-salt-123")  # what a session stores
+    rotated = testing.secret(testing.at(0))
+    rotated["data"] = dict(rotated["data"], password="bmV3LXBhc3N3b3Jk")
+    rotated["metadata"]["resourceVersion"] = "999"
+    source.put(testing.at(0), ingest(testing.secret(testing.at(0))))
+    source.put(testing.at(100), ingest(rotated))
+    key = ObjectKey("secrets", "shop", "db-credentials")
+    app = make_app(100, src=source)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("colon", *"sec shop", "enter")
+        await pilot.pause()
+        table_of(app).select(key)
+        await pilot.press("H")
+        await pilot.pause()
+        assert isinstance(app.screen, HistoryScreen)
+        text = screen_text(app)
+        assert "data.password" in text  # before: "only resourceVersion…"
+        await pilot.press("escape", "D")
+        await pilot.pause()
+        assert isinstance(app.screen, DiffScreen)
+        text = screen_text(app)
+        assert "no difference" not in text
+        changed = [ln for ln in text.splitlines() if "password: <redacted:" in ln]
+        assert len(changed) == 2 and changed[0] != changed[1]
+        assert testing.SECRET_PASSWORD not in text and "bmV3LXBhc3N3b3Jk" not in text

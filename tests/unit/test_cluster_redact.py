@@ -53,3 +53,15 @@ def test_fingerprints_are_keyed_so_a_recording_cannot_test_guesses():
 def test_a_secret_without_data_is_left_alone():
     bare = {"kind": "Secret", "metadata": {"name": "empty"}}
     assert SecretRedactor()(bare) == bare
+
+
+def test_an_annotation_or_label_quoting_a_value_is_fingerprinted_at_ingest():
+    quoted = copy.deepcopy(SECRET)
+    quoted["metadata"]["annotations"]["backup.example.com/copy"] = "password=hunter2"
+    quoted["metadata"]["labels"] = {"token": "plain-token", "app": "db"}
+    out = SecretRedactor(b"k" * 16)(quoted)
+    assert is_redacted(out["metadata"]["annotations"]["backup.example.com/copy"])
+    assert is_redacted(out["metadata"]["labels"]["token"])
+    assert out["metadata"]["labels"]["app"] == "db"
+    dumped = json.dumps(out)
+    assert "hunter2" not in dumped and "plain-token" not in dumped
