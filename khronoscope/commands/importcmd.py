@@ -45,9 +45,11 @@ def run(args: argparse.Namespace) -> int:
     paths = [Path(f) for f in args.files]
     status = StatusLine(interval=10.0)
     progress = None if args.quiet else _progress(status)
-    if args.output:
-        out = Path(args.output)
-        if out.exists():
+    if args.output is not None:
+        from khronoscope.commands.record import new_recording_path
+
+        out = new_recording_path(args.output)  # `-o ""` or `-o DIR/`: one line, exit 2
+        if out.exists() or out.is_symlink():
             raise UsageError(f"{out} already exists: choose a new file (never overwritten)")
         stats = import_new(paths, out, cluster=args.cluster, progress=progress)
         where = str(out)

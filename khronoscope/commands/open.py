@@ -11,11 +11,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from datetime import UTC
 from pathlib import Path
 
+from khronoscope.cluster.options import check_namespace
 from khronoscope.core.safetext import safe_line
-from khronoscope.core.timefmt import format_iso
-from khronoscope.errors import KhronoscopeError
+from khronoscope.core.timefmt import TimeParseError, format_iso, parse_time
+from khronoscope.errors import KhronoscopeError, UsageError
 from khronoscope.recording.reader import RecordingReader
 from khronoscope.recording.recorder import _size
 from khronoscope.recording.source import _KNOWN_SHORT_NAMES, RecordingSource
@@ -58,6 +60,14 @@ def run(args: argparse.Namespace) -> int:
     from khronoscope.tui.app import create_app
     from khronoscope.tui.replay import end_clock
 
+    if args.namespace is not None:
+        check_namespace(args.namespace, "-n/--namespace")
+    if args.at:
+        # what was typed is checked before the file is read (relative to it once it is)
+        try:
+            parse_time(args.at, tz=UTC if args.utc else None)
+        except TimeParseError as err:
+            raise UsageError(f"--at: {err}") from None
     path = Path(args.file).expanduser()
     opening = _Opening(path)
     try:
@@ -81,14 +91,21 @@ def run(args: argparse.Namespace) -> int:
     if source.end_t is None and not args.follow:
         print(safe_line(f"khronoscope: warning: {path} holds no changes yet"), file=sys.stderr)
     clock = end_clock(source)
-    settings = build_settings(
-        command=args.view_type,
-        namespace=args.namespace,
-        keymap=args.keymap,
-        utc=args.utc,
-        at=getattr(args, "at", None),
-        clock=clock,
-    )
+    try:
+        if args.view_type is not None:
+            check_view_type(args.view_type, source)
+        settings = build_settings(
+            command=args.view_type or "pods",
+            namespace=args.namespace,
+            keymap=args.keymap,
+            utc=args.utc,
+            at=getattr(args, "at", None),
+            clock=clock,
+        )
+    except BaseException:
+        source.close()
+        raise
+    settings.at = clamp_at(settings.at, source)
     settings.source_label = "FOLLOW" if args.follow else "REPLAY"
     try:
         create_app(source, settings).run()
@@ -96,6 +113,36 @@ def run(args: argparse.Namespace) -> int:
         _report_loss(path, source)
         source.close()
     return 0
+
+
+def check_view_type(word: str, source: RecordingSource) -> None:
+    """Refuse (UsageError) a `-c TYPE` that names no type of the recording."""
+    from khronoscope.tui.commands import Aliases
+
+    types = source.resource_types()
+    if Aliases(types.values(), source.tmap.types()).resolve(word) is None:
+        known = sorted({*types, *source.tmap.types()})
+        shown = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
+        raise UsageError(
+            f"-c {word[:60]!r}: not a resource type of this recording (types: {shown or 'none'})"
+        )
+
+
+def clamp_at(at: int | None, source: RecordingSource) -> int | None:
+    """`--at` inside the recording: a moment before its start or after its end opens at that
+    end, and a line on stderr says so (the app would otherwise show an empty past)."""
+    start, end = source.start_t, source.end_t
+    if at is None or start is None or end is None:
+        return at
+    if start <= at <= end:
+        return at
+    edge, where = (start, "before its start") if at < start else (end, "after its end")
+    print(
+        f"khronoscope: --at {format_iso(at)} is {where} ({format_iso(start)} .. "
+        f"{format_iso(end)}): opening at {format_iso(edge)}",
+        file=sys.stderr,
+    )
+    return edge
 
 
 def _report_loss(path: Path, source: RecordingSource) -> None:

@@ -161,3 +161,35 @@ async def test_ctx_switches_to_another_context_with_a_new_session(sim, tmp_path,
     assert await live._browse(ClusterSession, options, BrowserSettings(), plan, drive) == 0
     assert [s[0] for s in seen] == [first["name"], "list", "staging"]
     assert f"* {first['name']}" in seen[1][1] and "staging" in seen[1][1]
+
+
+async def test_two_windows_on_one_context_in_the_same_second_record_to_two_files(
+    sim, tmp_path, monkeypatch
+):
+    """Both apps start recording: the second picks a free name instead of failing to start."""
+    from khronoscope.recording import recorder
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    same_second = time.time_ns()
+    original = recorder.default_recording_path
+    monkeypatch.setattr(
+        recorder,
+        "default_recording_path",
+        lambda context, start=None: original(context, same_second),
+    )
+    options = ClusterOptions(kubeconfig=str(sim.kubeconfig_path), include=("configmaps",))
+    opened = []
+    try:
+        for _ in range(2):
+            plan = live.recording_plan(_args())
+            opened.append(await live.open_live(ClusterSession, options, BrowserSettings(), plan))
+    finally:
+        for _app, session, rec in opened:
+            await live.close_live(session, rec)
+    paths = [rec.path for _app, _session, rec in opened]
+    assert len(paths) == 2 and paths[0] != paths[1]
+    assert paths[1].name == paths[0].name.replace(".khr", "-2.khr")
+    for path in paths:
+        src = RecordingSource(path)
+        assert src.problems() == [] and src.header["options"]["command"] == "live"
+        src.close()
