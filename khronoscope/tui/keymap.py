@@ -47,7 +47,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("browser.back", "back", "Back / clear filter"),
     Action("browser.wide", "toggle_wide", "Wide columns"),
     Action("browser.read_only", "read_only", "k9s's changing keys: say khronoscope is read-only"),
-    Action("browser.quit_hint", "quit_hint", "q: how to quit (q is Back elsewhere)"),
+    Action("browser.quit", "quit_app", "Quit (q is Back on the other screens)"),
     Action("browser.ns_all", "namespace(0)", "All namespaces"),
     *(
         Action(f"browser.ns_{i}", f"namespace({i})", f"Favourite namespace {i}")

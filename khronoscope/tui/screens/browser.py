@@ -491,9 +491,9 @@ class BrowserScreen(AppAware, Screen[None]):
         else:
             self.kapp.say(text)
 
-    def action_quit_hint(self) -> None:
-        """`q`: how to quit (q is Back on every other screen, so it does not quit here)."""
-        self.kapp.say("quit with :q or ctrl+c (q is Back on the other screens)")
+    def action_quit_app(self) -> None:
+        """`q` on the main view quits, as k9s's `:q` (q is Back on every other screen)."""
+        self.app.exit()
 
     def action_toggle_wide(self) -> None:
         """Show or hide kubectl's wide columns."""
