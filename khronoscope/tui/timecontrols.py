@@ -72,6 +72,8 @@ class TimeControls:
     jump_interval: int = 60 * NS
     timeline_zoom: int | None = None  # span the timeline shows around the cursor; None: all
     time_message: str = ""
+    # the playback state (mode, speed) the message describes; None: not a state message
+    _said_state: tuple[object, float] | None = None
 
     # --- plumbing ----------------------------------------------------------------------------
 
@@ -89,6 +91,11 @@ class TimeControls:
         timer = getattr(self, "_play_timer", None)
         if timer is not None and self.playback.playing:
             timer.resume()
+        # playing into now turns live and rewinding to the start pauses: "playing at 64x"
+        # next to LIVE, or "rewinding" next to PAUSED, would be stale
+        p = self.playback
+        if self._said_state is not None and self._said_state != (p.mode, p.speed):
+            self._say_state()
 
     def time_screen(self, screen: Screen[Any] | None = None) -> bool:
         """True when `screen` (default: the top one) shows a moment."""
@@ -143,6 +150,7 @@ class TimeControls:
     def say(self, text: str) -> None:
         """A one-line message on the timeline (replaces the previous one)."""
         self.time_message = text
+        self._said_state = None
         app: Any = self
 
         for timeline in app.screen.query(Timeline):
@@ -218,7 +226,11 @@ class TimeControls:
         elif p.live:
             self.say("live")
         else:
-            self.say(f"paused at {self._clock(p.t, date=False)} (space plays)")
+            first, last = p.bounds()
+            edge = {first: " (the record starts there)", last: " (the record ends there)"}
+            note = edge.get(p.t, "")
+            self.say(f"paused at {self._clock(p.t, date=False)}{note} (space plays)")
+        self._said_state = (p.mode, p.speed)
 
     # --- actions: steps and jumps ------------------------------------------------------------
 
