@@ -195,6 +195,13 @@ async def test_namespaces_view_enter_and_favourites(make_app):
         await pilot.pause()
         assert app.browser.view.namespace == "shop"
         assert sorted(names(app)) == sorted([API, *WEB[:2], "web-5d9c7-ddddd"])
+        # a mistyped namespace is said and stays out of the favourites (1-9)
+        before = list(app.browser.favourites)
+        await pilot.press("colon", *"pods shpo", "enter")
+        await pilot.pause()
+        assert app.browser.view.namespace == "shpo"
+        assert "no namespace 'shpo' seen so far" in " ".join(notifications(app))
+        assert app.browser.favourites == before
 
 
 async def test_crd_table_uses_additional_printer_columns(make_app):

@@ -74,6 +74,33 @@ async def test_export_key_commits_the_moment_shown(make_app, tmp_path, monkeypat
     assert remembered()["repo"] == str(tmp_path / "view")  # offered next time
 
 
+async def test_the_dialog_never_prefills_a_previous_exports_branch(make_app, tmp_path, monkeypatch):
+    # an export to branch "incident-42", then the dialog again: the branch field is empty (it
+    # said incident-42, and Enter put the next moment on that branch unnoticed)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    repo = tmp_path / "repo"
+    app = make_app(140)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("E")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ExportScreen)
+        dialog.query_one("#export-repo", Input).value = str(repo)
+        dialog.query_one("#export-branch", Input).value = "incident-42"
+        dialog.query_one("#export-repo", Input).focus()
+        await pilot.press("enter")
+        await _until(pilot, lambda: dialog.result is not None or dialog.error, "export")
+        assert dialog.result.branch.endswith("incident-42"), dialog.error
+        await pilot.press("escape", "E")
+        await pilot.pause()
+        again = app.screen
+        assert isinstance(again, ExportScreen) and again is not dialog
+        assert again.query_one("#export-repo", Input).value == str(repo)  # the repo is kept
+        assert again.query_one("#export-branch", Input).value == ""
+    assert "incident-42" not in remembered().values()
+
+
 async def test_export_errors_are_one_line_in_the_dialog(make_app, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     (tmp_path / "afile").write_text("not a repository")

@@ -3,8 +3,9 @@
 Only reading the state at the moment shown runs on the app's event loop (the TemporalMap is only
 ever touched from there; a live session keeps writing to it), in steps; rendering and writing
 the commit run in a thread that reports its progress to the dialog. An export to a repository
-still being written is refused, even from a dialog opened again meanwhile. The repository and
-branch of the last successful export are remembered (XDG state dir).
+still being written is refused, even from a dialog opened again meanwhile. The repository of the
+last successful export is remembered (XDG state dir); its branch is not: a branch pre-filled from
+an earlier export would put this moment on that branch unnoticed.
 """
 
 from __future__ import annotations
@@ -40,30 +41,29 @@ DEFAULT_REPO = "~/khronoscope-export"
 
 
 def state_file() -> Path:
-    """Where the last export's repository and branch are remembered."""
+    """Where the last export's repository is remembered."""
     from platformdirs import user_state_path
 
     return user_state_path("khronoscope") / "export.json"
 
 
 def remembered() -> dict[str, str]:
-    """The last export's {"repo", "branch"} (defaults when none or unreadable)."""
+    """The last export's {"repo"} (the default when none or unreadable)."""
     try:
         data = json.loads(state_file().read_text(encoding="utf-8"))
     except (OSError, ValueError):
         data = {}
-    return {
-        "repo": str(data.get("repo") or DEFAULT_REPO),
-        "branch": str(data.get("branch") or ""),
-    }
+    if not isinstance(data, dict):
+        data = {}
+    return {"repo": str(data.get("repo") or DEFAULT_REPO)}
 
 
-def remember(repo: str, branch: str) -> None:
-    """Keep the repository and branch for the next export (best effort)."""
+def remember(repo: str) -> None:
+    """Keep the repository for the next export (best effort)."""
     path = state_file()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        replace_file(path, json.dumps({"repo": repo, "branch": branch}).encode())
+        replace_file(path, json.dumps({"repo": repo}).encode())
     except OSError:
         pass
 
@@ -124,7 +124,7 @@ class ExportScreen(AppAware, ModalScreen[None]):
             yield Label("Repository (created when missing)")
             yield Input(last["repo"], id="export-repo")
             yield Label("Branch (empty: the repository's current branch)")
-            yield Input(last["branch"], placeholder="(current branch)", id="export-branch")
+            yield Input(placeholder="(current branch)", id="export-branch")
             yield Label("Scope")
             with RadioSet(id="export-scope"):
                 yield RadioButton("everything (owned objects and events skipped)", value=True)
@@ -197,7 +197,7 @@ class ExportScreen(AppAware, ModalScreen[None]):
                 progress=Throttled(
                     lambda done, total: self.post_message(self.Progress(done, total))
                 ),
-                offload=offloader(lambda future: _report_late(app, repo, branch, future)),
+                offload=offloader(lambda future: _report_late(app, repo, future)),
             )
         except KhronoscopeError as err:
             self.error = str(err)
@@ -209,7 +209,7 @@ class ExportScreen(AppAware, ModalScreen[None]):
             self._show(Text(safe_block(self.error), style="bold red"))  # may quote object names
             return
         self.result = result
-        remember(repo, branch or "")
+        remember(repo)
         self._show(result_text(result))
 
     def on_export_screen_progress(self, message: Progress) -> None:
@@ -254,13 +254,13 @@ def internal_error(err: BaseException) -> str:
     return f"internal error: {type(err).__name__}: {first}"
 
 
-def _report_late(app: App[Any], repo: str, branch: str | None, future: asyncio.Future[Any]) -> None:
+def _report_late(app: App[Any], repo: str, future: asyncio.Future[Any]) -> None:
     # the dialog was closed while the thread still wrote: its outcome becomes a notification
     if future.cancelled():
         return
     err = future.exception()
     if err is None:
-        remember(repo, branch or "")
+        remember(repo)
         app.notify(result_text(future.result()).plain.replace("\n", " "), title="export")
     elif isinstance(err, KhronoscopeError):
         app.notify(str(err), title="export", severity="error")
