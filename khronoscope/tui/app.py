@@ -14,6 +14,7 @@ from textual.binding import BindingType
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Input, TextArea
 
 from khronoscope.core.podspec import pod_containers
@@ -45,6 +46,8 @@ from khronoscope.tui.widgets.table import ResourceTable
 from khronoscope.tui.widgets.vlist import VirtualList
 
 TYPEAHEAD_WAIT_S = 1.0
+# keys that end what is typed into a prompt (what follows is for the screen under it)
+_CLOSES_PROMPT = frozenset({"enter", "escape"})
 """How long keys typed while a prompt opens are held at most (then given to what has focus)."""
 
 
@@ -98,6 +101,8 @@ class KhronoscopeApp(TimeControls, App["ContextSwitch | None"], inherit_bindings
         # keys typed while a prompt is opening (a paste, tmux send-keys, a fast typist)
         self._typeahead: list[events.Key] | None = None
         self._typeahead_since = 0.0
+        # the input that was given keys up to its Enter: the rest waits until it has closed
+        self._typeahead_filled: Widget | None = None
         self._typeahead_timer: Timer | None = None
 
     def notify(
@@ -148,22 +153,41 @@ class KhronoscopeApp(TimeControls, App["ContextSwitch | None"], inherit_bindings
         else:
             self._typeahead_timer.resume()
 
-    def _typeahead_check(self) -> None:
+    async def _typeahead_check(self) -> None:
         if self._typeahead is None:
             if self._typeahead_timer is not None:
                 self._typeahead_timer.pause()
             return
         waited = time.monotonic() - self._typeahead_since
-        if isinstance(self.focused, Input | TextArea) or waited > TYPEAHEAD_WAIT_S:
-            self._release_typing()
+        focused = self.focused
+        if self._typeahead_filled is not None:
+            ready = focused is not self._typeahead_filled  # that prompt has closed
+        else:
+            ready = isinstance(focused, Input | TextArea)
+        if ready or waited > TYPEAHEAD_WAIT_S:
+            await self._release_typing()
 
-    def _release_typing(self) -> None:
+    async def _release_typing(self) -> None:
         keys, self._typeahead = self._typeahead or [], None
+        self._typeahead_filled = None
         if self._typeahead_timer is not None:
             self._typeahead_timer.pause()
-        for key in keys:
-            # fresh events, as the terminal sends them: they go to the focused input now
-            self.post_message(events.Key(key.key, key.character))
+        for i, key in enumerate(keys):
+            if self._typeahead is not None:
+                # a key just given opened a prompt: the rest waits for it
+                self._typeahead.extend(keys[i:])
+                return
+            target = self.focused
+            # a fresh event, as the terminal sends it: bindings, or the focused input
+            await self.on_event(events.Key(key.key, key.character))
+            if isinstance(target, Input) and key.key in _CLOSES_PROMPT and i + 1 < len(keys):
+                # the keys after Enter are not for this input: they wait until it has closed
+                self._typeahead = keys[i + 1 :]
+                self._typeahead_filled = target
+                self._typeahead_since = time.monotonic()
+                if self._typeahead_timer is not None:
+                    self._typeahead_timer.resume()
+                return
 
     def get_default_screen(self) -> Screen:
         """The browser."""

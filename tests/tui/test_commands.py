@@ -45,6 +45,12 @@ async def burst(app, pilot, keys: str) -> None:
         driver.send_message(event)
     for _ in range(10):
         await pilot.pause(0.05)
+    # keys held for a prompt are given once it opens (or closes): wait for them all, a while
+    for _ in range(100):
+        if app._typeahead is None:
+            break
+        await pilot.pause(0.05)
+    await pilot.pause(0.1)
 
 
 # --- the catalogue -------------------------------------------------------------------------------
@@ -167,6 +173,21 @@ async def test_a_burst_of_keys_reaches_the_prompt(make_app):
         assert names(app) == ["api"]
         await burst(app, pilot, ":q\r")
         assert app._exit  # quit, as k9s's :q
+
+
+async def test_keys_after_a_prompts_enter_wait_for_it_to_close(make_app):
+    # `t-1m⏎:pods⏎` at once: before, ":pods" went into the go-to dialog too ("-1m:pods")
+    app = make_app(155)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await burst(app, pilot, "t-1m\r:deploy\r/api\r")
+        assert app.playback.t == testing.at(95)
+        assert app.screen is app.browser
+        assert app.browser.view.type_name == "deployments.apps"
+        assert names(app) == ["api"]
+        assert not app.playback.playing
+        await burst(app, pilot, ":pods\rt-1m\r")
+        assert app.browser.view.type_name == "pods" and app.playback.t == testing.at(35)
 
 
 async def test_a_burst_reaches_the_go_to_dialog(make_app):
