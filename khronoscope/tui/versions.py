@@ -17,10 +17,10 @@ from typing import Any
 from khronoscope.core.provenance import OBSERVED, Provenance, ProvenanceStore
 from khronoscope.core.types import ChangeKind, ObjectKey
 from khronoscope.core.writers import likely_writers, manager_name, who_wrote, writers
+from khronoscope.printers.objdiff import is_noise, path_rank
 from khronoscope.printers.redact import redact
 from khronoscope.temporal.diff import changed_paths
 from khronoscope.temporal.map import TemporalMap
-from khronoscope.tui.objdiff import is_noise, path_rank
 
 __all__ = ["ObjectHistory", "VersionEntry", "covers", "likely_writers", "manager_name", "writers"]
 
