@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from khronoscope.core.source import TypeState, TypeStatus
 from khronoscope.core.types import ObjectKey
 from khronoscope.tui import testing
@@ -512,3 +514,27 @@ async def test_events_show_the_newest_first(make_app):
             f"pod/{API}",
         )
         assert "LAST SEEN↑" in table_of(app).header_text()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 18)])
+async def test_dialogs_fit_a_small_terminal(make_app, size):
+    # the go-to, bookmark and export dialogs were 90 columns wide: their right edge (and the
+    # end of what was typed) was cut in an 80x24 terminal
+    from textual.containers import Vertical
+    from textual.screen import ModalScreen
+
+    width, height = size
+    app = make_app(155)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        for key in ("t", "m", "E"):
+            await pilot.press(key)
+            await pilot.pause()
+            dialog = app.screen
+            assert isinstance(dialog, ModalScreen), key
+            box = dialog.query(Vertical).first().region
+            assert box.x >= 0 and box.right <= width, (key, box)
+            assert box.y >= 0 and box.bottom <= height, (key, box)
+            await pilot.press("escape")
+            await pilot.pause()
+            assert app.screen is app.browser

@@ -100,7 +100,7 @@ class ExportScreen(AppAware, ModalScreen[None]):
     DEFAULT_CSS = """
     ExportScreen { align: center middle; }
     ExportScreen > Vertical {
-        width: 90; height: auto; max-height: 100%; overflow-y: auto;
+        width: 90; max-width: 100%; height: auto; max-height: 100%; overflow-y: auto;
         border: thick $accent; background: $surface; padding: 0 2;
     }
     ExportScreen #export-buttons { height: auto; margin-top: 1; }
