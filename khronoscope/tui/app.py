@@ -74,6 +74,8 @@ class KhronoscopeApp(TimeControls, App["ContextSwitch | None"], inherit_bindings
     """The browser over a HistorySource (a live session or a recording)."""
 
     TITLE = "khronoscope"
+    # notifications sit above the timeline strip and the footer (they covered the strip's end)
+    CSS = "ToastRack { margin-bottom: 3; }"
     BINDINGS: ClassVar[list[BindingType]] = [  # type: ignore[assignment]
         *DEFAULT_KEYMAP.bindings("app"),
         *DEFAULT_KEYMAP.bindings("time"),

@@ -538,3 +538,22 @@ async def test_dialogs_fit_a_small_terminal(make_app, size):
             await pilot.press("escape")
             await pilot.pause()
             assert app.screen is app.browser
+
+
+async def test_notifications_leave_the_timeline_uncovered(make_app):
+    # a toast sat on the strip's end: the "now" label and the cursor's last minutes
+    from textual.widgets._toast import Toast
+
+    from khronoscope.tui.widgets.timeline import Timeline
+
+    app = make_app(155)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await pilot.pause()
+        app.notify("a message long enough to take two lines of a toast in a small terminal")
+        await pilot.pause(0.3)
+        await pilot.pause()
+        strip = app.browser.query_one(Timeline).region
+        toasts = list(app.screen.query(Toast))
+        assert toasts
+        for toast in toasts:
+            assert not toast.region.overlaps(strip), (toast.region, strip)
