@@ -557,3 +557,26 @@ async def test_notifications_leave_the_timeline_uncovered(make_app):
         assert toasts
         for toast in toasts:
             assert not toast.region.overlaps(strip), (toast.region, strip)
+
+
+async def test_the_footer_shows_the_keys_of_the_focused_prompt(make_app):
+    # typing in the `/` or `:` line, the footer said "/ Filter" (the table's key, typed into
+    # the line now) and not how to apply or leave it
+    app = make_app(155)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+
+        def footer() -> list[str]:
+            shown = app.screen.active_bindings.values()
+            return [b.binding.description for b in shown if b.binding.show]
+
+        assert "Filter" in footer() and "Describe" in footer()
+        for key in ("slash", "colon"):
+            await pilot.press(key)
+            await pilot.pause()
+            keys = footer()
+            assert {"Apply", "Complete", "Cancel"} <= set(keys), keys
+            assert "Filter" not in keys and "Describe" not in keys, keys
+            await pilot.press("escape")
+            await pilot.pause()
+        assert "Filter" in footer()

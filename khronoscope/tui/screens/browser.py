@@ -29,7 +29,7 @@ from khronoscope.tui.filters import Filter, FilterError, parse_filter
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
 from khronoscope.tui.tablemodel import NAME, NAMESPACE, TableModel
 from khronoscope.tui.usage import TableTelemetry
-from khronoscope.tui.widgets.commandline import CommandLine
+from khronoscope.tui.widgets.commandline import CommandLine, PromptInput
 from khronoscope.tui.widgets.header import HeaderBar
 from khronoscope.tui.widgets.table import ResourceTable
 from khronoscope.tui.widgets.timeline import Timeline
@@ -355,6 +355,13 @@ class BrowserScreen(AppAware, Screen[None]):
     def _complete(self, text: str) -> str | None:
         namespaces = [ns for ns in self.kapp.source.tmap.namespaces() if ns]
         return complete(text, self.aliases(), namespaces)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While the `:` or `/` line has focus the browser's keys are typed into it: the
+        footer shows the line's keys only."""
+        if isinstance(self.focused, PromptInput):
+            return False
+        return super().check_action(action, parameters)
 
     def open_prompt(self, mode: str) -> None:
         """Open the `:` command line or the `/` filter."""

@@ -35,11 +35,13 @@ class CompletionSuggester(Suggester):
 
 
 class PromptInput(Input):
-    """An Input where Tab accepts the suggestion and Escape cancels."""
+    """An Input where Tab accepts the suggestion and Escape cancels (the footer says so while
+    it has focus)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("tab", "accept_suggestion", "Complete", show=False),
-        Binding("escape", "cancel", "Cancel", show=False),
+        Binding("enter", "submit", "Apply"),
+        Binding("tab", "accept_suggestion", "Complete"),
+        Binding("escape", "cancel", "Cancel"),
     ]
 
     def action_accept_suggestion(self) -> None:
