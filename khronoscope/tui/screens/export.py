@@ -114,6 +114,8 @@ class ExportScreen(AppAware, ModalScreen[None]):
         self.result: Any = None
         self.error = ""
         self.running = False
+        # (repository, branch) pairs the user was warned about: Export again commits there
+        self._warned: set[tuple[str, str]] = set()
 
     def compose(self) -> ComposeResult:
         """The form."""
@@ -187,6 +189,9 @@ class ExportScreen(AppAware, ModalScreen[None]):
         app = self.app
         self.result, self.error = None, ""
         result: ExportResult | None = None
+        if await self._warn_back_in_time(repo, branch):
+            self.running = False
+            return
         try:
             result = await export_moment_async(
                 self.kapp.source,
@@ -211,6 +216,31 @@ class ExportScreen(AppAware, ModalScreen[None]):
         self.result = result
         remember(repo)
         self._show(result_text(result))
+
+    async def _warn_back_in_time(self, repo: str, branch: str | None) -> bool:
+        """True (and a warning, a new branch offered) when the branch's last commit is dated
+        after the moment shown: its history would go back in time. Once per branch."""
+        from khronoscope.export.tipdate import goes_back_in_time, new_branch_name
+
+        if (repo, branch or "") in self._warned:
+            return False
+        tip = await asyncio.to_thread(goes_back_in_time, repo, branch, self.t)
+        if tip is None:
+            return False
+        self._warned.add((repo, branch or ""))
+        offered = await asyncio.to_thread(new_branch_name, repo, self.t)
+        self.query_one("#export-branch", Input).value = offered
+        tz = self.kapp.settings.tz
+        where = f"branch {safe_line(branch)}" if branch else "the current branch"
+        self._show(
+            Text.assemble(
+                ("history would go back in time: ", "bold yellow"),
+                f"the last commit of {where} is dated {format_clock(tip, tz)}, after "
+                f"{format_clock(self.t, tz)}. Export commits to the new branch above; "
+                f"to commit on {where} anyway, set it back and Export again.",
+            )
+        )
+        return True
 
     def on_export_screen_progress(self, message: Progress) -> None:
         """Show how far the export is (a late message after the end is ignored)."""
