@@ -580,3 +580,26 @@ async def test_the_footer_shows_the_keys_of_the_focused_prompt(make_app):
             await pilot.press("escape")
             await pilot.pause()
         assert "Filter" in footer()
+
+
+async def test_switching_describe_to_yaml_opens_at_the_top(make_app):
+    # describe scrolled to its end, then y: the YAML showed its end (status), not apiVersion
+    from textual.containers import VerticalScroll
+
+    app = make_app(155)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await pilot.pause()
+        table_of(app).select(ObjectKey("pods", "shop", "api-7f8b9-x2x4q"))
+        await pilot.press("d")
+        await pilot.pause()
+        scroll = app.screen.query_one("#detail-scroll", VerticalScroll)
+        await pilot.press("G")
+        await pilot.pause()
+        assert scroll.scroll_y > 0
+        await pilot.press("y")
+        await pilot.pause()
+        assert app.screen.mode == "yaml" and scroll.scroll_y == 0
+        assert "apiVersion" in screen_text(app)
+        await pilot.press("G", "M")  # managedFields shown: the same view, the place is kept
+        await pilot.pause()
+        assert scroll.scroll_y > 0
