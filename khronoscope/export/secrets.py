@@ -3,8 +3,9 @@
 Redacted keeps the object and its sorted `data` keys, every value replaced by something that is
 not valid base64 (so `kubectl apply` of an export fails loudly instead of writing an empty
 password): the fingerprint the session stored in place of the value (`<redacted:0123abcd…>`,
-keyed with a salt that never left the recording process), so a rotated password is a change
-and a commit; a value the recording kept in plain text becomes the fixed marker.
+keyed with the recording user's key, which is never written into a recording or Git), so a
+rotated password is a change and a commit; a value the recording kept in plain text becomes the
+fixed marker.
 """
 
 from __future__ import annotations

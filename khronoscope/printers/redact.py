@@ -1,7 +1,7 @@
 """What the screen may show of an object: Secret values never, managedFields on request.
 
 The session replaces Secret values with keyed fingerprints at ingest (`<redacted:0123abcd…>`,
-keyed with a salt that lives only in the recording process): those are shown as they are, so
+keyed with the recording user's key, never in a recording): those are shown as they are, so
 a rotated password shows as a changed fingerprint in history, diffs and YAML. A value that was
 kept (a recording made with --keep-secret-values) is shown as a fingerprint keyed with a salt
 of this process only: the same value reads the same while the app runs, and no screenshot can
