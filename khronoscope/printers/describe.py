@@ -12,7 +12,7 @@ from typing import Any
 
 from khronoscope.core.timefmt import format_age, to_datetime
 from khronoscope.printers.kube import pod_cells, ts
-from khronoscope.printers.redact import LAST_APPLIED, fingerprint, is_secret
+from khronoscope.printers.redact import LAST_APPLIED, is_secret
 
 _EMPTY: dict[str, Any] = {}
 
@@ -358,7 +358,7 @@ def describe_generic(
     obj: dict[str, Any], events: list[dict[str, Any]], t: int, tz: tzinfo | None = None
 ) -> str:
     """Any other object: metadata, then its other fields as an indented tree (kubectl's
-    generic describer); Secret values replaced by their fingerprints."""
+    generic describer); Secret values replaced by their sizes' absence: keys only."""
     meta = obj.get("metadata") or _EMPTY
     out = _Out()
     w = 20
@@ -376,8 +376,8 @@ def describe_generic(
             continue
         if secret and key in ("data", "stringData") and isinstance(value, dict):
             out.kv(_title(key), "")
-            for k, v in value.items():
-                out.kv(k, fingerprint(v), 2)
+            for k in value:
+                out.kv(k, "<redacted>", 2)
             continue
         _tree(out, _title(key), value, 0)
     _events(out, events, t)

@@ -1,27 +1,22 @@
 """What the screen may show of an object: Secret values never, managedFields on request.
 
-The session replaces Secret values with keyed fingerprints at ingest (`<redacted:0123abcd…>`,
-keyed with the recording user's key, never in a recording): those are shown as they are, so
-a rotated password shows as a changed fingerprint in history, diffs and YAML. A value that was
-kept (a recording made with --keep-secret-values) is shown as a fingerprint keyed with a salt
-of this process only: the same value reads the same while the app runs, and no screenshot can
-be used to test guesses. The copy kubectl keeps in last-applied-configuration gets the same.
+The session already replaces Secret values with fingerprints at ingest; the views still hide
+them (and the copy kubectl keeps in the last-applied-configuration annotation) so no code path
+can put a value, or a fingerprint an attacker could test guesses against, on screen.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 from typing import Any
 
-from khronoscope.core.secretvalues import is_fingerprint
+from khronoscope.core.secretvalues import secret_values
 
 PLACEHOLDER = "<redacted>"
-# this process's key for values that were recorded in plain text (never stored anywhere)
-_SALT = os.urandom(16)
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 _SECRET_FIELDS = ("data", "stringData")
+
+__all__ = ["LAST_APPLIED", "PLACEHOLDER", "is_secret", "redact", "secret_values"]
 
 
 def is_secret(obj: dict[str, Any]) -> bool:
@@ -32,10 +27,12 @@ def is_secret(obj: dict[str, Any]) -> bool:
 def redact(
     obj: dict[str, Any], type_name: str = "", managed_fields: bool = False
 ) -> dict[str, Any]:
-    """A copy of `obj` fit for the screen: Secret values replaced by fingerprints (keys kept),
-    the same inside last-applied-configuration, managedFields dropped unless asked for."""
+    """A copy of `obj` fit for the screen: Secret values replaced by a placeholder (keys kept),
+    the same inside last-applied-configuration and in any label or annotation of the Secret
+    quoting a value, managedFields dropped unless asked for."""
     out = dict(obj)
     secret = type_name == "secrets" or is_secret(obj)
+    values = secret_values(obj) if secret else set()
     if secret:
         _redact_values(out)
     meta = out.get("metadata")
@@ -48,24 +45,24 @@ def redact(
             annotations = dict(annotations)
             annotations[LAST_APPLIED] = _redact_last_applied(annotations[LAST_APPLIED], secret)
             meta["annotations"] = annotations
+        if values:
+            # a copy of the manifest some tool keeps, a note quoting the password
+            for name in ("annotations", "labels"):
+                entries = meta.get(name)
+                if isinstance(entries, dict):
+                    meta[name] = {
+                        k: PLACEHOLDER if isinstance(v, str) and any(x in v for x in values) else v
+                        for k, v in entries.items()
+                    }
         out["metadata"] = meta
     return out
-
-
-def fingerprint(value: Any) -> str:
-    """What the screen shows for one Secret value: its stored fingerprint, or one keyed with
-    this process's salt (a plain value never reaches the screen)."""
-    if is_fingerprint(value):
-        return str(value)
-    raw = value.encode() if isinstance(value, str) else repr(value).encode()
-    return f"<redacted:{hashlib.blake2b(raw, digest_size=6, key=_SALT).hexdigest()}>"
 
 
 def _redact_values(obj: dict[str, Any]) -> None:
     for name in _SECRET_FIELDS:
         values = obj.get(name)
         if isinstance(values, dict):
-            obj[name] = {k: fingerprint(v) for k, v in values.items()}
+            obj[name] = dict.fromkeys(values, PLACEHOLDER)
         elif values is not None:
             obj[name] = PLACEHOLDER
 

@@ -8,10 +8,10 @@ import pytest
 
 from khronoscope.core.source import TypeState, TypeStatus
 from khronoscope.core.types import ObjectKey
-from khronoscope.tui import testing
 from khronoscope.tui.keymap import ACTIONS
 from khronoscope.tui.screens.detail import DetailScreen
 from khronoscope.tui.screens.help import HelpScreen
+from tests import testing
 
 from .conftest import SIZE, header, names, notifications, rows, screen_text, table_of
 
@@ -326,8 +326,8 @@ async def test_yaml_of_a_secret_never_shows_its_values(make_app):
         screen = app.screen
         assert isinstance(screen, DetailScreen)
         text = screen.text or ""
-        assert re.search(r"password: <redacted:[0-9a-f]{12}>", text)
-        assert re.search(r"username: <redacted:[0-9a-f]{12}>", text)
+        assert "password: <redacted>" in text
+        assert "username: <redacted>" in text
         assert testing.SECRET_PASSWORD not in text
         secret = testing.secret(testing.T0)
         assert secret["data"]["password"] not in text

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from textual.widgets import Input, Static
 
-from khronoscope.tui import testing
 from khronoscope.tui.screens.export import ExportScreen
+from tests import testing
 
 from .conftest import SIZE, notifications
 

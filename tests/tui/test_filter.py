@@ -6,8 +6,8 @@ import pytest
 
 from khronoscope.core.types import ObjectKey
 from khronoscope.printers import columns_for, row_for
-from khronoscope.tui import testing
 from khronoscope.tui.filters import FilterError, parse_filter
+from tests import testing
 
 from .conftest import SIZE, names
 

@@ -18,7 +18,7 @@ import pytest
 from khronoscope.core.timefmt import format_iso
 from khronoscope.core.types import Change
 from khronoscope.recording.writer import RecordingWriter, WriterOptions
-from khronoscope.tui import testing
+from tests import testing
 
 ROOT = Path(__file__).resolve().parents[2]
 

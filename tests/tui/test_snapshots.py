@@ -6,20 +6,11 @@ Regenerate after an intended change with `python -m pytest tests/tui/test_snapsh
 
 from __future__ import annotations
 
-import pytest
-
 from khronoscope.core.types import ObjectKey
 
 from .conftest import table_of
 
 TERMINAL = (130, 30)
-
-
-@pytest.fixture(autouse=True)
-def _fixed_fingerprints(monkeypatch):
-    """Secret values kept in plain text are fingerprinted with a per-process key: fixed here so
-    the pictures are stable."""
-    monkeypatch.setattr("khronoscope.printers.redact._SALT", b"snapshot-salt-16")
 
 
 async def _select(pilot, key: ObjectKey) -> None:

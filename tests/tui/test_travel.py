@@ -12,7 +12,6 @@ from khronoscope.core.timefmt import NS, TimeParseError
 from khronoscope.core.types import ObjectKey
 from khronoscope.printers.objdiff import object_diff
 from khronoscope.temporal import TemporalMap
-from khronoscope.tui import testing
 from khronoscope.tui.playback import Mode, PlaybackCursor
 from khronoscope.tui.travel import (
     StepScope,
@@ -25,6 +24,7 @@ from khronoscope.tui.travel import (
 )
 from khronoscope.tui.versions import ObjectHistory, covers, writers
 from khronoscope.tui.whatchanged import ADDED, DELETED, MODIFIED, what_changed
+from tests import testing
 
 T = testing.at
 
