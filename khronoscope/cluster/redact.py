@@ -63,10 +63,14 @@ class SecretRedactor:
     `kubectl apply` leaves in an annotation) with fingerprints."""
 
     def __init__(self, salt: bytes | None = None) -> None:
-        self._salt = salt if salt is not None else fingerprint_key()
+        # the user's key is read (or made) with the first Secret: a session refused for a bad
+        # kubeconfig writes nothing
+        self._salt = salt
 
     def fingerprint(self, value: Any) -> str:
         """`<redacted:0123456789ab>`: not valid base64, so applying it back fails loudly."""
+        if self._salt is None:
+            self._salt = fingerprint_key()
         raw = value.encode() if isinstance(value, str) else repr(value).encode()
         digest = hashlib.blake2b(raw, digest_size=6, key=self._salt).hexdigest()
         return f"{PREFIX}{digest}>"

@@ -77,6 +77,7 @@ def test_every_session_of_a_user_gives_a_value_the_same_fingerprint(tmp_path, mo
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     first, second = SecretRedactor(), SecretRedactor()
+    assert not (tmp_path / "state").exists()  # made with the first Secret, not before
     assert first.fingerprint("hunter2") == second.fingerprint("hunter2")
     assert first.fingerprint("hunter2") != first.fingerprint("hunter3")
     key = next((tmp_path / "state").rglob(KEY_FILE))
