@@ -38,7 +38,7 @@ from khronoscope.recording import format as fmt
 from khronoscope.recording.reader import RecordingReader
 from khronoscope.recording.source import RecordingSource
 from khronoscope.recording.writer import RecordingWriter
-from khronoscope.temporal import Cursor
+from khronoscope.temporal import Cursor, TemporalMap
 
 
 def write(path: Path, objects: int, changes: int, seed: int) -> dict:
@@ -96,6 +96,14 @@ def crashed_copy(path: Path, out: Path) -> int:
         return sum(b.changes for b in r.blocks if b.type == fmt.DATA and b.offset > after)
 
 
+def screenful(tmap: TemporalMap, t: int) -> dict:
+    """What the pods table needs to draw at t: the pods there, and the rows of a screenful
+    (rows are computed for the lines drawn)."""
+    cursor = Cursor(tmap, "pods")
+    cursor.seek(t)
+    return cursor.rows.pick(sorted(cursor.versions)[:40])
+
+
 def open_last_moment(path: Path) -> tuple[float, float, RecordingSource]:
     """Seconds to open and draw the pods table at the newest moment (the app's first screen),
     and seconds until every object of the newest moment is in the map."""
@@ -104,7 +112,7 @@ def open_last_moment(path: Path) -> tuple[float, float, RecordingSource]:
     src = RecordingSource(path, row_fn=pod_row, first_types=["pods"])
     end = src.end_t
     assert end is not None
-    rows = src.tmap.rows_at(end, "pods")
+    rows = screenful(src.tmap, end)
     took = time.perf_counter() - t0
     assert rows
     while src.complete_from is None and src.load_step(0.05):
@@ -208,15 +216,15 @@ def main() -> None:
     tables = []
     for t in moments[:15]:
         t0 = time.perf_counter()
-        tmap.rows_at(t, "pods")
+        screenful(tmap, t)
         tables.append(time.perf_counter() - t0)
     figures["seek_random_ms_p50"] = round(1000 * statistics.median(seeks), 1)
     figures["seek_random_ms_max"] = round(1000 * max(seeks), 1)
-    figures["rows_at_random_ms_p50"] = round(1000 * statistics.median(tables), 1)
+    figures["table_random_ms_p50"] = round(1000 * statistics.median(tables), 1)
     print(
         f"  seek to a random moment (pods cursor): p50 {figures['seek_random_ms_p50']} ms, "
-        f"max {figures['seek_random_ms_max']} ms; pods table from scratch p50 "
-        f"{figures['rows_at_random_ms_p50']} ms"
+        f"max {figures['seek_random_ms_max']} ms; pods table from scratch (cursor + a "
+        f"screenful of rows) p50 {figures['table_random_ms_p50']} ms"
     )
     src.close()
     if not args.keep:

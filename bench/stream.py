@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import zlib
+from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
@@ -405,10 +406,20 @@ def configmap(name: str, ns: str, rv: int, t: int, rev: int) -> dict[str, Any]:
     }
 
 
+EVENT_TTL = 3600 * SECOND
+"""How long the API server keeps an Event (kube-apiserver's --event-ttl default)."""
+
+
 def stream(
-    objects: int = 10_000, changes: int = 1_000_000, seed: int = 1
+    objects: int = 10_000, changes: int = 1_000_000, seed: int = 1, event_ttl: int | None = None
 ) -> Iterator[tuple[int, ObjectKey, dict | None]]:
-    """About `objects` live objects and `changes` changes, ~5 ms apart on average."""
+    """About `objects` live objects and `changes` changes, ~5 ms apart on average.
+
+    Events are never deleted unless `event_ttl` (ns) is given: then each goes that long after
+    it was made, as the API server expires them, so the live set stops growing once the stream
+    is `event_ttl` long (with EVENT_TTL: ~140,000 events live after ~720,000 changes); the
+    deletes count as changes. Without it, every fifth change adds an Event for good.
+    """
     rnd = random.Random(seed)
     namespaces = [f"team-{i}" for i in range(20)]
     nodes = [
@@ -453,9 +464,14 @@ def stream(
     next_heartbeat = {n: t + rnd.randrange(heartbeat_every) for n in nodes}
     cm_rev = [0] * n_cms
     event_serial = 0
+    expiring: deque[tuple[int, ObjectKey]] = deque()
     while emitted < changes:
         t += rnd.randrange(1, 10_000_000)  # up to 10 ms apart
         rv += 1
+        if expiring and expiring[0][0] <= t:
+            yield t, expiring.popleft()[1], None
+            emitted += 1
+            continue
         r = rnd.random()
         due = [n for n, nt in next_heartbeat.items() if nt <= t][:1]
         if due:
@@ -494,11 +510,10 @@ def stream(
             key = pod_keys[rnd.randrange(len(pod_keys))]
             ns = key.namespace
             reason = rnd.choice(["Scheduled", "Pulled", "Created", "Started", "BackOff"])
-            yield (
-                t,
-                ObjectKey("events", ns, f"{key.name}.{event_serial:x}"),
-                event(f"{key.name}.{event_serial:x}", ns, rv, t, reason, key.name),
-            )
+            ev_key = ObjectKey("events", ns, f"{key.name}.{event_serial:x}")
+            yield t, ev_key, event(ev_key.name, ns, rv, t, reason, key.name)
+            if event_ttl is not None:
+                expiring.append((t + event_ttl, ev_key))
         else:
             i = rnd.randrange(n_cms)
             cm_rev[i] += 1

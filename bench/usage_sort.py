@@ -57,7 +57,7 @@ def main() -> None:
     telemetry = TableTelemetry(_Source(metrics), "pods")  # type: ignore[arg-type]
     # the columns are not read by a usage sort: none needed
     model = TableModel("pods", None, show_namespace=True)  # type: ignore[arg-type]
-    model.rows = dict.fromkeys(keys)  # type: ignore[arg-type]
+    model.stored = dict.fromkeys(keys)
     now = [T0 + samples * 15 * NS]
 
     t0 = time.perf_counter()

@@ -41,6 +41,7 @@ from khronoscope.core.source import (
     ContextInfo,
     FetchedLog,
     Gap,
+    SourceCapability,
     SourceInfo,
     TypeState,
     TypeStatus,
@@ -50,6 +51,7 @@ from khronoscope.errors import KhronoscopeError
 from khronoscope.telemetry.logstore import LogStore
 from khronoscope.telemetry.marks import LogMarks, parse_log_selector
 from khronoscope.telemetry.metricstore import MetricStore
+from khronoscope.temporal import codec
 from khronoscope.temporal.chain import RowFn
 from khronoscope.temporal.map import TemporalMap
 
@@ -94,13 +96,20 @@ class ClusterSession:
         credentials: ClusterCredentials | None = None,
         log_tuning: LogTuning | None = None,
         logs: LogStore | None = None,
+        clock: Callable[[], int] = time.time_ns,
     ) -> None:
         self.options = options or ClusterOptions()
+        self._clock = clock  # wall-clock ns; a bench replays a stream on its own clock
         self.tmap = TemporalMap(row_fn=row_fn)
         # pod logs and metrics: their own stores, not object versions (see khronoscope.telemetry)
         self.logs = logs if logs is not None else LogStore()
         self.metrics = MetricStore()
         self.log_marks = LogMarks(parse_log_selector(v) for v in self.options.logs)
+        self.capabilities = (
+            SourceCapability.CAPTURES_LOGS
+            | SourceCapability.LISTS_CONTEXTS
+            | SourceCapability.FETCHES_LOGS
+        )
         self.log_tuning = log_tuning or LogTuning()
         self.metrics_tuning = MetricsTuning(interval=self.options.metrics_interval)
         self._capture: LogCapture | None = None
@@ -396,24 +405,29 @@ class ClusterSession:
 
     def now(self) -> int:
         """Wall-clock ns (for status times; change stamps come from `record`)."""
-        return time.time_ns()
+        return self._clock()
 
     def record(self, key: ObjectKey, kind: ChangeKind, obj: dict[str, Any] | None) -> int:
         """Stamp and store one change; returns its stamp, or 0 if it changed nothing."""
-        t = time.time_ns()
+        t = self._clock()
         if t <= self._last_t:
             t = self._last_t + 1  # strictly increasing: no two changes share a stamp
         self._last_t = t
         if obj is not None and self._redact is not None and key.type == SECRETS_TYPE:
             obj = self._redact(obj)
+        raw = None
         if kind is ChangeKind.DELETED:
             if not self.tmap.delete(key, t):
                 return 0
-        elif not self.tmap.put(key, t, obj or {}):
-            return 0
+        else:
+            # packed once: the map keeps these bytes as the newest version, and so does a
+            # recording writer (Change.raw), so they are held once however many keep them
+            raw = codec.pack(obj or {})
+            if not self.tmap.put_raw(key, t, raw):
+                return 0
         self.change_count += 1
         if self._sinks:
-            change = Change(t, key, kind, obj)
+            change = Change(t, key, kind, obj, raw)
             for sink in self._sinks:
                 try:
                     sink(change)
@@ -503,6 +517,15 @@ class ClusterSession:
 
     def _pod_now(self, key: ObjectKey) -> dict[str, Any] | None:
         return self.tmap.get(key, _LATEST)
+
+    # --- memory ------------------------------------------------------------------------------
+
+    def keep_window(self, window: int) -> int:
+        """Forget history and metrics samples older than `window` ns before now (a recording
+        keeps them); moments in the window read as before. Returns how many versions went."""
+        cut = self.now() - window
+        self.metrics.trim_before(cut)
+        return self.tmap.trim_before(cut)
 
     # --- HistorySource -----------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ COMMANDS: list[Command] = [
     Command("diff", "print what changed between two moments of a recording", "diffcmd"),
     Command("export", "commit a moment (or a range) of the cluster to Git", "export"),
     Command("drift", "compare a moment of the cluster with manifests in Git", "drift"),
+    Command("convert", "rewrite a v0.1 recording file as a segmented recording", "convert"),
     Command("import", "import history from kube-apiserver audit logs", "importcmd"),
 ]
 

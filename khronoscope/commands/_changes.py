@@ -16,12 +16,14 @@ from khronoscope.commands._history import (
     split_list,
 )
 from khronoscope.core.safetext import safe_json
+from khronoscope.core.source import HistorySource
 from khronoscope.core.timefmt import format_iso
 from khronoscope.core.types import ObjectKey
 from khronoscope.errors import UsageError
 from khronoscope.export.scope import resolve_types
 from khronoscope.printers.objdiff import ObjectDiff, object_diff
-from khronoscope.recording.source import RecordingSource, open_recording
+from khronoscope.recording.loss import ReportsLoss
+from khronoscope.recording.opening import open_any
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,26 +49,31 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print Secret values the recording kept (redacted by default)",
     )
+    from khronoscope.commands._cache import add_cache_argument
+
+    add_cache_argument(parser)
 
 
-def open_file(path: str) -> RecordingSource:
-    """The recording with its whole history loaded; damage is reported on stderr, once, in one
-    block: the damaged bytes and times, and per type what cannot be read."""
-    source = open_recording(path)
-    report = source.loss_report()
-    if report.damaged:
-        print(report.warning(path), file=sys.stderr)
+def open_file(path: str, cache_mb: int | None = None) -> Any:
+    """The recording (read lazily when segmented; a v0.1 file with its whole history loaded);
+    damage is reported on stderr, once, in one block: the damaged bytes and times, and per type
+    what cannot be read."""
+    source = open_any(path, cache_mb=cache_mb)
+    if isinstance(source, ReportsLoss):
+        report = source.loss_report()
+        if report.damaged:
+            print(report.warning(path), file=sys.stderr)
     return source
 
 
-def moment(text: str, source: RecordingSource, what: str) -> int:
+def moment(text: str, source: HistorySource, what: str) -> int:
     """A time the user typed; relative times count back from the recording's end."""
     if source.start_t is None or source.end_t is None:
         raise UsageError(f"{what} {text[:60]}: the recording holds no readable change")
     return parse_moment(text, source, what)
 
 
-def resolve_object(text: str, source: RecordingSource, namespace: str | None) -> ObjectKey:
+def resolve_object(text: str, source: HistorySource, namespace: str | None) -> ObjectKey:
     """`TYPE/NAME` or `TYPE/NAMESPACE/NAME` (kubectl-like type names) as a recorded key."""
     parts = text.split("/")
     if len(parts) not in (2, 3) or not all(parts):
@@ -75,11 +82,7 @@ def resolve_object(text: str, source: RecordingSource, namespace: str | None) ->
     types = resolve_types([parts[0]], known)
     ns = parts[1] if len(parts) == 3 else namespace
     name = parts[-1]
-    found = [
-        c.key
-        for c in source.tmap.chains()
-        if c.key.type in types and c.key.name == name and (ns is None or c.key.namespace == ns)
-    ]
+    found = source.tmap.keys_named(name, types, ns)
     if not found:
         where = f" in namespace {ns}" if ns else ""
         raise UsageError(f"{text}: no such object{where} in the recording")
@@ -89,7 +92,7 @@ def resolve_object(text: str, source: RecordingSource, namespace: str | None) ->
     return found[0]
 
 
-def key_filter(args: argparse.Namespace, source: RecordingSource) -> Callable[[ObjectKey], bool]:
+def key_filter(args: argparse.Namespace, source: HistorySource) -> Callable[[ObjectKey], bool]:
     """The --type and --namespace filters as a predicate on keys; a type or a namespace the
     recording does not know is a UsageError (a typo must not print "no changes")."""
     spaces, types = scope_filters(source, namespace_list(args.namespace), split_list(args.type))

@@ -23,7 +23,7 @@ from khronoscope.core.timefmt import NS, TimeParseError, format_iso, now_ns, par
 from khronoscope.errors import UsageError
 from khronoscope.export.target import recorded_range
 from khronoscope.recording.loss import ReportsLoss
-from khronoscope.recording.source import open_recording
+from khronoscope.recording.opening import open_any as open_recording
 
 # a time typed for a live source may be this far before now and still mean "now"
 _NOW_SLACK = 5 * NS
@@ -33,6 +33,9 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     """`--recording FILE`, or a live cluster (the cluster options, -n being the command's)."""
     group = parser.add_argument_group("history source (default: the live cluster)")
     group.add_argument("--recording", metavar="FILE", help="read a recording file")
+    from khronoscope.commands._cache import add_cache_argument
+
+    add_cache_argument(group)
     group.add_argument(
         "--sync-timeout",
         type=number(0, 86400, low_open=True),
@@ -49,7 +52,7 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
 def open_source(args: argparse.Namespace, keep_secret_values: bool = False) -> HistorySource:
     """The history to read: a recording file, or the live cluster listed once (synced)."""
     if args.recording:
-        source = open_recording(args.recording)
+        source = open_recording(args.recording, cache_mb=getattr(args, "cache_mb", None))
         if isinstance(source, ReportsLoss):
             report = source.loss_report()  # what a damaged file cannot give, in one block
             if report.damaged:

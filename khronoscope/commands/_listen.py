@@ -35,13 +35,13 @@ def listen_address(args: argparse.Namespace) -> ListenAddress | None:
 
 
 def output_path(text: str) -> Path:
-    """The file `-o` names: a path or file:///PATH. An s3:// URL is checked, then refused until
-    recordings are segmented (a single growing file cannot be written to object storage)."""
+    """The recording `-o` names: a path or file:///PATH. An s3:// URL is checked, then refused
+    until the segmented writer is wired to object stores (issue 15)."""
     where = parse_store_url(text)
     if where.remote:
         raise NotBuiltYet(
-            f"recording to object storage ({where.url}) needs the segmented recording format, "
-            "which is not built yet; record to a file for now"
+            f"recording to object storage ({where.url}) is not wired up yet; "
+            "record to a local directory for now"
         )
     assert where.path is not None
     return where.path

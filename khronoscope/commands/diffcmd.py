@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    source = open_file(args.file)
+    source = open_file(args.file, args.cache_mb)
     tmap = source.tmap
     first, last = source.start_t, source.end_t
     if first is None or last is None:

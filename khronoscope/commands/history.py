@@ -49,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the changes, oldest first."""
-    source = open_file(args.file)
+    source = open_file(args.file, args.cache_mb)
     tmap = source.tmap
     start = moment(args.since, source, "--since") if args.since else None
     end = moment(args.until, source, "--until") if args.until else None

@@ -12,6 +12,7 @@ from khronoscope.commands._recording import StatusLine
 from khronoscope.core.safetext import safe_line
 from khronoscope.core.timefmt import format_iso
 from khronoscope.errors import UsageError
+from khronoscope.recording.segments.source import is_segmented
 
 __all__ = ["add_arguments", "run"]
 
@@ -55,6 +56,11 @@ def run(args: argparse.Namespace) -> int:
         where = str(out)
     else:
         into = Path(args.into)
+        if is_segmented(into):
+            raise UsageError(
+                f"--into {into}: joining audit history to a segmented recording is not built "
+                f"yet (v0.1 files only); import it on its own with -o instead"
+            )
         if not into.is_file():
             raise UsageError(f"--into {into}: no such recording")
         stats = import_into(paths, into, progress=progress)

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
+import shutil
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,7 +148,7 @@ async def open_live(
         await session.close()
         raise
     session.run()
-    app = create_app(session, settings)
+    app = create_app(live.source_for(session) if live is not None else session, settings)
     if live is not None:
         live.attach_to(app)
     app.startup_hooks.append(lambda a: notify_scope_hint(a, session))
@@ -170,18 +173,55 @@ async def close_live(session: Any, live: LiveRecording | None) -> None:
         await session.close()  # outages still open become gaps ending at session.stopped_at
     finally:
         if live is not None:
-            # HOOK(loss): pass session.stopped_at on to writer.close once it takes a stop time
-            live.close()
+            live.close(stop_t=session.stopped_at)  # the recording's range ends at the stop
+
+
+# the live app keeps this much of the newest history in memory; older history is read back from
+# its own recording (only what has been sealed into segments is ever dropped)
+HOT_WINDOW_NS = 10 * 60 * NS
+TRIM_EVERY_S = 30.0
 
 
 class LiveRecording:
     """The app's recording: a writer and a recorder on the session, ticked by the app."""
 
-    def __init__(self, writer: Any, recorder: Any) -> None:
+    def __init__(self, writer: Any, recorder: Any, hot_window: int = HOT_WINDOW_NS) -> None:
         self.writer = writer
         self.recorder = recorder
         self.path: Path = writer.path
         self._reported = False
+        self.hot_window = hot_window
+        self.history: Any = None
+        self._session: Any = None
+        self._next_trim = 0.0
+
+    def source_for(self, session: Any) -> Any:
+        """What the app shows: the session, whose map keeps only the hot window in memory, and
+        its own recording for everything older (read lazily, as `khronoscope open` reads)."""
+        from khronoscope.printers import row_for
+        from khronoscope.recording.segments.catalog import SegmentedRecording
+        from khronoscope.recording.segments.history import LazyHistory
+        from khronoscope.recording.segments.hotcold import HotColdHistory, HotColdSource
+
+        cold = LazyHistory(SegmentedRecording(self.writer.store, None), row_fn=row_for)
+        self.history = HotColdHistory(session.tmap, cold)
+        self._session = session
+        return HotColdSource(session, self.history)
+
+    def trim(self, now: int) -> int:
+        """Forget from the session's map what is older than the hot window and sealed in the
+        recording already (the views then read it from there). Returns versions dropped."""
+        if self.history is None or self.writer.failed is not None:
+            return 0
+        sealed = self.writer.sealed_until
+        if sealed is None:
+            return 0
+        cut = min(now - self.hot_window, sealed + 1)
+        current = self.history.hot_from
+        if current is not None and cut <= current:
+            return 0
+        self.history.refresh()  # the segments up to the cut are there before the map forgets
+        return self._session.tmap.trim_before(cut)
 
     def attach_to(self, app: Any) -> None:
         """Show the path in the app, and tick the recorder (rate, retention) once a second."""
@@ -193,23 +233,28 @@ class LiveRecording:
         app.set_interval(1.0, lambda: self.tick(app))
 
     def tick(self, app: Any) -> None:
-        """Retention when due; a failed writer is reported once (the browsing goes on)."""
+        """Retention when due, the map trimmed to its hot window now and then; a failed writer
+        is reported once (the browsing goes on)."""
         if self.writer.failed is None:
             try:
                 self.recorder.tick()
             except KhronoscopeError as err:
                 if self.writer.failed is None:
                     app.notify(str(err), title="recording", severity="warning", timeout=10)
+            now = time.monotonic()
+            if now >= self._next_trim:
+                self._next_trim = now + TRIM_EVERY_S
+                self.trim(now_ns())
         if self.writer.failed is not None and not self._reported:
             self._reported = True
             app.settings.source_label = "REC STOPPED"
             app.notify(str(self.writer.failed), title="recording", severity="error", timeout=30)
 
-    def close(self) -> None:
-        """Close the file and tell the user where it is."""
+    def close(self, stop_t: int | None = None) -> None:
+        """Close the recording (its range ending at `stop_t`) and tell the user where it is."""
         if self.writer.failed is None:
             self.recorder.sync()
-        self.writer.close()
+        self.writer.close(stop_t=stop_t)
         s = self.writer.stats
         if self.writer.failed is not None:
             print(safe_line(f"khronoscope: {self.writer.failed}"), file=sys.stderr)
@@ -227,7 +272,7 @@ def start_recording(session: Any, options: Any, plan: RecordingPlan) -> LiveReco
     from khronoscope.commands.record import header_options
     from khronoscope.recording import format as fmt
     from khronoscope.recording.recorder import Recorder, default_recording_path, ensure_parent
-    from khronoscope.recording.writer import RecordingWriter
+    from khronoscope.recording.segments.writer import SegmentedWriter, SegmentOptions
 
     if plan.path is None and not plan.default_location:
         return None
@@ -241,12 +286,14 @@ def start_recording(session: Any, options: Any, plan: RecordingPlan) -> LiveReco
         prune_recordings(path.parent, age, keep=path)
     secrets = fmt.SECRETS_KEPT if options.keep_secret_values else fmt.SECRETS_REDACTED
     header = header_options(options, plan.retention, "live")
-    if plan.default_location:
-        writer = _create_free(
-            path, lambda p: RecordingWriter.create(p, session.info, None, secrets, header)
+    writer_options = SegmentOptions.for_retention(plan.retention.max_age)
+
+    def create(p: Path) -> SegmentedWriter:
+        return SegmentedWriter.create_local(
+            p, session.info, secrets=secrets, options=header, writer_options=writer_options
         )
-    else:
-        writer = RecordingWriter.create(path, session.info, secrets=secrets, options=header)
+
+    writer = _create_free(path, create) if plan.default_location else create(path)
     recorder = Recorder(session, writer, plan.retention)
     recorder.attach()
     return LiveRecording(writer, recorder)
@@ -277,11 +324,26 @@ def prune_recordings(directory: Path, max_age: int, keep: Path | None = None) ->
         if keep is not None and path == keep:
             continue
         try:
-            if path.stat().st_mtime >= limit:
+            if _last_written(path) >= limit:
                 continue
-            path.unlink()
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)  # a segmented recording
+            else:
+                path.unlink()
         except OSError:
             continue  # in use elsewhere, or already gone: never fail the app for this
         gone.append(path)
         path.with_name(path.name + ".bookmarks").unlink(missing_ok=True)
     return gone
+
+
+def _last_written(path: Path) -> float:
+    """When a recording was last written: a v0.1 file's mtime, or a segmented recording's
+    newest object (a directory's own mtime only moves when entries come and go)."""
+    if not path.is_dir() or path.is_symlink():
+        return path.stat().st_mtime
+    newest = path.stat().st_mtime
+    for p in path.rglob("*"):
+        with contextlib.suppress(OSError):
+            newest = max(newest, p.stat().st_mtime)
+    return newest

@@ -13,18 +13,21 @@ import sys
 import time
 from datetime import UTC
 from pathlib import Path
+from typing import Any
 
 from khronoscope.cluster.options import check_namespace
+from khronoscope.commands._cache import add_cache_argument
 from khronoscope.commands._history import clamp_moment
 from khronoscope.core.safetext import safe_line
 from khronoscope.core.timefmt import TimeParseError, format_iso, parse_time
 from khronoscope.errors import KhronoscopeError, UsageError
 from khronoscope.recording.reader import RecordingReader
 from khronoscope.recording.recorder import _size
+from khronoscope.recording.segments.source import is_segmented, open_segmented
 from khronoscope.recording.source import _KNOWN_SHORT_NAMES, RecordingSource
 from khronoscope.tui.run import add_browser_arguments, build_settings
 
-__all__ = ["add_arguments", "first_types", "run"]
+__all__ = ["add_arguments", "first_types", "open_for_app", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,6 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-n", "--namespace", metavar="NS", default=None, help="namespace shown first"
     )
+    add_cache_argument(parser)
     add_browser_arguments(
         parser,
         at_help="open paused at this moment: ISO 8601 (2026-03-14T09:01:00Z), a clock time "
@@ -57,7 +61,6 @@ def first_types(word: str) -> list[str] | None:
 
 def run(args: argparse.Namespace) -> int:
     """Open the recording and browse it until the user quits."""
-    from khronoscope.printers import row_for
     from khronoscope.tui.app import create_app
     from khronoscope.tui.replay import end_clock
 
@@ -72,11 +75,11 @@ def run(args: argparse.Namespace) -> int:
     path = Path(args.file).expanduser()
     opening = _Opening(path)
     try:
-        source = RecordingSource(
+        source = open_for_app(
             path,
-            row_fn=row_for,
             follow=args.follow,
-            first_types=first_types(args.view_type or "pods"),
+            cache_mb=getattr(args, "cache_mb", None),
+            first_type=args.view_type or "pods",
         )
     finally:
         opening.done()
@@ -116,7 +119,22 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def check_view_type(word: str, source: RecordingSource) -> None:
+def open_for_app(
+    path: Path,
+    follow: bool = False,
+    cache_mb: int | None = None,
+    first_type: str = "pods",
+) -> Any:
+    """The recording as the app opens it: a segmented one read lazily (nothing loaded up
+    front), a v0.1 file newest moment first (its past loaded by the app in the background)."""
+    from khronoscope.printers import row_for
+
+    if is_segmented(path):
+        return open_segmented(path, row_fn=row_for, follow=follow, cache_mb=cache_mb)
+    return RecordingSource(path, row_fn=row_for, follow=follow, first_types=first_types(first_type))
+
+
+def check_view_type(word: str, source: Any) -> None:
     """Refuse (UsageError) a `-c TYPE` that names no type of the recording."""
     from khronoscope.tui.commands import Aliases
 
@@ -129,7 +147,7 @@ def check_view_type(word: str, source: RecordingSource) -> None:
         )
 
 
-def clamp_at(at: int | None, source: RecordingSource) -> int | None:
+def clamp_at(at: int | None, source: Any) -> int | None:
     """`--at` inside the recording: a moment before its start or after its end opens at that
     end, and a line on stderr says so (the app would otherwise show an empty past)."""
     if at is None or source.start_t is None or source.end_t is None:
@@ -137,7 +155,7 @@ def clamp_at(at: int | None, source: RecordingSource) -> int | None:
     return clamp_moment(at, source, "--at", "opening at")
 
 
-def _report_loss(path: Path, source: RecordingSource) -> None:
+def _report_loss(path: Path, source: Any) -> None:
     """After the app: what a damaged file could not give, as one block on stderr."""
     report = source.loss_report()
     if not report.damaged:
@@ -154,6 +172,11 @@ class _Opening:
     def __init__(self, path: Path) -> None:
         self.tty = sys.stderr.isatty()
         self.started = time.monotonic()
+        if is_segmented(path):
+            line = _segmented_line(path)
+            sys.stderr.write(line + ("" if self.tty else "\n"))
+            sys.stderr.flush()
+            return
         try:
             with RecordingReader(path) as reader:
                 span = ""
@@ -172,3 +195,17 @@ class _Opening:
         if self.tty:
             sys.stderr.write("\r\033[K")
             sys.stderr.flush()
+
+
+def _segmented_line(path: Path) -> str:
+    """`opening DIR (SIZE, N changes in S segments, T1 .. T2)…` from names and sizes alone."""
+    from khronoscope.recording.segments import layout
+
+    segs = [p for p in (path / "segments").glob("*.seg")]
+    parsed = [layout.parse_segment(f"segments/{p.name}") for p in segs]
+    size = sum(p.stat().st_size for p in segs)
+    times = [(s.first_t, s.last_t) for s in parsed if s is not None]
+    span = ""
+    if times:
+        span = f", {format_iso(min(t[0] for t in times))} .. {format_iso(max(t[1] for t in times))}"
+    return f"opening {path} ({_size(size)} in {len(segs)} segments{span})…"

@@ -41,18 +41,29 @@ from khronoscope.core.timefmt import format_iso, now_ns
 from khronoscope.errors import KhronoscopeError, UsageError
 from khronoscope.recording import format as fmt
 from khronoscope.recording.recorder import Recorder, Retention, _size
-from khronoscope.recording.writer import RecordingWriter
+from khronoscope.recording.segments.writer import SegmentedWriter, SegmentOptions
 
 if TYPE_CHECKING:  # imported where a recording starts (see `_record`)
     from khronoscope.cluster.session import ClusterSession
 
-__all__ = ["add_arguments", "check_new_file", "run"]
+__all__ = [
+    "MEMORY_WINDOW_NS",
+    "TRIM_EVERY_NS",
+    "add_arguments",
+    "check_new_file",
+    "run",
+    "trim_memory",
+]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `khronoscope record`."""
     parser.add_argument(
-        "-o", "--output", required=True, metavar="FILE", help="the recording to create"
+        "-o",
+        "--output",
+        required=True,
+        metavar="DIR",
+        help="the recording to create (a directory of segments, e.g. prod.khr)",
     )
     add_listen_argument(parser)
     parser.add_argument(
@@ -143,11 +154,12 @@ async def _record(args: argparse.Namespace, out: Path, retention: Retention) -> 
     session = ClusterSession(options, row_fn=None)  # headless: no table rows to compute
     await session.connect()  # one-line errors (kubeconfig, unreachable) before any file exists
     try:
-        writer = RecordingWriter.create(
+        writer = SegmentedWriter.create_local(
             out,
             session.info,
             secrets=fmt.SECRETS_KEPT if options.keep_secret_values else fmt.SECRETS_REDACTED,
             options=header_options(options, retention, "record"),
+            writer_options=SegmentOptions.for_retention(retention.max_age),
         )
     except BaseException:
         await session.close()
@@ -209,13 +221,19 @@ async def _record(args: argparse.Namespace, out: Path, retention: Retention) -> 
 
 # A recorder runs for days: its in-memory map only needs the newest versions (the watchers
 # reconcile against their own resourceVersions), so history older than this is dropped.
-_MEMORY_WINDOW_NS = 60 * 1_000_000_000
-_TRIM_EVERY_S = 30.0
+MEMORY_WINDOW_NS = 60 * 1_000_000_000
+TRIM_EVERY_NS = 30 * 1_000_000_000
+
+
+def trim_memory(session: ClusterSession) -> None:
+    """Drop what recording no longer needs: the file holds the history; in memory only the
+    last minute stays (what dedupe and log capture read)."""
+    session.keep_window(MEMORY_WINDOW_NS)
 
 
 async def _loop(
     session: ClusterSession,
-    writer: RecordingWriter,
+    writer: SegmentedWriter,
     recorder: Recorder,
     status: StatusLine,
     stop: asyncio.Event,
@@ -223,7 +241,7 @@ async def _loop(
 ) -> None:
     first = True
     hinted = False
-    next_trim = time.monotonic() + _TRIM_EVERY_S
+    next_trim = time.monotonic() + TRIM_EVERY_NS / 1e9
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 1.0)
@@ -250,6 +268,5 @@ async def _loop(
         status.show(status_text(recorder, session), force=first)
         first = False
         if time.monotonic() >= next_trim:
-            # the file holds the history; in memory only what dedupe and log capture need
-            session.tmap.trim_before(time.time_ns() - _MEMORY_WINDOW_NS)
-            next_trim = time.monotonic() + _TRIM_EVERY_S
+            trim_memory(session)
+            next_trim = time.monotonic() + TRIM_EVERY_NS / 1e9

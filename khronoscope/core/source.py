@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 if TYPE_CHECKING:
     from khronoscope.core.types import ObjectKey, ResourceType
+    from khronoscope.recording.loss import LossReport, Problem
+    from khronoscope.recording.source import WriterState
     from khronoscope.telemetry.logstore import LogStore
+    from khronoscope.telemetry.marks import LogMarks
     from khronoscope.telemetry.metricstore import MetricStore
-    from khronoscope.temporal.map import TemporalMap
+    from khronoscope.temporal.reader import TemporalReader
 
 
 class TypeState(enum.Enum):
@@ -70,11 +73,32 @@ class SourceInfo:
     extra: dict[str, str] = field(default_factory=dict)
 
 
-class HistorySource(Protocol):
-    """A recorded past that views query. `tmap` holds every version; the rest describes it."""
+class SourceCapability(enum.Flag):
+    """What a source can do beyond the HistorySource protocol, declared by the source (views
+    check the flag, then use the matching protocol below; nothing is probed)."""
 
-    tmap: TemporalMap
+    NONE = 0
+    # a recording: its own range (`start_t`, `end_t`) and what could not be read (`problems`)
+    RECORDED = enum.auto()
+    # history still loading in the background (`load_step`...): a v0.1 file
+    LOADS_HISTORY = enum.auto()
+    # a recording still written, followed (`poll`)
+    FOLLOWS = enum.auto()
+    # pod logs captured on demand (`log_marks`, `mark_logs`...): a live session
+    CAPTURES_LOGS = enum.auto()
+    # the kubeconfig's contexts listed (`contexts`): a live session, for :ctx
+    LISTS_CONTEXTS = enum.auto()
+    # a pod's logs fetched now, `kubectl logs [--previous]` (`fetch_logs`): a live session
+    FETCHES_LOGS = enum.auto()
+
+
+class HistorySource(Protocol):
+    """A recorded past that views query. `tmap` reads every version (an in-memory TemporalMap,
+    or a segmented recording read lazily); the rest describes it."""
+
+    tmap: TemporalReader
     info: SourceInfo
+    capabilities: SourceCapability
 
     @property
     def is_live(self) -> bool:
@@ -110,6 +134,75 @@ class HistorySource(Protocol):
         ...
 
 
+class RecordedSource(HistorySource, Protocol):
+    """A recording (`SourceCapability.RECORDED`): its range, and its damage."""
+
+    @property
+    def start_t(self) -> int | None:
+        """Its first moment."""
+        ...
+
+    @property
+    def end_t(self) -> int | None:
+        """Its newest moment (its stop time once the recorder stopped)."""
+        ...
+
+    def problems(self) -> list[Problem]:
+        """What could not be read so far (each with `describe()`)."""
+        ...
+
+    def loss_report(self) -> LossReport:
+        """Exactly what cannot be read, per type (as far as read so far)."""
+        ...
+
+
+class LoadingSource(RecordedSource, Protocol):
+    """A recording whose past loads in the background (`SourceCapability.LOADS_HISTORY`)."""
+
+    history_complete: bool
+    total_changes: int
+    loaded_changes: int
+    lost_versions: int
+
+    @property
+    def complete_from(self) -> int | None:
+        """Every moment from this one on is loaded."""
+        ...
+
+    def load_step(self, budget: float = 0.02) -> bool:
+        """Load for about `budget` seconds; True while there is more."""
+        ...
+
+
+class FollowingSource(RecordedSource, Protocol):
+    """A recording still written, followed (`SourceCapability.FOLLOWS`)."""
+
+    def poll(self) -> int:
+        """Read what was written since; returns the changes that came in."""
+        ...
+
+    def writer_state(self) -> WriterState:
+        """Whether its recorder stopped, when, and how."""
+        ...
+
+
+class LogCapturingSource(HistorySource, Protocol):
+    """A live session capturing pod logs on demand (`SourceCapability.CAPTURES_LOGS`)."""
+
+    log_marks: LogMarks
+
+    def mark_logs(self, key: ObjectKey, container: str | None = None) -> None:
+        """Start capturing a pod's logs (one container or all)."""
+        ...
+
+    def unmark_logs(self, key: ObjectKey, container: str | None = None) -> None:
+        """Stop capturing them."""
+        ...
+
+    def log_status(self, key: ObjectKey) -> dict[str, Any]:
+        """Where each container's capture stands."""
+
+
 @dataclass(frozen=True, slots=True)
 class ContextInfo:
     """One kubeconfig context: its name, cluster, user, default namespace, whether in use."""
@@ -121,10 +214,9 @@ class ContextInfo:
     current: bool = False
 
 
-@runtime_checkable
 class ContextSource(Protocol):
-    """A live source that can list the kubeconfig's contexts (the app switches by restarting
-    the session on another one)."""
+    """A live source that can list the kubeconfig's contexts (`SourceCapability.LISTS_CONTEXTS`;
+    the app switches by restarting the session on another one)."""
 
     def contexts(self) -> list[ContextInfo]:
         """Every context of the kubeconfig it was started from, the one in use marked
@@ -145,9 +237,9 @@ class FetchedLog:
     error: str = ""
 
 
-@runtime_checkable
 class LogFetchSource(Protocol):
-    """A live source that can fetch a pod's logs now (what `kubectl logs [--previous]` shows)."""
+    """A live source that can fetch a pod's logs now, what `kubectl logs [--previous]` shows
+    (`SourceCapability.FETCHES_LOGS`)."""
 
     async def fetch_logs(
         self, key: ObjectKey, container: str, previous: bool, tail: int
@@ -162,6 +254,34 @@ class TelemetrySource(Protocol):
 
     logs: LogStore
     metrics: MetricStore
+
+
+def recorded(source: HistorySource) -> RecordedSource | None:
+    """The source as a recording, when it declares it is one."""
+    if SourceCapability.RECORDED in source.capabilities:
+        return cast("RecordedSource", source)
+    return None
+
+
+def log_capture(source: HistorySource) -> LogCapturingSource | None:
+    """The source as a session capturing logs on demand, when it declares it is one."""
+    if SourceCapability.CAPTURES_LOGS in source.capabilities:
+        return cast("LogCapturingSource", source)
+    return None
+
+
+def context_lister(source: HistorySource) -> ContextSource | None:
+    """The source as one that lists kubeconfig contexts, when it declares it can."""
+    if SourceCapability.LISTS_CONTEXTS in source.capabilities:
+        return cast("ContextSource", source)
+    return None
+
+
+def log_fetcher(source: HistorySource) -> LogFetchSource | None:
+    """The source as one that fetches a pod's logs now, when it declares it can."""
+    if SourceCapability.FETCHES_LOGS in source.capabilities:
+        return cast("LogFetchSource", source)
+    return None
 
 
 def logs_of(source: object) -> LogStore | None:

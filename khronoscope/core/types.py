@@ -70,9 +70,14 @@ class ResourceType:
 
 @dataclass(slots=True)
 class Change:
-    """One change the cluster made, stamped with the time it was received (ns since the epoch)."""
+    """One change the cluster made, stamped with the time it was received (ns since the epoch).
+
+    `raw` is `obj` as msgpack when the producer already packed it (a session, for its map):
+    a sink that keeps the newest version of each object keeps these bytes, not a copy, so a
+    live object's newest version is held once in memory."""
 
     t: int
     key: ObjectKey
     kind: ChangeKind
     obj: dict[str, Any] | None = None
+    raw: bytes | None = field(default=None, compare=False, repr=False)

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Generator, Iterable
 from typing import Any, Protocol, TypeVar
 
 from khronoscope.core.types import ObjectKey
-from khronoscope.temporal import TemporalMap
+from khronoscope.temporal.reader import TemporalReader
 
 T = TypeVar("T")
 
@@ -57,7 +57,7 @@ async def run_steps_async(steps: Steps[T]) -> T:
 
 
 def objects_at(
-    tmap: TemporalMap,
+    tmap: TemporalReader,
     t: int,
     type_names: Iterable[str],
     namespaces: set[str] | None,
@@ -77,7 +77,7 @@ def objects_at(
     return out
 
 
-def lookup(tmap: TemporalMap, t: int, keys: Iterable[ObjectKey]) -> Steps[dict[ObjectKey, Any]]:
+def lookup(tmap: TemporalReader, t: int, keys: Iterable[ObjectKey]) -> Steps[dict[ObjectKey, Any]]:
     """`tmap.get(key, t)` of each key (None for one that did not exist), a step per chunk."""
     out: dict[ObjectKey, Any] = {}
     keys = list(keys)
@@ -90,7 +90,7 @@ def lookup(tmap: TemporalMap, t: int, keys: Iterable[ObjectKey]) -> Steps[dict[O
 
 def _decode_into(
     out: dict[ObjectKey, dict[str, Any]],
-    tmap: TemporalMap,
+    tmap: TemporalReader,
     t: int,
     keys: list[ObjectKey],
     wants: Callable[[ObjectKey, dict[str, Any]], bool],

@@ -1,9 +1,9 @@
 """kubectl-like table rows for every resource type, computed from plain object dicts.
 
-`row_for(type_name, obj)` is the TemporalMap's `row_fn`: it runs once per ingested change and
-keeps what a table shows of that version (cells that do not depend on t, labels for selectors),
-so a table at any t is drawn from rows without decoding objects. `columns_for` gives the headers
-and `format_cell` prints a cell as of t. No UI here: the CLI's commands use it too.
+`row_for(type_name, obj)` is the TemporalMap's `row_fn`: it computes what a table shows of one
+version (cells that do not depend on t, labels for selectors) when a view first shows that
+version; the map keeps the rows of the versions shown last. `columns_for` gives the headers and
+`format_cell` prints a cell as of t. No UI here: the CLI's commands use it too.
 """
 
 from __future__ import annotations
@@ -48,9 +48,9 @@ GENERIC = ColumnSet("", GENERIC_COLUMNS)
 class RowPrinter:
     """Rows for every type; learns CRDs' printer columns from the CRD objects it sees.
 
-    CRDs are ingested like any object (type `customresourcedefinitions.apiextensions.k8s.io`),
-    so by the time their custom resources arrive the printer usually knows their columns; a row
-    made before that is marked with another layout and recomputed when shown.
+    It learns a CRD's columns from the CRD objects it prints; a table of custom resources
+    gets its columns from the CRD as of t (`columns_for(..., crd)`), and a row printed in
+    another layout is recomputed in that one when shown.
     """
 
     def __init__(self) -> None:

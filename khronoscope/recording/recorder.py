@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -24,8 +24,7 @@ from khronoscope.core.provenance import RECONSTRUCTED, Provenance, provenance_of
 from khronoscope.core.source import Bookmark, Gap, SourceInfo, TypeStatus, logs_of, metrics_of
 from khronoscope.core.timefmt import NS, now_ns
 from khronoscope.core.types import Change, ObjectKey, ResourceType
-from khronoscope.recording.retention import CompactResult
-from khronoscope.recording.writer import RecordingStopped, RecordingWriter
+from khronoscope.recording.writer import RecordingStopped, WriterStats
 
 
 class LiveSource(Protocol):
@@ -39,6 +38,40 @@ class LiveSource(Protocol):
     def resource_types(self) -> dict[str, ResourceType]: ...
     def type_status(self) -> dict[str, TypeStatus]: ...
     def bookmarks(self) -> list[Bookmark]: ...
+
+
+class CompactOutcome(Protocol):
+    """What a retention pass reports (format 1 rewrites the file, format 2 deletes segments)."""
+
+    compacted: bool
+    start_t: int | None
+    dropped_changes: int
+    old_size: int
+    new_size: int
+
+
+class RecordingSink(Protocol):
+    """What the recorder writes to: a segmented writer, or a format-1 RecordingWriter."""
+
+    path: Path
+    stats: WriterStats
+    failed: RecordingStopped | None
+    closed: bool
+
+    def append_change(self, change: Change) -> None: ...
+    def append_gap(self, gap: Gap) -> None: ...
+    def append_log(self, t: int, namespace: str, pod: str, container: str, line: str) -> None: ...
+    def append_log_note(
+        self, t: int, namespace: str, pod: str, container: str, text: str
+    ) -> None: ...
+    def append_metric(self, t: int, key: ObjectKey, values: dict[str, float | int]) -> None: ...
+    def append_status(self, t: int, type_name: str, status: TypeStatus) -> None: ...
+    def set_types(self, t: int, types: Iterable[ResourceType]) -> None: ...
+    def add_bookmark(self, bookmark: Bookmark, created: int | None = None) -> None: ...
+    def remove_bookmark(self, bookmark_id: int, t: int | None = None) -> None: ...
+    def compact(
+        self, max_age: int | None = None, max_size: int | None = None, slack: float = 0.0
+    ) -> CompactOutcome: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,12 +95,12 @@ def default_recording_path(context: str, start: int | None = None) -> Path:
 
 
 class Recorder:
-    """Writes what a live source stores into a RecordingWriter, and reports its progress."""
+    """Writes what a live source stores into a recording, and reports its progress."""
 
     def __init__(
         self,
         source: LiveSource,
-        writer: RecordingWriter,
+        writer: RecordingSink,
         retention: Retention | None = None,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], int] = now_ns,
@@ -84,7 +117,7 @@ class Recorder:
         self._size_after_compaction = 0
         self._rate_mark = (clock(), 0)
         self.rate = 0.0
-        self.last_compaction: CompactResult | None = None
+        self.last_compaction: CompactOutcome | None = None
 
     def attach(self) -> None:
         """Start following the source (call before it starts delivering changes)."""
@@ -180,7 +213,7 @@ class Recorder:
             self.writer.remove_bookmark(bid, t)
         self._bookmarks = current
 
-    def tick(self) -> CompactResult | None:
+    def tick(self) -> CompactOutcome | None:
         """Call about once a second: updates the rate, stops the recording when its file was
         deleted or moved away (`writer.failed` says so), and applies retention when due."""
         if self.writer.check_path() is not None:

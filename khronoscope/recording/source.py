@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from khronoscope.core.provenance import ProvenanceStore
-from khronoscope.core.source import Bookmark, Gap, SourceInfo, TypeStatus
+from khronoscope.core.source import Bookmark, Gap, SourceCapability, SourceInfo, TypeStatus
 from khronoscope.core.timefmt import format_iso
 from khronoscope.core.types import ObjectKey, ResourceType
 from khronoscope.recording import format as fmt
@@ -124,6 +124,11 @@ class RecordingSource:
         self._deferred: list[tuple[ObjectKey, Version]] = []
         self.reader = RecordingReader(self.path)
         self.follow = follow
+        self.capabilities = (
+            SourceCapability.RECORDED
+            | SourceCapability.LOADS_HISTORY
+            | (SourceCapability.FOLLOWS if follow else SourceCapability.NONE)
+        )
         self.tmap = TemporalMap(row_fn=row_fn)
         h = self.reader.header
         extra = {str(k): str(v) for k, v in (h.get("extra") or {}).items()}

@@ -298,7 +298,8 @@ class RecordingWriter:
                     return  # a delete of something never seen carries no information
                 record = [fmt.DELETE, change.t, key.type, key.namespace, key.name]
             else:
-                raw = rec.pack(change.obj)
+                # the session's own bytes when it passes them: one copy of the newest version
+                raw = change.raw if change.raw is not None else rec.pack(change.obj)
                 prev = self._state.get(key)
                 if prev is not None and prev[1] == raw:
                     return  # same content as the version in force: not a change

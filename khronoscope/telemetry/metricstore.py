@@ -184,6 +184,34 @@ class MetricStore:
         if cutoff is not None:
             self.dropped_before = max(self.dropped_before or cutoff, cutoff)
 
+    def trim_before(self, t: int) -> int:
+        """Forget samples no read at or after t needs (the one in force at t stays); a series
+        with nothing recent enough to be shown at t goes whole, with its container list (a
+        recorder sees pods come and go all day). Returns how many samples went."""
+        dropped = 0
+        gone: list[SeriesKey] = []
+        for skey, s in self._series.items():
+            times = s.times
+            if not times or times[-1] < t - MAX_AGE_NS:
+                dropped += len(times)
+                gone.append(skey)
+                continue
+            n = max(bisect.bisect_left(times, t) - 1, 0)
+            if n:
+                del s.times[:n], s.cpu[:n], s.memory[:n]
+                dropped += n
+        for skey in gone:
+            del self._series[skey]
+        if gone:
+            series = self._series
+            for ck in [ck for ck in self._containers if (*ck, "") not in series]:
+                del self._containers[ck]
+        if dropped:
+            self.samples = sum(len(s.times) for s in self._series.values())
+            self.dropped_before = max(self.dropped_before or t, t)
+            self.version += 1
+        return dropped
+
     # --- reading -----------------------------------------------------------------------------
 
     def has_type(self, type_name: str) -> bool:
@@ -238,6 +266,10 @@ class MetricStore:
         lo = 0 if start is None else bisect.bisect_left(s.times, start)
         hi = len(s.times) if end is None else bisect.bisect_right(s.times, end)
         return [Sample(s.times[i], s.cpu[i], s.memory[i]) for i in range(lo, hi)]
+
+    def keys(self) -> list[ObjectKey]:
+        """Every object with samples, sorted."""
+        return sorted({ObjectKey(t, ns, name) for t, ns, name, c in self._series if not c})
 
     def containers(self, key: ObjectKey) -> list[str]:
         """Containers with their own series, in first-seen order."""

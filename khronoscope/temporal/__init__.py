@@ -1,7 +1,7 @@
 """The store of the cluster's past: pure Python, no I/O, no Kubernetes client, no UI."""
 
 from khronoscope.temporal.chain import KeyframePolicy
-from khronoscope.temporal.cursor import Cursor, CursorDelta
+from khronoscope.temporal.cursor import Cursor, CursorDelta, CursorRows
 from khronoscope.temporal.map import Backfill, ChangeRef, MemoryStats, TemporalMap
 
 __all__ = [
@@ -9,6 +9,7 @@ __all__ = [
     "ChangeRef",
     "Cursor",
     "CursorDelta",
+    "CursorRows",
     "KeyframePolicy",
     "MemoryStats",
     "TemporalMap",

@@ -70,6 +70,18 @@ class Compactor:
         if self._ready_raw[type_] >= chain.cold.block_raw:
             self.full.add(type_)
 
+    def forget(self, gone: set[int]) -> None:
+        """Chains with these key ids were trimmed away: drop them from the queues (an object
+        that came and went must not be kept alive by its place in a queue)."""
+        if not gone:
+            return
+        self._aging = deque(e for e in self._aging if e[1].kid not in gone)
+        for type_, queue in self._ready.items():
+            kept = deque(e for e in queue if e[0].kid not in gone)
+            if len(kept) != len(queue):
+                self._ready[type_] = kept
+                self._ready_raw[type_] = sum(estimate for _, estimate in kept)
+
     def step(self, stores: dict[str, ColdStore]) -> bool:
         """Pack one block's worth of ready chains of one type (when a type has that much);
         True while there is a block's worth left."""

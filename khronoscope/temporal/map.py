@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import heapq
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
@@ -12,10 +11,11 @@ from sortedcontainers import SortedList
 
 from khronoscope.core.types import ChangeKind, ObjectKey
 from khronoscope.temporal import codec
-from khronoscope.temporal.chain import COLD, DELETE, Chain, KeyframePolicy, RowFn
+from khronoscope.temporal.chain import DELETE, Chain, KeyframePolicy, RowFn, decode_many
 from khronoscope.temporal.codec import TypeCodec
 from khronoscope.temporal.cold import BLOCK_RAW, ColdStore
 from khronoscope.temporal.compactor import HORIZON, Compactor
+from khronoscope.temporal.rows import ROW_CACHE, RowCache
 from khronoscope.temporal.scope import CHECKPOINT_EVERY, Scope
 from khronoscope.temporal.scope import KID_BITS as _KID_BITS
 from khronoscope.temporal.scope import KID_MASK as _KID_MASK
@@ -41,6 +41,7 @@ class MemoryStats:
     hot_bytes: int
     raw_bytes: int
     dictionary_bytes: int
+    cached_rows: int = 0
 
     @property
     def ratio(self) -> float:
@@ -51,8 +52,9 @@ class MemoryStats:
 class TemporalMap:
     """The cluster's past: `put`/`delete` versions at ns times; query any moment.
 
-    `row_fn(type, obj)` may compute a small summary of each version at write time (the printed
-    columns of a table) so views never decode full objects to draw rows.
+    `row_fn(type, obj)` computes a small summary of a version (the printed columns of a table)
+    when a view asks for it (`row`, `rows_at`, a Cursor's rows); the rows of the last
+    `row_cache` versions asked for are kept (see rows.py), none is stored per version.
     Index entries are ints `(t << 32) | key_id` in one SortedList per (type, namespace): compact,
     GC-free, and ordered by time. Versions go cold (packed into blocks, see compactor.py) once
     their object is deleted or `cold_after` writes later.
@@ -65,13 +67,16 @@ class TemporalMap:
         checkpoint_every: int = CHECKPOINT_EVERY,
         cold_after: int = HORIZON,
         block_raw: int = BLOCK_RAW,
+        row_cache: int = ROW_CACHE,
     ) -> None:
-        self._row_fn = row_fn
+        self._rows = RowCache(row_fn, row_cache)
         self._checkpoint_every = checkpoint_every
         self._policy = policy or KeyframePolicy()
         self._chains: dict[ObjectKey, Chain] = {}
-        # None where a chain was trimmed away entirely (ids are never reused)
-        self._by_kid: list[Chain | None] = []
+        # by key id; a chain trimmed away entirely leaves no entry (ids are never reused): a
+        # recorder that runs for days creates millions of objects and keeps a few thousand
+        self._by_kid: dict[int, Chain] = {}
+        self._next_kid = 0
         self._scopes: dict[str, dict[str, Scope]] = {}
         self._codecs: dict[str, TypeCodec] = {}
         self._colds: dict[str, ColdStore] = {}
@@ -91,22 +96,18 @@ class TemporalMap:
 
     def put(self, key: ObjectKey, t: int, obj: dict[str, Any]) -> bool:
         """Record `obj` as the version of `key` from t on; False if it equals what is in force."""
-        chain = self._chain_for(key)
-        row = self._row_fn(key.type, obj) if self._row_fn is not None else True
-        if not chain.put(t, codec.pack(obj), row):
-            return False
-        self._indexed(chain, t)
-        return True
+        return self._put(self._chain_for(key), t, codec.pack(obj))
 
     def put_raw(self, key: ObjectKey, t: int, raw: bytes) -> bool:
-        """`put` for an object already packed with `codec.pack` (a recording's bytes): no repack.
+        """`put` for an object already packed with `codec.pack` (a recording's bytes): no repack."""
+        return self._put(self._chain_for(key), t, raw)
 
-        The row function, when there is one, still sees the decoded object.
-        """
-        chain = self._chain_for(key)
-        row = self._row_fn(key.type, codec.unpack(raw)) if self._row_fn is not None else True
-        if not chain.put(t, raw, row):
+    def _put(self, chain: Chain, t: int, raw: bytes) -> bool:
+        late = len(chain.times) > 0 and t <= chain.times[-1]
+        if not chain.put(t, raw):
             return False
+        if late:  # it may replace the version at t: its row is not that version's any more
+            self._rows.forget(chain.kid, t)
         self._indexed(chain, t)
         return True
 
@@ -117,8 +118,13 @@ class TemporalMap:
     def delete(self, key: ObjectKey, t: int) -> bool:
         """Record that `key` is gone from t on; False if it does not exist at t."""
         chain = self._chains.get(key)
-        if chain is None or not chain.delete(t):
+        if chain is None:
             return False
+        late = len(chain.times) > 0 and t <= chain.times[-1]
+        if not chain.delete(t):
+            return False
+        if late:
+            self._rows.forget(chain.kid, t)
         self._indexed(chain, t)
         return True
 
@@ -133,9 +139,10 @@ class TemporalMap:
         chain = self._chains.get(key)
         if chain is None:
             type_codec, cold = self._stores_for(key.type)
-            chain = Chain(key, len(self._by_kid), type_codec, self._policy, cold)
+            chain = Chain(key, self._next_kid, type_codec, self._policy, cold)
+            self._next_kid += 1
             self._chains[key] = chain
-            self._by_kid.append(chain)
+            self._by_kid[chain.kid] = chain
             scope = self._scopes.setdefault(key.type, {}).get(key.namespace)
             if scope is None:
                 scope = self._scopes[key.type][key.namespace] = Scope(self._checkpoint_every)
@@ -185,9 +192,34 @@ class TemporalMap:
         return chain.obj_of(i)
 
     def row(self, key: ObjectKey, t: int) -> Hashable | None:
-        """The summary row of `key` at t, or None if it did not exist then."""
+        """The summary row of `key` at t, or None if it did not exist then (computed by
+        `row_fn` unless one of the last versions asked for; True without a `row_fn`)."""
         chain = self._chains.get(key)
-        return chain.row_at(t) if chain is not None else None
+        if chain is None:
+            return None
+        i = chain.put_index_at(t)
+        return self._rows.get(chain, i) if i >= 0 else None
+
+    @property
+    def rows_computed(self) -> int:
+        """Rows computed by `row_fn` since the map was made (what the views cost)."""
+        return self._rows.computed
+
+    def version_at(self, key: ObjectKey, t: int) -> int | None:
+        """The time of the version of `key` in force at t; None if it did not exist then."""
+        chain = self._chains.get(key)
+        if chain is None:
+            return None
+        i = chain.put_index_at(t)
+        return chain.times[i] if i >= 0 else None
+
+    def raw_at(self, key: ObjectKey, t: int) -> bytes | None:
+        """The msgpack bytes of `key` at t (compare versions without decoding them)."""
+        chain = self._chains.get(key)
+        if chain is None:
+            return None
+        i = chain.put_index_at(t)
+        return chain.raw_of(i) if i >= 0 else None
 
     def history(self, key: ObjectKey) -> list[tuple[int, ChangeKind]]:
         """Every change of one object: (time, kind), oldest first."""
@@ -224,41 +256,52 @@ class TemporalMap:
         self, t: int, type: str | None = None, namespace: Namespaces = None
     ) -> dict[ObjectKey, dict[str, Any]]:
         """Every object that exists at t, decoded (use `rows_at` or a Cursor for tables)."""
-        out: dict[ObjectKey, Any] = {}
-        # decoded objects are trees without cycles: the collector would only rescan them over
-        # and over as they pile up (measured: 4x slower with it on)
-        paused = gc.isenabled()
-        gc.disable()
-        try:
-            # cold versions are read in record order, so that each block is decompressed once
-            cold: list[tuple[int, ColdStore, ObjectKey]] = []
-            for chain in self._alive_candidates(t, type, namespace):
-                i = chain.index_at(t)
-                if i < 0:
-                    continue
-                op = chain.ops[i]
-                if op == COLD and (i < len(chain) - 1 or chain.last_raw() is None):
-                    out[chain.key] = None  # a place holder: keeps the order of the candidates
-                    cold.append((chain.cold_ref(i), chain.cold, chain.key))
-                elif op != DELETE:
-                    out[chain.key] = chain.obj_of(i)
-            cold.sort(key=lambda c: (id(c[1]), c[0]))
-            for rid, store, key in cold:
-                out[key] = codec.unpack(store.read(rid))
-        finally:
-            if paused:
-                gc.enable()
-        return out
+        versions = self._versions_in_force(t, type, namespace)
+        objs = decode_many(versions)
+        return {chain.key: obj for (chain, _), obj in zip(versions, objs, strict=True)}
 
     def rows_at(
         self, t: int, type: str | None = None, namespace: Namespaces = None
     ) -> dict[ObjectKey, Hashable]:
-        """The summary row of every object that exists at t."""
-        out: dict[ObjectKey, Hashable] = {}
+        """The summary row of every object that exists at t (each decoded unless its row is
+        kept: a view of what is on screen costs less, see Cursor)."""
+        versions = self._versions_in_force(t, type, namespace)
+        rows = self._rows.get_many(versions)
+        return {chain.key: row for (chain, _), row in zip(versions, rows, strict=True)}
+
+    def rows_of(self, keys: Iterable[ObjectKey], t: int) -> dict[ObjectKey, Hashable]:
+        """The rows at t of the given keys that exist then (misses decoded in one pass)."""
+        versions: list[tuple[Chain, int]] = []
+        chains = self._chains
+        for key in keys:
+            chain = chains.get(key)
+            if chain is not None:
+                i = chain.put_index_at(t)
+                if i >= 0:
+                    versions.append((chain, i))
+        rows = self._rows.get_many(versions)
+        return {chain.key: row for (chain, _), row in zip(versions, rows, strict=True)}
+
+    def versions_at(
+        self, t: int, type: str | None = None, namespace: Namespaces = None
+    ) -> dict[ObjectKey, int]:
+        """For every object that exists at t, the time of its version in force (nothing is
+        decoded: a Cursor's keys)."""
+        out: dict[ObjectKey, int] = {}
         for chain in self._alive_candidates(t, type, namespace):
-            row = chain.row_at(t)
-            if row is not None:
-                out[chain.key] = row
+            i = chain.put_index_at(t)
+            if i >= 0:
+                out[chain.key] = chain.times[i]
+        return out
+
+    def _versions_in_force(
+        self, t: int, type: str | None, namespace: Namespaces
+    ) -> list[tuple[Chain, int]]:
+        out: list[tuple[Chain, int]] = []
+        for chain in self._alive_candidates(t, type, namespace):
+            i = chain.put_index_at(t)
+            if i >= 0:
+                out.append((chain, i))
         return out
 
     def _scopes_in(self, type: str | None, namespace: Namespaces) -> list[Scope]:
@@ -373,9 +416,13 @@ class TemporalMap:
 
     # --- for cursors -------------------------------------------------------------------------
 
+    def key_of(self, kid: int) -> ObjectKey:
+        """The key of key id `kid` (from `changed_keys` or `late_writes_since`)."""
+        return self.chain_by_kid(kid).key
+
     def chain_by_kid(self, kid: int) -> Chain:
         """The chain with key id `kid` (ids are stable for the life of the map)."""
-        chain = self._by_kid[kid]
+        chain = self._by_kid.get(kid)
         assert chain is not None, "a trimmed chain is not indexed any more"
         return chain
 
@@ -384,7 +431,8 @@ class TemporalMap:
         bounded this way; the recording file keeps everything). Reads at or after t are
         unchanged; the store then starts at t. Returns how many versions were dropped."""
         dropped = 0
-        for scopes in self._scopes.values():
+        gone: set[int] = set()
+        for type_, scopes in list(self._scopes.items()):
             for scope in scopes.values():
                 alive = {kid for kid in scope.candidates(t) if self.chain_by_kid(kid).exists_at(t)}
                 dead: set[int] = set()
@@ -396,9 +444,16 @@ class TemporalMap:
                 for kid in dead:
                     chain = self.chain_by_kid(kid)
                     del self._chains[chain.key]
-                    self._by_kid[kid] = None
-                if dead:
-                    self._late = [(lt, kid) for lt, kid in self._late if kid not in dead]
+                    del self._by_kid[kid]
+                gone |= dead
+            # a namespace with nothing left (CI makes and drops them all day) leaves nothing
+            for ns in [ns for ns, scope in scopes.items() if not scope.chains]:
+                del scopes[ns]
+            if not scopes:
+                del self._scopes[type_]
+        self._compactor.forget(gone)
+        # every cursor reads the map afresh after a trim: the late writes it would re-read go
+        self._late = []
         if self.first_t is not None and t > self.first_t:
             self.first_t = t
         self.trims += 1
@@ -409,6 +464,19 @@ class TemporalMap:
         for scope in self._scopes_in(type, namespace):
             yield from scope.chains
 
+    def keys_named(
+        self, name: str, types: Iterable[str] | None = None, namespace: str | None = None
+    ) -> list[ObjectKey]:
+        """Objects called `name` ever stored (of some types, in one namespace)."""
+        wanted = set(types) if types is not None else None
+        return sorted(
+            key
+            for key in self._chains
+            if key.name == name
+            and (wanted is None or key.type in wanted)
+            and (namespace is None or key.namespace == namespace)
+        )
+
     def late_writes_since(self, mark: int) -> tuple[list[tuple[int, int]], int]:
         """Writes at or before a time a cursor had reached, logged after position `mark`."""
         return self._late[mark:], len(self._late)
@@ -417,7 +485,7 @@ class TemporalMap:
 
     def memory_stats(self) -> MemoryStats:
         """Objects, versions, stored (compressed) bytes, hot bytes and raw bytes."""
-        chains = [c for c in self._by_kid if c is not None]
+        chains = list(self._by_kid.values())
         return MemoryStats(
             objects=len(chains),
             versions=sum(len(c) for c in chains),
@@ -426,6 +494,7 @@ class TemporalMap:
             hot_bytes=sum(c.hot_bytes for c in chains),
             raw_bytes=sum(c.raw_bytes for c in chains),
             dictionary_bytes=sum(c.dictionary_bytes for c in self._codecs.values()),
+            cached_rows=len(self._rows),
         )
 
 
@@ -461,9 +530,7 @@ class Backfill:
         limit = self._limit(key)
         if limit is not None and t >= limit:
             return
-        row_fn = self._map._row_fn
-        row = row_fn(key.type, codec.unpack(raw)) if row_fn is not None else True
-        self._prefix(key).put(t, raw, row)
+        self._prefix(key).put(t, raw)
 
     def delete(self, key: ObjectKey, t: int) -> None:
         """An older delete of `key`; ignored when the key does not exist at t in the prefix."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from sortedcontainers import SortedList
 
@@ -83,7 +83,7 @@ class Scope:
             elif present and not exists:
                 del kids[j]
 
-    def checkpoint_range(self, lo: int, hi: int, by_kid: list[Chain]) -> None:
+    def checkpoint_range(self, lo: int, hi: int, by_kid: Mapping[int, Chain]) -> None:
         """Add checkpoints in [lo, hi] as `add` would have made them, after a backfill there
         (so that moments in backfilled history do not scan from the start of the log)."""
         every = self._every

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual import events
 from textual.app import App, SystemCommand
@@ -19,7 +19,13 @@ from textual.widgets import Input, TextArea
 
 from khronoscope.core.podspec import pod_containers
 from khronoscope.core.safetext import safe_block, safe_line
-from khronoscope.core.source import ContextInfo, ContextSource, HistorySource
+from khronoscope.core.source import (
+    ContextInfo,
+    HistorySource,
+    context_lister,
+    log_capture,
+    recorded,
+)
 from khronoscope.core.timefmt import TimeParseError
 from khronoscope.core.types import ObjectKey
 from khronoscope.errors import KhronoscopeError
@@ -54,8 +60,9 @@ _CLOSES_PROMPT = frozenset({"enter", "escape"})
 def recorded_range(source: HistorySource) -> tuple[int | None, int | None]:
     """The first and last moment of the record: a recording's own range (its history may still
     be loading), else the store's."""
-    start = getattr(source, "start_t", None)
-    end = getattr(source, "end_t", None)
+    rec = recorded(source)
+    start = rec.start_t if rec is not None else None
+    end = rec.end_t if rec is not None else None
     tmap = source.tmap
     return (
         start if start is not None else tmap.first_t,
@@ -90,7 +97,8 @@ class KhronoscopeApp(TimeControls, App["ContextSwitch | None"], inherit_bindings
         )
         if not source.is_live and settings.at is None:
             # a recording opens at its last moment
-            end = getattr(source, "end_t", None)
+            rec = recorded(source)
+            end = rec.end_t if rec is not None else None
             self.playback.seek(end or source.tmap.last_t or settings.clock())
         elif source.is_live and settings.at is not None and settings.at >= settings.clock():
             # nothing is recorded ahead of now: a future --at starts live
@@ -221,11 +229,11 @@ class KhronoscopeApp(TimeControls, App["ContextSwitch | None"], inherit_bindings
 
     def toggle_capture(self, key: ObjectKey) -> None:
         """Start or stop capturing a pod's logs (a choice of container when it has several)."""
-        source: Any = self.source
-        marks = getattr(source, "log_marks", None)
-        if not self.source.is_live or marks is None:
+        source = log_capture(self.source)
+        if not self.source.is_live or source is None:
             self.notify("logs are captured from a live cluster only", severity="warning")
             return
+        marks = source.log_marks
         pod = source.tmap.get(key, self.playback.clock()) or {}
         names = pod_containers(pod)
         if len(names) <= 1 and not marks.is_marked(key):
@@ -240,8 +248,8 @@ class KhronoscopeApp(TimeControls, App["ContextSwitch | None"], inherit_bindings
         )
 
     def _capture(self, key: ObjectKey, choice: str | None) -> None:
-        source: Any = self.source
-        if choice is None:
+        source = log_capture(self.source)
+        if choice is None or source is None:
             return
         if choice == "stop":
             source.unmark_logs(key)
@@ -341,9 +349,9 @@ class KhronoscopeApp(TimeControls, App["ContextSwitch | None"], inherit_bindings
         """`:ctx` lists the kubeconfig's contexts (read now); `:ctx NAME` switches."""
         from khronoscope.tui.screens.contexts import ContextsScreen
 
-        source = self.source
-        if not isinstance(source, ContextSource):
-            ctx = source.info.context or source.info.cluster
+        source = context_lister(self.source)
+        if source is None:
+            ctx = self.source.info.context or self.source.info.cluster
             raise CommandError(f"a recording has one context: {ctx} (:ctx switches live only)")
         try:
             contexts = source.contexts()

@@ -1,6 +1,7 @@
 """What the detail pane shows of one object at t: its YAML (redacted) or a describe summary.
 
-Only the one object (and the few events about it) is decoded, never a whole table. No UI here.
+YAML decodes the one object; describe also decodes the events of its namespace at t (and, for a
+node, the pods at t) to find the ones about it. No UI here.
 """
 
 from __future__ import annotations
@@ -13,20 +14,19 @@ from khronoscope.printers import CRD_TYPE
 from khronoscope.printers.describe import describe_generic, describe_node, describe_pod
 from khronoscope.printers.redact import redact
 from khronoscope.printers.yamlfmt import to_yaml
-from khronoscope.temporal import TemporalMap
+from khronoscope.temporal.reader import TemporalReader
 
 _EVENTS = ("events", "events.events.k8s.io")
-_OBJECT_CELL = 3  # OBJECT in the events layout: `kind/name`
 
 
-def version_at(tmap: TemporalMap, key: ObjectKey, t: int) -> int | None:
+def version_at(tmap: TemporalReader, key: ObjectKey, t: int) -> int | None:
     """The time of the version of `key` in force at t (None before it first existed): what a
     detail view compares to know whether it must redraw."""
     return tmap.previous_change(t + 1, key=key)
 
 
 def yaml_text(
-    tmap: TemporalMap, key: ObjectKey, t: int, managed_fields: bool = False
+    tmap: TemporalReader, key: ObjectKey, t: int, managed_fields: bool = False
 ) -> str | None:
     """The object's YAML at t with Secret values hidden; None if it did not exist then."""
     obj = tmap.get(key, t)
@@ -35,22 +35,16 @@ def yaml_text(
     return to_yaml(redact(obj, key.type, managed_fields=managed_fields))
 
 
-def events_for(tmap: TemporalMap, key: ObjectKey, kind: str, t: int) -> list[dict[str, Any]]:
-    """Events about one object as they stood at t (found from rows; only matches decoded)."""
-    target = f"{kind.lower()}/{key.name}"
+def events_for(tmap: TemporalReader, key: ObjectKey, kind: str, t: int) -> list[dict[str, Any]]:
+    """Events about one object as they stood at t (those of its namespace, decoded in one
+    pass: rows are no longer kept per version, so reading them would cost a decode each too)."""
     namespace = key.namespace or None
     for events_type in _EVENTS:
-        rows = tmap.rows_at(t, events_type, namespace)
-        if not rows:
+        events = tmap.state_at(t, events_type, namespace)
+        if not events:
             continue
         found = []
-        for ev_key, row in rows.items():
-            cells = getattr(row, "cells", None)
-            if cells is not None and len(cells) > _OBJECT_CELL and cells[_OBJECT_CELL] != target:
-                continue
-            ev = tmap.get(ev_key, t)
-            if ev is None:
-                continue
+        for ev in events.values():
             involved = ev.get("involvedObject") or ev.get("regarding") or {}
             if involved.get("name") == key.name and (involved.get("kind") or "").lower() == (
                 kind.lower()
@@ -60,21 +54,17 @@ def events_for(tmap: TemporalMap, key: ObjectKey, kind: str, t: int) -> list[dic
     return []
 
 
-def pods_on_node(tmap: TemporalMap, node: str, t: int) -> list[dict[str, Any]]:
-    """Pods scheduled on `node` at t (rows first: only those pods are decoded)."""
-    out = []
-    for key, row in tmap.rows_at(t, "pods").items():
-        cells = getattr(row, "cells", None)
-        if cells is not None and getattr(row, "fmt", "") == "pods" and cells[4] != node:
-            continue
-        obj = tmap.get(key, t)
-        if obj is not None and (obj.get("spec") or {}).get("nodeName") == node:
-            out.append(obj)
-    return out
+def pods_on_node(tmap: TemporalReader, node: str, t: int) -> list[dict[str, Any]]:
+    """Pods scheduled on `node` at t."""
+    return [
+        obj
+        for obj in tmap.state_at(t, "pods").values()
+        if (obj.get("spec") or {}).get("nodeName") == node
+    ]
 
 
 def describe_text(
-    tmap: TemporalMap, key: ObjectKey, t: int, tz: tzinfo | None = None
+    tmap: TemporalReader, key: ObjectKey, t: int, tz: tzinfo | None = None
 ) -> str | None:
     """A `kubectl describe`-like summary at t; None if the object did not exist then."""
     obj = tmap.get(key, t)

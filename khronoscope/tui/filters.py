@@ -91,7 +91,7 @@ class Filter:
         return " ".join(parts)
 
     def matches(self, key: ObjectKey, row: Row | None) -> bool:
-        """True when the row is shown."""
+        """True when the row is shown (`row` may be None when not `needs_row`)."""
         if self.column is not None:
             index, value = self.column
             if row is None or index >= len(row.cells) or row.cells[index] != value:

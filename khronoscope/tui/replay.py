@@ -1,9 +1,8 @@
-"""A recording in the app: its end is "now", history fills in the background, a growing file is
-followed.
+"""A recording in the app: its end is "now", history fills in the background (a v0.1 file), a
+recording still written is followed.
 
-Duck-typed on what `recording.RecordingSource` offers (`end_t`, `load_step`, `poll`, `follow`,
-`problems`, `history_complete`, `complete_from`), so the app never imports the recording layer
-and a live session (which has none of these) is left alone.
+What a source can do is what it declares (`SourceCapability`): the app never imports the
+recording layer, and a live session (which declares none of these) is left alone.
 """
 
 from __future__ import annotations
@@ -11,12 +10,19 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.text import Text
 from textual.widgets import Static
 
-from khronoscope.core.source import HistorySource
+from khronoscope.core.source import (
+    FollowingSource,
+    HistorySource,
+    LoadingSource,
+    RecordedSource,
+    SourceCapability,
+    recorded,
+)
 from khronoscope.core.timefmt import format_clock, now_ns
 from khronoscope.tui.settings import BrowserSettings
 
@@ -28,8 +34,13 @@ POLL_INTERVAL = 0.5
 
 
 def is_recording(source: HistorySource) -> bool:
-    """True for a recording (something with an end and history to load)."""
-    return hasattr(source, "load_step") and hasattr(source, "end_t")
+    """True for a recording (it has its own range)."""
+    return SourceCapability.RECORDED in source.capabilities
+
+
+def follows(source: HistorySource) -> bool:
+    """True for a recording still written, followed."""
+    return SourceCapability.FOLLOWS in source.capabilities
 
 
 def end_clock(source: Any) -> Any:
@@ -50,7 +61,7 @@ def replay_settings(source: HistorySource, settings: BrowserSettings) -> Browser
     if settings.clock is now_ns:  # an injected clock (tests, snapshots) stays as given
         changes["clock"] = end_clock(source)
     if not settings.source_label:
-        changes["source_label"] = "FOLLOW" if getattr(source, "follow", False) else "REPLAY"
+        changes["source_label"] = "FOLLOW" if follows(source) else "REPLAY"
     return dataclasses.replace(settings, **changes) if changes else settings
 
 
@@ -63,11 +74,12 @@ class HistoryProgress(Static):
 
 
 def start_replay(app: KhronoscopeApp) -> None:
-    """On mount: report damage, load history in a worker, and poll a followed file."""
-    source: Any = app.source
+    """On mount: report damage, load history in a worker, and poll a followed recording."""
+    source = app.source
     if not is_recording(source):
         return
-    damaged = [p for p in source.problems() if not p.lossless]
+    recorded = cast(RecordedSource, source)
+    damaged = [p for p in recorded.problems() if not p.lossless]
     if damaged:
         app.notify(
             f"damaged in {len(damaged)} places (shown as gaps); what cannot be read is reported "
@@ -75,18 +87,20 @@ def start_replay(app: KhronoscopeApp) -> None:
             title="damaged recording",
             severity="warning",
         )
-    if not source.history_complete:
-        app.run_worker(_load_history(app), name="load history", group="replay")
-    if getattr(source, "follow", False):
-        state = source.writer_state()
+    if SourceCapability.LOADS_HISTORY in source.capabilities:
+        loading = cast(LoadingSource, source)
+        if not loading.history_complete:
+            app.run_worker(_load_history(app, loading), name="load history", group="replay")
+    if follows(source):
+        following = cast(FollowingSource, source)
+        state = following.writer_state()
         if state.stopped:
             writer_stopped(app, state)  # stopped before the app opened it
         else:
-            app.set_interval(POLL_INTERVAL, lambda: _poll(app))
+            app.set_interval(POLL_INTERVAL, lambda: _poll(app, following))
 
 
-async def _load_history(app: KhronoscopeApp) -> None:
-    source: Any = app.source
+async def _load_history(app: KhronoscopeApp, source: LoadingSource) -> None:
     bar = HistoryProgress(_progress_text(app, source))
     await app.browser.mount(bar, before="#table")
     shown = 0.0
@@ -101,9 +115,12 @@ async def _load_history(app: KhronoscopeApp) -> None:
     app.browser.tick()
 
 
-def _notify_loss(app: KhronoscopeApp, source: Any) -> None:
+def _notify_loss(app: KhronoscopeApp, source: HistorySource) -> None:
     """The exact loss report of a damaged recording, as one notification."""
-    report = source.loss_report()
+    rec = recorded(source)
+    if rec is None:
+        return
+    report = rec.loss_report()
     if report.damaged:
         app.notify(
             "\n".join([report.summary(), *report.lines(safe=True)]),
@@ -114,7 +131,7 @@ def _notify_loss(app: KhronoscopeApp, source: Any) -> None:
         )
 
 
-def _progress_text(app: KhronoscopeApp, source: Any) -> Text:
+def _progress_text(app: KhronoscopeApp, source: LoadingSource) -> Text:
     total = max(source.total_changes, 1)
     pct = min(100, 100 * source.loaded_changes // total)
     text = Text(f"loading history: {pct}% of {source.total_changes:,} changes", style="bold")
@@ -125,8 +142,7 @@ def _progress_text(app: KhronoscopeApp, source: Any) -> Text:
     return text
 
 
-def _poll(app: KhronoscopeApp) -> None:
-    source: Any = app.source
+def _poll(app: KhronoscopeApp, source: FollowingSource) -> None:
     if not source.is_live:
         return  # the recorder stopped: nothing more will come
     try:
@@ -145,7 +161,8 @@ def writer_stopped(app: KhronoscopeApp, state: Any) -> None:
     playback = app.playback
     playback.live_available = False
     if playback.live:
-        end = getattr(app.source, "end_t", None)
+        rec = recorded(app.source)
+        end = rec.end_t if rec is not None else None
         playback.seek(end if end is not None else playback.t)
     when = format_clock(state.at, app.settings.tz) if state.at is not None else "?"
     label = {"closed": "STOPPED", "gone": "WRITER GONE", "replaced": "REPLACED"}.get(
@@ -153,5 +170,6 @@ def writer_stopped(app: KhronoscopeApp, state: Any) -> None:
     )
     app.settings.source_label = f"FOLLOW · {label} {when}"
     app.notify(state.describe(), title="follow", severity="warning", timeout=30, markup=False)
-    if app.source.history_complete:  # else the history's loader reports it when done
-        _notify_loss(app, app.source)
+    loading = SourceCapability.LOADS_HISTORY in app.source.capabilities
+    if not loading or cast(LoadingSource, app.source).history_complete:
+        _notify_loss(app, app.source)  # else the history's loader reports it when done

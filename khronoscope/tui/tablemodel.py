@@ -1,13 +1,15 @@
 """The rows of one table, filtered and sorted, updated by cursor deltas (no UI here).
 
-Rows live in a SortedList of sort entries, so a delta of k changes costs O(k log n), not a
-re-sort of 10,000 rows; the row at display index i and the index of a key are O(log n), which
+Keys live in a SortedList of sort entries, so a delta of k changes costs O(k log n), not a
+re-sort of 10,000 rows; the key at display index i and the index of a key are O(log n), which
 is what a virtual table needs to draw its visible lines and keep the selection on its object.
+Rows are computed when needed: the ones drawn (`prepare`), and all of them only while a sort or
+filter reads their cells or labels; a table sorted by name at a past t decodes ~40 versions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from operator import itemgetter
 from typing import Any
 
@@ -15,6 +17,7 @@ from sortedcontainers import SortedList
 
 from khronoscope.core.types import ObjectKey
 from khronoscope.printers import CellKind, ColumnSet, Row, max_width, sort_value
+from khronoscope.temporal import CursorRows
 from khronoscope.tui.filters import Filter
 
 NAMESPACE = -2
@@ -29,13 +32,47 @@ _NAME_OF = itemgetter(2)
 _FIXED = frozenset({CellKind.AGE, CellKind.DURATION, CellKind.TIMESTAMP})
 Resolver = Callable[[ObjectKey, Any], Row | None]
 ValuesOf = Callable[[list[ObjectKey]], list[Any]]  # sort values of many keys at once
+_MISSING = object()
+
+
+def _pick(stored: Mapping[ObjectKey, Any], keys: Iterable[ObjectKey]) -> dict[ObjectKey, Any]:
+    """The stored rows of `keys` (a cursor's decoded in one pass)."""
+    if isinstance(stored, CursorRows):
+        return stored.pick(keys)
+    return {k: v for k in keys if (v := stored.get(k, _MISSING)) is not _MISSING}
+
+
+class ModelRows(Mapping[ObjectKey, Row]):
+    """A model's rows by key, each computed the first time it is read at the model's t."""
+
+    __slots__ = ("_model",)
+
+    def __init__(self, model: TableModel) -> None:
+        self._model = model
+
+    def __getitem__(self, key: ObjectKey) -> Row:
+        row = self._model.row(key)
+        if row is None:
+            raise KeyError(key)
+        return row
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._model.stored
+
+    def __iter__(self) -> Iterator[ObjectKey]:
+        return iter(self._model.stored)
+
+    def __len__(self) -> int:
+        return len(self._model.stored)
 
 
 class TableModel:
     """Rows of one type in one scope at one t, as the table shows them.
 
-    `resolve(key, stored)` turns a stored row into a Row of this layout (the stored one when it
-    already is, else recomputed from the object); None drops the row.
+    `stored` (a Cursor's `rows`, or any mapping) says which keys are in view and gives their
+    rows when read; `resolve(key, stored_row)` turns a stored row into a Row of this layout
+    (the stored one when it already is, else recomputed from the object); a key whose row
+    cannot be resolved shows empty cells (or is left out while a sort or filter reads rows).
     """
 
     def __init__(
@@ -56,13 +93,19 @@ class TableModel:
         # a sort by something the rows do not hold (usage at t): its header and its values
         self.sort_name = ""
         self._value_of: ValuesOf | None = None
-        self.rows: dict[ObjectKey, Row] = {}
+        self.stored: Mapping[ObjectKey, Any] = {}
+        # rows drawn at the current t (None: could not be resolved); dropped when their key's
+        # version changes
+        self._rows: dict[ObjectKey, Row | None] = {}
+        self.rows: Mapping[ObjectKey, Row] = ModelRows(self)
         self._entries: dict[ObjectKey, Entry] = {}
         self._sorted: SortedList = SortedList()
         self.widths: list[int] = []
         self.ns_width = len("NAMESPACE")
         self.name_width = len("NAME")
         self.total = 0
+        if columns is not None:  # a bench builds a model for its sort alone
+            self._reset_widths()
 
     @property
     def filter(self) -> Filter:
@@ -76,17 +119,11 @@ class TableModel:
     # --- contents ----------------------------------------------------------------------------
 
     def reset(self, stored: Mapping[ObjectKey, Any]) -> None:
-        """Replace every row (a new scope, a rebuilt cursor)."""
-        fmt = self.columns.fmt
-        rows = {k: v for k, v in stored.items() if type(v) is Row and v.fmt == fmt}
-        if len(rows) != len(stored):
-            for key, value in stored.items():
-                if key not in rows:
-                    row = self._row(key, value)
-                    if row is not None:
-                        rows[key] = row
-        self.rows = rows
-        self.total = len(rows)
+        """Show the keys of `stored` (a new scope, a rebuilt cursor); rows are read from it
+        when needed."""
+        self.stored = stored
+        self._rows = {}
+        self.total = len(stored)
         self._rebuild()
 
     def apply(
@@ -98,50 +135,45 @@ class TableModel:
     ) -> bool:
         """Apply a cursor delta; `stored` is the cursor's rows after the move. True if the
         visible rows or their order may have changed."""
-        rows = self.rows
+        self.stored = stored
+        cached = self._rows
         removed = list(removed)
         added = list(added)
         changed_keys = [*added, *modified]
         for key in removed:
-            rows.pop(key, None)
-        fresh: list[tuple[ObjectKey, Row]] = []
-        fmt = self.columns.fmt
+            cached.pop(key, None)
         for key in changed_keys:
-            value = stored.get(key)
-            if type(value) is Row and value.fmt == fmt:
-                row = value
-            else:
-                row = self._row(key, value) if value is not None else None
-            if row is None:
-                rows.pop(key, None)
-                removed.append(key)
-            else:
-                rows[key] = row
-                fresh.append((key, row))
-        self.total = len(rows)
+            cached.pop(key, None)  # a new version: its row is read again when needed
+        self.total = len(stored)
         entries = self._entries
         flt = self.filter
         active = flt.active
-        if not active and self.sort_column in (NAME, NAMESPACE):
-            # sorted by identity: a changed row never moves, only new ones are placed
-            moves = [(key, row, True) for key, row in fresh if key not in entries]
-        else:
+        moves: list[tuple[ObjectKey, Row | None, bool]] = []
+        if self._needs_rows():
+            fresh = self._fill(changed_keys)
             entry_of = self._entry
-            moves = []
-            for key, row in fresh:
+            for key in changed_keys:
+                row = fresh.get(key)
+                if row is None:
+                    removed.append(key)
+                    continue
                 old = entries.get(key)
                 shown = not active or flt.matches(key, row)
                 if old is not None and shown and old == entry_of(key, row):
                     continue
                 moves.append((key, row, shown))
-        # names never change for a key; cells of a bulk change are measured when drawn (grow)
-        added_keys = set(added)
-        self._measure([(k, r) for k, r in fresh if k in added_keys], reset=False)
-        if len(fresh) <= _MEASURE_ALL:
-            self._measure(fresh, reset=False, names=False)
+        else:
+            # the order reads no row: only keys coming into view are placed (a name never
+            # changes for a key, nor, without a row-reading filter, whether it is shown)
+            moves = [
+                (key, None, not active or flt.matches(key, None))
+                for key in added
+                if key not in entries
+            ]
+        self._measure_names(added)
         if not removed and not moves:
             return False
-        if len(removed) + len(moves) > max(len(rows) // 8, 256):
+        if len(removed) + len(moves) > max(len(stored) // 8, 256):
             # a long jump through time: one sort beats thousands of inserts
             self._rebuild(measure=False)
         else:
@@ -153,24 +185,76 @@ class TableModel:
                     self._add(key, row)
         return True
 
+    def row(self, key: ObjectKey) -> Row | None:
+        """The row of `key` at the model's t (computed on the first read; None when the key is
+        not in view or its row cannot be resolved)."""
+        row = self._rows.get(key, _MISSING)
+        if row is _MISSING:
+            value = self.stored.get(key)
+            row = self._row(key, value) if value is not None else None
+            self._rows[key] = row
+            if row is not None:
+                self._measure([(key, row)])
+        return row  # type: ignore[return-value]
+
+    def prepare(self, start: int, stop: int) -> bool:
+        """Compute the rows shown at display indexes start..stop-1 (before drawing them, in one
+        pass); True if a column had to grow to fit them."""
+        widths = list(self.widths)
+        self._fill(self.keys_in(start, stop), keep=True)
+        return self.widths != widths
+
+    def _fill(self, keys: Iterable[ObjectKey], keep: bool = False) -> dict[ObjectKey, Row]:
+        """The rows of `keys` (None-free), computing the missing ones in one pass; `keep` them
+        for drawing (rows read only to sort or filter are not kept: the map keeps the last
+        ones it made, and a big table's rows would double its memory)."""
+        cached = self._rows
+        out: dict[ObjectKey, Row] = {}
+        missing: list[ObjectKey] = []
+        for key in keys:
+            row = cached.get(key, _MISSING)
+            if row is _MISSING:
+                missing.append(key)
+            elif row is not None:
+                out[key] = row  # type: ignore[assignment]
+        if not missing:
+            return out
+        fresh: list[tuple[ObjectKey, Row]] = []
+        stored = _pick(self.stored, missing)
+        for key in missing:
+            value = stored.get(key)
+            row = self._row(key, value) if value is not None else None
+            if keep:
+                cached[key] = row
+            if row is not None:
+                out[key] = row
+                fresh.append((key, row))
+        self._measure(fresh)
+        return out
+
     def _row(self, key: ObjectKey, value: Any) -> Row | None:
         if type(value) is Row and value.fmt == self.columns.fmt:
             return value
         return self.resolve(key, value) if self.resolve is not None else None
+
+    def _needs_rows(self) -> bool:
+        """True while the order or the filter reads cells or labels of every row."""
+        by_cells = self._value_of is None and self.sort_column >= 0
+        return by_cells or self.filter.needs_row
 
     # --- filter and sort ---------------------------------------------------------------------
 
     def set_filter(self, flt: Filter) -> None:
         """Show only rows matching `flt`."""
         self.filter = flt
-        self._rebuild()
+        self._rebuild(measure=False)
 
     def set_sort(self, column: int, descending: bool) -> None:
         """Sort by NAMESPACE (-2), NAME (-1) or cell column `column`."""
         self.sort_column = column
         self.descending = descending
         self.sort_name, self._value_of = "", None
-        self._rebuild()
+        self._rebuild(measure=False)
 
     def set_value_sort(self, column: int, name: str, values_of: ValuesOf, descending: bool) -> None:
         """Sort by `values_of(keys)`, values that change with t without a row changing (usage
@@ -209,7 +293,7 @@ class TableModel:
             entries[key] = entry
             self._sorted.add(entry)
 
-    def _entry(self, key: ObjectKey, row: Row) -> Entry:
+    def _entry(self, key: ObjectKey, row: Row | None) -> Entry:
         if self._value_of is not None:
             return (self._value_of([key])[0], key.namespace, key.name)
         col = self.sort_column
@@ -218,29 +302,45 @@ class TableModel:
         if col == NAMESPACE:
             return (key.namespace, key.namespace, key.name)
         kind = self.columns.columns[col].kind
+        assert row is not None, "a sort by a column reads rows"
         return (sort_value(kind, row.cells[col]), key.namespace, key.name)
 
     def _rebuild(self, measure: bool = True) -> None:
+        if measure:
+            self._reset_widths()
+            self._measure(self._known_rows())
+            self._measure_names(self.stored)
         flt = self.filter
-        rows = self.rows
+        keys = list(self.stored)
+        rows: dict[ObjectKey, Row] = {}
+        needs_rows = self._needs_rows()
+        if needs_rows:
+            rows = self._fill(keys)
+            keys = list(rows)  # a row that cannot be resolved cannot be sorted or matched
         if flt.active:
-            rows = {k: r for k, r in rows.items() if flt.matches(k, r)}
+            keys = [k for k in keys if flt.matches(k, rows.get(k))]
         col = self.sort_column
         value_of = self._value_of
         if value_of is not None:
-            keys = list(rows)
             entries = {k: (v, k[1], k[2]) for k, v in zip(keys, value_of(keys), strict=True)}
         elif col == NAME:
-            entries = {k: (k[2], k[1], k[2]) for k in rows}
+            entries = {k: (k[2], k[1], k[2]) for k in keys}
         elif col == NAMESPACE:
-            entries = {k: (k[1], k[1], k[2]) for k in rows}
+            entries = {k: (k[1], k[1], k[2]) for k in keys}
         else:
             kind = self.columns.columns[col].kind
-            entries = {k: (sort_value(kind, r.cells[col]), k[1], k[2]) for k, r in rows.items()}
+            entries = {k: (sort_value(kind, rows[k].cells[col]), k[1], k[2]) for k in keys}
         self._entries = entries
         self._sorted = SortedList(entries.values())
-        if measure:
-            self._measure(self.rows.items(), reset=True)
+
+    def _known_rows(self) -> list[tuple[ObjectKey, Row]]:
+        return [(k, r) for k, r in self._rows.items() if r is not None]
+
+    def _measure_names(self, keys: Iterable[ObjectKey]) -> None:
+        keys = list(keys)
+        if keys:
+            self.ns_width = max(self.ns_width, max(map(len, map(_NAMESPACE_OF, keys))))
+            self.name_width = max(self.name_width, max(map(len, map(_NAME_OF, keys))))
 
     def _drop(self, key: ObjectKey) -> bool:
         entry = self._entries.pop(key, None)
@@ -249,7 +349,7 @@ class TableModel:
         self._sorted.remove(entry)
         return True
 
-    def _add(self, key: ObjectKey, row: Row) -> bool:
+    def _add(self, key: ObjectKey, row: Row | None) -> bool:
         if self.filter.active and not self.filter.matches(key, row):
             return False
         entry = self._entry(key, row)
@@ -257,28 +357,21 @@ class TableModel:
         self._sorted.add(entry)
         return True
 
-    def _measure(
-        self, items: Iterable[tuple[ObjectKey, Row]], reset: bool, names: bool = True
-    ) -> None:
-        """Column widths only grow between rebuilds, so rows never jitter while live. Columns
-        whose width does not depend on the value (ages) are sized once; the rest are measured
-        a column at a time with C-level map/max (10,000 rows in a few ms)."""
+    def _reset_widths(self) -> None:
+        self.widths = [
+            max(len(c.name), max_width(c.kind, None)) if c.kind in _FIXED else len(c.name)
+            for c in self.columns.columns
+        ]
+        self.ns_width = len("NAMESPACE")
+        self.name_width = len("NAME")
+
+    def _measure(self, items: Iterable[tuple[ObjectKey, Row]]) -> None:
+        """Widen columns to fit rows' cells (widths only grow between resets, so rows never
+        jitter while live). Columns whose width does not depend on the value (ages) are sized
+        once; the rest are measured a column at a time with C-level map/max (10,000 rows in a
+        few ms)."""
         cols = self.columns.columns
-        if reset:
-            self.widths = [
-                max(len(c.name), max_width(c.kind, None)) if c.kind in _FIXED else len(c.name)
-                for c in cols
-            ]
-            self.ns_width = len("NAMESPACE")
-            self.name_width = len("NAME")
-        pairs = list(items)
-        if not pairs:
-            return
-        if names:
-            keys = [k for k, _ in pairs]
-            self.ns_width = max(self.ns_width, max(map(len, map(_NAMESPACE_OF, keys))))
-            self.name_width = max(self.name_width, max(map(len, map(_NAME_OF, keys))))
-        cells = [r.cells for _, r in pairs if len(r.cells) >= len(cols)]
+        cells = [r.cells for _, r in items if len(r.cells) >= len(cols)]
         if not cells:
             return
         widths = self.widths

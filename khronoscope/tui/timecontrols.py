@@ -141,7 +141,7 @@ class TimeControls:
             label = view.type_name.split(".", 1)[0] + (f" in {ns}" if ns else "")
             if view.filter.active:
                 label += f" /{view.filter.label}"
-            return StepScope(view.type_name, ns, None, match), label
+            return StepScope(view.type_name, ns, None, match, view.filter.needs_row), label
         key = self.selected_key(screen)
         if key is not None:
             return StepScope(key=key), key.name

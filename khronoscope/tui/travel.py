@@ -12,7 +12,8 @@ from datetime import tzinfo
 from khronoscope.core.source import Bookmark
 from khronoscope.core.timefmt import NS, TimeParseError, parse_time
 from khronoscope.core.types import ObjectKey
-from khronoscope.temporal.map import ChangeRef, Namespaces, TemporalMap
+from khronoscope.temporal.map import ChangeRef, Namespaces
+from khronoscope.temporal.reader import TemporalReader
 
 INTERVALS: tuple[int, ...] = (10 * NS, 60 * NS, 600 * NS, 3600 * NS)
 """Jump intervals `i` cycles through (10 s, 1 min, 10 min, 1 h)."""
@@ -20,25 +21,29 @@ INTERVALS: tuple[int, ...] = (10 * NS, 60 * NS, 600 * NS, 3600 * NS)
 # a filtered step scans changes one by one: past this many it gives up rather than freeze
 _SCAN_LIMIT = 200_000
 
-RowMatch = Callable[[ObjectKey, Hashable], bool]
+RowMatch = Callable[[ObjectKey, Hashable | None], bool]
 
 
 @dataclass(frozen=True)
 class StepScope:
     """Which changes a step counts: one object's, or a type's (some namespaces, optionally
-    only keys whose row passes `match`: the table's filter)."""
+    only keys whose row passes `match`: the table's filter; `match_reads_row` False when it
+    reads only the key, so no row is computed for it)."""
 
     type: str | None = None
     namespace: Namespaces = None
     key: ObjectKey | None = None
     match: RowMatch | None = None
+    match_reads_row: bool = True
 
-    def contains(self, tmap: TemporalMap, ref: ChangeRef) -> bool:
+    def contains(self, tmap: TemporalReader, ref: ChangeRef) -> bool:
         """True when the change belongs to the scope (the row before or after it matches)."""
         if self.key is not None:
             return ref.key == self.key
         if self.match is None:
             return True
+        if not self.match_reads_row:
+            return self.match(ref.key, None)
         for row in (tmap.row(ref.key, ref.t), tmap.row(ref.key, ref.t - 1)):
             if row is not None and (not hasattr(row, "cells") or self.match(ref.key, row)):
                 return True
@@ -105,7 +110,7 @@ def next_interval(current: int) -> int:
 # --- steps -------------------------------------------------------------------------------------
 
 
-def next_step(tmap: TemporalMap, t: int, scope: StepScope) -> int | None:
+def next_step(tmap: TemporalReader, t: int, scope: StepScope) -> int | None:
     """The time of the first change in scope strictly after t (None: nothing later)."""
     if scope.key is not None:
         return tmap.next_change(t, key=scope.key)
@@ -119,19 +124,19 @@ def next_step(tmap: TemporalMap, t: int, scope: StepScope) -> int | None:
     return None
 
 
-def latest_change(tmap: TemporalMap, t: int, scope: StepScope) -> int | None:
+def latest_change(tmap: TemporalReader, t: int, scope: StepScope) -> int | None:
     """The time of the last change in scope at or before t (the one the view shows last)."""
     return _before(tmap, t + 1, scope)
 
 
-def previous_step(tmap: TemporalMap, t: int, scope: StepScope) -> int | None:
+def previous_step(tmap: TemporalReader, t: int, scope: StepScope) -> int | None:
     """Where stepping back goes: the change before the latest one at or before t, so each step
     back undoes one change the view shows (None: no earlier change)."""
     shown = latest_change(tmap, t, scope)
     return None if shown is None else _before(tmap, shown, scope)
 
 
-def _before(tmap: TemporalMap, t: int, scope: StepScope) -> int | None:
+def _before(tmap: TemporalReader, t: int, scope: StepScope) -> int | None:
     """The last change in scope strictly before t."""
     if scope.key is not None:
         return tmap.previous_change(t, key=scope.key)
@@ -160,7 +165,7 @@ def _before(tmap: TemporalMap, t: int, scope: StepScope) -> int | None:
     return None
 
 
-def changes_at(tmap: TemporalMap, t: int, scope: StepScope, limit: int = 50) -> list[ChangeRef]:
+def changes_at(tmap: TemporalReader, t: int, scope: StepScope, limit: int = 50) -> list[ChangeRef]:
     """The changes in scope made exactly at t (what a step landed on), at most `limit`."""
     if scope.key is not None:
         refs: Iterable[ChangeRef] = (

@@ -18,7 +18,7 @@ from khronoscope.core.quantity import (
     memory_bytes,
     percent,
 )
-from khronoscope.core.source import HistorySource, logs_of, metrics_of
+from khronoscope.core.source import HistorySource, log_capture, logs_of, metrics_of
 from khronoscope.core.types import ObjectKey
 
 POD_COLUMNS = ("CPU", "%CPU/R", "%CPU/L", "MEM", "%MEM/R", "%MEM/L")
@@ -36,7 +36,8 @@ class TableTelemetry:
         self.type_name = type_name
         self.metrics = metrics_of(source)
         self.logs = logs_of(source)
-        self.marks = getattr(source, "log_marks", None)
+        capture = log_capture(source)
+        self.marks = capture.log_marks if capture is not None else None
         self._resources: dict[ObjectKey, tuple[int | None, Any]] = {}
 
     def columns(self) -> tuple[str, ...]:

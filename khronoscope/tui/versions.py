@@ -19,7 +19,7 @@ from khronoscope.core.types import ChangeKind, ObjectKey
 from khronoscope.core.writers import likely_writers, manager_name, who_wrote, writers
 from khronoscope.printers.objdiff import comparable, is_noise, path_rank
 from khronoscope.temporal.diff import changed_paths
-from khronoscope.temporal.map import TemporalMap
+from khronoscope.temporal.reader import TemporalReader
 
 __all__ = ["ObjectHistory", "VersionEntry", "covers", "likely_writers", "manager_name", "writers"]
 
@@ -128,7 +128,7 @@ class ObjectHistory:
 
     def __init__(
         self,
-        tmap: TemporalMap,
+        tmap: TemporalReader,
         key: ObjectKey,
         cache: int = 64,
         provenance: ProvenanceStore | None = None,

@@ -10,12 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from khronoscope.core.types import ObjectKey
-from khronoscope.temporal.map import TemporalMap
+from khronoscope.temporal.reader import TemporalReader
 
 ADDED, MODIFIED, DELETED = "added", "modified", "deleted"
 _ORDER = {ADDED: 0, MODIFIED: 1, DELETED: 2}
 # events are many and short-lived: listed after the objects they are about
 _LAST_TYPES = ("events", "events.events.k8s.io")
+# past this many changes of a type in the range, comparing the two moments' states may be
+# cheaper than walking every change (it is once there are more changes than objects)
+_STATE_COMPARE_AFTER = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +51,7 @@ class WhatChanged:
 
 
 def what_changed(
-    tmap: TemporalMap, t1: int, t2: int, types: list[str] | None = None
+    tmap: TemporalReader, t1: int, t2: int, types: list[str] | None = None
 ) -> WhatChanged:
     """Compare the moments t1 and t2 (either order) over `types` (None: every type)."""
     lo, hi = min(t1, t2), max(t1, t2)
@@ -56,21 +59,36 @@ def what_changed(
     names = types if types is not None else tmap.types()
     names = sorted(names, key=lambda n: (n in _LAST_TYPES, n))
     for type_name in names:
-        kids, _ = tmap.changed_keys(lo, hi, type_name)
         moved = []
-        for kid in kids:
-            chain = tmap.chain_by_kid(kid)
-            before, after = chain.exists_at(lo), chain.exists_at(hi)
-            if before and after:
-                i, j = chain.index_at(lo), chain.index_at(hi)
-                if i == j or chain.raw_of(i) == chain.raw_of(j):
+        for key, a, b in _candidates(tmap, lo, hi, type_name):
+            if a is not None and b is not None:
+                if a == b or tmap.raw_at(key, lo) == tmap.raw_at(key, hi):
                     continue  # changed and changed back
-                moved.append(Moved(chain.key, MODIFIED))
-            elif after:
-                moved.append(Moved(chain.key, ADDED))
-            elif before:
-                moved.append(Moved(chain.key, DELETED))
+                moved.append(Moved(key, MODIFIED))
+            elif b is not None:
+                moved.append(Moved(key, ADDED))
+            elif a is not None:
+                moved.append(Moved(key, DELETED))
         if moved:
             moved.sort(key=lambda m: (_ORDER[m.how], m.key.namespace, m.key.name))
             out[type_name] = moved
     return WhatChanged(lo, hi, out)
+
+
+def _candidates(
+    tmap: TemporalReader, lo: int, hi: int, type_name: str
+) -> list[tuple[ObjectKey, int | None, int | None]]:
+    """Objects of a type that may differ between lo and hi, with the time of their version
+    in force at each end (None: absent). Over a short range, the keys changed in between; over
+    a range with more changes than objects (days apart), the two moments' states."""
+    changed = tmap.count_changes(lo + 1, hi, type_name)
+    if changed > _STATE_COMPARE_AFTER:
+        a, b = tmap.versions_at(lo, type_name), tmap.versions_at(hi, type_name)
+        if changed > len(a) + len(b):
+            return [(k, a.get(k), b.get(k)) for k in a.keys() | b.keys() if a.get(k) != b.get(k)]
+    kids, _ = tmap.changed_keys(lo, hi, type_name)
+    out = []
+    for kid in kids:
+        key = tmap.key_of(kid)
+        out.append((key, tmap.version_at(key, lo), tmap.version_at(key, hi)))
+    return out

@@ -258,6 +258,19 @@ def _cases() -> list[Case]:
     add(["import", "audit", "{W}/notrec.txt", "--into", "{W}/nope.khr"], 2, "no such recording")
     add(["import", "audit", "{W}/notrec.txt", "-o", "{W}/n.khr", "--into", "{F}"], 2, "not allowed")
     add(["export", "--recording", "{F}", "--repo", "{W}/notrepo"], 1, "not a Git repository")
+    # convert: a v0.1 file into a new segmented recording, nothing overwritten
+    for argv, code, says in [
+        (["{W}/nope.khr", "{W}/new.khr"], 1, "nope.khr"),
+        (["{W}/notrec.txt", "{W}/new.khr"], 1, "not a khronoscope recording"),
+        (["{W}/adir", "{W}/new.khr"], 1, "is a directory"),
+        (["{F}", "{F}"], 2, "already exists"),
+        (["{F}", "{W}/existing.khr"], 2, "already exists"),
+        (["{F}", "{W}/adir"], 2, "already exists"),
+        (["{F}", ""], 2, "empty"),
+        (["{F}", "{W}/nope/x.khr"], 1, "does not exist"),
+        (["{F}", "{W}/afile/x.khr"], 1, "is not a directory"),
+    ]:
+        add(["convert", *argv], code, says)
     return out
 
 

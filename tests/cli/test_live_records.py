@@ -14,7 +14,7 @@ from khronoscope.cluster.options import ClusterOptions
 from khronoscope.cluster.session import ClusterSession
 from khronoscope.commands import live
 from khronoscope.core.types import ObjectKey
-from khronoscope.recording.source import RecordingSource
+from khronoscope.recording.opening import open_any
 from khronoscope.sim import SimCluster
 from khronoscope.tui.settings import BrowserSettings
 from tests.cli.procs import configmap
@@ -87,8 +87,7 @@ async def test_the_app_records_to_the_data_dir_and_the_file_reopens_the_same(
     assert path.parent == recordings and path.name.startswith("khronoscope-sim-")
     assert path.stat().st_mode & 0o077 == 0
     assert not old.exists() and recent.exists()  # older than the 7d retention: pruned
-    src = RecordingSource(path)
-    src.load_all()
+    src = open_any(path)
     assert src.problems() == []
     assert src.tmap.state_at(FUTURE) == session.tmap.state_at(FUTURE)
     for key in session.tmap.keys_at(FUTURE):
@@ -163,6 +162,45 @@ async def test_ctx_switches_to_another_context_with_a_new_session(sim, tmp_path,
     assert f"* {first['name']}" in seen[1][1] and "staging" in seen[1][1]
 
 
+async def test_the_app_keeps_its_hot_window_in_memory_and_reads_older_history_back(
+    sim, tmp_path, monkeypatch
+):
+    # a session's map forgets what is older than its hot window once it is sealed in the
+    # recording; the views still show that past, read back from the recording
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    plan = live.recording_plan(_args(record=str(tmp_path / "r.khr")))
+    options = ClusterOptions(kubeconfig=str(sim.kubeconfig_path))
+    app, session, rec = await live.open_live(ClusterSession, options, BrowserSettings(), plan)
+    assert rec is not None
+    key = ObjectKey("configmaps", "default", "early")
+    try:
+        async with app.run_test(size=(150, 40)) as pilot:
+            await _wait(pilot, lambda: session.synced, "synced")
+            sim.store.create("configmaps", configmap("early", v="1"))
+            await _wait(pilot, lambda: key in session.tmap, "the change reached the app")
+            early = session.tmap.version_times(key)[0]
+            before = session.tmap.get(key, early)
+            everything_then = session.tmap.state_at(early)
+            sim.store.delete("configmaps", "default", "early")
+            await _wait(pilot, lambda: session.tmap.get(key, time.time_ns()) is None, "the delete")
+            rec.writer.seal_now()  # what a few minutes of recording do
+            sim.store.create("configmaps", configmap("late", v="2"))
+            late_key = ObjectKey("configmaps", "default", "late")
+            await _wait(pilot, lambda: late_key in session.tmap, "the later change")
+            rec.hot_window = 0
+            assert rec.trim(time.time_ns()) > 0
+            assert key not in session.tmap  # the session forgot the deleted object entirely
+            shown = app.source.tmap
+            assert shown.hot_from > early
+            assert shown.get(key, early) == before  # read back from the recording
+            assert shown.state_at(early) == everything_then
+            assert [kind.name for _, kind in shown.history(key)] == ["ADDED", "DELETED"]
+            assert shown.get(late_key, time.time_ns()) is not None
+            await pilot.press("ctrl+c")
+    finally:
+        await live.close_live(session, rec)
+
+
 async def test_two_windows_on_one_context_in_the_same_second_record_to_two_files(
     sim, tmp_path, monkeypatch
 ):
@@ -190,6 +228,6 @@ async def test_two_windows_on_one_context_in_the_same_second_record_to_two_files
     assert len(paths) == 2 and paths[0] != paths[1]
     assert paths[1].name == paths[0].name.replace(".khr", "-2.khr")
     for path in paths:
-        src = RecordingSource(path)
+        src = open_any(path)
         assert src.problems() == [] and src.header["options"]["command"] == "live"
         src.close()

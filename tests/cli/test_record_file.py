@@ -16,8 +16,8 @@ import pytest
 
 from khronoscope.core.timefmt import format_iso
 from khronoscope.core.types import ObjectKey
+from khronoscope.recording.opening import open_any
 from khronoscope.recording.reader import NotARecording, RecordingReader
-from khronoscope.recording.source import RecordingSource
 from khronoscope.sim import SimClusterThread
 from tests.cli.procs import Proc, configmap, synced, term
 
@@ -56,7 +56,7 @@ def test_a_recording_deleted_while_recording_stops_it_with_one_line(sim, tmp_pat
     p = record(sim, path)
     try:
         p.wait_line(synced)
-        path.unlink()
+        shutil.rmtree(path)  # a recording is a directory of segments
         sim.call(sim.sim.store.create, "configmaps", configmap("after-unlink", v="1"))
         code, err = _stopped(p)
     finally:
@@ -84,8 +84,7 @@ def test_a_recording_moved_while_recording_stops_it_and_the_moved_file_is_whole(
     last = err.splitlines()[-1]
     assert f"{path} was moved to {moved} while recording: recording stopped" in last
     assert f"{moved} keeps everything up to" in last and "holds" not in err
-    src = RecordingSource(moved)
-    src.load_all()
+    src = open_any(moved)
     try:
         assert src.problems() == []  # closed properly where it is now
         assert src.stop_t is not None
@@ -107,8 +106,7 @@ def test_the_range_ends_when_the_recorder_stopped_not_at_the_last_change(sim, tm
     finally:
         p.kill()
     assert code == 0, err
-    with RecordingReader(path) as reader:
-        last_change = max(b.last_t for b in reader.blocks if b.changes)
+    last_change = open_any(path).tmap.last_t
     # a moment after the last change, before the stop, is in the recording
     between = (last_change + stopping) // 2
     assert between > last_change + 10**9
@@ -124,8 +122,7 @@ def test_the_range_ends_when_the_recorder_stopped_not_at_the_last_change(sim, tm
         cwd=Path(__file__).resolve().parents[2],
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    src = RecordingSource(path)
-    src.load_all()
+    src = open_any(path)
     try:
         assert src.stop_t is not None and src.stop_t >= stopping
         assert src.end_t == src.stop_t
@@ -164,8 +161,8 @@ def test_a_disk_full_before_the_header_leaves_no_empty_file(sim, tmp_path):
         assert code == 1, err
         last = err.splitlines()[-1]
         assert last == (
-            f"khronoscope: disk full creating {path}: nothing was recorded (the empty file "
-            "was removed)"
+            f"khronoscope: disk full creating {path}: nothing was recorded (the empty "
+            "recording was removed)"
         ), err
         assert not path.exists()
     finally:

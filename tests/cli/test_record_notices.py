@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from khronoscope.core.types import ObjectKey
-from khronoscope.recording.source import RecordingSource
+from khronoscope.recording.opening import open_any
 from khronoscope.sim import SimClusterThread
 from tests.cli.procs import Proc, configmap, synced, term
 
@@ -48,8 +48,7 @@ def test_a_recorder_stopped_for_seconds_records_a_gap_for_the_stall(sim, tmp_pat
         p.p.send_signal(signal.SIGCONT)
         p.kill()
     assert code == 0, err
-    src = RecordingSource(path)
-    src.load_all()
+    src = open_any(path)  # what `record` wrote, as `khronoscope open` reads it
     stalls = [g for g in src.gaps() if g.type == "*"]
     assert len(stalls) == 1, src.gaps()
     (gap,) = stalls

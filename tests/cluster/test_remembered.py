@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from khronoscope.cluster.options import ClusterOptions
 from khronoscope.cluster.remembered import apply, remember
 from khronoscope.cluster.session import ClusterSession
@@ -15,8 +17,9 @@ from khronoscope.core.provenance import (
 )
 from khronoscope.core.timefmt import NS, format_k8s_time, parse_k8s_time
 from khronoscope.core.types import ObjectKey
+from khronoscope.recording.opening import open_any
 from khronoscope.recording.recorder import Recorder
-from khronoscope.recording.source import RecordingSource
+from khronoscope.recording.segments.writer import SegmentedWriter, SegmentOptions
 from khronoscope.recording.writer import RecordingWriter, WriterOptions
 from khronoscope.temporal import TemporalMap
 from tests.cluster.sessionkit import FAST, eventually
@@ -207,7 +210,8 @@ def test_applied_they_come_before_the_observed_version_marked_as_reconstructed()
     assert any(c is not None for _, c in written)  # a recorder gets the content to write
 
 
-async def test_a_recorded_session_keeps_what_the_cluster_remembered(sim, tmp_path):
+@pytest.mark.parametrize("segmented", [False, True], ids=["v0.1 file", "segmented"])
+async def test_a_recorded_session_keeps_what_the_cluster_remembered(sim, tmp_path, segmented):
     created = sim.store.create(
         "deployments.apps",
         {
@@ -248,9 +252,14 @@ async def test_a_recorded_session_keeps_what_the_cluster_remembered(sim, tmp_pat
     session = ClusterSession(options, tuning=FAST)
     await session.connect()
     path = tmp_path / "live.khr"
-    writer = RecordingWriter.create(
-        path, session.info, writer_options=WriterOptions(autoflush=False)
-    )
+    if segmented:
+        writer = SegmentedWriter.create_local(
+            path, session.info, writer_options=SegmentOptions(autoflush=False, background=False)
+        )
+    else:
+        writer = RecordingWriter.create(
+            path, session.info, writer_options=WriterOptions(autoflush=False)
+        )
     recorder = Recorder(session, writer)
     recorder.attach()
     session.run()
@@ -266,8 +275,7 @@ async def test_a_recorded_session_keeps_what_the_cluster_remembered(sim, tmp_pat
         recorder.sync()
         writer.close()
     assert len(live_history) == 3  # two reconstructed revisions, then the observed version
-    replay = RecordingSource(path)
-    replay.load_all()
+    replay = open_any(path)
     assert replay.tmap.history(key) == live_history
     first_t = live_history[0][0]
     assert replay.provenance.version(key, first_t).origin == RECONSTRUCTED

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from khronoscope.core.types import ChangeKind, ObjectKey
-from khronoscope.recording.source import RecordingSource
+from khronoscope.recording.opening import open_any
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -157,8 +157,7 @@ def test_deploy_applies_and_the_recorder_runs_with_only_its_service_account(
             rec.wait()
     assert rec.returncode == 0, lines[-5:]
     assert "forbidden" not in "\n".join(lines[-3:]).lower()
-    src = RecordingSource(path)
-    src.load_all()
+    src = open_any(path)  # what `record` wrote, as `khronoscope open` reads it
     key = ObjectKey("configmaps", "shop", "prices")
     kinds = [ChangeKind(kind).name for _t, kind in src.tmap.history(key)]
     assert kinds[0] == "ADDED" and kinds[-1] == "DELETED" and len(kinds) == 3, kinds

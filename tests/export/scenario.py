@@ -7,7 +7,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from khronoscope.core.source import Bookmark, Gap, SourceInfo, TypeState, TypeStatus
+from khronoscope.core.source import (
+    Bookmark,
+    Gap,
+    SourceCapability,
+    SourceInfo,
+    TypeState,
+    TypeStatus,
+)
 from khronoscope.core.timefmt import NS, parse_time
 from khronoscope.core.types import ObjectKey, ResourceType
 from khronoscope.temporal import TemporalMap
@@ -70,6 +77,7 @@ class MemorySource:
     types: dict[str, ResourceType] = field(default_factory=lambda: dict(TYPES))
     statuses: dict[str, TypeStatus] = field(default_factory=dict)
     live: bool = False
+    capabilities: SourceCapability = SourceCapability.NONE
 
     @property
     def is_live(self) -> bool:

@@ -17,7 +17,7 @@ from tests.export.conftest import git
 @pytest.fixture
 def recorded(scenario, monkeypatch):
     src, t = scenario
-    monkeypatch.setattr(_history, "open_recording", lambda path: src)
+    monkeypatch.setattr(_history, "open_recording", lambda path, cache_mb=None: src)
     return src, t
 
 

@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from khronoscope.core.source import Bookmark, Gap, SourceInfo, TypeState, TypeStatus
+from khronoscope.core.source import (
+    Bookmark,
+    Gap,
+    SourceCapability,
+    SourceInfo,
+    TypeState,
+    TypeStatus,
+)
 from khronoscope.core.timefmt import NS, format_k8s_time
 from khronoscope.core.types import Change, ChangeKind, ObjectKey, ResourceType
 from khronoscope.printers import row_for
@@ -330,6 +337,10 @@ class HostileSource(testing.MemorySource):
     logs: LogStore = field(default_factory=LogStore)
     metrics: MetricStore = field(default_factory=MetricStore)
     log_marks: LogMarks = field(default_factory=LogMarks)
+
+    def __post_init__(self) -> None:
+        if self.live:
+            self.capabilities |= SourceCapability.CAPTURES_LOGS  # what a cluster session declares
 
     def mark_logs(self, key: ObjectKey, container: str | None = None) -> None:
         """Start capturing (as a session would: only a mark)."""

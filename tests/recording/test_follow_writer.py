@@ -8,9 +8,14 @@ import subprocess
 import sys
 from datetime import UTC
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from khronoscope.core.source import SourceInfo
 from khronoscope.printers import row_for
+from khronoscope.recording.segments.source import open_segmented
+from khronoscope.recording.segments.writer import SegmentedWriter, SegmentOptions
 from khronoscope.recording.source import WRITER_GONE_AFTER, RecordingSource
 from khronoscope.recording.writer import RecordingWriter, WriterOptions
 from khronoscope.tui.app import create_app
@@ -25,9 +30,14 @@ import sys, time
 sys.path.insert(0, {root!r})
 from khronoscope.core.source import SourceInfo
 from khronoscope.recording.writer import RecordingWriter, WriterOptions
+from khronoscope.recording.segments.writer import SegmentedWriter, SegmentOptions
 from tests.recording.scenario import changes
-w = RecordingWriter.create({path!r}, SourceInfo("child"),
-                           writer_options=WriterOptions(block_size=4096, autoflush=False))
+if {segmented!r}:
+    w = SegmentedWriter.create_local({path!r}, SourceInfo("child"),
+                                     writer_options=SegmentOptions(autoflush=False))
+else:
+    w = RecordingWriter.create({path!r}, SourceInfo("child"),
+                               writer_options=WriterOptions(block_size=4096, autoflush=False))
 for c in changes(3, 300, objects=30):
     w.append_change(c)
 w.flush()
@@ -46,19 +56,35 @@ class Clock:
         return self.now
 
 
-def _writer(path: Path) -> RecordingWriter:
+@pytest.fixture(params=[False, True], ids=["v0.1 file", "segmented"])
+def segmented(request) -> bool:
+    """Every behaviour holds for both formats."""
+    return request.param
+
+
+def _writer(path: Path, segmented: bool) -> Any:
+    if segmented:
+        opts2 = SegmentOptions(autoflush=False, background=False)
+        return SegmentedWriter.create_local(path, SourceInfo("follow"), writer_options=opts2)
     opts = WriterOptions(block_size=4096, autoflush=False)
     return RecordingWriter.create(path, SourceInfo("follow"), writer_options=opts)
 
 
-def test_a_clean_close_ends_following_at_the_stop_time(tmp_path):
+def _source(path: Path, segmented: bool, **kw: Any) -> Any:
+    if segmented:
+        return open_segmented(path, **kw)
+    src = RecordingSource(path, **kw)
+    src.load_all()
+    return src
+
+
+def test_a_clean_close_ends_following_at_the_stop_time(tmp_path, segmented):
     path = tmp_path / "f.khr"
-    w = _writer(path)
+    w = _writer(path, segmented)
     stream = list(changes(4, 400, objects=30))
     w.append_changes(stream[:200])
     w.flush()
-    src = RecordingSource(path, follow=True)
-    src.load_all()
+    src = _source(path, segmented, follow=True)
     assert src.is_live and not src.writer_state().stopped
     w.append_changes(stream[200:])
     stop = stream[-1].t + 5 * 10**9
@@ -71,18 +97,17 @@ def test_a_clean_close_ends_following_at_the_stop_time(tmp_path):
     src.close()
 
 
-def test_a_live_idle_writer_stays_live_and_a_killed_one_is_gone(tmp_path):
+def test_a_live_idle_writer_stays_live_and_a_killed_one_is_gone(tmp_path, segmented):
     path = tmp_path / "child.khr"
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD.format(root=str(ROOT), path=str(path))],
+        [sys.executable, "-c", CHILD.format(root=str(ROOT), path=str(path), segmented=segmented)],
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
         assert child.stdout is not None and child.stdout.readline().strip() == "ready"
         clock = Clock()
-        src = RecordingSource(path, follow=True, clock=clock)
-        src.load_all()
+        src = _source(path, segmented, follow=True, clock=clock)
         src.poll()
         clock.now += 10 * WRITER_GONE_AFTER  # an idle cluster: nothing written for a while
         src.poll()
@@ -99,13 +124,17 @@ def test_a_live_idle_writer_stays_live_and_a_killed_one_is_gone(tmp_path):
         child.wait()
 
 
-async def test_the_app_stops_saying_live_when_the_writer_stops(tmp_path):
+async def test_the_app_stops_saying_live_when_the_writer_stops(tmp_path, segmented):
     path = tmp_path / "app.khr"
-    w = _writer(path)
+    w = _writer(path, segmented)
     stream = list(changes(5, 300, objects=30))
     w.append_changes(stream)
     w.flush()
-    source = RecordingSource(path, row_fn=row_for, follow=True)
+    source = (
+        open_segmented(path, row_fn=row_for, follow=True)
+        if segmented
+        else RecordingSource(path, row_fn=row_for, follow=True)
+    )
     app = create_app(source, BrowserSettings(tz=UTC))
     async with app.run_test(size=(150, 40)) as pilot:
         await pilot.pause()
@@ -124,13 +153,13 @@ async def test_the_app_stops_saying_live_when_the_writer_stops(tmp_path):
     source.close()
 
 
-def test_following_a_recording_already_closed_is_not_live(tmp_path):
+def test_following_a_recording_already_closed_is_not_live(tmp_path, segmented):
     path = tmp_path / "done.khr"
-    w = _writer(path)
+    w = _writer(path, segmented)
     stream = list(changes(6, 200, objects=20))
     w.append_changes(stream)
     w.close(stop_t=stream[-1].t + 10**9)
-    src = RecordingSource(path, follow=True)
+    src = _source(path, segmented, follow=True)
     state = src.writer_state()
     assert state.stopped and state.how == "closed" and not src.is_live
     src.close()

@@ -6,7 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from khronoscope.core.source import Bookmark, Gap, SourceInfo, TypeState, TypeStatus
+from khronoscope.core.source import (
+    Bookmark,
+    Gap,
+    SourceCapability,
+    SourceInfo,
+    TypeState,
+    TypeStatus,
+)
 from khronoscope.core.timefmt import NS, parse_k8s_time
 from khronoscope.core.types import ResourceType
 from khronoscope.printers import row_for
@@ -77,6 +84,7 @@ class MemorySource:
     live: bool = False
     gap_list: list[Gap] = field(default_factory=list)
     marks: list[Bookmark] = field(default_factory=list)
+    capabilities: SourceCapability = SourceCapability.NONE
 
     @property
     def is_live(self) -> bool:

@@ -4,13 +4,14 @@ typed in a burst, `:aliases`, `:ctx`, `:xray`, trouble steps and an object's rel
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from textual import events
 from textual.widgets import Input
 
-from khronoscope.core.source import ContextInfo
+from khronoscope.core.source import ContextInfo, SourceCapability
 from khronoscope.core.types import ObjectKey
 from khronoscope.tui.aliases import Aliases, read_user_aliases
 from khronoscope.tui.commands import BY_NAME, COMMANDS, CommandError, parse_command
@@ -219,8 +220,12 @@ async def test_aliases_view_lists_k9s_aliases_and_opens_a_view(make_app):
         assert app.screen is app.browser and app.browser.view.type_name == "secrets"
 
 
+@dataclass
 class ContextSource(testing.MemorySource):
-    """A live source that can list kubeconfig contexts (ContextSource)."""
+    """A live source that can list kubeconfig contexts (declared: LISTS_CONTEXTS)."""
+
+    def __post_init__(self) -> None:
+        self.capabilities |= SourceCapability.LISTS_CONTEXTS
 
     def contexts(self) -> list[ContextInfo]:
         return [

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from khronoscope.core.source import SourceCapability
 from khronoscope.core.types import ObjectKey
 from khronoscope.telemetry.logstore import LogStore
 from khronoscope.telemetry.marks import LogMarks
@@ -48,6 +49,9 @@ class CapturingSource(testing.MemorySource):
 
     log_marks: LogMarks = field(default_factory=LogMarks)
     calls: list[tuple[str, ObjectKey, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.capabilities |= SourceCapability.CAPTURES_LOGS  # what a cluster session declares
 
     def mark_logs(self, key: ObjectKey, container: str | None = None) -> None:
         self.calls.append(("mark", key, container))
@@ -329,6 +333,10 @@ class FetchingSource(CapturingSource):
     """A live source whose capture says `following` and that can fetch logs now."""
 
     fetches: list[tuple[ObjectKey, str, bool]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.capabilities |= SourceCapability.FETCHES_LOGS  # declared, as a session does
 
     def log_status(self, key: ObjectKey) -> dict[str, Any]:
         @dataclass

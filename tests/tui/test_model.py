@@ -85,6 +85,8 @@ def test_widths_fit_every_cell_and_never_shrink_while_live():
     )
     assert model.ns_width == len(long.namespace)
     assert model.name_width == len(long.name)
+    # cells are measured when their rows are first computed: before they are drawn
+    assert model.prepare(0, len(model))
     assert model.widths[cols.index("NODE")] == 30
     model.apply({}, [], [], [long])
     assert model.widths[cols.index("NODE")] == 30  # no jitter when a row goes
@@ -97,8 +99,11 @@ def test_rows_in_another_layout_are_resolved_or_dropped():
     resolved = Row(("1/1", "Running", (0, None), None, "n", "ip", "<none>"), (), "pods")
     model = TableModel("pods", cols, False, resolve=lambda k, v: resolved if v is True else None)
     model.reset({good: True, odd: "junk"})
-    assert shown(model) == [good]
     assert model.rows[good] is resolved
+    assert model.row(odd) is None  # drawn with empty cells while the order reads no row
+    # a sort by a column reads every row: one that cannot be resolved is left out
+    model.set_sort(cols.index("STATUS"), False)
+    assert shown(model) == [good]
 
 
 @pytest.mark.parametrize(

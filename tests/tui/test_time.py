@@ -134,6 +134,7 @@ async def test_stepping_visits_every_change_in_order_both_ways(make_app, source)
 
 
 async def test_play_rewind_jump_and_the_timeline(make_app, source):
+    source.gap_list.append(Gap(at(70), at(80), "pods", "watch expired (410)"))
     app = make_app(20)
     wall = [0]
     app.playback.wall = lambda: wall[0]
@@ -167,7 +168,7 @@ async def test_play_rewind_jump_and_the_timeline(make_app, source):
         assert app.playback.t == at(150) and "the record ends there" in app.time_message
 
         # the strip: a click seeks to that moment; bookmarks are marked
-        source.add_bookmark(Bookmark(at(45), "config edit"))
+        app.source.add_bookmark(Bookmark(at(45), "config edit"))
         timeline = app.browser.query_one(Timeline)
         timeline.refresh()
         await pilot.pause()
@@ -179,7 +180,6 @@ async def test_play_rewind_jump_and_the_timeline(make_app, source):
         assert lo <= app.playback.t <= hi
         mark = layout.bucket(at(45))
         assert timeline.render_line(0).text[layout.x0 + mark] == "◆"
-        source.gap_list.append(Gap(at(70), at(80), "pods", "watch expired (410)"))
         strip = timeline.render_line(0)
         gap_cell = layout.x0 + layout.bucket(at(75))
         cells = [seg for seg in strip for _ in seg.text]
@@ -260,8 +260,19 @@ async def test_z_zooms_the_timeline_around_the_cursor_and_a_click_seeks_within_i
         assert timeline._layout.end - timeline._layout.start == whole
 
 
-async def test_bookmarks_survive_a_restart_on_the_same_recording(tmp_path, make_app, source):
-    path = tmp_path / "incident.khr"
+def _record_incident(path, source, kind: str):
+    """The scenario written as a v0.1 file or a segmented recording; returns its opener."""
+    if kind == "recorded":
+        from khronoscope.recording.segments.copy import write_source
+        from khronoscope.recording.segments.source import open_segmented
+        from khronoscope.recording.segments.writer import SegmentedWriter, SegmentOptions
+
+        w = SegmentedWriter.create_local(
+            path, source.info, start=testing.T0, writer_options=SegmentOptions(autoflush=False)
+        )
+        write_source(source, w, testing.T0)
+        w.close(stop_t=source.tmap.last_t)
+        return lambda: open_segmented(path, row_fn=row_for)
     writer = RecordingWriter.create(
         path, source.info, start=testing.T0, writer_options=WriterOptions(autoflush=False)
     )
@@ -269,8 +280,14 @@ async def test_bookmarks_survive_a_restart_on_the_same_recording(tmp_path, make_
     for ref in source.tmap.changes():
         writer.append_change(Change(ref.t, ref.key, ref.kind, source.tmap.get(ref.key, ref.t)))
     writer.close()
+    return lambda: open_recording(path, row_fn=row_for)
 
-    first = open_recording(path, row_fn=row_for)
+
+async def test_bookmarks_survive_a_restart_on_the_same_recording(
+    tmp_path, make_app, source, source_kind
+):
+    reopen = _record_incident(tmp_path / "incident.khr", source, source_kind)
+    first = reopen()
     app = make_app(60, src=first)
     async with app.run_test(size=SIZE) as pilot:
         await select(pilot, API_POD)
@@ -286,7 +303,7 @@ async def test_bookmarks_survive_a_restart_on_the_same_recording(tmp_path, make_
         await pilot.pause()
     first.close()
 
-    second = open_recording(path, row_fn=row_for)
+    second = reopen()
     marks = [(b.t, b.label, b.key) for b in second.bookmarks()]
     assert marks == [(at(45), "config edit", None), (at(60), "api crashes", API_POD)]
     app = make_app(150, src=second)
@@ -312,7 +329,7 @@ async def test_bookmarks_survive_a_restart_on_the_same_recording(tmp_path, make_
         assert app.playback.t == at(60) and "no earlier bookmark" in app.time_message
     second.close()
 
-    third = open_recording(path, row_fn=row_for)
+    third = reopen()
     assert [(b.t, b.label) for b in third.bookmarks()] == [(at(60), "api CrashLoopBackOff")]
     third.close()
 

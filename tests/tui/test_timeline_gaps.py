@@ -13,13 +13,13 @@ at = testing.at
 
 
 async def test_a_gap_of_every_type_is_shaded_in_a_view_of_one_type(make_app, source):
+    source.gap_list.append(Gap(at(70), at(80), "*", "khronoscope did not run for 10 s"))
+    source.gap_list.append(Gap(at(100), at(110), "configmaps", "watch expired (410)"))
     app = make_app(20)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         timeline = app.browser.query_one(Timeline)
         assert app.view_scope(app.browser)[0].type == "pods"
-        source.gap_list.append(Gap(at(70), at(80), "*", "khronoscope did not run for 10 s"))
-        source.gap_list.append(Gap(at(100), at(110), "configmaps", "watch expired (410)"))
         timeline.refresh()
         await pilot.pause()
         layout = timeline._layout

@@ -55,3 +55,20 @@ def test_sinks_see_each_new_sample():
     store.add(S, POD, 1, 2, {"app": (1, 2)})
     store.add(S, POD, 1, 2, {"app": (1, 2)})
     assert seen == [(S, "api-1", 1, 2, {"app": (1, 2)})]
+
+
+def test_trimmed_to_a_window_reads_the_same_and_forgets_pods_that_are_gone():
+    store = MetricStore()
+    gone = ObjectKey("pods", "shop", "api-0")
+    store.add(10 * S, gone, 1, 1, {"app": (1, 1)})
+    for i in range(1, 400):
+        store.add(i * 15 * S, POD, i, i * 10, {"app": (i, i)})
+    cut = 3000 * S
+    before = [store.at(POD, t, c) for t in range(cut, 400 * 15 * S, 7 * S) for c in ("", "app")]
+    assert store.trim_before(cut) > 0
+    after = [store.at(POD, t, c) for t in range(cut, 400 * 15 * S, 7 * S) for c in ("", "app")]
+    assert after == before
+    assert store.series(POD)[0].t == 199 * 15 * S  # the sample in force at the cut stays
+    assert store.at(gone, cut) is None and store.containers(gone) == []
+    assert store.samples == 2 * len(store.series(POD))
+    assert store.dropped_before == cut

@@ -270,14 +270,14 @@ def test_compaction_packs_versions_into_blocks_and_trim_frees_them():
     assert blocks > 1
     before = m.memory_stats()
     # every byte held is counted: the chains' own bytes plus the blocks
-    chains = [c for c in m._by_kid if c is not None]
+    chains = list(m.chains())
     assert before.stored_bytes == sum(len(c.data) for c in chains) + store.bytes
     assert store.bytes == sum(len(b) for b in store._blobs if b is not None)
     m.trim_before(390)
     after = m.memory_stats()
     # blocks whose every record was trimmed are gone
     assert store.blocks < blocks and after.stored_bytes < before.stored_bytes
-    assert after.stored_bytes == sum(len(c.data) for c in m._by_kid if c is not None) + store.bytes
+    assert after.stored_bytes == sum(len(c.data) for c in m.chains()) + store.bytes
     for t in range(390, 402):
         for i in range(50):
             key = ObjectKey("pods", "default", f"p{i}")

@@ -26,7 +26,7 @@ from khronoscope.core.timefmt import format_clock
 from khronoscope.core.types import ObjectKey
 from khronoscope.core.writers import who_wrote
 from khronoscope.printers.objdiff import NOISE_LABEL, ObjectDiff, object_diff
-from khronoscope.temporal.map import TemporalMap
+from khronoscope.temporal.reader import TemporalReader
 from khronoscope.tui.appaware import AppAware
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
 from khronoscope.tui.travel import previous_bookmark
@@ -209,7 +209,7 @@ class DiffScreen(AppAware, Screen[None]):
             line.overflow = "ellipsis"
         self.query_one("#diff-title", Static).update(Text("\n").join([line1, line2, line3]))
 
-    def _who_made(self, tmap: TemporalMap, t: int | None) -> str:
+    def _who_made(self, tmap: TemporalReader, t: int | None) -> str:
         """`by alice (kubectl-edit)` for the version in force at t: the audit user where an
         audit log said, the field manager always; what is unknown or reconstructed says so."""
         vt = _version(tmap, self.key, t)
@@ -262,6 +262,6 @@ def _at(t: int | None, tz: tzinfo | None) -> str:
     return format_clock(t, tz, millis=True) if t is not None else ""
 
 
-def _version(tmap: TemporalMap, key: ObjectKey, t: int | None) -> int | None:
+def _version(tmap: TemporalReader, key: ObjectKey, t: int | None) -> int | None:
     """The time of the version in force at t (what decides whether a diff must be redrawn)."""
     return None if t is None else tmap.previous_change(t + 1, key=key)

@@ -19,7 +19,7 @@ from textual.widgets import Footer, Static
 
 from khronoscope.core.podspec import pod_containers
 from khronoscope.core.safetext import safe_line
-from khronoscope.core.source import FetchedLog, LogFetchSource, logs_of
+from khronoscope.core.source import FetchedLog, LogFetchSource, log_capture, log_fetcher, logs_of
 from khronoscope.core.timefmt import format_clock
 from khronoscope.core.types import ChangeKind, ObjectKey
 from khronoscope.telemetry.logstore import LogLine, LogNote
@@ -73,10 +73,11 @@ class LogsScreen(AppAware, Screen[None]):
 
     def on_mount(self) -> None:
         """Start capturing when live and not yet marked; draw; follow the cursor."""
-        source: Any = self.kapp.source
-        marks = getattr(source, "log_marks", None)
+        source = log_capture(self.kapp.source)
+        marks = source.log_marks if source is not None else None
         if (
             self.kapp.source.is_live
+            and source is not None
             and marks is not None
             and not marks.is_marked(self.key)
             and self._deleted_at() is None
@@ -169,10 +170,10 @@ class LogsScreen(AppAware, Screen[None]):
 
     def _capture_text(self) -> str:
         """How the capture of this pod stands (live sessions)."""
-        source: Any = self.kapp.source
-        marks = getattr(source, "log_marks", None)
-        if marks is None:
+        source = log_capture(self.kapp.source)
+        if source is None:
             return ""
+        marks = source.log_marks
         status = source.log_status(self.key) if marks.is_marked(self.key) else None
         if not status:
             deleted = self._deleted_at()
@@ -301,11 +302,11 @@ class LogsScreen(AppAware, Screen[None]):
     def action_fetch(self) -> None:
         """`p`: fetch the current and previous instance's logs of every container now (live
         only), shown below the captured lines and labelled as fetched now."""
-        source = self.kapp.source
-        if not source.is_live or not isinstance(source, LogFetchSource):
+        source = log_fetcher(self.kapp.source)
+        if source is None or not self.kapp.source.is_live:
             self.notify("logs can be fetched from a live cluster only", severity="warning")
             return
-        pod = source.tmap.get(self.key, self.kapp.playback.clock()) or {}
+        pod = self.kapp.source.tmap.get(self.key, self.kapp.playback.clock()) or {}
         names = pod_containers(pod)
         if not names:
             self.notify(f"{self.key.name} is not there now: nothing to fetch", severity="warning")

@@ -133,6 +133,16 @@ class ResourceTable(ScrollView, can_focus=True):
     def relayout(self) -> None:
         """Recompute column positions from the model's widths."""
         model = self.model
+        self._layout, x = self._columns_layout()
+        self._line_width = x
+        count = len(model) if model is not None else 0
+        self.virtual_size = Size(x, count + 1)
+        self.version += 1
+        self.refresh()
+
+    def _columns_layout(self) -> tuple[list[tuple[int, int, str, int]], int]:
+        """(column id, x, header, width) of every column shown, and the line's width."""
+        model = self.model
         layout: list[tuple[int, int, str, int]] = []
         x = 1
         if model is not None:
@@ -155,12 +165,7 @@ class ResourceTable(ScrollView, can_focus=True):
                     w = min(w, MAX_COLUMN)
                 layout.append((cid, x, header, w))
                 x += w + GAP
-        self._layout = layout
-        self._line_width = x
-        count = len(model) if model is not None else 0
-        self.virtual_size = Size(x, count + 1)
-        self.version += 1
-        self.refresh()
+        return layout, x
 
     def _arrow(self, column: int) -> str:
         m = self.model
@@ -357,6 +362,17 @@ class ResourceTable(ScrollView, can_focus=True):
 
     # --- drawing -----------------------------------------------------------------------------
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Compute the rows about to be drawn first (rows are computed when first shown), and
+        widen columns for them before any line is drawn."""
+        m = self.model
+        if m is not None and len(m):
+            top = round(self.scroll_y) + crop.y - 1
+            if m.prepare(max(top, 0), top + crop.height):
+                self._regrow()  # the whole table takes the new widths next frame
+                self._layout, self._line_width = self._columns_layout()
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
         """Line y of the widget: the header, a row, or the message."""
         width = self.scrollable_content_region.width
@@ -374,7 +390,7 @@ class ResourceTable(ScrollView, can_focus=True):
         if index >= len(m):
             return Strip.blank(width, base)
         key = m.key_at(index)
-        row = m.rows.get(key)
+        row = m.row(key)
         text = self._row_text(key, row)
         tone = row_tone(row.fmt, row.cells) if row is not None else ""
         style = base
@@ -448,7 +464,9 @@ class ResourceTable(ScrollView, can_focus=True):
         m = self.model
         if m is None:
             return []
-        return [self._row_text(k, m.rows.get(k)).rstrip() for k in m.keys_in(0, len(m))]
+        if m.prepare(0, len(m)):
+            self.relayout()
+        return [self._row_text(k, m.row(k)).rstrip() for k in m.keys_in(0, len(m))]
 
     def header_text(self) -> str:
         """The header line as plain text."""

@@ -30,7 +30,7 @@ from khronoscope.core.provenance import provenance_of
 from khronoscope.core.safetext import safe_line
 from khronoscope.core.source import Bookmark, Gap
 from khronoscope.core.timefmt import format_clock
-from khronoscope.temporal.map import TemporalMap
+from khronoscope.temporal.reader import TemporalReader
 from khronoscope.tui.appaware import AppAware
 from khronoscope.tui.travel import StepScope, format_interval, zoom_window
 from khronoscope.tui.trouble import TroubleIndex
@@ -102,7 +102,7 @@ class Layout:
         return lo, max(lo, hi)
 
 
-def densities(tmap: TemporalMap, layout: Layout, scope: StepScope) -> list[int]:
+def densities(tmap: TemporalReader, layout: Layout, scope: StepScope) -> list[int]:
     """Changes per bar, of one object or of a type/namespace scope."""
     if scope.key is not None:
         times = tmap.version_times(scope.key)
@@ -241,6 +241,11 @@ class Timeline(AppAware, Widget):
         if not index.complete and not self._trouble_pending:
             self._trouble_pending = True
             self.set_timer(TROUBLE_BUDGET_S * 5, self._trouble_again)
+
+    @property
+    def trouble_complete(self) -> bool:
+        """True once every trouble moment of the view is found (its marks drawn)."""
+        return self._trouble is not None and self._trouble.complete
 
     def _trouble_again(self) -> None:
         self._trouble_pending = False
