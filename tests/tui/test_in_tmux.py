@@ -129,7 +129,10 @@ def test_slash_filters_the_whole_row_as_typed(term):
     screen = t.wait(lambda s: "1/5 rows  filter: CrashLoop" in s, "one row left")
     rows = [ln for ln in screen.splitlines() if ln.startswith(" shop ") or " api-" in ln]
     assert any("api-7f8b9-x2x4q" in ln and "CrashLoopBackOff" in ln for ln in rows), screen
-    t.send("Escape", ":events", "Enter", "/Warning", "Enter")
+    # Escape alone: ESC and a key in one write read as alt+key (any terminal app's rule)
+    t.send("Escape")
+    t.settle()
+    t.send(":events", "Enter", "/Warning", "Enter")
     screen = t.wait(lambda s: _header(s).startswith(" events"), "the events view")
     screen = t.settle()
     body = [ln for ln in screen.splitlines()[3:] if "BackOff" in ln or "Normal" in ln]
