@@ -26,8 +26,8 @@ from typing import Any
 from khronoscope.cluster.connection import Connection
 from khronoscope.cluster.discovery import APISERVICE_TYPE, CRD_TYPE, Discovery, discover, select
 from khronoscope.cluster.errors import ApiError, TransportError
-from khronoscope.cluster.kubeconfig import ClusterCredentials, load_credentials
-from khronoscope.cluster.logs import FollowStatus, LogCapture, LogTuning
+from khronoscope.cluster.kubeconfig import ClusterCredentials, list_contexts, load_credentials
+from khronoscope.cluster.logs import FollowStatus, LogCapture, LogTuning, fetch_log
 from khronoscope.cluster.metrics import MetricsPoller, MetricsTuning
 from khronoscope.cluster.options import ClusterOptions
 from khronoscope.cluster.redact import SECRETS_TYPE, SecretRedactor
@@ -39,6 +39,8 @@ from khronoscope.core.bookmarks import BookmarkStore
 from khronoscope.core.provenance import ProvenanceStore
 from khronoscope.core.source import (
     Bookmark,
+    ContextInfo,
+    FetchedLog,
     Gap,
     SourceCapability,
     SourceInfo,
@@ -104,7 +106,11 @@ class ClusterSession:
         self.logs = logs if logs is not None else LogStore()
         self.metrics = MetricStore()
         self.log_marks = LogMarks(parse_log_selector(v) for v in self.options.logs)
-        self.capabilities = SourceCapability.CAPTURES_LOGS
+        self.capabilities = (
+            SourceCapability.CAPTURES_LOGS
+            | SourceCapability.LISTS_CONTEXTS
+            | SourceCapability.FETCHES_LOGS
+        )
         self.log_tuning = log_tuning or LogTuning()
         self.metrics_tuning = MetricsTuning(interval=self.options.metrics_interval)
         self._capture: LogCapture | None = None
@@ -200,6 +206,18 @@ class ClusterSession:
         )
         self.discovery_errors = dict(disc.errors)
         self._types = {t.name: t for t in types}
+
+    async def fetch_logs(
+        self, key: ObjectKey, container: str, previous: bool, tail: int
+    ) -> FetchedLog:
+        """One container instance's last lines, now (LogFetchSource); not stored."""
+        if self.conn is None:
+            return FetchedLog(container, previous, 0, error="not connected")
+        return await fetch_log(self.conn, key, container, previous, tail)
+
+    def contexts(self) -> list[ContextInfo]:
+        """The kubeconfig's contexts, the one this session uses marked (ContextSource)."""
+        return list_contexts(self.options.kubeconfig, self.info.context)
 
     def run(self) -> None:
         """Start one watcher per type (and namespace) and the CRD rescanner (after connect)."""
