@@ -28,7 +28,6 @@ from khronoscope.commands._listen import (
     output_path,
     start_serving,
 )
-from khronoscope.commands._remote import REMOTE_SEAL_AFTER, RemoteOptions, RemoteRecording
 from khronoscope.commands._recording import (
     StatusLine,
     add_retention_arguments,
@@ -36,6 +35,7 @@ from khronoscope.commands._recording import (
     retention_from_args,
     retention_options,
 )
+from khronoscope.commands._remote import REMOTE_SEAL_AFTER, RemoteOptions, RemoteRecording
 from khronoscope.core.safetext import safe_line
 from khronoscope.core.source import TypeState
 from khronoscope.core.timefmt import format_iso, now_ns

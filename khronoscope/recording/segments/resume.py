@@ -93,8 +93,9 @@ def resume(
         publish(made.name, made.data)
         f = made.footer
         out.metas.append(
-            SegmentMeta(seq, made.name, len(made.data), f["first_t"], f["last_t"], f["changes"],
-                        False, seq)  # fmt: skip
+            SegmentMeta(
+                seq, made.name, len(made.data), f["first_t"], f["last_t"], f["changes"], False, seq
+            )
         )
         out.sealed_spools += 1
         out.recovered_changes += int(f["changes"])
