@@ -127,9 +127,9 @@ def header_options(options: ClusterOptions, retention: Retention, command: str) 
     }
 
 
-def status_text(recorder: Recorder, session: ClusterSession) -> str:
+def status_text(recorder: Recorder, session: ClusterSession, label: str | None = None) -> str:
     """The recorder's status line, with the watches that are not live yet (or any more)."""
-    text = recorder.status_line()
+    text = recorder.status_line(label)
     states: dict[TypeState, int] = {}
     for st in session.type_status().values():
         states[st.state] = states.get(st.state, 0) + 1
@@ -301,7 +301,7 @@ async def _loop(
         if session.scope_hint and not hinted:
             hinted = True  # once: the forbidden count stays in the status line
             status.say(f"khronoscope: hint: {session.scope_hint}")
-        text = status_text(recorder, session)
+        text = status_text(recorder, session, remote.url if remote is not None else None)
         if remote is not None and (backlog := remote.status()):
             text += f"; {backlog}"
         status.show(text, force=first)
