@@ -38,9 +38,13 @@ _SHOW_AFTER = 0.3
 
 
 class NotOneRecording(KhronoscopeError):
-    """A prefix holding no recording, or several (the user names one)."""
+    """A prefix holding no recording, or several (the user names one: `found`)."""
 
     exit_code = 2
+
+    def __init__(self, message: str, found: list[Found] | None = None) -> None:
+        super().__init__(message)
+        self.found = found or []
 
 
 def immutable(name: str) -> bool:
@@ -259,7 +263,8 @@ def _not_one(store: BlobStore, url: str) -> NotOneRecording:
     return NotOneRecording(
         f"{url} holds {len(found)} recordings ({names}{more}): open one of them, e.g. "
         f"khronoscope open {url.rstrip('/')}/{found[0].prefix.rstrip('/')} "
-        f"(khronoscope ls {url} describes them)"
+        f"(khronoscope ls {url} describes them)",
+        found,
     )
 
 
