@@ -21,9 +21,9 @@ from khronoscope.errors import KhronoscopeError
 from khronoscope.recording.reader import RecordingReader
 from khronoscope.recording.recorder import _size
 from khronoscope.recording.remote import is_remote
-from khronoscope.storage.url import parse_store_url
 from khronoscope.recording.segments.source import is_segmented, open_segmented
 from khronoscope.recording.source import _KNOWN_SHORT_NAMES, RecordingSource
+from khronoscope.storage.url import parse_store_url
 from khronoscope.tui.run import add_browser_arguments, build_settings
 
 __all__ = ["add_arguments", "first_types", "open_for_app", "run"]

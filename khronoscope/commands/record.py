@@ -75,6 +75,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="s3://: at most this much waits on local disk while the store is unreachable "
         "(default 1G; beyond it the oldest waiting segments are dropped, and said so)",
     )
+    parser.add_argument(
+        "--seal-every",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="seal the open segment at least this often (default 60 for s3://, what a teammate "
+        "following the recording waits at most; 300 for a directory)",
+    )
     add_listen_argument(parser)
     parser.add_argument(
         "--status-every",
@@ -106,6 +114,8 @@ def run(args: argparse.Namespace) -> int:
     """Record until stopped."""
     if args.status_every <= 0:
         raise UsageError("--status-every must be greater than 0")
+    if args.seal_every is not None and not 1 <= args.seal_every <= 86400:
+        raise UsageError("--seal-every must be between 1 and 86400 seconds")
     retention = retention_from_args(args)
     listen_address(args)  # a bad --listen is refused before connecting
     out = output_path(args.output)
@@ -155,10 +165,13 @@ async def _record(
     remote: RemoteRecording | None = None
     secrets = fmt.SECRETS_KEPT if options.keep_secret_values else fmt.SECRETS_REDACTED
     writer_options = SegmentOptions.for_retention(retention.max_age)
+    if args.seal_every is not None:
+        writer_options.seal_after = args.seal_every
+    elif isinstance(out, str):
+        writer_options.seal_after = min(writer_options.seal_after, REMOTE_SEAL_AFTER)
     try:
         if isinstance(out, str):
             # object storage: the lease first, then what a previous run left, then the writer
-            writer_options.seal_after = min(writer_options.seal_after, REMOTE_SEAL_AFTER)
             remote = RemoteRecording(out, status.say, RemoteOptions(spool_bytes=spool_bytes))
             writer = await asyncio.to_thread(
                 remote.start,
