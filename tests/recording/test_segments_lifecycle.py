@@ -18,9 +18,11 @@ from khronoscope.core.source import SourceInfo
 from khronoscope.core.types import Change
 from khronoscope.recording.loader import load_into
 from khronoscope.recording.reader import RecordingReader
+from khronoscope.recording.segments import retention
 from khronoscope.recording.segments.catalog import SegmentedRecording
 from khronoscope.recording.segments.convert import convert
 from khronoscope.recording.segments.history import LazyHistory
+from khronoscope.recording.segments.retention import SegmentMeta
 from khronoscope.recording.segments.spools import load_spools
 from khronoscope.recording.segments.writer import SegmentedWriter, SegmentOptions
 from khronoscope.storage.local import LocalStore
@@ -30,6 +32,7 @@ from tests.recording.scenario import changes
 from tests.recording.test_segments import STEPS, small_segments, write
 
 ROOT = Path(__file__).resolve().parents[2]
+SECOND = 1_000_000_000
 
 
 def lazy(path: Path, spools: bool = False) -> LazyHistory:
@@ -94,6 +97,21 @@ def test_after_retention_every_moment_kept_reads_as_before(tmp_path_factory, ste
     for k in keys:
         assert h.history(k) == trimmed.history(k), k
     assert list(h.changes(start)) == list(live.changes(start))
+
+
+def test_retention_reports_the_start_that_open_shows(tmp_path):
+    # bases 2 and 4 both refer back to segment 2 only: once 0 and 1 go, everything from 2 on
+    # can be shown, and that is what `record` must report (found by the property test above)
+    s = SECOND
+    shape = [(0, True, 0), (1, False, 0), (2, True, 2), (3, False, 2), (4, True, 2), (5, False, 2)]
+    metas = [
+        SegmentMeta(seq, f"segments/{seq}", 100, seq * 10 * s, seq * 10 * s + 5 * s, 7, base, rf)
+        for seq, base, rf in shape
+    ]
+    result = retention.apply(LocalStore(tmp_path), metas, max_age=12 * s, max_size=None)
+    assert result.compacted and result.deleted == ("segments/0", "segments/1")
+    assert result.start_t == 20 * s  # segment 2's first change, not just after segment 3
+    assert result.dropped_changes == 14
 
 
 def test_max_size_keeps_the_newest_segments_under_the_limit(tmp_path):

@@ -95,8 +95,15 @@ def apply(
             deleted.append(blob.name)
     kept = [s for s in segments if s.seq >= start.refs_from]
     new_size = sum(s.size for s in kept)
-    before = [s for s in kept if s.seq < start.seq and s.changes]
-    start_t = before[-1].last_t + 1 if before else start.first_t
+    # where a reader starts showing (history.visible_segments' rule): an older base than the
+    # one chosen may have all it refers to kept too, and then what it shows is there
+    present = {s.seq for s in kept}
+    shown = next(
+        s for s in kept if s.base and all(q in present for q in range(s.refs_from, s.seq + 1))
+    )
+    before = [s for s in kept if s.seq < shown.seq and s.changes]
+    after = [s for s in kept if s.seq >= shown.seq and s.changes]
+    start_t = before[-1].last_t + 1 if before else (after[0].first_t if after else shown.first_t)
     return RetentionResult(
         True,
         start_t,
