@@ -79,6 +79,16 @@ def test_deploy_applies_and_the_recorder_runs_with_only_its_service_account(
     kube_apiserver, rgw, tmp_path, monkeypatch
 ):
     kube = kube_apiserver
+    # the README's three commands: the namespace, the S3 Secret from an env file, deploy/
+    url = f"s3://{rgw.create_bucket()}/clusters/test"
+    env_file = tmp_path / "s3.env"
+    keys = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION")
+    env_file.write_text(
+        f"KHRONOSCOPE_OUTPUT={url}\n" + "".join(f"{k}={rgw.env[k]}\n" for k in keys)
+    )
+    kube.kubectl("create", "namespace", NS)
+    kube.kubectl("-n", NS, "create", "secret", "generic", "khronoscope-s3",
+                 f"--from-env-file={env_file}")  # fmt: skip
     out = kube.kubectl("apply", "-k", str(ROOT / "deploy"))
     for what in ("namespace/khronoscope", "clusterrole.rbac.authorization.k8s.io/khronoscope",
                  "deployment.apps/khronoscope-recorder"):  # fmt: skip
@@ -109,15 +119,13 @@ def test_deploy_applies_and_the_recorder_runs_with_only_its_service_account(
         can = _as_sa(kube, token, ca, *args)
         assert can.stdout.strip() == want, (verb, resource, sub, can.stdout, can.stderr)
 
-    # the S3 settings as the README creates them, read back as the pod's envFrom gets them
-    env_file = tmp_path / "s3.env"
-    keys = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION")
-    env_file.write_text("".join(f"{k}={rgw.env[k]}\n" for k in keys))
-    kube.kubectl("-n", NS, "create", "secret", "generic", "khronoscope-s3",
-                 f"--from-env-file={env_file}")  # fmt: skip
+    # the Secret as the pod gets it (envFrom, and -o expanded from KHRONOSCOPE_OUTPUT)
     secret = json.loads(kube.kubectl("-n", NS, "get", "secret", "khronoscope-s3", "-o", "json"))
     s3_env = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
-    url = f"s3://{rgw.create_bucket()}/clusters/test"
+    container = dep["spec"]["template"]["spec"]["containers"][0]
+    pod_args = [a.replace("$(KHRONOSCOPE_OUTPUT)", s3_env["KHRONOSCOPE_OUTPUT"])
+                for a in container["args"]]  # fmt: skip
+    assert pod_args[pod_args.index("-o") + 1] == url
 
     # the recorder, as in the pod: no kubeconfig at all, writing to the bucket; beside it a
     # local recording of the same story, by the same ServiceAccount
