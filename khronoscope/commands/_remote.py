@@ -303,9 +303,17 @@ class RemoteRecording:
         if self._renewer is not None:
             self._renewer.join(timeout=10)
         left = ""
+        if self.uploader is not None and self.lost is not None:
+            # another recorder owns the prefix now: what this one still holds would collide
+            # with what it writes (the same segment numbers), so it is dropped, and said so
+            waiting = self.uploader.pending_names()
+            for name, _size in waiting:
+                self.uploader.cancel(name)
+            if waiting:
+                left = f"{len(waiting)} objects not uploaded were dropped (the lease was lost)"
         if self.uploader is not None:
             stats = self.uploader.close(drain_timeout=drain_timeout if self.lost is None else 0)
-            if stats.backlog_objects:
+            if stats.backlog_objects and self.lost is None:
                 left = (
                     f"{stats.backlog_objects} objects ({stats.backlog_bytes:,} bytes) not "
                     f"uploaded yet stay in {self.uploader.spool_dir}: the next "
