@@ -116,6 +116,13 @@ def _store(url: str, env: dict[str, str]):
         os.environ.update(saved)
 
 
+def iso(t: int) -> str:
+    """A moment as `--at` takes it (ISO 8601 with nanoseconds)."""
+    from khronoscope.core.timefmt import format_iso
+
+    return format_iso(t)
+
+
 def wait_for(pred, timeout: float = 60.0, what: str = "") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -176,6 +183,20 @@ def test_a_recording_in_s3_opens_elsewhere_equal_to_a_local_recording_of_the_sam
     assert changes == ["ADDED", "MODIFIED", "DELETED"]
     cache_dir = tmp_path / "laptop" / "cache"
     assert sum(f.stat().st_size for f in cache_dir.rglob("*") if f.is_file()) > 0
+    # export --recording URL: the same commit tree as from the local recording
+    trees = []
+    for where, repo in ((url, tmp_path / "git-s3"), (str(local), tmp_path / "git-local")):
+        done = run(laptop, "export", "--recording", where, "--at", iso(moment), "--repo",
+                   str(repo), "-q")  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        tree = subprocess.run(["git", "-C", str(repo), "ls-tree", "-r", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout  # fmt: skip
+        trees.append(tree)
+    assert trees[0] == trees[1] and "prices" in trees[0]
+    # drift --recording URL against what it exported: no drift
+    drift = run(laptop, "drift", "--recording", url, "--at", iso(moment), "--repo",
+                str(tmp_path / "git-s3"))  # fmt: skip
+    assert drift.returncode == 0, drift.stdout + drift.stderr
 
 
 # --- crashes, outages, one writer --------------------------------------------------------------
