@@ -319,6 +319,8 @@ class RemoteRecording:
                     f"uploaded yet stay in {self.uploader.spool_dir}: the next "
                     "`khronoscope record` of this prefix on this machine uploads them"
                 )
+        if self.store is not None:
+            self.store.close(timeout=10.0 if self.lost is None else 0.0)
         if self.lost is None and not left:
             with contextlib.suppress(StoreError):
                 self.lease.release()

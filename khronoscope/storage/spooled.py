@@ -19,7 +19,14 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from khronoscope.storage import BlobInfo, BlobNotFound, BlobStore, Capability, check_name
+from khronoscope.storage import (
+    BlobInfo,
+    BlobNotFound,
+    BlobStore,
+    Capability,
+    StoreError,
+    check_name,
+)
 from khronoscope.storage.cache import BlockCache, CachedStore
 from khronoscope.storage.uploader import Uploader
 
@@ -51,6 +58,10 @@ class SpooledStore:
         self.uploader: Uploader | None = None
         self._lock = threading.Lock()
         self._seq = 0
+        self._deletes: list[str] = []
+        self._deletes_cond = threading.Condition()
+        self._deleter: threading.Thread | None = None
+        self._closing = False
         # names `skip` accepts (the lease's objects) are not this store's to know
         self._catalog: dict[str, BlobInfo] = {
             b.name: b for b in remote.list("") if not skip(b.name)
@@ -106,12 +117,58 @@ class SpooledStore:
         return True
 
     def delete(self, name: str) -> None:
-        """Cancel its upload if it still waits, else delete it in the store."""
+        """Cancel its upload if it still waits, else delete it in the store from a background
+        thread (retried through an outage: retention never blocks the recorder)."""
         check_name(name)
-        if self.uploader is None or not self.uploader.cancel(name):
-            self.remote.delete(name)
         with self._lock:
             self._catalog.pop(name, None)
+        if self.uploader is not None and self.uploader.cancel(name):
+            return
+        with self._deletes_cond:
+            self._deletes.append(name)
+            if self._deleter is None:
+                self._deleter = threading.Thread(
+                    target=self._delete_loop, name="khronoscope delete", daemon=True
+                )
+                self._deleter.start()
+            self._deletes_cond.notify_all()
+
+    def _delete_loop(self) -> None:
+        attempt = 0
+        while True:
+            with self._deletes_cond:
+                while not self._deletes and not self._closing:
+                    self._deletes_cond.wait()
+                if not self._deletes:
+                    return
+                name = self._deletes[0]
+            try:
+                self.remote.delete(name)
+            except (StoreError, OSError):
+                attempt += 1
+                with self._deletes_cond:
+                    if self._closing:
+                        return  # left in the store: the next run's retention deletes it
+                    self._deletes_cond.wait(timeout=min(30.0, 0.5 * 2 ** min(attempt, 6)))
+                continue
+            attempt = 0
+            with self._deletes_cond:
+                self._deletes.pop(0)
+                self._deletes_cond.notify_all()
+
+    def pending_deletes(self) -> int:
+        """Deletions not done in the store yet."""
+        with self._deletes_cond:
+            return len(self._deletes)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Finish the deletions that the store takes within `timeout` seconds, then stop."""
+        deadline = time.monotonic() + timeout
+        with self._deletes_cond:
+            while self._deletes and time.monotonic() < deadline:
+                self._deletes_cond.wait(timeout=0.2)
+            self._closing = True
+            self._deletes_cond.notify_all()
 
     # --- reads ---------------------------------------------------------------------------------
 
