@@ -21,7 +21,6 @@ from pathlib import Path
 
 from khronoscope.storage import (
     BlobInfo,
-    BlobNotFound,
     BlobStore,
     Capability,
     StoreError,
@@ -189,8 +188,7 @@ class SpooledStore:
         data = self._spooled(name, 0, None)
         if data is not None:
             return data
-        if self.stat(name) is None:
-            raise BlobNotFound(name)
+        # not in the catalog (dropped from a full spool): its blocks may still be cached
         return self.cached.get(name)
 
     def get_range(self, name: str, start: int, length: int) -> bytes:
@@ -201,7 +199,9 @@ class SpooledStore:
             return data
         info = self.stat(name)
         if info is None:
-            raise BlobNotFound(name)
+            # dropped from a full spool during a long outage: a base can still carry its
+            # versions forward from the cache (the store never had it)
+            return self.cached.get_range(name, start, length)
         if start >= info.size or length <= 0:
             return b""
         return self.cached.get_range(name, start, min(length, info.size - start))
