@@ -143,6 +143,7 @@ class RemoteRecording:
             on_uploaded=self._uploaded,
             backoff=self.options.backoff,
         )
+        self._drop_stale(self.uploader)
         self.store.attach(self.uploader)
         waiting = self.uploader.stats()
         if waiting.backlog_objects:
@@ -183,6 +184,28 @@ class RemoteRecording:
         self._renewer = threading.Thread(target=self._renew_loop, name="lease", daemon=True)
         self._renewer.start()
         return writer
+
+    def _drop_stale(self, uploader: Uploader) -> None:
+        """Segments a previous run on this machine left in the spool whose numbers another
+        recorder has used since (it took the prefix over meanwhile) would collide: dropped."""
+        assert self.store is not None
+        taken = {}
+        for b in self.store.list(layout.SEGMENTS):
+            p = layout.parse_segment(b.name)
+            if p is not None:
+                taken[p.seq] = b.name
+        stale = []
+        for name, _size in uploader.pending_names():
+            p = layout.parse_segment(name)
+            if p is not None and taken.get(p.seq, name) != name:
+                stale.append(name)
+        for name in stale:
+            uploader.cancel(name)
+        if stale:
+            self.say(
+                f"khronoscope: warning: {len(stale)} segments a previous run left unuploaded "
+                "were dropped: another recorder has written that part of the recording since"
+            )
 
     def _check_same(self, header: dict[str, Any], info: SourceInfo, secrets: str) -> None:
         """Refuse to go on with another cluster's recording, or to mix Secret handling."""
