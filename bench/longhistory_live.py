@@ -8,8 +8,9 @@ the API server's do: ~140,000 live objects from ~720,000 changes on; a change ev
 TemporalMap, sinks), on the stream's clock, with a Recorder writing the recording as the app and
 `record` do. `record` mode is `khronoscope record`: no table rows, the map trimmed every 30 s to
 the last 60 s (commands/record.py's own loop step). `live` mode is the live app's session: rows
-printed for a screenful of pods every second (what a table on screen reads), and the session
-trimmed to its hot window (`ClusterSession.keep_window`), older history being the recording's.
+printed for a screenful of pods every second (what a table on screen reads, through the app's
+HotColdHistory), and the session trimmed to its hot window as the app's LiveRecording does (only
+what is sealed in the recording is dropped; older history is read back from it).
 Each mode runs in its own process (one's freed memory must not blur the other's RSS).
 
 Ends with one JSON line: per mode the RSS after each million changes, and
@@ -37,14 +38,14 @@ from stream import EVENT_TTL, SECOND, stream
 
 from khronoscope.cluster.options import ClusterOptions
 from khronoscope.cluster.session import ClusterSession
+from khronoscope.commands.live import HOT_WINDOW_NS, LiveRecording
 from khronoscope.commands.record import TRIM_EVERY_NS, trim_memory
 from khronoscope.core.source import SourceInfo
 from khronoscope.core.types import ChangeKind
 from khronoscope.recording.recorder import Recorder
-from khronoscope.recording.writer import RecordingWriter
+from khronoscope.recording.segments.writer import SegmentedWriter
 
 MILLION = 1_000_000
-LIVE_WINDOW_NS = 10 * 60 * SECOND  # the live app's hot window in this bench
 SCREEN = 40
 
 
@@ -80,11 +81,14 @@ def run(
     session = ClusterSession(
         ClusterOptions(), row_fn=row_for if mode == "live" else None, clock=clock
     )
-    writer = RecordingWriter.create(
+    # the segmented writer `record` and the app use, with their default options
+    writer = SegmentedWriter.create_local(
         directory / f"{mode}.khr", SourceInfo(cluster="bench", context="bench")
     )
     recorder = Recorder(session, writer, None)
     recorder.attach()
+    live = LiveRecording(writer, recorder, HOT_WINDOW_NS)
+    shown = live.source_for(session).tmap  # what the app's views read
     gc.collect()
     base = rss_mb()
     marks: list[float] = []
@@ -106,12 +110,12 @@ def run(
             if mode == "record":
                 trim_memory(session)
             else:
-                session.keep_window(LIVE_WINDOW_NS)
+                live.trim(t)
         if mode == "live" and t >= next_screen:
             # a table on screen reads the rows of the pods it shows, once a second
             next_screen = t + SECOND
-            keys = session.tmap.keys_at(t, "pods")[:SCREEN]
-            session.tmap.rows_of(keys, t)
+            keys = shown.keys_at(t, "pods")[:SCREEN]
+            shown.rows_of(keys, t)
         if n % step == 0:
             recorder.tick()
             gc.collect()
@@ -125,7 +129,7 @@ def run(
                 f"{n / (time.perf_counter() - started):,.0f} changes/s",
                 flush=True,
             )
-    writer.close()
+    writer.close(stop_t=clock.t)
     growth = (marks[-1] - marks[0]) / (len(marks) - 1) if len(marks) > 1 else 0.0
     per_m = growth * MILLION / step
     return {

@@ -16,8 +16,10 @@ from khronoscope.errors import KhronoscopeError
 PROG = "khronoscope"
 
 
-# argparse takes `-15m` for an option; like a negative number, a relative time is a value
-_RELATIVE_TIME = re.compile(r"^-(\d+(\.\d+)?(ms|s|m|h|d|w))+$|^-\d+$|^-\d*\.\d+$")
+# argparse takes `-15m` for an option; like a negative number, a relative time is a value. No
+# option starts with a digit, so anything that does is a value: `--at -15x` is then a bad time
+# (one line saying what a time looks like), not "--at: expected one argument"
+_RELATIVE_TIME = re.compile(r"^-\d|^-\.\d")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -56,7 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # no command (only options, or nothing): the live browser, as with k9s
     if not argv or (argv[0] not in known and argv[0] not in ("-h", "--help", "--version")):
         argv = ["live", *argv]
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help, --version, or a usage error already printed
+        return done.code if isinstance(done.code, int) else 2
     try:
         return int(args.run(args) or 0)
     except KhronoscopeError as err:

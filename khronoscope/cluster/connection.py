@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -24,6 +24,7 @@ from khronoscope import __version__
 from khronoscope.cluster.errors import ApiError, TransportError
 from khronoscope.cluster.kubeconfig import ClusterCredentials
 from khronoscope.cluster.reachability import Reachability
+from khronoscope.cluster.scrub import scrub
 
 USER_AGENT = f"khronoscope/{__version__}"
 _READ_BUFSIZE = 2**21  # one watch line can be a whole large object (etcd allows 1.5 MiB)
@@ -119,7 +120,7 @@ class Connection:
                     body = await resp.read()
                     if resp.status < 400:
                         return body
-                    err = api_error(resp.status, resp.reason or "", body)
+                    err = api_error(resp.status, resp.reason or "", body, creds_secrets(self))
                     err.retry_after = (
                         parse_retry_after(resp.headers.get("Retry-After")) or err.retry_after
                     )
@@ -186,7 +187,7 @@ class Connection:
                         body = await resp.read()
                     except (TimeoutError, aiohttp.ClientError) as exc:
                         raise TransportError(describe_transport_error(exc, self.host)) from exc
-                    err = api_error(resp.status, resp.reason or "", body)
+                    err = api_error(resp.status, resp.reason or "", body, creds_secrets(self))
                     err.retry_after = (
                         parse_retry_after(resp.headers.get("Retry-After")) or err.retry_after
                     )
@@ -203,16 +204,27 @@ class Connection:
             return
 
 
-def api_error(status: int, reason: str, body: bytes) -> ApiError:
-    """An ApiError from an HTTP error response (a Status body when the server sent one)."""
+def api_error(status: int, reason: str, body: bytes, secrets: Iterable[str] = ()) -> ApiError:
+    """An ApiError from an HTTP error response (a Status body when the server sent one).
+
+    The body is cut and `secrets` (the credentials sent) are masked in it: a proxy may echo
+    the request it refused, Authorization header included."""
+    secrets = list(secrets)
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError:
         doc = None
     if isinstance(doc, dict) and doc.get("kind") == "Status":
+        if isinstance(doc.get("message"), str):
+            doc = {**doc, "message": scrub(doc["message"], secrets)}
         return ApiError.from_status(doc, status)
-    text = body[:200].decode("utf-8", "replace").strip()
-    return ApiError(status, reason, " ".join(text.split()))
+    text = body[:4096].decode("utf-8", "replace")
+    return ApiError(status, scrub(reason, secrets, 60), scrub(text, secrets, 200))
+
+
+def creds_secrets(connection: Connection) -> list[str]:
+    """What a message from this connection's server must never show."""
+    return connection.credentials.secrets()
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -228,6 +240,7 @@ def parse_retry_after(value: str | None) -> float | None:
 
 def describe_transport_error(exc: BaseException, host: str) -> str:
     """One line for a connection problem: what failed and where."""
+    host = scrub(host, limit=200)  # a server URL may carry user:password@
     if isinstance(exc, asyncio.TimeoutError):
         return f"timed out talking to {host}"
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
@@ -243,8 +256,8 @@ def describe_transport_error(exc: BaseException, host: str) -> str:
         return f"cannot connect to {host}: {cause}"
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return f"{host} closed the connection"
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return f"{type(exc).__name__} talking to {host}: {text}"
+    text = scrub(str(exc)) or type(exc).__name__
+    return f"{type(exc).__name__} talking to {scrub(host)}: {text}"
 
 
 def _client_session(limit: int, keepalive_idle: int) -> aiohttp.ClientSession:

@@ -212,7 +212,14 @@ def select(
         if rtype is None:
             unknown.append(name)
             continue
-        chosen.pop(disc.alias_id(rtype), None)
+        dropped = chosen.pop(disc.alias_id(rtype), None)
+        if include and dropped is not None and strict:
+            # `--include po --exclude pods`: the options contradict each other; say so
+            raise KhronoscopeError(
+                f"resource type '{name}' ({rtype.name}) is both included and excluded: "
+                "give it to only one of --include and --exclude",
+                exit_code=2,
+            )
     if unknown and strict:
         hint = ""
         if disc.errors:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from khronoscope.cluster.scrub import scrub
+
 
 class TransportError(Exception):
     """The server could not be reached or the connection broke: retry with backoff."""
@@ -20,8 +22,9 @@ class ApiError(Exception):
         self, status: int, reason: str = "", message: str = "", retry_after: float | None = None
     ) -> None:
         self.status = status
-        self.reason = reason
-        self.message = message
+        # both come from the server (or a proxy in front of it): never a credential, one line
+        self.reason = scrub(reason, limit=60)
+        self.message = scrub(message)
         # seconds the server asked us to wait (Retry-After header or Status retryAfterSeconds):
         # a throttling API server (429, or 503 during a restart) is overloaded, so hammering it
         # with our own shorter backoff would make things worse for everyone

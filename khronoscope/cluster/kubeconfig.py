@@ -4,20 +4,31 @@ kubernetes_asyncio does the parsing and the auth plugins (token, tokenFile, exec
 certificates, oidc, gcp); this module chooses the files the way kubectl does, loads them into a
 private `Configuration` (never the process-wide default), never writes back to the user's files,
 and turns every problem into one clear line.
+
+Two things kubernetes_asyncio does not bound are bounded here: a kubeconfig is refused when it
+is larger than a kubeconfig can need or its YAML aliases expand past a limit (an "alias bomb"
+would take gigabytes when the library formats it), and an exec credential plugin is killed after
+`KHRONOSCOPE_EXEC_TIMEOUT` seconds (default 60) instead of hanging the command forever.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import logging
 import os
 import ssl
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 from kubernetes_asyncio.client import Configuration
+from kubernetes_asyncio.config import kube_config as _kube_config
 from kubernetes_asyncio.config.config_exception import ConfigException
+from kubernetes_asyncio.config.exec_provider import ExecProvider
 from kubernetes_asyncio.config.incluster_config import (
     SERVICE_CERT_FILENAME,
     SERVICE_HOST_ENV_NAME,
@@ -26,10 +37,18 @@ from kubernetes_asyncio.config.incluster_config import (
 )
 from kubernetes_asyncio.config.kube_config import KubeConfigLoader, KubeConfigMerger
 
+from khronoscope.cluster.scrub import scrub
 from khronoscope.errors import KhronoscopeError
 
 DEFAULT_KUBECONFIG = "~/.kube/config"
 IN_CLUSTER = "(in-cluster)"
+MAX_KUBECONFIG_BYTES = 16 * 1024 * 1024
+"""A kubeconfig of a thousand contexts with embedded certificates is a few MiB."""
+MAX_KUBECONFIG_NODES = 1_000_000
+"""YAML nodes a kubeconfig may hold once its aliases are expanded (a billion laughs: 10^9)."""
+EXEC_TIMEOUT_ENV = "KHRONOSCOPE_EXEC_TIMEOUT"
+DEFAULT_EXEC_TIMEOUT = 60.0
+_PLUGIN_OUTPUT_LIMIT = 1024 * 1024  # an ExecCredential is a few KiB
 
 
 @dataclass
@@ -58,8 +77,21 @@ class ClusterCredentials:
         if isinstance(loader, KubeConfigLoader) and _exec_expired(loader):
             async with self._lock:  # many requests at once: run the plugin once
                 if _exec_expired(loader):
-                    await self._reload(force=False)
+                    try:
+                        await self._reload(force=False)
+                    except (ConfigException, OSError, ValueError) as err:
+                        raise KhronoscopeError(
+                            f"cannot refresh credentials: {_one_line(err, self.secrets())}"
+                        ) from err
         return cfg.api_key.get("BearerToken")
+
+    def secrets(self) -> list[str]:
+        """The credentials sent to the server, which no message may ever show."""
+        cfg = self.configuration
+        out = [str(v) for v in (cfg.api_key or {}).values() if v]
+        out += [v.split(" ", 1)[1] for v in out if " " in v]  # the token without "Bearer "
+        out += [str(v) for v in (cfg.password,) if v]
+        return out
 
     async def refresh(self) -> bool:
         """Force new credentials after a 401 (re-run the exec plugin, re-read token files).
@@ -74,7 +106,9 @@ class ClusterCredentials:
             elif isinstance(loader, InClusterConfigLoader):
                 loader.load_and_set(self.configuration)
         except (ConfigException, OSError, ValueError) as err:
-            raise KhronoscopeError(f"cannot refresh credentials: {_one_line(err)}") from err
+            raise KhronoscopeError(
+                f"cannot refresh credentials: {_one_line(err, self.secrets())}"
+            ) from err
         after = (self.configuration.api_key.get("BearerToken"), self.configuration.cert_file)
         if after[1] != before[1]:
             self.ssl_context = _ssl_context(self.configuration)
@@ -123,9 +157,64 @@ def kubeconfig_paths(explicit: str | None, environ: dict[str, str] | None = None
     return []
 
 
+def check_kubeconfig_file(path: str) -> None:
+    """Refuse (one line) a kubeconfig larger than MAX_KUBECONFIG_BYTES, or one whose YAML
+    aliases expand to more than MAX_KUBECONFIG_NODES nodes, before the library loads it."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_KUBECONFIG_BYTES + 1)
+    except OSError as err:
+        raise KhronoscopeError(f"cannot read kubeconfig {path}: {err.strerror}") from err
+    if len(data) > MAX_KUBECONFIG_BYTES:
+        raise KhronoscopeError(
+            f"kubeconfig {path} is larger than {MAX_KUBECONFIG_BYTES // 2**20} MiB: "
+            "not a kubeconfig (refused)"
+        )
+    if b"*" not in data:
+        return  # no alias at all: nothing to expand (most kubeconfigs; no second parse)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        root = yaml.compose(data, Loader=loader)
+    except yaml.YAMLError as err:
+        raise KhronoscopeError(f"cannot read kubeconfig {path}: {_one_line(err)}") from err
+    if root is not None and expanded_nodes(root, MAX_KUBECONFIG_NODES) > MAX_KUBECONFIG_NODES:
+        raise KhronoscopeError(
+            f"kubeconfig {path}: its YAML aliases expand to more than "
+            f"{MAX_KUBECONFIG_NODES:,} nodes (an alias bomb?): refused"
+        )
+
+
+def expanded_nodes(root: yaml.Node, limit: int) -> int:
+    """How many nodes the YAML tree under `root` has with every alias expanded (counting stops
+    past `limit`). Aliases are shared nodes: each one's size is computed once."""
+    size: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        else:
+            children = []
+        if not children_done:
+            if id(node) in size:
+                continue
+            size[id(node)] = 1  # until its children are counted (a recursive alias: once)
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if id(c) not in size)
+            continue
+        size[id(node)] = 1 + sum(size.get(id(c), 1) for c in children)
+        if size[id(node)] > limit:
+            return size[id(node)]
+    return size[id(root)]
+
+
 def merged_config(paths: list[str]) -> KubeConfigMerger:
     """Merge kubeconfig files as kubectl does: the first file to define a name (or the current
     context) wins."""
+    for path in paths:
+        check_kubeconfig_file(path)
     try:
         merger = KubeConfigMerger(os.pathsep.join(paths))
     except (OSError, ValueError, TypeError, AttributeError, KeyError, yaml.YAMLError) as err:
@@ -262,6 +351,106 @@ def _names(items: Any) -> list[str]:
     return out
 
 
-def _one_line(err: BaseException) -> str:
-    text = str(err) or type(err).__name__
-    return " ".join(text.split())
+def _one_line(err: BaseException, secrets: list[str] | None = None) -> str:
+    # a plugin's error may quote the token it produced, a key file's error its content
+    return scrub(str(err) or type(err).__name__, secrets or ())
+
+
+def exec_timeout() -> float:
+    """Seconds an exec credential plugin may take ($KHRONOSCOPE_EXEC_TIMEOUT, default 60)."""
+    try:
+        value = float(os.environ.get(EXEC_TIMEOUT_ENV, "") or DEFAULT_EXEC_TIMEOUT)
+    except ValueError:
+        return DEFAULT_EXEC_TIMEOUT
+    return value if 0 < value < float("inf") else DEFAULT_EXEC_TIMEOUT
+
+
+class TimedExecProvider(ExecProvider):
+    """kubernetes_asyncio's exec plugin runner, with a timeout (the plugin is killed when it
+    passes) and a bound on what it may print."""
+
+    async def run(self, previous_response: str | None = None) -> Any:
+        """Run the plugin; its `status` (token or client certificate), or ConfigException."""
+        info: dict[str, Any] = {
+            "apiVersion": self.api_version,
+            "kind": "ExecCredential",
+            "spec": {"interactive": sys.stdout.isatty()},
+        }
+        if previous_response:
+            info["spec"]["response"] = previous_response
+        self.env["KUBERNETES_EXEC_INFO"] = json.dumps(info)
+        timeout = exec_timeout()
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *self.args,
+                env=self.env,
+                stdin=None,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+        except OSError as err:
+            raise ConfigException(f"exec: cannot run {self.args[0]}: {err.strerror}") from err
+        assert proc.stdout is not None and proc.stderr is not None
+        try:
+            stdout, stderr = await asyncio.wait_for(
+                asyncio.gather(_read_bounded(proc.stdout, proc), _read_bounded(proc.stderr, proc)),
+                timeout,
+            )
+            await asyncio.wait_for(proc.wait(), timeout)
+        except TimeoutError:
+            raise ConfigException(
+                f"exec: the credential plugin {self.args[0]} did not answer within "
+                f"{timeout:g} s (killed; set {EXEC_TIMEOUT_ENV}=SECONDS to wait longer)"
+            ) from None
+        finally:
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                await proc.wait()
+        if stdout is None or stderr is None:
+            raise ConfigException(
+                f"exec: {self.args[0]} printed more than {_PLUGIN_OUTPUT_LIMIT // 1024} KiB "
+                "(killed): not an ExecCredential"
+            )
+        if proc.returncode != 0:
+            detail = stderr[:2000].decode("utf-8", "replace").strip()
+            raise ConfigException(
+                f"exec: {self.args[0]} exited with status {proc.returncode}"
+                + (f": {detail}" if detail else "")
+            )
+        try:
+            data = json.loads(stdout)
+        except ValueError as err:
+            raise ConfigException(f"exec: {self.args[0]} printed no ExecCredential JSON") from err
+        if not isinstance(data, dict) or not all(k in data for k in ("apiVersion", "status")):
+            raise ConfigException(f"exec: {self.args[0]} printed no ExecCredential")
+        if data["apiVersion"] != self.api_version:
+            raise ConfigException(
+                f"exec: plugin api version {data['apiVersion']} does not match {self.api_version}"
+            )
+        return data["status"]
+
+
+async def _read_bounded(
+    stream: asyncio.StreamReader, proc: asyncio.subprocess.Process
+) -> bytes | None:
+    """All of `stream`, or None once it passes _PLUGIN_OUTPUT_LIMIT (the process is killed)."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await stream.read(65536):
+        size += len(chunk)
+        if size > _PLUGIN_OUTPUT_LIMIT:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+# kubernetes_asyncio logs the plugin's failure before raising it: the raised error is the one
+# line the user sees, so the library's log must not print a second one on stderr
+logging.getLogger("kubernetes_asyncio").addHandler(logging.NullHandler())
+
+# kubernetes_asyncio's loader builds its ExecProvider by this module-level name; ours is the
+# same protocol with the timeout (the library runs the plugin unbounded and never kills it)
+_kube_config.ExecProvider = TimedExecProvider  # type: ignore[misc]

@@ -65,7 +65,7 @@ class WatchTuning:
     # this long was healthy (its next failure starts the backoff over)
     resume_confirm: float = 1.0
     # while the server is unreachable, how often one probe asks whether it is back
-    probe_interval: float = 1.0
+    probe_interval: float = 0.5
     # the event loop not running for this long (process stopped, machine asleep) is a gap
     stall_after: float = 5.0
     connect_timeout: float = 10.0

@@ -6,16 +6,21 @@ import argparse
 import copy
 import difflib
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, TextIO
 
 import orjson
 
-from khronoscope.commands._history import parse_moment
+from khronoscope.commands._history import (
+    namespace_list,
+    parse_moment,
+    scope_filters,
+    split_list,
+)
 from khronoscope.core.safetext import safe_json
 from khronoscope.core.source import HistorySource
 from khronoscope.core.timefmt import format_iso
-from khronoscope.core.types import ObjectKey, ResourceType
+from khronoscope.core.types import ObjectKey
 from khronoscope.errors import UsageError
 from khronoscope.export.scope import resolve_types
 from khronoscope.export.secrets import SecretsMode, prepare
@@ -66,6 +71,8 @@ def open_file(path: str, cache_mb: int | None = None) -> Any:
 
 def moment(text: str, source: HistorySource, what: str) -> int:
     """A time the user typed; relative times count back from the recording's end."""
+    if source.start_t is None or source.end_t is None:
+        raise UsageError(f"{what} {text[:60]}: the recording holds no readable change")
     return parse_moment(text, source, what)
 
 
@@ -88,12 +95,10 @@ def resolve_object(text: str, source: HistorySource, namespace: str | None) -> O
     return found[0]
 
 
-def key_filter(
-    args: argparse.Namespace, known: Mapping[str, ResourceType]
-) -> Callable[[ObjectKey], bool]:
-    """The --type and --namespace filters as a predicate on keys."""
-    types = resolve_types(args.type, known) if args.type else None
-    spaces = set(args.namespace) if args.namespace else None
+def key_filter(args: argparse.Namespace, source: HistorySource) -> Callable[[ObjectKey], bool]:
+    """The --type and --namespace filters as a predicate on keys; a type or a namespace the
+    recording does not know is a UsageError (a typo must not print "no changes")."""
+    spaces, types = scope_filters(source, namespace_list(args.namespace), split_list(args.type))
 
     def wanted(key: ObjectKey) -> bool:
         if types is not None and key.type not in types:

@@ -16,6 +16,7 @@ import sys
 import time
 from typing import Any
 
+from khronoscope.argtypes import number
 from khronoscope.core.safetext import safe_line
 from khronoscope.core.source import HistorySource, TypeState
 from khronoscope.core.timefmt import NS, TimeParseError, now_ns, parse_time
@@ -37,7 +38,7 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     add_cache_argument(group)
     group.add_argument(
         "--sync-timeout",
-        type=float,
+        type=number(0, 86400, low_open=True),
         default=120.0,
         metavar="SECONDS",
         help="live cluster: how long to wait for every type to be listed (default 120); types "
@@ -143,8 +144,14 @@ class _SyncProgress:
 
 
 def parse_moment(text: str, source: HistorySource, what: str = "--at") -> int:
-    """A moment the user typed; relative times count from the recording's end (or now, live)."""
-    _start, end = recorded_range(source)
+    """A moment the user typed; relative times count from the recording's end (or now, live);
+    `start` and `end` are the recording's first and last moments."""
+    start, end = recorded_range(source)
+    word = text.strip().lower()
+    if word in ("start", "begin", "first"):
+        return start
+    if word in ("end", "last"):
+        return end
     try:
         t = parse_time(text, now=end)
     except TimeParseError as err:
@@ -158,3 +165,30 @@ def parse_moment(text: str, source: HistorySource, what: str = "--at") -> int:
 def split_list(values: list[str] | None) -> list[str]:
     """Repeatable options that also accept comma-separated values."""
     return [v.strip() for raw in values or [] for v in raw.split(",") if v.strip()]
+
+
+def namespace_list(values: list[str] | None, what: str = "-n/--namespace") -> list[str]:
+    """`-n` values (repeatable, comma-separated), each a valid namespace name (UsageError)."""
+    from khronoscope.cluster.options import check_namespace
+
+    if any(not v.replace(",", "").strip() for v in values or ()):
+        raise UsageError(f"{what} is empty: give a namespace name, or omit it")
+    return [check_namespace(name, what) for name in split_list(values)]
+
+
+def source_namespaces(source: HistorySource) -> set[str]:
+    """Every namespace the source holds objects of, or a Namespace object of, at any time."""
+    tmap = source.tmap
+    return {*tmap.namespaces(), *(c.key.name for c in tmap.chains("namespaces"))} - {""}
+
+
+def scope_filters(
+    source: HistorySource, namespaces: list[str], types: list[str]
+) -> tuple[frozenset[str] | None, frozenset[str] | None]:
+    """The -n and -t filters resolved against the source: a namespace it never saw or a type
+    it does not know is a UsageError (exit 2), never a filter that silently matches nothing."""
+    from khronoscope.export.scope import known_namespaces, known_types
+
+    spaces = known_namespaces(namespaces, source_namespaces(source)) if namespaces else None
+    kinds = known_types(types, source.resource_types(), source.tmap.types()) if types else None
+    return spaces, kinds

@@ -26,8 +26,8 @@ def add_listen_argument(parser: argparse.ArgumentParser) -> None:
 def listen_address(args: argparse.Namespace) -> ListenAddress | None:
     """The parsed --listen (a UsageError before anything connects), or None."""
     text = args.listen
-    if not text:
-        return None
+    if text is None:
+        return None  # `--listen ""` is a typo: parse_listen refuses it in one line
     from khronoscope.observe.http import parse_listen
 
     return parse_listen(text)

@@ -6,18 +6,19 @@ import argparse
 import re
 import sys
 import time
+from decimal import Decimal
 from typing import TextIO
 
+from khronoscope.core import timefmt
 from khronoscope.core.safetext import safe_line
 from khronoscope.core.timefmt import NS
 from khronoscope.errors import UsageError
 from khronoscope.recording.recorder import Retention
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
-_DURATION_UNITS = {"ms": NS // 1000, "s": NS, "m": 60 * NS, "h": 3600 * NS, "d": 86400 * NS}
-_DURATION_UNITS["w"] = 7 * _DURATION_UNITS["d"]
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)$", re.IGNORECASE)
 _SIZE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+# no disk holds more; a bigger --max-size is a typo (and would not fit the header's int64)
+_MAX_SIZE = 1024**5
 # how often retention runs: a quarter of the age limit, within these bounds (seconds); each run
 # rewrites what the file keeps, so not more often than needed
 _RETENTION_EVERY = (1.0, 600.0)
@@ -25,24 +26,23 @@ _RETENTION_EVERY = (1.0, 600.0)
 
 def parse_duration(text: str, what: str = "--max-age") -> int:
     """`7d`, `12h`, `1h30m`, `90s` as ns (> 0); UsageError otherwise."""
-    s = text.strip().lower().replace(" ", "")
-    parts = _DURATION_PART.findall(s)
-    if not s or "".join(a + u for a, u in parts) != s:
-        raise UsageError(f"{what} {text!r}: use a duration like 7d, 12h, 1h30m or 90s")
-    total = sum(round(float(a) * _DURATION_UNITS[u]) for a, u in parts)
-    if total <= 0:
-        raise UsageError(f"{what} must be longer than 0")
-    return total
+    try:
+        return timefmt.parse_duration(text)
+    except timefmt.TimeParseError as err:
+        raise UsageError(f"{what} {err}") from None
 
 
 def parse_size(text: str, what: str = "--max-size") -> int:
     """`500M`, `2G`, `1.5GiB`, `4096` as bytes (K/M/G/T are powers of 1024); UsageError."""
     m = _SIZE.match(text.strip())
     if not m or (m.group(3) and m.group(3).lower() == "i"):
-        raise UsageError(f"{what} {text!r}: use a size like 500M, 2G or 1.5GiB (or bytes)")
-    size = int(float(m.group(1)) * _SIZE_UNITS[m.group(2).lower()])
+        raise UsageError(f"{what} {text[:40]!r}: use a size like 500M, 2G or 1.5GiB (or bytes)")
+    # exact: float() of a long digit string is inf
+    size = int(Decimal(m.group(1)) * _SIZE_UNITS[m.group(2).lower()])
     if size <= 0:
         raise UsageError(f"{what} must be more than 0 bytes")
+    if size > _MAX_SIZE:
+        raise UsageError(f"{what} {text[:40]!r} is too large: at most 1024T")
     return size
 
 
@@ -60,10 +60,13 @@ def add_retention_arguments(parser: argparse.ArgumentParser, default_age: str | 
 
 def retention_from_args(args: argparse.Namespace, default_age: str | None = None) -> Retention:
     """The Retention the options ask for (`default_age` when --max-age is not given)."""
-    age_text = getattr(args, "max_age", None) or default_age
+    # `--max-age ""` is a typo, not "no limit": only an absent option takes the default
+    age_text = getattr(args, "max_age", None)
+    if age_text is None:
+        age_text = default_age
     size_text = getattr(args, "max_size", None)
-    max_age = parse_duration(age_text) if age_text else None
-    max_size = parse_size(size_text) if size_text else None
+    max_age = parse_duration(age_text) if age_text is not None else None
+    max_size = parse_size(size_text) if size_text is not None else None
     every = _RETENTION_EVERY[1]
     if max_age is not None:
         every = min(max(max_age / NS / 4, _RETENTION_EVERY[0]), _RETENTION_EVERY[1])

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from khronoscope.core.safetext import safe_line
 from khronoscope.errors import UsageError
 from khronoscope.recording.recorder import _size
 from khronoscope.recording.segments.source import is_segmented
@@ -23,20 +24,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Convert, with a progress line on stderr."""
+    from khronoscope.commands.record import check_new_file
     from khronoscope.recording.segments.convert import convert
 
+    for name, value in (("OLD", args.old), ("NEW", args.new)):
+        if not value:
+            raise UsageError(f"{name} is empty: name a recording")
     old, new = Path(args.old).expanduser(), Path(args.new).expanduser()
     if is_segmented(old):
         raise UsageError(f"{old} is already a segmented recording: nothing to convert")
     if new.exists() or new.is_symlink():
         raise UsageError(f"{new} already exists: choose a new name (nothing is overwritten)")
+    check_new_file(new)  # its directory exists and is writable: before reading OLD
     progress = _Progress()
     try:
         done = convert(old, new, progress.show)
     finally:
         progress.clear()
     for line in done.problems:
-        print(f"khronoscope: warning: {old}: {line}", file=sys.stderr)
+        print(safe_line(f"khronoscope: warning: {old}: {line}"), file=sys.stderr)
     print(
         f"khronoscope: converted {done.changes:,} changes into {done.segments} segments "
         f"({_size(done.bytes)}) in {new}; open it with: khronoscope open {new}",

@@ -16,7 +16,8 @@ import signal
 import sys
 from typing import TYPE_CHECKING
 
-from khronoscope.commands.live import add_recording_arguments, run_app
+from khronoscope.argtypes import number
+from khronoscope.commands.live import add_recording_arguments, recording_plan, run_app
 from khronoscope.errors import KhronoscopeError, UsageError
 
 if TYPE_CHECKING:  # the simulator (aiohttp) is imported only when a demo runs
@@ -43,11 +44,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--list-scenarios", action="store_true", help="list the scenarios and exit")
     parser.add_argument(
-        "--speed", type=float, default=1.0, help="scenario seconds per wall second (default 1)"
+        "--speed",
+        type=number(0, 10000, low_open=True),
+        default=1.0,
+        help="scenario seconds per wall second (default 1, at most 10000)",
     )
-    parser.add_argument("--seed", type=int, default=1, help="seed of the scenario (default 1)")
     parser.add_argument(
-        "--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)"
+        "--seed", type=number(0, 2**63 - 1, integer=True), default=1, help="seed (default 1)"
+    )
+    parser.add_argument(
+        "--port",
+        type=number(0, 65535, integer=True),
+        default=0,
+        help="port on 127.0.0.1 (default: a free one)",
     )
     parser.add_argument(
         "--logs",
@@ -152,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
     from khronoscope.tui.run import settings_from_args
 
     settings_from_args(args)  # a bad --at or --keymap fails before the cluster starts
+    recording_plan(args)  # and so do --record, --max-age and --max-size
     return _with_app(args)
 
 

@@ -20,7 +20,7 @@ from khronoscope.commands._changes import (
 from khronoscope.core.safetext import safe_block, safe_line
 from khronoscope.core.timefmt import format_iso
 from khronoscope.core.types import ObjectKey
-from khronoscope.errors import UsageError
+from khronoscope.errors import KhronoscopeError, UsageError
 from khronoscope.recording.loss import LossReport
 from khronoscope.temporal.diff import changed_paths
 
@@ -37,14 +37,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print objects added, deleted and modified between T1 and T2; exit 1 if any, like diff."""
+    try:
+        return _run(args)
+    except KhronoscopeError as err:
+        # 1 means "differences" here, so every error is 2, as diff does
+        raise KhronoscopeError(str(err), exit_code=2) from None
+
+
+def _run(args: argparse.Namespace) -> int:
     source = open_file(args.file, args.cache_mb)
     tmap = source.tmap
+    first, last = source.start_t, source.end_t
+    if first is None or last is None:
+        raise UsageError(f"{args.file} holds no readable change: nothing to compare")
     t1 = _moment(args.t1, source, "T1")
     t2 = _moment(args.t2, source, "T2")
     lo, hi = min(t1, t2), max(t1, t2)
-    first, last = source.start_t, source.end_t
-    if first is None or last is None:
-        raise UsageError(f"{args.file} holds no changes: nothing to compare")
     for t, name in ((t1, "T1"), (t2, "T2")):
         if not first - 1 <= t <= last:
             raise UsageError(
@@ -56,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         if args.object
         else None
     )
-    wanted = key_filter(args, source.resource_types())
+    wanted = key_filter(args, source)
     if key is not None:
         keys = {r.key for r in tmap.changes(lo + 1, hi, key.type, key.namespace) if r.key == key}
     else:

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import argparse
 
+from khronoscope.cluster.options import check_namespace
 from khronoscope.commands._history import (
     add_source_arguments,
     check_live_moment,
+    namespace_list,
     open_source,
     parse_moment,
+    scope_filters,
     split_list,
 )
 from khronoscope.core.safetext import safe_block
 from khronoscope.errors import KhronoscopeError
 from khronoscope.export import CompareMode, ExportScope, SecretsMode, compute_drift, format_report
-from khronoscope.export.scope import resolve_types
+from khronoscope.export.layout import normalize_prefix
 from khronoscope.export.target import recorded_range
 
 __all__ = ["add_arguments", "run"]
@@ -54,24 +57,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the drift report; 0 no drift, 1 drift, 2 error (like diff)."""
     try:
+        # every check of what was typed comes before anything is read or connected
+        path = normalize_prefix(args.path, "--path")
+        namespaces, types = namespace_list(args.namespace), split_list(args.type)
+        check_namespace(args.default_namespace, "--default-namespace")
         if not args.recording:
             check_live_moment(args.at)
         source = open_source(args)
         t = parse_moment(args.at, source) if args.at else recorded_range(source)[1]
         scope = None
-        namespaces, types = split_list(args.namespace), split_list(args.type)
         if namespaces or types:
+            known_spaces, known_kinds = scope_filters(source, namespaces, types)
             scope = ExportScope(
-                namespaces=frozenset(namespaces) if namespaces else None,
-                types=resolve_types(types, source.resource_types()) if types else None,
-                secrets=SecretsMode.REDACT,
+                namespaces=known_spaces, types=known_kinds, secrets=SecretsMode.REDACT
             )
         report = compute_drift(
             source,
             t,
             args.repo,
             rev=args.rev,
-            path=args.path,
+            path=path,
             scope=scope,
             mode=CompareMode(args.compare),
             default_namespace=args.default_namespace,

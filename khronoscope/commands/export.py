@@ -9,15 +9,18 @@ import time
 from khronoscope.commands._history import (
     add_source_arguments,
     check_live_moment,
+    namespace_list,
     open_source,
     parse_moment,
+    scope_filters,
     split_list,
 )
 from khronoscope.core.safetext import safe_line
 from khronoscope.core.timefmt import format_iso
 from khronoscope.errors import UsageError
 from khronoscope.export import ExportScope, Identity, SecretsMode, export_moment, export_range
-from khronoscope.export.scope import resolve_types
+from khronoscope.export.git import check_branch_name
+from khronoscope.export.layout import normalize_prefix
 from khronoscope.export.target import recorded_range
 
 __all__ = ["add_arguments", "run"]
@@ -70,6 +73,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--to needs --from")
     identity = Identity.parse(args.author) if args.author else None
     secrets_mode = SecretsMode(args.secrets)
+    # every check of what was typed comes before anything is read, connected or written
+    prefix = normalize_prefix(args.prefix, "--prefix")
+    namespaces = namespace_list(args.namespace)
+    types = split_list(args.type)
+    if args.branch is not None:
+        check_branch_name(args.branch)
     if not args.recording:
         if args.start:
             raise UsageError(
@@ -84,14 +93,13 @@ def run(args: argparse.Namespace) -> int:
             "khronoscope: warning: --secrets plaintext writes Secret values into Git history",
             file=sys.stderr,
         )
-    types = split_list(args.type)
-    namespaces = split_list(args.namespace)
+    known_spaces, known_kinds = scope_filters(source, namespaces, types)
     scope = ExportScope(
-        namespaces=frozenset(namespaces) if namespaces else None,
-        types=resolve_types(types, source.resource_types()) if types else None,
+        namespaces=known_spaces,
+        types=known_kinds,
         include_skipped=args.include_skipped,
         secrets=secrets_mode,
-        prefix=args.prefix,
+        prefix=prefix,
     )
     if args.start:
         return _range(args, source, scope, identity)

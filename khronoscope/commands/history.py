@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     start = moment(args.since, source, "--since") if args.since else None
     end = moment(args.until, source, "--until") if args.until else None
     key = resolve_object(args.object, source, _one(args.namespace)) if args.object else None
-    wanted = key_filter(args, source.resource_types())
+    wanted = key_filter(args, source)
     if key is not None:
         refs = [r for r in tmap.changes(start, end, key.type, key.namespace) if r.key == key]
     else:

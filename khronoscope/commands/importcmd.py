@@ -12,6 +12,7 @@ from khronoscope.commands._recording import StatusLine
 from khronoscope.core.safetext import safe_line
 from khronoscope.core.timefmt import format_iso
 from khronoscope.errors import UsageError
+from khronoscope.recording.segments.source import is_segmented
 
 __all__ = ["add_arguments", "run"]
 
@@ -45,14 +46,21 @@ def run(args: argparse.Namespace) -> int:
     paths = [Path(f) for f in args.files]
     status = StatusLine(interval=10.0)
     progress = None if args.quiet else _progress(status)
-    if args.output:
-        out = Path(args.output)
-        if out.exists():
+    if args.output is not None:
+        from khronoscope.commands.record import new_recording_path
+
+        out = new_recording_path(args.output)  # `-o ""` or `-o DIR/`: one line, exit 2
+        if out.exists() or out.is_symlink():
             raise UsageError(f"{out} already exists: choose a new file (never overwritten)")
         stats = import_new(paths, out, cluster=args.cluster, progress=progress)
         where = str(out)
     else:
         into = Path(args.into)
+        if is_segmented(into):
+            raise UsageError(
+                f"--into {into}: joining audit history to a segmented recording is not built "
+                f"yet (v0.1 files only); import it on its own with -o instead"
+            )
         if not into.is_file():
             raise UsageError(f"--into {into}: no such recording")
         stats = import_into(paths, into, progress=progress)

@@ -18,6 +18,7 @@ import dataclasses
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,15 +75,15 @@ class RecordingPlan:
 
 def recording_plan(args: argparse.Namespace) -> RecordingPlan:
     """Read and check the recording options before anything connects (one-line errors)."""
-    from khronoscope.commands.record import check_new_file
+    from khronoscope.commands.record import check_new_file, new_recording_path
 
     if getattr(args, "no_record", False):
         if getattr(args, "record", None):
             raise UsageError("give either --record FILE or --no-record, not both")
         return RecordingPlan(None, False, None)
     explicit = getattr(args, "record", None)
-    if explicit:
-        path = Path(explicit).expanduser()
+    if explicit is not None:
+        path = new_recording_path(explicit, "--record")
         check_new_file(path)
         return RecordingPlan(path, False, retention_from_args(args))
     return RecordingPlan(None, True, retention_from_args(args, DEFAULT_MAX_AGE))
@@ -263,16 +264,35 @@ def start_recording(session: Any, options: Any, plan: RecordingPlan) -> LiveReco
         # default's: a short --max-age for this run must not wipe last week's incident)
         age = max(plan.retention.max_age or 0, parse_duration(DEFAULT_MAX_AGE))
         prune_recordings(path.parent, age, keep=path)
-    writer = SegmentedWriter.create_local(
-        path,
-        session.info,
-        secrets=fmt.SECRETS_KEPT if options.keep_secret_values else fmt.SECRETS_REDACTED,
-        options=header_options(options, plan.retention, "live"),
-        writer_options=SegmentOptions.for_retention(plan.retention.max_age),
-    )
+    secrets = fmt.SECRETS_KEPT if options.keep_secret_values else fmt.SECRETS_REDACTED
+    header = header_options(options, plan.retention, "live")
+    writer_options = SegmentOptions.for_retention(plan.retention.max_age)
+
+    def create(p: Path) -> SegmentedWriter:
+        return SegmentedWriter.create_local(
+            p, session.info, secrets=secrets, options=header, writer_options=writer_options
+        )
+
+    writer = _create_free(path, create) if plan.default_location else create(path)
     recorder = Recorder(session, writer, plan.retention)
     recorder.attach()
     return LiveRecording(writer, recorder)
+
+
+def _create_free(path: Path, create: Callable[[Path], Any], tries: int = 100) -> Any:
+    """`create(p)` at the first free name of `path`, `path-2`, `path-3`...: two windows opened
+    on the same context in the same second must not collide on the default file name."""
+    for n in range(1, tries + 1):
+        candidate = path if n == 1 else path.with_name(f"{path.stem}-{n}{path.suffix}")
+        if candidate.exists() or candidate.is_symlink():
+            continue
+        try:
+            return create(candidate)
+        except KhronoscopeError:
+            if candidate.exists() or candidate.is_symlink():
+                continue  # taken between the check and the create: the next name
+            raise
+    raise KhronoscopeError(f"cannot create a recording in {path.parent}: {tries} names taken")
 
 
 def prune_recordings(directory: Path, max_age: int, keep: Path | None = None) -> list[Path]:

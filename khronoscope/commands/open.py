@@ -11,13 +11,15 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
+from khronoscope.cluster.options import check_namespace
 from khronoscope.commands._cache import add_cache_argument
 from khronoscope.core.safetext import safe_line
-from khronoscope.core.timefmt import format_iso
-from khronoscope.errors import KhronoscopeError
+from khronoscope.core.timefmt import TimeParseError, format_iso, parse_time
+from khronoscope.errors import KhronoscopeError, UsageError
 from khronoscope.recording.reader import RecordingReader
 from khronoscope.recording.recorder import _size
 from khronoscope.recording.remote import is_remote
@@ -67,6 +69,14 @@ def run(args: argparse.Namespace) -> int:
     from khronoscope.tui.app import create_app
     from khronoscope.tui.replay import end_clock
 
+    if args.namespace is not None:
+        check_namespace(args.namespace, "-n/--namespace")
+    if args.at:
+        # what was typed is checked before the file is read (relative to it once it is)
+        try:
+            parse_time(args.at, tz=UTC if args.utc else None)
+        except TimeParseError as err:
+            raise UsageError(f"--at: {err}") from None
     progress = None
     if is_remote(args.file):
         opened = open_remote_for_app(args)
@@ -97,14 +107,21 @@ def run(args: argparse.Namespace) -> int:
     if source.end_t is None and not args.follow:
         print(safe_line(f"khronoscope: warning: {path} holds no changes yet"), file=sys.stderr)
     clock = end_clock(source)
-    settings = build_settings(
-        command=args.view_type,
-        namespace=args.namespace,
-        keymap=args.keymap,
-        utc=args.utc,
-        at=getattr(args, "at", None),
-        clock=clock,
-    )
+    try:
+        if args.view_type is not None:
+            check_view_type(args.view_type, source)
+        settings = build_settings(
+            command=args.view_type or "pods",
+            namespace=args.namespace,
+            keymap=args.keymap,
+            utc=args.utc,
+            at=getattr(args, "at", None),
+            clock=clock,
+        )
+    except BaseException:
+        source.close()
+        raise
+    settings.at = clamp_at(settings.at, source)
     settings.source_label = "FOLLOW" if args.follow else "REPLAY"
     if progress is not None:
         progress.quiet()  # the app takes the terminal: fetches go on without a progress line
@@ -175,6 +192,36 @@ def open_for_app(
     if is_segmented(path):
         return open_segmented(path, row_fn=row_for, follow=follow, cache_mb=cache_mb)
     return RecordingSource(path, row_fn=row_for, follow=follow, first_types=first_types(first_type))
+
+
+def check_view_type(word: str, source: Any) -> None:
+    """Refuse (UsageError) a `-c TYPE` that names no type of the recording."""
+    from khronoscope.tui.commands import Aliases
+
+    types = source.resource_types()
+    if Aliases(types.values(), source.tmap.types()).resolve(word) is None:
+        known = sorted({*types, *source.tmap.types()})
+        shown = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
+        raise UsageError(
+            f"-c {word[:60]!r}: not a resource type of this recording (types: {shown or 'none'})"
+        )
+
+
+def clamp_at(at: int | None, source: Any) -> int | None:
+    """`--at` inside the recording: a moment before its start or after its end opens at that
+    end, and a line on stderr says so (the app would otherwise show an empty past)."""
+    start, end = source.start_t, source.end_t
+    if at is None or start is None or end is None:
+        return at
+    if start <= at <= end:
+        return at
+    edge, where = (start, "before its start") if at < start else (end, "after its end")
+    print(
+        f"khronoscope: --at {format_iso(at)} is {where} ({format_iso(start)} .. "
+        f"{format_iso(end)}): opening at {format_iso(edge)}",
+        file=sys.stderr,
+    )
+    return edge
 
 
 def _report_loss(path: Path, source: Any) -> None:

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from khronoscope.argtypes import number
 from khronoscope.cluster.options import ClusterOptions, add_cluster_arguments
 from khronoscope.commands._listen import (
     add_listen_argument,
@@ -86,13 +87,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_listen_argument(parser)
     parser.add_argument(
         "--status-every",
-        type=float,
+        type=number(0, 86400, low_open=True),
         default=10.0,
         metavar="SECONDS",
         help="when stderr is not a terminal, print the status line this often (default 10)",
     )
     add_retention_arguments(parser, default_age=None)
     add_cluster_arguments(parser)
+
+
+def new_recording_path(
+    text: str, what: str = "-o/--output", parse: Callable[[str], Path] = Path
+) -> Path:
+    """The file a new recording goes to, as typed (`parse` reads it: a path, or a file:// URL);
+    UsageError (exit 2) for a directory."""
+    if not text.strip():
+        raise UsageError(f"{what} is empty: give the file to record to (e.g. incident.khr)")
+    path = parse(text).expanduser()
+    if text.endswith(("/", os.sep)) or path.is_dir():
+        raise UsageError(
+            f"{what} {text[:200]!r} is a directory: give a file name in it "
+            f"(e.g. {str(path / 'recording.khr')[:200]})"
+        )
+    return path
 
 
 def check_new_file(path: Path) -> None:
@@ -118,9 +135,13 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--seal-every must be between 1 and 86400 seconds")
     retention = retention_from_args(args)
     listen_address(args)  # a bad --listen is refused before connecting
-    out = output_path(args.output)
+    target = output_path(args.output) if args.output.strip() else None
     spool = parse_size(args.upload_spool, "--upload-spool")
-    if isinstance(out, Path):
+    out: Path | str
+    if isinstance(target, str):
+        out = target  # s3://: checked when the store is opened (after connecting)
+    else:
+        out = new_recording_path(args.output, parse=lambda text: Path(output_path(text)))
         check_new_file(out)
     return asyncio.run(_record(args, out, retention, spool))
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta, tzinfo
+from decimal import Decimal
 
 NS = 1_000_000_000
 _UNITS_NS = {
@@ -20,6 +21,14 @@ _UNITS_NS = {
 _RELATIVE = re.compile(r"^([+-])\s*((?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+)$")
 _REL_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?$")
+_DURATION = re.compile(r"^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+$")
+
+# Moments are int64 nanoseconds in recordings and indexes: 1677-09-21 .. 2262-04-11. A time typed
+# outside that is a typo (`-99999999999999999999w`), refused before anything stores or prints it.
+MIN_T = -(2**63) + 1
+MAX_T = 2**63 - 1
+MAX_DURATION = 36500 * 86400 * NS
+"""The longest duration a user may type (100 years): longer ones are typos."""
 
 
 class TimeParseError(ValueError):
@@ -46,32 +55,75 @@ def parse_time(text: str, now: int | None = None, tz: tzinfo | None = None) -> i
         return now
     rel = _RELATIVE.match(s.replace(" ", ""))
     if rel:
-        total = 0
-        for amount, unit in _REL_PART.findall(rel.group(2)):
-            total += round(float(amount) * _UNITS_NS[unit])
-        return now + total if rel.group(1) == "+" else now - total
+        total = _duration_ns(rel.group(2), text)
+        return _in_range(now + total if rel.group(1) == "+" else now - total, text)
     zone = tz or _local_zone()
     clock = _CLOCK.match(s)
     if clock:
         hh, mm, ss, frac = clock.groups()
         h, m, sec = int(hh), int(mm), int(ss or 0)
         if h > 23 or m > 59 or sec > 59:
-            raise TimeParseError(f"bad clock time {text!r}: hours 0-23, minutes and seconds 0-59")
+            raise TimeParseError(
+                f"bad clock time {_shown(text)}: hours 0-23, minutes and seconds 0-59"
+            )
         today = datetime.fromtimestamp(now / NS, zone)
         moment = today.replace(hour=h, minute=m, second=sec, microsecond=0)
         extra = int((frac or "0").ljust(9, "0")) if frac else 0
-        return _to_ns(moment) + extra
+        return _in_range(_to_ns(moment) + extra, text)
     iso = s.replace(" ", "T", 1) if re.match(r"^\d{4}-\d{2}-\d{2} \d", s) else s
     try:
         moment = datetime.fromisoformat(iso.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         raise TimeParseError(
-            f"cannot read time {text!r}: use ISO 8601 (2026-11-23T14:32:05Z), "
+            f"cannot read time {_shown(text)}: use ISO 8601 (2026-11-23T14:32:05Z), "
             "a clock time of today (14:32, 14:32:05) or relative (-15m, -2h30m, +30s)"
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
-    return _to_ns(moment) + _sub_micro_ns(iso)
+    try:
+        t = _to_ns(moment) + _sub_micro_ns(iso)
+    except OverflowError:  # a naive year-1 time in a zone east of UTC
+        t = MIN_T - 1
+    return _in_range(t, text)
+
+
+def parse_duration(text: str) -> int:
+    """A positive duration: `7d`, `12h`, `1h30m`, `90s`, `500ms` as ns (up to MAX_DURATION).
+
+    Raises TimeParseError (one line) for anything else, 0, or a duration too long to be meant.
+    """
+    s = text.strip().lower().replace(" ", "")
+    if not _DURATION.match(s):
+        raise TimeParseError(f"{_shown(text)}: use a duration like 7d, 12h, 1h30m, 90s or 500ms")
+    total = _duration_ns(s, text)
+    if total <= 0:
+        raise TimeParseError(f"{_shown(text)}: the duration must be longer than 0")
+    return total
+
+
+def _duration_ns(units: str, text: str) -> int:
+    # exact decimal arithmetic: float("9" * 400) is inf, and round(inf) raises OverflowError
+    total = Decimal(0)
+    for amount, unit in _REL_PART.findall(units):
+        total += Decimal(amount) * _UNITS_NS[unit]
+        if total > MAX_DURATION:
+            raise TimeParseError(
+                f"{_shown(text)} is too long a duration: at most {MAX_DURATION // (86400 * NS)}d"
+            )
+    return int(total.to_integral_value())
+
+
+def _in_range(t: int, text: str) -> int:
+    if not MIN_T <= t <= MAX_T:
+        raise TimeParseError(
+            f"{_shown(text)} is out of range: khronoscope reads years 1678 to 2261"
+        )
+    return t
+
+
+def _shown(text: str) -> str:
+    # the user's text in a one-line message, cut when a typo made it huge
+    return repr(text if len(text) <= 40 else text[:37] + "...")
 
 
 def _sub_micro_ns(iso: str) -> int:

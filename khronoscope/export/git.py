@@ -1,9 +1,10 @@
 """Writing commits with Git's plumbing, leaving the user's index, work tree, config and hooks alone.
 
 Every command runs with `core.hooksPath=/dev/null` (plumbing like update-ref and fast-import
-would otherwise run the reference-transaction hook), identities and dates come from environment
-variables (the user's `user.*` config is never read or written), and inherited `GIT_*` variables
-that would redirect Git to another repository or index are dropped. Commits are built by one
+would otherwise run the reference-transaction hook) and `core.fsmonitor=false`, identities and
+dates come from environment variables (the user's `user.*` config is never read or written),
+and inherited `GIT_*` variables that would redirect Git to another repository or index are
+dropped. Commits are built by one
 `git fast-import` process on a temporary ref (a range of thousands of commits costs one
 process, not several per commit), then published with a compare-and-swap `update-ref`.
 """
@@ -36,7 +37,9 @@ _KEEP_ENV = frozenset(
         "GIT_CEILING_DIRECTORIES",
     }
 )
-_NO_HOOKS = ("-c", "core.hooksPath=/dev/null")
+# no command from the repository's config runs: hooks, and the fsmonitor (a command `status`
+# and `update-index` would start: a repository copied from elsewhere must not run its code)
+_NO_HOOKS = ("-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false")
 
 
 class GitError(KhronoscopeError):
@@ -178,6 +181,22 @@ def _describe(root: Path, created: bool) -> Repository:
     return Repository(root, bare, object_format or "sha1", created)
 
 
+def check_branch_name(branch: str) -> str:
+    """`branch` without `refs/heads/` if Git takes it as a branch name, else GitError (checked
+    before anything is created: a typo must not leave a new empty repository behind)."""
+    name = branch.removeprefix("refs/heads/")
+    ok = run_git(
+        Path(tempfile.gettempdir()),
+        "check-ref-format",
+        "--normalize",
+        f"refs/heads/{name}",
+        check=False,
+    )
+    if ok.returncode != 0 or name.startswith("-") or not name:
+        raise GitError(f"{branch[:100]!r} is not a valid branch name", exit_code=2)
+    return name
+
+
 def branch_ref(repo: Repository, branch: str | None) -> str:
     """`refs/heads/<branch>`, or the branch HEAD is on; a detached HEAD needs a branch."""
     if branch is None:
@@ -285,14 +304,18 @@ def update_ref(repo: Repository, ref: str, new: str, old: str | None, message: s
         )
 
 
-def fast_forward(worktree: Path, old: str | None, new: str, empty_tree: str) -> bool:
-    """Bring a clean work tree (and its index) from `old` to `new`; False if git refused.
+def fast_forward(worktree: Path, old: str | None, new: str, empty_tree: str) -> str | None:
+    """Bring a clean work tree (and its index) from `old` to `new`; None when done, else git's
+    reason for refusing (nothing was changed).
 
     `read-tree -m -u OLD NEW` is the two-tree fast-forward: it refuses, changing nothing, when
     a tracked file was edited meanwhile or an untracked file is in the way, and runs no hooks.
+    It trusts the index's file stats, which a copy (`cp -a`, a restore) makes stale: the index
+    is refreshed first (as `git status` does), so unchanged files are seen as unchanged.
     """
+    run_git(worktree, "update-index", "-q", "--refresh", check=False)
     proc = run_git(worktree, "read-tree", "-m", "-u", old or empty_tree, new, check=False)
-    return proc.returncode == 0
+    return None if proc.returncode == 0 else first_line(proc.stderr)
 
 
 def empty_tree(repo: Repository) -> str:

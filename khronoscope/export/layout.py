@@ -5,6 +5,9 @@ forbids `%` in names, so the encoding is injective, and names that differ only i
 distinct on case-insensitive filesystems. A name whose encoding is too long for one path
 component is truncated and given a hash suffix after `_`, a character the encoding never
 produces, so a hashed name cannot collide with an encoded one.
+
+A directory (a namespace, a type) never starts with `.`: one named `.git`, `..` or like the
+export's own metadata file would clash with Git or with the export, so its dot is encoded too.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import hashlib
 from dataclasses import dataclass
 
 from khronoscope.core.types import ObjectKey
+from khronoscope.errors import UsageError
 
 CLUSTER_DIR = "_cluster"
 METADATA_FILE = ".khronoscope-export.yaml"
@@ -49,6 +53,12 @@ def decode(component: str) -> str | None:
     return raw.decode("utf-8")
 
 
+def encode_dir(name: str) -> str:
+    """A directory component: `encode`, with a leading `.` encoded too (`.git` -> `%2Egit`)."""
+    enc = encode(name)
+    return "%2E" + enc[1:] if enc.startswith(".") else enc
+
+
 def file_component(name: str) -> str:
     """The file name (without suffix) of an object name, hashed when too long."""
     enc = encode(name)
@@ -70,12 +80,12 @@ def file_component(name: str) -> str:
 
 def type_dir(type_name: str) -> str:
     """The directory of a resource type: the bare plural for core, `<plural>.<group>` else."""
-    return encode(type_name)
+    return encode_dir(type_name)
 
 
 def path_for(key: ObjectKey, prefix: str = "") -> str:
     """The repository path of an object's file."""
-    scope = encode(key.namespace) if key.namespace else CLUSTER_DIR
+    scope = encode_dir(key.namespace) if key.namespace else CLUSTER_DIR
     rel = f"{scope}/{type_dir(key.type)}/{file_component(key.name)}{SUFFIX}"
     return join(prefix, rel)
 
@@ -85,11 +95,18 @@ def join(prefix: str, rel: str) -> str:
     return f"{prefix}/{rel}" if prefix else rel
 
 
-def normalize_prefix(prefix: str) -> str:
-    """A prefix as a clean relative path without trailing slash ("" for the root)."""
+def normalize_prefix(prefix: str, what: str = "the export prefix") -> str:
+    """A prefix as a clean relative path without trailing slash ("" for the root).
+
+    UsageError (`what` names the option) for one that leaves the repository or enters `.git`.
+    """
     parts = [p for p in prefix.replace("\\", "/").split("/") if p not in ("", ".")]
-    if any(p == ".." for p in parts):
-        raise ValueError(f"export prefix {prefix!r} must stay inside the repository")
+    if any(p == ".." for p in parts) or prefix.startswith(("/", "\\")):
+        raise UsageError(f"{what} {prefix[:100]!r} must be a directory inside the repository")
+    if any(p.lower() == ".git" for p in parts):
+        raise UsageError(f"{what} {prefix[:100]!r} must not be inside .git")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in prefix):
+        raise UsageError(f"{what} {prefix[:100]!r} holds a control character")
     return "/".join(parts)
 
 

@@ -97,9 +97,10 @@ def write_moment(
     with exclusive(repo_path):
         target = prepare(repo_path, branch, state.scope.prefix)
         renderer = Renderer(state.cluster, state.types, state.scope)
+        renderer.base_filters = target.filters
         snap = render(state, renderer, progress)
         keep_dirs = {layout.type_dir(name) for name in snap.kept}
-        target.tree.replace_all(snap.files, keep_dirs, snap.held)
+        target.tree.replace_all(snap.files, keep_dirs, snap.held, state.scope.owner())
         ops, counts = target.tree.take(renderer.metadata)
         files = sum(1 for _ in target.tree.object_paths())
         result = ExportResult(

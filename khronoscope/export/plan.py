@@ -119,17 +119,27 @@ class ExportTree:
         self._pending[path] = data
 
     def replace_all(
-        self, files: dict[str, bytes], keep_type_dirs: set[str], keep_paths: Iterable[str] = ()
+        self,
+        files: dict[str, bytes],
+        keep_type_dirs: set[str],
+        keep_paths: Iterable[str] = (),
+        owns: Callable[[str], bool] | None = None,
     ) -> None:
-        """Stage the tree to be exactly `files`, except object files of the kept types and the
-        `keep_paths` (files left as they are)."""
+        """Stage the tree to be exactly `files` within the export's scope (`owns`, a test of a
+        path relative to the prefix; None: every object file), except files of kept types and
+        the `keep_paths` (files left as they are).
+
+        Files outside the scope are never removed: they belong to other (scoped) exports."""
         keep = set(keep_paths)
         for path in list(self.object_paths()):
-            if path not in files and path not in keep:
-                rel = self.rel(path)
-                parsed = layout.parse(rel) if rel else None
-                if parsed is None or parsed.type_dir not in keep_type_dirs:
-                    self.stage(path, None)
+            if path in files or path in keep:
+                continue
+            rel = self.rel(path)
+            parsed = layout.parse(rel) if rel else None
+            if parsed is not None and parsed.type_dir in keep_type_dirs:
+                continue
+            if owns is None or (rel is not None and owns(rel)):
+                self.stage(path, None)
         for path, data in files.items():
             self.stage(path, data)
 

@@ -83,6 +83,7 @@ def _export(
 ) -> RangeResult:
     target = prepare(repo_path, branch, scope.prefix)
     renderer = Renderer.of(source, scope)
+    renderer.base_filters = target.filters
     kept = kept_types(source, t1, scope)
 
     start, resumed = t1, None
@@ -127,7 +128,8 @@ def _stage_snapshot(
 ) -> tuple[tuple[list, Counts], MomentState, Snapshot]:
     state = read_moment(source, t, scope)
     snap = render(state, renderer)
-    tree.replace_all(snap.files, {layout.type_dir(name) for name in kept}, snap.held)
+    kept_dirs = {layout.type_dir(name) for name in kept}
+    tree.replace_all(snap.files, kept_dirs, snap.held, scope.owner())
     return tree.take(renderer.metadata), state, snap
 
 

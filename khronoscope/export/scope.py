@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from khronoscope.core.types import ObjectKey, ResourceType
+from khronoscope.errors import UsageError
+from khronoscope.export import layout
 from khronoscope.export.layout import normalize_prefix
 from khronoscope.export.secrets import SecretsMode
 
@@ -61,6 +63,31 @@ class ExportScope:
             return False
         return self.include_skipped or not type_skipped(key.type)
 
+    def owner(self) -> Callable[[str], bool]:
+        """A test of a path (relative to the prefix): is that file this export's to write or
+        remove? A scoped export (`-t`, `-n`, the objects in view) leaves every file outside its
+        scope as it is: `-t configmaps` on a branch holding a cluster must not delete the rest.
+        """
+        if self.keys is not None:
+            paths = {layout.path_for(k) for k in self.keys}
+            return paths.__contains__
+        type_dirs = {layout.type_dir(t) for t in self.types} if self.types is not None else None
+        namespaces = self.namespaces
+
+        def owns(rel: str) -> bool:
+            parsed = layout.parse(rel)
+            if parsed is None:
+                return False
+            if type_dirs is not None and parsed.type_dir not in type_dirs:
+                return False
+            if namespaces is not None:
+                if parsed.namespace:
+                    return parsed.namespace in namespaces
+                return parsed.type_dir == "namespaces" and parsed.name in namespaces
+            return True
+
+        return owns
+
     def wants(self, key: ObjectKey, obj: dict[str, Any]) -> bool:
         """All filters, including the default skips that read the object."""
         if not self.wants_key(key):
@@ -98,6 +125,57 @@ def skip_reason(key: ObjectKey, obj: dict[str, Any]) -> str | None:
     if key.type == "secrets" and obj.get("type") in SKIPPED_SECRET_TYPES:
         return "generated credential"
     return None
+
+
+def merged_filters(old: Mapping[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """The filters a tree holds after an export with `new` on top of one with `old` (None: the
+    tree held no export). An export without filters rewrote the whole tree: `new`. A scoped
+    one added its scope to what was there: a filter absent on either side means everything,
+    and what the tree held of skipped objects is as before."""
+    narrowed = any(name in new for name in ("namespaces", "types", "objects"))
+    if old is None or not narrowed:
+        return new
+    out: dict[str, Any] = {"includeSkipped": bool(old.get("includeSkipped"))}
+    for name in ("namespaces", "types", "objects"):
+        a, b = old.get(name), new.get(name)
+        if isinstance(a, list) and isinstance(b, list):
+            out[name] = sorted({*map(str, a), *b})
+    return out
+
+
+def known_types(
+    names: Iterable[str], known: Mapping[str, ResourceType], present: Iterable[str] = ()
+) -> frozenset[str]:
+    """`resolve_types`, refusing (UsageError, exit 2) a name that matches no type the source
+    knows (`known`) or holds objects of (`present`): a typo must not scope an export (or a
+    comparison) to nothing."""
+    have = set(known) | set(present)
+    out: set[str] = set()
+    for raw in names:
+        resolved = resolve_types([raw], known)
+        if resolved and not resolved & have:
+            shown = ", ".join(sorted(have)[:8]) + (", ..." if len(have) > 8 else "")
+            raise UsageError(
+                f"unknown type {raw.strip()[:60]!r}: not a type of this source "
+                f"(known: {shown or 'none'})"
+            )
+        out |= resolved & have or resolved
+    return frozenset(out)
+
+
+def known_namespaces(names: Iterable[str], seen: Iterable[str]) -> frozenset[str]:
+    """The namespaces asked for, refusing (UsageError, exit 2) one the source never saw."""
+    have = {n for n in seen if n}
+    out = set()
+    for name in names:
+        if name not in have:
+            shown = ", ".join(sorted(have)[:8]) + (", ..." if len(have) > 8 else "")
+            raise UsageError(
+                f"unknown namespace {name[:63]!r}: nothing of it in this source "
+                f"(namespaces: {shown or 'none'})"
+            )
+        out.add(name)
+    return frozenset(out)
 
 
 def resolve_types(names: Iterable[str], known: Mapping[str, ResourceType]) -> frozenset[str]:

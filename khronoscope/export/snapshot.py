@@ -17,7 +17,7 @@ from khronoscope.export import layout, secrets, yamlfmt
 from khronoscope.export.changed_by import in_force_at
 from khronoscope.export.plan import FORMAT_VERSION
 from khronoscope.export.sanitize import sanitize
-from khronoscope.export.scope import ExportScope
+from khronoscope.export.scope import ExportScope, merged_filters
 from khronoscope.export.steps import Progress, Steps, objects_at, run_steps
 from khronoscope.export.target import check_time
 
@@ -32,6 +32,8 @@ class Renderer:
         self.scope = scope
         self.cluster = cluster
         self._types: dict[str, ResourceType] = dict(types)
+        # the filters of the export already on the branch: a scoped export adds to them
+        self.base_filters: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, source: HistorySource, scope: ExportScope) -> Renderer:
@@ -69,7 +71,7 @@ class Renderer:
                 "cluster": self.cluster,
                 "secrets": str(self.scope.secrets),
                 "types": sorted(type_names),
-                "filters": self.scope.as_metadata(),
+                "filters": merged_filters(self.base_filters, self.scope.as_metadata()),
             },
             top_level=False,
         )

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from khronoscope.core.source import HistorySource, recorded
 from khronoscope.core.timefmt import format_iso, now_ns
 from khronoscope.errors import KhronoscopeError
-from khronoscope.export import git
+from khronoscope.export import git, yamlfmt
 from khronoscope.export.plan import ExportTree, blob_hasher
 
 
@@ -26,6 +27,8 @@ class Target:
     worktrees: list[Path]
     tree: ExportTree
     base: dict[str, tuple[str, str]]
+    filters: dict[str, Any] | None = None
+    """The filters of the export the branch holds (None: none yet, or unreadable)."""
 
     def fresh_tree(self) -> ExportTree:
         """A new ExportTree over the branch tip (for a trial that may be thrown away)."""
@@ -56,7 +59,23 @@ def prepare(repo_path: Path | str, branch: str | None, prefix: str) -> Target:
             f"{where}branch {ref.removeprefix('refs/heads/')} holds files that are not a "
             "khronoscope export: choose another --branch (or --prefix)"
         )
-    return Target(repo, ref, old, worktrees, tree, base)
+    return Target(repo, ref, old, worktrees, tree, base, _filters(repo, base, tree))
+
+
+def _filters(
+    repo: git.Repository, base: dict[str, tuple[str, str]], tree: ExportTree
+) -> dict[str, Any] | None:
+    """The `filters` of the metadata file on the branch (what the tree holds so far)."""
+    entry = base.get(tree.metadata_path)
+    if entry is None:
+        return None
+    data = git.read_blobs(repo, [entry[1]]).get(entry[1], b"")
+    try:
+        meta = yamlfmt.load(data)
+    except (yamlfmt.YAMLError, UnicodeDecodeError):
+        return {}  # unreadable: as if it held everything, so nothing is narrowed
+    filters = meta.get("filters") if isinstance(meta, dict) else None
+    return filters if isinstance(filters, dict) else {}
 
 
 def publish(target: Target, new: str, reflog: str) -> None:
@@ -71,14 +90,16 @@ def publish(target: Target, new: str, reflog: str) -> None:
         return
     empty = git.empty_tree(repo)
     for worktree in target.worktrees:
-        if not git.fast_forward(worktree, target.old, new, empty):
+        refused = git.fast_forward(worktree, target.old, new, empty)
+        if refused is not None:
             if target.old:
                 git.update_ref(repo, target.ref, target.old, new, "khronoscope export: undo")
             else:
                 repo.git("update-ref", "-d", target.ref, new, check=False)
             raise ExportError(
-                f"{worktree} changed while exporting (a file was edited or is in the way): "
-                "nothing exported, try again"
+                f"nothing exported: the work tree {worktree} (branch {target.branch} checked "
+                f"out) cannot take the export ({refused}); commit, stash or move the file "
+                "git names, or export to another --branch"
             )
 
 

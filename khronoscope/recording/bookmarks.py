@@ -17,6 +17,7 @@ from pathlib import Path
 
 import platformdirs
 
+from khronoscope.core.files import is_plain_file, open_append
 from khronoscope.core.source import Bookmark
 from khronoscope.errors import KhronoscopeError
 from khronoscope.recording.records import key_from_list, key_to_list
@@ -40,7 +41,8 @@ class BookmarkSidecar:
         self.candidates = sidecar_candidates(recording)
         self.added: dict[int, Bookmark] = {}
         self.removed: set[int] = set()
-        self.path: Path | None = next((p for p in self.candidates if p.is_file()), None)
+        # a symlink planted at a candidate is never read or appended to
+        self.path: Path | None = next((p for p in self.candidates if is_plain_file(p)), None)
         if self.path is not None:
             self._read(self.path)
 
@@ -97,7 +99,7 @@ class BookmarkSidecar:
         for path in targets:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+                fd = open_append(path)  # O_NOFOLLOW, 0600
                 try:
                     os.write(fd, line)
                 finally:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import zstandard as zstd
 
+from khronoscope.core.files import create_new
 from khronoscope.core.types import ObjectKey
 from khronoscope.errors import KhronoscopeError
 from khronoscope.recording import format as fmt
@@ -123,7 +124,9 @@ def compact(
         tmp = path.with_name(path.name + ".compacting")
         header = dict(reader.header)
         header["compacted"] = {"start": start_t, "dropped_changes": dropped}
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # a leftover of a crash goes; a symlink planted there is removed, never followed
+        tmp.unlink(missing_ok=True)
+        fd = create_new(tmp)
         try:
             index = _write(fd, reader, header, state, extras, start_t, kept, dropped)
             if final_index:

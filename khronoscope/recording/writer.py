@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import zstandard as zstd
 
 from khronoscope import __version__
+from khronoscope.core.files import create_new, open_append
 from khronoscope.core.provenance import Provenance
 from khronoscope.core.source import Bookmark, Gap, SourceInfo, TypeStatus
 from khronoscope.core.timefmt import format_iso, now_ns
@@ -77,8 +78,8 @@ class FileOutput:
     """An unbuffered file descriptor: each write_all is os.write calls of whole blocks."""
 
     def __init__(self, path: Path, exclusive: bool = True) -> None:
-        flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_APPEND)
-        self.fd = os.open(path, flags, 0o600)  # recordings hold cluster state: owner only
+        # recordings hold cluster state: owner only, and never through a symlink
+        self.fd = create_new(path) if exclusive else open_append(path)
         self.dir_fd_path = path.parent
         self._locked = False
         try:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import base64
-import os
 from pathlib import Path
 
 import yaml
+
+from khronoscope.core.files import replace_file
 
 
 def kubeconfig_text(
@@ -42,9 +43,5 @@ def write_kubeconfig(
 ) -> Path:
     """Write a kubeconfig readable only by its owner (it holds a token)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(kubeconfig_text(server, token, user, context, namespace, ca_pem))
-    os.replace(tmp, path)
+    replace_file(path, kubeconfig_text(server, token, user, context, namespace, ca_pem).encode())
     return path

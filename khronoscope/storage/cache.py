@@ -266,7 +266,11 @@ class BlockCache:
         """Remove least recently used blocks until under the cap's low-water mark; returns the
         bytes removed (0 when another process is evicting)."""
         self._ensure_root()
-        lock_fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, _FILE_MODE)
+        try:
+            flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW
+            lock_fd = os.open(self.root / ".lock", flags, _FILE_MODE)
+        except OSError:
+            return 0  # a link planted at the lock (never followed), or no room: not this time
         try:
             try:
                 fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -7,6 +7,7 @@ footer and the command palette are all generated from it, so none can drift from
 
 from __future__ import annotations
 
+import itertools
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field
@@ -257,6 +258,46 @@ def normalize_key(key: str) -> str:
     return _character_to_key(key) if len(key) == 1 else key.lower() if "+" in key else key
 
 
+# Textual's names of the keys that are not characters (textual.keys.Keys; a test checks)
+NAMED_KEYS = frozenset(
+    {
+        "escape", "enter", "return", "tab", "space", "backspace", "delete", "insert", "home",
+        "end", "pageup", "pagedown", "up", "down", "left", "right",
+        *(f"f{n}" for n in range(1, 25)),
+    }
+)  # fmt: skip
+MODIFIERS = ("ctrl", "shift", "alt", "meta", "super", "hyper")
+
+
+def is_key(key: str) -> bool:
+    """True if `key` (as normalize_key leaves it) names a key Textual can report: a character
+    or its name (`y`, `G`, `question_mark`), a named key (`escape`, `f5`), with modifiers."""
+    *mods, base = key.split("+") if key not in ("+", "plus") else [key]
+    if any(m not in MODIFIERS for m in mods) or len(set(mods)) != len(mods) or not base:
+        return False
+    if len(base) == 1:
+        return base.isprintable() and not base.isspace()
+    if base in NAMED_KEYS or base in _REPLACEMENTS.values():
+        return True
+    return _character_named(base)
+
+
+def _character_named(name: str) -> bool:
+    # `less_than_sign` is the key of U+003C LESS-THAN SIGN: each `_` was a space or a `-`
+    words = name.split("_")
+    if len(words) > 8:
+        return False
+    for seps in itertools.product(" -", repeat=len(words) - 1):
+        text = words[0] + "".join(sep + word for sep, word in zip(seps, words[1:], strict=True))
+        try:
+            ch = unicodedata.lookup(text)
+        except KeyError:
+            continue
+        if _character_to_key(ch) == name:
+            return True
+    return False
+
+
 def _parse_keys(value: Any) -> tuple[str, ...] | None:
     if isinstance(value, str):
         # "," alone is the comma key; otherwise commas separate keys
@@ -300,6 +341,13 @@ def read_file(text: str, source: str) -> tuple[dict[str, tuple[str, ...]], list[
         if keys is None:
             problems.append(
                 f'{source}: {action_id} must be a key or keys like "y" or "ctrl+c,q" (ignored)'
+            )
+            continue
+        bad = [k for k in keys if not is_key(k)]
+        if bad:
+            problems.append(
+                f"{source}: {action_id} = {bad[0][:40]!r} is not a key: use a character, a name "
+                'like "escape", "enter", "f5", "pageup", or "ctrl+"/"shift+"/"alt+" one (ignored)'
             )
             continue
         found[action_id] = keys

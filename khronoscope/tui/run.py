@@ -32,7 +32,7 @@ def add_browser_arguments(parser: argparse.ArgumentParser, at_help: str = AT_HEL
         "--command",
         dest="view_type",
         metavar="TYPE",
-        default="pods",
+        default=None,  # None: pods (a recording without pods opens on pods without complaint)
         help="resource type to show first, as on the : line (default: pods)",
     )
     parser.add_argument(

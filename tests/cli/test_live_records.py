@@ -164,3 +164,35 @@ async def test_the_app_keeps_its_hot_window_in_memory_and_reads_older_history_ba
             await pilot.press("ctrl+c")
     finally:
         await live.close_live(session, rec)
+
+
+async def test_two_windows_on_one_context_in_the_same_second_record_to_two_files(
+    sim, tmp_path, monkeypatch
+):
+    """Both apps start recording: the second picks a free name instead of failing to start."""
+    from khronoscope.recording import recorder
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    same_second = time.time_ns()
+    original = recorder.default_recording_path
+    monkeypatch.setattr(
+        recorder,
+        "default_recording_path",
+        lambda context, start=None: original(context, same_second),
+    )
+    options = ClusterOptions(kubeconfig=str(sim.kubeconfig_path), include=("configmaps",))
+    opened = []
+    try:
+        for _ in range(2):
+            plan = live.recording_plan(_args())
+            opened.append(await live.open_live(ClusterSession, options, BrowserSettings(), plan))
+    finally:
+        for _app, session, rec in opened:
+            await live.close_live(session, rec)
+    paths = [rec.path for _app, _session, rec in opened]
+    assert len(paths) == 2 and paths[0] != paths[1]
+    assert paths[1].name == paths[0].name.replace(".khr", "-2.khr")
+    for path in paths:
+        src = open_any(path)
+        assert src.problems() == [] and src.header["options"]["command"] == "live"
+        src.close()

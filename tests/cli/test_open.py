@@ -177,3 +177,62 @@ def test_the_first_screens_type_is_there_before_the_rest(tmp_path):
     src.load_all()
     assert set(src.tmap.keys_at(end)) == set(rec.live.keys_at(end))
     src.close()
+
+
+@pytest.mark.parametrize(
+    ("at", "edge", "where"),
+    [
+        ("2001-01-01T00:00:00Z", "start", "before its start"),
+        ("-3650d", "start", "before its start"),
+        ("+1h", "end", "after its end"),
+        ("2200-01-01T00:00:00Z", "end", "after its end"),
+    ],
+)
+def test_open_at_far_outside_the_recording_opens_at_its_edge_and_says_so(
+    tmp_path, capsys, monkeypatch, at, edge, where
+):
+    from khronoscope.core.timefmt import format_iso
+    from khronoscope.tui import app as app_module
+
+    rec = record(tmp_path / "r.khr", count=300)
+    opened: list[BrowserSettings] = []
+
+    class NoApp:
+        def __init__(self, source, settings) -> None:
+            opened.append(settings)
+
+        def run(self) -> None:
+            return None
+
+    monkeypatch.setattr(app_module, "create_app", NoApp)
+    assert cli.main(["open", str(rec.path), "--at", at]) == 0
+    err = capsys.readouterr().err
+    src = RecordingSource(rec.path)
+    expected = src.start_t if edge == "start" else src.end_t
+    src.close()
+    assert opened[0].at == expected
+    notes = [line for line in err.splitlines() if line.startswith("khronoscope: --at")]
+    assert (
+        len(notes) == 1 and where in notes[0] and f"opening at {format_iso(expected)}" in notes[0]
+    )
+
+
+def test_open_at_inside_the_recording_is_taken_as_given(tmp_path, capsys, monkeypatch):
+    from khronoscope.tui import app as app_module
+
+    rec = record(tmp_path / "r.khr", count=300)
+    opened: list[BrowserSettings] = []
+    monkeypatch.setattr(
+        app_module, "create_app", lambda source, settings: opened.append(settings) or _NoRun()
+    )
+    t = rec.changes[150].t
+    from khronoscope.core.timefmt import format_iso
+
+    assert cli.main(["open", str(rec.path), "--at", format_iso(t)]) == 0
+    assert opened[0].at == t
+    assert "--at" not in capsys.readouterr().err
+
+
+class _NoRun:
+    def run(self) -> None:
+        return None

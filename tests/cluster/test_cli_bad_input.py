@@ -30,6 +30,7 @@ async def _khronoscope(*args: str, home: str) -> tuple[int, str, str]:
         ("unknown context", "context 'prod' not found", 1),
         ("expired token", "rejected the credentials (401 Unauthorized)", 1),
         ("unknown type", "unknown resource type 'gizmos'", 2),
+        ("included and excluded", "'pods' (pods) is both included and excluded", 2),
         ("unreachable", "cannot reach the API server", 1),
     ],
 )
@@ -42,6 +43,8 @@ async def test_one_line_and_an_exit_status(sim: SimCluster, tmp_path, case, expe
         "unknown context": ["--kubeconfig", good, "--context", "prod"],
         "expired token": ["--kubeconfig", str(tmp_path / "expired")],
         "unknown type": ["--kubeconfig", good, "--include", "pods,gizmos"],
+        # different names of one type: only discovery can tell they contradict
+        "included and excluded": ["--kubeconfig", good, "--include", "po,cm", "--exclude", "pods"],
         "unreachable": ["--kubeconfig", good],
     }[case]
     doc["users"][0]["user"]["token"] = "expired"

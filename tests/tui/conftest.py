@@ -33,7 +33,7 @@ def source_kind(request) -> str:
     return request.param
 
 
-def recorded(memory: testing.MemorySource, path):
+def recorded(memory: testing.MemorySource, path, seal_raw: int = 20_000):
     """`memory` written as a segmented recording (segments of a few changes, so views cross
     segment boundaries and bases) and opened as `khronoscope open` opens it."""
     from khronoscope.core.source import SourceInfo
@@ -43,7 +43,7 @@ def recorded(memory: testing.MemorySource, path):
     from khronoscope.recording.segments.writer import SegmentedWriter, SegmentOptions
 
     options = SegmentOptions(
-        seal_raw=20_000, autoflush=False, background=False, base_every=3, refs_reach=4
+        seal_raw=seal_raw, autoflush=False, background=False, base_every=3, refs_reach=4
     )
     info = SourceInfo(memory.info.cluster, memory.info.context, memory.info.server_version)
     writer = SegmentedWriter.create_local(path, info, start=testing.T0, writer_options=options)
@@ -57,7 +57,9 @@ def make_app(source, source_kind, tmp_path_factory) -> Callable[..., Khronoscope
     """Build the app through `create_app`, paused at `seconds` after T0, UTC, fixed now (over
     the scenario as it is then, recorded first for the `recorded` kind)."""
 
-    def make(seconds: float | None = 155, src=None, **options) -> KhronoscopeApp:
+    def make(
+        seconds: float | None = 155, src=None, seal_raw: int = 20_000, **options
+    ) -> KhronoscopeApp:
         at = testing.at(seconds) if seconds is not None else None
         options.setdefault("clock", lambda: NOW)
         settings = BrowserSettings(at=at, tz=UTC, **options)
@@ -65,7 +67,7 @@ def make_app(source, source_kind, tmp_path_factory) -> Callable[..., Khronoscope
         if source_kind == "recorded" and isinstance(shown, testing.MemorySource):
             if shown.is_live:
                 pytest.skip("a live session's view: nothing recorded to read back")
-            shown = recorded(shown, tmp_path_factory.mktemp("rec") / "incident.khr")
+            shown = recorded(shown, tmp_path_factory.mktemp("rec") / "incident.khr", seal_raw)
         return create_app(shown, settings)
 
     return make

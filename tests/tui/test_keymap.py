@@ -82,6 +82,27 @@ def test_unknown_ids_and_bad_values_are_reported_the_rest_applies(tmp_path):
     assert any("table.describe must be a key" in p for p in keymap.problems)
 
 
+@pytest.mark.parametrize("bad", ["esc", "ctrlx+q", "f25", "qq", "ctrl+", "ctrl+ctrl+c", "Escape"])
+def test_keys_that_are_not_keys_are_reported_and_the_default_kept(tmp_path, bad):
+    """A key Textual never reports would leave the action unbound, silently."""
+    path = write(tmp_path, f'[table]\nyaml = "{bad}"\ndescribe = "x"\n')
+    keymap, _ = load_keymap([(path, True)])
+    assert keymap.keys["table.yaml"] == default_keys()["table.yaml"]
+    assert keymap.keys["table.describe"] == ("x",)  # the rest of the file applies
+    assert [p for p in keymap.problems if "table.yaml" in p and "is not a key" in p]
+
+
+def test_every_textual_key_name_is_a_key():
+    from textual.keys import Keys
+
+    from khronoscope.tui.keymap import is_key, normalize_key
+
+    names = [k.value for k in Keys if not k.value.startswith("<") and k.value != "ctrl-at"]
+    assert [n for n in names if not is_key(normalize_key(n))] == []
+    printable = [chr(c) for c in range(33, 127)]
+    assert [c for c in printable if not is_key(normalize_key(c))] == []
+
+
 def test_malformed_file_is_one_startup_line_and_defaults(tmp_path):
     path = write(tmp_path, "[table\nyaml = 'v'\n")
     keymap, startup = load_keymap([(path, False)])

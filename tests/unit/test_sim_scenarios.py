@@ -146,3 +146,30 @@ async def test_pod_conditions_move_their_transition_time_only_when_their_status_
             where = f"{ev.key} {cond['type']}"
             assert cond["lastTransitionTime"] == old["lastTransitionTime"], where
     assert compared > 100
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("scale:pods=-1", "option pods must be a whole number from 0 to 1000000, not '-1'"),
+        ("scale:pods=abc", "option pods must be a whole number"),
+        ("scale:nodes=0", "option nodes must be a whole number from 1"),
+        ("scale:foo=1", "unknown option 'foo' (its options are nodes, pods, namespaces, churn)"),
+        ("default:foo=1", "unknown option 'foo' (it takes no options)"),
+        ("quiet:period=nan", "option period must be a number from 0 to 86400"),
+    ],
+)
+def test_scenario_options_are_checked_when_the_scenario_is_built(spec, message) -> None:
+    """Before the cluster starts serving (not in the scenario's first tick, too late)."""
+    with pytest.raises(SimError) as err:
+        SimCluster(spec)
+    assert message in str(err.value)
+
+
+def test_scenario_options_take_numbers_from_the_command_line_or_from_code() -> None:
+    from khronoscope.sim.scenarios import get_scenario
+
+    a = get_scenario("scale:pods=30,churn=5")
+    b = get_scenario("scale", pods=30, churn="5")
+    assert a.options == b.options == {"nodes": 50, "pods": 30, "namespaces": 20, "churn": 5}
+    assert get_scenario("quiet:period=0").options == {"period": 0.0}

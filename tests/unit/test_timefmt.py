@@ -79,3 +79,53 @@ def test_format_age_matches_kubectl(seconds, age):
 def test_format_offset():
     assert format_offset(-(15 * 60 + 3) * NS) == "-15m03s"
     assert format_offset(2 * 3600 * NS + 30 * 60 * NS) == "+2h30m"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "-99999999999999999999w",
+        "+99999999999999999999w",
+        "-" + "9" * 400 + "s",
+        "9999-12-31T23:59:59Z",
+        "0001-01-01T00:00:00+01:00",
+        "1500-01-01",
+    ],
+)
+def test_times_that_overflow_are_one_clear_error(text):
+    """Moments are int64 nanoseconds: anything outside (a typo) is refused, never an
+    OverflowError later when it is stored or printed."""
+    with pytest.raises(TimeParseError) as err:
+        parse_time(text, now=NOW)
+    message = str(err.value)
+    assert "\n" not in message and len(message) < 200
+    assert "too long" in message or "out of range" in message
+
+
+def test_the_range_edges_are_moments_that_print():
+    from khronoscope.core.timefmt import MAX_T, MIN_T
+
+    assert parse_time("2262-04-11T00:00:00Z") < MAX_T
+    assert parse_time("1678-01-01T00:00:00Z") > MIN_T
+    assert format_iso(MAX_T).startswith("2262-04-11") and format_iso(MIN_T).startswith("1677")
+
+
+@pytest.mark.parametrize(
+    ("text", "ns"),
+    [("7d", 7 * 86400 * NS), ("1h30m", 5400 * NS), ("500ms", NS // 2), ("0.5s", NS // 2)],
+)
+def test_parse_duration(text, ns):
+    from khronoscope.core.timefmt import parse_duration
+
+    assert parse_duration(text) == ns
+
+
+@pytest.mark.parametrize(
+    "text", ["", "0s", "-1h", "nan", "inf", "1e3s", "99999999999999999999w", "36501d"]
+)
+def test_bad_durations_are_one_clear_error(text):
+    from khronoscope.core.timefmt import parse_duration
+
+    with pytest.raises(TimeParseError) as err:
+        parse_duration(text)
+    assert "\n" not in str(err.value)

@@ -181,7 +181,7 @@ def pack_header(header: dict[str, Any]) -> bytes:
 
 class BlockCache:
     """Decompressed blocks by (segment seq, type, block index), least recently used dropped
-    first once `budget` bytes are held. Thread-safe (a prefetch worker fills it too)."""
+    first once `budget` bytes are held. Thread-safe (the app reads in worker threads)."""
 
     def __init__(self, budget: int) -> None:
         self.budget = budget

@@ -35,6 +35,7 @@ from khronoscope.recording.segments.windows import (
 )
 from khronoscope.temporal import codec
 from khronoscope.temporal.map import ChangeRef, Namespaces, TemporalMap, _ns_set
+from khronoscope.temporal.rows import ROW_CACHE_MAX
 
 RowFn = Callable[[str, dict[str, Any]], Hashable]
 ROW_CACHE = 32_768
@@ -86,6 +87,7 @@ class LazyHistory:
         self.window_budget = window_bytes
         self._rows: OrderedDict[tuple[int, str, int], Hashable] = OrderedDict()
         self.row_cache = row_cache
+        self.rows_computed = 0  # rows made by row_fn since opening (what the views cost)
         self._histories: OrderedDict[ObjectKey, list[tuple[int, int, int, int]]] = OrderedDict()
         self._filters: dict[int, bytes | None] = {}
         self._kid_logs: OrderedDict[int, list[ObjectKey]] = OrderedDict()
@@ -277,6 +279,10 @@ class LazyHistory:
         if fn is None:
             return [True] * len(refs)
         rows = self._rows
+        if len(refs) > self.row_cache:
+            # a view reading a whole big table (a sort by a column): keep it all, as RowCache
+            # does, or every jump prints it again
+            self.row_cache = min(len(refs) + len(refs) // 4, ROW_CACHE_MAX)
         out: list[Hashable] = [None] * len(refs)
         missing: dict[int, list[int]] = {}
         for n, (_, seq, rid) in enumerate(refs):
@@ -293,6 +299,7 @@ class LazyHistory:
                 if raw is None:  # unreadable (reported): the version exists, its content is lost
                     raw = _unknown(keys[n], refs[n])
                 row = fn(type_, codec.unpack(raw))
+                self.rows_computed += 1
                 out[n] = row
                 rows[(seq, type_, refs[n][2])] = row
         while len(rows) > self.row_cache:

@@ -14,7 +14,7 @@ V = TypeVar("V")
 
 class ByteLRU(Generic[K, V]):
     """Values by key; the least recently used go once the weights pass `budget` (the newest
-    one always stays). Thread-safe: a prefetch worker may fill it."""
+    one always stays). Thread-safe: the app reads in worker threads."""
 
     def __init__(self, budget: int, weight: Callable[[V], int]) -> None:
         self.budget = budget

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import random
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
@@ -139,16 +140,68 @@ class Script:
                 yield from out
 
 
+class ScenarioOptionError(ValueError):
+    """An option a scenario does not take, or a value out of its range (one line)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioOption:
+    """One option a scenario takes: its default and the range of values that make sense."""
+
+    default: float
+    low: float
+    high: float
+    integer: bool = True
+
+    def read(self, scenario: str, key: str, value: Any) -> float:
+        """`value` (a string from the command line, or a number) checked against the range."""
+        kind = "a whole number" if self.integer else "a number"
+        try:
+            number = int(str(value), 10) if self.integer else float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if not math.isfinite(number) or not self.low <= number <= self.high:
+            raise ScenarioOptionError(
+                f"scenario {scenario}: option {key} must be {kind} from {_number(self.low)} "
+                f"to {_number(self.high)}, not {str(value)[:40]!r}"
+            )
+        return number
+
+
+def _number(x: float) -> str:
+    return str(int(x)) if x == int(x) else f"{x:g}"
+
+
 class Scenario(ABC):
     """A named, seeded script of cluster life; `ops()` is its deterministic timed sequence."""
 
     name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
     options_help: ClassVar[str] = ""
+    option_specs: ClassVar[dict[str, ScenarioOption]] = {}
+    """The options the scenario takes; any other is refused when it is built."""
 
     def __init__(self, seed: int = 1, **options: Any) -> None:
         self.seed = seed
-        self.options = options
+        self.options = self.read_options(options)
+
+    @classmethod
+    def read_options(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """Every option checked (ScenarioOptionError), with the defaults of those not given."""
+        unknown = sorted(set(options) - set(cls.option_specs))
+        if unknown:
+            takes = (
+                f"its options are {', '.join(cls.option_specs)}"
+                if cls.option_specs
+                else "it takes no options"
+            )
+            raise ScenarioOptionError(
+                f"scenario {cls.name}: unknown option {unknown[0][:40]!r} ({takes})"
+            )
+        return {
+            key: spec.read(cls.name, key, options[key]) if key in options else spec.default
+            for key, spec in cls.option_specs.items()
+        }
 
     @abstractmethod
     def build(self, script: Script) -> None:

@@ -6,8 +6,17 @@ tick every `period` seconds, default 30, so that a watcher still sees life).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from khronoscope.sim.scenarios import objects as o
-from khronoscope.sim.scenarios.base import Create, Log, Patch, Scenario, Script
+from khronoscope.sim.scenarios.base import (
+    Create,
+    Log,
+    Patch,
+    Scenario,
+    ScenarioOption,
+    Script,
+)
 
 
 class QuietScenario(Scenario):
@@ -16,11 +25,14 @@ class QuietScenario(Scenario):
     name = "quiet"
     summary = "one node, one namespace, one pod; a ConfigMap tick every 30 s (options: period)"
     options_help = "period=30"
+    option_specs: ClassVar[dict[str, ScenarioOption]] = {
+        "period": ScenarioOption(30.0, 0.0, 86400.0, integer=False)  # 0: no ticks
+    }
 
     def build(self, script: Script) -> None:
         """Create the few objects, then tick."""
         self.s = script
-        self.period = float(self.options.get("period", 30))
+        self.period = float(self.options["period"])
         self.ticks = 0
         script.at(0.0, self._bootstrap)
         if self.period > 0:

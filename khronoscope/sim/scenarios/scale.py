@@ -13,17 +13,18 @@ all of them as soon as the first batch is applied.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from khronoscope.sim.scenarios import objects as o
-from khronoscope.sim.scenarios.base import NOW, Create, Delete, Patch, Scenario, Script
-
-
-def _int(options: dict[str, Any], key: str, default: int) -> int:
-    value = int(options.get(key, default))
-    if value < 0:
-        raise ValueError(f"scenario option {key} must be >= 0")
-    return value
+from khronoscope.sim.scenarios.base import (
+    NOW,
+    Create,
+    Delete,
+    Patch,
+    Scenario,
+    ScenarioOption,
+    Script,
+)
 
 
 class ScaleScenario(Scenario):
@@ -32,13 +33,19 @@ class ScaleScenario(Scenario):
     name = "scale"
     summary = "N nodes, M pods, steady churn (benchmarks); options nodes, pods, namespaces, churn"
     options_help = "nodes=50,pods=10000,namespaces=20,churn=100"
+    option_specs: ClassVar[dict[str, ScenarioOption]] = {
+        "nodes": ScenarioOption(50, 1, 100_000),
+        "pods": ScenarioOption(10_000, 0, 1_000_000),
+        "namespaces": ScenarioOption(20, 1, 100_000),
+        "churn": ScenarioOption(100, 0, 1_000_000),
+    }
 
     def build(self, script: Script) -> None:
         """Create everything at t=0, then churn forever."""
-        self.n_nodes = max(1, _int(self.options, "nodes", 50))
-        self.n_pods = _int(self.options, "pods", 10_000)
-        self.n_ns = max(1, _int(self.options, "namespaces", 20))
-        self.churn = _int(self.options, "churn", 100)
+        self.n_nodes = int(self.options["nodes"])
+        self.n_pods = int(self.options["pods"])
+        self.n_ns = int(self.options["namespaces"])
+        self.churn = int(self.options["churn"])
         self.s = script
         self.pods: list[tuple[str, str, str, str, int]] = []  # ns, name, node, app, restarts
         self.serial = 0

@@ -24,6 +24,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
+from khronoscope.core.files import replace_file
 from khronoscope.core.safetext import safe_block, safe_line
 from khronoscope.core.timefmt import format_clock
 from khronoscope.core.types import ObjectKey
@@ -62,7 +63,7 @@ def remember(repo: str, branch: str) -> None:
     path = state_file()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"repo": repo, "branch": branch}), encoding="utf-8")
+        replace_file(path, json.dumps({"repo": repo, "branch": branch}).encode())
     except OSError:
         pass
 
