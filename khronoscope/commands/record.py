@@ -274,11 +274,12 @@ async def _record(
     span = ""
     if s.last_t is not None:
         span = f", up to {format_iso(s.last_t)}"
+    held = f"holds {s.changes:,} changes ({_size(s.bytes)}){span}"
+    if remote is not None and remote.resumed is not None:
+        # it went on with an existing recording: this run's changes, the whole size
+        held = f"holds {s.changes:,} more changes ({_size(s.bytes)} in all){span}"
     print(
-        safe_line(
-            f"khronoscope: stopped; {out} holds {s.changes:,} changes ({_size(s.bytes)}){span}; "
-            f"replay it with: khronoscope open {out}"
-        ),
+        safe_line(f"khronoscope: stopped; {out} {held}; replay it with: khronoscope open {out}"),
         file=sys.stderr,
     )
     return 0
