@@ -21,9 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from khronoscope.tui import testing
 from khronoscope.tui.app import create_app
 from khronoscope.tui.settings import BrowserSettings
+from tests import testing
 
 
 def build(objects: int) -> testing.MemorySource:

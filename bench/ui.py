@@ -12,7 +12,7 @@ view, `}` over one pod), each frame = cursor move + table update + table and tim
 target <= 50 ms. Also: the timeline's density pass, "what changed" over the whole past, and
 one pod's history lines.
 
-The default source is the synthetic scale scenario (khronoscope.tui.testing: objects written
+The default source is the synthetic scale scenario (tests.testing: objects written
 straight into a TemporalMap, with a past of `--history` changes). `--sim` runs the real
 thing: the simulated cluster's `scale` scenario over HTTP, watched by a ClusterSession (needs
 khronoscope.sim and khronoscope.cluster), its churn live while the figures are taken.
@@ -35,7 +35,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from khronoscope.core.timefmt import NS, now_ns
 from khronoscope.printers import row_for
-from khronoscope.tui import testing
 from khronoscope.tui.app import create_app
 from khronoscope.tui.settings import BrowserSettings
 from khronoscope.tui.travel import StepScope
@@ -43,6 +42,7 @@ from khronoscope.tui.versions import ObjectHistory
 from khronoscope.tui.whatchanged import what_changed
 from khronoscope.tui.widgets.table import ResourceTable
 from khronoscope.tui.widgets.timeline import Timeline, densities
+from tests import testing
 
 SIZE = (160, 45)
 GC_PAUSES: list[tuple[int, float]] = []

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import copy
-import difflib
 import sys
 from collections.abc import Callable
 from typing import Any, TextIO
@@ -23,8 +21,7 @@ from khronoscope.core.timefmt import format_iso
 from khronoscope.core.types import ObjectKey
 from khronoscope.errors import UsageError
 from khronoscope.export.scope import resolve_types
-from khronoscope.export.secrets import SecretsMode, prepare
-from khronoscope.export.yamlfmt import dump
+from khronoscope.printers.objdiff import ObjectDiff, object_diff
 from khronoscope.recording.loss import ReportsLoss
 from khronoscope.recording.opening import open_any
 
@@ -108,27 +105,27 @@ def key_filter(args: argparse.Namespace, source: HistorySource) -> Callable[[Obj
     return wanted
 
 
-def shown(key: ObjectKey, obj: dict[str, Any] | None, secrets: bool) -> dict[str, Any] | None:
-    """The object as it may be printed: Secret values redacted unless asked for."""
-    if obj is None or key.type != "secrets" or secrets:
-        return obj
-    return prepare(copy.deepcopy(obj), SecretsMode.REDACT)
-
-
-def yaml_diff(
+def object_change(
     key: ObjectKey,
     old: dict[str, Any] | None,
     new: dict[str, Any] | None,
     t1: int,
     t2: int,
+    show_all: bool,
+    show_secrets: bool,
     by: str = "",
-) -> str:
-    """A unified diff of the YAML of two versions (empty when they are equal); `by` (who
-    made the new one) goes in its header."""
-    a = dump(old).decode().splitlines(keepends=True) if old is not None else []
-    b = dump(new).decode().splitlines(keepends=True) if new is not None else []
+) -> ObjectDiff:
+    """The diff of two versions as the app's diff screen makes it (printers.objdiff), labelled
+    with the object and the times; `by` (who made the new one) goes in its header."""
     to = f"{key} {format_iso(t2)}" + (f" by {by}" if by and by != "-" else "")
-    return "".join(difflib.unified_diff(a, b, f"{key} {format_iso(t1)}", to))
+    return object_diff(
+        key, old, new, f"{key} {format_iso(t1)}", to, show_all, show_secrets=show_secrets
+    )
+
+
+def diff_text(diff: ObjectDiff) -> str:
+    """The unified diff as text (empty when nothing shown differs)."""
+    return "".join(line + "\n" for line in diff.lines)
 
 
 def key_dict(key: ObjectKey) -> dict[str, str]:

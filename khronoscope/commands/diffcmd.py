@@ -8,21 +8,21 @@ from typing import Any
 
 from khronoscope.commands._changes import (
     add_common_arguments,
+    diff_text,
     key_dict,
     key_filter,
     moment,
+    object_change,
     open_file,
     resolve_object,
-    shown,
     write_json,
-    yaml_diff,
 )
 from khronoscope.core.safetext import safe_block, safe_line
 from khronoscope.core.timefmt import format_iso
 from khronoscope.core.types import ObjectKey
 from khronoscope.errors import KhronoscopeError, UsageError
+from khronoscope.printers.objdiff import ADDED, DELETED, MODIFIED, NOISE_LABEL, ObjectDiff
 from khronoscope.recording.loss import LossReport
-from khronoscope.temporal.diff import changed_paths
 
 __all__ = ["add_arguments", "run"]
 
@@ -33,6 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("t1", metavar="T1", help="from (ISO 8601, 14:32, -15m from the end)")
     parser.add_argument("t2", metavar="T2", help="to (same forms; `end` or `now`: the end)")
     parser.add_argument("object", nargs="?", metavar="TYPE/NAME", help="only this object")
+    parser.add_argument(
+        "--all-fields",
+        action="store_true",
+        help=f"also show what every write changes ({NOISE_LABEL}), hidden by default",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,42 +74,58 @@ def _run(args: argparse.Namespace) -> int:
         keys = {r.key for r in tmap.changes(lo + 1, hi, key.type, key.namespace) if r.key == key}
     else:
         keys = {r.key for r in tmap.changes(lo + 1, hi) if wanted(r.key)}
-    added, deleted, modified = [], [], []
+    added: list[ObjectKey] = []
+    deleted: list[ObjectKey] = []
+    modified: list[tuple[ObjectKey, ObjectDiff]] = []
+    noise_only: list[ObjectKey] = []
     loss = source.loss_report()
     for k in sorted(keys, key=str):
         a, b = tmap.get(k, t1), tmap.get(k, t2)
         if a == b:
             continue  # changed and changed back
-        if a is None:
+        # the app's diff screen makes the same diff (printers.objdiff): same paths, redaction
+        change = object_change(k, a, b, t1, t2, args.all_fields, args.show_secrets)
+        if change.change == ADDED:
             added.append(k)
-        elif b is None:
+        elif change.change == DELETED:
             deleted.append(k)
+        elif change.change == MODIFIED:
+            modified.append((k, change))
         else:
-            sa, sb = shown(k, a, args.show_secrets), shown(k, b, args.show_secrets)
-            modified.append((k, changed_paths(a, b), yaml_diff(k, sa, sb, t1, t2)))
+            noise_only.append(k)
     if args.json:
         doc: dict[str, Any] = {
             "from": format_iso(t1),
             "to": format_iso(t2),
             "added": [key_dict(k) for k in added],
             "deleted": [key_dict(k) for k in deleted],
-            "modified": [{**key_dict(k), "paths": p, "diff": d} for k, p, d in modified],
+            "modified": [
+                {**key_dict(k), "paths": d.paths, "hidden": d.hidden, "diff": diff_text(d)}
+                for k, d in modified
+            ],
+            "noise_only": [key_dict(k) for k in noise_only],
         }
         write_json(doc, sys.stdout)
     else:
         out = sys.stdout
         out.write(
             f"{format_iso(t1)} .. {format_iso(t2)}: {len(added)} added, "
-            f"{len(deleted)} deleted, {len(modified)} modified\n"
+            f"{len(deleted)} deleted, {len(modified)} modified"
+            + (
+                f" ({len(noise_only)} more changed only in {NOISE_LABEL}: --all-fields shows them)"
+                if noise_only
+                else ""
+            )
+            + "\n"
         )
         # names, paths and YAML are the cluster's text: shown, never obeyed by the terminal
         for k in added:
             out.write(safe_line(f"+ {k}{_damaged(loss, k)}") + "\n")
         for k in deleted:
             out.write(safe_line(f"- {k}{_damaged(loss, k)}") + "\n")
-        for k, paths, text in modified:
-            out.write(safe_line(f"~ {k}: {', '.join(paths)}{_damaged(loss, k)}") + "\n")
-            out.write(safe_block(text))
+        for k, d in modified:
+            out.write(safe_line(f"~ {k}: {', '.join(d.paths)}{_damaged(loss, k)}") + "\n")
+            out.write(safe_block(diff_text(d)))
     return 1 if added or deleted or modified else 0
 
 

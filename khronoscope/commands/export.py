@@ -134,7 +134,15 @@ def _range(args, source, scope, identity) -> int:  # type: ignore[no-untyped-def
     progress = _ProgressLine() if not args.quiet else None
     try:
         result = export_range(
-            source, t1, t2, args.repo, args.branch, scope, identity, progress=progress
+            source,
+            t1,
+            t2,
+            args.repo,
+            args.branch,
+            scope,
+            identity,
+            progress=progress,
+            checkout_progress=progress.files if progress else None,
         )
     finally:
         if progress:
@@ -168,12 +176,19 @@ class _ProgressLine:
         self.drawn = False
 
     def __call__(self, done: int, total: int) -> None:
+        self._draw(done, total, "exporting", "changes")
+
+    def files(self, done: int, total: int) -> None:
+        """The files written to the branch's checked-out work tree after the commits."""
+        self._draw(done, total, "updating the work tree", "files")
+
+    def _draw(self, done: int, total: int, what: str, unit: str) -> None:
         now = time.monotonic()
         if not self.tty or (now - self.last < 0.1 and done < total):
             return
         self.last = now
         pct = 100 * done // total if total else 100
-        sys.stderr.write(f"\rexporting: {done}/{total} changes ({pct}%)")
+        sys.stderr.write(f"\r\033[K{what}: {done}/{total} {unit} ({pct}%)")
         sys.stderr.flush()
         self.drawn = True
 

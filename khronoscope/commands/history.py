@@ -8,14 +8,14 @@ from typing import Any
 
 from khronoscope.commands._changes import (
     add_common_arguments,
+    diff_text,
     key_dict,
     key_filter,
     moment,
+    object_change,
     open_file,
     resolve_object,
-    shown,
     write_json,
-    yaml_diff,
 )
 from khronoscope.core.provenance import RECONSTRUCTED, Provenance, is_unknown
 from khronoscope.core.safetext import safe_block, safe_line
@@ -79,9 +79,11 @@ def run(args: argparse.Namespace) -> int:
             **who_dict(who),
         }
         if args.diff:
-            a = shown(ref.key, before, args.show_secrets)
-            b = shown(ref.key, after, args.show_secrets)
-            entry["diff"] = yaml_diff(ref.key, a, b, ref.t - 1, ref.t, who.label())
+            # every field, as history lists every version (the noise a filter would hide too)
+            change = object_change(
+                ref.key, before, after, ref.t - 1, ref.t, True, args.show_secrets, who.label()
+            )
+            entry["diff"] = diff_text(change)
         entries.append(entry)
     if key is not None:
         entries += [mark_dict(m) for m in store.marks(key) if _within(m.t, start, end)]

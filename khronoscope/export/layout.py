@@ -13,6 +13,7 @@ export's own metadata file would clash with Git or with the export, so its dot i
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 from khronoscope.core.types import ObjectKey
@@ -26,10 +27,13 @@ SUFFIX = ".yaml"
 MAX_COMPONENT = 200
 _HASH_CHARS = 16
 _SAFE = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789.-")
+_ALL_SAFE = re.compile(r"[a-z0-9.-]*").fullmatch
 
 
 def encode(name: str) -> str:
     """Percent-encode every UTF-8 byte of `name` outside `[a-z0-9.-]` (uppercase hex)."""
+    if _ALL_SAFE(name):
+        return name
     out: list[str] = []
     for byte in name.encode("utf-8"):
         out.append(chr(byte) if byte in _SAFE else f"%{byte:02X}")

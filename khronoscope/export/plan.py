@@ -78,6 +78,8 @@ class ExportTree:
         self.type_count: Counter[str] = Counter()
         self._pending: dict[str, bytes | None] = {}
         self._last_types: tuple[str, ...] | None = None
+        # a range parses the same few paths thousands of times
+        self._type_dirs: dict[str, str] = {}
         for path, (mode, oid) in base.items():
             rel = self.rel(path)
             if rel is None:
@@ -144,7 +146,10 @@ class ExportTree:
             self.stage(path, data)
 
     def take(self, metadata: Callable[[set[str]], bytes]) -> tuple[list[FileOp], Counts]:
-        """The staged edits that change the tree (sorted by path) and their counts."""
+        """The staged edits that change the tree (sorted by path) and their counts.
+
+        `metadata` gives the metadata file for a set of type names; for one tree it must
+        depend on nothing else."""
         ops: list[FileOp] = []
         counts = Counts()
         for path in sorted(self._pending):
@@ -171,7 +176,9 @@ class ExportTree:
                 ops.append(FileOp(path, data, "M" if old else "A"))
         self._pending.clear()
         types = tuple(sorted(t for t, n in self.type_count.items() if n > 0))
-        if ops or types != self._last_types:
+        # `metadata` depends only on the set of types (the export's options are fixed for one
+        # tree): with the same types it would write the bytes already in the tree
+        if types != self._last_types:
             self._last_types = types
             data = metadata({layout.decode(t) or t for t in types})
             oid = self.blob_id(data)
@@ -181,9 +188,12 @@ class ExportTree:
         return ops, counts
 
     def _type_dir(self, path: str) -> str:
-        rel = self.rel(path)
-        parsed = layout.parse(rel) if rel else None
-        return parsed.type_dir if parsed else ""
+        tdir = self._type_dirs.get(path)
+        if tdir is None:
+            rel = self.rel(path)
+            parsed = layout.parse(rel) if rel else None
+            tdir = self._type_dirs[path] = parsed.type_dir if parsed else ""
+        return tdir
 
 
 def commit_message(

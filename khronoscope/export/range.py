@@ -55,8 +55,12 @@ def export_range(
     scope: ExportScope | None = None,
     identity: git.Identity | None = None,
     progress: Progress | None = None,
+    checkout_progress: Progress | None = None,
 ) -> RangeResult:
     """Commit the state at t1, then every later moment up to t2 at which the tree changed.
+
+    `progress(done, total)` counts the changes replayed; `checkout_progress` the files written
+    to the branch's work tree afterwards (when it is checked out).
 
     When the branch tip is an export of the same cluster at a moment inside the range and its
     tree equals the state then, the export resumes after it: re-running a range (a cron job
@@ -68,7 +72,9 @@ def export_range(
     check_time(source, t1)
     check_time(source, t2)
     with exclusive(repo_path):
-        return _export(source, t1, t2, repo_path, branch, scope, identity, progress)
+        return _export(
+            source, t1, t2, repo_path, branch, scope, identity, progress, checkout_progress
+        )
 
 
 def _export(
@@ -80,6 +86,7 @@ def _export(
     scope: ExportScope,
     identity: git.Identity | None,
     progress: Progress | None,
+    checkout_progress: Progress | None,
 ) -> RangeResult:
     target = prepare(repo_path, branch, scope.prefix)
     renderer = Renderer.of(source, scope)
@@ -110,9 +117,8 @@ def _export(
         raise
     if commits:
         last = commits[-1][1]
-        publish(
-            target, last, f"khronoscope export: {len(commits)} snapshots up to {format_iso(t2)}"
-        )
+        reflog = f"khronoscope export: {len(commits)} snapshots up to {format_iso(t2)}"
+        publish(target, last, reflog, checkout_progress)
     return RangeResult(
         commits, target.branch, target.repo.path, session.counts, changes, resumed, kept
     )

@@ -6,16 +6,13 @@ valid base64 (so `kubectl apply` of an export fails loudly instead of writing an
 
 from __future__ import annotations
 
-import base64
-import binascii
-import contextlib
 import enum
 from typing import Any
 
+from khronoscope.printers.redact import secret_values
+
 MARKER = "<redacted>"
 SECRET_TYPE = "secrets"
-# shorter values would match by chance in unrelated text; a 1-3 character secret is no secret
-_MIN_MATCH = 4
 
 
 class SecretsMode(enum.StrEnum):
@@ -48,22 +45,3 @@ def prepare(sanitized: dict[str, Any], mode: SecretsMode) -> dict[str, Any] | No
                     if isinstance(text, str) and any(v in text for v in values):
                         entries[name] = MARKER
     return sanitized
-
-
-def secret_values(obj: dict[str, Any]) -> set[str]:
-    """Every value of a Secret as text, encoded and decoded, long enough to search for."""
-    out: set[str] = set()
-    for field in ("data", "stringData"):
-        entries = obj.get(field)
-        if not isinstance(entries, dict):
-            continue
-        for value in entries.values():
-            if not isinstance(value, str):
-                continue
-            out.add(value)
-            if field == "data":
-                with contextlib.suppress(binascii.Error, ValueError):
-                    out.add(base64.b64decode(value, validate=True).decode("utf-8"))
-            else:
-                out.add(base64.b64encode(value.encode("utf-8")).decode("ascii"))
-    return {v for v in out if len(v) >= _MIN_MATCH}

@@ -34,6 +34,8 @@ class Renderer:
         self._types: dict[str, ResourceType] = dict(types)
         # the filters of the export already on the branch: a scoped export adds to them
         self.base_filters: dict[str, Any] | None = None
+        # a range asks the path of the same objects at every change
+        self._paths: dict[ObjectKey, str] = {}
 
     @classmethod
     def of(cls, source: HistorySource, scope: ExportScope) -> Renderer:
@@ -42,7 +44,10 @@ class Renderer:
 
     def path(self, key: ObjectKey) -> str:
         """The repository path of `key` (under the scope's prefix)."""
-        return layout.path_for(key, self.scope.prefix)
+        path = self._paths.get(key)
+        if path is None:
+            path = self._paths[key] = layout.path_for(key, self.scope.prefix)
+        return path
 
     def clean(self, key: ObjectKey, obj: dict[str, Any] | None) -> dict[str, Any] | None:
         """The manifest of `obj` as exported, or None when it is not exported."""

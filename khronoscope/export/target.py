@@ -11,6 +11,7 @@ from khronoscope.core.timefmt import format_iso, now_ns
 from khronoscope.errors import KhronoscopeError
 from khronoscope.export import git, yamlfmt
 from khronoscope.export.plan import ExportTree, blob_hasher
+from khronoscope.export.steps import Progress
 
 
 class ExportError(KhronoscopeError):
@@ -78,8 +79,9 @@ def _filters(
     return filters if isinstance(filters, dict) else {}
 
 
-def publish(target: Target, new: str, reflog: str) -> None:
-    """Move the branch to `new` (compare-and-swap) and fast-forward its clean work trees.
+def publish(target: Target, new: str, reflog: str, progress: Progress | None = None) -> None:
+    """Move the branch to `new` (compare-and-swap) and fast-forward its clean work trees
+    (`progress(done, total)` counts the files written there).
 
     If a work tree cannot be fast-forwarded (edited since the check), the branch is moved back
     and the export fails: a branch ahead of its checked-out files would look like reverted work.
@@ -90,17 +92,40 @@ def publish(target: Target, new: str, reflog: str) -> None:
         return
     empty = git.empty_tree(repo)
     for worktree in target.worktrees:
-        refused = git.fast_forward(worktree, target.old, new, empty)
-        if refused is not None:
+        refused = git.fast_forward(worktree, target.old, new, empty, progress)
+        if refused is None:
+            continue
+        # the work tree first: removing what was written gives a full disk room for the ref
+        undo: str | None = None
+        if git.failed_while_writing(refused):
+            undo = git.undo_checkout(worktree, target.old, new, empty)
+        try:
             if target.old:
                 git.update_ref(repo, target.ref, target.old, new, "khronoscope export: undo")
             else:
-                repo.git("update-ref", "-d", target.ref, new, check=False)
+                repo.git("update-ref", "-d", target.ref, new)
+        except git.GitError as err:
             raise ExportError(
-                f"nothing exported: the work tree {worktree} (branch {target.branch} checked "
-                f"out) cannot take the export ({refused}); commit, stash or move the file "
-                "git names, or export to another --branch"
+                f"the work tree {worktree} cannot take the export ({refused}) and branch "
+                f"{target.branch} could not be moved back to {target.old or 'nothing'} "
+                f"({err}): it holds the export's commit {new}"
+            ) from None
+        if git.failed_while_writing(refused):
+            after = (
+                "its files are back as they were"
+                if undo is None
+                else f"putting its files back failed too ({undo}): see `git status` there"
             )
+            raise ExportError(
+                f"nothing exported: writing the files into the work tree {worktree} "
+                f"failed ({refused}; is the disk full?): branch {target.branch} is "
+                f"unchanged and {after}"
+            )
+        raise ExportError(
+            f"nothing exported: the work tree {worktree} (branch {target.branch} checked "
+            f"out) cannot take the export ({refused}); commit, stash or move the file "
+            "git names, or export to another --branch"
+        )
 
 
 def recorded_range(source: HistorySource) -> tuple[int, int]:

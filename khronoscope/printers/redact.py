@@ -7,12 +7,17 @@ can put a value, or a fingerprint an attacker could test guesses against, on scr
 
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
 import json
 from typing import Any
 
 PLACEHOLDER = "<redacted>"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 _SECRET_FIELDS = ("data", "stringData")
+# shorter values would match by chance in unrelated text; a 1-3 character secret is no secret
+_MIN_MATCH = 4
 
 
 def is_secret(obj: dict[str, Any]) -> bool:
@@ -24,9 +29,11 @@ def redact(
     obj: dict[str, Any], type_name: str = "", managed_fields: bool = False
 ) -> dict[str, Any]:
     """A copy of `obj` fit for the screen: Secret values replaced by a placeholder (keys kept),
-    the same inside last-applied-configuration, managedFields dropped unless asked for."""
+    the same inside last-applied-configuration and in any label or annotation of the Secret
+    quoting a value, managedFields dropped unless asked for."""
     out = dict(obj)
     secret = type_name == "secrets" or is_secret(obj)
+    values = secret_values(obj) if secret else set()
     if secret:
         _redact_values(out)
     meta = out.get("metadata")
@@ -39,8 +46,36 @@ def redact(
             annotations = dict(annotations)
             annotations[LAST_APPLIED] = _redact_last_applied(annotations[LAST_APPLIED], secret)
             meta["annotations"] = annotations
+        if values:
+            # a copy of the manifest some tool keeps, a note quoting the password
+            for name in ("annotations", "labels"):
+                entries = meta.get(name)
+                if isinstance(entries, dict):
+                    meta[name] = {
+                        k: PLACEHOLDER if isinstance(v, str) and any(x in v for x in values) else v
+                        for k, v in entries.items()
+                    }
         out["metadata"] = meta
     return out
+
+
+def secret_values(obj: dict[str, Any]) -> set[str]:
+    """Every value of a Secret as text, encoded and decoded, long enough to search for."""
+    out: set[str] = set()
+    for field in _SECRET_FIELDS:
+        entries = obj.get(field)
+        if not isinstance(entries, dict):
+            continue
+        for value in entries.values():
+            if not isinstance(value, str):
+                continue
+            out.add(value)
+            if field == "data":
+                with contextlib.suppress(binascii.Error, ValueError):
+                    out.add(base64.b64decode(value, validate=True).decode("utf-8"))
+            else:
+                out.add(base64.b64encode(value.encode("utf-8")).decode("ascii"))
+    return {v for v in out if len(v) >= _MIN_MATCH}
 
 
 def _redact_values(obj: dict[str, Any]) -> None:

@@ -16,7 +16,7 @@ from khronoscope.core.source import Bookmark
 from khronoscope.core.timefmt import NS, TimeParseError, format_clock
 from khronoscope.core.types import ObjectKey
 from khronoscope.errors import KhronoscopeError
-from khronoscope.tui.objdiff import meaningful_paths
+from khronoscope.printers.objdiff import meaningful_paths
 from khronoscope.tui.playback import SPEEDS, speed_label
 from khronoscope.tui.screens.bookmarks import BookmarksScreen
 from khronoscope.tui.screens.browser import BrowserScreen

@@ -17,10 +17,9 @@ from typing import Any
 from khronoscope.core.provenance import OBSERVED, Provenance, ProvenanceStore
 from khronoscope.core.types import ChangeKind, ObjectKey
 from khronoscope.core.writers import likely_writers, manager_name, who_wrote, writers
-from khronoscope.printers.redact import redact
+from khronoscope.printers.objdiff import comparable, is_noise, path_rank
 from khronoscope.temporal.diff import changed_paths
 from khronoscope.temporal.reader import TemporalReader
-from khronoscope.tui.objdiff import is_noise, path_rank
 
 __all__ = ["ObjectHistory", "VersionEntry", "covers", "likely_writers", "manager_name", "writers"]
 
@@ -247,7 +246,7 @@ class ObjectHistory:
         cur: dict[str, Any],
         wrote: list[dict[str, Any]],
     ) -> None:
-        a, b = redact(prev, self.key.type, True), redact(cur, self.key.type, True)
+        a, b = comparable(self.key, prev, cur)
         if len(wrote) <= 1:
             all_paths = changed_paths(a, b)
             entry.paths = [p for p in all_paths if not is_noise(p)]

@@ -33,7 +33,7 @@ def recorded(scenario, monkeypatch):
     src.put(t["base"], configmap("other-config", {"k": "v"}, namespace="default"))
     src.put(t["image"], configmap("other-config", {"k": "v2"}, namespace="default"))
     src.put(t["image"], configmap("app-extra", {"k": "new"}))
-    monkeypatch.setattr(_history, "open_recording", lambda path, **_opts: src)
+    monkeypatch.setattr(_history, "open_recording", lambda path, **_: src)
     return src, t
 
 

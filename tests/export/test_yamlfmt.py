@@ -6,7 +6,10 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from khronoscope.export.yamlfmt import dump, load
+from khronoscope.export import yamlemit
+from khronoscope.export.yamlfmt import dump, load, pyyaml_dump
+from tests.export.scenario import seeded
+from tests.export.test_same_bytes import random_history, yaml_zoo
 
 TRICKY = [
     "y",
@@ -111,3 +114,53 @@ def test_output_is_utf8_and_identical_sub_objects_are_not_aliased():
     text = dump({"a": shared, "b": shared, "u": "ünï ✓"})
     assert "ünï ✓".encode() in text
     assert b"&" not in text and b"*" not in text
+
+
+# characters that move PyYAML's style decisions: indicators, spaces, breaks, escapes, unicode
+STYLE_CHARS = " \n\t:#-?'\"\\\r\x85\u2028\ufeff\xa0\x00\x07|>{}[],.%@`!&*~=+_/aey01é🚀"
+tricky_text = st.text(st.sampled_from(STYLE_CHARS), max_size=12) | st.sampled_from(
+    [*TRICKY, "", "k" * 122, "k" * 123, "a\n\n", "\n", " a\nb", "---", "...", "- x", "? x"]
+)
+# keys as objects hold them: one line, not empty (others make PyYAML write `? key`)
+key_text = st.text(
+    st.sampled_from(STYLE_CHARS.translate({ord(c): None for c in "\n\r\x85\u2028"})),
+    min_size=1,
+    max_size=12,
+) | st.sampled_from([*TRICKY, "k" * 122])
+styled_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | tricky_text,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(key_text, inner, max_size=4),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.dictionaries(key_text, styled_values, min_size=1, max_size=6), st.booleans())
+def test_the_direct_writer_writes_pyyamls_bytes(value, top_level):
+    text = yamlemit.emit(value, top_level)
+    assert text is not None
+    assert text.encode() == pyyaml_dump(value, top_level=top_level)
+
+
+def test_the_direct_writer_covers_manifests():
+    """Every object of the scenarios (and the style zoo without its over-long keys) is written
+    by the direct writer, with PyYAML's bytes."""
+    objects = []
+    for src in (seeded()[0], random_history()):
+        tmap = src.tmap
+        assert tmap.first_t is not None and tmap.last_t is not None
+        objects += [tmap.get(k, tmap.first_t) for k in tmap.keys_at(tmap.first_t)]
+        objects += [tmap.get(c.key, c.t) for c in tmap.changes(tmap.first_t, tmap.last_t)]
+    zoo = yaml_zoo(1)
+    zoo["data"] = {k: v for k, v in zoo["data"].items() if len(k) < 123}
+    objects = [obj for obj in objects if obj is not None and "k" * 123 not in obj.get("data", {})]
+    objects.append(zoo)
+    assert len(objects) > 100
+    for obj in objects:
+        text = yamlemit.emit(obj, True)
+        assert text is not None, obj
+        assert text.encode() == pyyaml_dump(obj), obj
+    # a float or an over-long key: PyYAML's bytes through the fallback
+    assert yamlemit.emit({"a": 1.5}, True) is None and dump({"a": 1.5}) == b"a: 1.5\n"
+    long_key = {"k" * 130: "v"}
+    assert yamlemit.emit(long_key, True) is None and dump(long_key) == pyyaml_dump(long_key)

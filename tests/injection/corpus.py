@@ -30,7 +30,7 @@ from khronoscope.telemetry.logstore import LogStore
 from khronoscope.telemetry.marks import LogMarks
 from khronoscope.telemetry.metricstore import MetricStore
 from khronoscope.temporal import TemporalMap
-from khronoscope.tui import testing
+from tests import testing
 
 PAYLOADS: dict[str, str] = {
     "osc52-clipboard": "\x1b]52;c;cHduZWQ=\x1b\\",

@@ -46,7 +46,12 @@ COMMANDS: dict[str, tuple[list[str], list[str]]] = {
     "history --json": (["--json"], []),
     "diff": ([START, "end"], ["+ pods/", "p00-", "d22-"]),
     "diff --json": ([START, "end", "--json"], []),
-    "diff of one object": ([AT_10S, "end", "configmaps/shop/managed"], ["h22-", "g22-"]),
+    "diff of one object": ([AT_10S, "end", "configmaps/shop/managed"], ["h22-"]),
+    # managedFields are hidden by default: --all-fields prints their managers too
+    "diff of one object, all fields": (
+        [AT_10S, "end", "configmaps/shop/managed", "--all-fields"],
+        ["h22-", "g22-"],
+    ),
     "history of an ambiguous name (error)": (["configmaps/twin"], ["n00-", "n22-"]),
 }
 

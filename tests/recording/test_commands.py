@@ -97,10 +97,17 @@ def test_diff_between_two_moments(rec, capsys):
     keyset = lambda items: {ObjectKey(e["type"], e["namespace"], e["name"]) for e in items}  # noqa: E731
     assert keyset(doc["added"]) == after.keys() - before.keys()
     assert keyset(doc["deleted"]) == before.keys() - after.keys()
-    assert keyset(doc["modified"]) == {
-        k for k in before.keys() & after.keys() if before[k] != after[k]
-    }
-    assert all(e["diff"].startswith("--- ") for e in doc["modified"])
+    changed = {k for k in before.keys() & after.keys() if before[k] != after[k]}
+    # what only moved resourceVersion or managedFields is set apart, as the app's diff does
+    assert keyset(doc["modified"]) | keyset(doc["noise_only"]) == changed
+    assert not keyset(doc["modified"]) & keyset(doc["noise_only"])
+    assert all(e["diff"].startswith("--- ") and e["paths"] for e in doc["modified"])
+    for e in doc["noise_only"]:
+        key = ObjectKey(e["type"], e["namespace"], e["name"])
+        a, b = dict(before[key]), dict(after[key])
+        a["metadata"] = {k: v for k, v in a["metadata"].items() if k != "resourceVersion"}
+        b["metadata"] = {k: v for k, v in b["metadata"].items() if k != "resourceVersion"}
+        assert a == b, key
     code, out, _ = _run(capsys, "diff", str(rec.path), format_iso(t1), format_iso(t1))
     assert code == 0 and "0 added, 0 deleted, 0 modified" in out
 

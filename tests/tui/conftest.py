@@ -1,4 +1,4 @@
-"""Fixtures: the incident scenario (khronoscope.tui.testing) and apps built by the real factory."""
+"""Fixtures: the incident scenario (tests.testing) and apps built by the real factory."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from datetime import UTC
 
 import pytest
 
-from khronoscope.tui import testing
 from khronoscope.tui.app import KhronoscopeApp, create_app
 from khronoscope.tui.settings import BrowserSettings
 from khronoscope.tui.widgets.table import ResourceTable
+from tests import testing
 
 SIZE = (150, 40)
 NOW = testing.at(3600)

@@ -6,10 +6,10 @@ import re
 
 from khronoscope.core.source import TypeState, TypeStatus
 from khronoscope.core.types import ObjectKey
-from khronoscope.tui import testing
 from khronoscope.tui.keymap import ACTIONS
 from khronoscope.tui.screens.detail import DetailScreen
 from khronoscope.tui.screens.help import HelpScreen
+from tests import testing
 
 from .conftest import SIZE, header, names, notifications, rows, screen_text, table_of
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from textual.widgets import Input, RadioButton
 
-from khronoscope.tui import testing
 from khronoscope.tui.screens.drift import DriftScreen, parse_drift_args
 from khronoscope.tui.screens.export import ExportScreen, remembered
+from tests import testing
 
 from .conftest import SIZE, screen_text
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from textual.widgets import Input, Static
 
-from khronoscope.tui import testing
+from khronoscope.export.snapshot import Renderer
 from khronoscope.tui.screens.export import ExportScreen
+from tests import testing
 
 from .conftest import SIZE, notifications
 
@@ -86,6 +87,15 @@ def _shown(dialog: ExportScreen) -> str:
 async def test_the_loop_keeps_running_during_an_export(make_app, source, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     add_configmaps(source)
+    # rendering costs what a much bigger cluster's would (0.4 ms an object): the dialog's
+    # progress is seen whatever the speed of the YAML writer
+    render = Renderer.render
+
+    def slow_render(self, key, obj):
+        time.sleep(0.0004)
+        return render(self, key, obj)
+
+    monkeypatch.setattr(Renderer, "render", slow_render)
     repo = tmp_path / "repo"
     app = make_app(140)
     async with app.run_test(size=SIZE) as pilot:

@@ -161,9 +161,13 @@ async def test_conflicts_are_shown_in_the_app(tmp_path, make_app):
         assert isinstance(app.screen, DetailScreen)  # the default was kept
 
 
-def test_cli_reports_a_missing_keymap_in_one_line(tmp_path):
+# the product's entry, and the developers' browser over the synthetic scenarios
+@pytest.mark.parametrize(
+    "entry", [["khronoscope", "demo", "--no-record"], ["tests.testing.browse"]]
+)
+def test_cli_reports_a_missing_keymap_in_one_line(tmp_path, entry):
     out = subprocess.run(
-        [sys.executable, "-m", "khronoscope.tui", "--keymap", str(tmp_path / "missing.toml")],
+        [sys.executable, "-m", *entry, "--keymap", str(tmp_path / "missing.toml")],
         capture_output=True,
         text=True,
         timeout=60,

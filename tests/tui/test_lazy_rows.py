@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from khronoscope.core.timefmt import NS
 from khronoscope.printers import row_for
-from khronoscope.tui import testing
+from tests import testing
 
 from .conftest import SIZE, table_of
 

@@ -10,11 +10,11 @@ from khronoscope.core.types import ObjectKey
 from khronoscope.telemetry.logstore import LogStore
 from khronoscope.telemetry.marks import LogMarks
 from khronoscope.telemetry.metricstore import MetricStore
-from khronoscope.tui import testing
 from khronoscope.tui.screens.detail import DetailScreen
 from khronoscope.tui.screens.logs import LogsScreen
 from khronoscope.tui.widgets.logview import LogView
 from khronoscope.tui.widgets.usage import UsagePanel, buckets, marker
+from tests import testing
 
 from .conftest import SIZE, header, rows, screen_text, table_of
 

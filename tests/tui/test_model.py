@@ -9,9 +9,9 @@ import pytest
 from khronoscope.core.types import ObjectKey
 from khronoscope.printers import Row, columns_for, row_for
 from khronoscope.temporal import Cursor
-from khronoscope.tui import testing
 from khronoscope.tui.filters import FilterError, parse_filter
 from khronoscope.tui.tablemodel import NAME, NAMESPACE, TableModel
+from tests import testing
 
 
 def expected_order(model: TableModel) -> list[ObjectKey]:

@@ -9,11 +9,11 @@ import re
 from textual.widgets import Input
 
 from khronoscope.core.source import Bookmark, Gap
+from khronoscope.core.timefmt import NS
 from khronoscope.core.types import Change, ObjectKey
 from khronoscope.printers import row_for
 from khronoscope.recording.source import open_recording
 from khronoscope.recording.writer import RecordingWriter, WriterOptions
-from khronoscope.tui import testing
 from khronoscope.tui.screens.bookmarks import BookmarksScreen
 from khronoscope.tui.screens.changes import ChangesScreen
 from khronoscope.tui.screens.detail import DetailScreen
@@ -21,6 +21,7 @@ from khronoscope.tui.screens.diff import DiffScreen
 from khronoscope.tui.screens.history import HistoryScreen
 from khronoscope.tui.screens.prompt import BookmarkPrompt, TextPrompt
 from khronoscope.tui.widgets.timeline import Timeline
+from tests import testing
 
 from .conftest import SIZE, header, names, rows, screen_text, table_of
 
@@ -142,7 +143,7 @@ async def test_play_rewind_jump_and_the_timeline(make_app, source):
         await pilot.press("space", "greater_than_sign", "greater_than_sign")
         await pilot.pause()
         assert app.playback.playing and app.playback.speed == 4
-        wall[0] += 10 * testing.NS
+        wall[0] += 10 * NS
         app.playback.advance()
         await pilot.pause()
         assert app.playback.t == at(60)
@@ -198,16 +199,16 @@ async def test_z_zooms_the_timeline_around_the_cursor_and_a_click_seeks_within_i
         whole = timeline._layout.end - timeline._layout.start
         await pilot.press("z")
         await pilot.pause()
-        assert app.timeline_zoom == 60 * testing.NS  # the record is ~2.5 min: 1 min is next
+        assert app.timeline_zoom == 60 * NS  # the record is ~2.5 min: 1 min is next
         layout = timeline._layout
-        assert layout.end - layout.start == 60 * testing.NS < whole
+        assert layout.end - layout.start == 60 * NS < whole
         assert layout.start <= at(100) < layout.end
         assert "zoom 1m" in timeline.render_line(1).text
         await pilot.click(Timeline, offset=(layout.x0 + layout.n - 1, 0))
         await pilot.pause()
         assert layout.bounds(layout.n - 1)[0] <= app.playback.t <= layout.end
         await pilot.press("z")  # nothing narrower
-        assert app.timeline_zoom == 60 * testing.NS
+        assert app.timeline_zoom == 60 * NS
         await pilot.press("Z")
         await pilot.pause()
         assert app.timeline_zoom is None

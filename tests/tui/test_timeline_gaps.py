@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 from khronoscope.core.source import Gap
-from khronoscope.tui import testing
 from khronoscope.tui.widgets.timeline import Timeline
+from tests import testing
 
 from .conftest import SIZE
 

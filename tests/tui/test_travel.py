@@ -10,9 +10,8 @@ import pytest
 from khronoscope.core.source import Bookmark
 from khronoscope.core.timefmt import NS, TimeParseError
 from khronoscope.core.types import ObjectKey
+from khronoscope.printers.objdiff import object_diff
 from khronoscope.temporal import TemporalMap
-from khronoscope.tui import testing
-from khronoscope.tui.objdiff import object_diff
 from khronoscope.tui.playback import Mode, PlaybackCursor
 from khronoscope.tui.travel import (
     StepScope,
@@ -25,6 +24,7 @@ from khronoscope.tui.travel import (
 )
 from khronoscope.tui.versions import ObjectHistory, covers, writers
 from khronoscope.tui.whatchanged import ADDED, DELETED, MODIFIED, what_changed
+from tests import testing
 
 T = testing.at
 
@@ -257,7 +257,7 @@ def test_field_lists_put_what_changed_before_the_condition_timestamps_that_moved
     # the history's WHAT column is cut at the screen's edge: the replica count must not be
     # pushed out of sight by timestamps that move with every status write
     from khronoscope.core.types import ObjectKey
-    from khronoscope.tui.objdiff import meaningful_paths
+    from khronoscope.printers.objdiff import meaningful_paths
 
     def deploy(replicas: int, stamp: str) -> dict:
         cond = {"type": "Available", "status": "True", "lastUpdateTime": stamp}

@@ -13,7 +13,7 @@ from khronoscope.printers.jsonpath import compile_path
 from khronoscope.printers.redact import LAST_APPLIED, PLACEHOLDER, redact
 from khronoscope.printers.selector import SelectorError, parse_selector, selector_from_spec
 from khronoscope.printers.yamlfmt import to_yaml
-from khronoscope.tui import testing
+from tests import testing
 
 T = parse_k8s_time("2026-03-14T10:00:00Z") or 0
 

@@ -20,9 +20,9 @@ from textual.widgets import Footer, Static
 from khronoscope.core.safetext import safe_line
 from khronoscope.core.timefmt import format_clock, format_offset
 from khronoscope.core.types import ObjectKey
+from khronoscope.printers.objdiff import meaningful_paths
 from khronoscope.tui.appaware import AppAware
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
-from khronoscope.tui.objdiff import meaningful_paths
 from khronoscope.tui.screens.diff import FIXED, DiffScreen
 from khronoscope.tui.whatchanged import ADDED, DELETED, MODIFIED, Moved, WhatChanged, what_changed
 from khronoscope.tui.widgets.vlist import VirtualList

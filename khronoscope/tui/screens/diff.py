@@ -25,10 +25,10 @@ from khronoscope.core.source import Bookmark
 from khronoscope.core.timefmt import format_clock
 from khronoscope.core.types import ObjectKey
 from khronoscope.core.writers import who_wrote
+from khronoscope.printers.objdiff import NOISE_LABEL, ObjectDiff, object_diff
 from khronoscope.temporal.reader import TemporalReader
 from khronoscope.tui.appaware import AppAware
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
-from khronoscope.tui.objdiff import NOISE_LABEL, ObjectDiff, object_diff
 from khronoscope.tui.travel import previous_bookmark
 from khronoscope.tui.widgets.timeline import Timeline
 

@@ -1,8 +1,9 @@
-"""Developer entry: the browser over a synthetic history (no cluster needed).
+"""Developer entry: the app over the synthetic scenarios (no cluster, no recording), from the
+repository's root. Users try khronoscope with `khronoscope demo` (a simulated cluster) instead.
 
-python -m khronoscope.tui                  # the incident scenario, paused at its end
-python -m khronoscope.tui --at 2026-03-14T09:01:00Z
-python -m khronoscope.tui --scale 10000 --churn 200   # 10,000 pods, live churn
+python -m tests.testing.browse                  # the incident scenario, paused at its end
+python -m tests.testing.browse --at 2026-03-14T09:01:00Z
+python -m tests.testing.browse --scale 10000 --churn 200   # 10,000 pods, live churn
 """
 
 from __future__ import annotations
@@ -18,15 +19,15 @@ from khronoscope.tui.run import add_browser_arguments, build_settings
 
 def main(argv: list[str] | None = None) -> int:
     """Parse, build the synthetic source, run the app."""
-    parser = argparse.ArgumentParser(prog="python -m khronoscope.tui", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tests.testing.browse", description=__doc__)
     add_browser_arguments(parser)
     parser.add_argument("-n", "--namespace", default=None, help="namespace shown first")
     parser.add_argument("--scale", type=int, default=0, help="N pods instead of the incident")
     parser.add_argument("--churn", type=int, default=100, help="changes/s with --scale (live)")
     args = parser.parse_args(argv)
 
-    from khronoscope.tui import testing
     from khronoscope.tui.app import create_app
+    from tests import testing
 
     try:
         if args.scale:
