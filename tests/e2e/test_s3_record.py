@@ -306,8 +306,12 @@ def test_an_rgw_outage_loses_nothing_and_the_backlog_drains(own_rgw, sim, tmp_pa
             cm(sim, names[-1], i=str(i))
             sim.advance(5)
             time.sleep(2)
-        line = rec.wait_line(lambda ln: "upload backlog" in ln, timeout=30)
-        assert "retrying" in line or "lease" in line
+        # the status line says what waits and why
+        line = rec.wait_line(
+            lambda ln: "upload backlog" in ln and ("retrying" in ln or "lease not renewed" in ln),
+            timeout=30,
+        )
+        assert re.search(r"upload backlog \d+ \(", line), line
         assert _metric(port, "khronoscope_upload_backlog_bytes") > 0
         own_rgw.start()
         env = machine(own_rgw, tmp_path / "pod")  # the same server, maybe on a new port
