@@ -3,6 +3,7 @@ figures the Deployment's requests and limits in deploy/ are sized from.
 
     python bench/recorder.py                       # churn 0, 250, 500, 1000 changes/s, 40 s each
     python bench/recorder.py --rates 0,1000 --seconds 60 --pods 5000
+    python bench/recorder.py --to s3://BUCKET/bench   # recording to object storage (AWS vars)
 
 The simulated cluster (scale scenario, its clock running) serves from a child process; the
 recorder runs as a user runs it (`record -o FILE --listen`), and its own figures are read from
@@ -63,7 +64,9 @@ def _changes(port: int) -> float:
     )
 
 
-def measure(rate: int, pods: int, seconds: float, warmup: float) -> dict[str, float]:
+def measure(
+    rate: int, pods: int, seconds: float, warmup: float, to: str | None = None
+) -> dict[str, float]:
     """One run at `rate` offered changes/s: achieved rate, CPU cores, RSS."""
     server = subprocess.Popen(
         [sys.executable, __file__, "--serve", "--pods", str(pods), "--rate", str(rate)],
@@ -81,7 +84,9 @@ def measure(rate: int, pods: int, seconds: float, warmup: float) -> dict[str, fl
                 "khronoscope",
                 "record",
                 "-o",
-                f"{tmp}/r.khr",
+                f"{to.rstrip('/')}/rate-{rate}-{os.getpid()}-{int(time.time())}"
+                if to
+                else f"{tmp}/r.khr",
                 "--kubeconfig",
                 kubeconfig,
                 "--listen",
@@ -92,7 +97,13 @@ def measure(rate: int, pods: int, seconds: float, warmup: float) -> dict[str, fl
             cwd=REPO,
             stderr=subprocess.PIPE,
             text=True,
-            env={**os.environ, "PYTHONPATH": str(REPO)},
+            # spools and cache in the run's own directory
+            env={
+                **os.environ,
+                "PYTHONPATH": str(REPO),
+                "XDG_STATE_HOME": tmp,
+                "XDG_CACHE_HOME": tmp,
+            },
         )
         try:
             assert rec.stderr is not None
@@ -136,6 +147,7 @@ def main() -> None:
     ap.add_argument("--pods", type=int, default=3000)
     ap.add_argument("--seconds", type=float, default=40.0)
     ap.add_argument("--warmup", type=float, default=20.0)
+    ap.add_argument("--to", metavar="s3://BUCKET/PREFIX", help="record to object storage")
     ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--rate", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -144,7 +156,7 @@ def main() -> None:
         return
     runs = []
     for rate in (int(r) for r in args.rates.split(",")):
-        r = measure(rate, args.pods, args.seconds, args.warmup)
+        r = measure(rate, args.pods, args.seconds, args.warmup, args.to)
         runs.append(r)
         print(
             f"offered {rate:>5}/s: recorded {r['changes_per_s']:>7,.1f} changes/s, "

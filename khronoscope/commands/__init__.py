@@ -23,8 +23,9 @@ class Command:
 COMMANDS: list[Command] = [
     Command("live", "browse the current kubeconfig context live (the default)", "live"),
     Command("demo", "try khronoscope against a built-in simulated cluster", "demo"),
-    Command("record", "record a cluster headless to a file", "record"),
+    Command("record", "record a cluster headless to a file or object storage", "record"),
     Command("open", "replay a recording offline", "open"),
+    Command("ls", "list the recordings under an s3:// prefix or a directory", "ls"),
     Command("history", "print the changes of a recording (or one object)", "history"),
     Command("diff", "print what changed between two moments of a recording", "diffcmd"),
     Command("export", "commit a moment (or a range) of the cluster to Git", "export"),

@@ -7,7 +7,6 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from khronoscope.errors import NotBuiltYet
 from khronoscope.storage.url import parse_store_url
 
 if TYPE_CHECKING:  # imported when --listen is used: every command's start-up pays nothing
@@ -34,17 +33,14 @@ def listen_address(args: argparse.Namespace) -> ListenAddress | None:
     return parse_listen(text)
 
 
-def output_path(text: str) -> Path:
-    """The recording `-o` names: a path or file:///PATH. An s3:// URL is checked, then refused
-    until the segmented writer is wired to object stores (issue 15)."""
+def output_path(text: str) -> Path | str:
+    """Where `-o` records: a local path (a path or file:///PATH), or the normalised URL of an
+    object-storage prefix (s3://BUCKET/PREFIX); checked without any I/O."""
     where = parse_store_url(text)
     if where.remote:
-        raise NotBuiltYet(
-            f"recording to object storage ({where.url}) is not wired up yet; "
-            "record to a local directory for now"
-        )
+        return where.url
     assert where.path is not None
-    return where.path
+    return where.path.expanduser()
 
 
 async def start_serving(

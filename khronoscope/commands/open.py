@@ -23,8 +23,10 @@ from khronoscope.core.timefmt import TimeParseError, format_iso, parse_time
 from khronoscope.errors import KhronoscopeError, UsageError
 from khronoscope.recording.reader import RecordingReader
 from khronoscope.recording.recorder import _size
+from khronoscope.recording.remote import is_remote
 from khronoscope.recording.segments.source import is_segmented, open_segmented
 from khronoscope.recording.source import _KNOWN_SHORT_NAMES, RecordingSource
+from khronoscope.storage.url import parse_store_url
 from khronoscope.tui.run import add_browser_arguments, build_settings
 
 __all__ = ["add_arguments", "first_types", "open_for_app", "run"]
@@ -32,7 +34,11 @@ __all__ = ["add_arguments", "first_types", "open_for_app", "run"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `khronoscope open`."""
-    parser.add_argument("file", metavar="FILE", help="a recording (khronoscope record, the app)")
+    parser.add_argument(
+        "file",
+        metavar="FILE|URL",
+        help="a recording (khronoscope record, the app): a path, or s3://BUCKET/PREFIX",
+    )
     parser.add_argument(
         "--follow",
         action="store_true",
@@ -72,17 +78,24 @@ def run(args: argparse.Namespace) -> int:
             parse_time(args.at, tz=UTC if args.utc else None)
         except TimeParseError as err:
             raise UsageError(f"--at: {err}") from None
-    path = Path(args.file).expanduser()
-    opening = _Opening(path)
-    try:
-        source = open_for_app(
-            path,
-            follow=args.follow,
-            cache_mb=getattr(args, "cache_mb", None),
-            first_type=args.view_type or "pods",
-        )
-    finally:
-        opening.done()
+    progress = None
+    if is_remote(args.file):
+        opened = open_remote_for_app(args)
+        source, progress, path = opened.source, opened.progress, opened.source.display
+    else:
+        local = parse_store_url(args.file).path  # a path, or file:///PATH
+        assert local is not None
+        path = local.expanduser()
+        opening = _Opening(path)
+        try:
+            source = open_for_app(
+                path,
+                follow=args.follow,
+                cache_mb=getattr(args, "cache_mb", None),
+                first_type=args.view_type or "pods",
+            )
+        finally:
+            opening.done()
     damaged = [p for p in source.problems() if not p.lossless]
     if damaged:
         print(
@@ -111,12 +124,60 @@ def run(args: argparse.Namespace) -> int:
         raise
     settings.at = clamp_at(settings.at, source)
     settings.source_label = "FOLLOW" if args.follow else "REPLAY"
+    if progress is not None:
+        progress.quiet()  # the app takes the terminal: fetches go on without a progress line
     try:
         create_app(source, settings).run()
     finally:
         _report_loss(path, source)
         source.close()
+        if progress is not None:
+            progress.close()
     return 0
+
+
+def open_remote_for_app(args: argparse.Namespace) -> Any:
+    """A recording in object storage (`Opened`); a prefix holding several: on a terminal the
+    user picks one, else one line naming them (exit 2)."""
+    from khronoscope.printers import row_for
+    from khronoscope.recording.remote import NotOneRecording, open_url
+
+    url = args.file
+    cache_mb = getattr(args, "cache_mb", None)
+    if sys.stderr.isatty():
+        sys.stderr.write(safe_line(f"opening {url}…") + "\n")
+        sys.stderr.flush()
+    try:
+        return open_url(url, row_fn=row_for, follow=args.follow, cache_mb=cache_mb)
+    except NotOneRecording as err:
+        if len(err.found) < 2 or not (sys.stdin.isatty() and sys.stderr.isatty()):
+            raise
+        chosen = _pick(url, err.found)
+        return open_url(chosen, row_fn=row_for, follow=args.follow, cache_mb=cache_mb)
+
+
+def _pick(url: str, found: list[Any]) -> str:
+    """Ask which recording to open (numbered list on stderr)."""
+    from khronoscope.recording.remote import describe
+    from khronoscope.storage import open_store
+
+    store = open_store(url)
+    base = url.rstrip("/")
+    print(safe_line(f"{base} holds {len(found)} recordings:"), file=sys.stderr)
+    for i, f in enumerate(found, 1):
+        d = describe(store, f)
+        span = ""
+        if f.first_t and f.last_t:
+            span = f"{format_iso(f.first_t)} .. {format_iso(f.last_t)}"
+        line = f"  {i}. {f.prefix.rstrip('/')}  {d.cluster}  {span}  {_size(f.size)}  {d.writer}"
+        print(safe_line(line), file=sys.stderr)
+    while True:
+        try:
+            answer = input(f"open which? [1-{len(found)}] ").strip()
+        except EOFError:
+            raise KhronoscopeError("no recording chosen") from None
+        if answer.isdigit() and 1 <= int(answer) <= len(found):
+            return f"{base}/{found[int(answer) - 1].prefix.rstrip('/')}"
 
 
 def open_for_app(

@@ -32,9 +32,11 @@ from khronoscope.commands._listen import (
 from khronoscope.commands._recording import (
     StatusLine,
     add_retention_arguments,
+    parse_size,
     retention_from_args,
     retention_options,
 )
+from khronoscope.commands._remote import REMOTE_SEAL_AFTER, RemoteOptions, RemoteRecording
 from khronoscope.core.safetext import safe_line
 from khronoscope.core.source import TypeState
 from khronoscope.core.timefmt import format_iso, now_ns
@@ -62,8 +64,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "-o",
         "--output",
         required=True,
-        metavar="DIR",
-        help="the recording to create (a directory of segments, e.g. prod.khr)",
+        metavar="DIR|URL",
+        help="the recording to create (a directory of segments, e.g. prod.khr), or an "
+        "object-storage prefix, s3://BUCKET/PREFIX (credentials and endpoint from the AWS "
+        "variables; a restarted recorder goes on with the recording there)",
+    )
+    parser.add_argument(
+        "--upload-spool",
+        metavar="SIZE",
+        default="1G",
+        help="s3://: at most this much waits on local disk while the store is unreachable "
+        "(default 1G; beyond it the oldest waiting segments are dropped, and said so)",
+    )
+    parser.add_argument(
+        "--seal-every",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="seal the open segment at least this often (default 60 for s3://, what a teammate "
+        "following the recording waits at most; 300 for a directory)",
     )
     add_listen_argument(parser)
     parser.add_argument(
@@ -112,11 +131,19 @@ def run(args: argparse.Namespace) -> int:
     """Record until stopped."""
     if args.status_every <= 0:
         raise UsageError("--status-every must be greater than 0")
+    if args.seal_every is not None and not 1 <= args.seal_every <= 86400:
+        raise UsageError("--seal-every must be between 1 and 86400 seconds")
     retention = retention_from_args(args)
     listen_address(args)  # a bad --listen is refused before connecting
-    out = new_recording_path(args.output, parse=output_path)
-    check_new_file(out)
-    return asyncio.run(_record(args, out, retention))
+    target = output_path(args.output) if args.output.strip() else None
+    spool = parse_size(args.upload_spool, "--upload-spool")
+    out: Path | str
+    if isinstance(target, str):
+        out = target  # s3://: checked when the store is opened (after connecting)
+    else:
+        out = new_recording_path(args.output, parse=lambda text: Path(output_path(text)))
+        check_new_file(out)
+    return asyncio.run(_record(args, out, retention, spool))
 
 
 def header_options(options: ClusterOptions, retention: Retention, command: str) -> dict[str, Any]:
@@ -131,9 +158,9 @@ def header_options(options: ClusterOptions, retention: Retention, command: str) 
     }
 
 
-def status_text(recorder: Recorder, session: ClusterSession) -> str:
+def status_text(recorder: Recorder, session: ClusterSession, label: str | None = None) -> str:
     """The recorder's status line, with the watches that are not live yet (or any more)."""
-    text = recorder.status_line()
+    text = recorder.status_line(label)
     states: dict[TypeState, int] = {}
     for st in session.type_status().values():
         states[st.state] = states.get(st.state, 0) + 1
@@ -145,7 +172,9 @@ def status_text(recorder: Recorder, session: ClusterSession) -> str:
     return text + (f" ({', '.join(notes)})" if notes else "")
 
 
-async def _record(args: argparse.Namespace, out: Path, retention: Retention) -> int:
+async def _record(
+    args: argparse.Namespace, out: Path | str, retention: Retention, spool_bytes: int
+) -> int:
     # imported here, not at the top: the session brings kubernetes_asyncio and aiohttp (about
     # a second), which `--help` and every other command would otherwise pay at start-up
     from khronoscope.cluster.session import ClusterSession
@@ -153,14 +182,33 @@ async def _record(args: argparse.Namespace, out: Path, retention: Retention) -> 
     options = ClusterOptions.from_args(args)
     session = ClusterSession(options, row_fn=None)  # headless: no table rows to compute
     await session.connect()  # one-line errors (kubeconfig, unreachable) before any file exists
+    status = StatusLine(args.status_every)
+    remote: RemoteRecording | None = None
+    secrets = fmt.SECRETS_KEPT if options.keep_secret_values else fmt.SECRETS_REDACTED
+    writer_options = SegmentOptions.for_retention(retention.max_age)
+    if args.seal_every is not None:
+        writer_options.seal_after = args.seal_every
+    elif isinstance(out, str):
+        writer_options.seal_after = min(writer_options.seal_after, REMOTE_SEAL_AFTER)
     try:
-        writer = SegmentedWriter.create_local(
-            out,
-            session.info,
-            secrets=fmt.SECRETS_KEPT if options.keep_secret_values else fmt.SECRETS_REDACTED,
-            options=header_options(options, retention, "record"),
-            writer_options=SegmentOptions.for_retention(retention.max_age),
-        )
+        if isinstance(out, str):
+            # object storage: the lease first, then what a previous run left, then the writer
+            remote = RemoteRecording(out, status.say, RemoteOptions(spool_bytes=spool_bytes))
+            writer = await asyncio.to_thread(
+                remote.start,
+                session.info,
+                secrets,
+                header_options(options, retention, "record"),
+                writer_options,
+            )
+        else:
+            writer = SegmentedWriter.create_local(
+                out,
+                session.info,
+                secrets=secrets,
+                options=header_options(options, retention, "record"),
+                writer_options=writer_options,
+            )
     except BaseException:
         await session.close()
         raise
@@ -171,7 +219,6 @@ async def _record(args: argparse.Namespace, out: Path, retention: Retention) -> 
         now_ns(),
         {"cluster": info.cluster, "context": info.context, "server_version": info.server_version},
     )
-    status = StatusLine(args.status_every)
     status.say(
         f"recording context {info.context or '?'} (cluster {info.cluster or '?'}, "
         f"{info.server_version or 'unknown version'}) to {out}; Ctrl-C to stop"
@@ -182,16 +229,25 @@ async def _record(args: argparse.Namespace, out: Path, retention: Retention) -> 
             server, metrics = await start_serving(where, session, writer)
         except BaseException:
             writer.close()
+            if remote is not None:
+                remote.close(drain_timeout=0)
             await session.close()
             raise
         status.say(f"serving /healthz, /readyz and /metrics on port {server.port}")
+        if remote is not None:
+            metrics.attach_uploader(remote.uploader.stats)
+            remote.on_segment = metrics.segment_written
+            remote.on_uploaded = metrics.uploaded
+            remote.on_error = metrics.error
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     session.run()
     try:
-        await _loop(session, writer, recorder, status, stop, metrics.error if metrics else None)
+        await _loop(
+            session, writer, recorder, status, stop, metrics.error if metrics else None, remote
+        )
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
@@ -203,17 +259,27 @@ async def _record(args: argparse.Namespace, out: Path, retention: Retention) -> 
         writer.check_path()  # deleted or moved in the last second: never claim it holds this
         # the recording's range ends at the stop (when the watches stopped), not its last change
         writer.close(stop_t=session.stopped_at)
+        left = ""
+        if remote is not None:
+            if remote.uploader is not None and remote.uploader.stats().backlog_objects:
+                status.say(f"uploading the last segments to {remote.url}…")
+            left = await asyncio.to_thread(remote.close)
+    if remote is not None and remote.lost is not None:
+        raise KhronoscopeError(remote.lost)
     if writer.failed is not None:
         raise KhronoscopeError(str(writer.failed))
+    if left:
+        status.say(f"khronoscope: warning: {left}")
     s = writer.stats
     span = ""
     if s.last_t is not None:
         span = f", up to {format_iso(s.last_t)}"
+    held = f"holds {s.changes:,} changes ({_size(s.bytes)}){span}"
+    if remote is not None and remote.resumed is not None:
+        # it went on with an existing recording: this run's changes, the whole size
+        held = f"holds {s.changes:,} more changes ({_size(s.bytes)} in all){span}"
     print(
-        safe_line(
-            f"khronoscope: stopped; {out} holds {s.changes:,} changes ({_size(s.bytes)}){span}; "
-            f"replay it with: khronoscope open {out}"
-        ),
+        safe_line(f"khronoscope: stopped; {out} {held}; replay it with: khronoscope open {out}"),
         file=sys.stderr,
     )
     return 0
@@ -238,6 +304,7 @@ async def _loop(
     status: StatusLine,
     stop: asyncio.Event,
     on_error: Callable[[str], None] | None = None,
+    remote: RemoteRecording | None = None,
 ) -> None:
     first = True
     hinted = False
@@ -247,6 +314,10 @@ async def _loop(
             await asyncio.wait_for(stop.wait(), 1.0)
         if writer.failed is not None:
             return
+        if remote is not None:
+            if remote.lost is not None:
+                return  # another recorder took the prefix over: stop writing at once
+            remote.reconcile(session)
         try:
             result = recorder.tick()
         except KhronoscopeError as err:
@@ -265,7 +336,10 @@ async def _loop(
         if session.scope_hint and not hinted:
             hinted = True  # once: the forbidden count stays in the status line
             status.say(f"khronoscope: hint: {session.scope_hint}")
-        status.show(status_text(recorder, session), force=first)
+        text = status_text(recorder, session, remote.url if remote is not None else None)
+        if remote is not None and (backlog := remote.status()):
+            text += f"; {backlog}"
+        status.show(text, force=first)
         first = False
         if time.monotonic() >= next_trim:
             trim_memory(session)

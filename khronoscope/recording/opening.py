@@ -9,6 +9,7 @@ from pathlib import Path
 from khronoscope.core.source import HistorySource
 from khronoscope.recording.segments.history import RowFn
 from khronoscope.recording.segments.source import is_segmented, open_segmented
+from khronoscope.storage.url import parse_store_url
 
 
 def open_any(
@@ -20,7 +21,17 @@ def open_any(
     first_types: list[str] | None = None,
 ) -> HistorySource:
     """The recording at `path`: lazily when segmented; a v0.1 file with its whole history
-    (`history=False`: its newest moment first, the past loaded by `load_step`)."""
+    (`history=False`: its newest moment first, the past loaded by `load_step`). `path` may be
+    a URL: `file:///PATH`, or `s3://BUCKET/PREFIX` (fetched through the on-disk cache, with
+    progress on a terminal)."""
+    if isinstance(path, str):
+        where = parse_store_url(path)
+        if where.remote:
+            from khronoscope.recording.remote import open_url
+
+            return open_url(path, row_fn=row_fn, follow=follow, cache_mb=cache_mb).source
+        assert where.path is not None
+        path = where.path
     p = Path(path)
     if is_segmented(p):
         return open_segmented(p, row_fn=row_fn, follow=follow, cache_mb=cache_mb)

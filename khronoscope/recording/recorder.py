@@ -238,12 +238,13 @@ class Recorder:
         self._size_after_compaction = self.writer.stats.bytes
         return self.last_compaction
 
-    def status_line(self) -> str:
-        """`recording FILE: N types watched, X changes/s, N changes, SIZE`."""
+    def status_line(self, label: str | None = None) -> str:
+        """`recording FILE: N types watched, X changes/s, N changes, SIZE` (`label`: a URL
+        to show instead of the writer's path)."""
         s = self.writer.stats
         watched = len(self._types) or len(s.types)
         return (
-            f"recording {self.writer.path}: {watched} types watched, "
+            f"recording {label or self.writer.path}: {watched} types watched, "
             f"{self.rate:,.1f} changes/s, {s.changes:,} changes, {_size(s.bytes)}"
         )
 

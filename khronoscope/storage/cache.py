@@ -175,6 +175,15 @@ class BlockCache:
         self._write_size(odir, len(data))
         return data
 
+    def keep(self, namespace: str, name: str, data: bytes) -> None:
+        """Put a whole object just written into the cache (a writer reads its own objects back
+        without asking the store)."""
+        odir = self._object_dir(namespace, name)
+        bs = self.block_size
+        for b in range(0, -(-len(data) // bs)):
+            self._write_block(odir, b, data[b * bs : (b + 1) * bs])
+        self._write_size(odir, len(data))
+
     def _known_size(self, odir: Path) -> int | None:
         try:
             return int((odir / _SIZE_FILE).read_bytes())

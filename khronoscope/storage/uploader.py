@@ -257,6 +257,34 @@ class Uploader:
             if self.on_uploaded is not None:
                 self.on_uploaded(item.name, item.size)
 
+    def pending_path(self, name: str) -> Path | None:
+        """The spooled file of object `name` while it waits for the store (None once uploaded:
+        the file may vanish right after, so a reader falls back to the store on any error)."""
+        with self._cond:
+            for item in self._queue:
+                if item.name == name:
+                    return item.path
+        return None
+
+    def pending_names(self) -> list[tuple[str, int]]:
+        """(name, size) of every object waiting, oldest first."""
+        with self._cond:
+            return [(i.name, i.size) for i in self._queue]
+
+    def cancel(self, name: str) -> bool:
+        """Drop object `name` from the spool before it is uploaded (retention deleted it);
+        False when it is not waiting (uploaded already, or being uploaded now)."""
+        with self._cond:
+            item = next((i for i in self._queue if i.name == name and i is not self._busy), None)
+            if item is None:
+                return False
+            self._queue.remove(item)
+            with contextlib.suppress(OSError):
+                item.path.unlink()
+            self._set_backlog()
+            self._cond.notify_all()
+        return True
+
     def stats(self) -> UploadStats:
         """The current figures."""
         with self._cond:

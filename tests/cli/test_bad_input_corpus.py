@@ -271,6 +271,24 @@ def _cases() -> list[Case]:
         (["{F}", "{W}/afile/x.khr"], 1, "is not a directory"),
     ]:
         add(["convert", *argv], code, says)
+    # ls: a location holding recordings (a directory or an s3:// prefix)
+    for value, says in [
+        ("{W}/nope", "not a directory"),
+        ("{W}/notrec.txt", "not a directory"),
+        ("{W}/adir", "no khronoscope recording there"),
+        ("", "no recording location given"),
+        ("gs://bucket/x", "not a supported storage URL"),
+        ("s3://Bad_Bucket/x", "not a valid bucket name"),
+        ("s3://key:secret@bucket/x", "credentials and ports do not go in the URL"),
+    ]:
+        add(["ls", value], 2, says)
+    # record to object storage: a bad URL is refused before connecting
+    for value, says in [
+        ("s3://Bad_Bucket/x", "not a valid bucket name"),
+        ("s3://bucket/x?versionId=1", "no '?'"),
+        ("s3://bucket/a/../b", "'..'"),
+    ]:
+        add(["record", "-o", value, *live], 2, says)
     return out
 
 

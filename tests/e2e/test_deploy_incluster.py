@@ -2,9 +2,9 @@
 KUBERNETES_SERVICE_HOST/PORT and the ServiceAccount's token, CA and namespace.
 
 kube-apiserver here has no scheduler nor kubelet: the Deployment's pod stays Pending, so the
-test runs `khronoscope record` itself with what the pod would have. It records to a local file:
-writing to object storage (`-o s3://...`, RGW) needs the segmented recording format; that part
-is added here when segments land (the Deployment already names an s3:// URL).
+test runs `khronoscope record` itself with what the pod would have (the S3 Secret created as the
+README says, the ServiceAccount's token), writing to a real RGW; what a laptop then opens from
+the bucket equals a local recording of the same story.
 """
 
 from __future__ import annotations
@@ -76,9 +76,19 @@ def _pod_env(kube, sa_dir: Path, home: Path) -> dict[str, str]:
 
 
 def test_deploy_applies_and_the_recorder_runs_with_only_its_service_account(
-    kube_apiserver, tmp_path
+    kube_apiserver, rgw, tmp_path, monkeypatch
 ):
     kube = kube_apiserver
+    # the README's three commands: the namespace, the S3 Secret from an env file, deploy/
+    url = f"s3://{rgw.create_bucket()}/clusters/test"
+    env_file = tmp_path / "s3.env"
+    keys = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION")
+    env_file.write_text(
+        f"KHRONOSCOPE_OUTPUT={url}\n" + "".join(f"{k}={rgw.env[k]}\n" for k in keys)
+    )
+    kube.kubectl("create", "namespace", NS)
+    kube.kubectl("-n", NS, "create", "secret", "generic", "khronoscope-s3",
+                 f"--from-env-file={env_file}")  # fmt: skip
     out = kube.kubectl("apply", "-k", str(ROOT / "deploy"))
     for what in ("namespace/khronoscope", "clusterrole.rbac.authorization.k8s.io/khronoscope",
                  "deployment.apps/khronoscope-recorder"):  # fmt: skip
@@ -109,18 +119,31 @@ def test_deploy_applies_and_the_recorder_runs_with_only_its_service_account(
         can = _as_sa(kube, token, ca, *args)
         assert can.stdout.strip() == want, (verb, resource, sub, can.stdout, can.stderr)
 
-    # the recorder, as in the pod: no kubeconfig at all
+    # the Secret as the pod gets it (envFrom, and -o expanded from KHRONOSCOPE_OUTPUT)
+    secret = json.loads(kube.kubectl("-n", NS, "get", "secret", "khronoscope-s3", "-o", "json"))
+    s3_env = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+    container = dep["spec"]["template"]["spec"]["containers"][0]
+    pod_args = [a.replace("$(KHRONOSCOPE_OUTPUT)", s3_env["KHRONOSCOPE_OUTPUT"])
+                for a in container["args"]]  # fmt: skip
+    assert pod_args[pod_args.index("-o") + 1] == url
+
+    # the recorder, as in the pod: no kubeconfig at all, writing to the bucket; beside it a
+    # local recording of the same story, by the same ServiceAccount
     home = tmp_path / "home"
     home.mkdir()
+    pod_env = {**_pod_env(kube, sa_dir, home), "PYTHONPATH": str(ROOT)}
     path = tmp_path / "cluster.khr"
-    cmd = [sys.executable, "-m", "khronoscope", "record", "-o", str(path), "--listen"]
-    cmd += ["127.0.0.1:0", "--status-every", "0.5", "--include", "configmaps,deployments,pods"]
+    base = [sys.executable, "-m", "khronoscope", "record", "--status-every", "0.5"]
+    base += ["--include", "configmaps,deployments,pods"]
     rec = subprocess.Popen(
-        cmd,
+        [*base, "-o", url, "--listen", "127.0.0.1:0", "--seal-every", "2"],
         cwd=ROOT,
-        env={**_pod_env(kube, sa_dir, home), "PYTHONPATH": str(ROOT)},
+        env={**pod_env, **s3_env, "XDG_STATE_HOME": str(home / "state")},
         stderr=subprocess.PIPE,
         text=True,
+    )
+    local = subprocess.Popen(
+        [*base, "-o", str(path)], cwd=ROOT, env=pod_env, stderr=subprocess.DEVNULL, text=True
     )
     lines: list[str] = []
     try:
@@ -139,27 +162,45 @@ def test_deploy_applies_and_the_recorder_runs_with_only_its_service_account(
         assert "recording context (in-cluster)" in "\n".join(lines)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as r:
             assert r.status == 200
+        time.sleep(1)  # the local recorder lists too
         # a kubectl story while it records
         kube.kubectl("create", "namespace", "shop")
         kube.kubectl("-n", "shop", "create", "configmap", "prices", "--from-literal=apple=1")
         kube.kubectl("-n", "shop", "create", "deployment", "web", "--image=nginx:1.25")
         kube.kubectl("-n", "shop", "patch", "configmap", "prices", "-p", '{"data":{"apple":"2"}}')
-        kube.kubectl("-n", "shop", "delete", "configmap", "prices")
         time.sleep(2)
+        moment = time.time_ns()
+        time.sleep(1)
+        kube.kubectl("-n", "shop", "delete", "configmap", "prices")
+        time.sleep(3)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
             metrics = r.read().decode()
         assert re.search(r'khronoscope_changes_total\{type="configmaps"\} [1-9]', metrics)
+        assert re.search(r"khronoscope_segments_uploaded_total [1-9]", metrics)
         rec.terminate()
+        local.terminate()
         rec.communicate(timeout=60)
+        local.wait(timeout=60)
     finally:
-        if rec.poll() is None:
-            rec.kill()
-            rec.wait()
+        for p in (rec, local):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
     assert rec.returncode == 0, lines[-5:]
+    assert local.returncode == 0
     assert "forbidden" not in "\n".join(lines[-3:]).lower()
-    src = open_any(path)  # what `record` wrote, as `khronoscope open` reads it
+    # from a laptop: the bucket opens as the local recording of the same story reads
+    for k, v in s3_env.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "laptop-cache"))
+    src = open_any(url)
+    here = open_any(path)
     key = ObjectKey("configmaps", "shop", "prices")
     kinds = [ChangeKind(kind).name for _t, kind in src.tmap.history(key)]
-    assert kinds[0] == "ADDED" and kinds[-1] == "DELETED" and len(kinds) == 3, kinds
+    assert kinds == ["ADDED", "MODIFIED", "DELETED"], kinds
+    assert kinds == [ChangeKind(kind).name for _t, kind in here.tmap.history(key)]
+    assert src.tmap.get(key, moment)["data"] == {"apple": "2"}
+    for type_ in ("configmaps", "deployments.apps"):
+        assert src.tmap.state_at(moment, type_) == here.tmap.state_at(moment, type_)
     assert src.tmap.get(ObjectKey("deployments.apps", "shop", "web"), 2**62) is not None
     assert src.info.context == "(in-cluster)"

@@ -74,7 +74,20 @@ def test_one_non_root_recorder_with_probes_on_the_port_it_serves():
     sc = c["securityContext"]
     assert sc["allowPrivilegeEscalation"] is False and sc["readOnlyRootFilesystem"] is True
     assert sc["capabilities"]["drop"] == ["ALL"]
-    args = build_parser().parse_args(c["args"])  # the CLI accepts what the manifest runs
+    env_from_secret = {
+        e["name"]: e["valueFrom"]["secretKeyRef"] for e in c["env"] if "valueFrom" in e
+    }
+    # -o is the Secret's KHRONOSCOPE_OUTPUT, expanded by the kubelet
+    assert env_from_secret["KHRONOSCOPE_OUTPUT"] == {
+        "name": "khronoscope-s3",
+        "key": "KHRONOSCOPE_OUTPUT",
+    }
+    example = yaml.safe_load((DEPLOY / "s3-secret.example.yaml").read_text())["stringData"]
+    expanded = [
+        a.replace("$(KHRONOSCOPE_OUTPUT)", example["KHRONOSCOPE_OUTPUT"]) for a in c["args"]
+    ]
+    assert "$(KHRONOSCOPE_OUTPUT)" in c["args"]
+    args = build_parser().parse_args(expanded)  # the CLI accepts what the manifest runs
     assert args.command == "record"
     assert args.output.startswith("s3://")
     port = int(args.listen.rsplit(":", 1)[1])
@@ -88,7 +101,7 @@ def test_one_non_root_recorder_with_probes_on_the_port_it_serves():
     assert {"cpu", "memory"} <= set(res["requests"]) and "memory" in res["limits"]
     # the writable places the recorder needs are on the volume
     mounts = {m["mountPath"] for m in c["volumeMounts"]}
-    env = {e["name"]: e["value"] for e in c["env"]}
+    env = {e["name"]: e["value"] for e in c["env"] if "value" in e}
     for var in ("HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME"):
         assert any(env[var].startswith(m) for m in mounts), var
 

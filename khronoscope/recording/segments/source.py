@@ -9,12 +9,15 @@ budget. Pod logs and metrics are read for the segments around the moment the app
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import platformdirs
 
 from khronoscope.core.bookmarks import BookmarkStore
 from khronoscope.core.provenance import ProvenanceStore
@@ -33,7 +36,7 @@ from khronoscope.recording.segments.prefetch import Prefetcher
 from khronoscope.recording.segments.spools import load_spools
 from khronoscope.recording.segments.wal import writer_holds
 from khronoscope.recording.source import WRITER_GONE_AFTER, WriterState
-from khronoscope.storage import BlobStore
+from khronoscope.storage import BlobStore, Capability
 from khronoscope.storage.local import LocalStore
 from khronoscope.telemetry.logstore import LogStore
 from khronoscope.telemetry.metricstore import MetricsState, MetricStore
@@ -56,9 +59,12 @@ class SegmentedSource:
         cache_mb: int | None = None,
         display: str | None = None,
         clock: Callable[[], float] = time.monotonic,
+        writer_alive: Callable[[], bool | None] | None = None,
     ) -> None:
         budget = (cache_mb if cache_mb is not None else DEFAULT_CACHE_MB) * 1024 * 1024
         self._clock = clock
+        # a recording in object storage has no spool to lock: its writer's lease says instead
+        self._writer_alive = writer_alive
         self.display = display or store.url
         self.path = Path(self.display)
         # decompressed blocks 3/8 of the budget, index sections 1/8, the rest (logs, start
@@ -96,7 +102,7 @@ class SegmentedSource:
             self.provenance.observed_from = start
         self._read_provenance(row_fn)
         self.bookmark_store = BookmarkStore(
-            BookmarkSidecar(self.path),
+            BookmarkSidecar(_sidecar_base(store, self.display)),
             lambda: self._extras.bookmarks,
             lambda: self._extras.max_bookmark_id,
         )
@@ -367,6 +373,10 @@ class SegmentedSource:
         if stop is not None:
             self._writer = WriterState(True, stop, "closed")
             return
+        if self._writer_alive is not None:
+            if self._writer_alive() is False:
+                self._writer = WriterState(True, self.tmap.last_t, "gone")
+            return
         spools = self.rec.spool_files()
         holds = [writer_holds(path) for _, path in spools[-1:]]
         quiet = self._clock() - self._grew_at
@@ -386,6 +396,16 @@ class SegmentedSource:
         follower = self.rec.spool_follower
         if follower is not None:
             follower.close()
+
+
+def _sidecar_base(store: BlobStore, display: str) -> Path:
+    """Where replay-time bookmarks go: next to a local recording; for one in object storage,
+    under the user's data dir (named after its URL), never a path made of the URL."""
+    if Capability.LOCAL in store.capabilities:
+        return Path(display)
+    digest = hashlib.sha256(display.encode()).hexdigest()[:16]
+    tail = display.rstrip("/").rsplit("/", 1)[-1] or "recording"
+    return Path(platformdirs.user_data_dir("khronoscope")) / "remote" / f"{tail}-{digest}"
 
 
 def is_segmented(path: str | os.PathLike[str]) -> bool:

@@ -38,6 +38,7 @@ from khronoscope.recording.segments.catalog import (
     pack_header,
     read_spool,
 )
+from khronoscope.recording.segments.resume import Resumed
 from khronoscope.recording.segments.retention import RetentionResult, SegmentMeta
 from khronoscope.recording.segments.sealer import Sealed, SealState, seal
 from khronoscope.recording.segments.wal import WalError, WalFile
@@ -106,6 +107,7 @@ class SegmentedWriter:
         options: SegmentOptions | None = None,
         display: str | None = None,
         publish: Callable[[str, bytes], None] | None = None,
+        resume: Resumed | None = None,
     ) -> None:
         self.store = store
         self.wal_dir = wal_dir
@@ -124,11 +126,19 @@ class SegmentedWriter:
         self._seal_due = False
         self._handed_off = 0  # changes in spools closed whole (sealed or being sealed)
         self._handed_off_last: int | None = None
+        self._metas: list[SegmentMeta] = []
+        if resume is not None:  # going on with a recording a previous run wrote (resume.py)
+            self._state = resume.state
+            self._seq = resume.next_seq
+            self._current = dict(resume.current)
+            self._floor = resume.last_t
+            self._metas = list(resume.metas)
+            self.stats.segment_bytes = sum(m.size for m in self._metas)
+            self.stats.bytes = self.stats.segment_bytes
         self._wal = self._new_wal()
         self._queue: queue.Queue[_Pending | None] = queue.Queue()
         self._moved_to: Path | None = None  # where the recording was moved while written
         self._tails: list[tuple[int, bytes, int]] = []
-        self._metas: list[SegmentMeta] = []
         self._reader: SegmentedRecording | None = None
         self._seal_error: BaseException | None = None
         self._stop = threading.Event()
@@ -156,8 +166,10 @@ class SegmentedWriter:
         options: dict[str, Any] | None = None,
         writer_options: SegmentOptions | None = None,
         display: str | None = None,
+        publish: Callable[[str, bytes], None] | None = None,
     ) -> SegmentedWriter:
-        """A new recording in `store` (refused when one is already there)."""
+        """A new recording in `store` (refused when one is already there); sealed segments go
+        through `publish` (default: `store.put`)."""
         header = make_header(info, now_ns() if start is None else start, secrets, options)
         header["format"] = sf.FORMAT
         try:
@@ -172,7 +184,7 @@ class SegmentedWriter:
                 f"{display or store.url} already holds a recording: choose a new name "
                 "(recordings are never overwritten)"
             )
-        return cls(store, wal_dir, header, writer_options, display)
+        return cls(store, wal_dir, header, writer_options, display, publish)
 
     @classmethod
     def create_local(
