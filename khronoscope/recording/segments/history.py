@@ -652,11 +652,11 @@ class LazyHistory:
             times = self.version_times(key)
             i = bisect_right(times, t)
             return times[i] if i < len(times) else None
-        wanted = _ns_set(namespace)
-        older = None if self._join is None else self._join.next_change(t, type, namespace)
-        if older is not None:
-            return min(older, self._next_recorded(t, type, wanted) or older)
-        return self._next_recorded(t, type, wanted)
+        if self._join is not None:
+            # the joined timeline: the overlay's changes, and no stop where the recording's
+            # first version is the overlay's last one again
+            return next((r.t for r in self.changes(t + 1, None, type, namespace)), None)
+        return self._next_recorded(t, type, _ns_set(namespace))
 
     def _next_recorded(self, t: int, type: str | None, wanted: set[str] | None) -> int | None:
         for seg in self._overlapping(t + 1, None):
@@ -687,11 +687,15 @@ class LazyHistory:
             return times[i - 1] if i > 0 else None
         self._sync()
         wanted = _ns_set(namespace)
-        recorded = self._previous_recorded(t, type, wanted)
-        older = None if self._join is None else self._join.previous_change(t, type, namespace)
-        if older is None or (recorded is not None and recorded > older):
-            return recorded
-        return older
+        if self._join is None:
+            return self._previous_recorded(t, type, wanted)
+        while True:
+            recorded = self._previous_recorded(t, type, wanted)
+            older = self._join.previous_change(t, type, namespace)
+            best = max((c for c in (recorded, older) if c is not None), default=None)
+            if best is None or best == older or any(self.changes(best, best, type, namespace)):
+                return best
+            t = best  # only a version seen twice at the join: no change there
 
     def _previous_recorded(self, t: int, type: str | None, wanted: set[str] | None) -> int | None:
         i = min(bisect_left(self._lasts, t), len(self._segs) - 1)

@@ -168,10 +168,6 @@ class Overlay:
             start = floor
         return n + sum(1 for _ in self._visible(start, end, type, namespace))
 
-    def next_change(self, t: int, type: str | None, namespace: Namespaces) -> int | None:
-        """The first overlay change after t that shows."""
-        return next((r.t for r in self._visible(t + 1, None, type, namespace)), None)
-
     def previous_change(self, t: int, type: str | None, namespace: Namespaces) -> int | None:
         """The last overlay change before t that shows."""
         tmap = self.tmap
