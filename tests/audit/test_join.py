@@ -42,7 +42,8 @@ CFG = ObjectKey("configmaps", "shop", "cfg")
 BOB = {"username": "bob", "groups": ["ops"]}
 
 
-FORMATS = ["v0.1", "segmented"]
+# segmented-small: a segment per change or two, so the join spans segments and bases
+FORMATS = ["v0.1", "segmented", "segmented-small"]
 
 
 @pytest.fixture(params=FORMATS)
@@ -54,8 +55,12 @@ def layout(request):
 def create(path: Path, layout: str, start: int = START, info: SourceInfo | None = None):
     """A new recording of `layout` at `path` (everything written when it is closed)."""
     info = info or SourceInfo("c1", "ctx")
-    if layout == "segmented":
+    if layout.startswith("segmented"):
         opts = SegmentOptions(autoflush=False, background=False)
+        if layout == "segmented-small":
+            opts = SegmentOptions(
+                seal_raw=1, autoflush=False, background=False, base_every=2, refs_reach=2
+            )
         return SegmentedWriter.create_local(path, info, start=start, writer_options=opts)
     return RecordingWriter.create(
         path, info, start=start, writer_options=WriterOptions(autoflush=False)
@@ -147,7 +152,7 @@ def joined(tmp_path, layout):
     after = snapshot(rec)
     # evidence is never rewritten: a segmented recording gains one object, nothing else changes
     assert {k: v for k, v in after.items() if k != AUDIT_COMPANION} == before
-    assert (AUDIT_COMPANION in after) == (layout == "segmented")
+    assert (AUDIT_COMPANION in after) == layout.startswith("segmented")
     return rec, stats
 
 
@@ -298,3 +303,27 @@ def test_the_command_line(tmp_path, capsys, layout):
     entries = json.loads(capsys.readouterr().out)
     assert [e["user"] for e in entries] == ["alice@example.com"] * 3 + ["bob"]
     assert entries[-1]["origin"] == "observed" and entries[0]["origin"] == "audit"
+
+
+def test_an_object_the_recording_deleted_stays_deleted(tmp_path, layout):
+    """After the recording's delete the audit's last state (alive) never shows again."""
+    rec = tmp_path / "rec.khr"
+    w = create(rec, layout)
+    w.set_types(START, [DEPLOY])
+    w.append_status(START, DEPLOY.name, TypeStatus(TypeState.SYNCING, START))
+    listed = START + 100_000_000
+    w.append_change(Change(listed, WEB, ChangeKind.ADDED, deployment("web", 20, replicas=2)))
+    w.append_status(listed + 10, DEPLOY.name, TypeStatus(TypeState.LIVE, listed + 10))
+    w.append_change(Change(at(106), WEB, ChangeKind.DELETED, None))
+    w.close()
+    import_into([audit_log(tmp_path / "audit.log")], rec, worker=False)
+    src = open_recording(rec)
+    kinds = [k for _, k in src.tmap.history(WEB)]
+    assert kinds == [ChangeKind.ADDED, ChangeKind.MODIFIED, ChangeKind.MODIFIED, ChangeKind.DELETED]
+    assert src.tmap.get(WEB, at(107)) is None
+    assert WEB not in src.tmap.state_at(at(107), "deployments.apps")
+    assert WEB in src.tmap.state_at(at(35), "deployments.apps")
+    assert src.tmap.version_at(WEB, at(105)) == at(30)  # the listed version began in the audit
+    in_range = [(r.t, r.key.name) for r in src.tmap.changes(at(29), at(200), "deployments.apps")]
+    assert ("web", at(106)) not in in_range and (at(106), "web") in in_range
+    assert [t for t, name in in_range if name == "web"] == [at(30), at(106)]

@@ -131,9 +131,34 @@ class LazyHistory:
         """True when the overlay speaks for `key` at t (before its first recorded version)."""
         return self._join is not None and self._join.speaks(key, t)
 
-    def recorded_versions(self, key: ObjectKey) -> list[tuple[int, int, int, int]]:
-        """(time, kind, seq, record id) of the recorded versions of `key` (for the overlay)."""
-        return self._versions(key)
+    def recorded_first(self, key: ObjectKey) -> tuple[int, int, int, int] | None:
+        """(time, kind, seq, record id) of the first recorded version of `key` (for the
+        overlay): the segments are read from the first on, up to the first that holds it."""
+        self._sync()
+        known = self._histories.get(key)
+        if known is not None:
+            return known[0] if known else None
+        if not self._segs:
+            return None
+        ref = self.starts.at(self._segs[0].seq, key.type).get((key.namespace, key.name))
+        if ref is not None:  # alive since before the first segment shown
+            return ref[0], sf.ADDED, ref[1], ref[2]
+        for s in self._segs:
+            ix = self._index_holding(s, key)
+            j = ix.find(key.namespace, key.name) if ix is not None else None
+            if ix is not None and j is not None:
+                t, kind, rid = ix.versions_of(j)[0]
+                return t, kind, s.seq, rid
+        return None
+
+    def _index_holding(self, s: SegmentInfo, key: ObjectKey) -> sf.TypeIndex | None:
+        """The index of `key`'s type in segment `s`, when its key filter may hold `key`."""
+        if not s.changes or "index" not in s.types.get(key.type, {}):
+            return None
+        flt = self._filter(s)
+        if flt is not None and not keyfilter.may_hold(flt, key):
+            return None
+        return self.rec.type_index(s.seq, key.type)
 
     def recorded_raw(self, key: ObjectKey, seq: int, rid: int) -> bytes | None:
         """The bytes of one recorded version of `key` (for the overlay)."""

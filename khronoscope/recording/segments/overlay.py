@@ -25,20 +25,21 @@ from khronoscope.recording.segments import segfmt as sf
 from khronoscope.temporal.map import ChangeRef, Namespaces, TemporalMap
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Seam:
     """Where the recording takes over an object: its first recorded version (None: never
-    recorded) and whether that version is the overlay's last one again."""
+    recorded) and whether that version is the overlay's last one again (None: not read yet)."""
 
     first: int | None
-    continues: bool
+    where: tuple[int, int, int] = (0, 0, -1)  # kind, seq, record id of that version
+    continues: bool | None = None
 
 
 class RecordedVersions(Protocol):
-    """What the overlay needs of the recording: an object's recorded versions and bytes."""
+    """What the overlay needs of the recording: an object's first version and its bytes."""
 
-    def recorded_versions(self, key: ObjectKey) -> list[tuple[int, int, int, int]]:
-        """(time, kind, seq, record id) of the object's recorded versions, oldest first."""
+    def recorded_first(self, key: ObjectKey) -> tuple[int, int, int, int] | None:
+        """(time, kind, seq, record id) of the object's first recorded version."""
         ...
 
     def recorded_raw(self, key: ObjectKey, seq: int, rid: int) -> bytes | None:
@@ -64,21 +65,26 @@ class Overlay:
         self.floor = floor
 
     def seam(self, key: ObjectKey) -> Seam:
-        """Where the recording takes over `key`."""
+        """Where the recording takes over `key` (found once per object)."""
         found = self._seams.get(key)
         if found is None:
-            versions = self._rec.recorded_versions(key)
-            if not versions:
-                found = Seam(None, False)
-            else:
-                t0, kind, seq, rid = versions[0]
-                same = False
-                if kind != sf.DELETED:
-                    before = self.tmap.raw_at(key, t0 - 1)
-                    same = before is not None and before == self._rec.recorded_raw(key, seq, rid)
-                found = Seam(t0, same)
+            first = self._rec.recorded_first(key)
+            found = Seam(None) if first is None else Seam(first[0], first[1:])
             self._seams[key] = found
         return found
+
+    def continues(self, key: ObjectKey) -> Seam:
+        """The seam of `key`, knowing whether the recording's first version is the overlay's
+        last one again (its bytes read once)."""
+        seam = self.seam(key)
+        if seam.continues is None:
+            kind, seq, rid = seam.where
+            same = False
+            if seam.first is not None and kind != sf.DELETED:
+                before = self.tmap.raw_at(key, seam.first - 1)
+                same = before is not None and before == self._rec.recorded_raw(key, seq, rid)
+            seam.continues = same
+        return seam
 
     def speaks(self, key: ObjectKey, t: int) -> bool:
         """True when the overlay says what `key` is at t (before its first recorded version)."""
@@ -92,9 +98,9 @@ class Overlay:
     def version_began(self, key: ObjectKey, recorded_t: int) -> int:
         """When the version recorded at `recorded_t` began: earlier when it is the overlay's
         last version again."""
-        if key in self.tmap:
-            seam = self.seam(key)
-            if seam.continues and seam.first == recorded_t:
+        if key in self.tmap and self.seam(key).first == recorded_t:
+            seam = self.continues(key)
+            if seam.continues:
                 older = self.tmap.version_at(key, recorded_t - 1)
                 if older is not None:
                     return older
@@ -106,7 +112,7 @@ class Overlay:
         """An object's changes: the overlay's before its recorded ones."""
         if key not in self.tmap:
             return recorded
-        seam = self.seam(key)
+        seam = self.continues(key)
         older = [v for v in self.tmap.history(key) if seam.first is None or v[0] < seam.first]
         if recorded and seam.continues:
             recorded = recorded[1:]
@@ -133,13 +139,16 @@ class Overlay:
         version is MODIFIED after the overlay's, and not a change when it is the same."""
         tmap = self.tmap
         for ref in recorded:
-            if ref.kind is ChangeKind.ADDED and ref.key in tmap:
-                seam = self.seam(ref.key)
-                if seam.first == ref.t:
-                    if seam.continues:
-                        continue
-                    if tmap.raw_at(ref.key, ref.t - 1) is not None:
-                        ref = ChangeRef(ref.t, ref.key, ChangeKind.MODIFIED)
+            first = (
+                ref.kind is ChangeKind.ADDED
+                and ref.key in tmap
+                and self.seam(ref.key).first == ref.t
+            )
+            if first:
+                if self.continues(ref.key).continues:
+                    continue
+                if tmap.raw_at(ref.key, ref.t - 1) is not None:
+                    ref = ChangeRef(ref.t, ref.key, ChangeKind.MODIFIED)
             yield ref
 
     def changes(
