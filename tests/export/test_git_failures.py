@@ -27,7 +27,7 @@ from tests.export.test_same_bytes import random_history
 @pytest.fixture
 def history(monkeypatch: pytest.MonkeyPatch) -> MemorySource:
     src = random_history()
-    monkeypatch.setattr(_history, "open_recording", lambda path: src)
+    monkeypatch.setattr(_history, "open_recording", lambda path, **_: src)
     return src
 
 
