@@ -22,7 +22,8 @@ from khronoscope.recording import format as fmt
 from khronoscope.recording import records as rec
 from khronoscope.recording.segments import layout
 from khronoscope.recording.segments import segfmt as sf
-from khronoscope.recording.segments.source import SegmentedSource, open_segmented
+from khronoscope.recording.segments.source import SegmentedSource
+from khronoscope.storage import BlobStore
 from khronoscope.storage.local import LocalStore
 
 # records decoded at a time while scanning (bounds the scan's memory whatever a segment holds)
@@ -31,14 +32,15 @@ _BATCH = 4096
 _EMPTY = b"\x80"
 
 
-def scan_segmented(path: Path) -> RecordedIndex:
-    """What joining needs of a format-2 recording, read in one pass over its segments."""
-    src = open_segmented(path, cache_mb=64)
+def scan_segmented(store: BlobStore, wal_dir: Path | None, display: str) -> RecordedIndex:
+    """What joining needs of a format-2 recording, read in one pass over its segments (and
+    the spools of one still written, when local)."""
+    src = SegmentedSource(store, wal_dir, cache_mb=64, display=display)
     try:
         header = src.header
         start = header.get("start")
         if not isinstance(start, int):
-            raise KhronoscopeError(f"{path}: the recording's header has no start time")
+            raise KhronoscopeError(f"{display}: the recording's header has no start time")
         index = RecordedIndex(header, start)
         _scan(src, index)
         return index
@@ -111,12 +113,25 @@ def import_into_segmented(
     progress: Progress | None = None,
     worker: bool | None = None,
 ) -> ImportStats:
-    """Write the companion object of the format-2 recording `recording`."""
+    """Write the companion object of the format-2 recording directory `recording`."""
     store = LocalStore(recording)
+    return import_into_store(paths, store, recording / layout.WAL_DIR, recording, progress, worker)
+
+
+def import_into_store(
+    paths: list[Path],
+    store: BlobStore,
+    wal_dir: Path | None,
+    recording: Path,
+    progress: Progress | None = None,
+    worker: bool | None = None,
+) -> ImportStats:
+    """Write the companion object of the format-2 recording in `store` (a directory or an
+    object-store prefix: the same objects, the same calls); `recording` names it."""
     name = layout.AUDIT_COMPANION
     if store.stat(name) is not None:
         raise KhronoscopeError(_already(recording))
-    index = scan_segmented(recording)
+    index = scan_segmented(store, wal_dir, str(recording))
     with tempfile.TemporaryDirectory(prefix="khronoscope-audit-") as tmp:
         target = Path(tmp) / "audit.khr"
         stats = write_companion(paths, recording, index, target, progress, worker)

@@ -98,7 +98,11 @@ def configmap(rv: int, value: str) -> dict:
 def record(path: Path, layout: str = "v0.1") -> None:
     """A recording that began at START: web (rv 20), drift (rv 19) and cfg listed first, then
     web changed at START+5 (rv 25) and cfg at START+3.1."""
-    w = create(path, layout)
+    fill(create(path, layout))
+
+
+def fill(w: RecordingWriter | SegmentedWriter) -> None:
+    """What `record` records, into writer `w` (closed after)."""
     w.set_types(START, [DEPLOY, CM])
     for rt in (DEPLOY, CM):
         w.append_status(START, rt.name, TypeStatus(TypeState.SYNCING, START))
