@@ -2,13 +2,16 @@
 
     python bench/audit.py            # 200,000 entries (~1 GB of audit JSON)
     python bench/audit.py --quick    # 40,000 entries
+    python bench/audit.py --quick --reads 20000   # and 20,000 list reads logged with bodies
 
 The audit log is synthetic but shaped like a real one (kube-apiserver 1.20 JSON lines, a managed
 cluster's policy): the changes of bench/stream.py (pods with managedFields moving through their
 phases, node heartbeats, events, ConfigMap edits) as RequestResponse entries of creates, updates
 (request and response bodies), status updates, patches and deletes (answered with a Status),
 plus Metadata-only Secret/ConfigMap writes, scale writes answered with a Scale, and failed
-requests. Written once as plain JSON lines and once gzipped; each is imported into a new
+requests. `--reads` adds list reads logged at RequestResponse level (a policy that logs
+everything so), each answered with five objects (~30 KB): skipped, they show what a read
+costs. Written once as plain JSON lines and once gzipped; each is imported into a new
 recording with `khronoscope.audit.importer.import_new`, the command's code path.
 Target (issue 16): >= 20,000 entries/s on the 2-core machine (shared: timings are noisy).
 Prints one line per figure, then one JSON line with all of them.
@@ -84,13 +87,22 @@ def _event(t, verb, key, level, code, req=None, resp=None, sub=None) -> dict:
     return ev
 
 
-def generate(path: Path, entries: int, seed: int) -> dict:
-    """Write `entries` audit entries to `path` (JSON lines); returns what was written."""
+def generate(path: Path, entries: int, seed: int, reads: int = 0) -> dict:
+    """Write `entries` audit entries to `path` (JSON lines), and `reads` list reads among
+    them; returns what was written."""
     random.seed(seed)
     seen: set = set()
     n = writes = 0
+    read_every = entries / reads if reads else 0.0
+    next_read = read_every
     with open(path, "wb") as f:
         for t, key, obj in stream(max(entries // 100, 50), entries, seed):
+            while reads and writes >= next_read and obj is not None:
+                items = {"kind": "List", "apiVersion": "v1", "items": [obj] * 5}
+                ev = _event(t - 1, "list", key, "RequestResponse", 200, None, items)
+                f.write(orjson.dumps(ev) + b"\n")
+                n += 1
+                next_read += read_every
             r = random.random()
             if obj is None:
                 status = {"kind": "Status", "apiVersion": "v1", "status": "Success"}
@@ -164,11 +176,12 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="40,000 entries")
     ap.add_argument("--entries", type=int)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--reads", type=int, default=0, help="list reads logged with bodies, too")
     args = ap.parse_args()
     entries = args.entries or (40_000 if args.quick else 200_000)
     with tempfile.TemporaryDirectory(prefix="khronoscope-bench-audit-") as d:
         plain = Path(d) / "audit.log"
-        gen = generate(plain, entries, args.seed)
+        gen = generate(plain, entries, args.seed, args.reads)
         print(f"audit log: {gen['entries']:,} entries, {gen['bytes'] / 2**20:.0f} MiB of JSON")
         zipped = Path(d) / "audit-2024-05-01T10-00-00.000.log.gz"
         with open(plain, "rb") as src, gzip.open(zipped, "wb", compresslevel=6) as dst:

@@ -352,9 +352,13 @@ class Translator:
         if type_ == SECRETS_TYPE:
             body = self.redact(body)
         rv = str(meta.get("resourceVersion") or "")
-        fact = self._fact(Effect.PUT, t, prov, name, ns)
-        fact.prov = _with_rv(fact.prov, rv)
-        fact.resource_version = rv
+        key = prov.key
+        if key.name != name or key.namespace != ns:
+            key = ObjectKey(key.type, ns, name)
+        # one Provenance made here rather than a copy per change (most entries are versions)
+        p = prov
+        prov = Provenance(t, key, p.origin, p.actor, p.verb, p.subresource, rv, p.audit_id)
+        fact = Fact(Effect.PUT, t, key, prov, resource_version=rv)
         if verb == "delete" and _deleted_now(meta):
             fact.effect = Effect.DELETE
         else:
@@ -391,7 +395,3 @@ def _with_key(p: Provenance, key: ObjectKey) -> Provenance:
     return Provenance(
         p.t, key, p.origin, p.actor, p.verb, p.subresource, p.resource_version, p.audit_id
     )
-
-
-def _with_rv(p: Provenance, rv: str) -> Provenance:
-    return Provenance(p.t, p.key, p.origin, p.actor, p.verb, p.subresource, rv, p.audit_id)

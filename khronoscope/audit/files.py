@@ -5,7 +5,8 @@ webhook receives), or an export that wraps either as a JSON string under `messag
 (CloudWatch, Fluent Bit) or `properties.log` (Azure diagnostic settings). A line that is none of
 these is garbage: reported (file and line), skipped and counted; a last line cut short (a file
 still being written, a copy interrupted) is counted as truncated. Gzip is recognised by its
-magic bytes, not the file name.
+magic bytes, not the file name. A long line that is a read (a list answered, when the policy
+logs reads with their bodies) is told from its head and not parsed (`head_only`).
 
 Files are read together and merged by `stageTimestamp`, so rotated files (`audit.log`,
 `audit-2024-05-01T10-00-00.000.log.gz`) and the logs of several API servers can be given in
@@ -15,8 +16,10 @@ small window puts them in order.
 
 from __future__ import annotations
 
-import gzip
 import heapq
+import queue
+import re
+import threading
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,7 +28,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from khronoscope.audit.entries import BadEntry, parse_stamp
+from khronoscope.audit.entries import RESPONSE_COMPLETE, WRITE_VERBS, BadEntry, parse_stamp
 from khronoscope.errors import KhronoscopeError
 
 # entries up to this much older than the newest read so far are still put in order
@@ -65,11 +68,6 @@ class _Counting:
 
     def read(self, n: int = -1) -> bytes:
         data = self.f.read(n)
-        self.read_bytes += len(data)
-        return data
-
-    def readline(self, n: int = -1) -> bytes:
-        data = self.f.readline(n)
         self.read_bytes += len(data)
         return data
 
@@ -116,29 +114,59 @@ class AuditFile:
         self._raw = _Counting(raw)
         self.gzipped = raw.read(2) == _GZIP_MAGIC
         raw.seek(0)
+        self._cut_line = 0  # the number of a last line without its newline
 
     def close(self) -> None:
         """Close the file (`entries` closes it when it ends)."""
         self._raw.close()
 
     def _lines(self) -> Iterator[bytes]:
-        stream: Any = gzip.GzipFile(fileobj=self._raw) if self.gzipped else self._raw
+        """The file's lines without their newline; a last line without one (cut short) is
+        remembered in `_cut_line`. Read in large pieces: a call per line costs more than the
+        splitting."""
+        pending: list[bytes] = []  # the start of a line that goes on in the next piece
+        lineno = counted = 0
+        ahead = _read_ahead(_gunzip(self._raw) if self.gzipped else _pieces(self._raw))
         try:
-            while True:
-                before = self._raw.read_bytes
-                try:
-                    line = stream.readline()
-                except (EOFError, zlib.error, gzip.BadGzipFile, OSError) as err:
-                    self.stats.truncated += 1
-                    what = "ends early" if isinstance(err, EOFError) else "is damaged"
-                    self.stats.report(f"{self.path}: compressed data {what}; read up to there")
-                    return
-                self.stats.bytes_read += self._raw.read_bytes - before
-                if not line:
-                    return
-                yield line
+            for piece in ahead:
+                self.stats.bytes_read += self._raw.read_bytes - counted
+                counted = self._raw.read_bytes
+                # find (memchr) rather than split, which looks at the bytes one by one
+                end = piece.find(b"\n")
+                if end < 0:
+                    pending.append(piece)
+                    continue
+                if pending:
+                    pending.append(piece[:end])
+                    lineno += 1
+                    yield b"".join(pending)
+                    pending = []
+                else:
+                    lineno += 1
+                    yield piece[:end]
+                start = end + 1
+                while (end := piece.find(b"\n", start)) >= 0:
+                    lineno += 1
+                    yield piece[start:end]
+                    start = end + 1
+                if start < len(piece):
+                    pending.append(piece[start:])
+        except (EOFError, zlib.error, OSError) as err:
+            self.stats.truncated += 1
+            if isinstance(err, EOFError):
+                what = "compressed data ends early"
+            elif isinstance(err, zlib.error):
+                what = "compressed data is damaged"
+            else:
+                what = f"cannot be read further ({err.strerror or err})"
+            self.stats.report(f"{self.path}: {what}; read up to there")
+            return  # what was read of the line it stopped in is not a line
         finally:
+            ahead.close()  # its thread stops before the file is closed under it
             self._raw.close()
+        if pending:
+            self._cut_line = lineno + 1
+            yield b"".join(pending)
 
     def entries(self) -> Iterator[Entry]:
         """Events with their stageTimestamp, put in order within a small window.
@@ -146,7 +174,9 @@ class AuditFile:
         Lines wait in the window as bytes (their time read off the raw line where the API
         server's layout allows) and are parsed when they leave it: parsed Events are large."""
         stats = self.stats
+        number = self.number
         heap: list[tuple[int, int, int, bytes | dict[str, Any]]] = []
+        push, pop = heapq.heappush, heapq.heappop
         newest = 0
         lineno = 0
         for line in self._lines():
@@ -154,34 +184,40 @@ class AuditFile:
             stats.lines += 1
             t = _raw_stamp(line)
             if t is not None:
-                item: tuple[int, int, int, bytes | dict[str, Any]] = (
-                    t,
-                    self.number,
-                    lineno << 16,
-                    line,
-                )
-                heapq.heappush(heap, item)
+                push(heap, (t, number, lineno << 16, line))
             else:
                 for i, (t, ev) in enumerate(self._parse(line, lineno)):
-                    heapq.heappush(heap, (t, self.number, (lineno << 16) | (i & 0xFFFF), ev))
+                    push(heap, (t, number, (lineno << 16) | (i & 0xFFFF), ev))
                 if t is None:
                     continue
             if t > newest:
                 newest = t
-            while heap and (heap[0][0] < newest - REORDER_WINDOW or len(heap) > REORDER_MAX):
-                yield from self._ready(heapq.heappop(heap))
+            horizon = newest - REORDER_WINDOW
+            while heap and (heap[0][0] < horizon or len(heap) > REORDER_MAX):
+                item = pop(heap)
+                if type(item[3]) is dict:
+                    stats.entries += 1
+                    yield item  # type: ignore[misc]
+                else:
+                    yield from self._ready(item)
         while heap:
-            yield from self._ready(heapq.heappop(heap))
+            yield from self._ready(pop(heap))
 
-    def _ready(self, item: tuple[int, int, int, bytes | dict[str, Any]]) -> Iterator[Entry]:
+    def _ready(self, item: tuple[int, int, int, bytes | dict[str, Any]]) -> list[Entry]:
         t, number, seq, value = item
         if isinstance(value, dict):
             self.stats.entries += 1
-            yield (t, number, seq, value)
-            return
-        for _t, ev in self._parse(value, seq >> 16, t):
+            return [(t, number, seq, value)]
+        lineno = seq >> 16
+        head = (
+            head_only(value) if len(value) >= HEAD_ONLY_MIN and lineno != self._cut_line else None
+        )
+        if head is not None:
             self.stats.entries += 1
-            yield (t, number, seq, ev)
+            return [(t, number, seq, head)]
+        out = [(t, number, seq, ev) for _t, ev in self._parse(value, lineno, t)]
+        self.stats.entries += len(out)
+        return out
 
     def _parse(
         self, line: bytes, lineno: int, known: int | None = None
@@ -189,13 +225,13 @@ class AuditFile:
         """The Events of one line with their times (`known`: read off the raw line already);
         [] (reported) for garbage."""
         stats = self.stats
-        where = f"{self.path}:{lineno}"
-        if not line.strip():
+        if not line[:1].strip() and not line.strip():  # (most lines: one byte looked at)
             return []
         try:
             events = unwrap(orjson.loads(line))
         except (orjson.JSONDecodeError, BadEntry) as err:
-            if not line.endswith(b"\n"):
+            where = f"{self.path}:{lineno}"
+            if lineno == self._cut_line:
                 stats.truncated += 1
                 stats.report(f"{where}: last line cut short (skipped)")
             else:
@@ -206,6 +242,7 @@ class AuditFile:
         if known is not None and len(events) == 1:
             return [(known, events[0])]
         out = []
+        where = f"{self.path}:{lineno}"
         for ev in events:
             try:
                 out.append((parse_stamp(ev.get("stageTimestamp") or ev.get("timestamp")), ev))
@@ -213,6 +250,131 @@ class AuditFile:
                 stats.garbage += 1
                 stats.report(f"{where}: {err} (skipped)")
         return out
+
+
+_PIECE = 1 << 20  # bytes read at a time from a plain file
+_GZ_PIECE = 1 << 16  # compressed bytes decompressed at a time (tens of times more text)
+
+
+def _pieces(raw: _Counting) -> Iterator[bytes]:
+    while piece := raw.read(_PIECE):
+        yield piece
+
+
+_AHEAD = 2  # pieces read ahead of the parser (per file)
+_END = object()
+
+
+def _read_ahead(pieces: Iterator[bytes]) -> Iterator[bytes]:
+    """The same pieces, produced by a thread of their own: reading and decompressing (zlib and
+    the file system let go of the GIL) go on while the pieces before are parsed. An error is
+    raised here when its turn comes; stopping early stops the thread before the file closes."""
+    ready: queue.Queue[Any] = queue.Queue(maxsize=_AHEAD)
+    stop = threading.Event()
+
+    def give(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for piece in pieces:
+                if not give(piece):
+                    return
+            give(_END)
+        except BaseException as err:  # handed to the reader, in its turn
+            give(err)
+
+    thread = threading.Thread(target=run, name="audit-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while (item := ready.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _gunzip(raw: _Counting) -> Iterator[bytes]:
+    """The text of a gzip file in pieces: its members one after the other, zero padding
+    between them skipped (as gzip(1) and Python's gzip read them). Everything that
+    decompresses is given before EOFError (the file ends early) or zlib.error (damaged)."""
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    fed = False  # has the current member been given any data
+    while data := raw.read(_GZ_PIECE):
+        while data:
+            if not fed:
+                data = data.lstrip(b"\0")
+                if not data:
+                    break
+                fed = True
+            yield d.decompress(data)
+            if not d.eof:
+                break
+            data = d.unused_data
+            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            fed = False
+    if fed:
+        yield d.flush()
+        if not d.eof:
+            raise EOFError
+
+
+# lines at least this long are looked at before they are parsed (below it parsing is about as
+# cheap as looking): reads logged with their bodies (a list answered) are the longest lines of
+# many audit logs, and are skipped
+HEAD_ONLY_MIN = 16 * 1024
+# the head of an Event as the API server writes it: strings without escapes but the URI, whose
+# characters are those JSON allows
+_HEAD = re.compile(
+    rb'\{"kind":"Event","apiVersion":"audit\.k8s\.io/v1(?:beta1)?","level":"[A-Za-z]+",'
+    rb'"auditID":"([\x20\x21\x23-\x5b\x5d-\x7e]*)","stage":"([A-Za-z]+)",'
+    rb'"requestURI":"(?:[^"\\\x00-\x1f]|\\["\\/bfnrtu])*",'
+    rb'"verb":"([A-Za-z]+)",'
+)
+
+
+def head_only(line: bytes) -> dict[str, Any] | None:
+    """For a line the Translator skips whatever its bodies hold (a read, a write at a stage
+    other than ResponseComplete), the fields it decides by; None: the line is to be parsed.
+
+    Only a whole line laid out as the API server writes it (read off its head) qualifies, and
+    only when nothing later in it can say otherwise: "verb" appears once (JSON's last duplicate
+    key wins; a line run into by the next entry has two), "stage" too where it decides, and no
+    letter is written as a \\u escape (a key spelt so could be one of them). Not parsed, a
+    skipped line whose body is damaged is counted as skipped, not as garbage."""
+    m = _HEAD.match(line)
+    if m is None or not (line.endswith(b"}") or line.endswith(b"}\r")):
+        return None
+    audit_id, stage, verb = (g.decode("ascii") for g in m.groups())
+    if verb in WRITE_VERBS and stage == RESPONSE_COMPLETE:
+        return None  # a change: its body is what it is about
+    # each check is a pass over the line: as few as can be (together, half the cost of parsing)
+    if line.count(b'"verb"') != 1:  # also the next entry, run into by one cut short
+        return None
+    if verb in WRITE_VERBS and line.count(b'"stage"') != 1:
+        return None
+    if _escaped_letter(line):
+        return None
+    return {"auditID": audit_id, "stage": stage, "verb": verb}
+
+
+def _escaped_letter(line: bytes) -> bool:
+    """Does the line write a letter as `\\u0061`..`\\u007a` (its bytes 0x60-0x7f, to be sure)?"""
+    first = line.find(b"\\")  # one byte looked for: many lines have no escape at all
+    i = line.find(b"\\u00", first) if first >= 0 else -1
+    while i >= 0:
+        if line[i + 4 : i + 5] in (b"6", b"7"):
+            return True
+        i = line.find(b"\\u00", i + 4)
+    return False
 
 
 _STAMP_KEY = b'"stageTimestamp":"'

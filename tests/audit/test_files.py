@@ -51,7 +51,7 @@ def test_rotated_and_gzipped_files_given_in_any_order_make_one_history(tmp_path,
     out = tmp_path / "r.khr"
     stats = import_new([new, old, mid], out, worker=worker)
     assert replicas_over_time(out) == [(at(s), s) for s in (1, 2, 3, 4, 5, 6)]
-    assert stats.read.entries == 6 and stats.versions == 6
+    assert stats.read.entries == 6 and stats.read.lines == 6 and stats.versions == 6
     prov = open_recording(out).provenance.version(WEB, at(3))
     assert prov.actor == Actor(
         "alice@example.com", ("devs", "system:authenticated"), KUBECTL, ("10.0.0.7",)
@@ -156,3 +156,28 @@ def test_gzip_is_recognised_by_its_bytes_not_its_name(tmp_path):
     src = open_recording(out)
     assert [k for _, k in src.tmap.history(WEB)] == [ChangeKind.ADDED, ChangeKind.MODIFIED]
     assert ObjectKey("deployments.apps", "shop", "web") in src.tmap
+
+
+def test_gzip_members_one_after_another_are_one_file(tmp_path):
+    # what `cat a.gz b.gz > c.gz` makes (and a writer that pads with zeros)
+    evs = updates([1, 2, 3, 4])
+    log = tmp_path / "audit.log.gz"
+    first = gzip.compress(b"".join(line(e) for e in evs[:2]))
+    second = gzip.compress(b"".join(line(e) for e in evs[2:]))
+    log.write_bytes(first + b"\0" * 10 + second + b"\0" * 3)
+    out = tmp_path / "r.khr"
+    stats = import_new([log], out, worker=False)
+    assert stats.read.truncated == 0 and stats.read.garbage == 0
+    assert [r for _, r in replicas_over_time(out)] == [1, 2, 3, 4]
+
+
+def test_a_damaged_gzip_file_keeps_what_comes_before_the_damage(tmp_path):
+    evs = updates([1, 2, 3])
+    log = tmp_path / "audit.log.gz"
+    good = gzip.compress(b"".join(line(e) for e in evs[:2]))
+    log.write_bytes(good + b"this is not gzip")
+    out = tmp_path / "r.khr"
+    stats = import_new([log], out, worker=False)
+    assert stats.read.truncated == 1
+    assert any("compressed data is damaged" in e for e in stats.read.examples)
+    assert [r for _, r in replicas_over_time(out)] == [1, 2]

@@ -163,8 +163,7 @@ def test_a_moment_is_written_byte_for_byte_as_before(scenario, tmp_path):
     assert git(tmp_path / "z", "rev-parse", "HEAD^{tree}").strip() == ZOO_TREE
 
 
-# recorded from the first writer (commit c7b3b7e), before the fast-import tuning and the direct
-# YAML writer
+# recorded from the first writer (commit c7b3b7e), before the fast-import tuning and the YAML writer
 RANGE_COMMITS = 121
 RANGE_DIGEST = "5d2907b9fd82c730ce436fefdca7841c8ed2847f815cec1ac91ca3a31b4f35b1"
 MOMENT_DIGEST = "0483ccaea956d9bc172ae3a36133afa4fd2e67de8ee25a70e5012ecf6b555ad8"
