@@ -38,6 +38,7 @@ from kubernetes_asyncio.config.incluster_config import (
 from kubernetes_asyncio.config.kube_config import KubeConfigLoader, KubeConfigMerger
 
 from khronoscope.cluster.scrub import scrub
+from khronoscope.core.source import ContextInfo
 from khronoscope.errors import KhronoscopeError
 
 DEFAULT_KUBECONFIG = "~/.kube/config"
@@ -231,6 +232,34 @@ def merged_config(paths: list[str]) -> KubeConfigMerger:
             merger.config.value["current-context"] = current
             break
     return merger
+
+
+def list_contexts(kubeconfig: str | None, in_use: str) -> list[ContextInfo]:
+    """The contexts of the kubeconfig (merged as kubectl does), `in_use` marked current."""
+    paths = kubeconfig_paths(kubeconfig)
+    if not paths:
+        return [ContextInfo(in_use, current=True)] if in_use else []
+    cfg = merged_config(paths).config
+    assert cfg is not None
+    out = []
+    for item in cfg.value.get("contexts") or ():
+        value = getattr(item, "value", item)  # plain dicts, or ConfigNodes after a merge
+        if not isinstance(value, dict) or not value.get("name"):
+            continue
+        name = str(value["name"])
+        body = getattr(value.get("context"), "value", value.get("context")) or {}
+        if not isinstance(body, dict):
+            body = {}
+        out.append(
+            ContextInfo(
+                name,
+                str(body.get("cluster") or ""),
+                str(body.get("user") or ""),
+                str(body.get("namespace") or ""),
+                name == in_use,
+            )
+        )
+    return out
 
 
 async def load_credentials(kubeconfig: str | None, context: str | None) -> ClusterCredentials:

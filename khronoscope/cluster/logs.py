@@ -34,7 +34,8 @@ import aiohttp
 from khronoscope.cluster.connection import Connection
 from khronoscope.cluster.errors import ApiError, TransportError
 from khronoscope.core.podspec import pod_containers
-from khronoscope.core.timefmt import format_iso, parse_k8s_time
+from khronoscope.core.source import FetchedLog
+from khronoscope.core.timefmt import format_iso, now_ns, parse_k8s_time
 from khronoscope.core.types import ObjectKey
 from khronoscope.telemetry.logstore import LogStore
 from khronoscope.telemetry.marks import LogMarks
@@ -397,6 +398,33 @@ class LogFollower:
     def _resume(self) -> None:
         """A new response starts: it may repeat the stored lines at the boundary."""
         self._skip = Counter(self.boundary) if self.last_t is not None else None
+
+
+async def fetch_log(
+    conn: Connection, key: ObjectKey, container: str, previous: bool, tail: int
+) -> FetchedLog:
+    """One container instance's last `tail` lines, now (`kubectl logs [--previous]`), with the
+    kubelet's timestamps; a refusal (no previous instance, not started) is said in `error`."""
+    path = f"/api/v1/namespaces/{key.namespace}/pods/{key.name}/log"
+    params = {"timestamps": "true", "container": container, "tailLines": str(tail)}
+    if previous:
+        params["previous"] = "true"
+    fetched_at = now_ns()
+    try:
+        body = await conn.get(path, params)
+    except ApiError as err:
+        return FetchedLog(container, previous, fetched_at, error=err.summary)
+    except TransportError as err:
+        return FetchedLog(container, previous, fetched_at, error=str(err))
+    lines: list[tuple[int, str]] = []
+    for raw in body.split(b"\n"):
+        if not raw:
+            continue
+        stamp, _, text = raw.partition(b" ")
+        t = parse_log_time(stamp)
+        decoded = (text if t is not None else raw).decode("utf-8", "replace")
+        lines.append((t if t is not None else fetched_at, decoded))
+    return FetchedLog(container, previous, fetched_at, tuple(lines))
 
 
 def _ever_started(cs: dict[str, Any]) -> bool:

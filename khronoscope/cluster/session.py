@@ -26,8 +26,8 @@ from typing import Any
 from khronoscope.cluster.connection import Connection
 from khronoscope.cluster.discovery import APISERVICE_TYPE, CRD_TYPE, Discovery, discover, select
 from khronoscope.cluster.errors import ApiError, TransportError
-from khronoscope.cluster.kubeconfig import ClusterCredentials, load_credentials
-from khronoscope.cluster.logs import FollowStatus, LogCapture, LogTuning
+from khronoscope.cluster.kubeconfig import ClusterCredentials, list_contexts, load_credentials
+from khronoscope.cluster.logs import FollowStatus, LogCapture, LogTuning, fetch_log
 from khronoscope.cluster.metrics import MetricsPoller, MetricsTuning
 from khronoscope.cluster.options import ClusterOptions
 from khronoscope.cluster.redact import SECRETS_TYPE, SecretRedactor
@@ -35,9 +35,12 @@ from khronoscope.cluster.remembered import backfill as backfill_remembered
 from khronoscope.cluster.scopehint import namespace_hint
 from khronoscope.cluster.stall import StallDetector
 from khronoscope.cluster.watcher import Watcher, WatchTuning
+from khronoscope.core.bookmarks import BookmarkStore
 from khronoscope.core.provenance import ProvenanceStore
 from khronoscope.core.source import (
     Bookmark,
+    ContextInfo,
+    FetchedLog,
     Gap,
     SourceCapability,
     SourceInfo,
@@ -103,7 +106,11 @@ class ClusterSession:
         self.logs = logs if logs is not None else LogStore()
         self.metrics = MetricStore()
         self.log_marks = LogMarks(parse_log_selector(v) for v in self.options.logs)
-        self.capabilities = SourceCapability.CAPTURES_LOGS
+        self.capabilities = (
+            SourceCapability.CAPTURES_LOGS
+            | SourceCapability.LISTS_CONTEXTS
+            | SourceCapability.FETCHES_LOGS
+        )
         self.log_tuning = log_tuning or LogTuning()
         self.metrics_tuning = MetricsTuning(interval=self.options.metrics_interval)
         self._capture: LogCapture | None = None
@@ -127,8 +134,7 @@ class ClusterSession:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._retired: set[str] = set()
         self._gaps: list[Gap] = []
-        self._bookmarks: list[Bookmark] = []
-        self._next_bookmark = 1
+        self.bookmark_store = BookmarkStore()
         self._sinks: list[Callable[[Change], None]] = []
         self._gap_listeners: list[Callable[[Gap], None]] = []
         self._listeners: list[Callable[[], None]] = []
@@ -200,6 +206,18 @@ class ClusterSession:
         )
         self.discovery_errors = dict(disc.errors)
         self._types = {t.name: t for t in types}
+
+    async def fetch_logs(
+        self, key: ObjectKey, container: str, previous: bool, tail: int
+    ) -> FetchedLog:
+        """One container instance's last lines, now (LogFetchSource); not stored."""
+        if self.conn is None:
+            return FetchedLog(container, previous, 0, error="not connected")
+        return await fetch_log(self.conn, key, container, previous, tail)
+
+    def contexts(self) -> list[ContextInfo]:
+        """The kubeconfig's contexts, the one this session uses marked (ContextSource)."""
+        return list_contexts(self.options.kubeconfig, self.info.context)
 
     def run(self) -> None:
         """Start one watcher per type (and namespace) and the CRD rescanner (after connect)."""
@@ -534,28 +552,20 @@ class ClusterSession:
         return out
 
     def bookmarks(self) -> list[Bookmark]:
-        """The user's bookmarks, oldest first (in memory for now)."""
-        return sorted(self._bookmarks, key=lambda b: (b.t, b.id))
+        """The user's bookmarks, oldest first (a recorder mirrors them into its recording)."""
+        return self.bookmark_store.list()
 
     def add_bookmark(self, bookmark: Bookmark) -> Bookmark:
         """Store a bookmark and give it an id."""
-        if not bookmark.id:
-            bookmark.id = self._next_bookmark
-        self._next_bookmark = max(self._next_bookmark, bookmark.id) + 1
-        self._bookmarks.append(bookmark)
-        return bookmark
+        return self.bookmark_store.add(bookmark)
 
     def remove_bookmark(self, bookmark_id: int) -> None:
         """Delete a bookmark by id (nothing if there is none)."""
-        self._bookmarks = [b for b in self._bookmarks if b.id != bookmark_id]
+        self.bookmark_store.remove(bookmark_id)
 
     def rename_bookmark(self, bookmark_id: int, label: str) -> Bookmark | None:
-        """Relabel a bookmark in place (a recorder mirrors the new label by id)."""
-        for b in self._bookmarks:
-            if b.id == bookmark_id:
-                b.label = label
-                return b
-        return None
+        """Relabel a bookmark (a recorder mirrors the new label by id)."""
+        return self.bookmark_store.rename(bookmark_id, label)
 
     # --- status ------------------------------------------------------------------------------
 

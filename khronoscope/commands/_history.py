@@ -19,7 +19,7 @@ from typing import Any
 from khronoscope.argtypes import number
 from khronoscope.core.safetext import safe_line
 from khronoscope.core.source import HistorySource, TypeState
-from khronoscope.core.timefmt import NS, TimeParseError, now_ns, parse_time
+from khronoscope.core.timefmt import NS, TimeParseError, format_iso, now_ns, parse_time
 from khronoscope.errors import UsageError
 from khronoscope.export.target import recorded_range
 from khronoscope.recording.loss import ReportsLoss
@@ -160,6 +160,30 @@ def parse_moment(text: str, source: HistorySource, what: str = "--at") -> int:
         # a live cluster's only moment is the one just listed (see check_live_moment)
         return max(t, end) if t >= end - _NOW_SLACK else t
     return t
+
+
+def clamp_moment(t: int, source: HistorySource, what: str = "--at", verb: str = "using") -> int:
+    """`t` inside the recorded range: a moment before its start or after its end becomes that
+    edge, and a line on stderr says so (the one way every command and the app treat it)."""
+    if source.is_live:
+        return t
+    start, end = recorded_range(source)
+    if start <= t <= end:
+        return t
+    edge, where = (
+        (start, "before the recording's start") if t < start else (end, "after the recording's end")
+    )
+    print(
+        f"khronoscope: {what} {format_iso(t)} is {where} ({format_iso(start)} .. "
+        f"{format_iso(end)}): {verb} {format_iso(edge)}",
+        file=sys.stderr,
+    )
+    return edge
+
+
+def moment_in_range(text: str, source: HistorySource, what: str = "--at") -> int:
+    """A moment the user typed (see parse_moment), clamped to the recording (see clamp_moment)."""
+    return clamp_moment(parse_moment(text, source, what), source, what)
 
 
 def split_list(values: list[str] | None) -> list[str]:

@@ -17,6 +17,7 @@ from khronoscope.commands._changes import (
     resolve_object,
     write_json,
 )
+from khronoscope.commands._history import clamp_moment
 from khronoscope.core.safetext import safe_block, safe_line
 from khronoscope.core.timefmt import format_iso
 from khronoscope.core.types import ObjectKey
@@ -55,15 +56,9 @@ def _run(args: argparse.Namespace) -> int:
     first, last = source.start_t, source.end_t
     if first is None or last is None:
         raise UsageError(f"{args.file} holds no readable change: nothing to compare")
-    t1 = _moment(args.t1, source, "T1")
-    t2 = _moment(args.t2, source, "T2")
+    t1 = clamp_moment(_moment(args.t1, source, "T1"), source, "T1")
+    t2 = clamp_moment(_moment(args.t2, source, "T2"), source, "T2")
     lo, hi = min(t1, t2), max(t1, t2)
-    for t, name in ((t1, "T1"), (t2, "T2")):
-        if not first - 1 <= t <= last:
-            raise UsageError(
-                f"{name} {format_iso(t)} is outside the recording "
-                f"({format_iso(first)} .. {format_iso(last)})"
-            )
     key = (
         resolve_object(args.object, source, args.namespace[0] if args.namespace else None)
         if args.object

@@ -8,9 +8,9 @@ from khronoscope.cluster.options import check_namespace
 from khronoscope.commands._history import (
     add_source_arguments,
     check_live_moment,
+    moment_in_range,
     namespace_list,
     open_source,
-    parse_moment,
     scope_filters,
     split_list,
 )
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.recording:
             check_live_moment(args.at)
         source = open_source(args)
-        t = parse_moment(args.at, source) if args.at else recorded_range(source)[1]
+        t = moment_in_range(args.at, source) if args.at else recorded_range(source)[1]
         scope = None
         if namespaces or types:
             known_spaces, known_kinds = scope_filters(source, namespaces, types)

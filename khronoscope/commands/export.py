@@ -9,9 +9,9 @@ import time
 from khronoscope.commands._history import (
     add_source_arguments,
     check_live_moment,
+    moment_in_range,
     namespace_list,
     open_source,
-    parse_moment,
     scope_filters,
     split_list,
 )
@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.start:
         return _range(args, source, scope, identity)
-    t = parse_moment(args.at, source) if args.at else recorded_range(source)[1]
+    t = moment_in_range(args.at, source) if args.at else recorded_range(source)[1]
     result = export_moment(source, t, args.repo, branch=args.branch, scope=scope, identity=identity)
     c = result.counts
     if args.quiet:
@@ -129,8 +129,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _range(args, source, scope, identity) -> int:  # type: ignore[no-untyped-def]
-    t1 = parse_moment(args.start, source, "--from")
-    t2 = parse_moment(args.end, source, "--to") if args.end else recorded_range(source)[1]
+    t1 = moment_in_range(args.start, source, "--from")
+    t2 = moment_in_range(args.end, source, "--to") if args.end else recorded_range(source)[1]
     progress = _ProgressLine() if not args.quiet else None
     try:
         result = export_range(

@@ -19,9 +19,10 @@ from khronoscope.commands._changes import (
 )
 from khronoscope.core.provenance import RECONSTRUCTED, Provenance, is_unknown
 from khronoscope.core.safetext import safe_block, safe_line
-from khronoscope.core.timefmt import format_iso
+from khronoscope.core.timefmt import NS, format_iso
 from khronoscope.core.types import ChangeKind, ObjectKey
 from khronoscope.core.writers import WhoWrote, who_wrote
+from khronoscope.printers.objdiff import NOISE_LABEL, is_noise, path_rank
 from khronoscope.temporal.diff import changed_paths
 
 __all__ = ["add_arguments", "run"]
@@ -39,6 +40,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--since", metavar="T", help="from T (ISO 8601, 14:32, -15m from the end)")
     parser.add_argument("--until", metavar="T", help="up to T")
     parser.add_argument("--diff", action="store_true", help="print each change as a YAML diff")
+    parser.add_argument(
+        "--all-fields",
+        action="store_true",
+        help=f"also name the fields every write changes ({NOISE_LABEL}), hidden by default",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,12 +76,15 @@ def run(args: argparse.Namespace) -> int:
             and not is_unknown(before)
         )
         paths = changed_paths(before, after) if modified else []
+        hidden = [] if args.all_fields else [p for p in paths if is_noise(p)]
+        paths = sorted((p for p in paths if p not in hidden), key=path_rank)
         entry: dict[str, Any] = {
             "t": ref.t,
             "time": format_iso(ref.t),
             "change": "RESTORED" if loss.marked(ref.key, ref.t) else ref.kind.name,
             **key_dict(ref.key),
             "paths": paths,
+            "hidden_paths": hidden,
             **who_dict(who),
         }
         if args.diff:
@@ -92,7 +101,9 @@ def run(args: argparse.Namespace) -> int:
         write_json(entries, sys.stdout)
         return 0
     out = sys.stdout
+    digits = max((fraction_digits(e["t"]) for e in entries), default=0)
     for e in entries:
+        e["time"] = aligned_iso(e["t"], digits)
         # names, paths, users and YAML are the cluster's text: shown, never obeyed
         out.write(safe_line(history_line(e)) + "\n")
         if args.diff and e.get("diff"):
@@ -156,7 +167,25 @@ def history_line(e: dict[str, Any]) -> str:
         line += "  (content not in the audit log)"
     elif e["paths"]:
         line += "  " + ", ".join(e["paths"])
+    elif e.get("hidden_paths"):
+        line += f"  (only {NOISE_LABEL})"
     return line
+
+
+def fraction_digits(t: int) -> int:
+    """How many digits of t's fraction of a second are not trailing zeros."""
+    frac = t % NS
+    return len(f"{frac:09d}".rstrip("0")) if frac else 0
+
+
+def aligned_iso(t: int, digits: int) -> str:
+    """ISO 8601 in UTC with exactly `digits` fraction digits (t's own are never cut), so the
+    times of one listing line up; still exact and accepted by --since/--at."""
+    text = format_iso(t)
+    if digits == 0:
+        return text
+    base, _, frac = text[:-1].partition(".")
+    return f"{base}.{frac.ljust(digits, '0')}Z"
 
 
 def _within(t: int, start: int | None, end: int | None) -> bool:

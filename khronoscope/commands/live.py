@@ -18,7 +18,7 @@ import dataclasses
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,13 +103,33 @@ def run_app(args: argparse.Namespace, kubeconfig: str | None = None) -> int:
     return asyncio.run(_browse(ClusterSession, options, settings, plan))
 
 
-async def _browse(session_cls: Any, options: Any, settings: Any, plan: RecordingPlan) -> int:
-    app, session, live = await open_live(session_cls, options, settings, plan)
-    try:
-        await app.run_async()
-    finally:
-        await close_live(session, live)
-    return 0
+async def _browse(
+    session_cls: Any,
+    options: Any,
+    settings: Any,
+    plan: RecordingPlan,
+    run: Callable[[Any], Awaitable[Any]] | None = None,
+) -> int:
+    """Run the app on a session until the user quits; `:ctx NAME` starts over on that context
+    (`run` drives an app to its end: the terminal by default, a pilot in the tests)."""
+    from khronoscope.tui.app import ContextSwitch
+
+    while True:
+        app, session, live = await open_live(session_cls, options, settings, plan)
+        try:
+            result = await (run(app) if run is not None else app.run_async())
+        finally:
+            await close_live(session, live)
+        if not isinstance(result, ContextSwitch):
+            return 0
+        # `:ctx NAME`: a new session (and recording) on the other context, from its start
+        print(safe_line(f"khronoscope: switching to context {result.context}"), file=sys.stderr)
+        options = dataclasses.replace(options, context=result.context)
+        settings = dataclasses.replace(settings, at=None, namespace=None, source_label="")
+        if plan.path is not None:
+            # an explicit --record FILE belongs to the first context: the next one records to
+            # the data directory, beside it
+            plan = RecordingPlan(None, True, plan.retention)
 
 
 async def open_live(

@@ -17,6 +17,7 @@ from typing import Any
 
 from khronoscope.cluster.options import check_namespace
 from khronoscope.commands._cache import add_cache_argument
+from khronoscope.commands._history import clamp_moment
 from khronoscope.core.safetext import safe_line
 from khronoscope.core.timefmt import TimeParseError, format_iso, parse_time
 from khronoscope.errors import KhronoscopeError, UsageError
@@ -149,18 +150,9 @@ def check_view_type(word: str, source: Any) -> None:
 def clamp_at(at: int | None, source: Any) -> int | None:
     """`--at` inside the recording: a moment before its start or after its end opens at that
     end, and a line on stderr says so (the app would otherwise show an empty past)."""
-    start, end = source.start_t, source.end_t
-    if at is None or start is None or end is None:
+    if at is None or source.start_t is None or source.end_t is None:
         return at
-    if start <= at <= end:
-        return at
-    edge, where = (start, "before its start") if at < start else (end, "after its end")
-    print(
-        f"khronoscope: --at {format_iso(at)} is {where} ({format_iso(start)} .. "
-        f"{format_iso(end)}): opening at {format_iso(edge)}",
-        file=sys.stderr,
-    )
-    return edge
+    return clamp_moment(at, source, "--at", "opening at")
 
 
 def _report_loss(path: Path, source: Any) -> None:

@@ -86,6 +86,10 @@ class SourceCapability(enum.Flag):
     FOLLOWS = enum.auto()
     # pod logs captured on demand (`log_marks`, `mark_logs`...): a live session
     CAPTURES_LOGS = enum.auto()
+    # the kubeconfig's contexts listed (`contexts`): a live session, for :ctx
+    LISTS_CONTEXTS = enum.auto()
+    # a pod's logs fetched now, `kubectl logs [--previous]` (`fetch_logs`): a live session
+    FETCHES_LOGS = enum.auto()
 
 
 class HistorySource(Protocol):
@@ -197,6 +201,50 @@ class LogCapturingSource(HistorySource, Protocol):
 
     def log_status(self, key: ObjectKey) -> dict[str, Any]:
         """Where each container's capture stands."""
+
+
+@dataclass(frozen=True, slots=True)
+class ContextInfo:
+    """One kubeconfig context: its name, cluster, user, default namespace, whether in use."""
+
+    name: str
+    cluster: str = ""
+    user: str = ""
+    namespace: str = ""
+    current: bool = False
+
+
+class ContextSource(Protocol):
+    """A live source that can list the kubeconfig's contexts (`SourceCapability.LISTS_CONTEXTS`;
+    the app switches by restarting the session on another one)."""
+
+    def contexts(self) -> list[ContextInfo]:
+        """Every context of the kubeconfig it was started from, the one in use marked
+        (raises KhronoscopeError with one line when the kubeconfig cannot be read)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedLog:
+    """A container's log fetched on demand (not captured at its time): when it was fetched,
+    which instance (`previous`: the one before the last restart), its lines with the kubelet's
+    timestamps, or why there are none."""
+
+    container: str
+    previous: bool
+    fetched_at: int
+    lines: tuple[tuple[int, str], ...] = ()
+    error: str = ""
+
+
+class LogFetchSource(Protocol):
+    """A live source that can fetch a pod's logs now, what `kubectl logs [--previous]` shows
+    (`SourceCapability.FETCHES_LOGS`)."""
+
+    async def fetch_logs(
+        self, key: ObjectKey, container: str, previous: bool, tail: int
+    ) -> FetchedLog:
+        """The last `tail` lines of one container instance (errors in `error`, never raised)."""
         ...
 
 
@@ -219,6 +267,20 @@ def log_capture(source: HistorySource) -> LogCapturingSource | None:
     """The source as a session capturing logs on demand, when it declares it is one."""
     if SourceCapability.CAPTURES_LOGS in source.capabilities:
         return cast("LogCapturingSource", source)
+    return None
+
+
+def context_lister(source: HistorySource) -> ContextSource | None:
+    """The source as one that lists kubeconfig contexts, when it declares it can."""
+    if SourceCapability.LISTS_CONTEXTS in source.capabilities:
+        return cast("ContextSource", source)
+    return None
+
+
+def log_fetcher(source: HistorySource) -> LogFetchSource | None:
+    """The source as one that fetches a pod's logs now, when it declares it can."""
+    if SourceCapability.FETCHES_LOGS in source.capabilities:
+        return cast("LogFetchSource", source)
     return None
 
 

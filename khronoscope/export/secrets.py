@@ -1,7 +1,11 @@
 """What becomes of a Secret in an export: redacted (default), omitted, or in plain text (asked).
 
-Redacted keeps the object and its sorted `data` keys, every value replaced by a marker that is not
-valid base64 (so `kubectl apply` of an export fails loudly instead of writing an empty password).
+Redacted keeps the object and its sorted `data` keys, every value replaced by something that is
+not valid base64 (so `kubectl apply` of an export fails loudly instead of writing an empty
+password): the fingerprint the session stored in place of the value (`<redacted:0123abcd…>`,
+keyed with the recording user's key, which is never written into a recording or Git), so a
+rotated password is a change and a commit; a value the recording kept in plain text becomes the
+fixed marker.
 """
 
 from __future__ import annotations
@@ -9,7 +13,9 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from khronoscope.printers.redact import secret_values
+from khronoscope.core.secretvalues import is_fingerprint, secret_values
+
+__all__ = ["MARKER", "SECRET_TYPE", "SecretsMode", "prepare", "secret_values"]
 
 MARKER = "<redacted>"
 SECRET_TYPE = "secrets"
@@ -32,7 +38,9 @@ def prepare(sanitized: dict[str, Any], mode: SecretsMode) -> dict[str, Any] | No
     values = secret_values(sanitized)
     data = sanitized.get("data")
     if isinstance(data, dict):
-        sanitized["data"] = {k: MARKER for k in sorted(data)}
+        sanitized["data"] = {
+            k: data[k] if is_fingerprint(data[k]) else MARKER for k in sorted(data)
+        }
     sanitized.pop("stringData", None)
     meta = sanitized.get("metadata")
     if isinstance(meta, dict) and values:

@@ -7,17 +7,16 @@ can put a value, or a fingerprint an attacker could test guesses against, on scr
 
 from __future__ import annotations
 
-import base64
-import binascii
-import contextlib
 import json
 from typing import Any
+
+from khronoscope.core.secretvalues import secret_values
 
 PLACEHOLDER = "<redacted>"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 _SECRET_FIELDS = ("data", "stringData")
-# shorter values would match by chance in unrelated text; a 1-3 character secret is no secret
-_MIN_MATCH = 4
+
+__all__ = ["LAST_APPLIED", "PLACEHOLDER", "is_secret", "redact", "secret_values"]
 
 
 def is_secret(obj: dict[str, Any]) -> bool:
@@ -57,25 +56,6 @@ def redact(
                     }
         out["metadata"] = meta
     return out
-
-
-def secret_values(obj: dict[str, Any]) -> set[str]:
-    """Every value of a Secret as text, encoded and decoded, long enough to search for."""
-    out: set[str] = set()
-    for field in _SECRET_FIELDS:
-        entries = obj.get(field)
-        if not isinstance(entries, dict):
-            continue
-        for value in entries.values():
-            if not isinstance(value, str):
-                continue
-            out.add(value)
-            if field == "data":
-                with contextlib.suppress(binascii.Error, ValueError):
-                    out.add(base64.b64decode(value, validate=True).decode("utf-8"))
-            else:
-                out.add(base64.b64encode(value.encode("utf-8")).decode("ascii"))
-    return {v for v in out if len(v) >= _MIN_MATCH}
 
 
 def _redact_values(obj: dict[str, Any]) -> None:

@@ -35,7 +35,8 @@ def sidecar_candidates(recording: Path) -> list[Path]:
 
 
 class BookmarkSidecar:
-    """The replay-time bookmark changes of one recording."""
+    """The replay-time bookmark changes of one recording: the journal of its BookmarkStore
+    (core/bookmarks.py)."""
 
     def __init__(self, recording: Path) -> None:
         self.candidates = sidecar_candidates(recording)
@@ -65,12 +66,6 @@ class BookmarkSidecar:
             elif entry.get("op") == "del":
                 self.added.pop(entry["id"], None)
                 self.removed.add(entry["id"])
-
-    def merged(self, recorded: dict[int, Bookmark]) -> dict[int, Bookmark]:
-        """The recording's bookmarks with the sidecar's additions and removals applied."""
-        out = {i: b for i, b in recorded.items() if i not in self.removed}
-        out.update(self.added)
-        return out
 
     def add(self, bookmark: Bookmark) -> None:
         """Persist an added (or renamed) bookmark."""

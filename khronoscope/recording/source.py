@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from khronoscope.core.bookmarks import BookmarkStore
 from khronoscope.core.provenance import ProvenanceStore
 from khronoscope.core.source import Bookmark, Gap, SourceCapability, SourceInfo, TypeStatus
 from khronoscope.core.timefmt import format_iso
@@ -151,7 +152,11 @@ class RecordingSource:
         # history imported from audit logs into this recording (`import audit --into`)
         self.companion = Companion.find(self.path, self.reader.header)
         self._mark_spans()
-        self._sidecar = BookmarkSidecar(self.path)
+        self.bookmark_store = BookmarkStore(
+            BookmarkSidecar(self.path),
+            lambda: self._extras.bookmarks,
+            lambda: self._extras.max_bookmark_id,
+        )
         self._progress = progress
         self.total_changes = self.reader.change_count
         if self.companion is not None:
@@ -534,31 +539,19 @@ class RecordingSource:
 
     def bookmarks(self) -> list[Bookmark]:
         """The recording's bookmarks with those added or removed during replay."""
-        merged = self._sidecar.merged(self._extras.bookmarks)
-        return sorted(merged.values(), key=lambda b: (b.t, b.id))
+        return self.bookmark_store.list()
 
     def add_bookmark(self, bookmark: Bookmark) -> Bookmark:
         """Store a bookmark in the sidecar (a new id unless it renames an existing one)."""
-        known = self._sidecar.merged(self._extras.bookmarks)
-        if bookmark.id == 0 or bookmark.id not in known:
-            # ids are never reused, not even those of deleted bookmarks
-            ids = set(known) | self._sidecar.removed | {self._extras.max_bookmark_id}
-            bookmark = Bookmark(bookmark.t, bookmark.label, bookmark.key, max(ids) + 1)
-        self._sidecar.add(bookmark)
-        return bookmark
+        return self.bookmark_store.add(bookmark)
 
     def remove_bookmark(self, bookmark_id: int) -> None:
         """Remove a bookmark (recorded ones are hidden by a removal in the sidecar)."""
-        self._sidecar.remove(bookmark_id)
+        self.bookmark_store.remove(bookmark_id)
 
     def rename_bookmark(self, bookmark_id: int, label: str) -> Bookmark | None:
-        """Relabel a bookmark: the sidecar records it again under its id with the new label."""
-        known = self._sidecar.merged(self._extras.bookmarks).get(bookmark_id)
-        if known is None:
-            return None
-        renamed = Bookmark(known.t, label, known.key, known.id)
-        self._sidecar.add(renamed)
-        return renamed
+        """Relabel a bookmark through the sidecar."""
+        return self.bookmark_store.rename(bookmark_id, label)
 
     # --- beyond the protocol ----------------------------------------------------------------
 

@@ -2,19 +2,41 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import partial
 from typing import ClassVar
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import BindingType
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
+from textual.timer import Timer
+from textual.widget import Widget
+from textual.widgets import Input, TextArea
 
 from khronoscope.core.podspec import pod_containers
 from khronoscope.core.safetext import safe_block, safe_line
-from khronoscope.core.source import HistorySource, log_capture, recorded
+from khronoscope.core.source import (
+    ContextInfo,
+    HistorySource,
+    context_lister,
+    log_capture,
+    recorded,
+)
+from khronoscope.core.timefmt import TimeParseError
 from khronoscope.core.types import ObjectKey
+from khronoscope.errors import KhronoscopeError
+from khronoscope.tui.commands import (
+    ALL_NAMESPACES,
+    COMMANDS,
+    VIEW,
+    CommandError,
+    Invocation,
+    parse_command,
+)
 from khronoscope.tui.keymap import ACTIONS, CONTEXTS, DEFAULT_KEYMAP
 from khronoscope.tui.playback import PlaybackCursor
 from khronoscope.tui.replay import replay_settings, start_replay
@@ -28,6 +50,11 @@ from khronoscope.tui.timecontrols import TimeControls
 from khronoscope.tui.widgets.commandline import CommandLine
 from khronoscope.tui.widgets.table import ResourceTable
 from khronoscope.tui.widgets.vlist import VirtualList
+
+TYPEAHEAD_WAIT_S = 1.0
+# keys that end what is typed into a prompt (what follows is for the screen under it)
+_CLOSES_PROMPT = frozenset({"enter", "escape"})
+"""How long keys typed while a prompt opens are held at most (then given to what has focus)."""
 
 
 def recorded_range(source: HistorySource) -> tuple[int | None, int | None]:
@@ -43,10 +70,19 @@ def recorded_range(source: HistorySource) -> tuple[int | None, int | None]:
     )
 
 
-class KhronoscopeApp(TimeControls, App[None], inherit_bindings=False):
+@dataclass(frozen=True)
+class ContextSwitch:
+    """What the app returns when the user switched context: the caller restarts on it."""
+
+    context: str
+
+
+class KhronoscopeApp(TimeControls, App["ContextSwitch | None"], inherit_bindings=False):
     """The browser over a HistorySource (a live session or a recording)."""
 
     TITLE = "khronoscope"
+    # notifications sit above the timeline strip and the footer (they covered the strip's end)
+    CSS = "ToastRack { margin-bottom: 3; }"
     BINDINGS: ClassVar[list[BindingType]] = [  # type: ignore[assignment]
         *DEFAULT_KEYMAP.bindings("app"),
         *DEFAULT_KEYMAP.bindings("time"),
@@ -72,6 +108,12 @@ class KhronoscopeApp(TimeControls, App[None], inherit_bindings=False):
         # run once the app is mounted, on its event loop (e.g. start a cluster session's tasks)
         self.startup_hooks: list[Callable[[KhronoscopeApp], object]] = []
         self._drift_repo = ""
+        # keys typed while a prompt is opening (a paste, tmux send-keys, a fast typist)
+        self._typeahead: list[events.Key] | None = None
+        self._typeahead_since = 0.0
+        # the input that was given keys up to its Enter: the rest waits until it has closed
+        self._typeahead_filled: Widget | None = None
+        self._typeahead_timer: Timer | None = None
 
     def notify(
         self,
@@ -91,6 +133,71 @@ class KhronoscopeApp(TimeControls, App[None], inherit_bindings=False):
             timeout=timeout,
             markup=False,
         )
+
+    # --- keys: bindings in the order keys arrive; typeahead while a prompt opens ------------
+
+    async def on_event(self, event: events.Event) -> None:
+        """Keys are matched to bindings as they arrive (not after a round trip through the
+        focused widget), so a key that opens a prompt takes effect before the next key is
+        read; keys arriving while it opens are kept and given to it once it has focus."""
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            if self._typeahead is not None:
+                self._typeahead.append(event)
+                return
+            if not isinstance(self.focused, Input | TextArea) and self.screen.maximized is None:
+                if await self._check_bindings(event.key, priority=True):
+                    return
+                if await self._check_bindings(event.key):
+                    return
+        await super().on_event(event)
+
+    def expect_typing(self) -> None:
+        """A prompt is opening: keep the keys that arrive until a text input has focus (or a
+        second has passed), then give them to it in order."""
+        if self._typeahead is not None:
+            return
+        self._typeahead = []
+        self._typeahead_since = time.monotonic()
+        if self._typeahead_timer is None:
+            self._typeahead_timer = self.set_interval(1 / 100, self._typeahead_check)
+        else:
+            self._typeahead_timer.resume()
+
+    async def _typeahead_check(self) -> None:
+        if self._typeahead is None:
+            if self._typeahead_timer is not None:
+                self._typeahead_timer.pause()
+            return
+        waited = time.monotonic() - self._typeahead_since
+        focused = self.focused
+        if self._typeahead_filled is not None:
+            ready = focused is not self._typeahead_filled  # that prompt has closed
+        else:
+            ready = isinstance(focused, Input | TextArea)
+        if ready or waited > TYPEAHEAD_WAIT_S:
+            await self._release_typing()
+
+    async def _release_typing(self) -> None:
+        keys, self._typeahead = self._typeahead or [], None
+        self._typeahead_filled = None
+        if self._typeahead_timer is not None:
+            self._typeahead_timer.pause()
+        for i, key in enumerate(keys):
+            if self._typeahead is not None:
+                # a key just given opened a prompt: the rest waits for it
+                self._typeahead.extend(keys[i:])
+                return
+            target = self.focused
+            # a fresh event, as the terminal sends it: bindings, or the focused input
+            await self.on_event(events.Key(key.key, key.character))
+            if isinstance(target, Input) and key.key in _CLOSES_PROMPT and i + 1 < len(keys):
+                # the keys after Enter are not for this input: they wait until it has closed
+                self._typeahead = keys[i + 1 :]
+                self._typeahead_filled = target
+                self._typeahead_since = time.monotonic()
+                if self._typeahead_timer is not None:
+                    self._typeahead_timer.resume()
+                return
 
     def get_default_screen(self) -> Screen:
         """The browser."""
@@ -187,28 +294,123 @@ class KhronoscopeApp(TimeControls, App[None], inherit_bindings=False):
         view = browser.view
         namespace = view.namespace if browser._namespaced(view.type_name) else None
         scope = ViewScope(view.type_name, namespace, view.filter.label, keys)
+        self.expect_typing()
         self.push_screen(ExportScreen(self.playback.t, scope))
+
+    def _open_command_line(self, text: str) -> None:
+        self._to_browser()
+        self.browser.query_one(CommandLine).open(":", text)
 
     def action_drift(self) -> None:
         """`:drift DIR` on the command line (the last directory compared, ready to edit)."""
         self._to_browser()
         self.browser.query_one(CommandLine).open(":", f"drift {self._drift_repo}".rstrip() + " ")
 
-    def run_app_command(self, text: str) -> bool:
-        """Commands of the `:` line that are not views (`:drift DIR`); True when handled."""
+    # --- `:` commands (the catalogue is commands.COMMANDS) ----------------------------------
+
+    def command_handlers(self) -> dict[str, Callable[[Invocation], None]]:
+        """The handler of every command of the catalogue, by name (a test checks none is
+        missing)."""
+        handlers: dict[str, Callable[[Invocation], None]] = {
+            "view": lambda inv: self.browser.show_view(inv),
+            "quit": lambda inv: self.exit(),
+            "help": lambda inv: self.action_help(),
+            "aliases": lambda inv: self.show_aliases(),
+            "ctx": lambda inv: self.show_contexts(inv.args[0] if inv.args else None),
+            "xray": lambda inv: self.show_xray(*inv.args),
+            "related": lambda inv: self.show_related(),
+            "drift": lambda inv: self._drift(inv.raw_args),
+            "export": lambda inv: self.action_export(),
+        }
+        for name, run in self.time_command_handlers().items():
+            handlers[name] = partial(_with_args, run)
+        return handlers
+
+    def run_command(self, text: str) -> None:
+        """Run a `:` command line; errors become one line, never an exception."""
+        if not text.strip():
+            return
+        try:
+            inv = parse_command(text, self.browser.aliases())
+            self.command_handlers()[inv.name](inv)
+        except (CommandError, TimeParseError) as err:
+            self.notify(str(err), title="command", severity="error")
+
+    def show_aliases(self) -> None:
+        """`:aliases`: every name a type answers to."""
+        from khronoscope.tui.aliases import user_aliases_file
+        from khronoscope.tui.screens.aliases import AliasesScreen
+
+        path = self.settings.aliases.path or str(user_aliases_file())
+        self._to_browser()
+        self.push_screen(AliasesScreen(self.browser.aliases(), path))
+
+    def show_contexts(self, name: str | None = None) -> None:
+        """`:ctx` lists the kubeconfig's contexts (read now); `:ctx NAME` switches."""
+        from khronoscope.tui.screens.contexts import ContextsScreen
+
+        source = context_lister(self.source)
+        if source is None:
+            ctx = self.source.info.context or self.source.info.cluster
+            raise CommandError(f"a recording has one context: {ctx} (:ctx switches live only)")
+        try:
+            contexts = source.contexts()
+        except KhronoscopeError as err:
+            raise CommandError(str(err)) from None
+        if name is not None:
+            self.switch_context(name, contexts)
+            return
+        self._to_browser()
+        self.push_screen(ContextsScreen(contexts, lambda n: self.switch_context(n, contexts)))
+
+    def switch_context(self, name: str, contexts: list[ContextInfo]) -> None:
+        """Leave the app asking the caller to restart the session on context `name`."""
+        names = [c.name for c in contexts]
+        if name not in names:
+            raise CommandError(f"no context {name!r} (available: {', '.join(names) or 'none'})")
+        if any(c.current and c.name == name for c in contexts):
+            self.notify(f"already on context {name}", timeout=3)
+            return
+        self.exit(ContextSwitch(name))
+
+    def show_xray(self, type_word: str, namespace: str | None = None) -> None:
+        """`:xray TYPE [NS]`: the owner tree at t (NS default: the browser's namespace)."""
+        from khronoscope.tui.screens.xray import XrayScreen
+
+        type_name = self.browser.aliases().resolve(type_word)
+        if type_name is None:
+            raise CommandError(f"unknown resource type {type_word!r} (:aliases lists them)")
+        if namespace in ALL_NAMESPACES:
+            namespace = None
+        elif namespace is None:
+            namespace = self.browser.view.namespace
+        self._to_browser()
+        self.push_screen(XrayScreen(type_name, namespace))
+
+    def show_related(self, key: ObjectKey | None = None) -> None:
+        """Owners, children and Events over time of `key` (default: the selected object)."""
+        from khronoscope.tui.screens.related import RelatedScreen
+
+        key = key or self.selected_key()
+        if key is None:
+            self.say("select an object first")
+            return
+        self.push_screen(RelatedScreen(key))
+
+    def action_time_related(self) -> None:
+        """`r`: the selected object's owners, children and Events over time."""
+        self.show_related()
+
+    def _drift(self, text: str) -> None:
         from khronoscope.tui.screens.drift import DriftArgsError, DriftScreen, parse_drift_args
 
-        head, _, rest = text.strip().lstrip(":").partition(" ")
-        if head != "drift":
-            return False
         try:
-            target = parse_drift_args(rest)
+            target = parse_drift_args(text)
         except DriftArgsError as err:
-            self.notify(str(err), title="command", severity="error")
-            return True
+            raise CommandError(str(err)) from None
         self._drift_repo = target.repo
+        self._to_browser()
         self.push_screen(DriftScreen(target))
-        return True
 
     # --- command palette ---------------------------------------------------------------------
 
@@ -224,14 +426,17 @@ class KhronoscopeApp(TimeControls, App[None], inherit_bindings=False):
             context = "logs"
         else:
             context = getattr(screen, "KEYMAP_CONTEXT", "browser")
-        nodes = {"app": self, "browser": screen, "detail": screen, "help": screen}
-        nodes.update(drift=screen, export=screen, logs=screen)
-        nodes.update({s: screen for s in ("history", "diff", "bookmarks", "changes")})
+        nodes: dict[str, object] = {scope: screen for scope in CONTEXTS[context]}
+        nodes["app"] = self
         if self.time_screen(screen):
             nodes["time"] = self
+        else:
+            nodes.pop("time", None)
         lists = screen.query(VirtualList)
         if lists:
             nodes["list"] = lists.first()
+        else:
+            nodes.pop("list", None)
         if isinstance(screen, BrowserScreen):
             nodes["table"] = screen.query_one(ResourceTable)
         keymap = self.settings.keymap
@@ -243,7 +448,21 @@ class KhronoscopeApp(TimeControls, App[None], inherit_bindings=False):
                 f"{keymap.display(a.id)}  ·  {a.id}",
                 partial(self.run_action, a.action, nodes[a.scope]),
             )
+        # every `:` command too: one that needs arguments opens the command line for them
+        for spec in COMMANDS:
+            if spec is VIEW:
+                continue
+            head = spec.usage.split(" ", 1)[0]
+            if spec.takes_args:
+                run = partial(self._open_command_line, head + " ")
+            else:
+                run = partial(self.run_command, head)
+            yield SystemCommand(f":{spec.usage}", spec.description, run)
         yield from super().get_system_commands(screen)
+
+
+def _with_args(run: Callable[[tuple[str, ...]], None], inv: Invocation) -> None:
+    run(inv.args)
 
 
 def create_app(source: HistorySource, settings: BrowserSettings | None = None) -> KhronoscopeApp:

@@ -1,94 +1,231 @@
-"""The `:` command line: resource type aliases as kubectl and k9s accept them, and completion.
+"""The `:` command line: one catalogue of commands that the parser, the help screen, completion
+and the command palette all read (as the keymap's ACTIONS are for keys).
 
-    :pods  :po  :deploy  :cm  :databases.example.com  :pods kube-system  :pods -A  :ns  :q
+    :pods  :po kube-system  :dp -A  :sec  :pods /CrashLoop  :pods -l app=web  :goto -15m  :q
 
-No UI here: `parse_command` returns what to do or raises CommandError with one line.
+A word that is not a command is a resource type (see `aliases.py`). No UI here:
+`parse_command` returns an Invocation or raises CommandError with one line; the app maps each
+command name to its handler.
 """
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from khronoscope.core.safetext import is_safe
-from khronoscope.core.types import ResourceType
+from khronoscope.tui.aliases import Aliases
 
-QUIT_WORDS = frozenset({"q", "q!", "quit", "qa", "exit"})
 ALL_NAMESPACES = frozenset({"-A", "--all-namespaces", "all", "*"})
-# kubectl's preference when a short name is ambiguous (events vs events.events.k8s.io)
-_GROUP_ORDER = ("", "apps", "batch", "networking.k8s.io", "autoscaling", "policy")
 
 
 class CommandError(ValueError):
     """A command that cannot be run (unknown type, bad arguments): one line for the user."""
 
 
-@dataclass(frozen=True)
-class Command:
-    """What a command line asks for: `view` a type (optionally a namespace) or `quit`."""
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    """One `:` command: its name (the handler's key), the words that call it, how it is used,
+    what it does, and how many arguments it takes (`max_args` None: any number)."""
 
-    kind: str
+    name: str
+    words: tuple[str, ...]
+    usage: str
+    description: str
+    min_args: int = 0
+    max_args: int | None = 0
+    group: str = "app"
+
+    @property
+    def takes_args(self) -> bool:
+        """True when it needs at least one argument (the palette opens the line for it)."""
+        return self.min_args > 0
+
+
+VIEW = CommandSpec(
+    "view",
+    (),
+    "TYPE [NS | -n NS | -A] [/FILTER] [-l SELECTOR]",
+    "show a resource type (any kubectl name, short name or k9s alias)",
+    group="views",
+)
+
+COMMANDS: tuple[CommandSpec, ...] = (
+    VIEW,
+    CommandSpec("quit", ("q", "q!", "quit", "qa", "exit"), "q", "quit khronoscope", group="views"),
+    CommandSpec("help", ("help", "h", "?"), "help", "every key and command", group="views"),
+    CommandSpec("aliases", ("aliases", "alias", "a"), "aliases", "every type alias", group="views"),
+    CommandSpec(
+        "ctx",
+        ("ctx", "context", "contexts"),
+        "ctx [NAME]",
+        "kubeconfig contexts; with a name: switch to it (live)",
+        max_args=1,
+        group="views",
+    ),
+    CommandSpec(
+        "xray",
+        ("xray", "x"),
+        "xray TYPE [NS]",
+        "owner tree at t: Deployment -> ReplicaSets -> Pods, with status",
+        min_args=1,
+        max_args=2,
+        group="views",
+    ),
+    CommandSpec(
+        "related",
+        ("related", "rel", "owners"),
+        "related",
+        "the selected object's owners, children and events over time",
+        group="views",
+    ),
+    CommandSpec(
+        "drift",
+        ("drift",),
+        "drift DIR [--path SUBDIR] [--rev REV]",
+        "this moment vs manifests in a Git directory",
+        min_args=1,
+        max_args=None,
+        group="views",
+    ),
+    CommandSpec("export", ("export",), "export", "commit this moment to Git", group="views"),
+    CommandSpec(
+        "goto",
+        ("goto", "go", "at", "t", "time"),
+        "goto TIME",
+        "go to 14:32, -15m, +30s, ISO 8601, start, end, now, a bookmark",
+        min_args=1,
+        max_args=None,
+        group="time",
+    ),
+    CommandSpec("live", ("live", "now"), "live", "follow now again", group="time"),
+    CommandSpec("start", ("start", "begin"), "start", "the start of the record", group="time"),
+    CommandSpec("end", ("end",), "end", "the end of the record", group="time"),
+    CommandSpec("pause", ("pause",), "pause", "stay at the moment shown", group="time"),
+    CommandSpec(
+        "play",
+        ("play", "speed"),
+        "play [SPEED]",
+        "play at 1x, 4x, 0.5x, -2x (negative rewinds)",
+        max_args=1,
+        group="time",
+    ),
+    CommandSpec(
+        "interval",
+        ("interval",),
+        "interval 5m",
+        "what - and + jump by",
+        min_args=1,
+        max_args=1,
+        group="time",
+    ),
+    CommandSpec(
+        "trouble",
+        ("trouble",),
+        "trouble [next | prev]",
+        "step to the next (previous) moment something went wrong in view",
+        max_args=1,
+        group="time",
+    ),
+    CommandSpec(
+        "mark",
+        ("mark", "bookmark"),
+        "mark [LABEL]",
+        "bookmark this moment",
+        max_args=None,
+        group="time",
+    ),
+    CommandSpec(
+        "bookmarks", ("bookmarks", "marks"), "bookmarks", "the bookmark list", group="time"
+    ),
+    CommandSpec(
+        "changes",
+        ("changes", "changed", "whatchanged"),
+        "changes [FROM [TO]]",
+        "what changed from the last bookmark (or FROM) to the cursor (or TO)",
+        max_args=2,
+        group="time",
+    ),
+    CommandSpec(
+        "history",
+        ("history", "hist"),
+        "history",
+        "versions of the selected object",
+        group="time",
+    ),
+    CommandSpec(
+        "diff", ("diff",), "diff", "the selected object vs its previous version", group="time"
+    ),
+)
+
+BY_NAME: dict[str, CommandSpec] = {c.name: c for c in COMMANDS}
+_BY_WORD: dict[str, CommandSpec] = {w: c for c in COMMANDS for w in c.words}
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """A parsed command line: the command, its words, and for a view what to show."""
+
+    spec: CommandSpec
+    args: tuple[str, ...] = ()
+    raw_args: str = ""
     type_name: str = ""
     namespace: str | None = None
     all_namespaces: bool = False
+    filter_text: str = ""
+
+    @property
+    def name(self) -> str:
+        """The command's name (what the app's handler table is keyed by)."""
+        return self.spec.name
 
 
-class Aliases:
-    """Every name a type answers to: plural, singular, kind, short names, `plural.group`."""
-
-    def __init__(self, types: Iterable[ResourceType], extra: Iterable[str] = ()) -> None:
-        self._alias: dict[str, list[ResourceType | str]] = {}
-        self.types: dict[str, ResourceType] = {}
-        self._plurals: set[str] = set()
-        for rt in types:
-            self.types[rt.name] = rt
-            self._plurals.add(rt.plural.lower())
-            names = {rt.plural, rt.name, rt.kind.lower(), rt.singular, *rt.short_names}
-            if rt.group:
-                names.add(f"{rt.plural}.{rt.group}")
-                names.add(f"{rt.kind.lower()}.{rt.group}")
-            for n in names:
-                if n:
-                    self._alias.setdefault(n.lower(), []).append(rt)
-        for name in extra:
-            # types the store holds but discovery did not report (a recording's old CRDs)
-            if name not in self.types:
-                self._alias.setdefault(name.lower(), []).append(name)
-                self._alias.setdefault(name.split(".", 1)[0].lower(), []).append(name)
-
-    def resolve(self, word: str) -> str | None:
-        """The type name an alias means, preferring core and well-known groups."""
-        found = self._alias.get(word.lower())
-        if not found:
-            return None
-
-        def rank(item: ResourceType | str) -> tuple[int, str]:
-            if isinstance(item, str):
-                return (len(_GROUP_ORDER) + 1, item)
-            g = item.group
-            return (_GROUP_ORDER.index(g) if g in _GROUP_ORDER else len(_GROUP_ORDER), g)
-
-        best = min(found, key=rank)
-        return best if isinstance(best, str) else best.name
-
-    def words(self) -> list[str]:
-        """Every alias for completion: plurals first (`de` completes to `deployments`)."""
-        return sorted(self._alias, key=lambda w: (w not in self._plurals, len(w), w))
+def _split(text: str) -> list[str]:
+    try:
+        return shlex.split(text)
+    except ValueError:  # an unbalanced quote: words as typed
+        return text.split()
 
 
-def parse_command(text: str, aliases: Aliases) -> Command:
+def parse_command(text: str, aliases: Aliases, _depth: int = 0) -> Invocation:
     """Read a command line (with or without the leading `:`)."""
-    words = text.strip().lstrip(":").split()
+    body = text.strip().lstrip(":").strip()
+    words = _split(body)
     if not words:
-        raise CommandError("empty command: try :pods, :deploy, :ns or :q")
+        raise CommandError("empty command: try :pods, :deploy, :ns, :aliases or :q")
     head, args = words[0], words[1:]
-    if head.lower() in QUIT_WORDS:
-        return Command("quit")
+    spec = _BY_WORD.get(head.lower())
+    if spec is not None:
+        _check_count(spec, head, args)
+        return Invocation(spec, tuple(args), body[len(head) :].strip())
+    expanded = aliases.expand(head) if _depth == 0 else None
+    if expanded is not None:
+        # a user alias: its command line, then what was typed after it
+        rest = body[len(head) :].strip()
+        return parse_command(f"{expanded} {rest}".strip(), aliases, _depth + 1)
     type_name = aliases.resolve(head)
     if type_name is None:
-        raise CommandError(f"unknown resource type {head!r} (try :pods, :deploy, :svc, :ns)")
+        raise CommandError(
+            f"unknown resource type {head!r} (:aliases lists them, :help the commands)"
+        )
+    return _view(type_name, args)
+
+
+def _check_count(spec: CommandSpec, head: str, args: list[str]) -> None:
+    if len(args) < spec.min_args:
+        needed = " ".join(spec.usage.split()[1 : 1 + spec.min_args])
+        raise CommandError(f":{head} needs {needed} (usage: :{spec.usage})")
+    if spec.max_args is not None and len(args) > spec.max_args:
+        if spec.max_args == 0:
+            raise CommandError(f":{head} takes no arguments")
+        raise CommandError(f"too many arguments for :{head} (usage: :{spec.usage})")
+
+
+def _view(type_name: str, args: list[str]) -> Invocation:
     namespace: str | None = None
     all_ns = False
+    filters: list[str] = []
     rest = list(args)
     while rest:
         word = rest.pop(0)
@@ -98,13 +235,28 @@ def parse_command(text: str, aliases: Aliases) -> Command:
             if not rest:
                 raise CommandError("-n needs a namespace")
             namespace = rest.pop(0)
+        elif word == "-l":
+            if not rest:
+                raise CommandError("-l needs a label selector, e.g. -l app=web")
+            filters.append(f"-l {rest.pop(0)}")
+        elif word.startswith("/"):
+            filters.insert(0, word[1:])
         elif word.startswith("-"):
-            raise CommandError(f"unknown option {word!r} (accepted: NAMESPACE, -n NAMESPACE, -A)")
+            raise CommandError(
+                f"unknown option {word!r} (accepted: NAMESPACE, -n NAMESPACE, -A, /FILTER, -l SEL)"
+            )
         elif namespace is None:
             namespace = word
         else:
             raise CommandError(f"too many arguments: {' '.join(args)!r}")
-    return Command("view", type_name, namespace, all_ns)
+    return Invocation(
+        VIEW, tuple(args), " ".join(args), type_name, namespace, all_ns, " ".join(filters)
+    )
+
+
+def command_words() -> list[str]:
+    """Every command word (for completion)."""
+    return [w for c in COMMANDS for w in c.words if len(w) > 1 and w.isalpha()]
 
 
 def complete(text: str, aliases: Aliases, namespaces: Iterable[str]) -> str | None:
@@ -114,14 +266,27 @@ def complete(text: str, aliases: Aliases, namespaces: Iterable[str]) -> str | No
         return None
     if " " not in text:
         low = text.lower()
-        for word in aliases.words():
+        for word in [*aliases.words(), *command_words()]:
             if word.startswith(low) and word != low and is_safe(word):
                 return text + word[len(text) :]
         return None
     head, _, partial = text.rpartition(" ")
-    if not partial or partial.startswith("-"):
+    if not partial or partial.startswith(("-", "/")):
         return None
+    first = head.split()[0].lower() if head.split() else ""
+    if first in _BY_WORD and first not in BY_NAME["xray"].words:
+        return None  # a time, a label, a directory: nothing to offer
     for ns in sorted(namespaces):
         if ns.startswith(partial) and ns != partial and is_safe(ns):
             return f"{head} {ns}"
     return None
+
+
+def help_lines() -> list[tuple[str, str]]:
+    """(usage, description) of every command, views first, for the help screen."""
+    out = []
+    for spec in COMMANDS:
+        words = [w for w in spec.words if w != spec.usage.split(" ", 1)[0]]
+        usage = ":" + spec.usage + (f"  (also :{', :'.join(words)})" if words else "")
+        out.append((usage, spec.description))
+    return out

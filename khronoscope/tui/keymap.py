@@ -46,6 +46,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("browser.filter", "filter", "Filter", True),
     Action("browser.back", "back", "Back / clear filter"),
     Action("browser.wide", "toggle_wide", "Wide columns"),
+    Action("browser.read_only", "read_only", "k9s's changing keys: say khronoscope is read-only"),
+    Action("browser.quit", "quit_app", "Quit (q is Back on the other screens)"),
     Action("browser.ns_all", "namespace(0)", "All namespaces"),
     *(
         Action(f"browser.ns_{i}", f"namespace({i})", f"Favourite namespace {i}")
@@ -82,6 +84,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("time.step_next", "time_step(1)", "Next change in view"),
     Action("time.object_prev", "time_step_object(-1)", "Previous change of the selected object"),
     Action("time.object_next", "time_step_object(1)", "Next change of the selected object"),
+    Action("time.trouble_next", "time_trouble(1)", "Next moment something went wrong in view"),
+    Action("time.trouble_prev", "time_trouble(-1)", "Previous moment something went wrong"),
     Action("time.jump_back", "time_jump(-1)", "Jump back by the interval"),
     Action("time.jump_forward", "time_jump(1)", "Jump forward by the interval"),
     Action("time.interval", "time_interval", "Jump interval: 10s, 1m, 10m, 1h"),
@@ -97,6 +101,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("time.history", "time_history", "History of the selected object"),
     Action("time.diff", "time_diff", "Diff of the selected object"),
     Action("time.changes", "time_changes", "What changed since the last bookmark"),
+    Action("time.related", "time_related", "Owners, children and events of the object"),
     Action("detail.back", "back", "Back", True),
     Action("detail.yaml", "show('yaml')", "YAML", True),
     Action("detail.describe", "show('describe')", "Describe", True),
@@ -137,9 +142,20 @@ ACTIONS: tuple[Action, ...] = (
     Action("logs.container", "container", "Container", True),
     Action("logs.wrap", "wrap", "Wrap", True),
     Action("logs.follow", "follow", "Jump to t / follow", True),
+    Action("logs.fetch", "fetch", "Fetch current + previous logs now (live)", True),
     Action("logs.top", "top", "Oldest line"),
     Action("logs.bottom", "bottom", "Newest line"),
     Action("help.close", "close", "Close", True),
+    Action("aliases.back", "back", "Back", True),
+    Action("aliases.open", "open", "Open the view", True),
+    Action("contexts.back", "back", "Back", True),
+    Action("contexts.switch", "switch", "Switch to this context", True),
+    Action("xray.back", "back", "Back", True),
+    Action("xray.open", "open", "Describe", True),
+    Action("xray.yaml", "yaml", "YAML", True),
+    Action("related.back", "back", "Back", True),
+    Action("related.open", "open", "Describe", True),
+    Action("related.yaml", "yaml", "YAML", True),
 )
 
 BY_ID: dict[str, Action] = {a.id: a for a in ACTIONS}
@@ -155,7 +171,11 @@ CONTEXTS: dict[str, tuple[str, ...]] = {
     "changes": ("app", "changes", "list"),
     "export": ("app", "export"),
     "drift": ("app", "drift"),
-    "logs": ("app", "logs"),
+    "logs": ("app", "logs", "time"),
+    "aliases": ("app", "aliases", "list"),
+    "contexts": ("app", "contexts", "list"),
+    "xray": ("app", "xray", "list", "time"),
+    "related": ("app", "related", "list", "time"),
 }
 
 

@@ -12,6 +12,7 @@ from khronoscope.core.safetext import safe_line
 from khronoscope.core.source import HistorySource
 from khronoscope.core.timefmt import TimeParseError, now_ns, parse_time
 from khronoscope.errors import UsageError
+from khronoscope.tui.aliases import read_user_aliases, user_aliases_file
 from khronoscope.tui.keymap import KeymapError, load_keymap, user_file
 from khronoscope.tui.settings import BrowserSettings
 
@@ -54,6 +55,7 @@ def build_settings(
     clock: Callable[[], int] = now_ns,
     user_keymap: Path | None = None,
     at_base: int | None = None,
+    user_aliases: Path | None = None,
 ) -> BrowserSettings:
     """Settings from start-up options; bad options raise UsageError (one line).
 
@@ -75,9 +77,11 @@ def build_settings(
             raise UsageError(f"--at: {err}") from None
     for line in startup:
         print(f"khronoscope: {safe_line(line)}", file=sys.stderr)
+    aliases = read_user_aliases(user_aliases or user_aliases_file())
     return BrowserSettings(
         keymap=km,
-        startup_messages=startup,
+        aliases=aliases,
+        startup_messages=[*startup, *aliases.problems],
         type_name=command,
         namespace=namespace,
         at=start,

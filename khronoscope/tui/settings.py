@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 
 from khronoscope.core.timefmt import now_ns
+from khronoscope.tui.aliases import UserAliases
 from khronoscope.tui.keymap import DEFAULT_KEYMAP, Keymap
 
 
@@ -21,6 +22,7 @@ class BrowserSettings:
     """
 
     keymap: Keymap = field(default_factory=lambda: DEFAULT_KEYMAP)
+    aliases: UserAliases = field(default_factory=UserAliases)
     startup_messages: list[str] = field(default_factory=list)
     type_name: str = "pods"
     namespace: str | None = None

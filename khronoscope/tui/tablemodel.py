@@ -86,7 +86,8 @@ class TableModel:
         self.columns = columns
         self.show_namespace = show_namespace
         self.resolve = resolve
-        self.filter = Filter()
+        self._kinds = tuple(c.kind for c in columns.columns)
+        self._filter = Filter().with_kinds(self._kinds)
         self.sort_column = NAMESPACE if show_namespace else NAME
         self.descending = False
         # a sort by something the rows do not hold (usage at t): its header and its values
@@ -105,6 +106,15 @@ class TableModel:
         self.total = 0
         if columns is not None:  # a bench builds a model for its sort alone
             self._reset_widths()
+
+    @property
+    def filter(self) -> Filter:
+        """The filter, matching cells as this table's columns display them."""
+        return self._filter
+
+    @filter.setter
+    def filter(self, flt: Filter) -> None:
+        self._filter = flt.with_kinds(self._kinds)
 
     # --- contents ----------------------------------------------------------------------------
 

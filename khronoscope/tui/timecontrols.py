@@ -9,7 +9,7 @@ held down).
 
 from __future__ import annotations
 
-import shlex
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from khronoscope.core.source import Bookmark
@@ -41,6 +41,12 @@ from khronoscope.tui.travel import (
     zoom_in,
     zoom_out,
 )
+from khronoscope.tui.trouble import (
+    TROUBLE_TYPES,
+    TroubleScope,
+    next_trouble,
+    previous_trouble,
+)
 from khronoscope.tui.widgets.table import ResourceTable
 from khronoscope.tui.widgets.timeline import Timeline
 
@@ -55,11 +61,6 @@ GOTO_HINT = (
     "14:32 · 14:32:05 (the cursor's day) · -15m, +30s (from the cursor) · "
     "2026-03-14T09:01:00Z · start · end · now · a bookmark's label"
 )
-TIME_COMMANDS = (
-    "goto TIME · at TIME · live · start · end · play [SPEED] · pause · speed X · interval 5m · "
-    "mark [LABEL] · bookmarks · changes [FROM [TO]] · history · diff"
-)
-_GOTO_WORDS = ("goto", "go", "at", "t", "time")
 
 
 class TimeControls:
@@ -71,6 +72,8 @@ class TimeControls:
     jump_interval: int = 60 * NS
     timeline_zoom: int | None = None  # span the timeline shows around the cursor; None: all
     time_message: str = ""
+    # the playback state (mode, speed) the message describes; None: not a state message
+    _said_state: tuple[object, float] | None = None
 
     # --- plumbing ----------------------------------------------------------------------------
 
@@ -88,6 +91,11 @@ class TimeControls:
         timer = getattr(self, "_play_timer", None)
         if timer is not None and self.playback.playing:
             timer.resume()
+        # playing into now turns live and rewinding to the start pauses: "playing at 64x"
+        # next to LIVE, or "rewinding" next to PAUSED, would be stale
+        p = self.playback
+        if self._said_state is not None and self._said_state != (p.mode, p.speed):
+            self._say_state()
 
     def time_screen(self, screen: Screen[Any] | None = None) -> bool:
         """True when `screen` (default: the top one) shows a moment."""
@@ -128,7 +136,8 @@ class TimeControls:
             tmap = self.source.tmap
             namespaced = rt.namespaced if rt is not None else any(tmap.namespaces(view.type_name))
             ns = view.namespace if namespaced else None
-            match = view.filter.matches if view.filter.active else None
+            flt = screen.model.filter if screen.model is not None else view.filter
+            match = flt.matches if flt.active else None
             label = view.type_name.split(".", 1)[0] + (f" in {ns}" if ns else "")
             if view.filter.active:
                 label += f" /{view.filter.label}"
@@ -141,6 +150,7 @@ class TimeControls:
     def say(self, text: str) -> None:
         """A one-line message on the timeline (replaces the previous one)."""
         self.time_message = text
+        self._said_state = None
         app: Any = self
 
         for timeline in app.screen.query(Timeline):
@@ -216,7 +226,11 @@ class TimeControls:
         elif p.live:
             self.say("live")
         else:
-            self.say(f"paused at {self._clock(p.t, date=False)} (space plays)")
+            first, last = p.bounds()
+            edge = {first: " (the record starts there)", last: " (the record ends there)"}
+            note = edge.get(p.t, "")
+            self.say(f"paused at {self._clock(p.t, date=False)}{note} (space plays)")
+        self._said_state = (p.mode, p.speed)
 
     # --- actions: steps and jumps ------------------------------------------------------------
 
@@ -282,6 +296,37 @@ class TimeControls:
         if model is not None and keys[0] in model.rows:
             table.select(keys[0])
 
+    def trouble_scope(self, screen: Screen[Any] | None = None) -> TroubleScope:
+        """Where "something went wrong in view" is looked for on `screen`."""
+        app: Any = self
+        screen = screen if screen is not None else app.screen
+        if isinstance(screen, BrowserScreen):
+            scope = self.view_scope(screen)[0]
+            return TroubleScope.for_view(scope.type or "pods", scope.namespace, scope.match)  # type: ignore[arg-type]
+        key = self.selected_key(screen)
+        if key is not None:
+            return TroubleScope(key=key)
+        return TroubleScope(TROUBLE_TYPES)
+
+    def action_time_trouble(self, direction: int) -> None:
+        """`x` `X`: the next/previous moment something went wrong in view (a pod not Ready or
+        crash-looping, a node NotReady, a Warning event, a workload short of ready replicas)."""
+        scope = self.trouble_scope()
+        tmap = self.source.tmap
+        t = self.playback.t
+        found = next_trouble(tmap, t, scope) if direction > 0 else previous_trouble(tmap, t, scope)
+        if found is None:
+            later = "later" if direction > 0 else "earlier"
+            self.say(f"no {later} trouble in {scope.label()}")
+            return
+        self.playback.seek(found.t)
+        key = found.key
+        name = f"{key.namespace}/{key.name}" if key.namespace else key.name
+        rt = self.source.resource_types().get(key.type)
+        kind = rt.kind.lower() if rt is not None else key.type.split(".", 1)[0]
+        self.say(f"{self._clock(found.t, date=False)} {found.what}: {kind} {name}")
+        self._select_changed([key])
+
     def action_time_jump(self, direction: int) -> None:
         """`-` `+`: jump back/forward by the interval (playing goes on from there)."""
         t = self.playback.t + direction * self.jump_interval
@@ -344,6 +389,7 @@ class TimeControls:
 
         app: Any = self
         title = f"Go to a time (now at {self._clock(self.playback.t)})"
+        app.expect_typing()
         app.push_screen(TextPrompt(title, check, placeholder="14:32", hint=GOTO_HINT), done)
 
     def action_time_live(self) -> None:
@@ -389,6 +435,7 @@ class TimeControls:
             target = f"{key.type.split('.', 1)[0]} {key.namespace + '/' if key.namespace else ''}"
             target += key.name
         on_object = not isinstance(app.screen, BrowserScreen)
+        app.expect_typing()
         app.push_screen(BookmarkPrompt(self._clock(t), target, on_object), done)
 
     def add_bookmark(self, t: int, label: str, key: ObjectKey | None) -> Bookmark | None:
@@ -459,64 +506,52 @@ class TimeControls:
         app: Any = self
         app.push_screen(ChangesScreen(t1, t if t2 is None else t2, origin))
 
-    # --- `:` commands ------------------------------------------------------------------------
+    # --- `:` commands (the grammar is in commands.py; these run them) ---------------------
 
-    def run_time_command(self, text: str) -> bool:
-        """Run a time command typed on the `:` line; False if `text` is not one."""
-        try:
-            words = shlex.split(text.strip().lstrip(":"))
-        except ValueError:
-            words = text.strip().lstrip(":").split()
-        if not words:
-            return False
-        head, args = words[0].lower(), words[1:]
-        try:
-            return self._time_command(head, args)
-        except TimeParseError as err:
-            app: Any = self
-            app.notify(str(err), title="command", severity="error")
-            return True
+    def time_command_handlers(self) -> dict[str, Callable[[tuple[str, ...]], None]]:
+        """The handlers of the `time` group of `:` commands, by command name."""
+        return {
+            "goto": lambda args: self.go_target(self.parse_target(" ".join(args))),
+            "live": lambda args: self.action_time_live(),
+            "start": lambda args: self.action_time_start(),
+            "end": lambda args: self.go_target(self.parse_target("end")),
+            "pause": lambda args: self._pause(),
+            "play": self._cmd_play,
+            "interval": self._cmd_interval,
+            "trouble": self._cmd_trouble,
+            "mark": lambda args: self.action_time_bookmark(" ".join(args) if args else None),
+            "bookmarks": lambda args: self.action_time_bookmarks(),
+            "changes": self._cmd_changes,
+            "history": lambda args: self.action_time_history(),
+            "diff": lambda args: self.action_time_diff(),
+        }
 
-    def _time_command(self, head: str, args: list[str]) -> bool:
-        if head in _GOTO_WORDS and args:
-            self.go_target(self.parse_target(" ".join(args)))
-        elif head in ("live", "now") and not args:
-            self.action_time_live()
-        elif head in ("start", "begin") and not args:
-            self.action_time_start()
-        elif head == "end" and not args:
-            self.go_target(self.parse_target("end"))
-        elif head == "pause" and not args:
-            self.playback.pause()
-            self._say_state()
-        elif head in ("play", "speed"):
-            speed = 1.0 if not args else _speed(args[0])
-            self.playback.play(speed)
-            self._say_state()
-        elif head == "interval" and len(args) == 1:
-            self.jump_interval = parse_interval(args[0])
-            self.say(f"- and + jump {format_interval(self.jump_interval)}")
-        elif head in ("mark", "bookmark"):
-            self.action_time_bookmark(" ".join(args) if args else None)
-        elif head in ("bookmarks", "marks") and not args:
-            self.action_time_bookmarks()
-        elif head in ("history", "hist") and not args:
-            self.action_time_history()
-        elif head == "diff" and not args:
-            self.action_time_diff()
-        elif head in ("changes", "changed", "whatchanged"):
-            if len(args) > 2:
-                raise TimeParseError("use :changes, :changes FROM or :changes FROM TO")
-            t1 = self.parse_target(args[0]).t if args else None
-            t2 = self.parse_target(args[1]).t if len(args) > 1 else None
-            if args and t1 is None:
-                t1 = self.playback.clock()
-            if len(args) > 1 and t2 is None:
-                t2 = self.playback.clock()
-            self.action_time_changes(t1, t2)
-        else:
-            return False
-        return True
+    def _pause(self) -> None:
+        self.playback.pause()
+        self._say_state()
+
+    def _cmd_play(self, args: tuple[str, ...]) -> None:
+        self.playback.play(1.0 if not args else _speed(args[0]))
+        self._say_state()
+
+    def _cmd_interval(self, args: tuple[str, ...]) -> None:
+        self.jump_interval = parse_interval(args[0])
+        self.say(f"- and + jump {format_interval(self.jump_interval)}")
+
+    def _cmd_trouble(self, args: tuple[str, ...]) -> None:
+        word = args[0].lower() if args else "next"
+        if word not in ("next", "prev", "previous"):
+            raise TimeParseError("use :trouble, :trouble next or :trouble prev")
+        self.action_time_trouble(1 if word == "next" else -1)
+
+    def _cmd_changes(self, args: tuple[str, ...]) -> None:
+        t1 = self.parse_target(args[0]).t if args else None
+        t2 = self.parse_target(args[1]).t if len(args) > 1 else None
+        if args and t1 is None:
+            t1 = self.playback.clock()
+        if len(args) > 1 and t2 is None:
+            t2 = self.playback.clock()
+        self.action_time_changes(t1, t2)
 
 
 def _speed(text: str) -> float:

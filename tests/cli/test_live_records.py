@@ -127,6 +127,41 @@ def test_recording_options_fail_before_connecting(tmp_path, capsys, argv, expect
     assert code != 0 and err.count("\n") == 1 and expected in err, err
 
 
+async def test_ctx_switches_to_another_context_with_a_new_session(sim, tmp_path, monkeypatch):
+    import yaml
+
+    from khronoscope.tui.screens.contexts import ContextsScreen
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    config = yaml.safe_load(sim.kubeconfig_path.read_text())
+    first = config["contexts"][0]
+    config["contexts"].append({"name": "staging", "context": dict(first["context"])})
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump(config))
+    options = ClusterOptions(kubeconfig=str(kubeconfig), include=("pods",))
+    seen: list[tuple[str, str]] = []
+
+    async def drive(app):
+        async with app.run_test(size=(150, 40)) as pilot:
+            await _wait(pilot, lambda: app.source.synced, "synced")
+            seen.append((app.source.info.context, screen_text(app)))
+            if len(seen) == 1:
+                await pilot.press("colon", *"ctx", "enter")
+                await pilot.pause()
+                assert isinstance(app.screen, ContextsScreen)
+                seen.append(("list", screen_text(app)))
+                await pilot.press("down", "enter")
+                await pilot.pause()
+            else:
+                await pilot.press("ctrl+c")
+        return app.return_value
+
+    plan = live.recording_plan(_args(no_record=True))
+    assert await live._browse(ClusterSession, options, BrowserSettings(), plan, drive) == 0
+    assert [s[0] for s in seen] == [first["name"], "list", "staging"]
+    assert f"* {first['name']}" in seen[1][1] and "staging" in seen[1][1]
+
+
 async def test_the_app_keeps_its_hot_window_in_memory_and_reads_older_history_back(
     sim, tmp_path, monkeypatch
 ):

@@ -182,10 +182,10 @@ def test_the_first_screens_type_is_there_before_the_rest(tmp_path):
 @pytest.mark.parametrize(
     ("at", "edge", "where"),
     [
-        ("2001-01-01T00:00:00Z", "start", "before its start"),
-        ("-3650d", "start", "before its start"),
-        ("+1h", "end", "after its end"),
-        ("2200-01-01T00:00:00Z", "end", "after its end"),
+        ("2001-01-01T00:00:00Z", "start", "before the recording's start"),
+        ("-3650d", "start", "before the recording's start"),
+        ("+1h", "end", "after the recording's end"),
+        ("2200-01-01T00:00:00Z", "end", "after the recording's end"),
     ],
 )
 def test_open_at_far_outside_the_recording_opens_at_its_edge_and_says_so(

@@ -335,3 +335,22 @@ async def test_init_containers_are_captured_and_end_when_they_complete(sim):
         assert session.log_status(key)["app"].state == FOLLOWING
     finally:
         await session.close()
+
+
+async def test_logs_fetched_on_demand_are_the_servers_and_not_stored(sim):
+    base = time.time_ns()
+    write(sim, base, "before the restart")
+    sim.logs.restart("demo", "hello", "hello")
+    write(sim, base + MS, "after the restart")
+    session = await session_for(sim)
+    try:
+        current = await session.fetch_logs(POD, "hello", previous=False, tail=1000)
+        previous = await session.fetch_logs(POD, "hello", previous=True, tail=1000)
+        assert current.error == "" and list(current.lines) == server_lines(sim)
+        assert (base, "before the restart") in previous.lines
+        assert (base + MS, "after the restart") not in previous.lines
+        assert stored(session) == []  # fetched now, not captured at its time
+        missing = await session.fetch_logs(POD, "nosuch", previous=False, tail=10)
+        assert missing.lines == () and missing.error
+    finally:
+        await session.close()

@@ -79,7 +79,6 @@ def test_export_range_and_filters(recorded, tmp_path, capsys):
         ("plain", "not a Git repository"),
         ("dirty", "uncommitted changes"),
         ("detached", "detached"),
-        ("outside", "outside the recorded range"),
         ("nogit", "git is not installed"),
     ],
 )
@@ -114,8 +113,6 @@ def test_bad_input_is_one_line_nonzero_and_repository_unchanged(
             (repo / "app/services/web.yaml").write_text("edited")
         else:
             git(repo, "checkout", "-q", "--detach")
-    elif setup == "outside":
-        at = format_iso(t["base"] - 3600 * NS)
     elif setup == "nogit":
         monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
     capsys.readouterr()
@@ -125,6 +122,33 @@ def test_bad_input_is_one_line_nonzero_and_repository_unchanged(
     assert out == ""
     assert len(err.strip().splitlines()) == 1 and message in err and "Traceback" not in err
     assert _snapshot_dir(repo) == before
+
+
+def test_a_moment_outside_the_recording_is_clamped_with_a_line(recorded, tmp_path, capsys):
+    """export --at/--from/--to and drift --at treat an out-of-range time as `open --at` and the
+    app do: the recording's edge, and one line saying so (before: an error, nothing exported)."""
+    src, t = recorded
+    start, end = _history.recorded_range(src)
+    early, late = format_iso(t["base"] - 3600 * NS), format_iso(end + 3600 * NS)
+    repo = tmp_path / "r"
+    code, out, err = run(capsys, "export", "--recording", "f", "--at", early, "--repo", str(repo))
+    assert code == 0, err
+    assert out.startswith(f"exported kind-test @ {format_iso(start)} ")
+    assert err.strip() == (
+        f"khronoscope: --at {early} is before the recording's start "
+        f"({format_iso(start)} .. {format_iso(end)}): using {format_iso(start)}"
+    )
+    code, out, err = run(
+        capsys, "export", "--recording", "f", "--from", early, "--to", late, "--repo",
+        str(tmp_path / "r2"),
+    )  # fmt: skip
+    assert code == 0, err
+    assert f"{format_iso(start)} .. {format_iso(end)}" in out
+    assert [ln.split(" ")[1] for ln in err.splitlines()] == ["--from", "--to"]
+    assert "after the recording's end" in err
+    code, out, err = run(capsys, "drift", "--recording", "f", "--at", late, "--repo", str(repo))
+    assert code in (0, 1), err
+    assert err.startswith(f"khronoscope: --at {late} is after the recording's end")
 
 
 def _snapshot_dir(path):

@@ -365,3 +365,27 @@ def test_branch_moved_meanwhile_is_not_overwritten(scenario, tmp_path, monkeypat
     with pytest.raises(GitError, match="moved while exporting"):
         export_moment(src, t["image"], repo)
     assert git(repo, "log", "-1", "--format=%s").strip() == "concurrent"
+
+
+def test_a_rotated_secret_is_a_commit_with_its_fingerprints(scenario, tmp_path):
+    # what a session stores (values fingerprinted at ingest): the default export commits a
+    # rotation (before, every value was the same marker and the rotation left no commit)
+    from khronoscope.cluster.redact import SecretRedactor
+    from tests.export.scenario import secret
+
+    src, t = scenario
+    ingest = SecretRedactor(b"session-salt-123")
+    src.put(t["rotated"], ingest(secret({"password": PASSWORD, "user": "admin"}, name="fp")))
+    src.put(t["event"], ingest(secret({"password": PASSWORD2, "user": "admin"}, name="fp")))
+    repo = tmp_path / "r"
+    export_moment(src, t["rotated"], repo)
+    before = tree_files(repo)["app/secrets/fp.yaml"].decode()
+    export_moment(src, t["event"], repo)
+    after = tree_files(repo)["app/secrets/fp.yaml"].decode()
+    assert before != after
+    changed = git(repo, "diff", "HEAD~1", "HEAD", "--", "app/secrets/fp.yaml")
+    assert "-  password: <redacted:" in changed and "+  password: <redacted:" in changed
+    assert "-  user:" not in changed  # the unchanged key keeps its fingerprint
+    for blob in all_blobs(repo):
+        for value in (PASSWORD, PASSWORD2):
+            assert value.encode() not in blob and b64(value).encode() not in blob

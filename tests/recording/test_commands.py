@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from khronoscope.cli import main
-from khronoscope.core.timefmt import format_iso
+from khronoscope.core.timefmt import format_iso, parse_time
 from khronoscope.core.types import ChangeKind, ObjectKey
 from tests.recording.helpers import Recorded, record
 
@@ -34,8 +34,12 @@ def test_history_of_everything_lists_every_change_in_order(rec, capsys):
     lines = out.splitlines()
     assert len(lines) == rec.live.change_count
     refs = list(rec.live.changes())
+    column = {line.index("  ") for line in lines}
+    assert len(column) == 1  # the times line up (9.5 and 9.25 were one column apart)
     for line, ref in zip(lines, refs, strict=True):
-        assert line.startswith(f"{format_iso(ref.t)}  {ref.kind.name}")
+        time, kind = line.split()[:2]
+        assert parse_time(time) == ref.t and time.startswith(format_iso(ref.t)[:-1])
+        assert kind == ref.kind.name
         assert str(ref.key) in line
 
 
@@ -50,7 +54,17 @@ def test_history_of_one_object_with_paths_and_json(rec, capsys):
     doc = json.loads(out)
     assert [(e["t"], e["change"]) for e in doc] == [(t, k.name) for t, k in rec.live.history(key)]
     modified = [e for e in doc if e["change"] == "MODIFIED"]
-    assert modified and all("metadata.resourceVersion" in e["paths"] for e in modified)
+    # the fields every write changes are set apart, as in the app; --all-fields names them
+    assert modified and all("metadata.resourceVersion" in e["hidden_paths"] for e in modified)
+    assert not any(p.startswith("metadata.resourceVersion") for e in modified for p in e["paths"])
+    code, out, _ = _run(capsys, "history", str(rec.path), f"po/{key.namespace}/{key.name}")
+    only_noise = [ln for ln in out.splitlines() if "(only resourceVersion" in ln]
+    assert only_noise and "metadata.resourceVersion" not in out
+    code, out, _ = _run(
+        capsys, "history", str(rec.path), f"po/{key.namespace}/{key.name}", "--all-fields"
+    )
+    assert code == 0 and "(only resourceVersion" not in out
+    assert out.count("metadata.resourceVersion") == len(modified)
     # with -n instead of the namespace in the name, and a YAML diff per change
     code, out, _ = _run(
         capsys, "history", str(rec.path), f"pods/{key.name}", "-n", key.namespace, "--diff"
@@ -129,13 +143,31 @@ def test_diff_of_one_object(rec, capsys):
     assert f"~ {key}: " in out and "LOG_LEVEL" in out
 
 
+def test_diff_clamps_times_outside_the_recording_and_says_so(rec, capsys):
+    """As `open --at`, export and the app: the recording's edge and one line each (before:
+    an error, no diff)."""
+    src_start, src_end = rec.live.first_t, rec.live.last_t
+    code, out, err = _run(
+        capsys, "diff", str(rec.path), "2001-01-01T00:00:00Z", "2200-01-01T00:00:00Z", "--json"
+    )
+    assert code == 1, err
+    lines = err.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith(
+        "khronoscope: T1 2001-01-01T00:00:00Z is before the recording's start"
+    )
+    assert lines[1].startswith("khronoscope: T2 2200-01-01T00:00:00Z is after the recording's end")
+    code2, same, _ = _run(capsys, "diff", str(rec.path), "start", "end", "--json")
+    assert (code2, same) == (code, out)  # the same answer as from start to end
+    assert json.loads(out)["added"] and src_start < src_end
+
+
 @pytest.mark.parametrize(
     ("argv", "message", "status"),
     [
         (["history", "{missing}"], "no such file", 1),
         (["history", "{notrec}"], "is not a khronoscope recording", 1),
         (["diff", "{rec}", "yesterday-ish", "end"], "T1: cannot read time", 2),
-        (["diff", "{rec}", "2001-01-01T00:00:00Z", "end"], "outside the recording", 2),
         (["history", "{rec}", "pods/nope"], "no such object", 2),
         (["history", "{rec}", "pods"], "use TYPE/NAME", 2),
         (["history", "{rec}", "--since=-5x"], "--since: cannot read time", 2),

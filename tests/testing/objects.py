@@ -184,7 +184,22 @@ def replicaset(name: str, ns: str, created: int, app: str, replicas: int, ready:
     return {
         "apiVersion": "apps/v1",
         "kind": "ReplicaSet",
-        "metadata": _meta(name, ns, created, {"app": app}),
+        "metadata": _meta(
+            name,
+            ns,
+            created,
+            {"app": app},
+            annotations={"deployment.kubernetes.io/revision": "1"},
+            ownerReferences=[
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "name": app,
+                    "uid": f"uid-{ns}-{app}",
+                    "controller": True,
+                }
+            ],
+        ),
         "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": app}}},
         "status": {"replicas": replicas, "readyReplicas": ready},
     }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from khronoscope.core.source import TypeState, TypeStatus
 from khronoscope.core.types import ObjectKey
 from khronoscope.tui.keymap import ACTIONS
@@ -195,6 +197,13 @@ async def test_namespaces_view_enter_and_favourites(make_app):
         await pilot.pause()
         assert app.browser.view.namespace == "shop"
         assert sorted(names(app)) == sorted([API, *WEB[:2], "web-5d9c7-ddddd"])
+        # a mistyped namespace is said and stays out of the favourites (1-9)
+        before = list(app.browser.favourites)
+        await pilot.press("colon", *"pods shpo", "enter")
+        await pilot.pause()
+        assert app.browser.view.namespace == "shpo"
+        assert "no namespace 'shpo' seen so far" in " ".join(notifications(app))
+        assert app.browser.favourites == before
 
 
 async def test_crd_table_uses_additional_printer_columns(make_app):
@@ -505,3 +514,92 @@ async def test_events_show_the_newest_first(make_app):
             f"pod/{API}",
         )
         assert "LAST SEEN↑" in table_of(app).header_text()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 18)])
+async def test_dialogs_fit_a_small_terminal(make_app, size):
+    # the go-to, bookmark and export dialogs were 90 columns wide: their right edge (and the
+    # end of what was typed) was cut in an 80x24 terminal
+    from textual.containers import Vertical
+    from textual.screen import ModalScreen
+
+    width, height = size
+    app = make_app(155)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        for key in ("t", "m", "E"):
+            await pilot.press(key)
+            await pilot.pause()
+            dialog = app.screen
+            assert isinstance(dialog, ModalScreen), key
+            box = dialog.query(Vertical).first().region
+            assert box.x >= 0 and box.right <= width, (key, box)
+            assert box.y >= 0 and box.bottom <= height, (key, box)
+            await pilot.press("escape")
+            await pilot.pause()
+            assert app.screen is app.browser
+
+
+async def test_notifications_leave_the_timeline_uncovered(make_app):
+    # a toast sat on the strip's end: the "now" label and the cursor's last minutes
+    from textual.widgets._toast import Toast
+
+    from khronoscope.tui.widgets.timeline import Timeline
+
+    app = make_app(155)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await pilot.pause()
+        app.notify("a message long enough to take two lines of a toast in a small terminal")
+        await pilot.pause(0.3)
+        await pilot.pause()
+        strip = app.browser.query_one(Timeline).region
+        toasts = list(app.screen.query(Toast))
+        assert toasts
+        for toast in toasts:
+            assert not toast.region.overlaps(strip), (toast.region, strip)
+
+
+async def test_the_footer_shows_the_keys_of_the_focused_prompt(make_app):
+    # typing in the `/` or `:` line, the footer said "/ Filter" (the table's key, typed into
+    # the line now) and not how to apply or leave it
+    app = make_app(155)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+
+        def footer() -> list[str]:
+            shown = app.screen.active_bindings.values()
+            return [b.binding.description for b in shown if b.binding.show]
+
+        assert "Filter" in footer() and "Describe" in footer()
+        for key in ("slash", "colon"):
+            await pilot.press(key)
+            await pilot.pause()
+            keys = footer()
+            assert {"Apply", "Complete", "Cancel"} <= set(keys), keys
+            assert "Filter" not in keys and "Describe" not in keys, keys
+            await pilot.press("escape")
+            await pilot.pause()
+        assert "Filter" in footer()
+
+
+async def test_switching_describe_to_yaml_opens_at_the_top(make_app):
+    # describe scrolled to its end, then y: the YAML showed its end (status), not apiVersion
+    from textual.containers import VerticalScroll
+
+    app = make_app(155)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await pilot.pause()
+        table_of(app).select(ObjectKey("pods", "shop", "api-7f8b9-x2x4q"))
+        await pilot.press("d")
+        await pilot.pause()
+        scroll = app.screen.query_one("#detail-scroll", VerticalScroll)
+        await pilot.press("G")
+        await pilot.pause()
+        assert scroll.scroll_y > 0
+        await pilot.press("y")
+        await pilot.pause()
+        assert app.screen.mode == "yaml" and scroll.scroll_y == 0
+        assert "apiVersion" in screen_text(app)
+        await pilot.press("G", "M")  # managedFields shown: the same view, the place is kept
+        await pilot.pause()
+        assert scroll.scroll_y > 0

@@ -74,6 +74,85 @@ async def test_export_key_commits_the_moment_shown(make_app, tmp_path, monkeypat
     assert remembered()["repo"] == str(tmp_path / "view")  # offered next time
 
 
+async def test_the_dialog_never_prefills_a_previous_exports_branch(make_app, tmp_path, monkeypatch):
+    # an export to branch "incident-42", then the dialog again: the branch field is empty (it
+    # said incident-42, and Enter put the next moment on that branch unnoticed)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    repo = tmp_path / "repo"
+    app = make_app(140)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("E")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ExportScreen)
+        dialog.query_one("#export-repo", Input).value = str(repo)
+        dialog.query_one("#export-branch", Input).value = "incident-42"
+        dialog.query_one("#export-repo", Input).focus()
+        await pilot.press("enter")
+        await _until(pilot, lambda: dialog.result is not None or dialog.error, "export")
+        assert dialog.result.branch.endswith("incident-42"), dialog.error
+        await pilot.press("escape", "E")
+        await pilot.pause()
+        again = app.screen
+        assert isinstance(again, ExportScreen) and again is not dialog
+        assert again.query_one("#export-repo", Input).value == str(repo)  # the repo is kept
+        assert again.query_one("#export-branch", Input).value == ""
+    assert "incident-42" not in remembered().values()
+
+
+async def test_an_earlier_moment_on_a_later_branch_warns_and_offers_a_new_branch(
+    make_app, tmp_path, monkeypatch
+):
+    # main holds 09:02:20; exporting 09:00:30 on top made a commit dated before its parent
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    repo = tmp_path / "repo"
+    app = make_app(140)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        first = await _export(app, pilot, repo)
+        assert first.result.commit, first.error
+        await pilot.press("escape")
+        app.playback.seek(testing.at(30))  # before web-config's edit: another state
+        await pilot.pause()
+        dialog = await _export_until(app, pilot, repo, lambda d: "back in time" in text_of(d))
+        assert dialog.result is None
+        assert "dated 2026-03-14 09:02:20, after 2026-03-14 09:00:30" in text_of(dialog)
+        branch = dialog.query_one("#export-branch", Input)
+        assert branch.value == "khronoscope-20260314-090030"
+        assert git(repo, "rev-list", "--count", "main").strip() == "1"  # nothing committed
+        dialog.query_one("#export-repo", Input).focus()
+        await pilot.press("enter")  # Export again: to the new branch
+        await _until(pilot, lambda: dialog.result is not None or dialog.error, "export")
+        assert dialog.result.commit, dialog.error
+        new = git(repo, "log", "-1", "--format=%at", "khronoscope-20260314-090030").strip()
+        assert new == str(testing.at(30) // 10**9)
+        assert git(repo, "rev-list", "--count", "main").strip() == "1"
+        branch.value = ""  # back to the current branch, on purpose: asked once, then done
+        dialog.result = None
+        await pilot.press("enter")
+        await _until(pilot, lambda: dialog.result is not None or dialog.error, "export")
+        assert dialog.result.commit, dialog.error
+        assert git(repo, "rev-list", "--count", "main").strip() == "2"
+
+
+def text_of(dialog: ExportScreen) -> str:
+    return str(dialog.query_one("#export-result").render())
+
+
+async def _export_until(app, pilot, repo: Path, done) -> ExportScreen:
+    await pilot.press("E")
+    await pilot.pause()
+    dialog = app.screen
+    assert isinstance(dialog, ExportScreen)
+    dialog.query_one("#export-repo", Input).value = str(repo)
+    dialog.query_one("#export-repo", Input).focus()
+    await pilot.press("enter")
+    await _until(pilot, lambda: done(dialog) or dialog.result is not None or dialog.error, "x")
+    await pilot.pause()
+    return dialog
+
+
 async def test_export_errors_are_one_line_in_the_dialog(make_app, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     (tmp_path / "afile").write_text("not a repository")

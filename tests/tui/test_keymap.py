@@ -44,13 +44,13 @@ def write(tmp_path: Path, text: str, name: str = "keys.toml") -> Path:
 
 
 def test_user_file_overrides_by_id_in_both_spellings(tmp_path):
-    path = write(tmp_path, '"table.describe" = ["x", "ctrl+d"]\n[table]\nyaml = "v"\n')
+    path = write(tmp_path, '"table.describe" = ["u", "ctrl+u"]\n[table]\nyaml = "v"\n')
     keymap, startup = load_keymap([(path, True)])
     assert startup == []
     assert keymap.keys["table.yaml"] == ("v",)
-    assert keymap.keys["table.describe"] == ("x", "ctrl+d")
+    assert keymap.keys["table.describe"] == ("u", "ctrl+u")
     assert keymap.origin["table.yaml"] == str(path)
-    assert keymap.overrides() == {"table.yaml": "v", "table.describe": "x,ctrl+d"}
+    assert keymap.overrides() == {"table.yaml": "v", "table.describe": "u,ctrl+u"}
 
 
 def test_conflicts_are_reported_and_the_change_is_not_applied(tmp_path):
@@ -85,10 +85,10 @@ def test_unknown_ids_and_bad_values_are_reported_the_rest_applies(tmp_path):
 @pytest.mark.parametrize("bad", ["esc", "ctrlx+q", "f25", "qq", "ctrl+", "ctrl+ctrl+c", "Escape"])
 def test_keys_that_are_not_keys_are_reported_and_the_default_kept(tmp_path, bad):
     """A key Textual never reports would leave the action unbound, silently."""
-    path = write(tmp_path, f'[table]\nyaml = "{bad}"\ndescribe = "x"\n')
+    path = write(tmp_path, f'[table]\nyaml = "{bad}"\ndescribe = "u"\n')
     keymap, _ = load_keymap([(path, True)])
     assert keymap.keys["table.yaml"] == default_keys()["table.yaml"]
-    assert keymap.keys["table.describe"] == ("x",)  # the rest of the file applies
+    assert keymap.keys["table.describe"] == ("u",)  # the rest of the file applies
     assert [p for p in keymap.problems if "table.yaml" in p and "is not a key" in p]
 
 

@@ -304,3 +304,87 @@ def test_buckets_follow_time_not_sample_count():
     assert buckets(samples, 0, 100, 10, "cpu") == [1, 5, 5, 5, 5, 5, 5, 5, 5, 9]
     assert marker(0, 100, 10, 55) == "     ▲"
     assert marker(0, 100, 10, 200).endswith("▶") and marker(0, 100, 10, -5) == "◀"
+
+
+async def test_the_pane_opens_at_the_moment_shown_and_time_keys_move_it(make_app, source):
+    src = with_telemetry(source)
+    src.logs.extend(  # type: ignore[attr-defined]
+        "shop", API.name, "api", [(at(100) + i * 1000, f"late line {i}") for i in range(300)]
+    )
+    app = make_app(110, src=src)
+    async with app.run_test(size=SIZE) as pilot:
+        view = await open_logs(app, pilot)
+        await pilot.pause()
+        # the newest line up to t is on screen (before: the pane opened at the oldest line)
+        assert view.is_vertical_scroll_end and view.scroll_offset.y > 0
+        assert "late line 299" in screen_text(app)
+        await pilot.press("minus")  # the time keys work here: back one interval (1m)
+        await pilot.pause()
+        app.screen.refresh_view()
+        await pilot.pause()
+        assert app.playback.t == at(50)
+        assert isinstance(app.screen, LogsScreen)
+        assert max(e.t for e in view.entries) <= at(50)
+        assert "late line" not in screen_text(app)
+
+
+@dataclass
+class FetchingSource(CapturingSource):
+    """A live source whose capture says `following` and that can fetch logs now."""
+
+    fetches: list[tuple[ObjectKey, str, bool]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.capabilities |= SourceCapability.FETCHES_LOGS  # declared, as a session does
+
+    def log_status(self, key: ObjectKey) -> dict[str, Any]:
+        @dataclass
+        class St:
+            state: str = "following"
+            reason: str = ""
+
+        return {"web": St()} if self.log_marks.is_marked(key) else {}
+
+    async def fetch_logs(self, key, container, previous, tail):
+        from khronoscope.core.source import FetchedLog
+
+        self.fetches.append((key, container, previous))
+        if previous:
+            return FetchedLog(
+                container, True, at(3600), error="previous terminated container not found"
+            )
+        return FetchedLog(container, False, at(3600), ((at(3590), "GET / 200 (fetched)"),))
+
+
+async def test_paused_pane_does_not_say_following_and_p_fetches_labelled_as_now():
+    from datetime import UTC
+
+    from khronoscope.tui.app import create_app
+    from khronoscope.tui.settings import BrowserSettings
+
+    base = testing.incident_source(live=True)
+    src = FetchingSource(base.tmap, base.info, base.types, base.status, True)
+    src.logs = LogStore()  # type: ignore[attr-defined]
+    app = create_app(src, BrowserSettings(tz=UTC, clock=lambda: at(3600)))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.playback.seek(at(155))
+        await pilot.pause()
+        view = await open_logs(app, pilot, WEB)
+        await pilot.pause()
+        title = screen_text(app)
+        assert "capture now: web: following" in title and "PAUSED" in title
+        await pilot.press("p")
+        for _ in range(20):
+            await pilot.pause(0.05)
+            if view.entries:
+                break
+        assert src.fetches == [(WEB, "web", True), (WEB, "web", False)]
+        texts = [e.text for e in view.entries]
+        assert texts == [
+            "── fetched now (10:00:00), not recorded at its time: web, previous instance — "
+            "previous terminated container not found ──",
+            "── fetched now (10:00:00), not recorded at its time: web, current instance ──",
+            "GET / 200 (fetched)",
+        ]

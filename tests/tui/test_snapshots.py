@@ -58,8 +58,11 @@ def test_help(snap_compare, make_app):
     assert snap_compare(make_app(155), terminal_size=TERMINAL, press=["question_mark", "_"])
 
 
-def test_filter_prompt(snap_compare, make_app):
-    press = ["slash", *"-l app=web", "_"]
+def test_filter_prompt(snap_compare, make_app, monkeypatch):
+    # the table filters as you type once the keys pause: at once here, so the picture never
+    # depends on how loaded the machine is
+    monkeypatch.setattr("khronoscope.tui.screens.browser.TYPED_FILTER_DELAY_S", 0.001)
+    press = ["slash", *"-l app=web", "_", "_"]
     assert snap_compare(make_app(155), terminal_size=TERMINAL, press=press)
 
 
@@ -77,3 +80,15 @@ def test_diff_of_the_image_change(snap_compare, make_app):
         await _select(pilot, ObjectKey("deployments.apps", "shop", "api"))
 
     assert snap_compare(make_app(58), terminal_size=TERMINAL, press=["D", "_"], run_before=select)
+
+
+def test_xray_of_the_rollout(snap_compare, make_app):
+    press = ["colon", *"xray dp shop", "enter", "_"]
+    assert snap_compare(make_app(100), terminal_size=TERMINAL, press=press)
+
+
+def test_related_of_the_crashing_pod(snap_compare, make_app):
+    async def select(pilot):
+        await _select(pilot, ObjectKey("pods", "shop", "api-7f8b9-x2x4q"))
+
+    assert snap_compare(make_app(100), terminal_size=TERMINAL, press=["r", "_"], run_before=select)

@@ -191,6 +191,51 @@ async def test_play_rewind_jump_and_the_timeline(make_app, source):
         assert app.playback.t == at(45)  # a click on a mark goes to the bookmark itself
 
 
+async def test_the_state_message_follows_playback_that_stops_by_itself(make_app):
+    # rewinding into the start pauses, playing into now turns live: the timeline's message
+    # said "rewinding at 8x" next to PAUSED and "playing at 64x" next to LIVE
+    app = make_app(20)
+    wall = [0]
+    app.playback.wall = lambda: wall[0]
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("less_than_sign", "less_than_sign")  # rewind 2x
+        await pilot.pause()
+        assert app.time_message == "rewinding at 2x"
+        wall[0] += 30 * NS
+        app.playback.advance()
+        await pilot.pause()
+        first = app.playback.bounds()[0]
+        assert not app.playback.playing and app.playback.t == first
+        assert "⏸ PAUSED" in screen_text(app)
+        assert "rewinding" not in screen_text(app)
+        assert app.time_message.startswith("paused at ") and "the record starts there" in (
+            app.time_message
+        )
+        await pilot.press("greater_than_sign")  # plays forward
+        await pilot.pause()
+        assert app.playback.playing and app.time_message == "playing at 1x"
+        await pilot.press("t", *"end", "enter")  # a seek says where it went, not a state
+        await pilot.pause()
+        assert "rewinding" not in app.time_message and not app.playback.playing
+
+    live = make_app(None, src=testing.incident_source(live=True))
+    async with live.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        wall = [0]
+        live.playback.wall = lambda: wall[0]
+        await pilot.press("space", "t", *"-10s", "enter")
+        await pilot.pause()
+        await pilot.press("greater_than_sign", "greater_than_sign")  # 1x, then 2x
+        await pilot.pause()
+        assert live.time_message == "playing at 2x"
+        wall[0] += 60 * NS
+        live.playback.advance()
+        await pilot.pause()
+        assert live.playback.live
+        assert live.time_message == "live" and "playing" not in screen_text(live)
+
+
 async def test_z_zooms_the_timeline_around_the_cursor_and_a_click_seeks_within_it(make_app, source):
     # a week-long recording squeezes an hour into one cell: zoomed, a click lands where meant
     app = make_app(100)
@@ -428,14 +473,14 @@ async def test_time_keys_are_remappable_and_in_the_help_and_palette(tmp_path, ma
     from khronoscope.tui.screens.help import HelpScreen
 
     path = tmp_path / "keys.toml"
-    path.write_text('[time]\nstep_next = "x"\n')
+    path.write_text('[time]\nstep_next = "u"\n')
     settings = build_settings(keymap=str(path), user_keymap=tmp_path / "none.toml")
     app = make_app(-1, keymap=settings.keymap)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("right_square_bracket")  # no longer bound
         await pilot.pause()
         assert app.playback.t == at(-1)
-        await pilot.press("x")
+        await pilot.press("u")
         await pilot.pause()
         assert app.playback.t == at(0)
         commands = list(app.get_system_commands(app.screen))
@@ -446,7 +491,7 @@ async def test_time_keys_are_remappable_and_in_the_help_and_palette(tmp_path, ma
         await pilot.press("escape", "question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
-        wanted = r"\bx\s+Next change in view\s+\(yours\)\s+time\.step_next"
+        wanted = r"\bu\s+Next change in view\s+\(yours\)\s+time\.step_next"
         for _ in range(4):  # page down to the time travel keys
             if re.search(wanted, screen_text(app)):
                 break

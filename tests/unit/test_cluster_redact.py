@@ -53,3 +53,43 @@ def test_fingerprints_are_keyed_so_a_recording_cannot_test_guesses():
 def test_a_secret_without_data_is_left_alone():
     bare = {"kind": "Secret", "metadata": {"name": "empty"}}
     assert SecretRedactor()(bare) == bare
+
+
+def test_an_annotation_or_label_quoting_a_value_is_fingerprinted_at_ingest():
+    quoted = copy.deepcopy(SECRET)
+    quoted["metadata"]["annotations"]["backup.example.com/copy"] = "password=hunter2"
+    quoted["metadata"]["labels"] = {"token": "plain-token", "app": "db"}
+    out = SecretRedactor(b"k" * 16)(quoted)
+    assert is_redacted(out["metadata"]["annotations"]["backup.example.com/copy"])
+    assert is_redacted(out["metadata"]["labels"]["token"])
+    assert out["metadata"]["labels"]["app"] == "db"
+    dumped = json.dumps(out)
+    assert "hunter2" not in dumped and "plain-token" not in dumped
+
+
+def test_every_session_of_a_user_gives_a_value_the_same_fingerprint(tmp_path, monkeypatch):
+    # a live export and a later drift (two sessions) saw every Secret "changed": each session
+    # keyed its fingerprints with its own random salt
+    import os
+    import stat
+
+    from khronoscope.cluster.redact import KEY_FILE, fingerprint_key
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    first, second = SecretRedactor(), SecretRedactor()
+    assert not (tmp_path / "state").exists()  # made with the first Secret, not before
+    assert first.fingerprint("hunter2") == second.fingerprint("hunter2")
+    assert first.fingerprint("hunter2") != first.fingerprint("hunter3")
+    key = next((tmp_path / "state").rglob(KEY_FILE))
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600 and len(key.read_bytes()) == 32
+    # another user (another state dir) has another key: guesses need the key, not a recording
+    other = tmp_path / "other"
+    assert fingerprint_key(other) != fingerprint_key(key.parent)
+    assert fingerprint_key(other) == fingerprint_key(other)
+    # a planted symlink is never followed nor trusted: a key of the session's own
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"v" * 32)
+    planted = tmp_path / "planted"
+    planted.mkdir()
+    os.symlink(victim, planted / KEY_FILE)
+    assert fingerprint_key(planted) != b"v" * 32 and victim.read_bytes() == b"v" * 32

@@ -116,10 +116,10 @@ def test_the_remembered_export_repository(tmp_path, victim, monkeypatch):
     state = export_screen.state_file()
     state.parent.mkdir(parents=True)
     state.symlink_to(victim)
-    export_screen.remember("/srv/exports", "main")
+    export_screen.remember("/srv/exports")
     _untouched(victim)
     _private(state)
-    assert export_screen.remembered() == {"repo": "/srv/exports", "branch": "main"}
+    assert export_screen.remembered() == {"repo": "/srv/exports"}
 
 
 def test_the_demo_kubeconfig(tmp_path, victim):

@@ -359,11 +359,12 @@ class SegmentedRecording:
             return None
 
     def report(self, damage: Damage) -> None:
-        """Add a damage report (once per place and kind)."""
+        """Add a damage report (once per place and kind; the prefetcher reads in a thread)."""
         key = (damage.where, damage.what)
-        if key not in self._damage_seen:
-            self._damage_seen.add(key)
-            self.damage.append(damage)
+        with self._lock:
+            if key not in self._damage_seen:
+                self._damage_seen.add(key)
+                self.damage.append(damage)
 
     def segment(self, seq: int) -> SegmentInfo | None:
         """The segment with sequence number `seq` (None if gone or unreadable)."""

@@ -109,6 +109,11 @@ class LazyHistory:
         # remembered): kept in memory, shown before the recorded history of their objects
         self.overlay: TemporalMap | None = None
         self._join: Overlay | None = None
+        # told of each positioned read (time, type, position of its segment): the prefetcher
+        self.on_read: Callable[[int, str, int], None] | None = None
+        # per type, the keys whose rows were drawn last (what a read ahead should cover)
+        self.shown_keys: dict[str, tuple[ObjectKey, ...]] = {}
+        self._building: dict[tuple[int, str], threading.Event] = {}
         self._sync()
 
     def set_overlay(self, overlay: TemporalMap) -> None:
@@ -214,6 +219,16 @@ class LazyHistory:
         self._sync()
         return self._segs
 
+    @property
+    def shown_segments(self) -> list[SegmentInfo]:
+        """The segments shown as last synced (no refresh: safe from another thread)."""
+        return self._segs
+
+    @property
+    def generation(self) -> int:
+        """The catalog generation the caches hold (a change means segments were replaced)."""
+        return self._generation
+
     def _index_at(self, t: int) -> int:
         """Position (in the shown segments) of the segment whose time range holds t."""
         i = bisect_left(self._lasts, t)
@@ -241,31 +256,51 @@ class LazyHistory:
     # --- windows ------------------------------------------------------------------------------
 
     def window(self, seq: int, type_: str) -> TypeWindow:
-        """The view of a type in a segment (cached within the window budget)."""
+        """The view of a type in a segment (cached within the window budget). Thread-safe: the
+        prefetcher builds windows ahead; no lock is held while a section is read, and a window
+        another thread is building is waited for rather than built twice."""
         key = (seq, type_)
-        with self._lock:
-            found = self._windows.get(key)
-            if found is not None:
-                self._windows.move_to_end(key)
-                return found
+        while True:
+            with self._lock:
+                found = self._windows.get(key)
+                if found is not None:
+                    self._windows.move_to_end(key)
+                    return found
+                building = self._building.get(key)
+                if building is None:
+                    done = self._building[key] = threading.Event()
+                    gen = self._generation
+                    break
+            building.wait()
+        try:
             log = self.logs.get(seq, type_)
             if log is None:
                 log = TypeLog(seq, type_, None)
-            start = self.starts.at(seq, type_)
-            self._serial += 1
-            w = TypeWindow(log, start, self._serial)
-            self._windows[key] = w
-            self._window_bytes += w.weight
-            while self._window_bytes > self.window_budget and len(self._windows) > 1:
-                _, old = self._windows.popitem(last=False)
-                self._window_bytes -= old.weight
+            w = TypeWindow(log, self.starts.at(seq, type_), 0)
+            with self._lock:
+                self._serial += 1
+                w.serial = self._serial
+                if gen == self._generation:  # not made stale by a refresh meanwhile
+                    self._windows[key] = w
+                    self._window_bytes += w.weight
+                    while self._window_bytes > self.window_budget and len(self._windows) > 1:
+                        _, old = self._windows.popitem(last=False)
+                        self._window_bytes -= old.weight
             return w
+        finally:
+            with self._lock:
+                del self._building[key]
+            done.set()
 
     def _window_at(self, t: int, type_: str) -> TypeWindow | None:
         self._sync()
         if not self._segs:
             return None
-        return self.window(self._segs[self._index_at(t)].seq, type_)
+        i = self._index_at(t)
+        on_read = self.on_read
+        if on_read is not None:
+            on_read(t, type_, i)
+        return self.window(self._segs[i].seq, type_)
 
     # --- point reads --------------------------------------------------------------------------
 
@@ -351,6 +386,9 @@ class LazyHistory:
         """The rows of several keys at t (absent ones left out), blocks read once each."""
         keys = list(keys)
         by_type: dict[str, list[tuple[ObjectKey, Ref]]] = {}
+        if keys:
+            shown = keys[0].type
+            self.shown_keys[shown] = tuple(k for k in keys if k.type == shown)
         for key in keys:
             ref = self.ref(key, t)
             if ref is not None:

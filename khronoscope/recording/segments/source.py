@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from khronoscope.core.bookmarks import BookmarkStore
 from khronoscope.core.provenance import ProvenanceStore
 from khronoscope.core.source import Bookmark, Gap, SourceCapability, SourceInfo, TypeStatus
 from khronoscope.core.timefmt import NS
@@ -30,6 +31,7 @@ from khronoscope.recording.segments import layout
 from khronoscope.recording.segments.catalog import SegmentedRecording, SegmentInfo
 from khronoscope.recording.segments.companion import MergedCompanion, load_companion
 from khronoscope.recording.segments.history import LazyHistory, RowFn
+from khronoscope.recording.segments.prefetch import Prefetcher
 from khronoscope.recording.segments.spools import load_spools
 from khronoscope.recording.segments.wal import writer_holds
 from khronoscope.recording.source import WRITER_GONE_AFTER, WriterState
@@ -69,6 +71,8 @@ class SegmentedSource:
         )
         load_spools(self.rec)
         self.tmap = LazyHistory(self.rec, row_fn, budget=budget // 2)
+        # reads the next segment ahead while time moves (its worker starts at the first move)
+        self.prefetch = Prefetcher(self.tmap)
         self.follow = follow
         self.capabilities = SourceCapability.RECORDED | (
             SourceCapability.FOLLOWS if follow else SourceCapability.NONE
@@ -95,7 +99,11 @@ class SegmentedSource:
         if isinstance(start, int):
             self.provenance.observed_from = start
         self._read_provenance(row_fn)
-        self._sidecar = BookmarkSidecar(self.path)
+        self.bookmark_store = BookmarkStore(
+            BookmarkSidecar(self.path),
+            lambda: self._extras.bookmarks,
+            lambda: self._extras.max_bookmark_id,
+        )
         self._extras = Extras()
         self._extras_seen: set[tuple[int, int]] = set()
         self._read_extras()
@@ -279,30 +287,19 @@ class SegmentedSource:
 
     def bookmarks(self) -> list[Bookmark]:
         """The recording's bookmarks with those added or removed during replay."""
-        merged = self._sidecar.merged(self._extras.bookmarks)
-        return sorted(merged.values(), key=lambda b: (b.t, b.id))
+        return self.bookmark_store.list()
 
     def add_bookmark(self, bookmark: Bookmark) -> Bookmark:
         """Store a bookmark in the sidecar (a new id unless it renames an existing one)."""
-        known = self._sidecar.merged(self._extras.bookmarks)
-        if bookmark.id == 0 or bookmark.id not in known:
-            ids = set(known) | self._sidecar.removed | {self._extras.max_bookmark_id}
-            bookmark = Bookmark(bookmark.t, bookmark.label, bookmark.key, max(ids) + 1)
-        self._sidecar.add(bookmark)
-        return bookmark
+        return self.bookmark_store.add(bookmark)
 
     def remove_bookmark(self, bookmark_id: int) -> None:
         """Remove a bookmark (recorded ones are hidden by a removal in the sidecar)."""
-        self._sidecar.remove(bookmark_id)
+        self.bookmark_store.remove(bookmark_id)
 
     def rename_bookmark(self, bookmark_id: int, label: str) -> Bookmark | None:
         """Relabel a bookmark through the sidecar."""
-        known = self._sidecar.merged(self._extras.bookmarks).get(bookmark_id)
-        if known is None:
-            return None
-        renamed = Bookmark(known.t, label, known.key, known.id)
-        self._sidecar.add(renamed)
-        return renamed
+        return self.bookmark_store.rename(bookmark_id, label)
 
     # --- beyond the protocol ------------------------------------------------------------------
 
@@ -402,7 +399,8 @@ class SegmentedSource:
         return self.tmap.segments
 
     def close(self) -> None:
-        """Close the spool files read (nothing else is held open between reads)."""
+        """Stop reading ahead and close the spool files read (nothing else is held open)."""
+        self.prefetch.close()
         follower = self.rec.spool_follower
         if follower is not None:
             follower.close()

@@ -22,19 +22,23 @@ from khronoscope.core.types import ObjectKey, ResourceType
 from khronoscope.printers import CRD_TYPE, ColumnSet, Row, columns_for, row_with
 from khronoscope.printers.selector import parse_selector, selector_from_spec
 from khronoscope.temporal import Cursor
+from khronoscope.tui.aliases import Aliases
 from khronoscope.tui.appaware import AppAware
-from khronoscope.tui.commands import Aliases, CommandError, complete, parse_command
+from khronoscope.tui.commands import CommandError, Invocation, complete
 from khronoscope.tui.filters import Filter, FilterError, parse_filter
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
 from khronoscope.tui.tablemodel import NAME, NAMESPACE, TableModel
 from khronoscope.tui.usage import TableTelemetry
-from khronoscope.tui.widgets.commandline import CommandLine
+from khronoscope.tui.widgets.commandline import CommandLine, PromptInput
 from khronoscope.tui.widgets.header import HeaderBar
 from khronoscope.tui.widgets.table import ResourceTable
 from khronoscope.tui.widgets.timeline import Timeline
 
 if TYPE_CHECKING:
-    pass
+    from textual.timer import Timer
+
+TYPED_FILTER_DELAY_S = 0.08
+"""How long typing pauses before the `/` filter is applied to the table as typed."""
 
 # workloads whose Enter shows their pods (by their selector), as in k9s
 _SELECTOR_OWNERS = frozenset(
@@ -84,6 +88,9 @@ class BrowserScreen(AppAware, Screen[None]):
         self._alias_types = -1
         self._last_error = ""
         self._frozen = False
+        self._filter_before: Filter | None = None
+        self._said_read_only = False
+        self._typed_filter: Timer | None = None
 
     def compose(self) -> ComposeResult:
         """Header, table, timeline, command line, footer."""
@@ -205,6 +212,7 @@ class BrowserScreen(AppAware, Screen[None]):
         self.last_seek_ms = (time.perf_counter() - started) * 1000
         self._update_message()
         self.update_header()
+        self.query_one(Timeline).refresh()  # its scope (and label, marks) is the view's
 
     def _resolve(self, key: ObjectKey, stored: Any) -> Row | None:
         """A row stored in another layout (a CRD's columns changed, a store without rows):
@@ -340,7 +348,7 @@ class BrowserScreen(AppAware, Screen[None]):
         stored = source.tmap.types()
         stamp = len(types) * 100003 + len(stored)
         if self._aliases is None or stamp != self._alias_types:
-            self._aliases = Aliases(types.values(), stored)
+            self._aliases = Aliases(types.values(), stored, self.kapp.settings.aliases.entries)
             self._alias_types = stamp
         return self._aliases
 
@@ -348,45 +356,87 @@ class BrowserScreen(AppAware, Screen[None]):
         namespaces = [ns for ns in self.kapp.source.tmap.namespaces() if ns]
         return complete(text, self.aliases(), namespaces)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While the `:` or `/` line has focus the browser's keys are typed into it: the
+        footer shows the line's keys only."""
+        if isinstance(self.focused, PromptInput):
+            return False
+        return super().check_action(action, parameters)
+
     def open_prompt(self, mode: str) -> None:
         """Open the `:` command line or the `/` filter."""
         text = self.view.filter.text if mode == "/" else ""
+        self._filter_before = self.view.filter
         self.query_one(CommandLine).open(mode, text)
 
     @on(CommandLine.Submitted)
     def _prompt_submitted(self, event: CommandLine.Submitted) -> None:
         if event.mode == "/":
+            self._cancel_typed_filter()
             self.apply_filter(event.text)
         else:
             self.run_command(event.text)
 
+    @on(CommandLine.Changed)
+    def _prompt_changed(self, event: CommandLine.Changed) -> None:
+        """`/`: the table filters as the text is typed (a pause of a few keys' time first, so
+        a big table is not refiltered for every key of a word)."""
+        if event.mode != "/":
+            return
+        self._cancel_typed_filter()
+        self._typed_filter = self.set_timer(
+            TYPED_FILTER_DELAY_S, lambda: self._apply_typed_filter(event.text)
+        )
+
+    def _cancel_typed_filter(self) -> None:
+        if self._typed_filter is not None:
+            self._typed_filter.stop()
+            self._typed_filter = None
+
+    def _apply_typed_filter(self, text: str) -> None:
+        self._typed_filter = None
+        if not self.query_one(CommandLine).is_open:
+            return
+        try:
+            flt = parse_filter(text)
+        except FilterError:
+            return  # half a regex: keep what is shown until the text makes sense
+        self._set_view_filter(flt)
+
     @on(CommandLine.Closed)
-    def _prompt_closed(self) -> None:
+    def _prompt_closed(self, event: CommandLine.Closed) -> None:
+        self._cancel_typed_filter()
+        before = self._filter_before
+        cancelled = event.cancelled and self.query_one(CommandLine).mode == "/"
+        if cancelled and before is not None and before != self.view.filter:
+            # Esc while typing a filter: the table as it was before
+            self.view.filter = before
+            self._set_model_filter(before)
         self.query_one(ResourceTable).focus()
 
     def run_command(self, text: str) -> None:
-        """Run a `:` command; errors become a message, never an exception."""
-        if not text.strip() or self.kapp.run_app_command(text):
-            return
-        if self.kapp.run_time_command(text):
-            return
-        try:
-            cmd = parse_command(text, self.aliases())
-        except CommandError as err:
-            self.notify(str(err), title="command", severity="error")
-            return
-        if cmd.kind == "quit":
-            self.app.exit()
-            return
+        """Run a `:` command (the app's one interpreter); errors become a message."""
+        self.kapp.run_command(text)
+
+    def show_view(self, inv: Invocation) -> None:
+        """`:TYPE [NS] [/FILTER] [-l SEL]`: open the view (Esc goes back to this one). A
+        namespace never seen is said and not added to the favourites (a typo stays out)."""
+        flt = Filter()
+        if inv.filter_text:
+            try:
+                flt = parse_filter(inv.filter_text)
+            except FilterError as err:
+                raise CommandError(str(err)) from None
         namespace = self.view.namespace
-        if cmd.all_namespaces:
+        if inv.all_namespaces:
             namespace = None
-        elif cmd.namespace is not None:
-            namespace = cmd.namespace
-            if namespace not in self.kapp.source.tmap.namespaces():
+        elif inv.namespace is not None:
+            namespace = inv.namespace
+            if namespace in self.kapp.source.tmap.namespaces():
+                self._remember_namespace(namespace)
+            else:
                 self.notify(f"no namespace {namespace!r} seen so far", severity="warning")
-            self._remember_namespace(namespace)
-        self.open_view(cmd.type_name, namespace, Filter())
+        self.open_view(inv.type_name, namespace, flt)
 
     def apply_filter(self, text: str) -> None:
         """Filter the table; a bad regex or selector leaves the current filter in place."""
@@ -394,7 +444,13 @@ class BrowserScreen(AppAware, Screen[None]):
             flt = parse_filter(text)
         except FilterError as err:
             self.notify(str(err), title="filter", severity="error")
+            if self._filter_before is not None:
+                self.view.filter = self._filter_before
+                self._set_model_filter(self._filter_before)
             return
+        self._set_view_filter(flt)
+
+    def _set_view_filter(self, flt: Filter) -> None:
         if self.view.filter.column is not None:
             index, value = self.view.filter.column
             flt = flt.with_column(index, value, self.view.filter.column_label)
@@ -409,6 +465,7 @@ class BrowserScreen(AppAware, Screen[None]):
         table.rows_changed(self.kapp.playback.t)
         self._update_message()
         self.update_header()
+        self.query_one(Timeline).refresh()
 
     # --- actions (scope `browser`) -----------------------------------------------------------
 
@@ -430,6 +487,20 @@ class BrowserScreen(AppAware, Screen[None]):
             previous = self.history.pop()
             self.view = previous
             self._rebuild(previous.selected)
+
+    def action_read_only(self) -> None:
+        """k9s's delete, edit, shell, port-forward and kill keys: say, once as a notification
+        and then on the timeline, that nothing here changes the cluster."""
+        text = "khronoscope is read-only: it records and replays, it never changes the cluster"
+        if not self._said_read_only:
+            self._said_read_only = True
+            self.notify(text, title="read-only", timeout=6)
+        else:
+            self.kapp.say(text)
+
+    def action_quit_app(self) -> None:
+        """`q` on the main view quits, as k9s's `:q` (q is Back on every other screen)."""
+        self.app.exit()
 
     def action_toggle_wide(self) -> None:
         """Show or hide kubectl's wide columns."""

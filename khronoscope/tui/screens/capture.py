@@ -24,7 +24,8 @@ class CaptureChoice(ModalScreen[str | None]):
     DEFAULT_CSS = """
     CaptureChoice { align: center middle; }
     CaptureChoice > Vertical {
-        width: 60; height: auto; max-height: 20; background: $panel; border: round $accent;
+        width: 60; max-width: 100%; height: auto; max-height: 20; background: $panel;
+        border: round $accent;
         padding: 0 1;
     }
     CaptureChoice OptionList { height: auto; max-height: 14; }

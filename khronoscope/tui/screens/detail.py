@@ -119,9 +119,13 @@ class DetailScreen(AppAware, Screen[None]):
         self.dismiss()
 
     def action_show(self, mode: str) -> None:
-        """Switch between YAML and describe."""
+        """Switch between YAML and describe: the other view opens at its top (the place in
+        one says nothing about the other)."""
+        changed = mode != self.mode
         self.mode = mode
         self.redraw()
+        if changed:
+            self.query_one("#detail-scroll", VerticalScroll).scroll_home(animate=False)
 
     def action_toggle_managed_fields(self) -> None:
         """Show or hide metadata.managedFields in the YAML."""

@@ -3,8 +3,9 @@
 Only reading the state at the moment shown runs on the app's event loop (the TemporalMap is only
 ever touched from there; a live session keeps writing to it), in steps; rendering and writing
 the commit run in a thread that reports its progress to the dialog. An export to a repository
-still being written is refused, even from a dialog opened again meanwhile. The repository and
-branch of the last successful export are remembered (XDG state dir).
+still being written is refused, even from a dialog opened again meanwhile. The repository of the
+last successful export is remembered (XDG state dir); its branch is not: a branch pre-filled from
+an earlier export would put this moment on that branch unnoticed.
 """
 
 from __future__ import annotations
@@ -40,30 +41,29 @@ DEFAULT_REPO = "~/khronoscope-export"
 
 
 def state_file() -> Path:
-    """Where the last export's repository and branch are remembered."""
+    """Where the last export's repository is remembered."""
     from platformdirs import user_state_path
 
     return user_state_path("khronoscope") / "export.json"
 
 
 def remembered() -> dict[str, str]:
-    """The last export's {"repo", "branch"} (defaults when none or unreadable)."""
+    """The last export's {"repo"} (the default when none or unreadable)."""
     try:
         data = json.loads(state_file().read_text(encoding="utf-8"))
     except (OSError, ValueError):
         data = {}
-    return {
-        "repo": str(data.get("repo") or DEFAULT_REPO),
-        "branch": str(data.get("branch") or ""),
-    }
+    if not isinstance(data, dict):
+        data = {}
+    return {"repo": str(data.get("repo") or DEFAULT_REPO)}
 
 
-def remember(repo: str, branch: str) -> None:
-    """Keep the repository and branch for the next export (best effort)."""
+def remember(repo: str) -> None:
+    """Keep the repository for the next export (best effort)."""
     path = state_file()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        replace_file(path, json.dumps({"repo": repo, "branch": branch}).encode())
+        replace_file(path, json.dumps({"repo": repo}).encode())
     except OSError:
         pass
 
@@ -100,7 +100,7 @@ class ExportScreen(AppAware, ModalScreen[None]):
     DEFAULT_CSS = """
     ExportScreen { align: center middle; }
     ExportScreen > Vertical {
-        width: 90; height: auto; max-height: 100%; overflow-y: auto;
+        width: 90; max-width: 100%; height: auto; max-height: 100%; overflow-y: auto;
         border: thick $accent; background: $surface; padding: 0 2;
     }
     ExportScreen #export-buttons { height: auto; margin-top: 1; }
@@ -114,6 +114,8 @@ class ExportScreen(AppAware, ModalScreen[None]):
         self.result: Any = None
         self.error = ""
         self.running = False
+        # (repository, branch) pairs the user was warned about: Export again commits there
+        self._warned: set[tuple[str, str]] = set()
 
     def compose(self) -> ComposeResult:
         """The form."""
@@ -124,7 +126,7 @@ class ExportScreen(AppAware, ModalScreen[None]):
             yield Label("Repository (created when missing)")
             yield Input(last["repo"], id="export-repo")
             yield Label("Branch (empty: the repository's current branch)")
-            yield Input(last["branch"], placeholder="(current branch)", id="export-branch")
+            yield Input(placeholder="(current branch)", id="export-branch")
             yield Label("Scope")
             with RadioSet(id="export-scope"):
                 yield RadioButton("everything (owned objects and events skipped)", value=True)
@@ -187,6 +189,9 @@ class ExportScreen(AppAware, ModalScreen[None]):
         app = self.app
         self.result, self.error = None, ""
         result: ExportResult | None = None
+        if await self._warn_back_in_time(repo, branch):
+            self.running = False
+            return
         try:
             result = await export_moment_async(
                 self.kapp.source,
@@ -197,7 +202,7 @@ class ExportScreen(AppAware, ModalScreen[None]):
                 progress=Throttled(
                     lambda done, total: self.post_message(self.Progress(done, total))
                 ),
-                offload=offloader(lambda future: _report_late(app, repo, branch, future)),
+                offload=offloader(lambda future: _report_late(app, repo, future)),
             )
         except KhronoscopeError as err:
             self.error = str(err)
@@ -209,8 +214,33 @@ class ExportScreen(AppAware, ModalScreen[None]):
             self._show(Text(safe_block(self.error), style="bold red"))  # may quote object names
             return
         self.result = result
-        remember(repo, branch or "")
+        remember(repo)
         self._show(result_text(result))
+
+    async def _warn_back_in_time(self, repo: str, branch: str | None) -> bool:
+        """True (and a warning, a new branch offered) when the branch's last commit is dated
+        after the moment shown: its history would go back in time. Once per branch."""
+        from khronoscope.export.tipdate import goes_back_in_time, new_branch_name
+
+        if (repo, branch or "") in self._warned:
+            return False
+        tip = await asyncio.to_thread(goes_back_in_time, repo, branch, self.t)
+        if tip is None:
+            return False
+        self._warned.add((repo, branch or ""))
+        offered = await asyncio.to_thread(new_branch_name, repo, self.t)
+        self.query_one("#export-branch", Input).value = offered
+        tz = self.kapp.settings.tz
+        where = f"branch {safe_line(branch)}" if branch else "the current branch"
+        self._show(
+            Text.assemble(
+                ("history would go back in time: ", "bold yellow"),
+                f"the last commit of {where} is dated {format_clock(tip, tz)}, after "
+                f"{format_clock(self.t, tz)}. Export commits to the new branch above; "
+                f"to commit on {where} anyway, set it back and Export again.",
+            )
+        )
+        return True
 
     def on_export_screen_progress(self, message: Progress) -> None:
         """Show how far the export is (a late message after the end is ignored)."""
@@ -254,13 +284,13 @@ def internal_error(err: BaseException) -> str:
     return f"internal error: {type(err).__name__}: {first}"
 
 
-def _report_late(app: App[Any], repo: str, branch: str | None, future: asyncio.Future[Any]) -> None:
+def _report_late(app: App[Any], repo: str, future: asyncio.Future[Any]) -> None:
     # the dialog was closed while the thread still wrote: its outcome becomes a notification
     if future.cancelled():
         return
     err = future.exception()
     if err is None:
-        remember(repo, branch or "")
+        remember(repo)
         app.notify(result_text(future.result()).plain.replace("\n", " "), title="export")
     elif isinstance(err, KhronoscopeError):
         app.notify(str(err), title="export", severity="error")

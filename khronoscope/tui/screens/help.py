@@ -12,8 +12,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from khronoscope.tui.commands import help_lines
 from khronoscope.tui.keymap import ACTIONS, DEFAULT_KEYMAP, Keymap
-from khronoscope.tui.timecontrols import TIME_COMMANDS
 
 if TYPE_CHECKING:
     from khronoscope.tui.app import KhronoscopeApp
@@ -33,6 +33,10 @@ SCOPE_TITLES = {
     "export": "Export dialog",
     "drift": "Drift view",
     "logs": "Logs",
+    "aliases": "Aliases (:aliases)",
+    "contexts": "Contexts (:ctx)",
+    "xray": "Xray (:xray TYPE)",
+    "related": "Related (r)",
 }
 
 
@@ -50,6 +54,16 @@ def help_table(keymap: Keymap) -> Table:
         origin = keymap.origin.get(a.id, "default")
         mark = "" if origin == "default" else "  (yours)"
         table.add_row(keymap.display(a.id), a.description + mark, a.id)
+    return table
+
+
+def command_table() -> Table:
+    """Every `:` command of the catalogue with what it does (wrapped, never cut)."""
+    table = Table(box=None, show_header=False, pad_edge=False, expand=False)
+    table.add_column("command", style="bold cyan", no_wrap=True)
+    table.add_column("what it does", overflow="fold")
+    for usage, description in help_lines():
+        table.add_row(Text(usage), Text(description))
     return table
 
 
@@ -73,16 +87,14 @@ class HelpScreen(Screen[None]):
         with VerticalScroll():
             yield Static(Text("khronoscope keys", style="bold"))
             yield Static(help_table(app.settings.keymap))
+            yield Static(Text("\n: commands", style="bold"))
+            yield Static(command_table())
             yield Static(
                 Text(
-                    "\n:pods  :deploy kube-system  :pods -A  :ns  :databases.example.com  :q\n"
-                    ":drift DIR [--path SUBDIR] [--rev REV]  (this moment vs manifests in Git)\n"
-                    "/web  /!web  /-l app=web,tier!=db  (regex on names, label selector, ! "
-                    "inverts)\n"
-                    f":goto 14:32  :goto -15m  :live  :start  :changes BOOKMARK now  "
-                    f"(all: {TIME_COMMANDS})\n"
-                    "Change keys in $XDG_CONFIG_HOME/khronoscope/keybindings.toml "
-                    "or with --keymap FILE.",
+                    "\n/web  /!web  /CrashLoop  /-f apicw  /-l app=web,tier!=db  (regex on the "
+                    "whole row, fuzzy name, label selector; ! inverts; filters as you type)\n"
+                    "Change keys in $XDG_CONFIG_HOME/khronoscope/keybindings.toml or with "
+                    "--keymap FILE; aliases in $XDG_CONFIG_HOME/khronoscope/aliases.yaml.",
                     style="dim",
                 )
             )

@@ -17,8 +17,9 @@ from textual.binding import BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from khronoscope.core.podspec import pod_containers
 from khronoscope.core.safetext import safe_line
-from khronoscope.core.source import log_capture, logs_of
+from khronoscope.core.source import FetchedLog, LogFetchSource, log_capture, log_fetcher, logs_of
 from khronoscope.core.timefmt import format_clock
 from khronoscope.core.types import ChangeKind, ObjectKey
 from khronoscope.telemetry.logstore import LogLine, LogNote
@@ -27,16 +28,20 @@ from khronoscope.tui.keymap import DEFAULT_KEYMAP
 from khronoscope.tui.widgets.commandline import CommandLine
 from khronoscope.tui.widgets.header import time_label
 from khronoscope.tui.widgets.logview import Entry, LogView
+from khronoscope.tui.widgets.timeline import Timeline
 
 if TYPE_CHECKING:
     from khronoscope.telemetry.logstore import LogStore
 
 MAX_LINES = 50_000
+FETCH_TAIL = 1000  # lines of each container instance `p` fetches
 
 
 class LogsScreen(AppAware, Screen[None]):
     """The log pane of one pod: lines up to t, container filter, search, wrap, follow."""
 
+    KEYMAP_CONTEXT = "logs"
+    TIME_CONTROLS = True  # the time keys move the moment the lines run up to
     BINDINGS: ClassVar[list[BindingType]] = DEFAULT_KEYMAP.bindings("logs")  # type: ignore[assignment]
 
     DEFAULT_CSS = """
@@ -51,6 +56,7 @@ class LogsScreen(AppAware, Screen[None]):
         self._loaded_count = 0
         self._sig: tuple[Any, ...] = ()
         self._matches: list[int] = []
+        self.fetched: list[FetchedLog] = []
 
     @property
     def store(self) -> LogStore | None:
@@ -61,6 +67,7 @@ class LogsScreen(AppAware, Screen[None]):
         """Title, the lines, the search prompt, footer."""
         yield Static(id="logs-title")
         yield LogView(self.kapp.settings.tz, id="logs-view")
+        yield Timeline()
         yield CommandLine(lambda _text: None, id="logs-search")
         yield Footer()
 
@@ -82,7 +89,10 @@ class LogsScreen(AppAware, Screen[None]):
                 self.notify(str(err), severity="error")
         self.refresh_view()
         self.set_interval(1 / max(self.kapp.settings.refresh_hz, 0.5), self.refresh_view)
-        self.query_one(LogView).focus()
+        view = self.query_one(LogView)
+        view.focus()
+        # the pane opens at the moment on screen (its last line), once it has a size to scroll
+        self.call_after_refresh(self.action_follow)
 
     # --- content -----------------------------------------------------------------------------
 
@@ -103,6 +113,7 @@ class LogsScreen(AppAware, Screen[None]):
         loaded_t = self._loaded_t
         if (
             loaded_t is not None
+            and not self.fetched
             and sig == self._sig
             and t >= loaded_t
             and store.count(ns, pod, loaded_t, c) == self._loaded_count
@@ -125,11 +136,31 @@ class LogsScreen(AppAware, Screen[None]):
             more = total - len(lines)
             head.append(Entry(0, "", f"… {more:,} older lines not shown (pane limit)", True))
         containers = store.containers(ns, pod)
-        view.set_entries(head + entries, show_container=c is None and len(containers) > 1)
+        fetched = self._fetched_entries()
+        view.set_entries(head + entries + fetched, show_container=c is None and len(containers) > 1)
         self._loaded_t, self._loaded_count, self._sig = t, total, sig
         if view.search:
             self._matches = view.matches()
         self._update_message(view, total)
+
+    def _fetched_entries(self) -> list[Entry]:
+        """Lines fetched on demand (`p`), each block under a note saying they were fetched now
+        and not recorded at their time."""
+        out: list[Entry] = []
+        tz = self.kapp.settings.tz
+        for f in self.fetched:
+            if self.container is not None and f.container != self.container:
+                continue
+            which = "previous instance" if f.previous else "current instance"
+            when = format_clock(f.fetched_at, tz)[11:19]
+            head = f"fetched now ({when}), not recorded at its time: {f.container}, {which}"
+            if f.error:
+                head += f" — {f.error}"
+            elif not f.lines:
+                head += " — no lines"
+            out.append(Entry(f.fetched_at, f.container, f"── {head} ──", True))
+            out.extend(Entry(t, f.container, text) for t, text in f.lines)
+        return out
 
     def _update_message(self, view: LogView, total: int) -> None:
         if total or view.entries:
@@ -154,7 +185,7 @@ class LogsScreen(AppAware, Screen[None]):
                     return f"capture ended: the pod was deleted at {when}"
                 return f"not captured: deleted at {when}, before capture (--logs captures early)"
         if not marks.is_marked(self.key):
-            return "not captured (press c on the pods view, or start with --logs)"
+            return "not captured (c on the pods view or --logs captures; p fetches them now)"
         if not status:
             return "capture starting…"
         parts = []
@@ -163,7 +194,11 @@ class LogsScreen(AppAware, Screen[None]):
                 continue
             reason = f" ({st.reason})" if st.reason else ""
             parts.append(f"{name}: {st.state}{reason}")
-        return "; ".join(parts)
+        text = "; ".join(parts)
+        if not self.kapp.playback.live and text:
+            # the capture's state is of now, not of the moment shown
+            text = f"capture now: {text}"
+        return text
 
     def _deleted_at(self) -> int | None:
         """When the pod was deleted, if its newest recorded change is its deletion."""
@@ -263,6 +298,31 @@ class LogsScreen(AppAware, Screen[None]):
     def action_previous_match(self) -> None:
         """The previous line matching the search (up, wrapping)."""
         self._step_match(-1)
+
+    def action_fetch(self) -> None:
+        """`p`: fetch the current and previous instance's logs of every container now (live
+        only), shown below the captured lines and labelled as fetched now."""
+        source = log_fetcher(self.kapp.source)
+        if source is None or not self.kapp.source.is_live:
+            self.notify("logs can be fetched from a live cluster only", severity="warning")
+            return
+        pod = self.kapp.source.tmap.get(self.key, self.kapp.playback.clock()) or {}
+        names = pod_containers(pod)
+        if not names:
+            self.notify(f"{self.key.name} is not there now: nothing to fetch", severity="warning")
+            return
+        self.notify(f"fetching the logs of {self.key.name}…", timeout=2)
+        self.run_worker(self._fetch(source, names), exclusive=True, group="fetch")
+
+    async def _fetch(self, source: LogFetchSource, names: list[str]) -> None:
+        got: list[FetchedLog] = []
+        for name in names:
+            for previous in (True, False):
+                got.append(await source.fetch_logs(self.key, name, previous, FETCH_TAIL))
+        self.fetched = got
+        self._loaded_t = None
+        self.refresh_view()
+        self.action_follow()
 
     def action_follow(self) -> None:
         """Jump to the line at the cursor's time (the end) and keep following it."""

@@ -23,7 +23,8 @@ from khronoscope.core.safetext import safe_line
 DIALOG_CSS = """
 {name} {{ align: center middle; background: $background 40%; }}
 {name} > Vertical {{
-    width: 90; height: auto; padding: 0 1; background: $panel; border: round $primary;
+    width: 90; max-width: 100%; height: auto; max-height: 100%; overflow-y: auto;
+    padding: 0 1; background: $panel; border: round $primary;
 }}
 {name} .title {{ text-style: bold; margin-bottom: 1; }}
 {name} .hint {{ color: $text-muted; }}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
+from typing import ClassVar, Protocol, cast
 
 from textual import on
 from textual.app import ComposeResult
@@ -12,6 +12,14 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.suggester import Suggester
 from textual.widgets import Input, Label
+
+
+class TypeaheadApp(Protocol):
+    """An app that holds keys typed while a prompt opens (KhronoscopeApp)."""
+
+    def expect_typing(self) -> None:
+        """Hold the keys that arrive until a text input has focus."""
+        ...
 
 
 class CompletionSuggester(Suggester):
@@ -27,11 +35,13 @@ class CompletionSuggester(Suggester):
 
 
 class PromptInput(Input):
-    """An Input where Tab accepts the suggestion and Escape cancels."""
+    """An Input where Tab accepts the suggestion and Escape cancels (the footer says so while
+    it has focus)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("tab", "accept_suggestion", "Complete", show=False),
-        Binding("escape", "cancel", "Cancel", show=False),
+        Binding("enter", "submit", "Apply"),
+        Binding("tab", "accept_suggestion", "Complete"),
+        Binding("escape", "cancel", "Cancel"),
     ]
 
     def action_accept_suggestion(self) -> None:
@@ -44,7 +54,7 @@ class PromptInput(Input):
         """Close the prompt without doing anything."""
         parent = self.parent
         if isinstance(parent, CommandLine):
-            parent.close()
+            parent.close(cancelled=True)
 
 
 class CommandLine(Horizontal):
@@ -72,7 +82,19 @@ class CommandLine(Horizontal):
             self.text = text
 
     class Closed(Message):
-        """The prompt was closed (Enter or Escape)."""
+        """The prompt was closed: by Enter, or cancelled by Escape."""
+
+        def __init__(self, cancelled: bool = False) -> None:
+            super().__init__()
+            self.cancelled = cancelled
+
+    class Changed(Message):
+        """What is typed changed (a `/` filter applies as you type)."""
+
+        def __init__(self, mode: str, text: str) -> None:
+            super().__init__()
+            self.mode = mode
+            self.text = text
 
     def __init__(self, complete: Callable[[str], str | None], *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -100,12 +122,26 @@ class CommandLine(Horizontal):
         field.value = text
         field.cursor_position = len(text)
         self.add_class("-open")
+        cast("TypeaheadApp", self.app).expect_typing()
         field.focus()
+        # a prompt that was hidden a moment ago cannot take focus until it is laid out again
+        self.call_after_refresh(self._focus_field)
 
-    def close(self) -> None:
+    def _focus_field(self) -> None:
+        field = self.query_one(PromptInput)
+        if self.is_open and not field.has_focus:
+            field.focus()
+
+    def close(self, cancelled: bool = False) -> None:
         """Hide the prompt."""
         self.remove_class("-open")
-        self.post_message(self.Closed())
+        self.post_message(self.Closed(cancelled))
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        event.stop()
+        if self.is_open:
+            self.post_message(self.Changed(self.mode, event.value))
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:

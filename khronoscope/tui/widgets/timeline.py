@@ -1,5 +1,6 @@
 """The timeline strip: the recorded range, where the cursor is, how busy each moment was (for
-what is in view), bookmarks, and gaps where watching was interrupted. A click seeks.
+what is in view), where something went wrong in view (red: x/X step there), bookmarks, and
+gaps where watching was interrupted. A click seeks.
 
     09:00:00 ▁▁▂▅█▃▁▁ ▁▁▁▁▂▁░░░▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁ now
     pods     ◆     ▲ 09:02:35                    ◆        ±1m  no later change of pods
@@ -32,11 +33,14 @@ from khronoscope.core.timefmt import format_clock
 from khronoscope.temporal.reader import TemporalReader
 from khronoscope.tui.appaware import AppAware
 from khronoscope.tui.travel import StepScope, format_interval, zoom_window
+from khronoscope.tui.trouble import TroubleIndex
 
 if TYPE_CHECKING:
     pass
 
 BARS = " ▁▂▃▄▅▆▇█"
+TROUBLE_BUDGET_S = 0.008
+"""Time a frame may spend finding trouble moments for the strip's red marks."""
 _LIVE_REFRESH_S = 1.0
 _DIM = Style(dim=True)
 _BAR = Style(color="cyan")
@@ -44,6 +48,7 @@ _GAP = Style(color="cyan", bgcolor="#5f1f1f")
 # history before watching began: rebuilt from what the cluster kept, or imported from audit logs
 _RECONSTRUCTED = Style(color="magenta", italic=True)
 _IMPORTED = Style(color="blue")
+_TROUBLE = Style(color="red", bold=True)
 _MARK = Style(color="yellow", bold=True)
 _MARK_DIM = Style(color="yellow")
 _CURSOR = Style(reverse=True, bold=True, color="bright_white")
@@ -143,6 +148,10 @@ class Timeline(AppAware, Widget):
         self._gaps: list[bool] = []
         self._before: list[Style | None] = []
         self._marks: dict[int, Bookmark] = {}
+        self._trouble: TroubleIndex | None = None
+        self._trouble_cells: list[bool] = []
+        self._trouble_version = 0
+        self._trouble_pending = False
         self._lines: list[Strip] = [Strip.blank(0), Strip.blank(0)]
         self._line_keys: list[tuple[object, ...]] = [(), ()]
         self.renders = 0
@@ -209,7 +218,38 @@ class Timeline(AppAware, Widget):
             self._bars = bar_chars(densities(tmap, layout, scope))
             self._gaps = self._gap_cells(list(gaps), layout)
             self._before = self._before_cells(*spans, layout)
+        self._update_trouble(fresh)
         self._refresh_marks()
+
+    def _update_trouble(self, fresh: bool) -> None:
+        """Mark the bars where something went wrong in view; the moments are found a slice
+        per frame (a big record is never scanned in one go) and drawn as they are found."""
+        app = self.kapp
+        tmap = app.source.tmap
+        scope = app.trouble_scope(self.screen)
+        index = self._trouble
+        if index is None or index.scope != scope or index.tmap is not tmap:
+            index = self._trouble = TroubleIndex(tmap, scope)
+            fresh = False
+        found = index.advance(TROUBLE_BUDGET_S)
+        layout = self._layout
+        if found or not fresh or len(self._trouble_cells) != layout.n:
+            cells = [bool(index.between(*layout.bounds(i))) for i in range(layout.n)]
+            if cells != self._trouble_cells:
+                self._trouble_cells = cells
+                self._trouble_version += 1
+        if not index.complete and not self._trouble_pending:
+            self._trouble_pending = True
+            self.set_timer(TROUBLE_BUDGET_S * 5, self._trouble_again)
+
+    @property
+    def trouble_complete(self) -> bool:
+        """True once every trouble moment of the view is found (its marks drawn)."""
+        return self._trouble is not None and self._trouble.complete
+
+    def _trouble_again(self) -> None:
+        self._trouble_pending = False
+        self.refresh()
 
     def _end_label(self, start: int, end: int) -> str:
         if self.kapp.playback.live_available and self.kapp.timeline_zoom is None:
@@ -266,6 +306,7 @@ class Timeline(AppAware, Widget):
         cursor = layout.bucket(self.kapp.playback.t)
         if y == 0:
             key: tuple[object, ...] = (self._cache_key, self._cache_at, tuple(self._marks))
+            key = (*key, self._trouble_version)
             key = (*key, cursor, width, base)
             if key != self._line_keys[0]:
                 self._lines[0] = _strip(self._bars_cells(cursor), width, base)
@@ -294,8 +335,11 @@ class Timeline(AppAware, Widget):
         cells.append((" ", None))
         gaps = self._gaps
         before = self._before
+        trouble = self._trouble_cells
         for i, ch in enumerate(self._bars):
             style = before[i] or _BAR if before else _BAR
+            if trouble and i < len(trouble) and trouble[i]:
+                style = _TROUBLE
             if gaps and gaps[i]:
                 style = _GAP
                 ch = ch if ch != " " else "░"
