@@ -42,6 +42,7 @@ from khronoscope.recording import records as rec
 from khronoscope.recording.companion import companion_of, companion_path
 from khronoscope.recording.reader import RecordingReader
 from khronoscope.recording.replay import ObjectReplay
+from khronoscope.recording.segments.source import is_segmented
 from khronoscope.recording.writer import RecordingWriter, WriterOptions, make_header
 
 # a write logged without its body matches the object's next recorded version this close to it
@@ -316,8 +317,13 @@ def import_into(
     progress: Progress | None = None,
     worker: bool | None = None,
 ) -> ImportStats:
-    """`import audit FILE... --into RECORDING`: write RECORDING's companion."""
+    """`import audit FILE... --into RECORDING`: write RECORDING's companion (a segmented
+    recording's is an object in its store: audit/segjoin.py)."""
     check_files(paths)
+    if is_segmented(recording):
+        from khronoscope.audit.segjoin import import_into_segmented
+
+        return import_into_segmented(paths, recording, progress, worker)
     target = companion_path(recording)
     if target.exists():
         raise KhronoscopeError(
@@ -325,6 +331,19 @@ def import_into(
             "import again (imported history is never overwritten)"
         )
     index = RecordedIndex.scan(recording)
+    return write_companion(paths, recording, index, target, progress, worker)
+
+
+def write_companion(
+    paths: list[Path],
+    recording: Path,
+    index: RecordedIndex,
+    target: Path,
+    progress: Progress | None = None,
+    worker: bool | None = None,
+) -> ImportStats:
+    """Write the companion of `recording` (described by `index`) into the new file `target`:
+    a format-1 recording whatever the recording's format (removed when the import fails)."""
     stats = ImportStats()
     found = pipeline_facts(paths, stats.read, stats.skipped, worker)
     first = next(found, None)

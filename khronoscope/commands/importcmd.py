@@ -12,6 +12,7 @@ from khronoscope.commands._recording import StatusLine
 from khronoscope.core.safetext import safe_line
 from khronoscope.core.timefmt import format_iso
 from khronoscope.errors import UsageError
+from khronoscope.recording.segments.layout import AUDIT_COMPANION
 from khronoscope.recording.segments.source import is_segmented
 
 __all__ = ["add_arguments", "run"]
@@ -56,15 +57,12 @@ def run(args: argparse.Namespace) -> int:
         where = str(out)
     else:
         into = Path(args.into)
-        if is_segmented(into):
-            raise UsageError(
-                f"--into {into}: joining audit history to a segmented recording is not built "
-                f"yet (v0.1 files only); import it on its own with -o instead"
-            )
-        if not into.is_file():
+        segmented = is_segmented(into)
+        if not segmented and not into.is_file():
             raise UsageError(f"--into {into}: no such recording")
         stats = import_into(paths, into, progress=progress)
-        where = f"{into} (history before it in {into.name}.audit)"
+        part = f"{into}/{AUDIT_COMPANION}" if segmented else f"{into.name}.audit"
+        where = f"{into} (history before it in {part})"
     status.clear()
     _summary(stats, where, bool(args.into))
     return 0

@@ -7,6 +7,8 @@ names the recording it belongs to. Opening REC merges it in: its versions of an 
 before REC's first version of that object, never after (the recording wins), and its
 PROVENANCE records attribute REC's own versions. Where the two disagree at the join, the
 companion holds a GAP naming the object, written by the importer, so the step is marked.
+A segmented recording keeps the same companion as an object of its store
+(recording/segments/companion.py).
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""`import audit --into`: the audit history before a recording, joined to it without a seam."""
+"""`import audit --into`: the audit history before a recording, joined to it without a seam.
+
+Every test runs on a v0.1 recording file (its companion `REC.audit` beside it) and on a
+segmented recording, what `record` writes now (its companion the object
+`companion/audit.khr` in its store, merged into the lazy source when opened)."""
 
 from __future__ import annotations
 
@@ -19,7 +23,9 @@ from khronoscope.core.source import SourceInfo, TypeState, TypeStatus
 from khronoscope.core.types import Change, ChangeKind, ObjectKey, ResourceType
 from khronoscope.errors import KhronoscopeError
 from khronoscope.recording.companion import companion_path
-from khronoscope.recording.source import open_recording
+from khronoscope.recording.opening import open_any
+from khronoscope.recording.segments.layout import AUDIT_COMPANION
+from khronoscope.recording.segments.writer import SegmentedWriter, SegmentOptions
 from khronoscope.recording.writer import RecordingWriter, WriterOptions
 from tests.audit.lines import deployment, event, write
 from tests.audit.test_entries import at
@@ -36,6 +42,50 @@ CFG = ObjectKey("configmaps", "shop", "cfg")
 BOB = {"username": "bob", "groups": ["ops"]}
 
 
+# segmented-small: a segment per change or two, so the join spans segments and bases
+FORMATS = ["v0.1", "segmented", "segmented-small"]
+
+
+@pytest.fixture(params=FORMATS)
+def layout(request):
+    """The recording format a test runs on."""
+    return request.param
+
+
+def create(path: Path, layout: str, start: int = START, info: SourceInfo | None = None):
+    """A new recording of `layout` at `path` (everything written when it is closed)."""
+    info = info or SourceInfo("c1", "ctx")
+    if layout.startswith("segmented"):
+        opts = SegmentOptions(autoflush=False, background=False)
+        if layout == "segmented-small":
+            opts = SegmentOptions(
+                seal_raw=1, autoflush=False, background=False, base_every=2, refs_reach=2
+            )
+        return SegmentedWriter.create_local(path, info, start=start, writer_options=opts)
+    return RecordingWriter.create(
+        path, info, start=start, writer_options=WriterOptions(autoflush=False)
+    )
+
+
+def snapshot(path: Path) -> dict[str, bytes]:
+    """Every byte of a recording (a file, or a directory of objects)."""
+    if path.is_file():
+        return {"": path.read_bytes()}
+    return {
+        str(f.relative_to(path)): f.read_bytes() for f in sorted(path.rglob("*")) if f.is_file()
+    }
+
+
+def companion_file(rec: Path) -> Path:
+    """Where `import audit --into` puts a recording's imported history."""
+    return rec / AUDIT_COMPANION if rec.is_dir() else companion_path(rec)
+
+
+def open_recording(path: Path):
+    """The recording as `open` reads it (a v0.1 file with its whole history)."""
+    return open_any(path)
+
+
 def configmap(rv: int, value: str) -> dict:
     return {
         "kind": "ConfigMap",
@@ -45,12 +95,14 @@ def configmap(rv: int, value: str) -> dict:
     }
 
 
-def record(path: Path) -> None:
+def record(path: Path, layout: str = "v0.1") -> None:
     """A recording that began at START: web (rv 20), drift (rv 19) and cfg listed first, then
     web changed at START+5 (rv 25) and cfg at START+3.1."""
-    w = RecordingWriter.create(
-        path, SourceInfo("c1", "ctx"), start=START, writer_options=WriterOptions(autoflush=False)
-    )
+    fill(create(path, layout))
+
+
+def fill(w: RecordingWriter | SegmentedWriter) -> None:
+    """What `record` records, into writer `w` (closed after)."""
     w.set_types(START, [DEPLOY, CM])
     for rt in (DEPLOY, CM):
         w.append_status(START, rt.name, TypeStatus(TypeState.SYNCING, START))
@@ -96,12 +148,15 @@ def audit_log(path: Path) -> Path:
 
 
 @pytest.fixture
-def joined(tmp_path):
+def joined(tmp_path, layout):
     rec = tmp_path / "rec.khr"
-    record(rec)
-    before = rec.read_bytes()
+    record(rec, layout)
+    before = snapshot(rec)
     stats = import_into([audit_log(tmp_path / "audit.log")], rec, worker=False)
-    assert rec.read_bytes() == before  # evidence is never rewritten
+    after = snapshot(rec)
+    # evidence is never rewritten: a segmented recording gains one object, nothing else changes
+    assert {k: v for k, v in after.items() if k != AUDIT_COMPANION} == before
+    assert (AUDIT_COMPANION in after) == layout.startswith("segmented")
     return rec, stats
 
 
@@ -152,13 +207,11 @@ def test_an_unknown_state_before_the_join_ends_at_the_recording_s_version(joined
     assert src.tmap.get(CFG, START + 200_000_000)["data"] == {"a": "one"}
 
 
-def test_writes_logged_without_body_are_matched_to_the_version_each_made(tmp_path):
+def test_writes_logged_without_body_are_matched_to_the_version_each_made(tmp_path, layout):
     """A create and an edit two seconds apart: each attributes its own recorded version."""
     rec = tmp_path / "rec.khr"
     new = ObjectKey("configmaps", "shop", "new")
-    w = RecordingWriter.create(
-        rec, SourceInfo("c1"), start=START, writer_options=WriterOptions(autoflush=False)
-    )
+    w = create(rec, layout, info=SourceInfo("c1"))
     w.set_types(START, [CM])
     w.append_status(START, "configmaps", TypeStatus(TypeState.LIVE, START))
     w.append_change(Change(at(110.05), new, ChangeKind.ADDED, configmap(30, "a")))
@@ -177,13 +230,11 @@ def test_writes_logged_without_body_are_matched_to_the_version_each_made(tmp_pat
     assert users == ["alice@example.com", "bob"]
 
 
-def test_a_write_between_the_start_and_the_first_listing_is_before_the_join(tmp_path):
+def test_a_write_between_the_start_and_the_first_listing_is_before_the_join(tmp_path, layout):
     """The recorder lists a moment after it began: a write in between is in what it listed,
     so it belongs before the join (no false disagreement)."""
     rec = tmp_path / "rec.khr"
-    w = RecordingWriter.create(
-        rec, SourceInfo("c1"), start=START, writer_options=WriterOptions(autoflush=False)
-    )
+    w = create(rec, layout, info=SourceInfo("c1"))
     w.set_types(START, [DEPLOY])
     w.append_status(START, DEPLOY.name, TypeStatus(TypeState.SYNCING, START))
     listed = START + 500_000_000
@@ -204,12 +255,10 @@ def test_a_write_between_the_start_and_the_first_listing_is_before_the_join(tmp_
     assert [t for t, _ in src.tmap.history(WEB)] == [at(90), at(100.2)]
 
 
-def test_reconstructed_versions_give_way_to_the_audit_log_where_it_reaches(tmp_path):
+def test_reconstructed_versions_give_way_to_the_audit_log_where_it_reaches(tmp_path, layout):
     # a recording whose start remembered two revisions (ReplicaSets' times, to the second)
     rec2 = tmp_path / "rec2.khr"
-    w2 = RecordingWriter.create(
-        rec2, SourceInfo("c1", "ctx"), start=START, writer_options=WriterOptions(autoflush=False)
-    )
+    w2 = create(rec2, layout)
     w2.set_types(START, [DEPLOY, CM])
     w2.append_status(START, DEPLOY.name, TypeStatus(TypeState.SYNCING, START))
     listed = START + 100_000_000
@@ -232,21 +281,22 @@ def test_a_second_import_into_the_same_recording_is_refused(joined, tmp_path):
         import_into([tmp_path / "audit.log"], rec, worker=False)
 
 
-def test_a_companion_made_for_another_recording_is_not_used(joined, tmp_path):
+def test_a_companion_made_for_another_recording_is_not_used(joined, tmp_path, layout):
     rec, _ = joined
     other = tmp_path / "other.khr"
-    w = RecordingWriter.create(other, SourceInfo("c1"), start=START + 1)
+    w = create(other, layout, start=START + 1, info=SourceInfo("c1"))
     w.append_change(Change(at(105), WEB, ChangeKind.ADDED, deployment("web", 25)))
     w.close()
-    companion_path(rec).rename(companion_path(other))
+    companion_file(other).parent.mkdir(exist_ok=True)
+    companion_file(rec).rename(companion_file(other))
     src = open_recording(other)
     assert [t for t, _ in src.tmap.history(WEB)] == [at(105)]
     assert any("made for another recording" in p.describe() for p in src.problems())
 
 
-def test_the_command_line(tmp_path, capsys):
+def test_the_command_line(tmp_path, capsys, layout):
     rec = tmp_path / "rec.khr"
-    record(rec)
+    record(rec, layout)
     log = audit_log(tmp_path / "audit.log")
     assert main(["import", "audit", str(log), "--into", str(rec), "-q"]) == 0
     err = capsys.readouterr().err
@@ -257,3 +307,27 @@ def test_the_command_line(tmp_path, capsys):
     entries = json.loads(capsys.readouterr().out)
     assert [e["user"] for e in entries] == ["alice@example.com"] * 3 + ["bob"]
     assert entries[-1]["origin"] == "observed" and entries[0]["origin"] == "audit"
+
+
+def test_an_object_the_recording_deleted_stays_deleted(tmp_path, layout):
+    """After the recording's delete the audit's last state (alive) never shows again."""
+    rec = tmp_path / "rec.khr"
+    w = create(rec, layout)
+    w.set_types(START, [DEPLOY])
+    w.append_status(START, DEPLOY.name, TypeStatus(TypeState.SYNCING, START))
+    listed = START + 100_000_000
+    w.append_change(Change(listed, WEB, ChangeKind.ADDED, deployment("web", 20, replicas=2)))
+    w.append_status(listed + 10, DEPLOY.name, TypeStatus(TypeState.LIVE, listed + 10))
+    w.append_change(Change(at(106), WEB, ChangeKind.DELETED, None))
+    w.close()
+    import_into([audit_log(tmp_path / "audit.log")], rec, worker=False)
+    src = open_recording(rec)
+    kinds = [k for _, k in src.tmap.history(WEB)]
+    assert kinds == [ChangeKind.ADDED, ChangeKind.MODIFIED, ChangeKind.MODIFIED, ChangeKind.DELETED]
+    assert src.tmap.get(WEB, at(107)) is None
+    assert WEB not in src.tmap.state_at(at(107), "deployments.apps")
+    assert WEB in src.tmap.state_at(at(35), "deployments.apps")
+    assert src.tmap.version_at(WEB, at(105)) == at(30)  # the listed version began in the audit
+    in_range = [(r.t, r.key.name) for r in src.tmap.changes(at(29), at(200), "deployments.apps")]
+    assert ("web", at(106)) not in in_range and (at(106), "web") in in_range
+    assert [t for t, name in in_range if name == "web"] == [at(30), at(106)]

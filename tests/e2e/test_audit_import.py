@@ -8,7 +8,8 @@ managed-cluster-like policy (Secrets and ConfigMaps at Metadata level), while `k
 - `import audit -o`: the state at several moments equals the witness's; users and user agents
   are in `history --json`; Metadata-only changes say their content is unknown; no Secret value
   anywhere;
-- `record` started half-way, then `import audit --into` it: one timeline, no seam at the join.
+- `record` started half-way (a segmented recording, as `record` writes now), then `import
+  audit --into` it: one timeline, no seam at the join; the recording's own objects untouched.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -27,7 +29,10 @@ import pytest
 
 from khronoscope.core.provenance import is_unknown
 from khronoscope.core.types import ObjectKey
+from khronoscope.recording.opening import open_any
+from khronoscope.recording.segments.layout import AUDIT_COMPANION
 from khronoscope.recording.source import open_recording
+from tests.audit.test_join import snapshot
 from tests.cli.procs import Proc
 from tests.e2e import kube
 
@@ -321,7 +326,7 @@ def test_no_secret_value_anywhere(story):
     out = story["work"] / "imported-secrets.khr"
     assert khronoscope("import", "audit", str(story["audit"]), "-o", str(out), "-q").returncode == 0
     joined = story["work"] / "joined-secrets.khr"
-    joined.write_bytes(story["half"].read_bytes())
+    shutil.copytree(story["half"], joined)
     assert (
         khronoscope("import", "audit", str(story["audit"]), "--into", str(joined)).returncode == 0
     )
@@ -331,7 +336,9 @@ def test_no_secret_value_anywhere(story):
             done = khronoscope(*args)
             assert done.returncode == 0, done.stderr
             outputs.append(done.stdout.encode() + done.stderr.encode())
-    blobs = [out.read_bytes(), joined.read_bytes(), Path(f"{joined}.audit").read_bytes(), *outputs]
+    recorded = snapshot(joined)
+    assert AUDIT_COMPANION in recorded
+    blobs = [out.read_bytes(), *recorded.values(), *outputs]
     for value in (SECRET_1, SECRET_2):
         for form in (value, base64.b64encode(value.encode()).decode()):
             for blob in blobs:
@@ -340,12 +347,16 @@ def test_no_secret_value_anywhere(story):
 
 def test_a_recording_started_half_way_and_the_audit_log_are_one_timeline(story):
     rec = story["work"] / "joined.khr"
-    rec.write_bytes(story["half"].read_bytes())
-    before = rec.read_bytes()
+    shutil.copytree(story["half"], rec)
+    assert rec.is_dir()  # what `record` writes: a segmented recording
+    before = snapshot(rec)
     done = khronoscope("import", "audit", str(story["audit"]), "--into", str(rec))
     assert done.returncode == 0, done.stderr
-    assert rec.read_bytes() == before  # the recording itself is untouched
-    src = open_recording(rec)
+    after = snapshot(rec)
+    # the recording itself is untouched: one object more, its imported history
+    assert set(after) - set(before) == {AUDIT_COMPANION}
+    assert all(after[name] == data for name, data in before.items())
+    src = open_any(rec)
     # no seam: nothing at the join disagrees
     assert not [g for g in src.gaps() if "disagree" in g.reason], src.gaps()
     witness = {w.type: w for w in story["w"]}

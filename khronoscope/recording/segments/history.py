@@ -24,6 +24,7 @@ from khronoscope.core.types import ChangeKind, ObjectKey
 from khronoscope.recording.segments import keyfilter
 from khronoscope.recording.segments import segfmt as sf
 from khronoscope.recording.segments.catalog import SegmentedRecording, SegmentInfo
+from khronoscope.recording.segments.overlay import Overlay
 from khronoscope.recording.segments.windows import (
     KID_BITS,
     KID_MASK,
@@ -38,6 +39,7 @@ from khronoscope.temporal.map import ChangeRef, Namespaces, TemporalMap, _ns_set
 from khronoscope.temporal.rows import ROW_CACHE_MAX
 
 RowFn = Callable[[str, dict[str, Any]], Hashable]
+_OVERLAY_SERIAL = 0  # the overlay's key ids (logs' serials start at 1)
 ROW_CACHE = 32_768
 _KINDS = (ChangeKind.ADDED, ChangeKind.MODIFIED, ChangeKind.DELETED)
 
@@ -106,7 +108,7 @@ class LazyHistory:
         # versions older than an object's recorded ones (rebuilt from what the cluster
         # remembered): kept in memory, shown before the recorded history of their objects
         self.overlay: TemporalMap | None = None
-        self._overlay_limits: dict[ObjectKey, int | None] = {}
+        self._join: Overlay | None = None
         # told of each positioned read (time, type, position of its segment): the prefetcher
         self.on_read: Callable[[int, str, int], None] | None = None
         # per type, the keys whose rows were drawn last (what a read ahead should cover)
@@ -115,22 +117,57 @@ class LazyHistory:
         self._sync()
 
     def set_overlay(self, overlay: TemporalMap) -> None:
-        """Versions to show before each object's recorded ones (reconstructed history)."""
+        """Versions to show before each object's recorded ones (history imported from audit
+        logs, reconstructed history): see overlay.py."""
         self.overlay = overlay
-        self._overlay_limits = {}
+        self._join = Overlay(overlay, self)
+        self._join.forget(self._floor())
         if overlay.first_t is not None and (self.first_t is None or overlay.first_t < self.first_t):
             self.first_t = overlay.first_t
 
+    def _floor(self) -> int | None:
+        """No recorded version is older than this (None: not known, after retention)."""
+        segs = self._segs
+        if not segs or segs[0].seq != 0:
+            return None
+        return min((s.first_t for s in segs if s.changes), default=None)
+
     def _before_recorded(self, key: ObjectKey, t: int) -> bool:
         """True when the overlay speaks for `key` at t (before its first recorded version)."""
-        overlay = self.overlay
-        if overlay is None or key not in overlay:
-            return False
-        if key not in self._overlay_limits:
-            recorded = self._versions(key)
-            self._overlay_limits[key] = recorded[0][0] if recorded else None
-        limit = self._overlay_limits[key]
-        return limit is None or t < limit
+        return self._join is not None and self._join.speaks(key, t)
+
+    def recorded_first(self, key: ObjectKey) -> tuple[int, int, int, int] | None:
+        """(time, kind, seq, record id) of the first recorded version of `key` (for the
+        overlay): the segments are read from the first on, up to the first that holds it."""
+        self._sync()
+        known = self._histories.get(key)
+        if known is not None:
+            return known[0] if known else None
+        if not self._segs:
+            return None
+        ref = self.starts.at(self._segs[0].seq, key.type).get((key.namespace, key.name))
+        if ref is not None:  # alive since before the first segment shown
+            return ref[0], sf.ADDED, ref[1], ref[2]
+        for s in self._segs:
+            ix = self._index_holding(s, key)
+            j = ix.find(key.namespace, key.name) if ix is not None else None
+            if ix is not None and j is not None:
+                t, kind, rid = ix.versions_of(j)[0]
+                return t, kind, s.seq, rid
+        return None
+
+    def _index_holding(self, s: SegmentInfo, key: ObjectKey) -> sf.TypeIndex | None:
+        """The index of `key`'s type in segment `s`, when its key filter may hold `key`."""
+        if not s.changes or "index" not in s.types.get(key.type, {}):
+            return None
+        flt = self._filter(s)
+        if flt is not None and not keyfilter.may_hold(flt, key):
+            return None
+        return self.rec.type_index(s.seq, key.type)
+
+    def recorded_raw(self, key: ObjectKey, seq: int, rid: int) -> bytes | None:
+        """The bytes of one recorded version of `key` (for the overlay)."""
+        return self.rec.records(seq, key.type, [rid])[0]
 
     # --- the segments shown -------------------------------------------------------------------
 
@@ -150,7 +187,6 @@ class LazyHistory:
                 self.trims += 1
             # an object's history may go on in the new segments
             self._histories.clear()
-            self._overlay_limits.clear()
             self._segs = segs
             self._lasts = [s.last_t for s in segs]
             self._spools = {s.seq for s in segs if s.spool}
@@ -161,6 +197,11 @@ class LazyHistory:
                 self.first_t = with_changes[0].first_t
             self.change_count = sum(s.changes for s in segs)
             self._generation = rec.generation
+            if self._join is not None:
+                self._join.forget(self._floor())
+                first = self._join.tmap.first_t
+                if first is not None and (self.first_t is None or first < self.first_t):
+                    self.first_t = first
 
     def _forget(self, seqs: set[int]) -> None:
         self.logs.clear()
@@ -298,7 +339,7 @@ class LazyHistory:
             if self.overlay is not None and self._before_recorded(key, t):
                 return self.overlay.version_at(key, t)
             return None
-        return ref[0]
+        return ref[0] if self._join is None else self._join.version_began(key, ref[0])
 
     def row(self, key: ObjectKey, t: int) -> Hashable | None:
         """The summary row of `key` at t, or None if it did not exist then."""
@@ -517,18 +558,7 @@ class LazyHistory:
     def history(self, key: ObjectKey) -> list[tuple[int, ChangeKind]]:
         """Every change of one object: (time, kind), oldest first."""
         recorded = [(t, _KINDS[kind]) for t, kind, _, _ in self._versions(key)]
-        if self.overlay is not None and key in self.overlay:
-            first = recorded[0][0] if recorded else None
-            older = [v for v in self.overlay.history(key) if first is None or v[0] < first]
-            if (
-                recorded
-                and older
-                and older[-1][1] is not ChangeKind.DELETED
-                and recorded[0][1] is ChangeKind.ADDED
-            ):
-                recorded[0] = (recorded[0][0], ChangeKind.MODIFIED)
-            return older + recorded
-        return recorded
+        return recorded if self._join is None else self._join.history(key, recorded)
 
     def version_times(self, key: ObjectKey) -> list[int]:
         """The times at which `key` changed, oldest first."""
@@ -559,6 +589,14 @@ class LazyHistory:
         namespace: Namespaces = None,
     ) -> Iterator[ChangeRef]:
         """Changes with start <= t <= end, in time order (both bounds optional)."""
+        recorded = self._recorded_changes(start, end, type, namespace)
+        if self._join is None:
+            return recorded
+        return self._join.changes(recorded, start, end, type, namespace)
+
+    def _recorded_changes(
+        self, start: int | None, end: int | None, type: str | None, namespace: Namespaces
+    ) -> Iterator[ChangeRef]:
         self._sync()
         wanted = _ns_set(namespace)
         for seg in list(self._overlapping(start, end)):
@@ -588,7 +626,20 @@ class LazyHistory:
                     if wanted is None or keys[j].namespace in wanted:
                         kids.add((serial << KID_BITS) | j)
                         crossed += 1
+        if self._join is not None:
+            more, n = self._join.changed(after, upto, type, namespace, self._overlay_kid)
+            kids |= more
+            crossed += n
         return kids, crossed
+
+    def _overlay_kid(self, j: int) -> int:
+        """The key id of the overlay's object j (its own serial, never evicted)."""
+        return (_OVERLAY_SERIAL << KID_BITS) | j
+
+    def _keys_of(self, serial: int) -> list[ObjectKey]:
+        if serial == _OVERLAY_SERIAL and self._join is not None:
+            return self._join.keys()
+        return self._kid_logs[serial]
 
     def _kid_serial(self, log: TypeLog) -> int:
         serial = self._log_serial.get(id(log))
@@ -603,12 +654,12 @@ class LazyHistory:
 
     def chain_by_kid(self, kid: int) -> ChainView:
         """The object with key id `kid` (ids come from `changed_keys`)."""
-        keys = self._kid_logs[kid >> KID_BITS]
+        keys = self._keys_of(kid >> KID_BITS)
         return ChainView(self, keys[kid & KID_MASK])
 
     def key_of(self, kid: int) -> ObjectKey:
         """The key of a key id from `changed_keys`."""
-        return self._kid_logs[kid >> KID_BITS][kid & KID_MASK]
+        return self._keys_of(kid >> KID_BITS)[kid & KID_MASK]
 
     def count_changes(
         self, start: int, end: int, type: str | None = None, namespace: Namespaces = None
@@ -648,6 +699,8 @@ class LazyHistory:
                     total += bisect_right(times, end) - bisect_left(times, start)
                     continue
                 total += round(n * _hist_share(doc, seg, start, end))
+        if self._join is not None:
+            total += self._join.count(start, end, type, namespace)
         return total
 
     def next_change(
@@ -662,7 +715,13 @@ class LazyHistory:
             times = self.version_times(key)
             i = bisect_right(times, t)
             return times[i] if i < len(times) else None
-        wanted = _ns_set(namespace)
+        if self._join is not None:
+            # the joined timeline: the overlay's changes, and no stop where the recording's
+            # first version is the overlay's last one again
+            return next((r.t for r in self.changes(t + 1, None, type, namespace)), None)
+        return self._next_recorded(t, type, _ns_set(namespace))
+
+    def _next_recorded(self, t: int, type: str | None, wanted: set[str] | None) -> int | None:
         for seg in self._overlapping(t + 1, None):
             best: int | None = None
             for log in self._logs_in(seg, type, wanted):
@@ -691,6 +750,17 @@ class LazyHistory:
             return times[i - 1] if i > 0 else None
         self._sync()
         wanted = _ns_set(namespace)
+        if self._join is None:
+            return self._previous_recorded(t, type, wanted)
+        while True:
+            recorded = self._previous_recorded(t, type, wanted)
+            older = self._join.previous_change(t, type, namespace)
+            best = max((c for c in (recorded, older) if c is not None), default=None)
+            if best is None or best == older or any(self.changes(best, best, type, namespace)):
+                return best
+            t = best  # only a version seen twice at the join: no change there
+
+    def _previous_recorded(self, t: int, type: str | None, wanted: set[str] | None) -> int | None:
         i = min(bisect_left(self._lasts, t), len(self._segs) - 1)
         while i >= 0:
             seg = self._segs[i]
@@ -743,6 +813,8 @@ class LazyHistory:
         for seg in self._segs:
             for log in self._logs_in(seg, type, wanted):
                 seen.update(k for k in log.keys if wanted is None or k.namespace in wanted)
+        if self.overlay is not None:
+            seen.update(c.key for c in self.overlay.chains(type, namespace))
         for key in sorted(seen):
             yield ChainView(self, key)
 

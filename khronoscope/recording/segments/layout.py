@@ -13,6 +13,8 @@ HEADER = "header"
 SEGMENTS = "segments/"
 ROLLUPS = "index/"
 DICTS = "dicts/"
+# history imported from audit logs (`import audit --into`): a format-1 recording, written once
+AUDIT_COMPANION = "companion/audit.khr"
 WAL_DIR = "wal"  # a local recording's spool of open segments (a directory, not objects)
 WAL_SUFFIX = ".wal"
 

@@ -27,10 +27,12 @@ from khronoscope.core.types import ObjectKey, ResourceType
 from khronoscope.recording import format as fmt
 from khronoscope.recording import records as rec
 from khronoscope.recording.bookmarks import BookmarkSidecar
+from khronoscope.recording.companion import load_reconstructed
 from khronoscope.recording.loss import LossReport, Problem, TypeLoss
 from khronoscope.recording.replay import Extras
 from khronoscope.recording.segments import layout
 from khronoscope.recording.segments.catalog import SegmentedRecording, SegmentInfo
+from khronoscope.recording.segments.companion import MergedCompanion, load_companion
 from khronoscope.recording.segments.history import LazyHistory, RowFn
 from khronoscope.recording.segments.prefetch import Prefetcher
 from khronoscope.recording.segments.spools import load_spools
@@ -40,6 +42,7 @@ from khronoscope.storage import BlobStore, Capability
 from khronoscope.storage.local import LocalStore
 from khronoscope.telemetry.logstore import LogStore
 from khronoscope.telemetry.metricstore import MetricsState, MetricStore
+from khronoscope.temporal.map import TemporalMap
 
 DEFAULT_CACHE_MB = 256
 # logs and metrics are read for this long before the moment shown (and a little after)
@@ -97,6 +100,7 @@ class SegmentedSource:
         self._telemetry_lock = threading.Lock()
         # who made each version, and versions rebuilt from what the cluster remembered
         self.provenance = ProvenanceStore()
+        self.companion: MergedCompanion | None = None
         start = h.get("start")
         if isinstance(start, int):
             self.provenance.observed_from = start
@@ -109,6 +113,9 @@ class SegmentedSource:
         self._extras = Extras()
         self._extras_seen: set[tuple[int, int]] = set()
         self._read_extras()
+        if self.companion is not None:
+            for gap in self.companion.extras.gaps.values():
+                self._extras.add_gap(gap)
         self._writer = WriterState()
         self._grew_at = self._clock()
         self._check_writer()  # a recorder that already stopped (or closed) is not LIVE
@@ -162,12 +169,22 @@ class SegmentedSource:
                         self.provenance.add(entry)
                 elif r[0] == fmt.RECONSTRUCTED:
                     rebuilt.append((ObjectKey(r[2], r[3], r[4]), r[1], r[5]))
+        overlay = TemporalMap(row_fn=row_fn)
+        # history imported from audit logs (`import audit --into`): exact versions first, so
+        # reconstructed ones then only reach further back
+        self.companion = load_companion(self.rec.store, self.header, overlay, self.display)
+        if self.companion is not None:
+            for entry in self.companion.extras.provenance:
+                self.provenance.add(entry)
+            start, first = self.header.get("start"), self.companion.first_t
+            if isinstance(start, int) and first is not None:
+                self.provenance.imported = (first, start)
+                # where the audit log reaches, its versions are exact: a reconstructed one
+                # there (times to the second) would put a rebuilt state beside the real one
+                rebuilt = [r for r in rebuilt if r[1] < first - NS]
         if rebuilt:
-            from khronoscope.recording.companion import load_reconstructed
-            from khronoscope.temporal.map import TemporalMap
-
-            overlay = TemporalMap(row_fn=row_fn)
             load_reconstructed(overlay, rebuilt)
+        if overlay.change_count:
             self.tmap.set_overlay(overlay)
 
     # --- logs and metrics around the moment shown ---------------------------------------------
@@ -325,10 +342,11 @@ class SegmentedSource:
     def problems(self) -> list[Problem]:
         """What could not be read so far (a segment, a section, a block), as the loss report's
         problems: bytes of the object concerned, what, when, how many versions."""
-        return [
+        found = [
             Problem(d.start, d.end, f"{d.where}: {d.what}", d.first_t, d.last_t, None, d.versions)
             for d in self.rec.damage
         ]
+        return found + (self.companion.problems if self.companion is not None else [])
 
     def loss_report(self) -> LossReport:
         """What cannot be read, per type: found as reads go (a segmented recording is never
