@@ -301,7 +301,7 @@ def test_an_rgw_outage_loses_nothing_and_the_backlog_drains(own_rgw, sim, tmp_pa
         wait_for(lambda: len(segments(url, env)) >= 1, what="a first segment")
         own_rgw.stop()
         names = []
-        for i in range(12):  # ~24 s of changes while the store is down
+        for i in range(15):  # ~30 s of changes while the store is down (the outage)
             names.append(f"during-{i}")
             cm(sim, names[-1], i=str(i))
             sim.advance(5)
