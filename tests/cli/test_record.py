@@ -5,9 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from khronoscope.core.types import ObjectKey
 from khronoscope.recording.opening import open_any
 from khronoscope.sim import SimClusterThread
 from tests.cli.procs import Proc, configmap, server_keys, synced, term
+from tests.tmpfs import small_tmpfs
 
 pytestmark = pytest.mark.timeout(90)
 FUTURE = 2**62
@@ -121,16 +120,7 @@ def test_retention_drops_the_oldest_never_the_newest(tmp_path):
 
 @pytest.mark.skipif(not shutil.which("mount"), reason="needs mount for a small tmpfs")
 def test_full_disk_stops_with_one_line_and_keeps_the_file(sim, tmp_path):
-    mnt = tmp_path / f"tmpfs-{uuid.uuid4().hex[:6]}"
-    mnt.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=96k", "tmpfs", str(mnt)],
-        capture_output=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-    try:
+    with small_tmpfs(tmp_path, "96k") as mnt:
         path = mnt / "full.khr"
         p = record(sim, path)
         try:
@@ -151,8 +141,6 @@ def test_full_disk_stops_with_one_line_and_keeps_the_file(sim, tmp_path):
             assert set(src.tmap.state_at(FUTURE, "pods")) == server_keys(sim.sim, "pods")
         finally:
             src.close()  # an open file keeps the tmpfs busy
-    finally:
-        subprocess.run(["umount", str(mnt)], check=True)
 
 
 KUBECONFIG_UNREACHABLE = """apiVersion: v1

@@ -8,7 +8,6 @@ import shutil
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from khronoscope.recording.opening import open_any
 from khronoscope.recording.reader import NotARecording, RecordingReader
 from khronoscope.sim import SimClusterThread
 from tests.cli.procs import Proc, configmap, synced, term
+from tests.tmpfs import small_tmpfs
 
 pytestmark = pytest.mark.timeout(120)
 FUTURE = 2**62
@@ -134,16 +134,7 @@ def test_the_range_ends_when_the_recorder_stopped_not_at_the_last_change(sim, tm
 
 @pytest.mark.skipif(not shutil.which("mount"), reason="needs mount for a small tmpfs")
 def test_a_disk_full_before_the_header_leaves_no_empty_file(sim, tmp_path):
-    mnt = tmp_path / f"tmpfs-{uuid.uuid4().hex[:6]}"
-    mnt.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)],
-        capture_output=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-    try:
+    with small_tmpfs(tmp_path, "64k") as mnt:
         fd = os.open(mnt / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
         try:  # every byte of it
             while True:
@@ -165,8 +156,6 @@ def test_a_disk_full_before_the_header_leaves_no_empty_file(sim, tmp_path):
             "recording was removed)"
         ), err
         assert not path.exists()
-    finally:
-        subprocess.run(["umount", str(mnt)], check=True)
 
 
 def test_an_empty_file_left_by_an_older_recorder_is_named_for_what_it_is(tmp_path):
