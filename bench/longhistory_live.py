@@ -222,8 +222,8 @@ def run_modes(
         assert proc.stdout is not None
         last = ""
         for line in proc.stdout:  # progress as it comes; the last line is the JSON one
-            if last:
-                print(last, end="", flush=True)
+            if not line.startswith("{"):
+                print(line, end="", flush=True)
             last = line
         if proc.wait() != 0 or not last.startswith("{"):
             raise SystemExit(f"the {mode} run failed")
