@@ -47,6 +47,10 @@ HERE = Path(__file__).resolve().parent
 NS = 1_000_000_000
 
 
+def _ms(seconds: float) -> float:
+    return round(1000 * seconds, 1)
+
+
 def _pace(started: float, period: float) -> None:
     left = period - (time.perf_counter() - started)
     if left > 0:
@@ -154,8 +158,9 @@ def run(path: Path, prefetch: bool, cache_mb: int | None, live: bool = False) ->
                 step_fwd.append(took)
                 break
             _pace(press, PRESS)
-    out["step_fwd_boundary_median_ms"] = round(1000 * statistics.median(step_fwd), 1)
-    out["step_fwd_boundary_max_ms"] = round(1000 * max(step_fwd), 1)
+    # a short recording may have no boundary left to cross this way: no figure then
+    out["step_fwd_boundary_median_ms"] = _ms(statistics.median(step_fwd)) if step_fwd else None
+    out["step_fwd_boundary_max_ms"] = _ms(max(step_fwd)) if step_fwd else None
 
     # `[` back across boundaries: from 10 changes after each segment's start
     step_back: list[float] = []
@@ -178,8 +183,9 @@ def run(path: Path, prefetch: bool, cache_mb: int | None, live: bool = False) ->
                 step_back.append(took)
                 break
             _pace(press, PRESS)
-    out["step_back_boundary_median_ms"] = round(1000 * statistics.median(step_back), 1)
-    out["step_back_boundary_max_ms"] = round(1000 * max(step_back), 1)
+    # a short recording may have no boundary left to cross this way: no figure then
+    out["step_back_boundary_median_ms"] = _ms(statistics.median(step_back)) if step_back else None
+    out["step_back_boundary_max_ms"] = _ms(max(step_back)) if step_back else None
     close()
     return out
 
@@ -264,7 +270,8 @@ def main() -> None:
     for mode, _ in modes:
         # the median run per figure (one run may be hit by a neighbour)
         for k in keys:
-            figures[f"{k}_{mode}"] = statistics.median(r[k] for r in runs[mode])
+            got = [r[k] for r in runs[mode] if r[k] is not None]
+            figures[f"{k}_{mode}"] = statistics.median(got) if got else None
         r = runs[mode][0]
         print(
             f"prefetch {mode} ({r['segments']} segments, {r['play_frames']} frames at 64x): "
