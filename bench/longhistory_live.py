@@ -57,8 +57,18 @@ def heap_mb() -> tuple[float, float]:
     class MallInfo2(ctypes.Structure):
         _fields_ = [
             (n, ctypes.c_size_t)
-            for n in "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks "
-            "keepcost".split()
+            for n in [
+                "arena",
+                "ordblks",
+                "smblks",
+                "hblks",
+                "hblkhd",
+                "usmblks",
+                "fsmblks",
+                "uordblks",
+                "fordblks",
+                "keepcost",
+            ]
         ]
 
     try:
