@@ -345,26 +345,31 @@ def fast_forward(
     new: str,
     empty_tree: str,
     progress: Callable[[int, int], None] | None = None,
+    *,
+    refresh: bool = True,
 ) -> str | None:
     """Bring a clean work tree (and its index) from `old` to `new`; None when done, else git's
-    reason for refusing (nothing was changed). `progress(done, total)` counts files written.
+    reason for refusing (nothing was changed). `progress(done, total)` counts files written;
+    `refresh=False` skips refreshing an index known to be empty.
 
     `read-tree -m -u OLD NEW` is the two-tree fast-forward: it refuses, changing nothing, when
     a tracked file was edited meanwhile or an untracked file is in the way, and runs no hooks.
     It trusts the index's file stats, which a copy (`cp -a`, a restore) makes stale: the index
     is refreshed first (as `git status` does), so unchanged files are seen as unchanged.
     """
-    run_git(worktree, "update-index", "-q", "--refresh", check=False)
-    # files written by one worker per core (git >= 2.32; older versions ignore the setting):
-    # creating files costs the kernel most of the time, a third less with two cores
-    args = ("-c", "checkout.workers=0", "read-tree", "-m", "-u", old or empty_tree, new)
+    if refresh:
+        run_git(worktree, "update-index", "-q", "--refresh", check=False)
+    # the user's checkout.workers (default 1) is kept: parallel workers (0, one per core) wrote
+    # 1,000 small files two to three times slower and at twice the CPU on a busy two-core
+    # machine, the processes competing for the same inode allocator (bench/export.py)
+    args = ("read-tree", "-m", "-u", old or empty_tree, new)
     if progress is None:
         proc = run_git(worktree, *args, check=False)
         return None if proc.returncode == 0 else first_line(proc.stderr)
     # writing a big tree takes seconds on a slow disk: read-tree's own progress (`-v`, shown
     # at once with GIT_PROGRESS_DELAY=0) is passed on as it comes
     live = subprocess.Popen(
-        [git_binary(), *_NO_HOOKS, *args[:3], "-v", *args[3:]],
+        [git_binary(), *_NO_HOOKS, *args[:1], "-v", *args[1:]],
         cwd=worktree,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
