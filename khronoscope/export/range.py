@@ -135,6 +135,8 @@ def _stage_snapshot(
     kept: dict[str, TypeState],
 ) -> tuple[tuple[list, Counts], MomentState, Snapshot]:
     state = read_moment(source, t, scope)
+    # the replay after this snapshot starts from its fingerprints (see _RenderedFiles)
+    renderer.fingerprints = {}
     snap = render(state, renderer)
     kept_dirs = {layout.type_dir(name) for name in kept}
     tree.replace_all(snap.files, kept_dirs, snap.held, scope.owner())
@@ -195,8 +197,14 @@ class _RenderedFiles:
     def __init__(self, tree: ExportTree, renderer: Renderer) -> None:
         self.tree = tree
         self.renderer = renderer
-        # key -> (fingerprint of the manifest last rendered, its file's blob id)
+        # key -> (fingerprint of the manifest last rendered, its file's blob id), starting
+        # from the snapshot the tree was just staged from (when there was one)
         self._last: dict[ObjectKey, tuple[bytes, str]] = {}
+        for key, mark in (renderer.fingerprints or {}).items():
+            oid = tree.entries.get(renderer.path(key))
+            if oid is not None:
+                self._last[key] = (mark, oid)
+        renderer.fingerprints = None
 
     def stage(self, key: ObjectKey, obj: dict[str, Any] | None) -> None:
         """Stage the file of `key` as `obj` is exported (removed when it is not)."""
