@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from khronoscope.core.timefmt import NS, format_iso
-from khronoscope.export import CompareMode, compute_drift, export_moment, export_range
-from khronoscope.export import yamlfmt
+from khronoscope.export import CompareMode, compute_drift, export_moment, export_range, yamlfmt
 from khronoscope.export.target import ExportError
 from tests.export.conftest import all_blobs, git
 from tests.export.scenario import PASSWORD, PASSWORD2, TOKEN, b64, configmap
