@@ -8,8 +8,8 @@ import copy
 
 from khronoscope.core.timefmt import NS
 from khronoscope.export import export_moment, export_range, yamlfmt
-from tests.export.conftest import git
-from tests.export.scenario import T0, MemorySource, configmap, deployment
+from tests.export.conftest import all_blobs, git
+from tests.export.scenario import T0, MemorySource, b64, configmap, deployment, secret
 
 
 def tricky_history() -> tuple[MemorySource, list[int]]:
@@ -57,7 +57,16 @@ def tricky_history() -> tuple[MemorySource, list[int]]:
     t = at(11)
     src.put(t, configmap("settings", {"mode": "b"}))
     src.put(t, status_only)
+    # a Secret as a session records it (values replaced by fingerprints), rotated and back
+    for n, print_ in enumerate((FIRST, SECOND, FIRST), start=12):
+        creds = secret({})
+        creds["data"] = {"password": print_, "user": PLAIN}
+        src.put(at(n), creds)
     return src, moments
+
+
+FIRST, SECOND = "<redacted:0123456789ab>", "<redacted:ba9876543210>"
+PLAIN = b64("admin-user")
 
 
 def test_every_commit_has_the_tree_an_export_of_its_moment_alone_gives(tmp_path):
@@ -76,6 +85,11 @@ def test_every_commit_has_the_tree_an_export_of_its_moment_alone_gives(tmp_path)
         assert git(repo, "rev-parse", f"{commit}^{{tree}}") == expected, f"moment {i}"
     shown = git(repo, "show", f"{committed[moments[3]]}:app/deployments.apps/web.yaml")
     assert "  paused: 1.0\n" in shown
+    # each rotation is a commit showing the fingerprint; the plain value never reaches Git
+    for i, print_ in ((12, FIRST), (13, SECOND), (14, FIRST)):
+        creds = git(repo, "show", f"{committed[moments[i]]}:app/secrets/db-creds.yaml")
+        assert f"password: {print_}" in creds.replace("'", "")
+    assert PLAIN.encode() not in b"".join(all_blobs(repo))
 
 
 def test_a_change_only_in_status_writes_no_yaml(tmp_path, monkeypatch):
