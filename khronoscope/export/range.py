@@ -1,7 +1,10 @@
 """Export a range [t1, t2] as a series of commits, one per moment the exported tree changed.
 
 The state at t1 is rendered once; after that only the objects named by `tmap.changes()` are
-re-rendered, so a long range costs what changed in it, not its length times the cluster's size.
+re-rendered, so a long range costs what changed in it, not its length times the cluster's size,
+and of those only the manifests that changed are written as YAML again (a status update is no
+new file). The commits stream to one `git fast-import`; the branch's work tree, if checked out,
+is brought to the last commit once at the end (`target.publish`), not commit by commit.
 """
 
 from __future__ import annotations
