@@ -547,6 +547,8 @@ class SegmentedWriter:
         flen = int.from_bytes(sealed.data[-sf.TRAILER_SIZE : -sf.TRAILER_SIZE + 4], "little")
         tail = sealed.data[-(flen + sf.TRAILER_SIZE) :]
         seq = int(sealed.footer["seq"])
+        if self._reader is not None:
+            self._reader.add_sealed(sealed.name, sealed.data)
         self._tails.append((seq, tail, len(sealed.data)))
         every = self.options.rollup_every
         if (seq + 1) % every == 0:
@@ -559,9 +561,9 @@ class SegmentedWriter:
     def _fetch(self, seq: int, type_: str, rids: list[int]) -> list[bytes]:
         """Old versions to carry into a base, read back from their segments."""
         if self._reader is None:
+            # listed once (also after a restart); then every seal and retention pass keeps
+            # its catalog current: a LIST per seal costs seconds on a big bucket
             self._reader = SegmentedRecording(self.store, None, cache_bytes=16 * MiB)
-        else:
-            self._reader.refresh()
         raws = self._reader.records(seq, type_, rids)
         missing = sum(1 for r in raws if r is None)
         if missing:
@@ -627,6 +629,8 @@ class SegmentedWriter:
             gone = set(result.deleted)
             with self._lock:
                 self._metas = [m for m in self._metas if m.name not in gone]
+                if self._reader is not None:
+                    self._reader.forget(gone)
                 self.stats.segment_bytes = sum(m.size for m in self._metas)
                 self.stats.bytes = self.stats.segment_bytes + self._wal.size
         return result
