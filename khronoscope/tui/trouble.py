@@ -19,6 +19,7 @@ import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
+from itertools import takewhile
 
 from khronoscope.core.types import ObjectKey
 from khronoscope.printers import ColumnSet, columns_for
@@ -195,9 +196,12 @@ def _changes(
     tmap: TemporalMap, scope: TroubleScope, start: int | None, end: int | None
 ) -> Iterator[ChangeRef]:
     if scope.key is not None:
+        # one object: its own versions, not every change of its namespace
         key = scope.key
         return (
-            r for r in tmap.changes(start, end, key.type, key.namespace or None) if r.key == key
+            ChangeRef(t, key, kind)
+            for t, kind in tmap.history(key)
+            if (start is None or t >= start) and (end is None or t <= end)
         )
     streams = []
     for type_name in scope.types:
@@ -262,6 +266,10 @@ def previous_trouble(tmap: TemporalMap, t: int, scope: TroubleScope) -> TroubleM
     return None
 
 
+def _at(t: int, ref: ChangeRef) -> bool:
+    return ref.t == t
+
+
 class TroubleIndex:
     """The trouble moments of one scope, found a time-bounded slice at a time (the timeline
     calls `advance` each frame and draws what is known so far)."""
@@ -271,27 +279,44 @@ class TroubleIndex:
         self.scope = scope
         self.times: list[int] = []
         self._scanned_to: int | None = None  # every change at or before this t was looked at
+        # the changes at one moment still to look at, when a slice ended among them (a cluster's
+        # first list puts every object at the same t: 50,000 pods are no single slice)
+        self._pending: list[ChangeRef] = []
         self._seen_changes = -1
         self.complete = False
 
     def advance(self, budget_s: float = 0.01) -> bool:
         """Scan for up to `budget_s`; True when something new was found. No iterator is kept
-        between calls: a live store changes between frames."""
+        between calls (a live store changes between frames); a slice that ends among the
+        changes of one moment keeps the rest of that moment's changes for the next."""
         tmap = self.tmap
         if tmap.change_count == self._seen_changes and self.complete:
             return False
         seen = tmap.change_count
-        start = None if self._scanned_to is None else self._scanned_to + 1
-        found = False
         deadline = time.perf_counter() + budget_s
+        found = False
+        if self._pending:
+            found, done = self._finish_pending(deadline)
+            if not done:
+                return found
+        start = None if self._scanned_to is None else self._scanned_to + 1
         last_t: int | None = None
-        for n, ref in enumerate(_changes(tmap, self.scope, start, None)):
-            if n % 64 == 63 and time.perf_counter() > deadline and ref.t != last_t:
+        refs = _changes(tmap, self.scope, start, None)
+        for n, ref in enumerate(refs):
+            if n % 64 == 63 and time.perf_counter() > deadline:
                 # out of time: what was scanned at earlier moments is done
-                self._scanned_to = ref.t - 1
+                if ref.t == last_t:
+                    # among one moment's changes: keep the rest of them (not evaluated)
+                    same_moment = functools.partial(_at, ref.t)
+                    self._pending = [ref, *takewhile(same_moment, refs)]
+                    self._scanned_to = ref.t
+                else:
+                    self._scanned_to = ref.t - 1
                 return found
             last_t = ref.t
-            if _in_scope(tmap, self.scope, ref) and (not self.times or self.times[-1] != ref.t):
+            if self.times and self.times[-1] == ref.t:
+                continue  # this moment is marked already
+            if _in_scope(tmap, self.scope, ref):
                 self.times.append(ref.t)
                 found = True
         if last_t is not None:
@@ -299,6 +324,27 @@ class TroubleIndex:
         self._seen_changes = seen
         self.complete = True
         return found
+
+    def _finish_pending(self, deadline: float) -> tuple[bool, bool]:
+        """Look at the kept changes of one moment until the deadline: (found, all done)."""
+        pending = self._pending
+        t = pending[0].t
+        i = 0
+        found = False
+        if self.times and self.times[-1] == t:
+            pending.clear()  # marked already
+            return False, True
+        while i < len(pending):
+            if i % 64 == 63 and time.perf_counter() > deadline:
+                del pending[:i]
+                return found, False
+            if _in_scope(self.tmap, self.scope, pending[i]):
+                self.times.append(t)
+                found = True
+                break  # one mark per moment: the rest of it need not be looked at
+            i += 1
+        pending.clear()
+        return found, True
 
     def between(self, lo: int, hi: int) -> int:
         """How many trouble moments in [lo, hi]."""
