@@ -19,7 +19,6 @@ import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
-from itertools import takewhile
 
 from khronoscope.core.types import ObjectKey
 from khronoscope.printers import ColumnSet, columns_for
@@ -174,14 +173,18 @@ def began_at(tmap: TemporalMap, ref: ChangeRef) -> str:
     """The trouble a change began ("" if none): the row after it is in trouble and the row
     before was not (or was in another trouble); for a pod also each restart (a crash); for a
     workload, a drop below its desired ready replicas (not its start-up)."""
-    type_name = ref.key.type
-    row_after = tmap.row(ref.key, ref.t)
+    return _began(tmap, ref.key, ref.t)
+
+
+def _began(tmap: TemporalMap, key: ObjectKey, t: int) -> str:
+    type_name = key.type
+    row_after = tmap.row(key, t)
     after = trouble_of(type_name, row_after)
     if not after:
         return ""
     if type_name == "events":
         return after  # every Warning seen is a moment something went wrong
-    row_before = tmap.row(ref.key, ref.t - 1)
+    row_before = tmap.row(key, t - 1)
     if type_name in _WORKLOADS and row_before is None:
         return ""  # a workload starting up has no ready replicas yet: not trouble
     before = trouble_of(type_name, row_before)
@@ -212,13 +215,23 @@ def _changes(
     return heapq.merge(*streams, key=lambda r: r.t)
 
 
-def _in_scope(tmap: TemporalMap, scope: TroubleScope, ref: ChangeRef) -> str:
-    what = began_at(tmap, ref)
+def _in_scope(tmap: TemporalMap, scope: TroubleScope, key: ObjectKey, t: int) -> str:
+    what = _began(tmap, key, t)
     if what and scope.match is not None:
-        row = tmap.row(ref.key, ref.t)
-        if row is not None and not scope.match(ref.key, row):
+        row = tmap.row(key, t)
+        if row is not None and not scope.match(key, row):
             return ""
     return what
+
+
+def _kids_changed_at(tmap: TemporalMap, scope: TroubleScope, t: int) -> list[int]:
+    """Key ids of the changes in scope at exactly t (ids: a first sync's 50,000 are no
+    50,000 ChangeRefs)."""
+    kids: list[int] = []
+    for type_name in scope.types:
+        ns = None if type_name == "nodes" else scope.namespace
+        kids.extend(tmap.changed_keys(t - 1, t, type_name, ns)[0])
+    return kids
 
 
 @dataclass(frozen=True)
@@ -235,7 +248,7 @@ def next_trouble(tmap: TemporalMap, t: int, scope: TroubleScope) -> TroubleMomen
     for n, ref in enumerate(_changes(tmap, scope, t + 1, None)):
         if n >= _SCAN_LIMIT:
             return None
-        what = _in_scope(tmap, scope, ref)
+        what = _in_scope(tmap, scope, ref.key, ref.t)
         if what:
             return TroubleMoment(ref.t, ref.key, what)
     return None
@@ -254,7 +267,7 @@ def previous_trouble(tmap: TemporalMap, t: int, scope: TroubleScope) -> TroubleM
         found: TroubleMoment | None = None
         for ref in _changes(tmap, scope, lo, hi):
             scanned += 1
-            what = _in_scope(tmap, scope, ref)
+            what = _in_scope(tmap, scope, ref.key, ref.t)
             if what:
                 found = TroubleMoment(ref.t, ref.key, what)
         if found is not None:
@@ -266,10 +279,6 @@ def previous_trouble(tmap: TemporalMap, t: int, scope: TroubleScope) -> TroubleM
     return None
 
 
-def _at(t: int, ref: ChangeRef) -> bool:
-    return ref.t == t
-
-
 class TroubleIndex:
     """The trouble moments of one scope, found a time-bounded slice at a time (the timeline
     calls `advance` each frame and draws what is known so far)."""
@@ -279,9 +288,10 @@ class TroubleIndex:
         self.scope = scope
         self.times: list[int] = []
         self._scanned_to: int | None = None  # every change at or before this t was looked at
-        # the changes at one moment still to look at, when a slice ended among them (a cluster's
-        # first list puts every object at the same t: 50,000 pods are no single slice)
-        self._pending: list[ChangeRef] = []
+        # the key ids changed at one moment still to look at, when a slice ended among them (a
+        # cluster's first list puts every object at the same t: 50,000 pods are no one slice)
+        self._pending: list[int] = []
+        self._pending_t = 0
         self._seen_changes = -1
         self.complete = False
 
@@ -305,10 +315,11 @@ class TroubleIndex:
         for n, ref in enumerate(refs):
             if n % 64 == 63 and time.perf_counter() > deadline:
                 # out of time: what was scanned at earlier moments is done
-                if ref.t == last_t:
-                    # among one moment's changes: keep the rest of them (not evaluated)
-                    same_moment = functools.partial(_at, ref.t)
-                    self._pending = [ref, *takewhile(same_moment, refs)]
+                if ref.t == last_t and self.scope.key is None:
+                    # among one moment's changes: the rest of them next time (all of that
+                    # moment's keys: the few already looked at were not trouble)
+                    self._pending = _kids_changed_at(tmap, self.scope, ref.t)
+                    self._pending_t = ref.t
                     self._scanned_to = ref.t
                 else:
                     self._scanned_to = ref.t - 1
@@ -316,7 +327,7 @@ class TroubleIndex:
             last_t = ref.t
             if self.times and self.times[-1] == ref.t:
                 continue  # this moment is marked already
-            if _in_scope(tmap, self.scope, ref):
+            if _in_scope(tmap, self.scope, ref.key, ref.t):
                 self.times.append(ref.t)
                 found = True
         if last_t is not None:
@@ -328,23 +339,21 @@ class TroubleIndex:
     def _finish_pending(self, deadline: float) -> tuple[bool, bool]:
         """Look at the kept changes of one moment until the deadline: (found, all done)."""
         pending = self._pending
-        t = pending[0].t
-        i = 0
-        found = False
+        t = self._pending_t
         if self.times and self.times[-1] == t:
             pending.clear()  # marked already
             return False, True
-        while i < len(pending):
-            if i % 64 == 63 and time.perf_counter() > deadline:
-                del pending[:i]
-                return found, False
-            if _in_scope(self.tmap, self.scope, pending[i]):
+        tmap = self.tmap
+        looked = 0
+        while pending:
+            looked += 1
+            if looked % 64 == 0 and time.perf_counter() > deadline:
+                return False, False
+            if _in_scope(tmap, self.scope, tmap.key_of(pending.pop()), t):
                 self.times.append(t)
-                found = True
-                break  # one mark per moment: the rest of it need not be looked at
-            i += 1
-        pending.clear()
-        return found, True
+                pending.clear()  # one mark per moment: the rest of it need not be looked at
+                return True, True
+        return False, True
 
     def between(self, lo: int, hi: int) -> int:
         """How many trouble moments in [lo, hi]."""
