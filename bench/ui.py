@@ -110,7 +110,10 @@ def frame(table: ResourceTable, timeline: Timeline | None = None) -> float:
 
 
 class PlainText(Screen[None]):
-    """The YAML's lines as plain text on a screen of Textual's own widgets (the floor)."""
+    """The YAML's lines as plain text on a screen of Textual's own widgets, with the detail
+    screen's keys in its footer (the floor)."""
+
+    BINDINGS = DetailScreen.BINDINGS
 
     def __init__(self, text: str) -> None:
         super().__init__()
