@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from rich.syntax import Syntax
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import BindingType
@@ -22,6 +21,7 @@ from khronoscope.tui.keymap import DEFAULT_KEYMAP
 from khronoscope.tui.widgets.header import time_label
 from khronoscope.tui.widgets.timeline import Timeline
 from khronoscope.tui.widgets.usage import UsagePanel
+from khronoscope.tui.yamlstyle import highlighted_yaml
 
 if TYPE_CHECKING:
     pass
@@ -95,7 +95,7 @@ class DetailScreen(AppAware, Screen[None]):
         elif self.mode == "yaml":
             # YAML escapes most controls itself, but passes bidi controls and U+0085 on
             text = safe_block(text)
-            body.update(Syntax(text, "yaml", theme="ansi_dark", background_color="default"))
+            body.update(highlighted_yaml(text))  # lexed once, not on every render
         else:
             # annotations, messages and condition texts are free text from the cluster
             body.update(Text(safe_block(text)))

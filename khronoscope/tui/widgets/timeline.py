@@ -33,7 +33,7 @@ from khronoscope.core.timefmt import format_clock
 from khronoscope.temporal.reader import TemporalReader
 from khronoscope.tui.appaware import AppAware
 from khronoscope.tui.travel import StepScope, format_interval, zoom_window
-from khronoscope.tui.trouble import TroubleIndex
+from khronoscope.tui.trouble import TroubleIndex, TroubleScope
 
 if TYPE_CHECKING:
     pass
@@ -149,6 +149,7 @@ class Timeline(AppAware, Widget):
         self._before: list[Style | None] = []
         self._marks: dict[int, Bookmark] = {}
         self._trouble: TroubleIndex | None = None
+        self._troubles: dict[TroubleScope, TroubleIndex] = {}  # the last views', oldest first
         self._trouble_cells: list[bool] = []
         self._trouble_version = 0
         self._trouble_pending = False
@@ -229,7 +230,13 @@ class Timeline(AppAware, Widget):
         scope = app.trouble_scope(self.screen)
         index = self._trouble
         if index is None or index.scope != scope or index.tmap is not tmap:
-            index = self._trouble = TroubleIndex(tmap, scope)
+            # a view switched back to resumes its scan (50k pods take seconds of slices)
+            index = self._troubles.pop(scope, None)
+            if index is None or index.tmap is not tmap:
+                index = TroubleIndex(tmap, scope)
+            self._troubles[scope] = self._trouble = index
+            if len(self._troubles) > 8:
+                del self._troubles[next(iter(self._troubles))]
             fresh = False
         found = index.advance(TROUBLE_BUDGET_S)
         layout = self._layout
