@@ -16,6 +16,7 @@ from pathlib import Path
 
 from khronoscope.audit.importer import ImportStats, Progress
 from khronoscope.audit.join import RecordedIndex, write_companion
+from khronoscope.audit.pipeline import check_files
 from khronoscope.core.types import ObjectKey
 from khronoscope.errors import KhronoscopeError
 from khronoscope.recording import format as fmt
@@ -23,7 +24,7 @@ from khronoscope.recording import records as rec
 from khronoscope.recording.segments import layout
 from khronoscope.recording.segments import segfmt as sf
 from khronoscope.recording.segments.source import SegmentedSource
-from khronoscope.storage import BlobStore
+from khronoscope.storage import BlobStore, open_store
 from khronoscope.storage.local import LocalStore
 
 # records decoded at a time while scanning (bounds the scan's memory whatever a segment holds)
@@ -116,6 +117,21 @@ def import_into_segmented(
     """Write the companion object of the format-2 recording directory `recording`."""
     store = LocalStore(recording)
     return import_into_store(paths, store, recording / layout.WAL_DIR, recording, progress, worker)
+
+
+def import_into_url(
+    paths: list[Path],
+    url: str,
+    progress: Progress | None = None,
+    worker: bool | None = None,
+) -> ImportStats:
+    """Write the companion object of the format-2 recording at an s3:// URL (one more object
+    under its prefix; nothing of the recording is rewritten)."""
+    check_files(paths)
+    store = open_store(url)
+    if store.stat(layout.HEADER) is None:
+        raise KhronoscopeError(f"--into {url}: no khronoscope recording there")
+    return import_into_store(paths, store, None, Path(url), progress, worker)
 
 
 def import_into_store(

@@ -1,4 +1,5 @@
-"""`khronoscope import audit FILE... -o RECORDING | --into RECORDING`: history from audit logs."""
+"""`khronoscope import audit FILE... -o RECORDING | --into RECORDING|s3://...`: history from audit
+logs."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from pathlib import Path
 
 from khronoscope.audit.importer import ImportStats, import_new
 from khronoscope.audit.join import describe_join, import_into
+from khronoscope.audit.segjoin import import_into_url
 from khronoscope.commands._recording import StatusLine
 from khronoscope.core.safetext import safe_line
 from khronoscope.core.timefmt import format_iso
 from khronoscope.errors import UsageError
+from khronoscope.recording.remote import is_remote
 from khronoscope.recording.segments.layout import AUDIT_COMPANION
 from khronoscope.recording.segments.source import is_segmented
 
@@ -35,8 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     target.add_argument(
         "--into",
         metavar="RECORDING",
-        help="add the history before RECORDING began (written beside it as RECORDING.audit; "
-        "the recording itself is never rewritten) and attribute its versions",
+        help="add the history before RECORDING began (a path or s3://BUCKET/PREFIX; written "
+        "beside it, the recording itself is never rewritten) and attribute its versions",
     )
     audit.add_argument("--cluster", default="", help="the cluster's name (with -o)")
     audit.add_argument("-q", "--quiet", action="store_true", help="no progress")
@@ -55,6 +58,10 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"{out} already exists: choose a new file (never overwritten)")
         stats = import_new(paths, out, cluster=args.cluster, progress=progress)
         where = str(out)
+    elif is_remote(args.into):
+        url = str(args.into).rstrip("/")
+        stats = import_into_url(paths, url, progress=progress)
+        where = f"{url} (history before it in {url}/{AUDIT_COMPANION})"
     else:
         into = Path(args.into)
         segmented = is_segmented(into)

@@ -22,10 +22,11 @@ from khronoscope.core.safetext import safe_line
 from khronoscope.core.timefmt import TimeParseError, format_iso, parse_time
 from khronoscope.errors import KhronoscopeError, UsageError
 from khronoscope.recording.reader import RecordingReader
+from khronoscope.recording.recorded import KNOWN_SHORT_NAMES
 from khronoscope.recording.recorder import _size
 from khronoscope.recording.remote import is_remote
 from khronoscope.recording.segments.source import is_segmented, open_segmented
-from khronoscope.recording.source import _KNOWN_SHORT_NAMES, RecordingSource
+from khronoscope.recording.source import RecordingSource
 from khronoscope.storage.url import parse_store_url
 from khronoscope.tui.run import add_browser_arguments, build_settings
 
@@ -58,7 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def first_types(word: str) -> list[str] | None:
     """The type the first screen shows, loaded before the rest (None: unknown, load all)."""
     w = word.strip().lower()
-    for name, shorts in _KNOWN_SHORT_NAMES.items():
+    for name, shorts in KNOWN_SHORT_NAMES.items():
         plural = name.split(".", 1)[0]
         if w in (name, plural, plural.rstrip("s"), *shorts):
             return [name]

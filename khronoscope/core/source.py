@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 if TYPE_CHECKING:
     from khronoscope.core.types import ObjectKey, ResourceType
     from khronoscope.recording.loss import LossReport, Problem
-    from khronoscope.recording.source import WriterState
+    from khronoscope.recording.recorded import WriterState
     from khronoscope.telemetry.logstore import LogStore
     from khronoscope.telemetry.marks import LogMarks
     from khronoscope.telemetry.metricstore import MetricStore

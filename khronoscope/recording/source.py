@@ -21,9 +21,8 @@ from typing import Any
 
 from khronoscope.core.bookmarks import BookmarkStore
 from khronoscope.core.provenance import ProvenanceStore
-from khronoscope.core.source import Bookmark, Gap, SourceCapability, SourceInfo, TypeStatus
-from khronoscope.core.timefmt import format_iso
-from khronoscope.core.types import ObjectKey, ResourceType
+from khronoscope.core.source import SourceCapability, SourceInfo
+from khronoscope.core.types import ObjectKey
 from khronoscope.recording import format as fmt
 from khronoscope.recording import records as rec
 from khronoscope.recording.bookmarks import BookmarkSidecar
@@ -31,6 +30,7 @@ from khronoscope.recording.companion import Companion, load_reconstructed
 from khronoscope.recording.damage import lost_runs
 from khronoscope.recording.loss import LossReport, LossTally
 from khronoscope.recording.reader import Keyframe, Problem, RecordingReader
+from khronoscope.recording.recorded import WRITER_GONE_AFTER, RecordedSource, WriterState
 from khronoscope.recording.replay import (
     Extras,
     ObjectReplay,
@@ -50,51 +50,6 @@ from khronoscope.temporal.map import TemporalMap
 Progress = Callable[[str, int, int], None]
 _SLICE_RECORDS = 256
 _SECOND = 1_000_000_000
-# for recordings without discovery records (kubectl's short names of the built-in types)
-_KNOWN_SHORT_NAMES = {
-    "pods": ("po",),
-    "services": ("svc",),
-    "configmaps": ("cm",),
-    "namespaces": ("ns",),
-    "nodes": ("no",),
-    "events": ("ev",),
-    "persistentvolumeclaims": ("pvc",),
-    "persistentvolumes": ("pv",),
-    "serviceaccounts": ("sa",),
-    "endpoints": ("ep",),
-    "deployments.apps": ("deploy",),
-    "replicasets.apps": ("rs",),
-    "statefulsets.apps": ("sts",),
-    "daemonsets.apps": ("ds",),
-    "cronjobs.batch": ("cj",),
-    "ingresses.networking.k8s.io": ("ing",),
-}
-
-
-WRITER_GONE_AFTER = 3.0
-"""Seconds without growth after which a followed file whose writer's lock is gone is done."""
-
-
-@dataclass(frozen=True, slots=True)
-class WriterState:
-    """Whether the recorder of a followed file stopped: `how` is "closed" (its close record),
-    "gone" (no lock and no growth: it died), or "replaced" (the path names another file now)."""
-
-    stopped: bool = False
-    at: int | None = None  # when: the close record's time, or the last thing it wrote
-    how: str = ""
-
-    def describe(self) -> str:
-        """One line for the user."""
-        when = format_iso(self.at) if self.at is not None else "an unknown time"
-        if self.how == "closed":
-            return f"the recorder stopped at {when} (closed cleanly)"
-        if self.how == "replaced":
-            return (
-                f"the file was rewritten (retention) or moved after {when}: open it again to "
-                "follow on"
-            )
-        return f"the recorder is gone (it last wrote at {when} and no longer holds the file)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +61,7 @@ class _Window:
     end: int
 
 
-class RecordingSource:
+class RecordingSource(RecordedSource):
     """A read recording as a HistorySource (`is_live` is False unless following a growing file)."""
 
     def __init__(
@@ -494,66 +449,14 @@ class RecordingSource:
             # came for a while: it died (kill -9, a crash) without closing the file
             self._writer = WriterState(True, self.reader.last_t, "gone")
 
-    def writer_state(self) -> WriterState:
-        """Whether the recorder of a followed file has stopped, when, and how."""
-        return self._writer
+    # --- beyond the protocol ----------------------------------------------------------------
 
-    # --- HistorySource ----------------------------------------------------------------------
-
-    @property
-    def is_live(self) -> bool:
-        """True only when following a recording that is still being written."""
-        return self.follow and not self._writer.stopped
-
-    def resource_types(self) -> dict[str, ResourceType]:
-        """The recorded discovery, completed with types seen only in objects."""
-        types = dict(self._extras.types)
-        for name in self.tmap.types():
-            if name not in types:
-                types[name] = self._guess_type(name)
-        return types
-
-    def _guess_type(self, name: str) -> ResourceType:
-        plural, _, group = name.partition(".")
-        namespaced = any(ns for ns in self.tmap.namespaces(name))
-        kind, version = plural.rstrip("s").capitalize(), "v1"
-        for chain in self.tmap.chains(name):
+    def _sample_object(self, type_name: str) -> dict[str, Any] | None:
+        for chain in self.tmap.chains(type_name):
             raw = chain.last_raw()
             if raw is not None:
-                obj = rec.unpack(raw)
-                kind = str(obj.get("kind") or kind)
-                version = str(obj.get("apiVersion") or version).rpartition("/")[2]
-                break
-        shorts = _KNOWN_SHORT_NAMES.get(name, ())
-        return ResourceType(
-            group, version, plural, kind, namespaced, shorts, ("list", "watch"), kind.lower()
-        )
-
-    def type_status(self) -> dict[str, TypeStatus]:
-        """The last recorded watch status of each type."""
-        return dict(self._extras.status)
-
-    def gaps(self) -> list[Gap]:
-        """Recorded gaps plus the stretches lost to damage in the file."""
-        return self._extras.gap_list()
-
-    def bookmarks(self) -> list[Bookmark]:
-        """The recording's bookmarks with those added or removed during replay."""
-        return self.bookmark_store.list()
-
-    def add_bookmark(self, bookmark: Bookmark) -> Bookmark:
-        """Store a bookmark in the sidecar (a new id unless it renames an existing one)."""
-        return self.bookmark_store.add(bookmark)
-
-    def remove_bookmark(self, bookmark_id: int) -> None:
-        """Remove a bookmark (recorded ones are hidden by a removal in the sidecar)."""
-        self.bookmark_store.remove(bookmark_id)
-
-    def rename_bookmark(self, bookmark_id: int, label: str) -> Bookmark | None:
-        """Relabel a bookmark through the sidecar."""
-        return self.bookmark_store.rename(bookmark_id, label)
-
-    # --- beyond the protocol ----------------------------------------------------------------
+                return rec.unpack(raw)
+        return None
 
     def _absorb(self, extras: Extras) -> None:
         """Move the log lines and metric samples read so far into the stores (older windows

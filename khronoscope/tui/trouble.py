@@ -4,7 +4,8 @@ A row is in trouble when a pod is not Ready or failing (CrashLoopBackOff, ImageP
 Error, OOMKilled...), a node is NotReady, an Event is a Warning, a Deployment/StatefulSet/
 DaemonSet/ReplicaSet has fewer ready replicas than desired, a Job failed, a PVC is Lost.
 A trouble *moment* is a change after which a row is in trouble and was not (or is in another
-trouble) just before: a pod going into CrashLoopBackOff, each new Warning. Views whose own type
+trouble) just before: a pod going into CrashLoopBackOff, each new Warning. A pod not Ready is a
+moment only when it was Ready just before (starting up is not trouble). Views whose own type
 has no rule (ConfigMaps, Services...) look at the types that do, in the same namespace.
 
 The strip's marks come from `TroubleIndex`, filled a slice at a time so a big record never
@@ -188,7 +189,21 @@ def began_at(tmap: TemporalMap, ref: ChangeRef) -> str:
         restarts = _restarts(row_after)
         if restarts > _restarts(row_before):
             return f"{after}, restart {restarts}"
+    if type_name == "pods" and after.startswith("not Ready") and not _was_ready(row_before):
+        # every pod is Running but not Ready for a while as it starts (a readiness probe, a
+        # rollout): only a pod that was Ready and lost it went wrong
+        return ""
     return after if after != before else ""
+
+
+def _was_ready(row: object) -> bool:
+    """A pod row Running with every container Ready."""
+    if row is None:
+        return False
+    columns = _layout("pods")[1]
+    ready = _ratio(_cell(columns, row, "READY"))
+    status = _cell(columns, row, "STATUS")
+    return status == "Running" and ready is not None and ready[0] == ready[1]
 
 
 def _changes(

@@ -4,6 +4,9 @@ bucket is one timeline with it, as from a directory."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -45,3 +48,43 @@ def test_a_recording_in_a_bucket_takes_its_audit_history(rgw, s3_env, tmp_path):
     assert src.provenance.version(WEB, at(105)).user == "bob"
     assert src.tmap.get(GONE, at(45)) is not None and src.tmap.get(GONE, START + 1) is None
     assert any(str(GONE) in g.reason for g in src.gaps())
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # s3_env put the RGW's AWS_* in os.environ
+    return subprocess.run(
+        [sys.executable, "-m", "khronoscope", *args],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_the_cli_imports_into_a_recording_in_a_bucket(rgw, s3_env, tmp_path):
+    # what a user types: `khronoscope import audit LOG --into s3://BUCKET/PREFIX`
+    bucket = rgw.create_bucket()
+    url = f"s3://{bucket}/clusters/prod"
+    opts = SegmentOptions(autoflush=False, background=False)
+    fill(
+        SegmentedWriter.create(
+            open_store(url), tmp_path / "wal", SourceInfo("c1", "ctx"), start=START,
+            writer_options=opts,
+        )
+    )  # fmt: skip
+    log = audit_log(tmp_path / "audit.log")
+
+    missing = _cli("import", "audit", str(log), "--into", f"s3://{bucket}/nothing")
+    assert missing.returncode != 0 and "no khronoscope recording there" in missing.stderr
+    assert "Traceback" not in missing.stderr and len(missing.stderr.strip().splitlines()) == 1
+
+    done = _cli("import", "audit", str(log), "--into", url, "-q")
+    assert done.returncode == 0, done.stderr
+    assert f"{url}/{AUDIT_COMPANION}" in done.stderr and "imported" in done.stderr
+    again = _cli("import", "audit", str(log), "--into", url, "-q")
+    assert again.returncode != 0 and "already has imported history" in again.stderr
+
+    # the history before the recording began is read back from the bucket, with who made it
+    src = SegmentedSource(open_store(url), display=url)
+    assert [t for t, _ in src.tmap.history(WEB)] == [at(10), at(20), at(30), at(105)]
+    assert src.provenance.version(WEB, at(105)).user == "bob"

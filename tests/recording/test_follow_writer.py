@@ -14,9 +14,10 @@ import pytest
 
 from khronoscope.core.source import SourceInfo
 from khronoscope.printers import row_for
+from khronoscope.recording.recorded import WRITER_GONE_AFTER
 from khronoscope.recording.segments.source import open_segmented
 from khronoscope.recording.segments.writer import SegmentedWriter, SegmentOptions
-from khronoscope.recording.source import WRITER_GONE_AFTER, RecordingSource
+from khronoscope.recording.source import RecordingSource
 from khronoscope.recording.writer import RecordingWriter, WriterOptions
 from khronoscope.tui.app import create_app
 from khronoscope.tui.settings import BrowserSettings

@@ -21,14 +21,15 @@ import platformdirs
 
 from khronoscope.core.bookmarks import BookmarkStore
 from khronoscope.core.provenance import ProvenanceStore
-from khronoscope.core.source import Bookmark, Gap, SourceCapability, SourceInfo, TypeStatus
+from khronoscope.core.source import SourceCapability, SourceInfo
 from khronoscope.core.timefmt import NS
-from khronoscope.core.types import ObjectKey, ResourceType
+from khronoscope.core.types import ObjectKey
 from khronoscope.recording import format as fmt
 from khronoscope.recording import records as rec
 from khronoscope.recording.bookmarks import BookmarkSidecar
 from khronoscope.recording.companion import load_reconstructed
 from khronoscope.recording.loss import LossReport, Problem, TypeLoss
+from khronoscope.recording.recorded import WRITER_GONE_AFTER, RecordedSource, WriterState
 from khronoscope.recording.replay import Extras
 from khronoscope.recording.segments import layout
 from khronoscope.recording.segments.catalog import SegmentedRecording, SegmentInfo
@@ -37,7 +38,6 @@ from khronoscope.recording.segments.history import LazyHistory, RowFn
 from khronoscope.recording.segments.prefetch import Prefetcher
 from khronoscope.recording.segments.spools import load_spools
 from khronoscope.recording.segments.wal import writer_holds
-from khronoscope.recording.source import WRITER_GONE_AFTER, WriterState
 from khronoscope.storage import BlobStore, Capability
 from khronoscope.storage.local import LocalStore
 from khronoscope.telemetry.logstore import LogStore
@@ -50,7 +50,7 @@ TELEMETRY_BEFORE = 15 * 60 * NS
 TELEMETRY_AFTER = 60 * NS
 
 
-class SegmentedSource:
+class SegmentedSource(RecordedSource):
     """A format-2 recording as a HistorySource (`is_live` only when following)."""
 
     def __init__(
@@ -251,63 +251,12 @@ class SegmentedSource:
     async def load_history(self, budget: float = 0.02) -> None:
         """Nothing to load."""
 
-    # --- HistorySource ------------------------------------------------------------------------
-
-    @property
-    def is_live(self) -> bool:
-        """True only when following a recording that is still being written."""
-        return self.follow and not self._writer.stopped
-
-    def resource_types(self) -> dict[str, ResourceType]:
-        """The recorded discovery, completed with types seen only in objects."""
-        types = dict(self._extras.types)
-        for name in self.tmap.types():
-            if name not in types:
-                types[name] = self._guess_type(name)
-        return types
-
-    def _guess_type(self, name: str) -> ResourceType:
-        from khronoscope.recording.source import _KNOWN_SHORT_NAMES
-
-        plural, _, group = name.partition(".")
-        namespaced = any(ns for ns in self.tmap.namespaces(name))
-        kind, version = plural.rstrip("s").capitalize(), "v1"
-        end = self.tmap.last_t
-        keys = self.tmap.keys_at(end, name) if end is not None else []
-        if keys:
-            obj = self.tmap.get(keys[0], end) or {}
-            kind = str(obj.get("kind") or kind)
-            version = str(obj.get("apiVersion") or version).rpartition("/")[2]
-        shorts = _KNOWN_SHORT_NAMES.get(name, ())
-        return ResourceType(
-            group, version, plural, kind, namespaced, shorts, ("list", "watch"), kind.lower()
-        )
-
-    def type_status(self) -> dict[str, TypeStatus]:
-        """The last recorded watch status of each type."""
-        return dict(self._extras.status)
-
-    def gaps(self) -> list[Gap]:
-        """Recorded gaps, oldest first."""
-        return self._extras.gap_list()
-
-    def bookmarks(self) -> list[Bookmark]:
-        """The recording's bookmarks with those added or removed during replay."""
-        return self.bookmark_store.list()
-
-    def add_bookmark(self, bookmark: Bookmark) -> Bookmark:
-        """Store a bookmark in the sidecar (a new id unless it renames an existing one)."""
-        return self.bookmark_store.add(bookmark)
-
-    def remove_bookmark(self, bookmark_id: int) -> None:
-        """Remove a bookmark (recorded ones are hidden by a removal in the sidecar)."""
-        self.bookmark_store.remove(bookmark_id)
-
-    def rename_bookmark(self, bookmark_id: int, label: str) -> Bookmark | None:
-        """Relabel a bookmark through the sidecar."""
-        return self.bookmark_store.rename(bookmark_id, label)
-
     # --- beyond the protocol ------------------------------------------------------------------
+
+    def _sample_object(self, type_name: str) -> dict[str, Any] | None:
+        end = self.tmap.last_t
+        keys = self.tmap.keys_at(end, type_name) if end is not None else []
+        return (self.tmap.get(keys[0], end) or {}) if keys else None
 
     @property
     def header(self) -> dict[str, Any]:
@@ -379,10 +328,6 @@ class SegmentedSource:
         )
         lost = frozenset(k for keys in objects.values() for k in keys)
         return LossReport(tuple(self.problems()), types, lost_objects=lost)
-
-    def writer_state(self) -> WriterState:
-        """Whether the recorder of a followed recording stopped, when, and how."""
-        return self._writer
 
     def _check_writer(self) -> None:
         if not self.follow or self._writer.stopped:
