@@ -421,7 +421,7 @@ async def time_travel(
         steps: list[float] = []
         for _ in range(60 if quick else 200):
             t0 = time.perf_counter()
-            app.action_time_step(direction)
+            app.time.action_time_step(direction)
             screen.tick()
             frame(table, timeline)
             steps.append(time.perf_counter() - t0)
@@ -438,7 +438,7 @@ async def time_travel(
     steps = []
     for _ in range(min(len(tmap.version_times(key)), 100)):
         t0 = time.perf_counter()
-        app.action_time_step_object(1)
+        app.time.action_time_step_object(1)
         screen.tick()
         frame(table, timeline)
         steps.append(time.perf_counter() - t0)
