@@ -60,10 +60,13 @@ from khronoscope.tui.widgets.commandline import CommandLine
 from khronoscope.tui.widgets.table import ResourceTable
 from khronoscope.tui.widgets.vlist import VirtualList
 
-TYPEAHEAD_WAIT_S = 1.0
+# A prompt taking focus, or closing, releases the held keys at once; this is only the bound for
+# a prompt that never comes. At 1 s a busy machine (a big cluster's first sync, load 9 on two
+# cores) gave `:events⏎/Warning⏎` to the table before the command line had opened.
+TYPEAHEAD_WAIT_S = 5.0
+"""How long keys typed while a prompt opens are held at most (then given to what has focus)."""
 # keys that end what is typed into a prompt (what follows is for the screen under it)
 _CLOSES_PROMPT = frozenset({"enter", "escape"})
-"""How long keys typed while a prompt opens are held at most (then given to what has focus)."""
 
 
 def recorded_range(source: HistorySource) -> tuple[int | None, int | None]:
@@ -181,7 +184,7 @@ class KhronoscopeApp(App["ContextSwitch | None"], inherit_bindings=False):
 
     def _hold_typing(self, filled: Widget | None = None) -> None:
         """Keep the keys that arrive: until a text input has focus, or (`filled`) until that
-        input no longer has it; at most a second."""
+        input no longer has it; at most TYPEAHEAD_WAIT_S."""
         if self._typeahead is not None:
             return
         self._typeahead = []
