@@ -38,7 +38,7 @@ from typing import Any
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-TICK = 0.05  # the app's play timer (tui/timecontrols.py: 1/20 s)
+TICK = 0.05  # the app's play timer (tui/app.py: 1/20 s)
 SPEED = 64
 PRESS = 0.1  # seconds between key presses when stepping
 BOUNDARIES = 8

@@ -12,13 +12,16 @@ from khronoscope.core.types import ObjectKey
 from khronoscope.core.writers import latest, managed, manager_name, who_wrote
 
 
-def changed_at(source: HistorySource, keys: Iterable[ObjectKey], t: int) -> list[tuple[str, str]]:
-    """(who, object) for the objects whose version began at t (a range export's commit)."""
+def changed_at(
+    source: HistorySource, versions: Iterable[tuple[ObjectKey, dict[str, Any] | None]], t: int
+) -> list[tuple[str, str]]:
+    """(who, object) for the objects whose version began at t (a range export's commit), given
+    as (key, its version at t)."""
     store = provenance_of(source)
     tmap = source.tmap
     out = []
-    for key in keys:
-        label = who_wrote(store, key, t, tmap.get(key, t - 1), tmap.get(key, t)).label()
+    for key, cur in versions:
+        label = who_wrote(store, key, t, tmap.get(key, t - 1), cur).label()
         if label != "-":
             out.append((label, str(key)))
     return out

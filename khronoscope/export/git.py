@@ -16,11 +16,15 @@ bypass Git's ref locking and do not know every ref storage; plain `git` does all
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import os
 import re
 import secrets
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -127,6 +131,10 @@ class Repository:
     path: Path
     bare: bool
     object_format: str
+    git_dir: Path
+    """The repository's git directory (absolute)."""
+    pack_dir: Path
+    """Where its packs are written."""
     created: bool = False
 
     def git(self, *args: str, **kwargs: object) -> subprocess.CompletedProcess[bytes]:
@@ -185,10 +193,21 @@ def open_repository(
 
 
 def _describe(root: Path, created: bool) -> Repository:
-    bare = run_git(root, "rev-parse", "--is-bare-repository").stdout.strip() == b"true"
-    fmt = run_git(root, "rev-parse", "--show-object-format", check=False)
-    object_format = fmt.stdout.decode().strip() if fmt.returncode == 0 else "sha1"
-    return Repository(root, bare, object_format or "sha1", created)
+    # one process for every fact (each git process costs milliseconds, tens on a busy machine)
+    facts = ("--is-bare-repository", "--absolute-git-dir", "--git-path", "objects/pack")
+    probe = run_git(root, "rev-parse", *facts, "--show-object-format", check=False)
+    if probe.returncode != 0:  # a git older than 2.25 knows no --show-object-format: sha1
+        probe = run_git(root, "rev-parse", *facts)
+    bare, git_dir, pack_dir, *fmt = probe.stdout.decode("utf-8", "surrogateescape").splitlines()
+    object_format = fmt[0].strip() if fmt else ""
+    return Repository(
+        root,
+        bare.strip() == "true",
+        object_format or "sha1",
+        Path(git_dir),
+        root / pack_dir,  # relative to the work tree, unless absolute
+        created,
+    )
 
 
 def check_branch_name(branch: str) -> str:
@@ -326,26 +345,31 @@ def fast_forward(
     new: str,
     empty_tree: str,
     progress: Callable[[int, int], None] | None = None,
+    *,
+    refresh: bool = True,
 ) -> str | None:
     """Bring a clean work tree (and its index) from `old` to `new`; None when done, else git's
-    reason for refusing (nothing was changed). `progress(done, total)` counts files written.
+    reason for refusing (nothing was changed). `progress(done, total)` counts files written;
+    `refresh=False` skips refreshing an index known to be empty.
 
     `read-tree -m -u OLD NEW` is the two-tree fast-forward: it refuses, changing nothing, when
     a tracked file was edited meanwhile or an untracked file is in the way, and runs no hooks.
     It trusts the index's file stats, which a copy (`cp -a`, a restore) makes stale: the index
     is refreshed first (as `git status` does), so unchanged files are seen as unchanged.
     """
-    run_git(worktree, "update-index", "-q", "--refresh", check=False)
-    # files written by one worker per core (git >= 2.32; older versions ignore the setting):
-    # creating files costs the kernel most of the time, a third less with two cores
-    args = ("-c", "checkout.workers=0", "read-tree", "-m", "-u", old or empty_tree, new)
+    if refresh:
+        run_git(worktree, "update-index", "-q", "--refresh", check=False)
+    # the user's checkout.workers (default 1) is kept: parallel workers (0, one per core) wrote
+    # 1,000 small files two to three times slower and at twice the CPU on a busy two-core
+    # machine, the processes competing for the same inode allocator (bench/export.py)
+    args = ("read-tree", "-m", "-u", old or empty_tree, new)
     if progress is None:
         proc = run_git(worktree, *args, check=False)
         return None if proc.returncode == 0 else first_line(proc.stderr)
     # writing a big tree takes seconds on a slow disk: read-tree's own progress (`-v`, shown
     # at once with GIT_PROGRESS_DELAY=0) is passed on as it comes
     live = subprocess.Popen(
-        [git_binary(), *_NO_HOOKS, *args[:3], "-v", *args[3:]],
+        [git_binary(), *_NO_HOOKS, *args[:1], "-v", *args[1:]],
         cwd=worktree,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
@@ -436,7 +460,8 @@ def undo_checkout(worktree: Path, old: str | None, new: str, empty_tree: str) ->
 
 def empty_tree(repo: Repository) -> str:
     """The id of the empty tree in this repository's object format."""
-    return repo.git("hash-object", "-t", "tree", "--stdin", input=b"").stdout.decode().strip()
+    # what `git hash-object -t tree --stdin </dev/null` prints, without a process
+    return hashlib.new(repo.object_format, b"tree 0\0").hexdigest()
 
 
 def _quote_path(path: str) -> bytes:
@@ -452,6 +477,23 @@ def _quote_path(path: str) -> bytes:
             out.append(byte)
     out += b'"'
     return bytes(out)
+
+
+# the stream goes to fast-import in writes of this size: one system call per few hundred commits
+_STREAM_CHUNK = 256 << 10
+# and the pipe holds four of them (Linux's default is 64 KiB): Python renders the next commits
+# while fast-import, on the other core, is still busy with the last ones, instead of waiting for
+# it to drain every 64 KiB
+_PIPE_SIZE = 1 << 20
+
+
+def _widen_pipe(proc: subprocess.Popen[bytes]) -> None:
+    """Give the pipe to `proc`'s stdin `_PIPE_SIZE` bytes where the system allows it."""
+    if sys.platform != "linux" or proc.stdin is None:
+        return
+    # refused above the user's pipe quota (fs.pipe-user-pages-soft): the default pipe works
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(proc.stdin.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
 
 
 def _tmp_packs(pack_dir: Path) -> set[Path]:
@@ -487,11 +529,8 @@ class CommitWriter:
         ]
         # what a failed fast-import leaves (its unfinished pack, a crash report) is removed:
         # after a full disk, the export must not keep the disk full
-        git_dir, pack_dir = repo.out(
-            "rev-parse", "--absolute-git-dir", "--git-path", "objects/pack"
-        ).splitlines()
-        self._git_dir = Path(git_dir)
-        self._pack_dir = repo.path / pack_dir  # relative to the work tree, unless absolute
+        self._git_dir = repo.git_dir
+        self._pack_dir = repo.pack_dir
         self._tmp_packs_before = _tmp_packs(self._pack_dir)
         self._proc = subprocess.Popen(
             cmd,
@@ -500,9 +539,13 @@ class CommitWriter:
             stdout=subprocess.DEVNULL,
             stderr=self._stderr,
             env=clean_env(_FAST_IMPORT_ENV),
+            bufsize=_STREAM_CHUNK,
         )
+        _widen_pipe(self._proc)
         self._parent = parent
         self._count = 0
+        # a range writes the same paths thousands of times
+        self._quoted: dict[str, bytes] = {}
         self._write(f"reset {self.tmp_ref}\n".encode())
         if parent:
             self._write(f"from {parent}\n\n".encode())
@@ -528,11 +571,15 @@ class CommitWriter:
             msg,
             b"\n",
         ]
+        quoted = self._quoted
         for op in ops:
+            path = quoted.get(op.path)
+            if path is None:
+                path = quoted[op.path] = _quote_path(op.path)
             if op.data is None:
-                parts.append(b"D " + _quote_path(op.path) + b"\n")
+                parts.append(b"D " + path + b"\n")
             else:
-                parts.append(b"M 100644 inline " + _quote_path(op.path) + b"\n")
+                parts.append(b"M 100644 inline " + path + b"\n")
                 parts.append(b"data %d\n" % len(op.data))
                 parts.append(op.data)
                 parts.append(b"\n")
@@ -545,7 +592,10 @@ class CommitWriter:
         try:
             self._write(b"done\n")
             assert self._proc.stdin is not None
-            self._proc.stdin.close()
+            try:
+                self._proc.stdin.close()  # sends what is still buffered
+            except BrokenPipeError:
+                self._fail()
             if self._proc.wait() != 0:
                 self._fail()
             marks: dict[int, str] = {}
@@ -563,11 +613,21 @@ class CommitWriter:
             self._proc.kill()
             self._proc.wait()
             self._remove_leftovers()
+        self._drop_stdin()
         self._cleanup()
+
+    def _drop_stdin(self) -> None:
+        """Close the pipe to a stopped fast-import, throwing away what is still buffered."""
+        if self._proc.stdin is None or self._proc.stdin.closed:
+            return
+        # what is still buffered cannot go to a process that is gone, and need not
+        with contextlib.suppress(OSError):
+            self._proc.stdin.close()
 
     def _fail(self) -> None:
         self._proc.kill()
         self._proc.wait()
+        self._drop_stdin()
         self._stderr.flush()
         err = (Path(self._dir.name) / "stderr").read_bytes()
         self._remove_leftovers()

@@ -76,7 +76,8 @@ class ExportTree:
         self.blob_id = blob_id
         self.entries: dict[str, str] = {}
         self.type_count: Counter[str] = Counter()
-        self._pending: dict[str, bytes | None] = {}
+        # path -> (content, its blob id when already known), or None to remove the file
+        self._pending: dict[str, tuple[bytes, str | None] | None] = {}
         self._last_types: tuple[str, ...] | None = None
         # a range parses the same few paths thousands of times
         self._type_dirs: dict[str, str] = {}
@@ -118,7 +119,17 @@ class ExportTree:
 
     def stage(self, path: str, data: bytes | None) -> None:
         """Set the content of `path` (None: remove it) for the next commit."""
-        self._pending[path] = data
+        self._pending[path] = None if data is None else (data, None)
+
+    def stage_blob(self, path: str, data: bytes) -> str:
+        """Set the content of `path` for the next commit; returns its blob id."""
+        oid = self.blob_id(data)
+        self._pending[path] = (data, oid)
+        return oid
+
+    def holds(self, path: str, oid: str) -> bool:
+        """True when the next commit keeps `path` as it is, with blob `oid`."""
+        return path not in self._pending and self.entries.get(path) == oid
 
     def replace_all(
         self,
@@ -153,28 +164,33 @@ class ExportTree:
         ops: list[FileOp] = []
         counts = Counts()
         for path in sorted(self._pending):
-            data = self._pending[path]
+            staged = self._pending[path]
             old = self.entries.get(path)
-            tdir = self._type_dir(path)
-            if data is None:
+            if staged is None:
                 if old is None:
                     continue
                 del self.entries[path]
-                self.type_count[tdir] -= 1
+                self.type_count[self._type_dir(path)] -= 1
                 counts.deleted += 1
                 ops.append(FileOp(path, None, "D"))
             else:
-                oid = self.blob_id(data)
+                data, oid = staged
+                if oid is None:
+                    oid = self.blob_id(data)
                 if old == oid:
                     continue
                 self.entries[path] = oid
                 if old is None:
-                    self.type_count[tdir] += 1
+                    self.type_count[self._type_dir(path)] += 1
                     counts.added += 1
                 else:
                     counts.modified += 1
                 ops.append(FileOp(path, data, "M" if old else "A"))
         self._pending.clear()
+        # the set of types changes only when a file is added or removed (most commits of a
+        # range only modify)
+        if self._last_types is not None and not (counts.added or counts.deleted):
+            return ops, counts
         types = tuple(sorted(t for t, n in self.type_count.items() if n > 0))
         # `metadata` depends only on the set of types (the export's options are fixed for one
         # tree): with the same types it would write the bytes already in the tree

@@ -1,7 +1,10 @@
 """Export a range [t1, t2] as a series of commits, one per moment the exported tree changed.
 
 The state at t1 is rendered once; after that only the objects named by `tmap.changes()` are
-re-rendered, so a long range costs what changed in it, not its length times the cluster's size.
+re-rendered, so a long range costs what changed in it, not its length times the cluster's size,
+and of those only the manifests that changed are written as YAML again (a status update is no
+new file). The commits stream to one `git fast-import`; the branch's work tree, if checked out,
+is brought to the last commit once at the end (`target.publish`), not commit by commit.
 """
 
 from __future__ import annotations
@@ -9,12 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from khronoscope.core.source import HistorySource, TypeState
 from khronoscope.core.timefmt import NS, format_iso, now_ns, parse_time
 from khronoscope.core.types import ObjectKey
-from khronoscope.export import git, layout
+from khronoscope.export import git, layout, yamlfmt
 from khronoscope.export.changed_by import changed_at
+from khronoscope.export.fingerprint import manifest_fingerprint
 from khronoscope.export.lock import exclusive
 from khronoscope.export.moment import kept_notes
 from khronoscope.export.plan import Counts, ExportTree, commit_message
@@ -133,6 +138,8 @@ def _stage_snapshot(
     kept: dict[str, TypeState],
 ) -> tuple[tuple[list, Counts], MomentState, Snapshot]:
     state = read_moment(source, t, scope)
+    # the replay after this snapshot starts from its fingerprints (see _RenderedFiles)
+    renderer.fingerprints = {}
     snap = render(state, renderer)
     kept_dirs = {layout.type_dir(name) for name in kept}
     tree.replace_all(snap.files, kept_dirs, snap.held, scope.owner())
@@ -156,15 +163,15 @@ def _replay(
     total = tmap.count_changes(start + 1, end, type_filter, namespaces) if end > start else 0
     done = 0
     current: int | None = None
-    staged: list[ObjectKey] = []
+    staged: list[tuple[ObjectKey, dict[str, Any] | None]] = []
     held: dict[str, str] = {}
+    files = _RenderedFiles(tree, renderer)
     if progress:
         progress(0, total)
     for ref in tmap.changes(start + 1, end, type_filter, namespaces):
         if current is not None and ref.t != current:
             if staged:
-                by = changed_at(source, staged, current)
-                _flush(tree, renderer, session, current, kept, by, held_notes(held))
+                _flush(tree, renderer, session, source, current, kept, staged, held)
             staged, held = [], {}
             if progress:
                 progress(done, total)
@@ -172,43 +179,72 @@ def _replay(
         done += 1
         if ref.key.type in kept or not scope.wants_key(ref.key):
             continue
-        why = _stage_key(tree, renderer, source, ref.key, ref.t)
+        obj = tmap.get(ref.key, ref.t)
+        why = held_reason(obj)
         if why:
-            held[renderer.path(ref.key)] = why
+            # a state not known leaves the object's file as it was
+            held[renderer.path(ref.key)] = f"{ref.key}: {why}"
         else:
-            staged.append(ref.key)
+            files.stage(ref.key, obj)
+            staged.append((ref.key, obj))
     if current is not None and staged:
-        by = changed_at(source, staged, current)
-        _flush(tree, renderer, session, current, kept, by, held_notes(held))
+        _flush(tree, renderer, session, source, current, kept, staged, held)
     if progress:
         progress(done, total)
     return done
 
 
-def _stage_key(
-    tree: ExportTree, renderer: Renderer, source: HistorySource, key: ObjectKey, t: int
-) -> str:
-    """Stage the object's file as of t; a state not known leaves it as it was (the reason)."""
-    obj = source.tmap.get(key, t)
-    why = held_reason(obj)
-    if why:
-        return f"{key}: {why}"
-    tree.stage(renderer.path(key), renderer.render(key, obj))
-    return ""
+class _RenderedFiles:
+    """Stages objects' files, writing YAML only when the exported manifest changed."""
+
+    def __init__(self, tree: ExportTree, renderer: Renderer) -> None:
+        self.tree = tree
+        self.renderer = renderer
+        # key -> (fingerprint of the manifest last rendered, its file's blob id), starting
+        # from the snapshot the tree was just staged from (when there was one)
+        self._last: dict[ObjectKey, tuple[bytes, str]] = {}
+        for key, mark in (renderer.fingerprints or {}).items():
+            oid = tree.entries.get(renderer.path(key))
+            if oid is not None:
+                self._last[key] = (mark, oid)
+        renderer.fingerprints = None
+
+    def stage(self, key: ObjectKey, obj: dict[str, Any] | None) -> None:
+        """Stage the file of `key` as `obj` is exported (removed when it is not)."""
+        path = self.renderer.path(key)
+        manifest = self.renderer.clean(key, obj)
+        if manifest is None:
+            self.tree.stage(path, None)
+            return
+        mark = manifest_fingerprint(manifest)
+        last = self._last.get(key)
+        if (
+            mark is not None
+            and last is not None
+            and last[0] == mark
+            and self.tree.holds(path, last[1])
+        ):
+            return  # the same file as the tree has
+        oid = self.tree.stage_blob(path, yamlfmt.dump(manifest))
+        if mark is not None:
+            self._last[key] = (mark, oid)
 
 
 def _flush(
     tree: ExportTree,
     renderer: Renderer,
     session: _Session,
+    source: HistorySource,
     t: int,
     kept: dict[str, TypeState],
-    changed_by: list[tuple[str, str]],
-    notes: list[str],
+    staged: list[tuple[ObjectKey, dict[str, Any] | None]],
+    held: dict[str, str],
 ) -> None:
     ops, counts = tree.take(renderer.metadata)
     if ops:
-        session.commit(t, ops, counts, kept, changed_by, notes)
+        # who changed them is looked up only for a moment that makes a commit
+        by = changed_at(source, staged, t)
+        session.commit(t, ops, counts, kept, by, held_notes(held))
 
 
 class _Session:

@@ -15,6 +15,7 @@ from khronoscope.core.source import HistorySource, TypeState, TypeStatus
 from khronoscope.core.types import ObjectKey, ResourceType
 from khronoscope.export import layout, secrets, yamlfmt
 from khronoscope.export.changed_by import in_force_at
+from khronoscope.export.fingerprint import manifest_fingerprint
 from khronoscope.export.plan import FORMAT_VERSION
 from khronoscope.export.sanitize import sanitize
 from khronoscope.export.scope import ExportScope, merged_filters
@@ -36,6 +37,8 @@ class Renderer:
         self.base_filters: dict[str, Any] | None = None
         # a range asks the path of the same objects at every change
         self._paths: dict[ObjectKey, str] = {}
+        # when set, `render` notes each manifest's fingerprint here (a range starts from them)
+        self.fingerprints: dict[ObjectKey, bytes] | None = None
 
     @classmethod
     def of(cls, source: HistorySource, scope: ExportScope) -> Renderer:
@@ -66,7 +69,13 @@ class Renderer:
     def render(self, key: ObjectKey, obj: dict[str, Any] | None) -> bytes | None:
         """The file content of `obj`, or None when it is not exported."""
         clean = self.clean(key, obj)
-        return None if clean is None else yamlfmt.dump(clean)
+        if clean is None:
+            return None
+        if self.fingerprints is not None:
+            mark = manifest_fingerprint(clean)
+            if mark is not None:
+                self.fingerprints[key] = mark
+        return yamlfmt.dump(clean)
 
     def metadata(self, type_names: set[str]) -> bytes:
         """The export's metadata file: only what changes when the cluster or options change."""

@@ -50,8 +50,10 @@ def prepare(repo_path: Path | str, branch: str | None, prefix: str) -> Target:
     ref = git.branch_ref(repo, branch)
     old = git.resolve(repo, ref)
     worktrees = git.worktrees_on(repo, ref)
-    for worktree in worktrees:
-        git.ensure_clean(worktree, ref)
+    # a repository initialised just now in an empty directory tracks no file to have changed
+    if not repo.created:
+        for worktree in worktrees:
+            git.ensure_clean(worktree, ref)
     base = git.ls_tree(repo, old, prefix) if old else {}
     tree = ExportTree(prefix, blob_hasher(repo.object_format), base)
     if not tree.is_export():
@@ -92,7 +94,9 @@ def publish(target: Target, new: str, reflog: str, progress: Progress | None = N
         return
     empty = git.empty_tree(repo)
     for worktree in target.worktrees:
-        refused = git.fast_forward(worktree, target.old, new, empty, progress)
+        # the index of a repository initialised just now is empty: nothing to refresh
+        refresh = not repo.created
+        refused = git.fast_forward(worktree, target.old, new, empty, progress, refresh=refresh)
         if refused is None:
             continue
         # the work tree first: removing what was written gives a full disk room for the ref

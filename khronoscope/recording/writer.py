@@ -23,7 +23,6 @@ import fcntl
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -32,13 +31,13 @@ import zstandard as zstd
 
 from khronoscope import __version__
 from khronoscope.core.files import create_new, open_append
-from khronoscope.core.provenance import Provenance
 from khronoscope.core.source import Bookmark, Gap, SourceInfo, TypeStatus
 from khronoscope.core.timefmt import format_iso, now_ns
 from khronoscope.core.types import Change, ChangeKind, ObjectKey, ResourceType
 from khronoscope.errors import KhronoscopeError
 from khronoscope.recording import format as fmt
 from khronoscope.recording import records as rec
+from khronoscope.recording.appender import RecordAppender, RecordBuffer, status_record, types_record
 
 if TYPE_CHECKING:
     from khronoscope.recording.retention import CompactResult
@@ -178,7 +177,7 @@ def make_header(
     }
 
 
-class RecordingWriter:
+class RecordingWriter(RecordAppender):
     """Appends to a new recording file; thread-safe (a session's sink and a flush timer)."""
 
     def __init__(
@@ -204,13 +203,7 @@ class RecordingWriter:
         self._lock = threading.RLock()
         self._compressor = zstd.ZstdCompressor(level=self.options.level)
         self._kf_compressor = zstd.ZstdCompressor(level=self.options.keyframe_level)
-        self._buf: list[bytes] = []
-        self._buf_bytes = 0
-        self._buf_records = 0
-        self._buf_changes = 0
-        self._buf_first = 0
-        self._buf_last = 0
-        self._buf_since = 0.0
+        self._buf = RecordBuffer()
         # per object: (time of the version in force, its msgpack bytes): delta bases and keyframes
         self._state: dict[ObjectKey, tuple[int, bytes]] = {}
         self._bookmarks: dict[int, tuple[Bookmark, int]] = {}
@@ -357,135 +350,55 @@ class RecordingWriter:
             found = self._state.get(key)
             return found[1] if found is not None else None
 
-    def append_provenance(self, entry: Provenance) -> None:
-        """Record who made the version of an object at `entry.t` (or a mark on it): a
-        PROVENANCE record, which readers that do not know it skip."""
-        with self._lock:
-            self._check()
-            self._add(rec.provenance_record(entry), entry.t)
+    # what keyframes repeat, kept as the records are appended (RecordAppender's hooks)
+    def _kept_bookmark(self, bookmark: Bookmark, created: int) -> None:
+        self._bookmarks[bookmark.id] = (bookmark, created)
+        self._max_bookmark_id = max(self._max_bookmark_id, bookmark.id)
 
-    def append_reconstructed(self, t: int, key: ObjectKey, obj: dict[str, Any]) -> None:
-        """Record a version rebuilt from what the cluster remembers, older than the versions
-        recorded of `key`: a RECONSTRUCTED record, outside the delta chain and the state."""
-        with self._lock:
-            self._check()
-            raw = rec.pack(obj)
-            self._add([fmt.RECONSTRUCTED, t, key.type, key.namespace, key.name, raw], t)
+    def _kept_bookmark_removed(self, bookmark_id: int) -> None:
+        self._bookmarks.pop(bookmark_id, None)
 
-    def append_changes(self, changes: Iterable[Change]) -> None:
-        """Record several changes in order."""
-        for change in changes:
-            self.append_change(change)
+    def _kept_gap(self, gap: Gap) -> None:
+        self._gaps.append(gap)
 
-    def add_bookmark(self, bookmark: Bookmark, created: int | None = None) -> None:
-        """Record a bookmark (or its new label when the id was recorded before)."""
-        created = now_ns() if created is None else created
-        with self._lock:
-            self._check()
-            self._bookmarks[bookmark.id] = (bookmark, created)
-            self._max_bookmark_id = max(self._max_bookmark_id, bookmark.id)
-            self._add(rec.bookmark_record(fmt.BOOKMARK, bookmark, created), bookmark.t)
+    def _kept_status(self, t: int, type_name: str, status: TypeStatus) -> None:
+        self._status[type_name] = (t, status)
 
-    def remove_bookmark(self, bookmark_id: int, t: int | None = None) -> None:
-        """Record that a bookmark was deleted."""
-        t = now_ns() if t is None else t
-        with self._lock:
-            self._check()
-            self._bookmarks.pop(bookmark_id, None)
-            self._add([fmt.BOOKMARK_DEL, t, bookmark_id], t)
+    def _kept_types(self, t: int, types: list[ResourceType]) -> None:
+        self._types = {rt.name: rt for rt in types}
+        self._types_t = t
 
-    def append_log(self, t: int, namespace: str, pod: str, container: str, line: str) -> None:
-        """Record one log line of a pod's container (t: the server's timestamp)."""
-        with self._lock:
-            self._check()
-            self._add([fmt.LOG, t, namespace, pod, container, line], t)
-
-    def append_log_note(self, t: int, namespace: str, pod: str, container: str, text: str) -> None:
-        """Record a note shown among a container's lines (a restart, lines lost)."""
-        with self._lock:
-            self._check()
-            self._add([fmt.LOG_NOTE, t, namespace, pod, container, text], t)
-
-    def append_metric(self, t: int, key: ObjectKey, values: dict[str, float | int]) -> None:
-        """Record one metrics sample of an object (e.g. cpu and memory of a pod)."""
-        with self._lock:
-            self._check()
-            self._add([fmt.METRIC, t, key.type, key.namespace, key.name, values], t)
-
-    def append_gap(self, gap: Gap) -> None:
-        """Record an interval in which changes of a type may have been missed."""
-        with self._lock:
-            self._check()
-            self._gaps.append(gap)
-            self._add([fmt.GAP, gap.start, gap.end, gap.type, gap.reason], gap.start)
-
-    def append_status(self, t: int, type_name: str, status: TypeStatus) -> None:
-        """Record a type's watch status."""
-        with self._lock:
-            self._check()
-            self._status[type_name] = (t, status)
-            self._add(self._status_record(t, type_name, status), t)
-
-    @staticmethod
-    def _status_record(t: int, type_name: str, s: TypeStatus) -> list[Any]:
-        return [fmt.STATUS, t, type_name, s.state.value, s.error, s.objects, s.changes]
-
-    def set_types(self, t: int, types: Iterable[ResourceType]) -> None:
-        """Record the resource types discovered (the whole set, replacing the previous one)."""
-        with self._lock:
-            self._check()
-            self._types = {rt.name: rt for rt in types}
-            self._types_t = t
-            self._add(self._types_record(t), t)
-
-    def _types_record(self, t: int) -> list[Any]:
-        return [fmt.TYPES, t, [rec.type_to_list(rt) for rt in self._types.values()]]
-
-    def set_info(self, t: int, values: dict[str, Any]) -> None:
-        """Record facts learnt after the header was written (e.g. a server version change)."""
-        with self._lock:
-            self._check()
-            self._info_extra.update(values)
-            self._add([fmt.INFO, t, values], t)
+    def _kept_info(self, values: dict[str, Any]) -> None:
+        self._info_extra.update(values)
 
     # --- blocks -----------------------------------------------------------------------------
 
     def _add(self, record: list[Any], t: int, change: bool = False) -> None:
-        data = rec.pack(record)
-        if not self._buf:
-            self._buf_first = self._buf_last = t
-            self._buf_since = time.monotonic()
-        else:
-            self._buf_first = min(self._buf_first, t)
-            self._buf_last = max(self._buf_last, t)
-        self._buf.append(data)
-        self._buf_bytes += len(data)
-        self._buf_records += 1
+        self._buf.add(rec.pack(record), t, change)
         self.stats.records += 1
         if change:
-            self._buf_changes += 1
             self.stats.changes += 1
             self._since_kf_changes += 1
             if self.stats.last_t is None or t > self.stats.last_t:
                 self.stats.last_t = t
-        if self._buf_bytes >= self.options.block_size:
+        if self._buf.raw_bytes >= self.options.block_size:
             self._flush_buffer()
 
     def _flush_buffer(self) -> None:
         if not self._buf:
             return
-        before = self.stats.changes - self._buf_changes - self._renumbered
-        in_block = self._buf_changes
+        before = self.stats.changes - self._buf.changes - self._renumbered
+        in_block = self._buf.changes
         totals = {
             name: n - self._buf_types.get(name, 0)
             for name, n in self._type_changes.items()
             if n - self._buf_types.get(name, 0)
         }
         back = None if self._prev_changes_before is None else before - self._prev_changes_before
-        ledger = rec.pack(rec.ledger_record(self._buf_first, back, totals, self._prev_keys))
-        raw = ledger + b"".join(self._buf)
+        ledger = rec.pack(rec.ledger_record(self._buf.first, back, totals, self._prev_keys))
+        raw = ledger + b"".join(self._buf.parts)
         payload = self._compressor.compress(raw)
-        records = self._buf_records + 1
+        records = self._buf.records + 1
         block = fmt.pack_block(
             fmt.DATA,
             fmt.F_ZSTD,
@@ -493,8 +406,8 @@ class RecordingWriter:
             len(raw),
             records,
             in_block,
-            self._buf_first,
-            self._buf_last,
+            self._buf.first,
+            self._buf.last,
             before,
         )
         entry = [
@@ -504,13 +417,12 @@ class RecordingWriter:
             len(payload),
             records,
             in_block,
-            self._buf_first,
-            self._buf_last,
+            self._buf.first,
+            self._buf.last,
             before,
         ]
         keys = self._buf_keys
-        self._buf = []
-        self._buf_bytes = self._buf_records = self._buf_changes = 0
+        self._buf.clear()
         self._buf_types = {}
         self._buf_keys = {}
         self._write(block)
@@ -533,9 +445,9 @@ class RecordingWriter:
             rec.pack([fmt.KF_BEGIN, t, len(self._state), before, self._max_bookmark_id])
         ]
         if self._types:
-            parts.append(rec.pack(self._types_record(self._types_t)))
+            parts.append(rec.pack(types_record(self._types_t, self._types.values())))
         for name, (st, status) in sorted(self._status.items()):
-            parts.append(rec.pack(self._status_record(st, name, status)))
+            parts.append(rec.pack(status_record(st, name, status)))
         for b, created in self._bookmarks.values():
             parts.append(rec.pack(rec.bookmark_record(fmt.BOOKMARK, b, created)))
         for g in self._gaps:
@@ -597,8 +509,7 @@ class RecordingWriter:
             f"{why} writing {self.path}: recording stopped; the file keeps everything "
             f"{upto}({self._committed} changes)"
         )
-        self._buf = []
-        self._buf_bytes = self._buf_records = self._buf_changes = 0
+        self._buf.clear()
         self._buf_types = {}
         self._buf_keys = {}
         raise self.failed from None
@@ -631,7 +542,7 @@ class RecordingWriter:
             with self._lock:
                 if self.closed or self.failed is not None or not self._buf:
                     continue
-                if time.monotonic() - self._buf_since >= interval:
+                if self._buf.due(interval):
                     try:
                         self._flush_buffer()
                     except RecordingStopped:
@@ -769,7 +680,3 @@ class RecordingWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def sink(self) -> Callable[[Change], None]:
-        """A callable for `session.add_sink`: records every stored change."""
-        return self.append_change

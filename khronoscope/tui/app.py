@@ -1,16 +1,24 @@
-"""The khronoscope browser app and its factory, shared by the CLI and the tests."""
+"""The khronoscope browser app and its factory, shared by the CLI and the tests.
+
+The app owns the source, the settings and the time control (tui/timecontrol.py), builds every
+screen with a `ScreenContext` of them, and is the screens' navigator (tui/navigator.py): it
+opens the screens they ask for and runs `:` commands (the catalogue and its grammar are in
+tui/commands.py; the handlers below only act).
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import events
+from textual.actions import ActionParseResult
 from textual.app import App, SystemCommand
 from textual.binding import BindingType
+from textual.dom import DOMNode
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.timer import Timer
@@ -29,32 +37,36 @@ from khronoscope.core.source import (
 from khronoscope.core.timefmt import TimeParseError
 from khronoscope.core.types import ObjectKey
 from khronoscope.errors import KhronoscopeError
-from khronoscope.tui.commands import (
-    ALL_NAMESPACES,
-    COMMANDS,
-    VIEW,
-    CommandError,
-    Invocation,
-    parse_command,
-)
+from khronoscope.tui.commands import COMMANDS, VIEW, CommandError, Invocation, parse_command
+from khronoscope.tui.context import ScreenContext
 from khronoscope.tui.keymap import ACTIONS, CONTEXTS, DEFAULT_KEYMAP
 from khronoscope.tui.playback import PlaybackCursor
 from khronoscope.tui.replay import replay_settings, start_replay
+from khronoscope.tui.screenkind import TIME_SCOPE, keymap_context
+from khronoscope.tui.screens.bookmarks import BookmarksScreen
 from khronoscope.tui.screens.browser import BrowserScreen
 from khronoscope.tui.screens.capture import CaptureChoice
+from khronoscope.tui.screens.changes import ChangesScreen
 from khronoscope.tui.screens.detail import DetailScreen
+from khronoscope.tui.screens.diff import DiffScreen
 from khronoscope.tui.screens.help import HelpScreen
+from khronoscope.tui.screens.history import HistoryScreen
 from khronoscope.tui.screens.logs import LogsScreen
+from khronoscope.tui.screens.prompt import BookmarkPrompt, TextPrompt
 from khronoscope.tui.settings import BrowserSettings
-from khronoscope.tui.timecontrols import TimeControls
+from khronoscope.tui.timecontrol import TimeControl
+from khronoscope.tui.typeahead import PromptStaysOpen
 from khronoscope.tui.widgets.commandline import CommandLine
 from khronoscope.tui.widgets.table import ResourceTable
 from khronoscope.tui.widgets.vlist import VirtualList
 
-TYPEAHEAD_WAIT_S = 1.0
+# A prompt taking focus, or closing, releases the held keys at once; this is only the bound for
+# a prompt that never comes. At 1 s a busy machine (a big cluster's first sync, load 9 on two
+# cores) gave `:events⏎/Warning⏎` to the table before the command line had opened.
+TYPEAHEAD_WAIT_S = 5.0
+"""How long keys typed while a prompt opens are held at most (then given to what has focus)."""
 # keys that end what is typed into a prompt (what follows is for the screen under it)
 _CLOSES_PROMPT = frozenset({"enter", "escape"})
-"""How long keys typed while a prompt opens are held at most (then given to what has focus)."""
 
 
 def recorded_range(source: HistorySource) -> tuple[int | None, int | None]:
@@ -77,7 +89,7 @@ class ContextSwitch:
     context: str
 
 
-class KhronoscopeApp(TimeControls, App["ContextSwitch | None"], inherit_bindings=False):
+class KhronoscopeApp(App["ContextSwitch | None"], inherit_bindings=False):
     """The browser over a HistorySource (a live session or a recording)."""
 
     TITLE = "khronoscope"
@@ -95,6 +107,8 @@ class KhronoscopeApp(TimeControls, App["ContextSwitch | None"], inherit_bindings
         self.playback = PlaybackCursor(
             settings.clock, source.is_live, settings.at, bounds=partial(recorded_range, source)
         )
+        self.time = TimeControl(self.playback, source, settings, self, self._top_screen)
+        self.ctx = ScreenContext(source, self.time, settings, self)
         if not source.is_live and settings.at is None:
             # a recording opens at its last moment
             rec = recorded(source)
@@ -103,7 +117,7 @@ class KhronoscopeApp(TimeControls, App["ContextSwitch | None"], inherit_bindings
         elif source.is_live and settings.at is not None and settings.at >= settings.clock():
             # nothing is recorded ahead of now: a future --at starts live
             self.playback.go_live()
-            self.time_message = "--at is not in the past: following live"
+            self.time.message = "--at is not in the past: following live"
         self.set_keymap(settings.keymap.overrides())
         # run once the app is mounted, on its event loop (e.g. start a cluster session's tasks)
         self.startup_hooks: list[Callable[[KhronoscopeApp], object]] = []
@@ -139,24 +153,42 @@ class KhronoscopeApp(TimeControls, App["ContextSwitch | None"], inherit_bindings
     async def on_event(self, event: events.Event) -> None:
         """Keys are matched to bindings as they arrive (not after a round trip through the
         focused widget), so a key that opens a prompt takes effect before the next key is
-        read; keys arriving while it opens are kept and given to it once it has focus."""
+        read; keys arriving while it opens are kept and given to it once it has focus, and
+        keys arriving after the Enter that closes a prompt wait until it has closed."""
         if isinstance(event, events.Key) and not event.is_forwarded:
             if self._typeahead is not None:
                 self._typeahead.append(event)
                 return
-            if not isinstance(self.focused, Input | TextArea) and self.screen.maximized is None:
+            focused = self.focused
+            if not isinstance(focused, Input | TextArea) and self.screen.maximized is None:
                 if await self._check_bindings(event.key, priority=True):
                     return
                 if await self._check_bindings(event.key):
                     return
+            await super().on_event(event)
+            if isinstance(focused, Input) and event.key in _CLOSES_PROMPT:
+                # the input handles its Enter later: what follows is for what comes after it
+                self._hold_typing(filled=focused)
+            return
         await super().on_event(event)
+
+    async def on_prompt_stays_open(self, message: PromptStaysOpen) -> None:
+        """The input that took an Enter stays open: the keys held after it are its own."""
+        if self._typeahead_filled is not None and self.focused is self._typeahead_filled:
+            await self._release_typing()
 
     def expect_typing(self) -> None:
         """A prompt is opening: keep the keys that arrive until a text input has focus (or a
         second has passed), then give them to it in order."""
+        self._hold_typing()
+
+    def _hold_typing(self, filled: Widget | None = None) -> None:
+        """Keep the keys that arrive: until a text input has focus, or (`filled`) until that
+        input no longer has it; at most TYPEAHEAD_WAIT_S."""
         if self._typeahead is not None:
             return
         self._typeahead = []
+        self._typeahead_filled = filled
         self._typeahead_since = time.monotonic()
         if self._typeahead_timer is None:
             self._typeahead_timer = self.set_interval(1 / 100, self._typeahead_check)
@@ -184,33 +216,27 @@ class KhronoscopeApp(TimeControls, App["ContextSwitch | None"], inherit_bindings
             self._typeahead_timer.pause()
         for i, key in enumerate(keys):
             if self._typeahead is not None:
-                # a key just given opened a prompt: the rest waits for it
+                # a key just given opened a prompt, or was the Enter closing one: the rest
+                # waits for it
                 self._typeahead.extend(keys[i:])
                 return
-            target = self.focused
             # a fresh event, as the terminal sends it: bindings, or the focused input
             await self.on_event(events.Key(key.key, key.character))
-            if isinstance(target, Input) and key.key in _CLOSES_PROMPT and i + 1 < len(keys):
-                # the keys after Enter are not for this input: they wait until it has closed
-                self._typeahead = keys[i + 1 :]
-                self._typeahead_filled = target
-                self._typeahead_since = time.monotonic()
-                if self._typeahead_timer is not None:
-                    self._typeahead_timer.resume()
-                return
 
     def get_default_screen(self) -> Screen:
         """The browser."""
-        return BrowserScreen()
+        return BrowserScreen(self.ctx)
+
+    def _top_screen(self) -> object:
+        return self.screen if self.screen_stack else None
 
     def on_mount(self) -> None:
         """Report keymap problems once, in the app (they were one line each at start-up)."""
         for line in [*self.settings.startup_messages, *self.settings.keymap.problems]:
             self.notify(line, title="keymap", severity="warning", timeout=10)
-        self.time_setup()
-        start_replay(
-            self
-        )  # a recording: history loads in the background, a growing file is followed
+        self.time.attach_timer(self.set_interval(1 / 20, self.time.tick, pause=True))
+        # a recording: history loads in the background, a growing file is followed
+        start_replay(self)
         for hook in self.startup_hooks:
             hook(self)
 
@@ -219,13 +245,89 @@ class KhronoscopeApp(TimeControls, App["ContextSwitch | None"], inherit_bindings
         """The browser screen (always at the bottom of the stack)."""
         return self.screen_stack[0]  # type: ignore[return-value]
 
+    # --- time actions: the keymap's `time` scope runs on the time control ---------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Time actions only where a moment is shown (hidden from the footer elsewhere)."""
+        if action.startswith("time_") and not self.time.enabled():
+            return False
+        return super().check_action(action, parameters)
+
+    async def run_action(
+        self,
+        action: str | ActionParseResult,
+        default_namespace: DOMNode | None = None,
+        namespaces: Mapping[str, DOMNode] | None = None,
+    ) -> bool:
+        """The `time` bindings are the app's (active on every screen that shows a moment);
+        their actions are the time control's methods."""
+        name = action if isinstance(action, str) else action[1]
+        if default_namespace in (None, self) and name.startswith("time_"):
+            # Textual calls `action_*` and `check_action` on any object it is given
+            default_namespace = self.time  # type: ignore[assignment]
+        return await super().run_action(action, default_namespace, namespaces)
+
+    # --- the navigator: screens ask the app to open screens and dialogs ----------------------
+
     def show_detail(self, key: ObjectKey, mode: str) -> None:
         """Open the YAML or describe view of one object."""
-        self.push_screen(DetailScreen(key, mode))
+        self.push_screen(DetailScreen(self.ctx, key, mode))
 
     def show_logs(self, key: ObjectKey, container: str | None = None) -> None:
         """Open the log pane of a pod."""
-        self.push_screen(LogsScreen(key, container))
+        self.push_screen(LogsScreen(self.ctx, key, container))
+
+    def show_history(self, key: ObjectKey) -> None:
+        """The versions of one object."""
+        self.push_screen(HistoryScreen(self.ctx, key))
+
+    def show_diff(
+        self,
+        key: ObjectKey,
+        against: str = "previous",
+        t1: int | None = None,
+        t2: int | None = None,
+    ) -> None:
+        """One object's diff (against its previous version, live, a bookmark, or t1..t2)."""
+        self.push_screen(DiffScreen(self.ctx, key, against, t1, t2))
+
+    def show_changes(self, t1: int, t2: int, origin: str = "") -> None:
+        """What changed between two moments."""
+        self.push_screen(ChangesScreen(self.ctx, t1, t2, origin))
+
+    def show_bookmarks(self) -> None:
+        """The bookmark list."""
+        self.push_screen(BookmarksScreen(self.ctx))
+
+    def ask_text(
+        self,
+        title: str,
+        check: Callable[[str], Any],
+        done: Callable[[Any], None],
+        *,
+        value: str = "",
+        placeholder: str = "",
+        hint: str = "",
+    ) -> None:
+        """A one-line dialog (keys typed while it opens are kept for it)."""
+        self.expect_typing()
+        prompt = TextPrompt(title, check, value, placeholder=placeholder, hint=hint)
+        self.push_screen(prompt, done)
+
+    def ask_bookmark(
+        self,
+        when: str,
+        target: str | None,
+        on_object: bool,
+        done: Callable[[tuple[str, bool] | None], None],
+    ) -> None:
+        """The bookmark dialog."""
+        self.expect_typing()
+        self.push_screen(BookmarkPrompt(when, target, on_object), done)
+
+    def quit(self) -> None:
+        """Leave khronoscope."""
+        self.exit()
 
     def toggle_capture(self, key: ObjectKey) -> None:
         """Start or stop capturing a pod's logs (a choice of container when it has several)."""
@@ -281,7 +383,7 @@ class KhronoscopeApp(TimeControls, App["ContextSwitch | None"], inherit_bindings
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss()
         else:
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(self.settings.keymap))
 
     def action_export(self) -> None:
         """The export dialog for the moment shown (and what the browser shows)."""
@@ -295,7 +397,7 @@ class KhronoscopeApp(TimeControls, App["ContextSwitch | None"], inherit_bindings
         namespace = view.namespace if browser._namespaced(view.type_name) else None
         scope = ViewScope(view.type_name, namespace, view.filter.label, keys)
         self.expect_typing()
-        self.push_screen(ExportScreen(self.playback.t, scope))
+        self.push_screen(ExportScreen(self.ctx, self.playback.t, scope))
 
     def _open_command_line(self, text: str) -> None:
         self._to_browser()
@@ -310,21 +412,32 @@ class KhronoscopeApp(TimeControls, App["ContextSwitch | None"], inherit_bindings
 
     def command_handlers(self) -> dict[str, Callable[[Invocation], None]]:
         """The handler of every command of the catalogue, by name (a test checks none is
-        missing)."""
-        handlers: dict[str, Callable[[Invocation], None]] = {
+        missing). The parser has read the arguments: a handler only acts."""
+        tc = self.time
+        return {
             "view": lambda inv: self.browser.show_view(inv),
             "quit": lambda inv: self.exit(),
             "help": lambda inv: self.action_help(),
             "aliases": lambda inv: self.show_aliases(),
-            "ctx": lambda inv: self.show_contexts(inv.args[0] if inv.args else None),
-            "xray": lambda inv: self.show_xray(*inv.args),
-            "related": lambda inv: self.show_related(),
-            "drift": lambda inv: self._drift(inv.raw_args),
+            "ctx": lambda inv: self.show_contexts(inv.text or None),
+            "xray": self.show_xray,
+            "related": lambda inv: tc.action_time_related(),
+            "drift": self._drift,
             "export": lambda inv: self.action_export(),
+            "goto": lambda inv: tc.go(inv.text),
+            "live": lambda inv: tc.action_time_live(),
+            "start": lambda inv: tc.action_time_start(),
+            "end": lambda inv: tc.go("end"),
+            "pause": lambda inv: tc.pause(),
+            "play": lambda inv: tc.play(inv.speed),
+            "interval": lambda inv: tc.set_jump_interval(inv.interval),
+            "trouble": lambda inv: tc.action_time_trouble(inv.direction),
+            "mark": lambda inv: tc.action_time_bookmark(inv.text if inv.args else None),
+            "bookmarks": lambda inv: tc.action_time_bookmarks(),
+            "changes": lambda inv: tc.changes_between(*inv.times),
+            "history": lambda inv: tc.action_time_history(),
+            "diff": lambda inv: tc.action_time_diff(),
         }
-        for name, run in self.time_command_handlers().items():
-            handlers[name] = partial(_with_args, run)
-        return handlers
 
     def run_command(self, text: str) -> None:
         """Run a `:` command line; errors become one line, never an exception."""
@@ -343,7 +456,7 @@ class KhronoscopeApp(TimeControls, App["ContextSwitch | None"], inherit_bindings
 
         path = self.settings.aliases.path or str(user_aliases_file())
         self._to_browser()
-        self.push_screen(AliasesScreen(self.browser.aliases(), path))
+        self.push_screen(AliasesScreen(self.ctx, self.browser.aliases(), path))
 
     def show_contexts(self, name: str | None = None) -> None:
         """`:ctx` lists the kubeconfig's contexts (read now); `:ctx NAME` switches."""
@@ -373,65 +486,40 @@ class KhronoscopeApp(TimeControls, App["ContextSwitch | None"], inherit_bindings
             return
         self.exit(ContextSwitch(name))
 
-    def show_xray(self, type_word: str, namespace: str | None = None) -> None:
+    def show_xray(self, inv: Invocation) -> None:
         """`:xray TYPE [NS]`: the owner tree at t (NS default: the browser's namespace)."""
         from khronoscope.tui.screens.xray import XrayScreen
 
-        type_name = self.browser.aliases().resolve(type_word)
-        if type_name is None:
-            raise CommandError(f"unknown resource type {type_word!r} (:aliases lists them)")
-        if namespace in ALL_NAMESPACES:
-            namespace = None
-        elif namespace is None:
+        namespace = inv.namespace
+        if namespace is None and not inv.all_namespaces:
             namespace = self.browser.view.namespace
         self._to_browser()
-        self.push_screen(XrayScreen(type_name, namespace))
+        self.push_screen(XrayScreen(self.ctx, inv.type_name, namespace))
 
-    def show_related(self, key: ObjectKey | None = None) -> None:
-        """Owners, children and Events over time of `key` (default: the selected object)."""
+    def show_related(self, key: ObjectKey) -> None:
+        """Owners, children and Events over time of `key`."""
         from khronoscope.tui.screens.related import RelatedScreen
 
-        key = key or self.selected_key()
-        if key is None:
-            self.say("select an object first")
-            return
-        self.push_screen(RelatedScreen(key))
+        self.push_screen(RelatedScreen(self.ctx, key))
 
-    def action_time_related(self) -> None:
-        """`r`: the selected object's owners, children and Events over time."""
-        self.show_related()
+    def _drift(self, inv: Invocation) -> None:
+        from khronoscope.tui.screens.drift import DriftScreen
 
-    def _drift(self, text: str) -> None:
-        from khronoscope.tui.screens.drift import DriftArgsError, DriftScreen, parse_drift_args
-
-        try:
-            target = parse_drift_args(text)
-        except DriftArgsError as err:
-            raise CommandError(str(err)) from None
-        self._drift_repo = target.repo
+        assert inv.drift is not None  # the parser reads it for :drift
+        self._drift_repo = inv.drift.repo
         self._to_browser()
-        self.push_screen(DriftScreen(target))
+        self.push_screen(DriftScreen(self.ctx, inv.drift))
 
     # --- command palette ---------------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Every action of the keymap active on `screen`, then Textual's own (themes...)."""
-        if isinstance(screen, DetailScreen):
-            context = "detail"
-        elif type(screen).__name__ in ("DriftScreen", "ExportScreen"):
-            context = "drift" if type(screen).__name__ == "DriftScreen" else "export"
-        elif isinstance(screen, HelpScreen):
-            context = "help"
-        elif isinstance(screen, LogsScreen):
-            context = "logs"
-        else:
-            context = getattr(screen, "KEYMAP_CONTEXT", "browser")
-        nodes: dict[str, object] = {scope: screen for scope in CONTEXTS[context]}
+        context = keymap_context(screen)
+        scopes = CONTEXTS[context] if context is not None else ("app",)
+        nodes: dict[str, object] = {scope: screen for scope in scopes}
         nodes["app"] = self
-        if self.time_screen(screen):
-            nodes["time"] = self
-        else:
-            nodes.pop("time", None)
+        if TIME_SCOPE in scopes:
+            nodes[TIME_SCOPE] = self.time
         lists = screen.query(VirtualList)
         if lists:
             nodes["list"] = lists.first()
@@ -441,12 +529,12 @@ class KhronoscopeApp(TimeControls, App["ContextSwitch | None"], inherit_bindings
             nodes["table"] = screen.query_one(ResourceTable)
         keymap = self.settings.keymap
         for a in ACTIONS:
-            if a.scope not in CONTEXTS[context] or a.id == "app.palette" or a.scope not in nodes:
+            if a.scope not in scopes or a.id == "app.palette" or a.scope not in nodes:
                 continue
             yield SystemCommand(
                 a.description,
                 f"{keymap.display(a.id)}  ·  {a.id}",
-                partial(self.run_action, a.action, nodes[a.scope]),
+                partial(self.run_action, a.action, nodes[a.scope]),  # type: ignore[arg-type]
             )
         # every `:` command too: one that needs arguments opens the command line for them
         for spec in COMMANDS:
@@ -459,10 +547,6 @@ class KhronoscopeApp(TimeControls, App["ContextSwitch | None"], inherit_bindings
                 run = partial(self.run_command, head)
             yield SystemCommand(f":{spec.usage}", spec.description, run)
         yield from super().get_system_commands(screen)
-
-
-def _with_args(run: Callable[[tuple[str, ...]], None], inv: Invocation) -> None:
-    run(inv.args)
 
 
 def create_app(source: HistorySource, settings: BrowserSettings | None = None) -> KhronoscopeApp:

@@ -3,19 +3,23 @@ and the command palette all read (as the keymap's ACTIONS are for keys).
 
     :pods  :po kube-system  :dp -A  :sec  :pods /CrashLoop  :pods -l app=web  :goto -15m  :q
 
-A word that is not a command is a resource type (see `aliases.py`). No UI here:
-`parse_command` returns an Invocation or raises CommandError with one line; the app maps each
-command name to its handler.
+A word that is not a command is a resource type (see `aliases.py`). All of the grammar is
+here, no UI: `parse_command` returns an Invocation whose arguments are already read (a speed,
+an interval, a resolved type, a drift target...) or raises CommandError with one line; the app
+maps each command name to its handler, which only acts.
 """
 
 from __future__ import annotations
 
 import shlex
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 
 from khronoscope.core.safetext import is_safe
+from khronoscope.core.timefmt import TimeParseError
 from khronoscope.tui.aliases import Aliases
+from khronoscope.tui.playback import SPEEDS
+from khronoscope.tui.travel import parse_interval
 
 ALL_NAMESPACES = frozenset({"-A", "--all-namespaces", "all", "*"})
 
@@ -164,16 +168,33 @@ _BY_WORD: dict[str, CommandSpec] = {w: c for c in COMMANDS for w in c.words}
 
 
 @dataclass(frozen=True)
+class DriftTarget:
+    """`:drift`: where the manifests are (repository, directory inside it, revision)."""
+
+    repo: str
+    path: str = ""
+    rev: str = "HEAD"
+
+
+@dataclass(frozen=True)
 class Invocation:
-    """A parsed command line: the command, its words, and for a view what to show."""
+    """A parsed command line: the command, its words, and its arguments as read (each field
+    is set by the commands that take it)."""
 
     spec: CommandSpec
     args: tuple[str, ...] = ()
     raw_args: str = ""
+    # a view, and :xray: the resolved type and where
     type_name: str = ""
     namespace: str | None = None
     all_namespaces: bool = False
     filter_text: str = ""
+    text: str = ""  # :goto TIME, :mark LABEL, :ctx NAME (empty: none given)
+    speed: float = 1.0  # :play
+    direction: int = 1  # :trouble (next: 1, prev: -1)
+    interval: int = 0  # :interval, ns
+    times: tuple[str | None, str | None] = (None, None)  # :changes FROM TO (None: default)
+    drift: DriftTarget | None = None
 
     @property
     def name(self) -> str:
@@ -198,7 +219,9 @@ def parse_command(text: str, aliases: Aliases, _depth: int = 0) -> Invocation:
     spec = _BY_WORD.get(head.lower())
     if spec is not None:
         _check_count(spec, head, args)
-        return Invocation(spec, tuple(args), body[len(head) :].strip())
+        inv = Invocation(spec, tuple(args), body[len(head) :].strip())
+        read = _READERS.get(spec.name)
+        return read(inv, aliases) if read is not None else inv
     expanded = aliases.expand(head) if _depth == 0 else None
     if expanded is not None:
         # a user alias: its command line, then what was typed after it
@@ -252,6 +275,102 @@ def _view(type_name: str, args: list[str]) -> Invocation:
     return Invocation(
         VIEW, tuple(args), " ".join(args), type_name, namespace, all_ns, " ".join(filters)
     )
+
+
+def _xray(inv: Invocation, aliases: Aliases) -> Invocation:
+    """`:xray TYPE [NS]`: NS None is the browser's namespace; -A (all...) every namespace."""
+    type_word = inv.args[0]
+    type_name = aliases.resolve(type_word)
+    if type_name is None:
+        raise CommandError(f"unknown resource type {type_word!r} (:aliases lists them)")
+    ns = inv.args[1] if len(inv.args) > 1 else None
+    if ns in ALL_NAMESPACES:
+        return replace(inv, type_name=type_name, all_namespaces=True)
+    return replace(inv, type_name=type_name, namespace=ns)
+
+
+def _text(inv: Invocation, aliases: Aliases) -> Invocation:
+    return replace(inv, text=" ".join(inv.args))
+
+
+def _play(inv: Invocation, aliases: Aliases) -> Invocation:
+    if not inv.args:
+        return inv
+    text = inv.args[0]
+    try:
+        value = float(text.rstrip("xX"))
+    except ValueError:
+        raise CommandError(f"bad speed {text!r}: use 1, 4, 0.5, -2 (negative rewinds)") from None
+    low, high = SPEEDS[0], SPEEDS[-1]
+    if value == 0 or not low <= abs(value) <= high:
+        raise CommandError(f"speed must be between {low:g} and {high:g} (or negative)")
+    return replace(inv, speed=value)
+
+
+def _interval(inv: Invocation, aliases: Aliases) -> Invocation:
+    try:
+        return replace(inv, interval=parse_interval(inv.args[0]))
+    except TimeParseError as err:
+        raise CommandError(str(err)) from None
+
+
+def _trouble(inv: Invocation, aliases: Aliases) -> Invocation:
+    word = inv.args[0].lower() if inv.args else "next"
+    if word not in ("next", "prev", "previous"):
+        raise CommandError("use :trouble, :trouble next or :trouble prev")
+    return replace(inv, direction=1 if word == "next" else -1)
+
+
+def _changes(inv: Invocation, aliases: Aliases) -> Invocation:
+    start = inv.args[0] if inv.args else None
+    end = inv.args[1] if len(inv.args) > 1 else None
+    return replace(inv, times=(start, end))
+
+
+def _drift(inv: Invocation, aliases: Aliases) -> Invocation:
+    return replace(inv, drift=parse_drift_args(inv.raw_args))
+
+
+def parse_drift_args(text: str) -> DriftTarget:
+    """`DIR [--path SUBDIR] [--rev REV]` (the words after `:drift`)."""
+    try:
+        words = shlex.split(text)
+    except ValueError as err:
+        raise CommandError(f":drift: {err}") from None
+    repo, path, rev = "", "", "HEAD"
+    while words:
+        word = words.pop(0)
+        if word in ("--path", "--rev"):
+            if not words:
+                raise CommandError(f":drift: {word} needs a value")
+            value = words.pop(0)
+            if word == "--path":
+                path = value
+            else:
+                rev = value
+        elif word.startswith("-"):
+            raise CommandError(f":drift: unknown option {word!r} (accepted: --path, --rev)")
+        elif not repo:
+            repo = word
+        else:
+            raise CommandError(":drift takes one repository: :drift DIR [--path P] [--rev R]")
+    if not repo:
+        raise CommandError("usage: :drift DIR [--path SUBDIR] [--rev REV]")
+    return DriftTarget(repo, path, rev)
+
+
+# how each command's arguments are read (a command not here takes none, or only counts them)
+_READERS: dict[str, Callable[[Invocation, Aliases], Invocation]] = {
+    "xray": _xray,
+    "ctx": _text,
+    "goto": _text,
+    "mark": _text,
+    "play": _play,
+    "interval": _interval,
+    "trouble": _trouble,
+    "changes": _changes,
+    "drift": _drift,
+}
 
 
 def command_words() -> list[str]:

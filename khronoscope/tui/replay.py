@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from rich.text import Text
+from textual.notifications import SeverityLevel
 from textual.widgets import Static
 
 from khronoscope.core.source import (
@@ -27,7 +29,8 @@ from khronoscope.core.timefmt import format_clock, now_ns
 from khronoscope.tui.settings import BrowserSettings
 
 if TYPE_CHECKING:
-    from khronoscope.tui.app import KhronoscopeApp
+    from khronoscope.tui.context import ScreenContext
+    from khronoscope.tui.screens.browser import BrowserScreen
 
 POLL_INTERVAL = 0.5
 """Seconds between looks at a followed recording for blocks the recorder appended."""
@@ -73,9 +76,38 @@ class HistoryProgress(Static):
     """
 
 
-def start_replay(app: KhronoscopeApp) -> None:
+class ReplayHost(Protocol):
+    """What a replay needs of the app (the app is one): its context, the browser, and
+    Textual's notifications, workers and timers."""
+
+    ctx: ScreenContext
+
+    @property
+    def browser(self) -> BrowserScreen:
+        """The browser screen."""
+        ...
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """A notification."""
+
+    def run_worker(self, work: Any, name: str | None = "", group: str = "default") -> Any:
+        """Run a coroutine as a worker."""
+
+    def set_interval(self, interval: float, callback: Callable[[], object]) -> Any:
+        """Call `callback` every `interval` seconds."""
+
+
+def start_replay(app: ReplayHost) -> None:
     """On mount: report damage, load history in a worker, and poll a followed recording."""
-    source = app.source
+    source = app.ctx.source
     if not is_recording(source):
         return
     recorded = cast(RecordedSource, source)
@@ -100,7 +132,7 @@ def start_replay(app: KhronoscopeApp) -> None:
             app.set_interval(POLL_INTERVAL, lambda: _poll(app, following))
 
 
-async def _load_history(app: KhronoscopeApp, source: LoadingSource) -> None:
+async def _load_history(app: ReplayHost, source: LoadingSource) -> None:
     bar = HistoryProgress(_progress_text(app, source))
     await app.browser.mount(bar, before="#table")
     shown = 0.0
@@ -115,7 +147,7 @@ async def _load_history(app: KhronoscopeApp, source: LoadingSource) -> None:
     app.browser.tick()
 
 
-def _notify_loss(app: KhronoscopeApp, source: HistorySource) -> None:
+def _notify_loss(app: ReplayHost, source: HistorySource) -> None:
     """The exact loss report of a damaged recording, as one notification."""
     rec = recorded(source)
     if rec is None:
@@ -131,18 +163,19 @@ def _notify_loss(app: KhronoscopeApp, source: HistorySource) -> None:
         )
 
 
-def _progress_text(app: KhronoscopeApp, source: LoadingSource) -> Text:
+def _progress_text(app: ReplayHost, source: LoadingSource) -> Text:
     total = max(source.total_changes, 1)
     pct = min(100, 100 * source.loaded_changes // total)
     text = Text(f"loading history: {pct}% of {source.total_changes:,} changes", style="bold")
     if source.complete_from is not None:
         text.append(
-            f" · complete from {format_clock(source.complete_from, app.settings.tz)}", style="dim"
+            f" · complete from {format_clock(source.complete_from, app.ctx.settings.tz)}",
+            style="dim",
         )
     return text
 
 
-def _poll(app: KhronoscopeApp, source: FollowingSource) -> None:
+def _poll(app: ReplayHost, source: FollowingSource) -> None:
     if not source.is_live:
         return  # the recorder stopped: nothing more will come
     try:
@@ -155,21 +188,21 @@ def _poll(app: KhronoscopeApp, source: FollowingSource) -> None:
         writer_stopped(app, state)
 
 
-def writer_stopped(app: KhronoscopeApp, state: Any) -> None:
+def writer_stopped(app: ReplayHost, state: Any) -> None:
     """The followed recorder stopped: no more LIVE; the header says when, the view stays at
     the recording's end (paused there if it was following it)."""
-    playback = app.playback
+    playback = app.ctx.playback
     playback.live_available = False
     if playback.live:
-        rec = recorded(app.source)
+        rec = recorded(app.ctx.source)
         end = rec.end_t if rec is not None else None
         playback.seek(end if end is not None else playback.t)
-    when = format_clock(state.at, app.settings.tz) if state.at is not None else "?"
+    when = format_clock(state.at, app.ctx.settings.tz) if state.at is not None else "?"
     label = {"closed": "STOPPED", "gone": "WRITER GONE", "replaced": "REPLACED"}.get(
         state.how, "STOPPED"
     )
-    app.settings.source_label = f"FOLLOW · {label} {when}"
+    app.ctx.settings.source_label = f"FOLLOW · {label} {when}"
     app.notify(state.describe(), title="follow", severity="warning", timeout=30, markup=False)
-    loading = SourceCapability.LOADS_HISTORY in app.source.capabilities
-    if not loading or cast(LoadingSource, app.source).history_complete:
-        _notify_loss(app, app.source)  # else the history's loader reports it when done
+    loading = SourceCapability.LOADS_HISTORY in app.ctx.source.capabilities
+    if not loading or cast(LoadingSource, app.ctx.source).history_complete:
+        _notify_loss(app, app.ctx.source)  # else the history's loader reports it when done

@@ -145,7 +145,6 @@ class TableModel:
         for key in changed_keys:
             cached.pop(key, None)  # a new version: its row is read again when needed
         self.total = len(stored)
-        entries = self._entries
         flt = self.filter
         active = flt.active
         moves: list[tuple[ObjectKey, Row | None, bool]] = []
@@ -157,7 +156,7 @@ class TableModel:
                 if row is None:
                     removed.append(key)
                     continue
-                old = entries.get(key)
+                old = self._shown_entry(key)
                 shown = not active or flt.matches(key, row)
                 if old is not None and shown and old == entry_of(key, row):
                     continue
@@ -168,7 +167,7 @@ class TableModel:
             moves = [
                 (key, None, not active or flt.matches(key, None))
                 for key in added
-                if key not in entries
+                if not self._shown(key)
             ]
         self._measure_names(added)
         if not removed and not moves:
@@ -300,33 +299,41 @@ class TableModel:
         if col == NAME:
             return (key.name, key.namespace, key.name)
         if col == NAMESPACE:
-            return (key.namespace, key.namespace, key.name)
+            # the key is its own entry: (type, namespace, name) of one type sorts by namespace
+            if key[0] != self.type_name:
+                key = ObjectKey(self.type_name, key[1], key[2])
+            return key
         kind = self.columns.columns[col].kind
         assert row is not None, "a sort by a column reads rows"
         return (sort_value(kind, row.cells[col]), key.namespace, key.name)
 
     def _rebuild(self, measure: bool = True) -> None:
+        keys = list(self.stored)
         if measure:
             self._reset_widths()
             self._measure(self._known_rows())
-            self._measure_names(self.stored)
+            self._measure_names(keys)
         flt = self.filter
-        keys = list(self.stored)
         rows: dict[ObjectKey, Row] = {}
-        needs_rows = self._needs_rows()
-        if needs_rows:
+        if self._needs_rows():
             rows = self._fill(keys)
             keys = list(rows)  # a row that cannot be resolved cannot be sorted or matched
         if flt.active:
             keys = [k for k in keys if flt.matches(k, rows.get(k))]
         col = self.sort_column
         value_of = self._value_of
+        self._entries = {}
+        if value_of is None and col == NAMESPACE:
+            # at 50,000 pods a switch of view is mostly this sort: the keys are their own
+            # entries, and no dict of them is built
+            self._sorted = SortedList(keys)
+            return
+        if value_of is None and col == NAME:
+            names = list(map(_NAME_OF, keys))
+            self._sorted = SortedList(zip(names, map(_NAMESPACE_OF, keys), names, strict=True))
+            return
         if value_of is not None:
             entries = {k: (v, k[1], k[2]) for k, v in zip(keys, value_of(keys), strict=True)}
-        elif col == NAME:
-            entries = {k: (k[2], k[1], k[2]) for k in keys}
-        elif col == NAMESPACE:
-            entries = {k: (k[1], k[1], k[2]) for k in keys}
         else:
             kind = self.columns.columns[col].kind
             entries = {k: (sort_value(kind, rows[k].cells[col]), k[1], k[2]) for k in keys}
@@ -337,15 +344,34 @@ class TableModel:
         return [(k, r) for k, r in self._rows.items() if r is not None]
 
     def _measure_names(self, keys: Iterable[ObjectKey]) -> None:
-        keys = list(keys)
+        if not isinstance(keys, list):
+            keys = list(keys)
         if keys:
             self.ns_width = max(self.ns_width, max(map(len, map(_NAMESPACE_OF, keys))))
             self.name_width = max(self.name_width, max(map(len, map(_NAME_OF, keys))))
 
+    def _by_key(self) -> bool:
+        """True while the order reads nothing but keys (by namespace or name): a key's entry
+        is computed from it, and no entry of every key is kept beside the sorted list."""
+        return self._value_of is None and self.sort_column in (NAME, NAMESPACE)
+
+    def _shown_entry(self, key: ObjectKey) -> Entry | None:
+        """The sort entry of `key` when it is shown, else None."""
+        if key[0] != self.type_name:
+            return None
+        if self._by_key():
+            entry = self._entry(key, None)
+            return entry if entry in self._sorted else None
+        return self._entries.get(key)
+
+    def _shown(self, key: ObjectKey) -> bool:
+        return self._shown_entry(key) is not None
+
     def _drop(self, key: ObjectKey) -> bool:
-        entry = self._entries.pop(key, None)
+        entry = self._shown_entry(key)
         if entry is None:
             return False
+        self._entries.pop(key, None)
         self._sorted.remove(entry)
         return True
 
@@ -353,7 +379,8 @@ class TableModel:
         if self.filter.active and not self.filter.matches(key, row):
             return False
         entry = self._entry(key, row)
-        self._entries[key] = entry
+        if not self._by_key():
+            self._entries[key] = entry
         self._sorted.add(entry)
         return True
 
@@ -432,7 +459,7 @@ class TableModel:
 
     def index_of(self, key: ObjectKey) -> int | None:
         """Display index of `key`, None when it is not shown."""
-        entry = self._entries.get(key)
+        entry = self._shown_entry(key)
         if entry is None:
             return None
         i = self._sorted.index(entry)

@@ -174,14 +174,18 @@ def began_at(tmap: TemporalMap, ref: ChangeRef) -> str:
     """The trouble a change began ("" if none): the row after it is in trouble and the row
     before was not (or was in another trouble); for a pod also each restart (a crash); for a
     workload, a drop below its desired ready replicas (not its start-up)."""
-    type_name = ref.key.type
-    row_after = tmap.row(ref.key, ref.t)
+    return _began(tmap, ref.key, ref.t)
+
+
+def _began(tmap: TemporalMap, key: ObjectKey, t: int) -> str:
+    type_name = key.type
+    row_after = tmap.row(key, t)
     after = trouble_of(type_name, row_after)
     if not after:
         return ""
     if type_name == "events":
         return after  # every Warning seen is a moment something went wrong
-    row_before = tmap.row(ref.key, ref.t - 1)
+    row_before = tmap.row(key, t - 1)
     if type_name in _WORKLOADS and row_before is None:
         return ""  # a workload starting up has no ready replicas yet: not trouble
     before = trouble_of(type_name, row_before)
@@ -210,9 +214,12 @@ def _changes(
     tmap: TemporalMap, scope: TroubleScope, start: int | None, end: int | None
 ) -> Iterator[ChangeRef]:
     if scope.key is not None:
+        # one object: its own versions, not every change of its namespace
         key = scope.key
         return (
-            r for r in tmap.changes(start, end, key.type, key.namespace or None) if r.key == key
+            ChangeRef(t, key, kind)
+            for t, kind in tmap.history(key)
+            if (start is None or t >= start) and (end is None or t <= end)
         )
     streams = []
     for type_name in scope.types:
@@ -223,13 +230,23 @@ def _changes(
     return heapq.merge(*streams, key=lambda r: r.t)
 
 
-def _in_scope(tmap: TemporalMap, scope: TroubleScope, ref: ChangeRef) -> str:
-    what = began_at(tmap, ref)
+def _in_scope(tmap: TemporalMap, scope: TroubleScope, key: ObjectKey, t: int) -> str:
+    what = _began(tmap, key, t)
     if what and scope.match is not None:
-        row = tmap.row(ref.key, ref.t)
-        if row is not None and not scope.match(ref.key, row):
+        row = tmap.row(key, t)
+        if row is not None and not scope.match(key, row):
             return ""
     return what
+
+
+def _kids_changed_at(tmap: TemporalMap, scope: TroubleScope, t: int) -> list[int]:
+    """Key ids of the changes in scope at exactly t (ids: a first sync's 50,000 are no
+    50,000 ChangeRefs)."""
+    kids: list[int] = []
+    for type_name in scope.types:
+        ns = None if type_name == "nodes" else scope.namespace
+        kids.extend(tmap.changed_keys(t - 1, t, type_name, ns)[0])
+    return kids
 
 
 @dataclass(frozen=True)
@@ -246,7 +263,7 @@ def next_trouble(tmap: TemporalMap, t: int, scope: TroubleScope) -> TroubleMomen
     for n, ref in enumerate(_changes(tmap, scope, t + 1, None)):
         if n >= _SCAN_LIMIT:
             return None
-        what = _in_scope(tmap, scope, ref)
+        what = _in_scope(tmap, scope, ref.key, ref.t)
         if what:
             return TroubleMoment(ref.t, ref.key, what)
     return None
@@ -265,7 +282,7 @@ def previous_trouble(tmap: TemporalMap, t: int, scope: TroubleScope) -> TroubleM
         found: TroubleMoment | None = None
         for ref in _changes(tmap, scope, lo, hi):
             scanned += 1
-            what = _in_scope(tmap, scope, ref)
+            what = _in_scope(tmap, scope, ref.key, ref.t)
             if what:
                 found = TroubleMoment(ref.t, ref.key, what)
         if found is not None:
@@ -286,27 +303,46 @@ class TroubleIndex:
         self.scope = scope
         self.times: list[int] = []
         self._scanned_to: int | None = None  # every change at or before this t was looked at
+        # the key ids changed at one moment still to look at, when a slice ended among them (a
+        # cluster's first list puts every object at the same t: 50,000 pods are no one slice)
+        self._pending: list[int] = []
+        self._pending_t = 0
         self._seen_changes = -1
         self.complete = False
 
     def advance(self, budget_s: float = 0.01) -> bool:
         """Scan for up to `budget_s`; True when something new was found. No iterator is kept
-        between calls: a live store changes between frames."""
+        between calls (a live store changes between frames); a slice that ends among the
+        changes of one moment keeps the rest of that moment's changes for the next."""
         tmap = self.tmap
         if tmap.change_count == self._seen_changes and self.complete:
             return False
         seen = tmap.change_count
-        start = None if self._scanned_to is None else self._scanned_to + 1
-        found = False
         deadline = time.perf_counter() + budget_s
+        found = False
+        if self._pending:
+            found, done = self._finish_pending(deadline)
+            if not done:
+                return found
+        start = None if self._scanned_to is None else self._scanned_to + 1
         last_t: int | None = None
-        for n, ref in enumerate(_changes(tmap, self.scope, start, None)):
-            if n % 64 == 63 and time.perf_counter() > deadline and ref.t != last_t:
+        refs = _changes(tmap, self.scope, start, None)
+        for n, ref in enumerate(refs):
+            if n % 64 == 63 and time.perf_counter() > deadline:
                 # out of time: what was scanned at earlier moments is done
-                self._scanned_to = ref.t - 1
+                if ref.t == last_t and self.scope.key is None:
+                    # among one moment's changes: the rest of them next time (all of that
+                    # moment's keys: the few already looked at were not trouble)
+                    self._pending = _kids_changed_at(tmap, self.scope, ref.t)
+                    self._pending_t = ref.t
+                    self._scanned_to = ref.t
+                else:
+                    self._scanned_to = ref.t - 1
                 return found
             last_t = ref.t
-            if _in_scope(tmap, self.scope, ref) and (not self.times or self.times[-1] != ref.t):
+            if self.times and self.times[-1] == ref.t:
+                continue  # this moment is marked already
+            if _in_scope(tmap, self.scope, ref.key, ref.t):
                 self.times.append(ref.t)
                 found = True
         if last_t is not None:
@@ -314,6 +350,25 @@ class TroubleIndex:
         self._seen_changes = seen
         self.complete = True
         return found
+
+    def _finish_pending(self, deadline: float) -> tuple[bool, bool]:
+        """Look at the kept changes of one moment until the deadline: (found, all done)."""
+        pending = self._pending
+        t = self._pending_t
+        if self.times and self.times[-1] == t:
+            pending.clear()  # marked already
+            return False, True
+        tmap = self.tmap
+        looked = 0
+        while pending:
+            looked += 1
+            if looked % 64 == 0 and time.perf_counter() > deadline:
+                return False, False
+            if _in_scope(tmap, self.scope, tmap.key_of(pending.pop()), t):
+                self.times.append(t)
+                pending.clear()  # one mark per moment: the rest of it need not be looked at
+                return True, True
+        return False, True
 
     def between(self, lo: int, hi: int) -> int:
         """How many trouble moments in [lo, hi]."""

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from khronoscope.core.source import SourceInfo
-from khronoscope.core.types import Change
+from khronoscope.core.types import Change, ChangeKind
 from khronoscope.recording.loader import load_into
 from khronoscope.recording.reader import RecordingReader
 from khronoscope.recording.segments import retention
@@ -29,7 +29,7 @@ from khronoscope.storage.local import LocalStore
 from khronoscope.temporal import TemporalMap
 from tests.recording.helpers import apply, record
 from tests.recording.scenario import changes
-from tests.recording.test_segments import STEPS, small_segments, write
+from tests.recording.test_segments import KEYS, STEPS, T0, small_segments, write
 
 ROOT = Path(__file__).resolve().parents[2]
 SECOND = 1_000_000_000
@@ -129,6 +129,54 @@ def test_max_size_keeps_the_newest_segments_under_the_limit(tmp_path):
     assert h.last_t == live.last_t
     for k in {c.key for c in live.chains()}:
         assert h.get(k, live.last_t) == live.get(k, live.last_t)
+
+
+class CountingStore(LocalStore):
+    """A local store that counts the listings of its segments (a LIST call on S3)."""
+
+    segment_lists = 0
+
+    def list(self, prefix: str = ""):
+        if prefix == "segments/":
+            self.segment_lists += 1
+        return super().list(prefix)
+
+
+def test_sealing_does_not_list_the_store_each_time_and_carries_after_retention(tmp_path):
+    # bases carry old versions forward, read back from earlier segments: the sealer knows
+    # which segments exist from its own catalog (seal after seal, retention after retention),
+    # it does not LIST the bucket again for every one
+    rnd = random.Random(11)
+    path = tmp_path / "r.khr"
+    path.mkdir()
+    store = CountingStore(path)
+    w = SegmentedWriter.create(
+        store, path / "wal", SourceInfo("c", "ctx"), start=T0, writer_options=small_segments()
+    )
+    live = TemporalMap()
+    t = T0
+    obj = {"metadata": {"name": "settings", "namespace": "shop"}, "v": 0}
+    w.append_change(Change(t, KEYS[4], ChangeKind.MODIFIED, obj))  # never changes again
+    live.put(KEYS[4], t, obj)
+    for i in range(900):
+        t += rnd.randrange(1, 10**9)
+        key = KEYS[rnd.randrange(0, 4)]
+        obj = {"metadata": {"name": key.name, "namespace": key.namespace}, "v": rnd.randrange(3)}
+        if live.put(key, t, obj):
+            w.append_change(Change(t, key, ChangeKind.MODIFIED, obj))
+        if i == 450:
+            w.seal_now()
+            assert w.compact(max_age=(t - T0) // 3).compacted
+    w.close(stop_t=t)
+    segs = lazy(path).segments
+    assert sum(1 for s in segs if s.base) > 10
+    assert store.segment_lists <= 1, f"{store.segment_lists} listings for {len(segs)} segments"
+    h = lazy(path)
+    assert h.get(KEYS[4], t) == live.get(KEYS[4], t), "the carried ConfigMap reads back"
+    moments = [rnd.randrange(h.first_t, t + 1) for _ in range(40)]
+    for m in moments:
+        for k in KEYS[:5]:
+            assert h.get(k, m) == live.get(k, m), (k, m)
 
 
 # --- v0.1 files --------------------------------------------------------------------------------

@@ -192,6 +192,21 @@ async def test_keys_after_a_prompts_enter_wait_for_it_to_close(make_app):
         assert app.browser.view.type_name == "pods" and app.playback.t == testing.at(35)
 
 
+async def test_keys_after_the_enter_of_an_open_dialog_wait_for_it_to_close(make_app):
+    # the dialog has focus before the burst arrives (keys read in two chunks): before, the
+    # dialog's input took ":deploy" after "-1m" (its Enter is handled after the keys behind it)
+    app = make_app(155)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("t")
+        await pilot.pause()
+        assert isinstance(app.focused, Input) and app._typeahead is None
+        await burst(app, pilot, "-1m\r:deploy\r")
+        assert app.playback.t == testing.at(95)
+        assert app.screen is app.browser
+        assert app.browser.view.type_name == "deployments.apps"
+
+
 async def test_a_burst_reaches_the_go_to_dialog(make_app):
     app = make_app(155)
     async with app.run_test(size=SIZE) as pilot:
@@ -320,19 +335,19 @@ async def test_trouble_keys_step_to_the_moments_things_went_wrong(make_app):
         await pilot.pause()
         # the api pod goes into CrashLoopBackOff at 60 s: the first trouble of pods in view
         assert app.playback.t == testing.at(60)
-        assert "CrashLoopBackOff, restart 1: pod shop/api-7f8b9-x2x4q" in app.time_message
+        assert "CrashLoopBackOff, restart 1: pod shop/api-7f8b9-x2x4q" in app.time.message
         assert table_of(app).selected == API
         await pilot.press("x")
         await pilot.pause()
         assert app.playback.t == testing.at(90)  # it crashed again: restart 2
-        assert "restart 2" in app.time_message
+        assert "restart 2" in app.time.message
         await pilot.press("X")
         await pilot.pause()
         assert app.playback.t == testing.at(60)
         await pilot.press("colon", *"nodes", "enter", "x")
         await pilot.pause()
         assert app.playback.t == testing.at(140)
-        assert "NotReady: node node-3" in app.time_message
+        assert "NotReady: node node-3" in app.time.message
         await pilot.press("colon", *"events", "enter", "X")
         await pilot.pause()
         assert app.playback.t == testing.at(90)  # the last Warning before 140 s
@@ -351,7 +366,7 @@ async def test_k9s_changing_keys_say_read_only_once_and_q_quits(make_app):
             await pilot.pause()
         said = [m for m in notifications(app) if "read-only" in m]
         assert len(said) == 1  # once, then on the timeline
-        assert "never changes the cluster" in app.time_message
+        assert "never changes the cluster" in app.time.message
         assert app.screen is app.browser and table_of(app).selected == selected
         await pilot.press("y")  # q is Back on a screen over the browser...
         await pilot.pause()

@@ -166,7 +166,7 @@ async def _screens(recording: Path) -> dict[ObjectKey, tuple[Any, str]]:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         for key in (SECRET, NOISY, GONE, DEPLOY):
-            screen = DiffScreen(key, FIXED, T1, T2)
+            screen = DiffScreen(app.ctx, key, FIXED, T1, T2)
             await app.push_screen(screen)
             await pilot.pause()
             out[key] = (screen.result, screen_text(app))

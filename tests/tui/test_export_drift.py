@@ -8,7 +8,8 @@ from pathlib import Path
 
 from textual.widgets import Input, RadioButton
 
-from khronoscope.tui.screens.drift import DriftScreen, parse_drift_args
+from khronoscope.tui.commands import parse_drift_args
+from khronoscope.tui.screens.drift import DriftScreen
 from khronoscope.tui.screens.export import ExportScreen, remembered
 from tests import testing
 

@@ -111,7 +111,7 @@ async def test_stepping_visits_every_change_in_order_both_ways(make_app, source)
         await pilot.press("right_square_bracket")
         await pilot.pause()
         assert app.playback.t == truth[-1]
-        assert "no later change of pods" in app.time_message
+        assert "no later change of pods" in app.time.message
         for expected in reversed(truth[:-1]):
             await pilot.press("left_square_bracket")
             await pilot.pause()
@@ -126,7 +126,7 @@ async def test_stepping_visits_every_change_in_order_both_ways(make_app, source)
             await pilot.press("right_curly_bracket")
             await pilot.pause()
             assert app.playback.t == expected
-        assert "restartCount" in app.time_message  # what the step changed
+        assert "restartCount" in app.time.message  # what the step changed
         await pilot.press("left_curly_bracket")
         await pilot.pause()
         assert app.playback.t == versions[-2]
@@ -165,7 +165,7 @@ async def test_play_rewind_jump_and_the_timeline(make_app, source):
         await pilot.press("i", "i", "i", "plus")  # 1m -> 10m -> 1h -> 10s
         assert app.playback.t == at(10)
         await pilot.press("equals_sign", "i", "i", "plus")  # 10 min on: stops at the end
-        assert app.playback.t == at(150) and "the record ends there" in app.time_message
+        assert app.playback.t == at(150) and "the record ends there" in app.time.message
 
         # the strip: a click seeks to that moment; bookmarks are marked
         app.source.add_bookmark(Bookmark(at(45), "config edit"))
@@ -201,7 +201,7 @@ async def test_the_state_message_follows_playback_that_stops_by_itself(make_app)
         await pilot.pause()
         await pilot.press("less_than_sign", "less_than_sign")  # rewind 2x
         await pilot.pause()
-        assert app.time_message == "rewinding at 2x"
+        assert app.time.message == "rewinding at 2x"
         wall[0] += 30 * NS
         app.playback.advance()
         await pilot.pause()
@@ -209,15 +209,15 @@ async def test_the_state_message_follows_playback_that_stops_by_itself(make_app)
         assert not app.playback.playing and app.playback.t == first
         assert "⏸ PAUSED" in screen_text(app)
         assert "rewinding" not in screen_text(app)
-        assert app.time_message.startswith("paused at ") and "the record starts there" in (
-            app.time_message
+        assert app.time.message.startswith("paused at ") and "the record starts there" in (
+            app.time.message
         )
         await pilot.press("greater_than_sign")  # plays forward
         await pilot.pause()
-        assert app.playback.playing and app.time_message == "playing at 1x"
+        assert app.playback.playing and app.time.message == "playing at 1x"
         await pilot.press("t", *"end", "enter")  # a seek says where it went, not a state
         await pilot.pause()
-        assert "rewinding" not in app.time_message and not app.playback.playing
+        assert "rewinding" not in app.time.message and not app.playback.playing
 
     live = make_app(None, src=testing.incident_source(live=True))
     async with live.run_test(size=SIZE) as pilot:
@@ -228,12 +228,12 @@ async def test_the_state_message_follows_playback_that_stops_by_itself(make_app)
         await pilot.pause()
         await pilot.press("greater_than_sign", "greater_than_sign")  # 1x, then 2x
         await pilot.pause()
-        assert live.time_message == "playing at 2x"
+        assert live.time.message == "playing at 2x"
         wall[0] += 60 * NS
         live.playback.advance()
         await pilot.pause()
         assert live.playback.live
-        assert live.time_message == "live" and "playing" not in screen_text(live)
+        assert live.time.message == "live" and "playing" not in screen_text(live)
 
 
 async def test_z_zooms_the_timeline_around_the_cursor_and_a_click_seeks_within_it(make_app, source):
@@ -244,7 +244,7 @@ async def test_z_zooms_the_timeline_around_the_cursor_and_a_click_seeks_within_i
         whole = timeline._layout.end - timeline._layout.start
         await pilot.press("z")
         await pilot.pause()
-        assert app.timeline_zoom == 60 * NS  # the record is ~2.5 min: 1 min is next
+        assert app.time.timeline_zoom == 60 * NS  # the record is ~2.5 min: 1 min is next
         layout = timeline._layout
         assert layout.end - layout.start == 60 * NS < whole
         assert layout.start <= at(100) < layout.end
@@ -253,10 +253,10 @@ async def test_z_zooms_the_timeline_around_the_cursor_and_a_click_seeks_within_i
         await pilot.pause()
         assert layout.bounds(layout.n - 1)[0] <= app.playback.t <= layout.end
         await pilot.press("z")  # nothing narrower
-        assert app.timeline_zoom == 60 * NS
+        assert app.time.timeline_zoom == 60 * NS
         await pilot.press("Z")
         await pilot.pause()
-        assert app.timeline_zoom is None
+        assert app.time.timeline_zoom is None
         assert timeline._layout.end - timeline._layout.start == whole
 
 
@@ -326,7 +326,7 @@ async def test_bookmarks_survive_a_restart_on_the_same_recording(
         await pilot.pause()
         assert app.playback.t == at(60)
         await pilot.press("left_parenthesis")  # previous bookmark: none now
-        assert app.playback.t == at(60) and "no earlier bookmark" in app.time_message
+        assert app.playback.t == at(60) and "no earlier bookmark" in app.time.message
     second.close()
 
     third = reopen()

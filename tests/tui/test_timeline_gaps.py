@@ -19,7 +19,7 @@ async def test_a_gap_of_every_type_is_shaded_in_a_view_of_one_type(make_app, sou
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         timeline = app.browser.query_one(Timeline)
-        assert app.view_scope(app.browser)[0].type == "pods"
+        assert app.time.in_view(app.browser).step.type == "pods"
         timeline.refresh()
         await pilot.pause()
         layout = timeline._layout

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -294,6 +295,34 @@ class SegmentedRecording:
             if changed or gone:
                 self._reindex()
             return changed
+
+    def add_sealed(self, name: str, data: bytes) -> None:
+        """Know a segment its writer has just sealed (`data`: its bytes) without listing the
+        store: the writer keeps its reader's catalog up to date, seal after seal."""
+        p = layout.parse_segment(name)
+        if p is None:
+            raise ValueError(f"not a segment name: {name}")
+        footer, need = sf.parse_tail(data[-sf.TAIL_READ :], len(data))
+        if footer is None:
+            footer, _ = sf.parse_tail(data[-need:], len(data))
+        assert footer is not None
+        with self._lock:
+            if p.seq in self._by_seq:
+                return
+            self.segments.append(SegmentInfo(p.seq, name, len(data), footer))
+            self.segments.sort(key=lambda s: (s.spool, s.seq))
+            self._reindex()
+
+    def forget(self, names: Iterable[str]) -> None:
+        """Drop segments its writer has deleted (retention), without listing the store."""
+        gone = set(names)
+        with self._lock:
+            for s in self.segments:
+                if s.name in gone:
+                    self.blocks.drop_segment(s.seq)
+                    self._forget_sections(s.seq)
+            self.segments = [s for s in self.segments if s.name not in gone]
+            self._reindex()
 
     def _reindex(self) -> None:
         self._by_seq = {s.seq: s for s in self.segments}

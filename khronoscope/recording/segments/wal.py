@@ -22,6 +22,7 @@ import zstandard as zstd
 
 from khronoscope.recording import format as fmt
 from khronoscope.recording import records as rec
+from khronoscope.recording.appender import RecordBuffer
 
 
 class WalError(OSError):
@@ -51,13 +52,7 @@ class WalFile:
         with contextlib.suppress(OSError):
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self.opened = time.monotonic()
-        self._buf: list[bytes] = []
-        self._buf_bytes = 0
-        self._buf_records = 0
-        self._buf_changes = 0
-        self._buf_first = 0
-        self._buf_last = 0
-        self._buf_since = 0.0
+        self._buf = RecordBuffer()
         self._good_end = 0
         self._last_sync = 0.0
         self.raw_bytes = 0  # raw record bytes written and buffered: when to seal
@@ -66,7 +61,6 @@ class WalFile:
         self.first_change_t: int | None = None
         self.last_change_t: int | None = None
         self.written_last_t: int | None = None  # newest change in the blocks written
-        self._buf_last_change: int | None = None
         self.closed = False
         self._write(fmt.pack_file_header(header))
         self.sync(force=True)
@@ -80,49 +74,37 @@ class WalFile:
     def add(self, record: list[Any], t: int, change: bool = False) -> None:
         """Buffer one record (writes a block when the buffer is full)."""
         data = rec.pack(record)
-        if not self._buf:
-            self._buf_first = self._buf_last = t
-            self._buf_since = time.monotonic()
-        else:
-            self._buf_first = min(self._buf_first, t)
-            self._buf_last = max(self._buf_last, t)
-        self._buf.append(data)
-        self._buf_bytes += len(data)
-        self._buf_records += 1
+        self._buf.add(data, t, change)
         self.raw_bytes += len(data)
         self.records += 1
         if change:
-            self._buf_changes += 1
-            if self._buf_last_change is None or t > self._buf_last_change:
-                self._buf_last_change = t
             if self.first_change_t is None:
                 self.first_change_t = t
             if self.last_change_t is None or t > self.last_change_t:
                 self.last_change_t = t
-        if self._buf_bytes >= self.block_size:
+        if self._buf.raw_bytes >= self.block_size:
             self.flush_block()
 
     def flush_block(self) -> None:
         """Write the buffered records as one block."""
         if not self._buf:
             return
-        raw = b"".join(self._buf)
+        buf = self._buf
+        raw = b"".join(buf.parts)
         before = self.changes
         block = fmt.pack_block(
             fmt.DATA,
             fmt.F_ZSTD,
             self._compressor.compress(raw),
             len(raw),
-            self._buf_records,
-            self._buf_changes,
-            self._buf_first,
-            self._buf_last,
+            buf.records,
+            buf.changes,
+            buf.first,
+            buf.last,
             before,
         )
-        changes, last = self._buf_changes, self._buf_last_change
-        self._buf = []
-        self._buf_bytes = self._buf_records = self._buf_changes = 0
-        self._buf_last_change = None
+        changes, last = buf.changes, buf.last_change
+        buf.clear()
         self._write(block)
         # counted once written: a failed write keeps nothing of the block
         self.changes += changes
@@ -132,7 +114,7 @@ class WalFile:
 
     def flush_if_due(self, interval: float) -> None:
         """Write the buffer when its oldest record is `interval` seconds old."""
-        if self._buf and time.monotonic() - self._buf_since >= interval:
+        if self._buf.due(interval):
             self.flush_block()
 
     @property
@@ -149,9 +131,7 @@ class WalFile:
             # the file must end on a whole block; ENOSPC leaves room for a truncate
             with contextlib.suppress(OSError):
                 os.ftruncate(self._fd, self._good_end)
-            self._buf = []
-            self._buf_bytes = self._buf_records = self._buf_changes = 0
-            self._buf_last_change = None
+            self._buf.clear()
             raise WalError(err.errno, _why(err)) from None
         self._good_end += len(data)
 

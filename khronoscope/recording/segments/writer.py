@@ -19,18 +19,18 @@ import queue
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from khronoscope.core.provenance import Provenance
-from khronoscope.core.source import Bookmark, Gap, SourceInfo, TypeStatus
+from khronoscope.core.source import SourceInfo
 from khronoscope.core.timefmt import format_iso, now_ns
-from khronoscope.core.types import Change, ChangeKind, ObjectKey, ResourceType
+from khronoscope.core.types import Change, ChangeKind, ObjectKey
 from khronoscope.errors import KhronoscopeError
 from khronoscope.recording import format as fmt
 from khronoscope.recording import records as rec
+from khronoscope.recording.appender import RecordAppender
 from khronoscope.recording.segments import layout, retention
 from khronoscope.recording.segments import segfmt as sf
 from khronoscope.recording.segments.catalog import (
@@ -96,7 +96,7 @@ class SegmentedStats(WriterStats):
     segment_bytes: int = 0
 
 
-class SegmentedWriter:
+class SegmentedWriter(RecordAppender):
     """Appends to a new format-2 recording; thread-safe (a session's sink and the timers)."""
 
     def __init__(
@@ -269,86 +269,6 @@ class SegmentedWriter:
         with self._lock:
             self._check()
             self._add(record, record[1])
-
-    def append_provenance(self, entry: Provenance) -> None:
-        """Record who made the version of an object at `entry.t` (or a mark on it)."""
-        with self._lock:
-            self._check()
-            self._add(rec.provenance_record(entry), entry.t)
-
-    def append_reconstructed(self, t: int, key: ObjectKey, obj: dict[str, Any]) -> None:
-        """Record a version rebuilt from what the cluster remembers, older than the versions
-        recorded of `key` (kept beside the versions, never among them)."""
-        with self._lock:
-            self._check()
-            raw = rec.pack(obj)
-            self._add([fmt.RECONSTRUCTED, t, key.type, key.namespace, key.name, raw], t)
-
-    def append_changes(self, changes: Iterable[Change]) -> None:
-        """Record several changes in order."""
-        for change in changes:
-            self.append_change(change)
-
-    def add_bookmark(self, bookmark: Bookmark, created: int | None = None) -> None:
-        """Record a bookmark (or its new label when the id was recorded before)."""
-        created = now_ns() if created is None else created
-        with self._lock:
-            self._check()
-            self._add(rec.bookmark_record(fmt.BOOKMARK, bookmark, created), bookmark.t)
-
-    def remove_bookmark(self, bookmark_id: int, t: int | None = None) -> None:
-        """Record that a bookmark was deleted."""
-        t = now_ns() if t is None else t
-        with self._lock:
-            self._check()
-            self._add([fmt.BOOKMARK_DEL, t, bookmark_id], t)
-
-    def append_log(self, t: int, namespace: str, pod: str, container: str, line: str) -> None:
-        """Record one log line of a pod's container (t: the server's timestamp)."""
-        with self._lock:
-            self._check()
-            self._add([fmt.LOG, t, namespace, pod, container, line], t)
-
-    def append_log_note(self, t: int, namespace: str, pod: str, container: str, text: str) -> None:
-        """Record a note shown among a container's lines (a restart, lines lost)."""
-        with self._lock:
-            self._check()
-            self._add([fmt.LOG_NOTE, t, namespace, pod, container, text], t)
-
-    def append_metric(self, t: int, key: ObjectKey, values: dict[str, float | int]) -> None:
-        """Record one metrics sample of an object."""
-        with self._lock:
-            self._check()
-            self._add([fmt.METRIC, t, key.type, key.namespace, key.name, values], t)
-
-    def append_gap(self, gap: Gap) -> None:
-        """Record an interval in which changes of a type may have been missed."""
-        with self._lock:
-            self._check()
-            self._add([fmt.GAP, gap.start, gap.end, gap.type, gap.reason], gap.start)
-
-    def append_status(self, t: int, type_name: str, status: TypeStatus) -> None:
-        """Record a type's watch status."""
-        s = status
-        with self._lock:
-            self._check()
-            self._add([fmt.STATUS, t, type_name, s.state.value, s.error, s.objects, s.changes], t)
-
-    def set_types(self, t: int, types: Iterable[ResourceType]) -> None:
-        """Record the resource types discovered (the whole set)."""
-        with self._lock:
-            self._check()
-            self._add([fmt.TYPES, t, [rec.type_to_list(rt) for rt in types]], t)
-
-    def set_info(self, t: int, values: dict[str, Any]) -> None:
-        """Record facts learnt after the header was written."""
-        with self._lock:
-            self._check()
-            self._add([fmt.INFO, t, values], t)
-
-    def sink(self) -> Callable[[Change], None]:
-        """A callable for `session.add_sink`."""
-        return self.append_change
 
     # --- the spool ----------------------------------------------------------------------------
 
@@ -547,6 +467,8 @@ class SegmentedWriter:
         flen = int.from_bytes(sealed.data[-sf.TRAILER_SIZE : -sf.TRAILER_SIZE + 4], "little")
         tail = sealed.data[-(flen + sf.TRAILER_SIZE) :]
         seq = int(sealed.footer["seq"])
+        if self._reader is not None:
+            self._reader.add_sealed(sealed.name, sealed.data)
         self._tails.append((seq, tail, len(sealed.data)))
         every = self.options.rollup_every
         if (seq + 1) % every == 0:
@@ -559,9 +481,9 @@ class SegmentedWriter:
     def _fetch(self, seq: int, type_: str, rids: list[int]) -> list[bytes]:
         """Old versions to carry into a base, read back from their segments."""
         if self._reader is None:
+            # listed once (also after a restart); then every seal and retention pass keeps
+            # its catalog current: a LIST per seal costs seconds on a big bucket
             self._reader = SegmentedRecording(self.store, None, cache_bytes=16 * MiB)
-        else:
-            self._reader.refresh()
         raws = self._reader.records(seq, type_, rids)
         missing = sum(1 for r in raws if r is None)
         if missing:
@@ -627,6 +549,8 @@ class SegmentedWriter:
             gone = set(result.deleted)
             with self._lock:
                 self._metas = [m for m in self._metas if m.name not in gone]
+                if self._reader is not None:
+                    self._reader.forget(gone)
                 self.stats.segment_bytes = sum(m.size for m in self._metas)
                 self.stats.bytes = self.stats.segment_bytes + self._wal.size
         return result

@@ -1,1 +1,1 @@
-"""Screens of the browser: the table, one object, the help."""
+"""Screens of the browser: each built with a ScreenContext (see tui/context.py)."""

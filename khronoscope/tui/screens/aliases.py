@@ -13,23 +13,24 @@ from textual.widgets import Footer, Static
 
 from khronoscope.core.safetext import safe_line
 from khronoscope.tui.aliases import Aliases, AliasGroup
-from khronoscope.tui.appaware import AppAware
+from khronoscope.tui.context import ScreenContext
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
 from khronoscope.tui.widgets.vlist import VirtualList
 
 
-class AliasesScreen(AppAware, Screen[None]):
+class AliasesScreen(Screen[None]):
     """Alias, type (or command line), origin; sorted by type."""
 
-    KEYMAP_CONTEXT = "aliases"
+    KEYMAP_CONTEXT: ClassVar[str] = "aliases"
     BINDINGS: ClassVar[list[BindingType]] = DEFAULT_KEYMAP.bindings("aliases")  # type: ignore[assignment]
 
     DEFAULT_CSS = """
     AliasesScreen #aliases-title { height: 2; background: $panel; padding: 0 1; }
     """
 
-    def __init__(self, aliases: Aliases, user_file: str) -> None:
+    def __init__(self, ctx: ScreenContext, aliases: Aliases, user_file: str) -> None:
         super().__init__()
+        self.ctx = ctx
         self.entries: list[AliasGroup] = aliases.groups()
         self.user_file = user_file
         self._width = min(max([4, *(len(g.target) for g in self.entries)]), 48)
@@ -72,4 +73,4 @@ class AliasesScreen(AppAware, Screen[None]):
             return
         alias = self.entries[self.query_one(VirtualList).index].aliases[0][0]
         self.dismiss()
-        self.kapp.run_command(alias)
+        self.ctx.nav.run_command(alias)

@@ -17,28 +17,27 @@ from khronoscope.core.safetext import safe_line
 from khronoscope.core.source import Bookmark
 from khronoscope.core.timefmt import format_clock, format_offset
 from khronoscope.errors import KhronoscopeError
-from khronoscope.tui.appaware import AppAware
+from khronoscope.tui.context import ScreenContext
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
-from khronoscope.tui.screens.changes import ChangesScreen
-from khronoscope.tui.screens.prompt import TextPrompt
 from khronoscope.tui.widgets.vlist import VirtualList
 
 if TYPE_CHECKING:
     pass
 
 
-class BookmarksScreen(AppAware, Screen[None]):
+class BookmarksScreen(Screen[None]):
     """Every bookmark, oldest first; the last one at or before the cursor selected."""
 
-    KEYMAP_CONTEXT = "bookmarks"
+    KEYMAP_CONTEXT: ClassVar[str] = "bookmarks"
     BINDINGS: ClassVar[list[BindingType]] = DEFAULT_KEYMAP.bindings("bookmarks")  # type: ignore[assignment]
 
     DEFAULT_CSS = """
     BookmarksScreen #bookmarks-title { height: 2; background: $panel; padding: 0 1; }
     """
 
-    def __init__(self) -> None:
+    def __init__(self, ctx: ScreenContext) -> None:
         super().__init__()
+        self.ctx = ctx
         self.marks: list[Bookmark] = []
 
     @property
@@ -60,8 +59,8 @@ class BookmarksScreen(AppAware, Screen[None]):
 
     def reload(self, select_cursor: bool = False, index: int | None = None) -> None:
         """Read the bookmarks again (after a change)."""
-        self.marks = self.kapp.source.bookmarks()
-        t = self.kapp.playback.t
+        self.marks = self.ctx.source.bookmarks()
+        t = self.ctx.playback.t
         if select_cursor:
             before = [i for i, b in enumerate(self.marks) if b.t <= t]
             index = before[-1] if before else 0
@@ -76,12 +75,12 @@ class BookmarksScreen(AppAware, Screen[None]):
 
     def _line(self, i: int) -> Text:
         b = self.marks[i]
-        app = self.kapp
+        ctx = self.ctx
         text = Text(no_wrap=True, overflow="ellipsis")
-        at_cursor = b.t == app.playback.t
+        at_cursor = b.t == ctx.playback.t
         text.append("▶ " if at_cursor else "  ", style="bold")
-        text.append(format_clock(b.t, app.settings.tz, millis=True) + "  ")
-        text.append(f"{format_offset(b.t - app.playback.t):<12}  ", style="dim")
+        text.append(format_clock(b.t, ctx.settings.tz, millis=True) + "  ")
+        text.append(f"{format_offset(b.t - ctx.playback.t):<12}  ", style="dim")
         text.append(f"{safe_line(b.label):<32}  ", style="bold yellow")
         if b.key is not None:
             text.append(safe_line(str(b.key)), style="cyan")
@@ -104,7 +103,7 @@ class BookmarksScreen(AppAware, Screen[None]):
         if b is None:
             return
         self.dismiss()
-        self.kapp.seek_to(b.t, why=f"bookmark {b.label!r}")
+        self.ctx.time.seek_to(b.t, why=f"bookmark {b.label!r}")
 
     def action_rename(self) -> None:
         """Give the bookmark a new label."""
@@ -121,13 +120,13 @@ class BookmarksScreen(AppAware, Screen[None]):
             if label is None:
                 return
             try:
-                self.kapp.source.rename_bookmark(b.id, label)
+                self.ctx.source.rename_bookmark(b.id, label)
             except KhronoscopeError as err:
                 self.notify(str(err), severity="error")
             self.reload(index=self.list.index)
 
         # the label may come from a recording: the prompt shows (and edits) its visible form
-        self.app.push_screen(TextPrompt("Rename bookmark", check, safe_line(b.label)), done)
+        self.ctx.nav.ask_text("Rename bookmark", check, done, value=safe_line(b.label))
 
     def action_delete(self) -> None:
         """Delete the bookmark."""
@@ -135,7 +134,7 @@ class BookmarksScreen(AppAware, Screen[None]):
         if b is None:
             return
         try:
-            self.kapp.source.remove_bookmark(b.id)
+            self.ctx.source.remove_bookmark(b.id)
         except KhronoscopeError as err:
             self.notify(str(err), severity="error")
             return
@@ -147,4 +146,4 @@ class BookmarksScreen(AppAware, Screen[None]):
         b = self._selected()
         if b is None:
             return
-        self.app.push_screen(ChangesScreen(b.t, self.kapp.playback.t, f"bookmark {b.label!r}"))
+        self.ctx.nav.show_changes(b.t, self.ctx.playback.t, f"bookmark {b.label!r}")

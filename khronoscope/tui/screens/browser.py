@@ -23,11 +23,14 @@ from khronoscope.printers import CRD_TYPE, ColumnSet, Row, columns_for, row_with
 from khronoscope.printers.selector import parse_selector, selector_from_spec
 from khronoscope.temporal import Cursor
 from khronoscope.tui.aliases import Aliases
-from khronoscope.tui.appaware import AppAware
 from khronoscope.tui.commands import CommandError, Invocation, complete
+from khronoscope.tui.context import ScreenContext
 from khronoscope.tui.filters import Filter, FilterError, parse_filter
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
 from khronoscope.tui.tablemodel import NAME, NAMESPACE, TableModel
+from khronoscope.tui.timecontrol import InView
+from khronoscope.tui.travel import StepScope
+from khronoscope.tui.trouble import TroubleScope
 from khronoscope.tui.usage import TableTelemetry
 from khronoscope.tui.widgets.commandline import CommandLine, PromptInput
 from khronoscope.tui.widgets.header import HeaderBar
@@ -63,17 +66,19 @@ class ViewState:
     selected: ObjectKey | None = None
 
 
-class BrowserScreen(AppAware, Screen[None]):
+class BrowserScreen(Screen[None]):
     """Header, the resource table, the command line and the footer."""
 
+    KEYMAP_CONTEXT: ClassVar[str] = "browser"
     BINDINGS: ClassVar[list[BindingType]] = DEFAULT_KEYMAP.bindings("browser")  # type: ignore[assignment]
 
     DEFAULT_CSS = """
     BrowserScreen { layout: vertical; }
     """
 
-    def __init__(self) -> None:
+    def __init__(self, ctx: ScreenContext) -> None:
         super().__init__()
+        self.ctx = ctx
         self.view = ViewState("pods", None, Filter())
         self.history: list[ViewState] = []
         self.cursor: Cursor | None = None
@@ -96,13 +101,13 @@ class BrowserScreen(AppAware, Screen[None]):
         """Header, table, timeline, command line, footer."""
         yield HeaderBar(id="header")
         yield ResourceTable(id="table")
-        yield Timeline(id="timeline")
+        yield Timeline(self.ctx.time, id="timeline")
         yield CommandLine(self._complete, id="command")
         yield Footer()
 
     def on_mount(self) -> None:
         """Open the first view and start the refresh timer."""
-        settings = self.kapp.settings
+        settings = self.ctx.settings
         self.favourites = list(settings.favourites)
         self._seed_favourites()
         table = self.query_one(ResourceTable)
@@ -121,7 +126,7 @@ class BrowserScreen(AppAware, Screen[None]):
             gc.collect()
             gc.freeze()
             self._frozen = True
-        self.kapp.playback.listeners.append(self._playback_moved)
+        self.ctx.playback.listeners.append(self._playback_moved)
         self.set_interval(1 / max(settings.refresh_hz, 0.5), self.tick)
         table.focus()
 
@@ -130,7 +135,7 @@ class BrowserScreen(AppAware, Screen[None]):
         known: a live session may still be listing when the app starts)."""
         if len(self.favourites) >= 9:
             return
-        tmap = self.kapp.source.tmap
+        tmap = self.ctx.source.tmap
         with_pods = [ns for ns in tmap.namespaces("pods") if ns]
         for ns in with_pods or [ns for ns in tmap.namespaces() if ns]:
             if ns not in self.favourites and len(self.favourites) < 9:
@@ -138,7 +143,7 @@ class BrowserScreen(AppAware, Screen[None]):
 
     def on_unmount(self) -> None:
         """Stop listening to the playback cursor; undo the GC freeze."""
-        listeners = self.kapp.playback.listeners
+        listeners = self.ctx.playback.listeners
         if self._playback_moved in listeners:
             listeners.remove(self._playback_moved)
         if self._frozen:
@@ -149,21 +154,21 @@ class BrowserScreen(AppAware, Screen[None]):
 
     def resource_type(self, type_name: str) -> ResourceType | None:
         """Discovery's description of a type (None for a type only the store knows)."""
-        return self.kapp.source.resource_types().get(type_name)
+        return self.ctx.source.resource_types().get(type_name)
 
     def _namespaced(self, type_name: str) -> bool:
         rt = self.resource_type(type_name)
         if rt is not None:
             return rt.namespaced
-        return any(self.kapp.source.tmap.namespaces(type_name))
+        return any(self.ctx.source.tmap.namespaces(type_name))
 
     def _columns(self, type_name: str, t: int) -> ColumnSet:
         rt = self.resource_type(type_name)
         crd = None
         if type_name != CRD_TYPE and "." in type_name:
             crd_key = ObjectKey(CRD_TYPE, "", type_name)
-            crd = self.kapp.source.tmap.get(crd_key, t)
-            self._crd_version = self.kapp.source.tmap.previous_change(t + 1, key=crd_key)
+            crd = self.ctx.source.tmap.get(crd_key, t)
+            self._crd_version = self.ctx.source.tmap.previous_change(t + 1, key=crd_key)
         else:
             self._crd_version = None
         return columns_for(type_name, rt, crd)
@@ -187,8 +192,8 @@ class BrowserScreen(AppAware, Screen[None]):
         self._rebuild(select)
 
     def _rebuild(self, select: ObjectKey | None = None) -> None:
-        tmap = self.kapp.source.tmap
-        t = self.kapp.playback.t
+        tmap = self.ctx.source.tmap
+        t = self.ctx.playback.t
         view = self.view
         namespaced = self._namespaced(view.type_name)
         ns = view.namespace if namespaced else None
@@ -205,9 +210,9 @@ class BrowserScreen(AppAware, Screen[None]):
         model.reset(self.cursor.rows)
         self.model = model
         self._seen_changes = tmap.change_count
-        self._seen_playback = self.kapp.playback.version
+        self._seen_playback = self.ctx.playback.version
         table = self.query_one(ResourceTable)
-        table.telemetry = TableTelemetry(self.kapp.source, view.type_name)
+        table.telemetry = TableTelemetry(self.ctx.source, view.type_name)
         table.set_model(model, t, keep=select)
         self.last_seek_ms = (time.perf_counter() - started) * 1000
         self._update_message()
@@ -219,7 +224,7 @@ class BrowserScreen(AppAware, Screen[None]):
         recompute it from the object at the cursor's t."""
         if self.cursor is None or self.model is None:
             return None
-        obj = self.kapp.source.tmap.get(key, self.cursor.t or 0)
+        obj = self.ctx.source.tmap.get(key, self.cursor.t or 0)
         return row_with(self.model.columns, obj) if obj is not None else None
 
     # --- time --------------------------------------------------------------------------------
@@ -246,8 +251,8 @@ class BrowserScreen(AppAware, Screen[None]):
     def _tick(self) -> None:
         if self.cursor is None or self.model is None:
             return
-        playback = self.kapp.playback
-        tmap = self.kapp.source.tmap
+        playback = self.ctx.playback
+        tmap = self.ctx.source.tmap
         if (
             not playback.live
             and tmap.change_count == self._seen_changes
@@ -279,7 +284,33 @@ class BrowserScreen(AppAware, Screen[None]):
         if self._crd_version is None and "." not in self.view.type_name:
             return False
         crd_key = ObjectKey(CRD_TYPE, "", self.view.type_name)
-        return self.kapp.source.tmap.previous_change(t + 1, key=crd_key) != self._crd_version
+        return self.ctx.source.tmap.previous_change(t + 1, key=crd_key) != self._crd_version
+
+    def in_view(self) -> InView:
+        """What the time keys act on: the type, namespace and filter shown; the selected row."""
+        view = self.view
+        ns = view.namespace if self._namespaced(view.type_name) else None
+        flt = self.model.filter if self.model is not None else view.filter
+        match = flt.matches if flt.active else None
+        label = view.type_name.split(".", 1)[0] + (f" in {ns}" if ns else "")
+        if view.filter.active:
+            label += f" /{view.filter.label}"
+        return InView(
+            StepScope(view.type_name, ns, None, match, view.filter.needs_row),
+            TroubleScope.for_view(view.type_name, ns, match),
+            label,
+            self.query_one(ResourceTable).selected,
+            about_object=False,
+            select=self.select_changed,
+        )
+
+    def select_changed(self, key: ObjectKey) -> None:
+        """After a step: select the row that changed (its `{` `}` then follow it)."""
+        table = self.query_one(ResourceTable)
+        self.tick()  # bring the table to t now, so the changed row is there to select
+        model = table.model
+        if model is not None and key in model.rows:
+            table.select(key)
 
     # --- header and messages -----------------------------------------------------------------
 
@@ -290,7 +321,7 @@ class BrowserScreen(AppAware, Screen[None]):
 
     def update_header(self) -> None:
         """Redraw the header from the current state."""
-        source = self.kapp.source
+        source = self.ctx.source
         model = self.model
         sort_label = ""
         if model is not None:
@@ -306,8 +337,8 @@ class BrowserScreen(AppAware, Screen[None]):
         self.query_one(HeaderBar).show(
             cluster=source.info.cluster,
             context=source.info.context,
-            playback=self.kapp.playback,
-            tz=self.kapp.settings.tz,
+            playback=self.ctx.playback,
+            tz=self.ctx.settings.tz,
             view=self.view.type_name,
             scope=self._scope_label(),
             shown=len(model) if model is not None else 0,
@@ -317,13 +348,13 @@ class BrowserScreen(AppAware, Screen[None]):
             status=source.type_status(),
             favourites=self.favourites,
             namespaced=self._namespaced(self.view.type_name),
-            source_label=self.kapp.settings.source_label,
+            source_label=self.ctx.settings.source_label,
         )
 
     def _update_message(self) -> None:
         table = self.query_one(ResourceTable)
         model = self.model
-        status = self.kapp.source.type_status().get(self.view.type_name)
+        status = self.ctx.source.type_status().get(self.view.type_name)
         text = ""
         if status is not None and status.state.value == "forbidden":
             text = f"{self.view.type_name}: forbidden — {status.error or 'no permission to list'}"
@@ -343,17 +374,17 @@ class BrowserScreen(AppAware, Screen[None]):
 
     def aliases(self) -> Aliases:
         """Type aliases from discovery and the store (rebuilt when types appear)."""
-        source = self.kapp.source
+        source = self.ctx.source
         types = source.resource_types()
         stored = source.tmap.types()
         stamp = len(types) * 100003 + len(stored)
         if self._aliases is None or stamp != self._alias_types:
-            self._aliases = Aliases(types.values(), stored, self.kapp.settings.aliases.entries)
+            self._aliases = Aliases(types.values(), stored, self.ctx.settings.aliases.entries)
             self._alias_types = stamp
         return self._aliases
 
     def _complete(self, text: str) -> str | None:
-        namespaces = [ns for ns in self.kapp.source.tmap.namespaces() if ns]
+        namespaces = [ns for ns in self.ctx.source.tmap.namespaces() if ns]
         return complete(text, self.aliases(), namespaces)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -416,7 +447,7 @@ class BrowserScreen(AppAware, Screen[None]):
 
     def run_command(self, text: str) -> None:
         """Run a `:` command (the app's one interpreter); errors become a message."""
-        self.kapp.run_command(text)
+        self.ctx.nav.run_command(text)
 
     def show_view(self, inv: Invocation) -> None:
         """`:TYPE [NS] [/FILTER] [-l SEL]`: open the view (Esc goes back to this one). A
@@ -432,7 +463,7 @@ class BrowserScreen(AppAware, Screen[None]):
             namespace = None
         elif inv.namespace is not None:
             namespace = inv.namespace
-            if namespace in self.kapp.source.tmap.namespaces():
+            if namespace in self.ctx.source.tmap.namespaces():
                 self._remember_namespace(namespace)
             else:
                 self.notify(f"no namespace {namespace!r} seen so far", severity="warning")
@@ -462,7 +493,7 @@ class BrowserScreen(AppAware, Screen[None]):
             return
         self.model.set_filter(flt)
         table = self.query_one(ResourceTable)
-        table.rows_changed(self.kapp.playback.t)
+        table.rows_changed(self.ctx.playback.t)
         self._update_message()
         self.update_header()
         self.query_one(Timeline).refresh()
@@ -496,11 +527,11 @@ class BrowserScreen(AppAware, Screen[None]):
             self._said_read_only = True
             self.notify(text, title="read-only", timeout=6)
         else:
-            self.kapp.say(text)
+            self.ctx.time.say(text)
 
     def action_quit_app(self) -> None:
         """`q` on the main view quits, as k9s's `:q` (q is Back on every other screen)."""
-        self.app.exit()
+        self.ctx.nav.quit()
 
     def action_toggle_wide(self) -> None:
         """Show or hide kubectl's wide columns."""
@@ -541,15 +572,15 @@ class BrowserScreen(AppAware, Screen[None]):
     def _activated(self, event: ResourceTable.Activated) -> None:
         key = event.key
         if event.how in ("yaml", "describe"):
-            self.kapp.show_detail(key, event.how)
+            self.ctx.nav.show_detail(key, event.how)
             return
         if event.how in ("logs", "capture"):
             if key.type != "pods":
                 self.notify("only pods have logs", severity="warning", timeout=3)
             elif event.how == "logs":
-                self.kapp.show_logs(key)
+                self.ctx.nav.show_logs(key)
             else:
-                self.kapp.toggle_capture(key)
+                self.ctx.nav.toggle_capture(key)
             return
         self.drill_down(key)
 
@@ -560,8 +591,8 @@ class BrowserScreen(AppAware, Screen[None]):
     def drill_down(self, key: ObjectKey) -> None:
         """Enter: a namespace opens it, a workload shows its pods, a node the pods on it, a CRD
         its resources; anything else is described."""
-        tmap = self.kapp.source.tmap
-        t = self.kapp.playback.t
+        tmap = self.ctx.source.tmap
+        t = self.ctx.playback.t
         if key.type == "namespaces":
             self._remember_namespace(key.name)
             previous = next(
@@ -591,4 +622,4 @@ class BrowserScreen(AppAware, Screen[None]):
             flt = Filter().with_column(node_column, key.name, f"node={key.name}")
             self.open_view("pods", None, flt)
             return
-        self.kapp.show_detail(key, "describe")
+        self.ctx.nav.show_detail(key, "describe")

@@ -21,9 +21,9 @@ from khronoscope.core.safetext import safe_line
 from khronoscope.core.timefmt import format_clock, format_offset
 from khronoscope.core.types import ObjectKey
 from khronoscope.printers.objdiff import meaningful_paths
-from khronoscope.tui.appaware import AppAware
+from khronoscope.tui.context import ScreenContext
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
-from khronoscope.tui.screens.diff import FIXED, DiffScreen
+from khronoscope.tui.screens.diff import FIXED
 from khronoscope.tui.whatchanged import ADDED, DELETED, MODIFIED, Moved, WhatChanged, what_changed
 from khronoscope.tui.widgets.vlist import VirtualList
 
@@ -35,19 +35,20 @@ NOISE_ONLY = "(only resourceVersion, managedFields)"
 NOISE_SCAN_LIMIT = 3000  # ~0.2 ms each: the view opens in well under a second
 
 
-class ChangesScreen(AppAware, Screen[None]):
+class ChangesScreen(Screen[None]):
     """Objects that differ between t1 and t2, grouped by type (a line per type, then its
     objects)."""
 
-    KEYMAP_CONTEXT = "changes"
+    KEYMAP_CONTEXT: ClassVar[str] = "changes"
     BINDINGS: ClassVar[list[BindingType]] = DEFAULT_KEYMAP.bindings("changes")  # type: ignore[assignment]
 
     DEFAULT_CSS = """
     ChangesScreen #changes-title { height: 2; background: $panel; padding: 0 1; }
     """
 
-    def __init__(self, t1: int, t2: int, origin: str = "") -> None:
+    def __init__(self, ctx: ScreenContext, t1: int, t2: int, origin: str = "") -> None:
         super().__init__()
+        self.ctx = ctx
         self.t1, self.t2 = min(t1, t2), max(t1, t2)
         self.origin = origin
         self.result: WhatChanged | None = None
@@ -69,7 +70,7 @@ class ChangesScreen(AppAware, Screen[None]):
 
     def on_mount(self) -> None:
         """Compare the two moments."""
-        self.result = what_changed(self.kapp.source.tmap, self.t1, self.t2)
+        self.result = what_changed(self.ctx.source.tmap, self.t1, self.t2)
         self._scan = sum(m.how == MODIFIED for ms in self.result.by_type.values() for m in ms) <= (
             NOISE_SCAN_LIMIT
         )
@@ -99,7 +100,7 @@ class ChangesScreen(AppAware, Screen[None]):
 
     def _title(self) -> None:
         assert self.result is not None
-        tz = self.kapp.settings.tz
+        tz = self.ctx.settings.tz
         line1 = Text.assemble(
             ("What changed", "bold"),
             "  ",
@@ -146,7 +147,7 @@ class ChangesScreen(AppAware, Screen[None]):
     def _changed(self, key: ObjectKey) -> str:
         found = self._paths.get(key)
         if found is None:
-            tmap = self.kapp.source.tmap
+            tmap = self.ctx.source.tmap
             a, b = tmap.get(key, self.t1), tmap.get(key, self.t2)
             paths = meaningful_paths(key, a, b) if a is not None and b is not None else []
             found = ", ".join(paths) if paths else NOISE_ONLY
@@ -170,4 +171,4 @@ class ChangesScreen(AppAware, Screen[None]):
             return
         item = self.lines[self.list.index]
         if isinstance(item, Moved):
-            self.app.push_screen(DiffScreen(item.key, FIXED, self.t1, self.t2))
+            self.ctx.nav.show_diff(item.key, FIXED, self.t1, self.t2)

@@ -15,15 +15,14 @@ from textual.widgets import Footer, Static
 
 from khronoscope.core.safetext import safe_line
 from khronoscope.core.source import ContextInfo
-from khronoscope.tui.appaware import AppAware
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
 from khronoscope.tui.widgets.vlist import VirtualList
 
 
-class ContextsScreen(AppAware, Screen[None]):
+class ContextsScreen(Screen[None]):
     """NAME, CLUSTER, USER, NAMESPACE; `*` marks the context in use."""
 
-    KEYMAP_CONTEXT = "contexts"
+    KEYMAP_CONTEXT: ClassVar[str] = "contexts"
     BINDINGS: ClassVar[list[BindingType]] = DEFAULT_KEYMAP.bindings("contexts")  # type: ignore[assignment]
 
     DEFAULT_CSS = """

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from rich.syntax import Syntax
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import BindingType
@@ -16,20 +15,23 @@ from khronoscope.core.provenance import is_unknown, reconstructed_note, unknown_
 from khronoscope.core.safetext import safe_block, safe_line
 from khronoscope.core.timefmt import format_clock
 from khronoscope.core.types import ObjectKey
-from khronoscope.tui.appaware import AppAware
+from khronoscope.tui.context import ScreenContext
 from khronoscope.tui.detailtext import describe_text, version_at, yaml_text
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
+from khronoscope.tui.timecontrol import InView
 from khronoscope.tui.widgets.header import time_label
 from khronoscope.tui.widgets.timeline import Timeline
 from khronoscope.tui.widgets.usage import UsagePanel
+from khronoscope.tui.yamlstyle import highlighted_yaml
 
 if TYPE_CHECKING:
     pass
 
 
-class DetailScreen(AppAware, Screen[None]):
+class DetailScreen(Screen[None]):
     """The selected object as of t; follows t (live or paused) and redraws when it changes."""
 
+    KEYMAP_CONTEXT: ClassVar[str] = "detail"
     BINDINGS: ClassVar[list[BindingType]] = DEFAULT_KEYMAP.bindings("detail")  # type: ignore[assignment]
 
     DEFAULT_CSS = """
@@ -38,34 +40,39 @@ class DetailScreen(AppAware, Screen[None]):
     DetailScreen #detail-body { width: auto; padding: 0 1; }
     """
 
-    def __init__(self, key: ObjectKey, mode: str) -> None:
+    def __init__(self, ctx: ScreenContext, key: ObjectKey, mode: str) -> None:
         super().__init__()
+        self.ctx = ctx
         self.key = key
         self.mode = mode
         self.managed_fields = False
         self.text: str | None = None
         self._shown: tuple[object, ...] | None = None
 
+    def in_view(self) -> InView:
+        """What the time keys act on: the object shown."""
+        return InView.of_object(self.key)
+
     def compose(self) -> ComposeResult:
         """Title, scrollable body, timeline, footer."""
         yield Static(id="detail-title")
-        yield UsagePanel(self.kapp.source, self.key, self.kapp.settings.tz, id="detail-usage")
+        yield UsagePanel(self.ctx.source, self.key, self.ctx.settings.tz, id="detail-usage")
         with VerticalScroll(id="detail-scroll"):
             yield Static(id="detail-body")
-        yield Timeline()
+        yield Timeline(self.ctx.time)
         yield Footer()
 
     def on_mount(self) -> None:
         """Draw, then follow the playback cursor."""
         self.redraw()
-        self.set_interval(1 / max(self.kapp.settings.refresh_hz, 0.5), self.redraw)
+        self.set_interval(1 / max(self.ctx.settings.refresh_hz, 0.5), self.redraw)
         self.query_one("#detail-scroll").focus()
 
     def redraw(self) -> None:
         """Redraw when the object's version at t (or the mode) changed; describe ages also
         change with t, so a live describe redraws once a second."""
-        playback = self.kapp.playback
-        tmap = self.kapp.source.tmap
+        playback = self.ctx.playback
+        tmap = self.ctx.source.tmap
         t = playback.t
         version = version_at(tmap, self.key, t)
         tick = t // 1_000_000_000 if self.mode == "describe" else None
@@ -78,12 +85,12 @@ class DetailScreen(AppAware, Screen[None]):
         if self.mode == "yaml":
             text = yaml_text(tmap, self.key, t, self.managed_fields)
         else:
-            text = describe_text(tmap, self.key, t, self.kapp.settings.tz)
+            text = describe_text(tmap, self.key, t, self.ctx.settings.tz)
         self.text = text
         body = self.query_one("#detail-body", Static)
         if text is None:
             first = tmap.version_times(self.key)
-            when = format_clock(t, self.kapp.settings.tz)
+            when = format_clock(t, self.ctx.settings.tz)
             if first and first[0] > t:
                 msg = f"{self.key} did not exist yet at {when}"
             else:
@@ -95,7 +102,7 @@ class DetailScreen(AppAware, Screen[None]):
         elif self.mode == "yaml":
             # YAML escapes most controls itself, but passes bidi controls and U+0085 on
             text = safe_block(text)
-            body.update(Syntax(text, "yaml", theme="ansi_dark", background_color="default"))
+            body.update(highlighted_yaml(text))  # lexed once, not on every render
         else:
             # annotations, messages and condition texts are free text from the cluster
             body.update(Text(safe_block(text)))
@@ -109,7 +116,7 @@ class DetailScreen(AppAware, Screen[None]):
         if self.mode == "yaml" and not self.managed_fields:
             title.append("  (managedFields hidden)", style="dim")
         line2 = Text("as of ")
-        line2.append_text(time_label(self.kapp.playback, self.kapp.settings.tz))
+        line2.append_text(time_label(self.ctx.playback, self.ctx.settings.tz))
         self.query_one("#detail-title", Static).update(Text("\n").join([title, line2]))
 
     # --- actions (scope `detail`) ------------------------------------------------------------

@@ -27,8 +27,9 @@ from khronoscope.core.types import ObjectKey
 from khronoscope.core.writers import who_wrote
 from khronoscope.printers.objdiff import NOISE_LABEL, ObjectDiff, object_diff
 from khronoscope.temporal.reader import TemporalReader
-from khronoscope.tui.appaware import AppAware
+from khronoscope.tui.context import ScreenContext
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
+from khronoscope.tui.timecontrol import InView
 from khronoscope.tui.travel import previous_bookmark
 from khronoscope.tui.widgets.timeline import Timeline
 
@@ -56,11 +57,10 @@ def diff_text(lines: list[str]) -> Text:
     return text
 
 
-class DiffScreen(AppAware, Screen[None]):
+class DiffScreen(Screen[None]):
     """One object's diff between two moments chosen by `against` (see the module doc)."""
 
-    TIME_CONTROLS = True
-    KEYMAP_CONTEXT = "diff"
+    KEYMAP_CONTEXT: ClassVar[str] = "diff"
     BINDINGS: ClassVar[list[BindingType]] = DEFAULT_KEYMAP.bindings("diff")  # type: ignore[assignment]
 
     DEFAULT_CSS = """
@@ -71,6 +71,7 @@ class DiffScreen(AppAware, Screen[None]):
 
     def __init__(
         self,
+        ctx: ScreenContext,
         key: ObjectKey,
         against: str = PREVIOUS,
         t1: int | None = None,
@@ -78,6 +79,7 @@ class DiffScreen(AppAware, Screen[None]):
         bookmark: Bookmark | None = None,
     ) -> None:
         super().__init__()
+        self.ctx = ctx
         self.key = key
         self.against = against
         self.fixed = (t1, t2)
@@ -88,25 +90,29 @@ class DiffScreen(AppAware, Screen[None]):
         self._shown: tuple[object, ...] | None = None
         self._who = ""
 
+    def in_view(self) -> InView:
+        """What the time keys act on: the object shown."""
+        return InView.of_object(self.key)
+
     def compose(self) -> ComposeResult:
         """Title, scrollable diff, timeline, footer."""
         yield Static(id="diff-title")
         with VerticalScroll(id="diff-scroll"):
             yield Static(id="diff-body")
-        yield Timeline()
+        yield Timeline(self.ctx.time)
         yield Footer()
 
     def on_mount(self) -> None:
         """Draw, then follow the cursor."""
         self.redraw()
-        self.kapp.playback.listeners.append(self._moved)
-        self.set_interval(1 / max(self.kapp.settings.refresh_hz, 0.5), self.redraw)
+        self.ctx.playback.listeners.append(self._moved)
+        self.set_interval(1 / max(self.ctx.settings.refresh_hz, 0.5), self.redraw)
         self.query_one("#diff-scroll").focus()
 
     def on_unmount(self) -> None:
         """Stop following the cursor."""
-        if self._moved in self.kapp.playback.listeners:
-            self.kapp.playback.listeners.remove(self._moved)
+        if self._moved in self.ctx.playback.listeners:
+            self.ctx.playback.listeners.remove(self._moved)
 
     def _moved(self) -> None:
         self.call_after_refresh(self.redraw)
@@ -115,16 +121,16 @@ class DiffScreen(AppAware, Screen[None]):
 
     def _pair(self) -> tuple[int | None, int | None, str, str]:
         """(old moment, new moment, old label, new label); a None moment: not there."""
-        app = self.kapp
-        tz = app.settings.tz
-        t = app.playback.t
-        times = app.source.tmap.version_times(self.key)
+        ctx = self.ctx
+        tz = ctx.settings.tz
+        t = ctx.playback.t
+        times = ctx.source.tmap.version_times(self.key)
         if self.against == FIXED:
             t1, t2 = self.fixed
             return t1, t2, _at(t1, tz), _at(t2, tz)
         if self.against == LIVE:
-            end = app.playback.end() or t
-            where = "live" if app.playback.live_available else "end of the record"
+            end = ctx.playback.end() or t
+            where = "live" if ctx.playback.live_available else "end of the record"
             return t, end, _at(t, tz) + " (cursor)", _at(end, tz) + f" ({where})"
         if self.against == BOOKMARK and self.bookmark is not None:
             b = self.bookmark
@@ -138,7 +144,7 @@ class DiffScreen(AppAware, Screen[None]):
 
     def redraw(self) -> None:
         """Recompute the diff when the compared versions (or the noise setting) changed."""
-        tmap = self.kapp.source.tmap
+        tmap = self.ctx.source.tmap
         old_t, new_t, old_label, new_label = self._pair()
         # versions, not moments, decide whether the diff changed (cheap while playing)
         stamp = (
@@ -178,7 +184,7 @@ class DiffScreen(AppAware, Screen[None]):
     def _title(self, old_label: str, new_label: str) -> None:
         modes = {
             PREVIOUS: "vs its previous version",
-            LIVE: "vs live" if self.kapp.playback.live_available else "vs the end of the record",
+            LIVE: "vs live" if self.ctx.playback.live_available else "vs the end of the record",
             BOOKMARK: "vs a bookmark",
             FIXED: "between two moments",
         }
@@ -217,7 +223,7 @@ class DiffScreen(AppAware, Screen[None]):
             return ""
         cur = tmap.get(self.key, vt)
         prev = tmap.get(self.key, vt - 1)
-        who = who_wrote(provenance_of(self.kapp.source), self.key, vt, prev, cur)
+        who = who_wrote(provenance_of(self.ctx.source), self.key, vt, prev, cur)
         text = f"by {who.label()}"
         if who.origin == RECONSTRUCTED:
             text += " · reconstructed"
@@ -234,12 +240,12 @@ class DiffScreen(AppAware, Screen[None]):
     def action_against(self, what: str) -> None:
         """Compare with the previous version, live, or a bookmark (again: the one before)."""
         if what == BOOKMARK:
-            marks = self.kapp.source.bookmarks()
+            marks = self.ctx.source.bookmarks()
             if not marks:
                 self.notify("no bookmarks yet: m bookmarks a moment", severity="warning")
                 return
             before = self.bookmark.t if (self.against == BOOKMARK and self.bookmark) else None
-            start = before if before is not None else self.kapp.playback.t + 1
+            start = before if before is not None else self.ctx.playback.t + 1
             self.bookmark = previous_bookmark(marks, start) or marks[-1]
         self.against = what
         self.redraw()

@@ -8,10 +8,8 @@ from `export.compute_drift_async`: the cluster side is read on the app's event l
 
 from __future__ import annotations
 
-import shlex
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -23,53 +21,10 @@ from textual.widgets import Footer, Static
 from khronoscope.core.safetext import safe_block, safe_line
 from khronoscope.core.timefmt import format_clock
 from khronoscope.errors import KhronoscopeError
-from khronoscope.tui.appaware import AppAware
+from khronoscope.tui.commands import DriftTarget
+from khronoscope.tui.context import ScreenContext
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
 from khronoscope.tui.offloop import offloader
-
-if TYPE_CHECKING:
-    pass
-
-
-class DriftArgsError(ValueError):
-    """`:drift` arguments that cannot be used (one line)."""
-
-
-@dataclass(frozen=True)
-class DriftTarget:
-    """Where the manifests are: repository, directory inside it, revision."""
-
-    repo: str
-    path: str = ""
-    rev: str = "HEAD"
-
-
-def parse_drift_args(text: str) -> DriftTarget:
-    """`DIR [--path SUBDIR] [--rev REV]` (the words after `:drift`)."""
-    try:
-        words = shlex.split(text)
-    except ValueError as err:
-        raise DriftArgsError(f":drift: {err}") from None
-    repo, path, rev = "", "", "HEAD"
-    while words:
-        word = words.pop(0)
-        if word in ("--path", "--rev"):
-            if not words:
-                raise DriftArgsError(f":drift: {word} needs a value")
-            value = words.pop(0)
-            if word == "--path":
-                path = value
-            else:
-                rev = value
-        elif word.startswith("-"):
-            raise DriftArgsError(f":drift: unknown option {word!r} (accepted: --path, --rev)")
-        elif not repo:
-            repo = word
-        else:
-            raise DriftArgsError(":drift takes one repository: :drift DIR [--path P] [--rev R]")
-    if not repo:
-        raise DriftArgsError("usage: :drift DIR [--path SUBDIR] [--rev REV]")
-    return DriftTarget(repo, path, rev)
 
 
 def report_text(report: Any, tz: Any) -> Text:
@@ -113,9 +68,10 @@ def report_text(report: Any, tz: Any) -> Text:
     return out
 
 
-class DriftScreen(AppAware, Screen[None]):
+class DriftScreen(Screen[None]):
     """The drift report of the moment shown against `target`."""
 
+    KEYMAP_CONTEXT: ClassVar[str] = "drift"
     BINDINGS: ClassVar[list[BindingType]] = DEFAULT_KEYMAP.bindings("drift")  # type: ignore[assignment]
 
     DEFAULT_CSS = """
@@ -124,8 +80,9 @@ class DriftScreen(AppAware, Screen[None]):
     DriftScreen #drift-body { width: auto; padding: 0 1; }
     """
 
-    def __init__(self, target: DriftTarget) -> None:
+    def __init__(self, ctx: ScreenContext, target: DriftTarget) -> None:
         super().__init__()
+        self.ctx = ctx
         self.target = target
         self.report: Any = None
         self.error = ""
@@ -149,8 +106,8 @@ class DriftScreen(AppAware, Screen[None]):
         if self.computing:
             return
         self.computing = True
-        t = self.kapp.playback.t
-        self._body(Text(f"comparing the moment {format_clock(t, self.kapp.settings.tz)}…"))
+        t = self.ctx.playback.t
+        self._body(Text(f"comparing the moment {format_clock(t, self.ctx.settings.tz)}…"))
         self.run_worker(self._compute(t), name="drift", group="drift", exclusive=True)
 
     async def _compute(self, t: int) -> None:
@@ -159,7 +116,7 @@ class DriftScreen(AppAware, Screen[None]):
         target = self.target
         try:
             self.report = await compute_drift_async(
-                self.kapp.source,
+                self.ctx.source,
                 t,
                 Path(target.repo).expanduser(),
                 rev=target.rev,
@@ -174,7 +131,7 @@ class DriftScreen(AppAware, Screen[None]):
         finally:
             self.computing = False
         if self.report is not None:
-            self._body(report_text(self.report, self.kapp.settings.tz))
+            self._body(report_text(self.report, self.ctx.settings.tz))
         else:
             self._body(Text(safe_block(self.error), style="bold red"))
 

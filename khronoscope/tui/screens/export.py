@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
@@ -30,9 +30,11 @@ from khronoscope.core.safetext import safe_block, safe_line
 from khronoscope.core.timefmt import format_clock
 from khronoscope.core.types import ObjectKey
 from khronoscope.errors import KhronoscopeError
-from khronoscope.tui.appaware import AppAware
+from khronoscope.tui.context import ScreenContext
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
+from khronoscope.tui.navigator import Navigator
 from khronoscope.tui.offloop import Throttled, offloader
+from khronoscope.tui.typeahead import PromptStaysOpen
 
 if TYPE_CHECKING:
     from khronoscope.export import ExportResult
@@ -84,9 +86,10 @@ class ViewScope:
         return f"{len(self.keys)} {self.type_name}{where}{flt}"
 
 
-class ExportScreen(AppAware, ModalScreen[None]):
+class ExportScreen(ModalScreen[None]):
     """Repository path, branch and scope; Export runs `export_moment_async` at the moment shown."""
 
+    KEYMAP_CONTEXT: ClassVar[str] = "export"
     BINDINGS: ClassVar[list[BindingType]] = DEFAULT_KEYMAP.bindings("export")  # type: ignore[assignment]
 
     class Progress(Message):
@@ -107,8 +110,9 @@ class ExportScreen(AppAware, ModalScreen[None]):
     ExportScreen #export-result { margin-top: 1; height: auto; }
     """
 
-    def __init__(self, t: int, view: ViewScope) -> None:
+    def __init__(self, ctx: ScreenContext, t: int, view: ViewScope) -> None:
         super().__init__()
+        self.ctx = ctx
         self.t = t
         self.view = view
         self.result: Any = None
@@ -120,7 +124,7 @@ class ExportScreen(AppAware, ModalScreen[None]):
     def compose(self) -> ComposeResult:
         """The form."""
         last = remembered()
-        moment = format_clock(self.t, self.kapp.settings.tz)
+        moment = format_clock(self.t, self.ctx.settings.tz)
         with Vertical():
             yield Static(Text.assemble(("Export to Git", "bold"), f"  the moment {moment}"))
             yield Label("Repository (created when missing)")
@@ -170,6 +174,7 @@ class ExportScreen(AppAware, ModalScreen[None]):
     @on(Input.Submitted)
     def start(self) -> None:
         """Run the export (once at a time)."""
+        self.post_message(PromptStaysOpen())  # the keys typed after Enter are the dialog's
         if self.running:
             return
         repo = self.query_one("#export-repo", Input).value.strip()
@@ -186,7 +191,7 @@ class ExportScreen(AppAware, ModalScreen[None]):
     async def _export(self, repo: str, branch: str | None, scope: Any) -> None:
         from khronoscope.export import export_moment_async
 
-        app = self.app
+        nav = self.ctx.nav
         self.result, self.error = None, ""
         result: ExportResult | None = None
         if await self._warn_back_in_time(repo, branch):
@@ -194,7 +199,7 @@ class ExportScreen(AppAware, ModalScreen[None]):
             return
         try:
             result = await export_moment_async(
-                self.kapp.source,
+                self.ctx.source,
                 self.t,
                 Path(repo).expanduser(),
                 branch=branch,
@@ -202,7 +207,7 @@ class ExportScreen(AppAware, ModalScreen[None]):
                 progress=Throttled(
                     lambda done, total: self.post_message(self.Progress(done, total))
                 ),
-                offload=offloader(lambda future: _report_late(app, repo, future)),
+                offload=offloader(lambda future: _report_late(nav, repo, future)),
             )
         except KhronoscopeError as err:
             self.error = str(err)
@@ -230,7 +235,7 @@ class ExportScreen(AppAware, ModalScreen[None]):
         self._warned.add((repo, branch or ""))
         offered = await asyncio.to_thread(new_branch_name, repo, self.t)
         self.query_one("#export-branch", Input).value = offered
-        tz = self.kapp.settings.tz
+        tz = self.ctx.settings.tz
         where = f"branch {safe_line(branch)}" if branch else "the current branch"
         self._show(
             Text.assemble(
@@ -284,15 +289,15 @@ def internal_error(err: BaseException) -> str:
     return f"internal error: {type(err).__name__}: {first}"
 
 
-def _report_late(app: App[Any], repo: str, future: asyncio.Future[Any]) -> None:
+def _report_late(nav: Navigator, repo: str, future: asyncio.Future[Any]) -> None:
     # the dialog was closed while the thread still wrote: its outcome becomes a notification
     if future.cancelled():
         return
     err = future.exception()
     if err is None:
         remember(repo)
-        app.notify(result_text(future.result()).plain.replace("\n", " "), title="export")
+        nav.notify(result_text(future.result()).plain.replace("\n", " "), title="export")
     elif isinstance(err, KhronoscopeError):
-        app.notify(str(err), title="export", severity="error")
+        nav.notify(str(err), title="export", severity="error")
     else:
-        app.notify(internal_error(err), title="export", severity="error")
+        nav.notify(internal_error(err), title="export", severity="error")

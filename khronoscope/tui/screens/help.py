@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.table import Table
 from rich.text import Text
@@ -14,9 +14,6 @@ from textual.widgets import Footer, Static
 
 from khronoscope.tui.commands import help_lines
 from khronoscope.tui.keymap import ACTIONS, DEFAULT_KEYMAP, Keymap
-
-if TYPE_CHECKING:
-    from khronoscope.tui.app import KhronoscopeApp
 
 SCOPE_TITLES = {
     "app": "Everywhere",
@@ -71,6 +68,7 @@ class HelpScreen(Screen[None]):
     """The keymap as a scrollable table (a full screen, like k9s' help: the app's keys, such
     as `?` to close it again, stay active)."""
 
+    KEYMAP_CONTEXT: ClassVar[str] = "help"
     BINDINGS: ClassVar[list[BindingType]] = DEFAULT_KEYMAP.bindings("help")  # type: ignore[assignment]
 
     DEFAULT_CSS = """
@@ -81,12 +79,15 @@ class HelpScreen(Screen[None]):
     HelpScreen Static { width: auto; }
     """
 
+    def __init__(self, keymap: Keymap) -> None:
+        super().__init__()
+        self.keymap = keymap
+
     def compose(self) -> ComposeResult:
         """The table of bindings and the command-line summary."""
-        app: KhronoscopeApp = self.app  # type: ignore[assignment]
         with VerticalScroll():
             yield Static(Text("khronoscope keys", style="bold"))
-            yield Static(help_table(app.settings.keymap))
+            yield Static(help_table(self.keymap))
             yield Static(Text("\n: commands", style="bold"))
             yield Static(command_table())
             yield Static(

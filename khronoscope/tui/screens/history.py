@@ -18,9 +18,9 @@ from khronoscope.core.provenance import RECONSTRUCTED, provenance_of
 from khronoscope.core.safetext import safe_line
 from khronoscope.core.timefmt import format_clock
 from khronoscope.core.types import ChangeKind, ObjectKey
-from khronoscope.tui.appaware import AppAware
+from khronoscope.tui.context import ScreenContext
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
-from khronoscope.tui.screens.diff import DiffScreen
+from khronoscope.tui.timecontrol import InView
 from khronoscope.tui.versions import ObjectHistory, VersionEntry
 from khronoscope.tui.widgets.timeline import Timeline
 from khronoscope.tui.widgets.vlist import VirtualList
@@ -84,19 +84,19 @@ def entry_text(entry: VersionEntry, when: str, current: bool) -> Text:
     return text
 
 
-class HistoryScreen(AppAware, Screen[None]):
+class HistoryScreen(Screen[None]):
     """The versions of `key`, oldest first, the one in force at the cursor marked."""
 
-    TIME_CONTROLS = True
-    KEYMAP_CONTEXT = "history"
+    KEYMAP_CONTEXT: ClassVar[str] = "history"
     BINDINGS: ClassVar[list[BindingType]] = DEFAULT_KEYMAP.bindings("history")  # type: ignore[assignment]
 
     DEFAULT_CSS = """
     HistoryScreen #history-title { height: 2; background: $panel; padding: 0 1; }
     """
 
-    def __init__(self, key: ObjectKey) -> None:
+    def __init__(self, ctx: ScreenContext, key: ObjectKey) -> None:
         super().__init__()
+        self.ctx = ctx
         self.key = key
         self.history: ObjectHistory | None = None
         self._following = False
@@ -106,38 +106,42 @@ class HistoryScreen(AppAware, Screen[None]):
         """The list of versions."""
         return self.query_one(VirtualList)
 
+    def in_view(self) -> InView:
+        """What the time keys act on: the object shown."""
+        return InView.of_object(self.key)
+
     def compose(self) -> ComposeResult:
         """Title, versions, timeline, footer."""
         yield Static(id="history-title")
         by = "BY user (field manager)"
         header = Text(f"  {'TIME':<23}  {'CHANGE':<9}{by:<{_BY_WIDTH}}  WHAT")
         yield VirtualList(self._line, header=header, empty="no recorded versions")
-        yield Timeline()
+        yield Timeline(self.ctx.time)
         yield Footer()
 
     def on_mount(self) -> None:
         """Load the versions, select the one in force at the cursor, follow the cursor."""
-        source = self.kapp.source
+        source = self.ctx.source
         self.history = ObjectHistory(source.tmap, self.key, provenance=provenance_of(source))
         self.list.set_count(len(self.history), max(self._current(), 0))
         self._title()
-        self.kapp.playback.listeners.append(self._moved)
+        self.ctx.playback.listeners.append(self._moved)
         self.set_interval(1.0, self._poll)
         self.list.focus()
 
     def on_unmount(self) -> None:
         """Stop following the cursor."""
-        if self._moved in self.kapp.playback.listeners:
-            self.kapp.playback.listeners.remove(self._moved)
+        if self._moved in self.ctx.playback.listeners:
+            self.ctx.playback.listeners.remove(self._moved)
 
     def _current(self) -> int:
         assert self.history is not None
-        return self.history.index_at(self.kapp.playback.t)
+        return self.history.index_at(self.ctx.playback.t)
 
     def _line(self, i: int) -> Text:
         assert self.history is not None
         entry = self.history.entry(i)
-        when = format_clock(entry.t, self.kapp.settings.tz, millis=True)
+        when = format_clock(entry.t, self.ctx.settings.tz, millis=True)
         return entry_text(entry, when, i == self._current())
 
     def _title(self) -> None:
@@ -177,7 +181,7 @@ class HistoryScreen(AppAware, Screen[None]):
         t = self.history.row_t(event.index)
         self._following = True
         try:
-            self.kapp.seek_to(t, why="version")
+            self.ctx.time.seek_to(t, why="version")
         finally:
             self._following = False
         self.list.refresh()
@@ -191,11 +195,11 @@ class HistoryScreen(AppAware, Screen[None]):
     def action_diff(self) -> None:
         """The selected version against the one before it."""
         if self.history is not None and len(self.history):
-            self.kapp.seek_to(self.history.row_t(self.list.index), why="version")
-            self.app.push_screen(DiffScreen(self.key))
+            self.ctx.time.seek_to(self.history.row_t(self.list.index), why="version")
+            self.ctx.nav.show_diff(self.key)
 
     def action_yaml(self) -> None:
         """The selected version's YAML."""
         if self.history is not None and len(self.history):
-            self.kapp.seek_to(self.history.row_t(self.list.index), why="version")
-            self.kapp.show_detail(self.key, "yaml")
+            self.ctx.time.seek_to(self.history.row_t(self.list.index), why="version")
+            self.ctx.nav.show_detail(self.key, "yaml")

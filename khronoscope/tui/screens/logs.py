@@ -23,8 +23,9 @@ from khronoscope.core.source import FetchedLog, LogFetchSource, log_capture, log
 from khronoscope.core.timefmt import format_clock
 from khronoscope.core.types import ChangeKind, ObjectKey
 from khronoscope.telemetry.logstore import LogLine, LogNote
-from khronoscope.tui.appaware import AppAware
+from khronoscope.tui.context import ScreenContext
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
+from khronoscope.tui.timecontrol import InView
 from khronoscope.tui.widgets.commandline import CommandLine
 from khronoscope.tui.widgets.header import time_label
 from khronoscope.tui.widgets.logview import Entry, LogView
@@ -37,19 +38,19 @@ MAX_LINES = 50_000
 FETCH_TAIL = 1000  # lines of each container instance `p` fetches
 
 
-class LogsScreen(AppAware, Screen[None]):
+class LogsScreen(Screen[None]):
     """The log pane of one pod: lines up to t, container filter, search, wrap, follow."""
 
-    KEYMAP_CONTEXT = "logs"
-    TIME_CONTROLS = True  # the time keys move the moment the lines run up to
+    KEYMAP_CONTEXT: ClassVar[str] = "logs"
     BINDINGS: ClassVar[list[BindingType]] = DEFAULT_KEYMAP.bindings("logs")  # type: ignore[assignment]
 
     DEFAULT_CSS = """
     LogsScreen #logs-title { height: 2; background: $panel; padding: 0 1; }
     """
 
-    def __init__(self, key: ObjectKey, container: str | None = None) -> None:
+    def __init__(self, ctx: ScreenContext, key: ObjectKey, container: str | None = None) -> None:
         super().__init__()
+        self.ctx = ctx
         self.key = key
         self.container = container
         self._loaded_t: int | None = None
@@ -61,22 +62,26 @@ class LogsScreen(AppAware, Screen[None]):
     @property
     def store(self) -> LogStore | None:
         """The source's log store (None: the source keeps no logs)."""
-        return logs_of(self.kapp.source)
+        return logs_of(self.ctx.source)
+
+    def in_view(self) -> InView:
+        """What the time keys act on: the object shown."""
+        return InView.of_object(self.key)
 
     def compose(self) -> ComposeResult:
         """Title, the lines, the search prompt, footer."""
         yield Static(id="logs-title")
-        yield LogView(self.kapp.settings.tz, id="logs-view")
-        yield Timeline()
+        yield LogView(self.ctx.settings.tz, id="logs-view")
+        yield Timeline(self.ctx.time)
         yield CommandLine(lambda _text: None, id="logs-search")
         yield Footer()
 
     def on_mount(self) -> None:
         """Start capturing when live and not yet marked; draw; follow the cursor."""
-        source = log_capture(self.kapp.source)
+        source = log_capture(self.ctx.source)
         marks = source.log_marks if source is not None else None
         if (
-            self.kapp.source.is_live
+            self.ctx.source.is_live
             and source is not None
             and marks is not None
             and not marks.is_marked(self.key)
@@ -88,7 +93,7 @@ class LogsScreen(AppAware, Screen[None]):
             except Exception as err:  # a source that cannot capture says why
                 self.notify(str(err), severity="error")
         self.refresh_view()
-        self.set_interval(1 / max(self.kapp.settings.refresh_hz, 0.5), self.refresh_view)
+        self.set_interval(1 / max(self.ctx.settings.refresh_hz, 0.5), self.refresh_view)
         view = self.query_one(LogView)
         view.focus()
         # the pane opens at the moment on screen (its last line), once it has a size to scroll
@@ -100,7 +105,7 @@ class LogsScreen(AppAware, Screen[None]):
         """Bring the pane to the cursor's t (adding lines, or reloading when needed)."""
         view = self.query_one(LogView)
         store = self.store
-        t = self.kapp.playback.t
+        t = self.ctx.playback.t
         self._title(t)
         if store is None:
             view.set_message("this source keeps no logs")
@@ -128,7 +133,7 @@ class LogsScreen(AppAware, Screen[None]):
         entries = _with_notes(lines, notes)
         head: list[Entry] = []
         for d in dropped:
-            when = format_clock(d.until, self.kapp.settings.tz)
+            when = format_clock(d.until, self.ctx.settings.tz)
             head.append(
                 Entry(0, "", f"… {d.lines:,} older lines dropped ({d.reason}), up to {when}", True)
             )
@@ -147,7 +152,7 @@ class LogsScreen(AppAware, Screen[None]):
         """Lines fetched on demand (`p`), each block under a note saying they were fetched now
         and not recorded at their time."""
         out: list[Entry] = []
-        tz = self.kapp.settings.tz
+        tz = self.ctx.settings.tz
         for f in self.fetched:
             if self.container is not None and f.container != self.container:
                 continue
@@ -170,7 +175,7 @@ class LogsScreen(AppAware, Screen[None]):
 
     def _capture_text(self) -> str:
         """How the capture of this pod stands (live sessions)."""
-        source = log_capture(self.kapp.source)
+        source = log_capture(self.ctx.source)
         if source is None:
             return ""
         marks = source.log_marks
@@ -179,7 +184,7 @@ class LogsScreen(AppAware, Screen[None]):
             deleted = self._deleted_at()
             if deleted is not None:
                 # the API serves no logs of a deleted pod: say so rather than wait forever
-                when = format_clock(deleted, self.kapp.settings.tz)
+                when = format_clock(deleted, self.ctx.settings.tz)
                 store = self.store
                 if store is not None and store.containers(self.key.namespace, self.key.name):
                     return f"capture ended: the pod was deleted at {when}"
@@ -195,14 +200,14 @@ class LogsScreen(AppAware, Screen[None]):
             reason = f" ({st.reason})" if st.reason else ""
             parts.append(f"{name}: {st.state}{reason}")
         text = "; ".join(parts)
-        if not self.kapp.playback.live and text:
+        if not self.ctx.playback.live and text:
             # the capture's state is of now, not of the moment shown
             text = f"capture now: {text}"
         return text
 
     def _deleted_at(self) -> int | None:
         """When the pod was deleted, if its newest recorded change is its deletion."""
-        history = self.kapp.source.tmap.history(self.key)
+        history = self.ctx.source.tmap.history(self.key)
         if history and history[-1][1] is ChangeKind.DELETED:
             return history[-1][0]
         return None
@@ -224,7 +229,7 @@ class LogsScreen(AppAware, Screen[None]):
             search = safe_line(view.search)
             line1.append(f"  /{search}: {len(self._matches)} matches", style="yellow")
         line2 = Text("lines up to ")
-        line2.append_text(time_label(self.kapp.playback, self.kapp.settings.tz))
+        line2.append_text(time_label(self.ctx.playback, self.ctx.settings.tz))
         capture = self._capture_text()
         if capture:
             line2.append(f"  ·  {safe_line(capture)}", style="dim")  # the kubelet's reasons
@@ -240,7 +245,7 @@ class LogsScreen(AppAware, Screen[None]):
         """Cycle the container filter: all, then each container."""
         store = self.store
         names = store.containers(self.key.namespace, self.key.name) if store else []
-        pod = self.kapp.source.tmap.get(self.key, self.kapp.playback.t) or {}
+        pod = self.ctx.source.tmap.get(self.key, self.ctx.playback.t) or {}
         for c in (pod.get("spec") or {}).get("containers") or ():
             if c.get("name") and c["name"] not in names:
                 names.append(c["name"])
@@ -254,7 +259,7 @@ class LogsScreen(AppAware, Screen[None]):
         """Wrap long lines, or scroll them sideways."""
         view = self.query_one(LogView)
         view.set_wrap(not view.wrap)
-        self._title(self.kapp.playback.t)
+        self._title(self.ctx.playback.t)
 
     def action_search(self) -> None:
         """Open the `/` search prompt."""
@@ -269,7 +274,7 @@ class LogsScreen(AppAware, Screen[None]):
             view.goto_entry(self._matches[-1])  # the newest match: nearest to t
         elif event.text:
             self.notify(f"no line matches {event.text!r}", severity="warning", timeout=3)
-        self._title(self.kapp.playback.t)
+        self._title(self.ctx.playback.t)
 
     @on(CommandLine.Closed)
     def _search_closed(self) -> None:
@@ -302,11 +307,11 @@ class LogsScreen(AppAware, Screen[None]):
     def action_fetch(self) -> None:
         """`p`: fetch the current and previous instance's logs of every container now (live
         only), shown below the captured lines and labelled as fetched now."""
-        source = log_fetcher(self.kapp.source)
-        if source is None or not self.kapp.source.is_live:
+        source = log_fetcher(self.ctx.source)
+        if source is None or not self.ctx.source.is_live:
             self.notify("logs can be fetched from a live cluster only", severity="warning")
             return
-        pod = self.kapp.source.tmap.get(self.key, self.kapp.playback.clock()) or {}
+        pod = self.ctx.source.tmap.get(self.key, self.ctx.playback.clock()) or {}
         names = pod_containers(pod)
         if not names:
             self.notify(f"{self.key.name} is not there now: nothing to fetch", severity="warning")

@@ -19,6 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Label, Static
 
 from khronoscope.core.safetext import safe_line
+from khronoscope.tui.typeahead import PromptStaysOpen
 
 DIALOG_CSS = """
 {name} {{ align: center middle; background: $background 40%; }}
@@ -81,6 +82,7 @@ class TextPrompt(ModalScreen[Any]):
         except ValueError as err:
             # a Text: the message quotes what was typed, which a str would parse as markup
             self.query_one("#prompt-error", Static).update(Text(safe_line(str(err))))
+            self.post_message(PromptStaysOpen())
             return
         self.dismiss(value)
 

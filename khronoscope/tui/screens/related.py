@@ -16,7 +16,7 @@ from textual.widgets import Footer, Static
 from khronoscope.core.safetext import safe_line
 from khronoscope.core.timefmt import format_clock
 from khronoscope.core.types import ObjectKey
-from khronoscope.tui.appaware import AppAware
+from khronoscope.tui.context import ScreenContext
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
 from khronoscope.tui.owners import (
     EventVersion,
@@ -29,6 +29,7 @@ from khronoscope.tui.owners import (
     status_text,
 )
 from khronoscope.tui.screens.xray import tree_line_text
+from khronoscope.tui.timecontrol import InView
 from khronoscope.tui.widgets.header import time_label
 from khronoscope.tui.widgets.timeline import Timeline
 from khronoscope.tui.widgets.vlist import VirtualList
@@ -43,19 +44,19 @@ class Line:
     event: EventVersion | None = None
 
 
-class RelatedScreen(AppAware, Screen[None]):
+class RelatedScreen(Screen[None]):
     """Owners, children and Events of one object."""
 
-    KEYMAP_CONTEXT = "related"
-    TIME_CONTROLS = True
+    KEYMAP_CONTEXT: ClassVar[str] = "related"
     BINDINGS: ClassVar[list[BindingType]] = DEFAULT_KEYMAP.bindings("related")  # type: ignore[assignment]
 
     DEFAULT_CSS = """
     RelatedScreen #related-title { height: 2; background: $panel; padding: 0 1; }
     """
 
-    def __init__(self, key: ObjectKey) -> None:
+    def __init__(self, ctx: ScreenContext, key: ObjectKey) -> None:
         super().__init__()
+        self.ctx = ctx
         self.subject = key
         self.lines: list[Line] = []
         self._shown_t: int | None = None
@@ -66,24 +67,28 @@ class RelatedScreen(AppAware, Screen[None]):
         """The object the time keys act on: the one this screen is about."""
         return self.subject
 
+    def in_view(self) -> InView:
+        """What the time keys act on: the object shown."""
+        return InView.of_object(self.key)
+
     def compose(self) -> ComposeResult:
         """Title, lines, timeline, footer."""
         yield Static(id="related-title")
         yield VirtualList(self._line)
-        yield Timeline()
+        yield Timeline(self.ctx.time)
         yield Footer()
 
     def on_mount(self) -> None:
         """Fill, then follow the cursor."""
         self.refill()
-        self.set_interval(1 / max(self.kapp.settings.refresh_hz, 0.5), self.refill)
+        self.set_interval(1 / max(self.ctx.settings.refresh_hz, 0.5), self.refill)
         vlist = self.query_one(VirtualList)
         vlist.focus()
 
     def refill(self) -> None:
         """Rebuild the lines when t or the store moved."""
-        t = self.kapp.playback.t
-        tmap = self.kapp.source.tmap
+        t = self.ctx.playback.t
+        tmap = self.ctx.source.tmap
         self._title(t)
         if t == self._shown_t and tmap.change_count == self._shown_count:
             return
@@ -106,7 +111,7 @@ class RelatedScreen(AppAware, Screen[None]):
         vlist.set_count(len(self.lines), index)
 
     def _build(self, t: int) -> list[Line]:
-        source = self.kapp.source
+        source = self.ctx.source
         tmap = source.tmap
         types = source.resource_types()
         key = self.subject
@@ -140,7 +145,7 @@ class RelatedScreen(AppAware, Screen[None]):
         out.append(Line(title))
         if not events:
             out.append(Line(Text("  none recorded about it", style="dim")))
-        tz = self.kapp.settings.tz
+        tz = self.ctx.settings.tz
         for e in events:
             text = Text("  " + format_clock(e.t, tz)[:19] + "  ", style="dim" if e.t > t else "")
             style = "bold red" if e.type == "Warning" else "green"
@@ -156,7 +161,7 @@ class RelatedScreen(AppAware, Screen[None]):
         key = self.subject
         line1 = Text.assemble(("Related", "bold"), "  ", (safe_line(str(key)), "bold cyan"))
         line2 = Text("owners and children as of ")
-        line2.append_text(time_label(self.kapp.playback, self.kapp.settings.tz))
+        line2.append_text(time_label(self.ctx.playback, self.ctx.settings.tz))
         self.query_one("#related-title", Static).update(Text("\n").join([line1, line2]))
 
     def _line(self, i: int) -> Text:
@@ -177,10 +182,10 @@ class RelatedScreen(AppAware, Screen[None]):
         """Describe the object on the line (an Event: the Event, at its time)."""
         key = self._selected()
         if key is not None:
-            self.kapp.show_detail(key, "describe")
+            self.ctx.nav.show_detail(key, "describe")
 
     def action_yaml(self) -> None:
         """The YAML of the object on the line."""
         key = self._selected()
         if key is not None:
-            self.kapp.show_detail(key, "yaml")
+            self.ctx.nav.show_detail(key, "yaml")

@@ -14,9 +14,10 @@ from textual.widgets import Footer, Static
 
 from khronoscope.core.safetext import safe_line
 from khronoscope.core.types import ObjectKey
-from khronoscope.tui.appaware import AppAware
+from khronoscope.tui.context import ScreenContext
 from khronoscope.tui.keymap import DEFAULT_KEYMAP
 from khronoscope.tui.owners import CHILD_TYPES, TreeLine, flatten, xray
+from khronoscope.tui.timecontrol import InView
 from khronoscope.tui.widgets.header import time_label
 from khronoscope.tui.widgets.timeline import Timeline
 from khronoscope.tui.widgets.vlist import VirtualList
@@ -46,19 +47,19 @@ def _descendant_types(type_name: str) -> set[str]:
     return out
 
 
-class XrayScreen(AppAware, Screen[None]):
+class XrayScreen(Screen[None]):
     """The tree of one type's objects and what they own, at the playback cursor's t."""
 
-    KEYMAP_CONTEXT = "xray"
-    TIME_CONTROLS = True
+    KEYMAP_CONTEXT: ClassVar[str] = "xray"
     BINDINGS: ClassVar[list[BindingType]] = DEFAULT_KEYMAP.bindings("xray")  # type: ignore[assignment]
 
     DEFAULT_CSS = """
     XrayScreen #xray-title { height: 2; background: $panel; padding: 0 1; }
     """
 
-    def __init__(self, type_name: str, namespace: str | None) -> None:
+    def __init__(self, ctx: ScreenContext, type_name: str, namespace: str | None) -> None:
         super().__init__()
+        self.ctx = ctx
         self.type_name = type_name
         self.namespace = namespace
         self.lines: list[TreeLine] = []
@@ -72,24 +73,28 @@ class XrayScreen(AppAware, Screen[None]):
             return None
         return self.lines[min(self.query_one(VirtualList).index, len(self.lines) - 1)].node.key
 
+    def in_view(self) -> InView:
+        """What the time keys act on: the object on the selected line."""
+        return InView.of_object(self.key)
+
     def compose(self) -> ComposeResult:
         """Title, tree, timeline, footer."""
         yield Static(id="xray-title")
         yield VirtualList(self._line, empty=f"no {self.type_name} at this time")
-        yield Timeline()
+        yield Timeline(self.ctx.time)
         yield Footer()
 
     def on_mount(self) -> None:
         """Build the tree, then follow the cursor."""
         self.refresh_tree()
-        self.set_interval(1 / max(self.kapp.settings.refresh_hz, 0.5), self.refresh_tree)
+        self.set_interval(1 / max(self.ctx.settings.refresh_hz, 0.5), self.refresh_tree)
         self.query_one(VirtualList).focus()
 
     def _stale(self, t: int) -> bool:
         if self._computed is None:
             return True
         t0, count = self._computed
-        tmap = self.kapp.source.tmap
+        tmap = self.ctx.source.tmap
         if t == t0 and tmap.change_count == count:
             return False
         lo, hi = min(t0, t), max(t0, t)
@@ -100,12 +105,12 @@ class XrayScreen(AppAware, Screen[None]):
 
     def refresh_tree(self) -> None:
         """Rebuild the tree when something in it may have changed between t and the last t."""
-        t = self.kapp.playback.t
+        t = self.ctx.playback.t
         self._title(t)
         if not self._stale(t):
-            self._computed = (t, self.kapp.source.tmap.change_count)
+            self._computed = (t, self.ctx.source.tmap.change_count)
             return
-        tmap = self.kapp.source.tmap
+        tmap = self.ctx.source.tmap
         selected = self.key
         self.lines = flatten(xray(tmap, t, self.type_name, self.namespace))
         self._computed = (t, tmap.change_count)
@@ -121,7 +126,7 @@ class XrayScreen(AppAware, Screen[None]):
         if troubled:
             line1.append(f"  {troubled} in trouble", style="bold red")
         line2 = Text("as of ")
-        line2.append_text(time_label(self.kapp.playback, self.kapp.settings.tz))
+        line2.append_text(time_label(self.ctx.playback, self.ctx.settings.tz))
         self.query_one("#xray-title", Static).update(Text("\n").join([line1, line2]))
 
     def _line(self, i: int) -> Text:
@@ -136,9 +141,9 @@ class XrayScreen(AppAware, Screen[None]):
     def action_open(self) -> None:
         """Describe the selected object at t."""
         if self.key is not None:
-            self.kapp.show_detail(self.key, "describe")
+            self.ctx.nav.show_detail(self.key, "describe")
 
     def action_yaml(self) -> None:
         """The selected object's YAML at t."""
         if self.key is not None:
-            self.kapp.show_detail(self.key, "yaml")
+            self.ctx.nav.show_detail(self.key, "yaml")

@@ -31,12 +31,11 @@ from khronoscope.core.safetext import safe_line
 from khronoscope.core.source import Bookmark, Gap
 from khronoscope.core.timefmt import format_clock
 from khronoscope.temporal.reader import TemporalReader
-from khronoscope.tui.appaware import AppAware
 from khronoscope.tui.travel import StepScope, format_interval, zoom_window
-from khronoscope.tui.trouble import TroubleIndex
+from khronoscope.tui.trouble import TroubleIndex, TroubleScope
 
 if TYPE_CHECKING:
-    pass
+    from khronoscope.tui.timecontrol import TimeControl
 
 BARS = " ▁▂▃▄▅▆▇█"
 TROUBLE_BUDGET_S = 0.008
@@ -131,16 +130,17 @@ def time_label(t: int, tz: tzinfo | None, same_day: bool) -> str:
     return text[11:] if same_day else text[5:16]
 
 
-class Timeline(AppAware, Widget):
-    """Two lines across the screen; reads the app's playback cursor, source and the screen's
-    scope (what is in view)."""
+class Timeline(Widget):
+    """Two lines across the screen; reads the time control (its cursor, source, message and
+    zoom) and what its screen has in view."""
 
     DEFAULT_CSS = """
     Timeline { height: 2; background: $panel; }
     """
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, time: TimeControl, *, id: str | None = None) -> None:
         super().__init__(id=id)
+        self.time = time
         self._cache_key: tuple[object, ...] | None = None
         self._cache_at = 0.0
         self._layout = Layout(0, 0, 0, 0)
@@ -149,6 +149,7 @@ class Timeline(AppAware, Widget):
         self._before: list[Style | None] = []
         self._marks: dict[int, Bookmark] = {}
         self._trouble: TroubleIndex | None = None
+        self._troubles: dict[TroubleScope, TroubleIndex] = {}  # the last views', oldest first
         self._trouble_cells: list[bool] = []
         self._trouble_version = 0
         self._trouble_pending = False
@@ -157,54 +158,65 @@ class Timeline(AppAware, Widget):
         self.renders = 0
 
     def on_mount(self) -> None:
-        """Repaint when the cursor moves, and now and then for a live range."""
-        self.kapp.playback.listeners.append(self.refresh)
-        if self.kapp.playback.live_available:
+        """Repaint when the cursor moves or the message or zoom changes, and now and then for
+        a live range."""
+        self.time.playback.listeners.append(self.refresh)
+        self.time.listeners.append(self.refresh)
+        if self.time.playback.live_available:
             self.set_interval(1.0, self.refresh)  # the range's end is now
 
     def on_unmount(self) -> None:
-        """Stop listening to the cursor."""
-        listeners = self.kapp.playback.listeners
-        if self.refresh in listeners:
-            listeners.remove(self.refresh)
+        """Stop listening to the cursor and the time control."""
+        for listeners in (self.time.playback.listeners, self.time.listeners):
+            if self.refresh in listeners:
+                listeners.remove(self.refresh)
 
     # --- the model ---------------------------------------------------------------------------
 
     def range(self) -> tuple[int, int]:
         """The recorded range shown: first change to now (live) or to the last change."""
-        playback = self.kapp.playback
+        playback = self.time.playback
         t = playback.t
         first, last = playback.bounds()
         if playback.live_available:
             last = playback.clock()
         first = t if first is None else min(first, t)
         last = t if last is None else max(last, t)
-        zoom = self.kapp.timeline_zoom
+        zoom = self.time.timeline_zoom
         if zoom is not None and last - first > zoom:
             return zoom_window(t, zoom, first, last)
         return first, max(last, first + 1)
 
     def _update(self, width: int) -> None:
-        app = self.kapp
-        tmap = app.source.tmap
-        scope = app.view_scope(self.screen)[0]
+        control = self.time
+        tmap = control.source.tmap
+        scope = control.in_view(self.screen).step
         start, end = self.range()
-        left = len(time_label(start, app.settings.tz, True))
+        left = len(time_label(start, control.settings.tz, True))
         right = len(self._end_label(start, end))
         n = max(width - left - right - 2, 1)
         # a `*` gap (the recorder did not run, a damaged stretch) concerns every type
         gaps = tuple(
-            g for g in app.source.gaps() if scope.type is None or g.type in (scope.type, "*")
+            g for g in control.source.gaps() if scope.type is None or g.type in (scope.type, "*")
         )
-        store = provenance_of(app.source)
+        store = provenance_of(control.source)
         spans = (store.observed_from, store.imported) if store is not None else (None, None)
-        view = (width, n, scope.type, scope.namespace, scope.key, gaps, app.timeline_zoom, spans)
+        view = (
+            width,
+            n,
+            scope.type,
+            scope.namespace,
+            scope.key,
+            gaps,
+            control.timeline_zoom,
+            spans,
+        )
         now = time.monotonic()
-        if app.playback.live_available:
+        if control.playback.live_available:
             # the range's end is now and changes keep coming: keep the layout up to a second,
             # so a busy live strip is recomputed once a second, not every frame
             key: tuple[object, ...] = view
-            if app.timeline_zoom is not None:
+            if control.timeline_zoom is not None:
                 key = (*view, start)  # a zoomed window moves in quarter steps: follow it
             fresh = key == self._cache_key and now - self._cache_at < _LIVE_REFRESH_S
         else:
@@ -224,12 +236,18 @@ class Timeline(AppAware, Widget):
     def _update_trouble(self, fresh: bool) -> None:
         """Mark the bars where something went wrong in view; the moments are found a slice
         per frame (a big record is never scanned in one go) and drawn as they are found."""
-        app = self.kapp
-        tmap = app.source.tmap
-        scope = app.trouble_scope(self.screen)
+        control = self.time
+        tmap = control.source.tmap
+        scope = control.in_view(self.screen).trouble
         index = self._trouble
         if index is None or index.scope != scope or index.tmap is not tmap:
-            index = self._trouble = TroubleIndex(tmap, scope)
+            # a view switched back to resumes its scan (50k pods take seconds of slices)
+            index = self._troubles.pop(scope, None)
+            if index is None or index.tmap is not tmap:
+                index = TroubleIndex(tmap, scope)
+            self._troubles[scope] = self._trouble = index
+            if len(self._troubles) > 8:
+                del self._troubles[next(iter(self._troubles))]
             fresh = False
         found = index.advance(TROUBLE_BUDGET_S)
         layout = self._layout
@@ -252,14 +270,14 @@ class Timeline(AppAware, Widget):
         self.refresh()
 
     def _end_label(self, start: int, end: int) -> str:
-        if self.kapp.playback.live_available and self.kapp.timeline_zoom is None:
+        if self.time.playback.live_available and self.time.timeline_zoom is None:
             return "now"
-        tz = self.kapp.settings.tz
+        tz = self.time.settings.tz
         return time_label(end, tz, format_clock(start, tz)[:10] == format_clock(end, tz)[:10])
 
     def _refresh_marks(self) -> None:
         layout = self._layout
-        self._marks = {layout.bucket(b.t): b for b in self.kapp.source.bookmarks()}
+        self._marks = {layout.bucket(b.t): b for b in self.time.source.bookmarks()}
 
     @staticmethod
     def _gap_cells(gaps: list[Gap], layout: Layout) -> list[bool]:
@@ -303,7 +321,7 @@ class Timeline(AppAware, Widget):
             self.renders += 1
             self._update(width)
         layout = self._layout
-        cursor = layout.bucket(self.kapp.playback.t)
+        cursor = layout.bucket(self.time.playback.t)
         if y == 0:
             key: tuple[object, ...] = (self._cache_key, self._cache_at, tuple(self._marks))
             key = (*key, self._trouble_version)
@@ -312,10 +330,10 @@ class Timeline(AppAware, Widget):
                 self._lines[0] = _strip(self._bars_cells(cursor), width, base)
                 self._line_keys[0] = key
             return self._lines[0]
-        app = self.kapp
-        scope_label = app.view_scope(self.screen)[1]
-        clock = format_clock(app.playback.t, app.settings.tz)[11:]
-        key = (cursor, clock, app.time_message, app.jump_interval, app.timeline_zoom)
+        control = self.time
+        scope_label = control.in_view(self.screen).label
+        clock = format_clock(control.playback.t, control.settings.tz)[11:]
+        key = (cursor, clock, control.message, control.jump_interval, control.timeline_zoom)
         key = (*key, tuple(self._marks))
         key = (*key, scope_label, width, base)
         if key != self._line_keys[1]:
@@ -326,7 +344,7 @@ class Timeline(AppAware, Widget):
 
     def _bars_cells(self, cursor: int) -> list[tuple[str, Style | None]]:
         layout = self._layout
-        tz = self.kapp.settings.tz
+        tz = self.time.settings.tz
         start, end = layout.start, layout.end
         same_day = format_clock(start, tz)[:10] == format_clock(end, tz)[:10]
         cells: list[tuple[str, Style | None]] = [
@@ -354,12 +372,12 @@ class Timeline(AppAware, Widget):
     def _marks_cells(
         self, cursor: int, width: int, clock: str, scope_label: str
     ) -> list[tuple[str, Style | None]]:
-        app = self.kapp
+        control = self.time
         layout = self._layout
         # messages and the scope quote bookmark labels, namespaces and object names
-        message = safe_line(app.time_message)
+        message = safe_line(control.message)
         scope_label = safe_line(scope_label)
-        interval = app.jump_interval
+        interval = control.jump_interval
         cells: list[tuple[str, Style | None]] = [(" ", None)] * width
         for i in self._marks:
             x = layout.x0 + i
@@ -384,8 +402,8 @@ class Timeline(AppAware, Widget):
             left += 1
         # the message goes on the wider side of the cursor's label
         tail = f"  ±{format_interval(interval)}"
-        if app.timeline_zoom is not None:
-            tail += f"  zoom {format_interval(app.timeline_zoom)}"
+        if control.timeline_zoom is not None:
+            tail += f"  zoom {format_interval(control.timeline_zoom)}"
         left_from = left + 2
         left_room = lx - 2 - left_from
         right_room = width - (lx + len(label)) - 2
@@ -410,5 +428,5 @@ class Timeline(AppAware, Widget):
             return
         mark = self._marks.get(i)
         t = mark.t if mark is not None else layout.time_of(i)
-        self.kapp.seek_to(t, keep_playing=True, why="timeline")
+        self.time.seek_to(t, keep_playing=True, why="timeline")
         event.stop()
