@@ -223,7 +223,9 @@ def test_loading_a_crafted_file_is_quick_small_and_can_be_interrupted(tmp_path):
     finally:
         p.kill()
     err = p.stderr.read() if p.stderr else ""
-    assert p.returncode in (0, 130), err
+    # 130: stopped by Ctrl-C in the load; 0: it had finished; -SIGINT: the signal came as the
+    # interpreter was exiting (it restores the default handler then): stopped, as a shell expects
+    assert p.returncode in (0, 130, -signal.SIGINT), err
     assert "Traceback" not in err
 
 
