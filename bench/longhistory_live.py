@@ -49,6 +49,61 @@ MILLION = 1_000_000
 SCREEN = 40
 
 
+def heap_mb() -> tuple[float, float]:
+    """glibc's heap: MiB in use by allocations, and MiB freed but still held (0, 0 elsewhere):
+    RSS growing with the second means fragmentation, with the first memory really kept."""
+    import ctypes
+
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [
+            (n, ctypes.c_size_t)
+            for n in [
+                "arena",
+                "ordblks",
+                "smblks",
+                "hblks",
+                "hblkhd",
+                "usmblks",
+                "fsmblks",
+                "uordblks",
+                "fordblks",
+                "keepcost",
+            ]
+        ]
+
+    try:
+        fn = ctypes.CDLL("libc.so.6").mallinfo2
+    except (OSError, AttributeError):
+        return 0.0, 0.0
+    fn.restype = MallInfo2
+    m = fn()
+    return (m.uordblks + m.hblkhd) / 2**20, m.fordblks / 2**20
+
+
+def pymalloc_mb() -> tuple[float, float]:
+    """Python's small-object allocator: MiB of arenas held, and MiB of objects in them (a gap
+    growing between them means arenas kept alive by a few long-lived objects each)."""
+    import re
+
+    with tempfile.TemporaryFile(mode="w+") as tmp:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(tmp.fileno(), 2)
+        try:
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        tmp.seek(0)
+        text = tmp.read()
+    arenas = re.search(r"(\d+) arenas \* (\d+) bytes/arena", text)
+    used = re.search(r"# bytes in allocated blocks\s*=\s*([\d,]+)", text)
+    if arenas is None or used is None:
+        return 0.0, 0.0
+    held = int(arenas.group(1)) * int(arenas.group(2))
+    return held / 2**20, int(used.group(1).replace(",", "")) / 2**20
+
+
 def rss_mb() -> float:
     """Resident memory of this process in MiB."""
     with open("/proc/self/statm") as f:
@@ -122,9 +177,14 @@ def run(
             rss = rss_mb()
             marks.append(rss)
             s = session.tmap.memory_stats()
+            used, free = heap_mb()
+            arenas, objs = pymalloc_mb()
             print(
                 f"{mode:6} {n:>10,} changes: RSS {rss:7.1f} MiB (+{rss - base:.1f}), "
-                f"{s.objects:,} objects / {s.versions:,} versions in memory, "
+                f"heap {used:.0f} MiB used + {free:.0f} free, "
+                f"pymalloc {arenas:.0f} MiB arenas ({objs:.0f} in objects), "
+                f"{s.objects:,} objects / {s.versions:,} versions in memory "
+                f"({(s.stored_bytes + s.hot_bytes) / 2**20:.0f} MiB stored), "
                 f"{writer.stats.bytes / 2**20:.0f} MiB written, "
                 f"{n / (time.perf_counter() - started):,.0f} changes/s",
                 flush=True,
@@ -172,8 +232,8 @@ def run_modes(
         assert proc.stdout is not None
         last = ""
         for line in proc.stdout:  # progress as it comes; the last line is the JSON one
-            if last:
-                print(last, end="", flush=True)
+            if not line.startswith("{"):
+                print(line, end="", flush=True)
             last = line
         if proc.wait() != 0 or not last.startswith("{"):
             raise SystemExit(f"the {mode} run failed")

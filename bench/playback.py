@@ -2,6 +2,7 @@
 
     python bench/playback.py --keep DIR         # reuse (or write) DIR/longhistory-1000000-v2.khr
     python bench/playback.py --changes 300000   # a smaller recording (fewer segments)
+    python bench/playback.py --live             # the live app's past instead of `open`
 
 Opens a format-2 recording as `khronoscope open` does (fresh process per run), then, with the
 neighbour prefetch on and off:
@@ -12,6 +13,11 @@ neighbour prefetch on and off:
 - step `]` through 6 boundaries, a key press every 100 ms, from 10 changes before each one: the
   step that lands in the next segment (median and max over the boundaries);
 - step `[` back through 6 boundaries the same way.
+
+With --live the same recording is read as the live app reads its own past: through its
+HotColdHistory (the session's map for the hot window, the recording for everything older), the
+hot window starting after the recording's end so that every moment played or stepped is in the
+recorded part, with the app's default caches.
 
 A frame's time is what the UI loop spends on it; the rest of the tick is idle (the prefetch
 worker's time). Ends with one JSON line.
@@ -41,13 +47,42 @@ HERE = Path(__file__).resolve().parent
 NS = 1_000_000_000
 
 
+def _ms(seconds: float) -> float:
+    return round(1000 * seconds, 1)
+
+
 def _pace(started: float, period: float) -> None:
     left = period - (time.perf_counter() - started)
     if left > 0:
         time.sleep(left)
 
 
-def run(path: Path, prefetch: bool, cache_mb: int | None) -> dict[str, Any]:
+def live_past(path: Path) -> Any:
+    """`path` read as the live app reads its own recording (LiveRecording.source_for): a
+    HotColdHistory whose hot window (the session's map) starts after the recording's end."""
+    from khronoscope.core.types import ObjectKey
+    from khronoscope.printers import row_for
+    from khronoscope.recording.segments.catalog import SegmentedRecording
+    from khronoscope.recording.segments.history import LazyHistory
+    from khronoscope.recording.segments.hotcold import HotColdHistory
+    from khronoscope.storage.local import LocalStore
+    from khronoscope.temporal import TemporalMap
+
+    cold = LazyHistory(SegmentedRecording(LocalStore(path), None), row_fn=row_for)
+    assert cold.last_t is not None
+    hot = TemporalMap(row_fn=row_for)
+    start = cold.last_t + NS
+    # a session trimmed to a window that starts at `start` (what the app's trim leaves)
+    hot.put(
+        ObjectKey("configmaps", "default", "x"),
+        start,
+        {"metadata": {"name": "x", "namespace": "default"}},
+    )
+    hot.trim_before(start)
+    return HotColdHistory(hot, cold)
+
+
+def run(path: Path, prefetch: bool, cache_mb: int | None, live: bool = False) -> dict[str, Any]:
     """Play and step through `path` (in this process) and time each frame and step."""
     from longhistory import first_screen
 
@@ -55,11 +90,20 @@ def run(path: Path, prefetch: bool, cache_mb: int | None) -> dict[str, Any]:
     from khronoscope.temporal import Cursor
     from khronoscope.tui.travel import StepScope, next_step, previous_step
 
-    source = open_for_app(path, cache_mb=cache_mb)
-    if not prefetch:
-        source.prefetch.close()
-    tmap = source.tmap
-    segs = [s for s in source.segments if s.changes]
+    if live:
+        history = live_past(path)
+        if not prefetch:
+            history.prefetch.close()
+        tmap: Any = history
+        segs = [s for s in history.cold.segments if s.changes]
+        close = history.close
+    else:
+        source = open_for_app(path, cache_mb=cache_mb)
+        if not prefetch:
+            source.prefetch.close()
+        tmap = source.tmap
+        segs = [s for s in source.segments if s.changes]
+        close = source.close
     first = max(1, len(segs) // 4)
     last = min(len(segs) - 1, first + BOUNDARIES)
     bounds = [s.first_t for s in segs[first + 1 : last + 1]]
@@ -114,8 +158,9 @@ def run(path: Path, prefetch: bool, cache_mb: int | None) -> dict[str, Any]:
                 step_fwd.append(took)
                 break
             _pace(press, PRESS)
-    out["step_fwd_boundary_median_ms"] = round(1000 * statistics.median(step_fwd), 1)
-    out["step_fwd_boundary_max_ms"] = round(1000 * max(step_fwd), 1)
+    # a short recording may have no boundary left to cross this way: no figure then
+    out["step_fwd_boundary_median_ms"] = _ms(statistics.median(step_fwd)) if step_fwd else None
+    out["step_fwd_boundary_max_ms"] = _ms(max(step_fwd)) if step_fwd else None
 
     # `[` back across boundaries: from 10 changes after each segment's start
     step_back: list[float] = []
@@ -138,9 +183,10 @@ def run(path: Path, prefetch: bool, cache_mb: int | None) -> dict[str, Any]:
                 step_back.append(took)
                 break
             _pace(press, PRESS)
-    out["step_back_boundary_median_ms"] = round(1000 * statistics.median(step_back), 1)
-    out["step_back_boundary_max_ms"] = round(1000 * max(step_back), 1)
-    source.close()
+    # a short recording may have no boundary left to cross this way: no figure then
+    out["step_back_boundary_median_ms"] = _ms(statistics.median(step_back)) if step_back else None
+    out["step_back_boundary_max_ms"] = _ms(max(step_back)) if step_back else None
+    close()
     return out
 
 
@@ -163,11 +209,14 @@ def main() -> None:
     ap.add_argument("--keep", metavar="DIR", help="keep (and reuse) the recording in DIR")
     ap.add_argument("--cache-mb", type=int, default=None, help="the lazy source's cache budget")
     ap.add_argument("--runs", type=int, default=2, help="runs per mode (fresh processes)")
+    ap.add_argument(
+        "--live", action="store_true", help="read it as the live app reads its own past"
+    )
     ap.add_argument("--_run", metavar="PATH", help=argparse.SUPPRESS)
     ap.add_argument("--_off", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args._run:
-        print(json.dumps(run(Path(args._run), not args._off, args.cache_mb)))
+        print(json.dumps(run(Path(args._run), not args._off, args.cache_mb, args.live)))
         return
 
     import shutil
@@ -199,6 +248,8 @@ def main() -> None:
     else:
         print(f"reusing {path}", flush=True)
     cache = ["--cache-mb", str(args.cache_mb)] if args.cache_mb else []
+    if args.live:
+        cache.append("--live")
     figures: dict[str, Any] = {}
     keys = (
         "play_max_ms",
@@ -219,7 +270,8 @@ def main() -> None:
     for mode, _ in modes:
         # the median run per figure (one run may be hit by a neighbour)
         for k in keys:
-            figures[f"{k}_{mode}"] = statistics.median(r[k] for r in runs[mode])
+            got = [r[k] for r in runs[mode] if r[k] is not None]
+            figures[f"{k}_{mode}"] = statistics.median(got) if got else None
         r = runs[mode][0]
         print(
             f"prefetch {mode} ({r['segments']} segments, {r['play_frames']} frames at 64x): "

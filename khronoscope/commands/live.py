@@ -252,6 +252,8 @@ class LiveRecording:
 
     def close(self, stop_t: int | None = None) -> None:
         """Close the recording (its range ending at `stop_t`) and tell the user where it is."""
+        if self.history is not None:
+            self.history.close()
         if self.writer.failed is None:
             self.recorder.sync()
         self.writer.close(stop_t=stop_t)

@@ -149,3 +149,29 @@ def test_reading_ahead_never_changes_what_a_read_returns(tmp_path_factory, steps
         assert a.rows == b.rows, t
     assert_same_everywhere(lazy, live, forward + forward[::-1])
     pf.close()
+
+
+def test_stepping_back_in_the_live_apps_recorded_past_reads_the_previous_segment_ahead(tmp_path):
+    from khronoscope.recording.segments.hotcold import HotColdHistory
+
+    path, hot = _recording(tmp_path)
+    assert hot.last_t is not None
+    hot.trim_before(hot.last_t + 1)  # the session keeps only its hot window, past the recording
+    store = CountingStore(path)
+    h = HotColdHistory(hot, LazyHistory(SegmentedRecording(store, None), row_fn=row_of))
+    segs = [s for s in h.cold.segments if s.changes]
+    seg, prev = segs[len(segs) // 2], segs[len(segs) // 2 - 1]
+    cursor = Cursor(h, "pods")
+    for t in (seg.last_t, (seg.first_t + seg.last_t) // 2):  # going back, in the recorded part
+        cursor.seek(t)
+        cursor.rows.pick(list(cursor.versions))
+    assert h.prefetch.wait_idle()
+    before = store.reads
+    back = h.previous_change(seg.first_t, type="pods")
+    assert back is not None and back <= prev.last_t
+    cursor.seek(back)
+    cursor.rows.pick(list(cursor.versions))
+    assert store.reads == before  # the step into the previous segment read nothing: it was ahead
+    worker = h.prefetch._thread
+    h.close()  # the app closing its recording stops the worker
+    assert worker is not None and not worker.is_alive()

@@ -15,6 +15,7 @@ from typing import Any
 
 from khronoscope.core.types import ChangeKind, ObjectKey
 from khronoscope.recording.segments.history import LazyHistory
+from khronoscope.recording.segments.prefetch import Prefetcher
 from khronoscope.temporal.map import ChangeRef, Namespaces, TemporalMap
 
 _COLD_KIDS = 1 << 32
@@ -28,6 +29,13 @@ class HotColdHistory:
         self.hot = hot
         self.cold = cold
         self._trims = 0
+        # stepping or playing through the recorded part reads its next segment ahead, as
+        # `open` does (the worker starts at the first move in the past; none while at now)
+        self.prefetch = Prefetcher(cold)
+
+    def close(self) -> None:
+        """Stop reading ahead (the app is closing)."""
+        self.prefetch.close()
 
     # --- where the hot window starts ----------------------------------------------------------
 
