@@ -18,7 +18,10 @@ headless, it is composed but not written), next to Textual's floor: the same lin
 plain screen with nothing of ours in it. Pilot's `press` + `pause` are not used for it: they
 wait for the app to be idle for 20 ms at least three times, a 60 ms floor that is no work of
 the app. The switch is timed as the command plus the table's frame (ours), and from the
-command to the screen's next frame (with Textual's compositor).
+command to the screen's next frame (with Textual's compositor). The browser keeps the last views
+left and moves them to t when shown again: the switch back to pods is timed as such (kept), after
+a jump to a random past t while away (kept, crossing the changes), and after three other views
+(no longer kept: opened as the first time).
 Ends with one JSON line of the figures (medians, ms).
 
 The default source is the synthetic scale scenario (tests.testing: objects written
@@ -299,7 +302,30 @@ async def measure(
             frame(table)
             to_pods.append(time.perf_counter() - t0)
         print(f"switch type -> services (small):  {summary(to_other, 'switch_to_services_ms')}")
-        print(f"switch type -> pods ({pods}):    {summary(to_pods, 'switch_to_pods_ms')}")
+        print(f"switch type -> pods ({pods}, kept): {summary(to_pods, 'switch_to_pods_ms')}")
+        # back to pods after a jump in time while away: the kept view crosses the changes since
+        jumped: list[float] = []
+        # back to pods after three other views: no longer kept, opened as the first time
+        evicted: list[float] = []
+        rng = random.Random(7)
+        start, end = past
+        for _ in range(3 if quick else 6):
+            screen.run_command("svc")
+            app.playback.seek(start + rng.randrange(max(end - start, 1)))
+            t0 = time.perf_counter()
+            screen.run_command("pods")
+            frame(table)
+            jumped.append(time.perf_counter() - t0)
+            for other in ("svc", "deploy", "cm"):
+                screen.run_command(other)
+            t0 = time.perf_counter()
+            screen.run_command("pods")
+            frame(table)
+            evicted.append(time.perf_counter() - t0)
+        app.playback.go_live()
+        screen.tick()
+        print(f"  after a jump to a random past t: {summary(jumped, 'switch_to_pods_jumped_ms')}")
+        print(f"  not kept (opened anew):          {summary(evicted, 'switch_to_pods_anew_ms')}")
         painted = FramePainted(app)
         on_screen: list[float] = []
         for _ in range(3 if quick else 6):

@@ -127,13 +127,24 @@ class Cursor:
             self.tmap.horizon = t
         return delta
 
-    def _rebuild(self, t: int, late: list[tuple[int, int]] | None = None) -> CursorDelta:
+    def open_at(self, t: int) -> None:
+        """Move to t from the chains, without saying what changed (a view opened anew reads
+        every key anyway: the delta's sets of every key would be thrown away)."""
+        self._trims = self.tmap.trims
+        self._move(t)
+
+    def _move(self, t: int) -> dict[ObjectKey, int]:
         old = self.versions
-        self.versions = new = self.tmap.versions_at(t, self.type, self.namespaces)
+        self.versions = self.tmap.versions_at(t, self.type, self.namespaces)
         _, self._late_mark = self.tmap.late_writes_since(0)
         self.t = t
         if t > self.tmap.horizon:
             self.tmap.horizon = t
+        return old
+
+    def _rebuild(self, t: int, late: list[tuple[int, int]] | None = None) -> CursorDelta:
+        old = self._move(t)
+        new = self.versions
         delta = CursorDelta(rebuilt=True)
         delta.added = new.keys() - old.keys()
         delta.removed = old.keys() - new.keys()

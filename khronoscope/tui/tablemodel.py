@@ -184,6 +184,22 @@ class TableModel:
                     self._add(key, row)
         return True
 
+    def default_order(self, sort_column: int) -> bool:
+        """True while sorted ascending by `sort_column` (no value sort): a fresh model's order."""
+        return self._value_of is None and self.sort_column == sort_column and not self.descending
+
+    def reopen(self, flt: Filter) -> None:
+        """Show again with `flt`, exactly as a fresh model over the same rows would be shown:
+        rows drawn so far forgotten, columns sized anew (by every row when rows are read)."""
+        changed = self._filter != flt.with_kinds(self._kinds)
+        self.filter = flt
+        self._rows = {}
+        if changed or self._needs_rows():
+            self._rebuild()
+        else:
+            self._reset_widths()
+            self._measure_names(list(self.stored))
+
     def row(self, key: ObjectKey) -> Row | None:
         """The row of `key` at the model's t (computed on the first read; None when the key is
         not in view or its row cannot be resolved)."""

@@ -218,6 +218,35 @@ def test_cursor_follows_oracle_both_ways_with_late_writes(ops, moves, ns, policy
         assert shown == expected
 
 
+@given(
+    st.lists(write_op, max_size=50),
+    TIMES,
+    st.lists(st.one_of(st.tuples(st.just("seek"), TIMES), st.tuples(st.just("write"), write_op))),
+    policies,
+)
+def test_a_cursor_opened_at_t_then_moved_follows_the_oracle(ops, opened, moves, policy):
+    m, o = apply_all(ops, policy)
+    cursor = Cursor(m, "pods")
+    cursor.open_at(opened)
+    t = opened
+    for move in [("seek", opened), *moves]:
+        if move[0] == "seek":
+            t = move[1]
+        else:
+            ki, wt, v = move[1]
+            key = KEYS[ki]
+            content = None if v is None else obj(key, v)
+            o.write(key, wt, content)
+            _ = m.delete(key, wt) if content is None else m.put(key, wt, content)
+        cursor.seek(t)
+        expected = {
+            k: row_fn(k.type, o.get(k, t))
+            for k in KEYS
+            if k.type == "pods" and o.get(k, t) is not None
+        }
+        assert cursor.rows == expected, (t, move)
+
+
 def test_cursor_step_costs_only_crossed_changes():
     m = TemporalMap(row_fn=row_fn)
     for i in range(2000):

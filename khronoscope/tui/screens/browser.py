@@ -56,6 +56,18 @@ _SELECTOR_OWNERS = frozenset(
 )
 
 
+KEPT_VIEWS = 2
+"""How many views left are kept (cursor and model) to be shown again by moving them to t."""
+
+
+@dataclass
+class _KeptView:
+    """A view left: its cursor and model as they were, at the cursor's t."""
+
+    cursor: Cursor
+    model: TableModel
+
+
 @dataclass
 class ViewState:
     """What the browser shows: a type, a namespace (None: all), a filter, a selection."""
@@ -96,6 +108,10 @@ class BrowserScreen(Screen[None]):
         self._filter_before: Filter | None = None
         self._said_read_only = False
         self._typed_filter: Timer | None = None
+        # the views left most recently (type, namespace): their cursor and model, moved to t
+        # when shown again
+        self._scope: tuple[str, str | None] | None = None
+        self._kept: dict[tuple[str, str | None], _KeptView] = {}
 
     def compose(self) -> ComposeResult:
         """Header, table, timeline, command line, footer."""
@@ -198,16 +214,38 @@ class BrowserScreen(Screen[None]):
         namespaced = self._namespaced(view.type_name)
         ns = view.namespace if namespaced else None
         started = time.perf_counter()
-        self.cursor = Cursor(tmap, view.type_name, ns)
-        self.cursor.seek(t)
+        scope = (view.type_name, ns)
+        if self.cursor is not None and self.model is not None and self._scope != scope:
+            # keep the view left: going back to it costs the changes since, not 50k rows
+            self._kept[self._scope] = _KeptView(self.cursor, self.model)
+            while len(self._kept) > KEPT_VIEWS:
+                del self._kept[next(iter(self._kept))]
+        kept = self._kept.pop(scope, None)
+        self._scope = scope
         columns = self._columns(view.type_name, t)
-        model = TableModel(view.type_name, columns, namespaced and ns is None, self._resolve)
-        model.filter = view.filter
         last_seen = columns.index("LAST SEEN")
-        if last_seen >= 0:
-            # events: the newest first (youngest LAST SEEN), what an incident needs to see
-            model.sort_column = last_seen
-        model.reset(self.cursor.rows)
+        show_namespace = namespaced and ns is None
+        # events: the newest first (youngest LAST SEEN), what an incident needs to see
+        order = last_seen if last_seen >= 0 else NAMESPACE if show_namespace else NAME
+        if (
+            kept is not None
+            and kept.cursor.tmap is tmap
+            and kept.model.columns == columns
+            and kept.model.show_namespace == show_namespace
+            and kept.model.default_order(order)
+        ):
+            self.cursor, model = kept.cursor, kept.model
+            delta = self.cursor.seek(t)
+            if delta:
+                model.apply(self.cursor.rows, delta.added, delta.modified, delta.removed)
+            model.reopen(view.filter)
+        else:
+            self.cursor = Cursor(tmap, view.type_name, ns)
+            self.cursor.open_at(t)
+            model = TableModel(view.type_name, columns, show_namespace, self._resolve)
+            model.filter = view.filter
+            model.sort_column = order
+            model.reset(self.cursor.rows)
         self.model = model
         self._seen_changes = tmap.change_count
         self._seen_playback = self.ctx.playback.version
