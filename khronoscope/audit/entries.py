@@ -106,6 +106,9 @@ class Fact:
     logged_body: bool = True
     # `obj` packed with recording.records.pack (a worker process sends this, not `obj`)
     raw: bytes | None = None
+    # requestReceivedTimestamp (0: not logged): the write is stored after it, and a watch can
+    # see it before `t`, the response's time
+    received: int = 0
 
 
 class BadEntry(ValueError):
@@ -200,6 +203,17 @@ class Translator:
     def facts(self, ev: dict[str, Any], t: int | None = None) -> list[Fact]:
         """The facts of one Event ([] when it tells nothing about stored objects); `t`: its
         stageTimestamp when the caller read it already."""
+        found = self._facts(ev, t)
+        if found:
+            try:
+                received = parse_stamp(ev.get("requestReceivedTimestamp"))
+            except BadEntry:
+                received = 0
+            for fact in found:
+                fact.received = received
+        return found
+
+    def _facts(self, ev: dict[str, Any], t: int | None) -> list[Fact]:
         if not isinstance(ev, dict) or "auditID" not in ev or "verb" not in ev:
             raise BadEntry("not an audit Event")
         verb = ev.get("verb")

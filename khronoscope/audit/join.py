@@ -275,13 +275,16 @@ class JoinBuilder(HistoryBuilder):
         def taken(t: int) -> bool:
             return (key, t) in self._attributed
 
+        # a write is stored between its request's arrival and its response, and a watch may
+        # deliver it before the response is logged: match from the arrival
+        since = fact.received or fact.t
         if fact.effect is Effect.DELETE:
-            t_rec = _nearest(index.deletes.get(key), fact.t, taken)
+            t_rec = _nearest(index.deletes.get(key), since, taken)
         elif fact.resource_version:
             t_rec = index.by_rv.get((key, fact.resource_version))
             note = f"from the audit log (resourceVersion {fact.resource_version})"
         else:
-            t_rec = _nearest(index.times.get(key), fact.t, taken)
+            t_rec = _nearest(index.times.get(key), since, taken)
             note = "from the audit log, matched by time (the entry has no resourceVersion)"
         if t_rec is None or (key, t_rec) in self._attributed:
             self.stats.skipped["not matched to a recorded version"] += 1

@@ -175,6 +175,7 @@ class _Encoder:
                     p.subresource,
                     p.resource_version,
                     p.audit_id,
+                    f.received,
                 ]
             )
         )
@@ -200,6 +201,7 @@ def _fact_from(m: list[Any], actors: dict[int, Actor]) -> Fact:
         replicas=m[9],
         resource_version=m[10],
         logged_body=m[11],
+        received=m[17],
     )
 
 

@@ -230,6 +230,32 @@ def test_writes_logged_without_body_are_matched_to_the_version_each_made(tmp_pat
     assert users == ["alice@example.com", "bob"]
 
 
+def test_a_write_seen_before_its_response_was_logged_is_still_its_own(tmp_path, layout):
+    """A watch delivers a write once it is stored, which can be before the API server logs its
+    response (`stageTimestamp`): a create seen at 110.2 s whose response is logged at 110.3 s,
+    then an edit by bob seen at 110.4 s, logged at 110.5 s. Each is matched from when its
+    request arrived, so neither takes the other's version."""
+    rec = tmp_path / "rec.khr"
+    new = ObjectKey("configmaps", "shop", "new")
+    w = create(rec, layout, info=SourceInfo("c1"))
+    w.set_types(START, [CM])
+    w.append_status(START, "configmaps", TypeStatus(TypeState.LIVE, START))
+    w.append_change(Change(at(110.2), new, ChangeKind.ADDED, configmap(30, "a")))
+    w.append_change(Change(at(110.4), new, ChangeKind.MODIFIED, configmap(31, "b")))
+    w.close()
+    log = write(
+        tmp_path / "audit.log",
+        [
+            event(110.3, "create", "configmaps", "new", level="Metadata", received=110.0),
+            event(110.5, "patch", "configmaps", "new", level="Metadata", user=BOB, received=110.31),
+        ],
+    )
+    import_into([log], rec, worker=False)
+    src = open_recording(rec)
+    users = [src.provenance.version(new, t).user for t, _ in src.tmap.history(new)]
+    assert users == ["alice@example.com", "bob"]
+
+
 def test_a_write_between_the_start_and_the_first_listing_is_before_the_join(tmp_path, layout):
     """The recorder lists a moment after it began: a write in between is in what it listed,
     so it belongs before the join (no false disagreement)."""
