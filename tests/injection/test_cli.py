@@ -157,10 +157,19 @@ def test_record_status_lines_quote_a_hostile_cluster_inert(tmp_path):
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
-        time.sleep(4)
+        # stop it once it records (a fixed sleep could end it before its handlers were set)
+        assert p.stderr is not None
+        first = b""
+        deadline = time.monotonic() + 60
+        while b"recording context" not in first and time.monotonic() < deadline:
+            line = p.stderr.readline()
+            if not line:
+                break
+            first += line
+        time.sleep(1)  # a few status lines (every 0.2 s)
         p.send_signal(signal.SIGTERM)
         out_b, err_b = p.communicate(timeout=60)
-    err = err_b.decode("utf-8", "surrogateescape")
+    err = (first + err_b).decode("utf-8", "surrogateescape")
     assert p.returncode == 0, err
     assert "recording context ctx-" in err and "stopped;" in err
     assert not cli_leaks(err) and not cli_leaks(out_b.decode()), cli_leaks(err)

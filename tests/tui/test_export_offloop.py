@@ -113,7 +113,9 @@ async def test_the_loop_keeps_running_during_an_export(make_app, source, tmp_pat
         assert dialog.result.files > CONFIGMAPS
         # on the loop, the whole export (>1 s here) was one stall; now only reading chunks are
         assert took > 0.3, took
-        assert meter.longest < min(0.25, took / 4), (meter.longest, took)
+        # relative to the export's length, so a loaded machine (slower ticks, slower export)
+        # cannot fail it; an export on the loop would stall it for about `took`
+        assert meter.longest < took / 4, (meter.longest, took)
         # the dialog showed the progress while the thread rendered
         shown = [s for s in meter.seen if s.startswith("rendering ")]
         assert len(shown) > 2 and any(not s.startswith("rendering 0/") for s in shown), meter.seen
