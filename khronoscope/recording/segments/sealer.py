@@ -19,9 +19,9 @@ import hashlib
 import zlib
 from array import array
 from bisect import bisect_right
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import zstandard as zstd
 
@@ -30,6 +30,7 @@ from khronoscope.recording import format as fmt
 from khronoscope.recording.replay import Extras
 from khronoscope.recording.segments import keyfilter, layout
 from khronoscope.recording.segments import segfmt as sf
+from khronoscope.recording.segments.spoolread import SpoolChanged, SpoolFile
 
 # 1 MiB blocks, lazy2 with 6-byte minimum matches: on bench/longhistory.py's stream 3.5%
 # smaller than level 12's btlazy2 with 5-byte matches, at half its CPU (bench/seal.py), and ~7%
@@ -39,6 +40,11 @@ BLOCK_RAW = 1024 * 1024
 DICT_SIZE = 32 * 1024
 DICT_MIN_SAMPLES = 64
 DICT_MAX_SAMPLES = 4000
+# a type's samples stop at this many bytes (zstd advises ~100x the dictionary: 3 MiB)
+DICT_MAX_SAMPLE_BYTES = 16 * 1024 * 1024
+# versions read back from a spool at a time while packing a type's blocks: a seal's memory is
+# about this, never the spool's size (bench/seal.py)
+SEAL_BATCH_RAW = 16 * 1024 * 1024
 _BLOCK_PARAMS = zstd.ZstdCompressionParameters(
     window_log=20,
     chain_log=20,
@@ -93,10 +99,37 @@ class Sealed:
     filter: bytes
 
 
+class VersionSource(Protocol):
+    """Where the bytes of the versions being sealed are read back from, by where they are."""
+
+    def versions(self, refs: Sequence[int], sizes: Sequence[int]) -> list[bytes]:
+        """The bytes of the versions at `refs` (each `sizes` long), in that order."""
+        ...
+
+
+class _InMemory:
+    """Versions handed over in memory (a reader sealing what a follower read): ref = index."""
+
+    def __init__(self) -> None:
+        self.raws: list[bytes] = []
+
+    def versions(self, refs: Sequence[int], sizes: Sequence[int]) -> list[bytes]:
+        return [self.raws[r] for r in refs]
+
+    def numbered(self, records: Iterable[list[Any]]) -> Iterator[tuple[int, list[Any]]]:
+        for r in records:
+            if r[0] == fmt.PUT_FULL:
+                self.raws.append(r[5])
+                yield len(self.raws) - 1, r
+            else:
+                yield -1, r
+
+
 @dataclass(slots=True)
 class _Version:
     t: int
-    raw: bytes | None  # None: a delete
+    ref: int  # where its bytes are in the source; -1: a delete
+    size: int
     h: int | None
 
 
@@ -113,23 +146,23 @@ class _Chain:
     def _in_force(self, i: int) -> tuple[bool, int | None]:
         if i >= 0:
             v = self.versions[i]
-            return v.raw is not None, v.h
+            return v.ref >= 0, v.h
         if self.start is None:
             return False, None
         return True, self.start[3]
 
-    def write(self, t: int, raw: bytes | None) -> bool:
-        """Apply a put (raw) or a delete (None) at t; False when it changes nothing."""
-        h = hash(raw) if raw is not None else None
+    def write(self, t: int, ref: int, size: int, h: int | None) -> bool:
+        """Apply a put (the version at `ref`, `size` bytes, hash `h`) or a delete (ref -1) at
+        t; False when it changes nothing."""
         n = len(self.versions)
         i = n - 1 if not n or t > self.times[-1] else bisect_right(self.times, t) - 1
         alive, h_in_force = self._in_force(i)
-        if raw is None:
+        if ref < 0:
             if not alive:
                 return False
         elif alive and h_in_force is not None and h == h_in_force:
             return False
-        v = _Version(t, raw, h)
+        v = _Version(t, ref, size, h)
         if i >= 0 and self.times[i] == t:
             self.versions[i] = v
         else:
@@ -147,13 +180,13 @@ class _Parsed:
     provenance: list[list[Any]]
 
 
-def _parse(records: Iterable[list[Any]], state: SealState) -> _Parsed:
+def _parse(records: Iterable[tuple[int, list[Any]]], state: SealState) -> _Parsed:
     chains: dict[str, dict[Key, _Chain]] = {}
     extras: list[list[Any]] = []
     logs: list[list[Any]] = []
     metrics: list[list[Any]] = []
     provenance: list[list[Any]] = []
-    for r in records:
+    for ref, r in records:
         kind = r[0]
         if kind == fmt.PUT_FULL or kind == fmt.DELETE:
             type_, k = r[2], (r[3], r[4])
@@ -163,7 +196,11 @@ def _parse(records: Iterable[list[Any]], state: SealState) -> _Parsed:
             chain = per.get(k)
             if chain is None:
                 chain = per[k] = _Chain(state.live.get(type_, {}).get(k))
-            chain.write(r[1], r[5] if kind == fmt.PUT_FULL else None)
+            if kind == fmt.PUT_FULL:
+                raw = r[5]
+                chain.write(r[1], ref, len(raw), hash(raw))
+            else:
+                chain.write(r[1], -1, 0, None)
         elif kind in (fmt.LOG, fmt.LOG_NOTE):
             logs.append(r)
         elif kind == fmt.METRIC:
@@ -194,6 +231,39 @@ def seal(
 
     Without `train` (a spool sealed in memory by a reader) no dictionary is trained and blocks
     are compressed fast: they are never stored."""
+    source = _InMemory()
+    return _seal(
+        source.numbered(records), source, state, base, fetch, put_dict, closed, train, reach
+    )
+
+
+def seal_spool(
+    spool: SpoolFile,
+    state: SealState,
+    base: bool,
+    fetch: Fetch,
+    put_dict: Callable[[str, bytes], None],
+    closed: int | None = None,
+    train: bool = True,
+    reach: int = 48,
+) -> Sealed:
+    """`seal` the records of a spool file, reading it as it goes: the versions' bytes are read
+    back a batch at a time, so its memory is bounded by SEAL_BATCH_RAW, not the spool's size.
+    The segment is the one `seal` makes of the spool's readable records."""
+    return _seal(spool.records(), spool, state, base, fetch, put_dict, closed, train, reach)
+
+
+def _seal(
+    records: Iterable[tuple[int, list[Any]]],
+    source: VersionSource,
+    state: SealState,
+    base: bool,
+    fetch: Fetch,
+    put_dict: Callable[[str, bytes], None],
+    closed: int | None,
+    train: bool,
+    reach: int,
+) -> Sealed:
     seq = state.next_seq
     parsed = _parse(records, state)
     times = [v.t for per in parsed.chains.values() for c in per.values() for v in c.versions]
@@ -219,20 +289,19 @@ def seal(
             carry = {k: loc for k, loc in start_live.items() if loc[1] < refs_floor}
         carried_raw = _fetch_carried(type_, carry, fetch)
         keys = sorted(set(per) | set(carry))
-        records_: list[bytes] = []
+        records_ = _TypeRecords(source)
         counts = array("I")
         vtimes = array("q")
         kinds = bytearray()
         carried_flags = bytearray()
         cvt = array("q")
-        lens = array("I")
+        lens = records_.lens
         updates: dict[Key, Loc | None] = {}
         carried_rid: dict[Key, int] = {}
         for k in keys:
             if k in carry:
                 carried_rid[k] = len(records_)
-                records_.append(carried_raw[k])
-                lens.append(len(carried_raw[k]))
+                records_.add_carried(carried_raw[k])
                 carried_flags.append(1)
                 loc = carry[k]
                 cvt.append(loc[0])
@@ -248,7 +317,7 @@ def seal(
             last: Loc | None = None
             for v in chain.versions:
                 vtimes.append(v.t)
-                if v.raw is None:
+                if v.ref < 0:
                     kinds.append(sf.DELETED)
                     alive = False
                     last = None
@@ -256,8 +325,7 @@ def seal(
                     kinds.append(sf.MODIFIED if alive else sf.ADDED)
                     alive = True
                     last = (v.t, seq, len(records_), v.h)
-                    records_.append(v.raw)
-                    lens.append(len(v.raw))
+                    records_.add(v.ref, v.size, v.h)
             updates[k] = last
         doc: dict[str, Any] = {}
         if keys:
@@ -375,14 +443,71 @@ def _fetch_carried(type_: str, carry: dict[Key, Loc], fetch: Fetch) -> dict[Key,
     return out
 
 
+class _TypeRecords:
+    """A type's records in pack order: where each one's bytes are, read back when packed."""
+
+    __slots__ = ("carried", "hashes", "lens", "refs", "source")
+
+    def __init__(self, source: VersionSource) -> None:
+        self.source = source
+        self.refs: list[int] = []  # where in `source`; -1: a carried copy (in `carried`)
+        self.lens = array("I")
+        self.hashes: list[int | None] = []
+        self.carried: dict[int, bytes] = {}
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+    def add(self, ref: int, size: int, h: int | None) -> None:
+        """Append a version of the source."""
+        self.refs.append(ref)
+        self.lens.append(size)
+        self.hashes.append(h)
+
+    def add_carried(self, raw: bytes) -> None:
+        """Append a version carried from an older segment (its bytes, in memory)."""
+        self.carried[len(self.refs)] = raw
+        self.add(-1, len(raw), None)
+
+    def read(self, positions: Sequence[int]) -> list[bytes]:
+        """The bytes of the records at `positions`, each checked against what was parsed."""
+        out = [b""] * len(positions)
+        at: list[int] = []
+        refs: list[int] = []
+        sizes: list[int] = []
+        for j, p in enumerate(positions):
+            ref = self.refs[p]
+            if ref < 0:
+                out[j] = self.carried[p]
+            else:
+                at.append(j)
+                refs.append(ref)
+                sizes.append(self.lens[p])
+        if refs:
+            for j, raw in zip(at, self.source.versions(refs, sizes), strict=True):
+                p = positions[j]
+                # the bytes sealed are the ones parsed (their hash decided what is a change)
+                if len(raw) != self.lens[p] or hash(raw) != self.hashes[p]:
+                    raise SpoolChanged("a version read back differs from the one read before")
+                out[j] = raw
+        return out
+
+
 def _dictionary_for(
-    type_: str, records: list[bytes], state: SealState, put_dict: Callable[[str, bytes], None]
+    type_: str, records: _TypeRecords, state: SealState, put_dict: Callable[[str, bytes], None]
 ) -> Dictionary | None:
     found = state.dicts.get(type_)
     if found is not None or len(records) < DICT_MIN_SAMPLES:
         return found
     step = max(1, len(records) // DICT_MAX_SAMPLES)
-    samples = records[::step][:DICT_MAX_SAMPLES]
+    picked: list[int] = []
+    size = 0
+    for p in range(0, len(records), step)[:DICT_MAX_SAMPLES]:
+        size += records.lens[p]
+        if size > DICT_MAX_SAMPLE_BYTES and picked:
+            break
+        picked.append(p)
+    samples = records.read(picked)
     try:
         trained = zstd.train_dictionary(DICT_SIZE, samples, level=3)
     except zstd.ZstdError:
@@ -394,10 +519,27 @@ def _dictionary_for(
     return found
 
 
+def _cuts(lens: Sequence[int]) -> list[tuple[int, int, int]]:
+    """Records cut into ~BLOCK_RAW blocks (no small block at the end): (first, end, raw bytes)."""
+    cuts: list[tuple[int, int, int]] = []
+    start = 0
+    size = 0
+    left = sum(lens)
+    for i, n in enumerate(lens):
+        size += n
+        left -= n
+        if size >= BLOCK_RAW and left >= BLOCK_RAW // 2:
+            cuts.append((start, i + 1, size))
+            start, size = i + 1, 0
+    if start < len(lens):
+        cuts.append((start, len(lens), size))
+    return cuts
+
+
 def _pack_blocks(
-    records: list[bytes], dictionary: Dictionary | None, fast: bool = False
+    records: _TypeRecords, dictionary: Dictionary | None, fast: bool = False
 ) -> tuple[bytes, list[tuple[int, int, int, int, int]]]:
-    """Records cut into ~BLOCK_RAW blocks (no small block at the end), each one zstd frame."""
+    """The records in ~BLOCK_RAW blocks, each one zstd frame; read SEAL_BATCH_RAW at a time."""
     if fast:
         compressor = zstd.ZstdCompressor(level=1, write_content_size=True)
     else:
@@ -408,26 +550,24 @@ def _pack_blocks(
     out: list[bytes] = []
     blocks: list[tuple[int, int, int, int, int]] = []
     offset = 0
-    start = 0
-    size = 0
-    left = sum(len(r) for r in records)
-
-    def cut(end: int) -> None:
-        nonlocal offset
-        raw = b"".join(records[start:end])
-        blob = compressor.compress(raw)
-        blocks.append((start, offset, len(blob), len(raw), zlib.crc32(blob)))
-        out.append(blob)
-        offset += len(blob)
-
-    for i, raw in enumerate(records):
-        size += len(raw)
-        left -= len(raw)
-        if size >= BLOCK_RAW and left >= BLOCK_RAW // 2:
-            cut(i + 1)
-            start, size = i + 1, 0
-    if start < len(records):
-        cut(len(records))
+    cuts = _cuts(records.lens)
+    i = 0
+    while i < len(cuts):
+        j = i + 1  # a batch: whole blocks, at least one
+        size = cuts[i][2]
+        while j < len(cuts) and size + cuts[j][2] <= SEAL_BATCH_RAW:
+            size += cuts[j][2]
+            j += 1
+        first = cuts[i][0]
+        raws = records.read(range(first, cuts[j - 1][1]))
+        for start, end, _size in cuts[i:j]:
+            raw = b"".join(raws[start - first : end - first])
+            blob = compressor.compress(raw)
+            blocks.append((start, offset, len(blob), len(raw), zlib.crc32(blob)))
+            out.append(blob)
+            offset += len(blob)
+        del raws
+        i = j
     return b"".join(out), blocks
 
 
