@@ -76,18 +76,18 @@ def write_spools(n_segments: int, seal_raw: int, wal_dir: Path) -> list[tuple[Pa
 
 
 def seal_file(path: Path, state: Any, base: bool, dicts: dict[str, bytes]) -> Any:
-    """Seal one spool file as the writer's sealer does."""
-    from khronoscope.recording.segments.catalog import read_spool
-    from khronoscope.recording.segments.sealer import seal
+    """Seal one spool file as the writer's sealer does (reading it as it goes)."""
+    from khronoscope.recording.segments.sealer import seal_spool
+    from khronoscope.recording.segments.spoolread import SpoolFile
 
-    records, _problems = read_spool(path)
-    return seal(
-        records,
-        state,
-        base=base,
-        fetch=lambda seq, type_, rids: [],  # no base after the first: nothing carried
-        put_dict=dicts.__setitem__,
-    )
+    with SpoolFile(path) as spool:
+        return seal_spool(
+            spool,
+            state,
+            base=base,
+            fetch=lambda seq, type_, rids: [],  # no base after the first: nothing carried
+            put_dict=dicts.__setitem__,
+        )
 
 
 def _status_kib(field: str) -> int:

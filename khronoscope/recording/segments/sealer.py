@@ -40,8 +40,9 @@ BLOCK_RAW = 1024 * 1024
 DICT_SIZE = 32 * 1024
 DICT_MIN_SAMPLES = 64
 DICT_MAX_SAMPLES = 4000
-# a type's samples stop at this many bytes (zstd advises ~100x the dictionary: 3 MiB)
-DICT_MAX_SAMPLE_BYTES = 16 * 1024 * 1024
+# a type's samples stop at this many bytes (zstd advises ~100x the dictionary, 3 MiB; 4,000
+# pods of bench/stream.py make 17 MiB): a bound for huge objects, never reached otherwise
+DICT_MAX_SAMPLE_BYTES = 32 * 1024 * 1024
 # versions read back from a spool at a time while packing a type's blocks: a seal's memory is
 # about this, never the spool's size (bench/seal.py)
 SEAL_BATCH_RAW = 16 * 1024 * 1024
@@ -547,9 +548,10 @@ def _pack_blocks(
             compression_params=_BLOCK_PARAMS,
             dict_data=dictionary.data if dictionary is not None else None,
         )
-    out: list[bytes] = []
+    # a bytearray, not a list of frames: zstd's output buffer is allocated for the bound (the
+    # raw size) and stays that big while its bytes object lives
+    out = bytearray()
     blocks: list[tuple[int, int, int, int, int]] = []
-    offset = 0
     cuts = _cuts(records.lens)
     i = 0
     while i < len(cuts):
@@ -563,12 +565,11 @@ def _pack_blocks(
         for start, end, _size in cuts[i:j]:
             raw = b"".join(raws[start - first : end - first])
             blob = compressor.compress(raw)
-            blocks.append((start, offset, len(blob), len(raw), zlib.crc32(blob)))
-            out.append(blob)
-            offset += len(blob)
+            blocks.append((start, len(out), len(blob), len(raw), zlib.crc32(blob)))
+            out += blob
         del raws
         i = j
-    return b"".join(out), blocks
+    return bytes(out), blocks
 
 
 def _extras_records(records: list[list[Any]], state: SealState, base: bool) -> list[list[Any]]:
