@@ -282,6 +282,7 @@ def _seal(
     refs_from = seq
     new_live: dict[str, dict[Key, Loc]] = {}
     type_names = sorted(set(parsed.chains) | (set(state.live) if base else set()))
+    packs: list[_TypePack] = []
     for type_ in type_names:
         per = parsed.chains.get(type_, {})
         start_live = state.live.get(type_, {})
@@ -289,63 +290,61 @@ def _seal(
         if base:
             carry = {k: loc for k, loc in start_live.items() if loc[1] < refs_floor}
         carried_raw = _fetch_carried(type_, carry, fetch)
-        keys = sorted(set(per) | set(carry))
-        records_ = _TypeRecords(source)
-        counts = array("I")
-        vtimes = array("q")
-        kinds = bytearray()
-        carried_flags = bytearray()
-        cvt = array("q")
-        lens = records_.lens
-        updates: dict[Key, Loc | None] = {}
-        carried_rid: dict[Key, int] = {}
-        for k in keys:
+        tp = _TypePack(type_, sorted(set(per) | set(carry)), start_live)
+        records_ = tp.records
+        for k in tp.keys:
             if k in carry:
-                carried_rid[k] = len(records_)
+                tp.carried_rid[k] = len(records_)
                 records_.add_carried(carried_raw[k])
-                carried_flags.append(1)
+                tp.carried_flags.append(1)
                 loc = carry[k]
-                cvt.append(loc[0])
-                updates[k] = (loc[0], seq, carried_rid[k], loc[3])
+                tp.cvt.append(loc[0])
+                tp.updates[k] = (loc[0], seq, tp.carried_rid[k], loc[3])
             else:
-                carried_flags.append(0)
+                tp.carried_flags.append(0)
             chain = per.get(k)
             if chain is None:
-                counts.append(0)
+                tp.counts.append(0)
                 continue
-            counts.append(len(chain.versions))
+            tp.counts.append(len(chain.versions))
             alive = chain.start is not None
             last: Loc | None = None
             for v in chain.versions:
-                vtimes.append(v.t)
+                tp.vtimes.append(v.t)
                 if v.ref < 0:
-                    kinds.append(sf.DELETED)
+                    tp.kinds.append(sf.DELETED)
                     alive = False
                     last = None
                 else:
-                    kinds.append(sf.MODIFIED if alive else sf.ADDED)
+                    tp.kinds.append(sf.MODIFIED if alive else sf.ADDED)
                     alive = True
                     last = (v.t, seq, len(records_), v.h)
                     records_.add(v.ref, v.size, v.h)
-            updates[k] = last
+            tp.updates[k] = last
+        if tp.keys and train:
+            tp.dictionary = _dictionary_for(type_, source, records_, state, put_dict)
+        packs.append(tp)
+    _pack_blocks(source, [tp for tp in packs if tp.keys], fast=not train)
+    for tp in packs:
+        type_, keys, counts, vtimes = tp.name, tp.keys, tp.counts, tp.vtimes
+        start_live = tp.start_live
         doc: dict[str, Any] = {}
         if keys:
-            dictionary = _dictionary_for(type_, records_, state, put_dict) if train else None
-            blocks_blob, blocks = _pack_blocks(records_, dictionary, fast=not train)
             ix = sf.IndexParts(
                 keys,
                 counts,
                 vtimes,
-                bytes(kinds),
-                bytes(carried_flags) if base else b"",
-                cvt,
-                lens,
-                blocks,
+                bytes(tp.kinds),
+                bytes(tp.carried_flags) if base else b"",
+                tp.cvt,
+                tp.records.lens,
+                tp.blocks,
             )
             doc["index"] = builder.add(sf.pack_type_index(ix, first_t))
-            doc["blocks"] = builder.add(blocks_blob)
-            doc["dict"] = dictionary.name if dictionary is not None else None
-            doc["records"] = len(records_)
+            doc["blocks"] = builder.add(tp.blob)
+            doc["dict"] = tp.dictionary.name if tp.dictionary is not None else None
+            doc["records"] = len(tp.records)
+            tp.blob = b""
         if vtimes:
             ns_counts: dict[str, int] = {}
             pos = 0
@@ -363,9 +362,9 @@ def _seal(
         if base and start_live:
             back, rid = array("I"), array("I")
             for k, loc in start_live.items():
-                if k in carried_rid:
+                if k in tp.carried_rid:
                     back.append(0)
-                    rid.append(carried_rid[k])
+                    rid.append(tp.carried_rid[k])
                 else:
                     back.append(seq - loc[1])
                     rid.append(loc[2])
@@ -378,7 +377,7 @@ def _seal(
         if doc:
             types_doc[type_] = doc
         merged = dict(start_live)
-        for k, loc in updates.items():
+        for k, loc in tp.updates.items():
             if loc is None:
                 merged.pop(k, None)
             else:
@@ -447,11 +446,10 @@ def _fetch_carried(type_: str, carry: dict[Key, Loc], fetch: Fetch) -> dict[Key,
 class _TypeRecords:
     """A type's records in pack order: where each one's bytes are, read back when packed."""
 
-    __slots__ = ("carried", "hashes", "lens", "refs", "source")
+    __slots__ = ("carried", "hashes", "lens", "refs")
 
-    def __init__(self, source: VersionSource) -> None:
-        self.source = source
-        self.refs: list[int] = []  # where in `source`; -1: a carried copy (in `carried`)
+    def __init__(self) -> None:
+        self.refs: list[int] = []  # where in the source; -1: a carried copy (in `carried`)
         self.lens = array("I")
         self.hashes: list[int | None] = []
         self.carried: dict[int, bytes] = {}
@@ -470,32 +468,63 @@ class _TypeRecords:
         self.carried[len(self.refs)] = raw
         self.add(-1, len(raw), None)
 
-    def read(self, positions: Sequence[int]) -> list[bytes]:
-        """The bytes of the records at `positions`, each checked against what was parsed."""
-        out = [b""] * len(positions)
-        at: list[int] = []
-        refs: list[int] = []
-        sizes: list[int] = []
+
+@dataclass(slots=True)
+class _TypePack:
+    """One type's part of the segment being sealed: its objects and versions, then blocks."""
+
+    name: str
+    keys: list[Key]
+    start_live: dict[Key, Loc]
+    records: _TypeRecords = field(default_factory=_TypeRecords)
+    counts: array[int] = field(default_factory=lambda: array("I"))
+    vtimes: array[int] = field(default_factory=lambda: array("q"))
+    kinds: bytearray = field(default_factory=bytearray)
+    carried_flags: bytearray = field(default_factory=bytearray)
+    cvt: array[int] = field(default_factory=lambda: array("q"))
+    updates: dict[Key, Loc | None] = field(default_factory=dict)
+    carried_rid: dict[Key, int] = field(default_factory=dict)
+    dictionary: Dictionary | None = None
+    blob: bytes = b""
+    blocks: list[tuple[int, int, int, int, int]] = field(default_factory=list)
+
+
+def _read(
+    source: VersionSource, wanted: list[tuple[_TypeRecords, Sequence[int]]]
+) -> list[list[bytes]]:
+    """The bytes of the records at the positions wanted, per type, in one read of the source;
+    each checked against what was parsed."""
+    out: list[list[bytes]] = []
+    at: list[tuple[int, int, int]] = []  # (part, index in part, position)
+    refs: list[int] = []
+    sizes: list[int] = []
+    for n, (records, positions) in enumerate(wanted):
+        got = [b""] * len(positions)
+        out.append(got)
         for j, p in enumerate(positions):
-            ref = self.refs[p]
+            ref = records.refs[p]
             if ref < 0:
-                out[j] = self.carried[p]
+                got[j] = records.carried[p]
             else:
-                at.append(j)
+                at.append((n, j, p))
                 refs.append(ref)
-                sizes.append(self.lens[p])
-        if refs:
-            for j, raw in zip(at, self.source.versions(refs, sizes), strict=True):
-                p = positions[j]
-                # the bytes sealed are the ones parsed (their hash decided what is a change)
-                if len(raw) != self.lens[p] or hash(raw) != self.hashes[p]:
-                    raise SpoolChanged("a version read back differs from the one read before")
-                out[j] = raw
-        return out
+                sizes.append(records.lens[p])
+    if refs:
+        for (n, j, p), raw in zip(at, source.versions(refs, sizes), strict=True):
+            records = wanted[n][0]
+            # the bytes sealed are the ones parsed (their hash decided what is a change)
+            if len(raw) != records.lens[p] or hash(raw) != records.hashes[p]:
+                raise SpoolChanged("a version read back differs from the one read before")
+            out[n][j] = raw
+    return out
 
 
 def _dictionary_for(
-    type_: str, records: _TypeRecords, state: SealState, put_dict: Callable[[str, bytes], None]
+    type_: str,
+    source: VersionSource,
+    records: _TypeRecords,
+    state: SealState,
+    put_dict: Callable[[str, bytes], None],
 ) -> Dictionary | None:
     found = state.dicts.get(type_)
     if found is not None or len(records) < DICT_MIN_SAMPLES:
@@ -508,7 +537,7 @@ def _dictionary_for(
         if size > DICT_MAX_SAMPLE_BYTES and picked:
             break
         picked.append(p)
-    samples = records.read(picked)
+    samples = _read(source, [(records, picked)])[0]
     try:
         trained = zstd.train_dictionary(DICT_SIZE, samples, level=3)
     except zstd.ZstdError:
@@ -537,39 +566,54 @@ def _cuts(lens: Sequence[int]) -> list[tuple[int, int, int]]:
     return cuts
 
 
-def _pack_blocks(
-    records: _TypeRecords, dictionary: Dictionary | None, fast: bool = False
-) -> tuple[bytes, list[tuple[int, int, int, int, int]]]:
-    """The records in ~BLOCK_RAW blocks, each one zstd frame; read SEAL_BATCH_RAW at a time."""
-    if fast:
-        compressor = zstd.ZstdCompressor(level=1, write_content_size=True)
-    else:
-        compressor = zstd.ZstdCompressor(
-            compression_params=_BLOCK_PARAMS,
-            dict_data=dictionary.data if dictionary is not None else None,
-        )
+def _pack_blocks(source: VersionSource, packs: list[_TypePack], fast: bool = False) -> None:
+    """Each type's records in ~BLOCK_RAW blocks, each one zstd frame (`blob`, `blocks`). The
+    records are read SEAL_BATCH_RAW at a time, types after one another: a spool's versions of
+    all types are spread over all of it, so a batch costs one pass over it, whatever the types."""
+    work = [(tp, start, end, size) for tp in packs for start, end, size in _cuts(tp.records.lens)]
     # a bytearray, not a list of frames: zstd's output buffer is allocated for the bound (the
     # raw size) and stays that big while its bytes object lives
     out = bytearray()
-    blocks: list[tuple[int, int, int, int, int]] = []
-    cuts = _cuts(records.lens)
+    current: _TypePack | None = None
+    compressor: zstd.ZstdCompressor | None = None
     i = 0
-    while i < len(cuts):
+    while i < len(work):
         j = i + 1  # a batch: whole blocks, at least one
-        size = cuts[i][2]
-        while j < len(cuts) and size + cuts[j][2] <= SEAL_BATCH_RAW:
-            size += cuts[j][2]
+        size = work[i][3]
+        while j < len(work) and size + work[j][3] <= SEAL_BATCH_RAW:
+            size += work[j][3]
             j += 1
-        first = cuts[i][0]
-        raws = records.read(range(first, cuts[j - 1][1]))
-        for start, end, _size in cuts[i:j]:
-            raw = b"".join(raws[start - first : end - first])
+        batch = work[i:j]
+        spans: dict[int, tuple[_TypeRecords, range]] = {}
+        for tp, start, end, _size in batch:
+            got = spans.get(id(tp))
+            first = got[1].start if got is not None else start
+            spans[id(tp)] = (tp.records, range(first, end))
+        raws = dict(zip(spans, _read(source, list(spans.values())), strict=True))
+        for tp, start, end, _size in batch:
+            if tp is not current:
+                if current is not None:
+                    current.blob, out = bytes(out), bytearray()
+                current, compressor = tp, _compressor(tp.dictionary, fast)
+            assert compressor is not None
+            first = spans[id(tp)][1].start
+            raw = b"".join(raws[id(tp)][start - first : end - first])
             blob = compressor.compress(raw)
-            blocks.append((start, len(out), len(blob), len(raw), zlib.crc32(blob)))
+            tp.blocks.append((start, len(out), len(blob), len(raw), zlib.crc32(blob)))
             out += blob
         del raws
         i = j
-    return bytes(out), blocks
+    if current is not None:
+        current.blob = bytes(out)
+
+
+def _compressor(dictionary: Dictionary | None, fast: bool) -> zstd.ZstdCompressor:
+    if fast:
+        return zstd.ZstdCompressor(level=1, write_content_size=True)
+    return zstd.ZstdCompressor(
+        compression_params=_BLOCK_PARAMS,
+        dict_data=dictionary.data if dictionary is not None else None,
+    )
 
 
 def _extras_records(records: list[list[Any]], state: SealState, base: bool) -> list[list[Any]]:

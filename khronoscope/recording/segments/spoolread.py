@@ -18,11 +18,13 @@ from typing import Any
 import msgpack
 
 from khronoscope.errors import KhronoscopeError
+from khronoscope.recording import format as fmt
 from khronoscope.recording.reader import BlockInfo, RecordingReader
 
 # a version's place: its block's number among the spool's data blocks, and its ordinal there
 _ORDINAL_BITS = 32
 _ORDINAL_MASK = (1 << _ORDINAL_BITS) - 1
+_PUT_ITEMS = 6  # [PUT_FULL, t, type, ns, name, version bytes]: the bytes end the record
 
 
 class SpoolChanged(KhronoscopeError):
@@ -37,12 +39,17 @@ class SpoolFile:
         self._reader = RecordingReader(path)
         self._blocks: list[BlockInfo] = list(self._reader.data_blocks())
         self._ends: dict[int, array[int]] = {}  # per block read back: where each record ends
+        # versions not at their record's end (a record with more items than a spool writes)
+        self._held: dict[int, bytes] = {}
 
     def records(self) -> Iterator[tuple[int, list[Any]]]:
         """Every readable record, in the order written, with where it is (its `ref`)."""
         for n, b in enumerate(self._blocks):
             for i, r in enumerate(self._reader.records(b)):
-                yield (n << _ORDINAL_BITS) | i, r
+                ref = (n << _ORDINAL_BITS) | i
+                if r[0] == fmt.PUT_FULL and len(r) != _PUT_ITEMS:
+                    self._held[ref] = r[5]
+                yield ref, r
 
     def problems(self) -> list[str]:
         """What could not be read (one line each), after `records` was read through."""
@@ -53,7 +60,11 @@ class SpoolFile:
         out: list[bytes] = [b""] * len(refs)
         by_block: dict[int, list[int]] = {}
         for pos, ref in enumerate(refs):
-            by_block.setdefault(ref >> _ORDINAL_BITS, []).append(pos)
+            held = self._held.get(ref)
+            if held is not None:
+                out[pos] = held
+            else:
+                by_block.setdefault(ref >> _ORDINAL_BITS, []).append(pos)
         for n in sorted(by_block):
             b = self._blocks[n]
             payload = self._reader.payload(b)
