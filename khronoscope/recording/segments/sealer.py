@@ -4,10 +4,10 @@ Versions are grouped by type and packed chain by chain (an object's versions sid
 the next object's, keys in order) into ~1 MiB zstd blocks compressed with the type's shared
 dictionary: the cold-block packing of temporal/cold.py, persisted. A spool file is sealed as it
 is read (`seal_spool`): one pass notes where each version is, then blocks are packed from
-versions read back SEAL_BATCH_RAW at a time, so a seal's memory does not grow with the spool. Every object write follows
-the TemporalMap's rules (a put equal to the version in force, or a delete of nothing, is not a
-change; a write at the time of an existing version replaces it), so a recording holds exactly
-what the live map held.
+versions read back SEAL_BATCH_RAW at a time, so a seal's memory does not grow with the spool.
+Every object write follows the TemporalMap's rules (a put equal to the version in force, or a
+delete of nothing, is not a change; a write at the time of an existing version replaces it), so
+a recording holds exactly what the live map held.
 
 A base segment also describes the state at its start: for every object then alive, where its
 version is stored. A reference reaches back at most to the previous base; a version older than
