@@ -9,6 +9,8 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from khronoscope.core.source import SourceInfo
 from khronoscope.recording import format as fmt
 from khronoscope.recording import records as rec
@@ -130,10 +132,12 @@ def type_index(made: Sealed, type_: str) -> sf.TypeIndex:
     return sf.unpack_type_index(made.data[ref[0] : ref[0] + ref[1]], made.footer["first_t"])
 
 
-def test_a_streamed_segment_is_byte_for_byte_the_one_sealed_in_memory(tmp_path, monkeypatch):
+@pytest.mark.parametrize("batch", [20 * 1024, 1024], ids=["batches-span-types", "tiny-batches"])
+def test_a_streamed_segment_is_byte_for_byte_the_one_sealed_in_memory(tmp_path, monkeypatch, batch):
     # small blocks and batches: several blocks per type, batches that span types and blocks
+    # (or of one block each, and a base's carried copies packed type by type)
     monkeypatch.setattr(sealer, "BLOCK_RAW", 8 * 1024)
-    monkeypatch.setattr(sealer, "SEAL_BATCH_RAW", 20 * 1024)
+    monkeypatch.setattr(sealer, "SEAL_BATCH_RAW", batch)
     paths = []
     for i, records in enumerate(scenario(seed=3, spools=4, per_spool=700, size=300)):
         paths.append(tmp_path / layout.wal_file(i))
@@ -192,7 +196,9 @@ def test_sealing_never_holds_the_whole_spool(tmp_path, monkeypatch):
         for i in range(n):
             _type, ns, name = objects[i % len(objects)]
             # ~4 KB, compressible as objects are (the sealed segment is held whole)
-            raw = rec.pack({"metadata": {"name": name}, "n": first + i, "spec": f"{name} {i} " * 300})
+            raw = rec.pack(
+                {"metadata": {"name": name}, "n": first + i, "spec": f"{name} {i} " * 300}
+            )
             out.append([fmt.PUT_FULL, t + i, "pods", ns, name, raw])
         return out
 

@@ -285,6 +285,8 @@ def _seal(
     new_live: dict[str, dict[Key, Loc]] = {}
     type_names = sorted(set(parsed.chains) | (set(state.live) if base else set()))
     packs: list[_TypePack] = []
+    unpacked: list[_TypePack] = []  # types whose blocks are not packed yet
+    carried_bytes = 0
     for type_ in type_names:
         per = parsed.chains.get(type_, {})
         start_live = state.live.get(type_, {})
@@ -326,7 +328,14 @@ def _seal(
         if tp.keys and train:
             tp.dictionary = _dictionary_for(type_, source, records_, state, put_dict)
         packs.append(tp)
-    _pack_blocks(source, [tp for tp in packs if tp.keys], fast=not train)
+        if tp.keys:
+            unpacked.append(tp)
+            carried_bytes += sum(len(raw) for raw in records_.carried.values())
+        if carried_bytes > SEAL_BATCH_RAW:
+            # a base's carried copies are in memory: pack them before fetching more
+            _pack_blocks(source, unpacked, fast=not train)
+            unpacked, carried_bytes = [], 0
+    _pack_blocks(source, unpacked, fast=not train)
     for tp in packs:
         type_, keys, counts, vtimes = tp.name, tp.keys, tp.counts, tp.vtimes
         start_live = tp.start_live
@@ -607,6 +616,8 @@ def _pack_blocks(source: VersionSource, packs: list[_TypePack], fast: bool = Fal
         i = j
     if current is not None:
         current.blob = bytes(out)
+    for tp in packs:
+        tp.records.carried.clear()
 
 
 def _compressor(dictionary: Dictionary | None, fast: bool) -> zstd.ZstdCompressor:
