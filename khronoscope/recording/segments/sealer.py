@@ -45,9 +45,11 @@ DICT_MAX_SAMPLES = 4000
 # a type's samples stop at this many bytes (zstd advises ~100x the dictionary, 3 MiB; 4,000
 # pods of bench/stream.py make 17 MiB): a bound for huge objects, never reached otherwise
 DICT_MAX_SAMPLE_BYTES = 32 * 1024 * 1024
-# versions read back from a spool at a time while packing a type's blocks: a seal's memory is
-# about this, never the spool's size (bench/seal.py)
-SEAL_BATCH_RAW = 16 * 1024 * 1024
+# versions read back from a spool at a time while packing blocks: a seal's memory is about this
+# plus its index of the versions, never the spool's size. Each batch decompresses the spool
+# again (its versions are spread over all of it): on bench/seal.py's 128 MiB spools 32 MiB costs
+# +8% CPU per seal and 16 MiB +17%, for a peak RSS 16 MiB higher
+SEAL_BATCH_RAW = 32 * 1024 * 1024
 _BLOCK_PARAMS = zstd.ZstdCompressionParameters(
     window_log=20,
     chain_log=20,
@@ -506,27 +508,45 @@ def _read(
     """The bytes of the records at the positions wanted, per type, in one read of the source;
     each checked against what was parsed."""
     out: list[list[bytes]] = []
-    at: list[tuple[int, int, int]] = []  # (part, index in part, position)
+    parts: list[tuple[list[bytes], list[int], list[int], list[int | None]]] = []
     refs: list[int] = []
     sizes: list[int] = []
-    for n, (records, positions) in enumerate(wanted):
+    for records, positions in wanted:
         got = [b""] * len(positions)
         out.append(got)
-        for j, p in enumerate(positions):
-            ref = records.refs[p]
-            if ref < 0:
-                got[j] = records.carried[p]
-            else:
-                at.append((n, j, p))
-                refs.append(ref)
-                sizes.append(records.lens[p])
-    if refs:
-        for (n, j, p), raw in zip(at, source.versions(refs, sizes), strict=True):
-            records = wanted[n][0]
+        if isinstance(positions, range) and positions.step == 1:
+            span = slice(positions.start, positions.stop)
+            at = list(range(len(positions)))
+            part_refs, part_sizes = records.refs[span], list(records.lens[span])
+            part_hashes = records.hashes[span]
+        else:
+            at = list(range(len(positions)))
+            part_refs = [records.refs[p] for p in positions]
+            part_sizes = [records.lens[p] for p in positions]
+            part_hashes = [records.hashes[p] for p in positions]
+        if records.carried:
+            for j, p in enumerate(positions):
+                if part_refs[j] < 0:
+                    got[j] = records.carried[p]
+            at = [j for j in at if part_refs[j] >= 0]
+            part_refs = [part_refs[j] for j in at]
+            part_sizes = [part_sizes[j] for j in at]
+            part_hashes = [part_hashes[j] for j in at]
+        parts.append((got, at, part_sizes, part_hashes))
+        refs += part_refs
+        sizes += part_sizes
+    if not refs:
+        return out
+    raws = source.versions(refs, sizes)
+    k = 0
+    for got, at, part_sizes, part_hashes in parts:
+        for j, size, h in zip(at, part_sizes, part_hashes, strict=True):
+            raw = raws[k]
+            k += 1
             # the bytes sealed are the ones parsed (their hash decided what is a change)
-            if len(raw) != records.lens[p] or hash(raw) != records.hashes[p]:
+            if len(raw) != size or hash(raw) != h:
                 raise SpoolChanged("a version read back differs from the one read before")
-            out[n][j] = raw
+            got[j] = raw
     return out
 
 

@@ -59,10 +59,10 @@ class SpoolFile:
         """The bytes of the PUT_FULL versions at `refs` (`sizes` long), in that order."""
         out: list[bytes] = [b""] * len(refs)
         by_block: dict[int, list[int]] = {}
+        held = self._held
         for pos, ref in enumerate(refs):
-            held = self._held.get(ref)
-            if held is not None:
-                out[pos] = held
+            if held and ref in held:
+                out[pos] = held[ref]
             else:
                 by_block.setdefault(ref >> _ORDINAL_BITS, []).append(pos)
         for n in sorted(by_block):
