@@ -18,7 +18,7 @@ from khronoscope.recording.segments import layout, sealer
 from khronoscope.recording.segments import segfmt as sf
 from khronoscope.recording.segments.catalog import SegmentedRecording, pack_header, read_spool
 from khronoscope.recording.segments.sealer import Sealed, SealState, seal, seal_spool
-from khronoscope.recording.segments.spoolread import SpoolFile
+from khronoscope.recording.segments.spoolread import SpoolChanged, SpoolFile
 from khronoscope.recording.segments.wal import WalFile
 from khronoscope.recording.writer import make_header
 from khronoscope.storage.local import LocalStore
@@ -220,3 +220,25 @@ def test_sealing_never_holds_the_whole_spool(tmp_path, monkeypatch):
         tracemalloc.stop()
     assert made.footer["changes"] == PEAK_VERSIONS
     assert peak < raw_size / 3, (peak, raw_size)
+
+
+def test_a_spool_changed_between_its_two_reads_is_not_sealed(tmp_path):
+    """Sealing reads a spool twice: bytes that differ the second time stop the seal (the
+    writer then reports it and keeps the spool) rather than seal something never recorded."""
+    records = scenario(seed=9, spools=1, per_spool=300, size=300)[0]
+    path = tmp_path / layout.wal_file(0)
+    write_spool(path, records, block_size=4 * 1024)
+
+    class ChangedAfterFirstRead(SpoolFile):
+        def records(self):
+            yield from super().records()
+            with open(path, "r+b") as f:  # a byte inside the first data block's payload
+                f.seek(self._blocks[0].offset + fmt.BLOCK_HEADER_SIZE + 10)
+                byte = f.read(1)
+                f.seek(-1, 1)
+                f.write(bytes([byte[0] ^ 0xFF]))
+
+    state = SealState()
+    with ChangedAfterFirstRead(path) as spool, pytest.raises(SpoolChanged):
+        seal_spool(spool, state, True, lambda *a: [], lambda name, data: None)
+    assert state.next_seq == 0 and not state.live  # nothing advanced

@@ -514,13 +514,12 @@ def _read(
     for records, positions in wanted:
         got = [b""] * len(positions)
         out.append(got)
+        at = list(range(len(positions)))
         if isinstance(positions, range) and positions.step == 1:
             span = slice(positions.start, positions.stop)
-            at = list(range(len(positions)))
             part_refs, part_sizes = records.refs[span], list(records.lens[span])
             part_hashes = records.hashes[span]
         else:
-            at = list(range(len(positions)))
             part_refs = [records.refs[p] for p in positions]
             part_sizes = [records.lens[p] for p in positions]
             part_hashes = [records.hashes[p] for p in positions]

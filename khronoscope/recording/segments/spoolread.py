@@ -51,10 +51,6 @@ class SpoolFile:
                     self._held[ref] = r[5]
                 yield ref, r
 
-    def problems(self) -> list[str]:
-        """What could not be read (one line each), after `records` was read through."""
-        return [p.describe() for p in self._reader.report()]
-
     def versions(self, refs: Sequence[int], sizes: Sequence[int]) -> list[bytes]:
         """The bytes of the PUT_FULL versions at `refs` (`sizes` long), in that order."""
         out: list[bytes] = [b""] * len(refs)
