@@ -48,7 +48,7 @@ DICT_MAX_SAMPLE_BYTES = 32 * 1024 * 1024
 # versions read back from a spool at a time while packing blocks: a seal's memory is about this
 # plus its index of the versions, never the spool's size. Each batch decompresses the spool
 # again (its versions are spread over all of it): on bench/seal.py's 128 MiB spools 32 MiB costs
-# +8% CPU per seal and 16 MiB +17%, for a peak RSS 16 MiB higher
+# ~3% more CPU per seal than reading it whole, 16 MiB ~15%, for a peak RSS 16 MiB lower
 SEAL_BATCH_RAW = 32 * 1024 * 1024
 _BLOCK_PARAMS = zstd.ZstdCompressionParameters(
     window_log=20,
