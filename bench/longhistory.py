@@ -34,7 +34,6 @@ import random
 import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -227,16 +226,9 @@ def measure_open(path: Path, fmt_version: int, cache_mb: int | None) -> dict[str
 
 
 def _child(*args: str) -> dict[str, Any]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(HERE.parent) + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), *args],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-        check=True,
-    )
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    from _proc import child_json
+
+    return child_json(__file__, *args)
 
 
 def main() -> None:

@@ -29,7 +29,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -191,16 +190,9 @@ def run(path: Path, prefetch: bool, cache_mb: int | None, live: bool = False) ->
 
 
 def _child(*args: str) -> dict[str, Any]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(HERE.parent) + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), *args],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-        check=True,
-    )
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    from _proc import child_json
+
+    return child_json(__file__, *args)
 
 
 def main() -> None:
@@ -229,22 +221,10 @@ def main() -> None:
     meta = path.with_name(path.name + ".json")
     if not (path.exists() and meta.exists()):
         print(f"recording {args.changes:,} changes to {path} ...", flush=True)
-        env = dict(os.environ)
-        env["PYTHONPATH"] = str(HERE.parent) + os.pathsep + env.get("PYTHONPATH", "")
-        proc = subprocess.run(
-            [
-                sys.executable,
-                str(HERE / "longhistory.py"),
-                "--_write",
-                str(path),
-                str(args.changes),
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-            env=env,
-            check=True,
-        )
-        meta.write_text(proc.stdout.strip().splitlines()[-1])
+        from _proc import child_json
+
+        written = child_json(HERE / "longhistory.py", "--_write", str(path), str(args.changes))
+        meta.write_text(json.dumps(written))
     else:
         print(f"reusing {path}", flush=True)
     cache = ["--cache-mb", str(args.cache_mb)] if args.cache_mb else []

@@ -35,10 +35,9 @@ from khronoscope.cluster.remembered import backfill as backfill_remembered
 from khronoscope.cluster.scopehint import namespace_hint
 from khronoscope.cluster.stall import StallDetector
 from khronoscope.cluster.watcher import Watcher, WatchTuning
-from khronoscope.core.bookmarks import BookmarkStore
+from khronoscope.core.bookmarks import BookmarkStore, StoredBookmarks
 from khronoscope.core.provenance import ProvenanceStore
 from khronoscope.core.source import (
-    Bookmark,
     ContextInfo,
     FetchedLog,
     Gap,
@@ -76,7 +75,7 @@ _SEVERITY = {
 }
 
 
-class ClusterSession:
+class ClusterSession(StoredBookmarks):
     """Everything a live view needs from a cluster: `tmap`, per-type status, gaps, bookmarks.
 
     Use `await session.start()` (raises KhronoscopeError with one line for a bad kubeconfig,
@@ -550,22 +549,6 @@ class ClusterSession:
                 out.append(gap)
         out.sort(key=lambda g: (g.start, g.end))
         return out
-
-    def bookmarks(self) -> list[Bookmark]:
-        """The user's bookmarks, oldest first (a recorder mirrors them into its recording)."""
-        return self.bookmark_store.list()
-
-    def add_bookmark(self, bookmark: Bookmark) -> Bookmark:
-        """Store a bookmark and give it an id."""
-        return self.bookmark_store.add(bookmark)
-
-    def remove_bookmark(self, bookmark_id: int) -> None:
-        """Delete a bookmark by id (nothing if there is none)."""
-        self.bookmark_store.remove(bookmark_id)
-
-    def rename_bookmark(self, bookmark_id: int, label: str) -> Bookmark | None:
-        """Relabel a bookmark (a recorder mirrors the new label by id)."""
-        return self.bookmark_store.rename(bookmark_id, label)
 
     # --- status ------------------------------------------------------------------------------
 

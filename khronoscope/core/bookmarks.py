@@ -103,3 +103,26 @@ class BookmarkStore:
         renamed = Bookmark(known.t, label, known.key, known.id)
         self.journal.add(renamed)
         return renamed
+
+
+class StoredBookmarks:
+    """The HistorySource bookmark methods for a source that keeps its bookmarks in a
+    `BookmarkStore` (the live session, the recorded sources): each one is the store's."""
+
+    bookmark_store: BookmarkStore
+
+    def bookmarks(self) -> list[Bookmark]:
+        """The source's bookmarks, oldest first (recorded ones with the changes made since)."""
+        return self.bookmark_store.list()
+
+    def add_bookmark(self, bookmark: Bookmark) -> Bookmark:
+        """Store a bookmark: a new id, unless it carries a known one (then it replaces it)."""
+        return self.bookmark_store.add(bookmark)
+
+    def remove_bookmark(self, bookmark_id: int) -> None:
+        """Delete a bookmark by id (nothing if there is none; a recorded one is hidden)."""
+        self.bookmark_store.remove(bookmark_id)
+
+    def rename_bookmark(self, bookmark_id: int, label: str) -> Bookmark | None:
+        """Give a bookmark a new label (None when there is none with that id)."""
+        return self.bookmark_store.rename(bookmark_id, label)

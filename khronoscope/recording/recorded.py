@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from khronoscope.core.bookmarks import BookmarkStore
-from khronoscope.core.source import Bookmark, Gap, TypeStatus
+from khronoscope.core.bookmarks import BookmarkStore, StoredBookmarks
+from khronoscope.core.source import Gap, TypeStatus
 from khronoscope.core.timefmt import format_iso
 from khronoscope.core.types import ResourceType
 from khronoscope.recording.replay import Extras
@@ -61,7 +61,7 @@ class WriterState:
         return f"the recorder is gone (it last wrote at {when} and no longer holds the file)"
 
 
-class RecordedSource:
+class RecordedSource(StoredBookmarks):
     """The HistorySource answers shared by the recorded sources; a subclass sets the attributes
     below and says how to find one object of a type (`_sample_object`)."""
 
@@ -112,19 +112,3 @@ class RecordedSource:
     def gaps(self) -> list[Gap]:
         """Recorded gaps (with the stretches lost to damage), oldest first."""
         return self._extras.gap_list()
-
-    def bookmarks(self) -> list[Bookmark]:
-        """The recording's bookmarks with those added or removed during replay."""
-        return self.bookmark_store.list()
-
-    def add_bookmark(self, bookmark: Bookmark) -> Bookmark:
-        """Store a bookmark in the sidecar (a new id unless it renames an existing one)."""
-        return self.bookmark_store.add(bookmark)
-
-    def remove_bookmark(self, bookmark_id: int) -> None:
-        """Remove a bookmark (recorded ones are hidden by a removal in the sidecar)."""
-        self.bookmark_store.remove(bookmark_id)
-
-    def rename_bookmark(self, bookmark_id: int, label: str) -> Bookmark | None:
-        """Relabel a bookmark through the sidecar."""
-        return self.bookmark_store.rename(bookmark_id, label)

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from textual import events
 from textual.actions import ActionParseResult
-from textual.app import App, SystemCommand
+from textual.app import App
 from textual.binding import BindingType
 from textual.dom import DOMNode
 from textual.notifications import SeverityLevel
@@ -40,6 +40,7 @@ from khronoscope.errors import KhronoscopeError
 from khronoscope.tui.commands import COMMANDS, VIEW, CommandError, Invocation, parse_command
 from khronoscope.tui.context import ScreenContext
 from khronoscope.tui.keymap import ACTIONS, CONTEXTS, DEFAULT_KEYMAP
+from khronoscope.tui.palette import KhronoscopeCommands, PaletteEntry, action_entry, command_entry
 from khronoscope.tui.playback import PlaybackCursor
 from khronoscope.tui.replay import replay_settings, start_replay
 from khronoscope.tui.screenkind import TIME_SCOPE, keymap_context
@@ -95,6 +96,8 @@ class KhronoscopeApp(App["ContextSwitch | None"], inherit_bindings=False):
     TITLE = "khronoscope"
     # notifications sit above the timeline strip and the footer (they covered the strip's end)
     CSS = "ToastRack { margin-bottom: 3; }"
+    # the palette: our actions and `:` commands, then Textual's own (themes, keys, screenshot)
+    COMMANDS = App.COMMANDS | {KhronoscopeCommands}
     BINDINGS: ClassVar[list[BindingType]] = [  # type: ignore[assignment]
         *DEFAULT_KEYMAP.bindings("app"),
         *DEFAULT_KEYMAP.bindings("time"),
@@ -512,8 +515,9 @@ class KhronoscopeApp(App["ContextSwitch | None"], inherit_bindings=False):
 
     # --- command palette ---------------------------------------------------------------------
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """Every action of the keymap active on `screen`, then Textual's own (themes...)."""
+    def palette_entries(self, screen: Screen) -> Iterable[PaletteEntry]:
+        """Every action of the keymap active on `screen`, then every `:` command (the palette's
+        own provider, tui/palette.py, matches them by name, alias, key and description)."""
         context = keymap_context(screen)
         scopes = CONTEXTS[context] if context is not None else ("app",)
         nodes: dict[str, object] = {scope: screen for scope in scopes}
@@ -531,22 +535,17 @@ class KhronoscopeApp(App["ContextSwitch | None"], inherit_bindings=False):
         for a in ACTIONS:
             if a.scope not in scopes or a.id == "app.palette" or a.scope not in nodes:
                 continue
-            yield SystemCommand(
-                a.description,
-                f"{keymap.display(a.id)}  ·  {a.id}",
-                partial(self.run_action, a.action, nodes[a.scope]),  # type: ignore[arg-type]
-            )
+            run = partial(self.run_action, a.action, nodes[a.scope])  # type: ignore[arg-type]
+            yield action_entry(a, keymap, run)
         # every `:` command too: one that needs arguments opens the command line for them
         for spec in COMMANDS:
             if spec is VIEW:
                 continue
             head = spec.usage.split(" ", 1)[0]
             if spec.takes_args:
-                run = partial(self._open_command_line, head + " ")
+                yield command_entry(spec, partial(self._open_command_line, head + " "))
             else:
-                run = partial(self.run_command, head)
-            yield SystemCommand(f":{spec.usage}", spec.description, run)
-        yield from super().get_system_commands(screen)
+                yield command_entry(spec, partial(self.run_command, head))
 
 
 def create_app(source: HistorySource, settings: BrowserSettings | None = None) -> KhronoscopeApp:

@@ -418,12 +418,12 @@ async def test_palette_offers_the_keymap_actions(make_app):
     app = make_app(155)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        commands = list(app.get_system_commands(app.screen))
+        commands = list(app.palette_entries(app.screen))
         helps = [c.help for c in commands]
         assert any("table.yaml" in h for h in helps)
         assert any("browser.filter" in h for h in helps)
         yaml = next(c for c in commands if "table.yaml" in c.help)
-        await yaml.callback()
+        await yaml.run()
         await pilot.pause()
         assert isinstance(app.screen, DetailScreen)
 

@@ -15,6 +15,7 @@ from khronoscope.core.source import ContextInfo, SourceCapability
 from khronoscope.core.types import ObjectKey
 from khronoscope.tui.aliases import Aliases, read_user_aliases
 from khronoscope.tui.commands import BY_NAME, COMMANDS, CommandError, parse_command
+from khronoscope.tui.keymap import normalize_key
 from khronoscope.tui.screens.aliases import AliasesScreen
 from khronoscope.tui.screens.contexts import ContextsScreen
 from khronoscope.tui.screens.detail import DetailScreen
@@ -151,11 +152,67 @@ async def test_palette_offers_the_commands(make_app):
     app = make_app(155)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        offered = {c.title: c for c in app.get_system_commands(app.screen)}
+        offered = {c.title: c for c in app.palette_entries(app.screen)}
         assert ":xray TYPE [NS]" in offered and ":aliases" in offered
-        offered[":aliases"].callback()
+        offered[":aliases"].run()
         await pilot.pause()
         assert isinstance(app.screen, AliasesScreen)
+
+
+async def palette_hits(app, pilot, query: str) -> list[str]:
+    """Open the palette (ctrl+p), type `query`, and return the titles it lists, best first."""
+    from textual.command import CommandList, CommandPalette
+
+    await pilot.press("ctrl+p")
+    await pilot.pause()
+    assert isinstance(app.screen, CommandPalette)
+    await pilot.press(*[normalize_key(ch) if not ch.isalnum() else ch for ch in query])
+    command_list = app.screen.query_one(CommandList)
+    titles: list[str] = []
+    for _ in range(100):  # the palette gathers hits in a worker, in batches
+        await pilot.pause(0.05)
+        if not app.screen.workers and command_list.option_count:
+            titles = [
+                str(command_list.get_option_at_index(i).hit.text)
+                for i in range(command_list.option_count)
+                if command_list.get_option_at_index(i).id != "--no-matches"
+            ]
+            break
+    return titles
+
+
+async def test_palette_finds_a_command_by_what_a_k9s_user_types(make_app, source):
+    # before, the palette matched descriptions only: "step" found "Sort by namespace" and no
+    # step command, "[" found only `:` usages with a bracket in them
+    first_change = min(r.t for r in source.tmap.changes(type="pods"))
+    app = make_app(-1)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        hits = await palette_hits(app, pilot, "step")
+        assert {"Next change in view", "Previous change in view"} <= set(hits)
+        command_list = app.screen.query_one("CommandList")
+        for _ in range(len(hits) + 1):  # arrow down to it, as a user does
+            await pilot.press("down")
+            highlighted = command_list.highlighted_option
+            if highlighted is not None and highlighted.hit.text == "Next change in view":
+                break
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is app.browser
+        assert app.playback.t == first_change  # it stepped, as `]` does
+        assert not app.playback.playing
+
+        await pilot.press("escape")
+        assert (await palette_hits(app, pilot, "["))[0] == "Previous change in view"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert ":goto TIME" in await palette_hits(app, pilot, ":t")  # an alias of :goto
+        await pilot.press("escape")
+        await pilot.pause()
+        # a usage is shown whole (the palette read `[NS]` as markup and dropped it)
+        hits = await palette_hits(app, pilot, "xray")
+        assert ":xray TYPE [NS]" in hits
+        assert ":xray TYPE [NS]" in screen_text(app)
 
 
 # --- keys typed in a burst -----------------------------------------------------------------------

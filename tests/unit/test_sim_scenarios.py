@@ -173,3 +173,39 @@ def test_scenario_options_take_numbers_from_the_command_line_or_from_code() -> N
     b = get_scenario("scale", pods=30, churn="5")
     assert a.options == b.options == {"nodes": 50, "pods": 30, "namespaces": 20, "churn": 5}
     assert get_scenario("quiet:period=0").options == {"period": 0.0}
+
+
+def _ready_and_status(obj: dict) -> tuple[str, str]:
+    from khronoscope.printers import columns_for, row_for
+
+    names = [c.name for c in columns_for("pods").columns]
+    cells = row_for("pods", obj).cells
+    return str(cells[names.index("READY")]), str(cells[names.index("STATUS")])
+
+
+async def test_a_job_pod_is_ready_while_it_runs_then_completed() -> None:
+    # as `kubectl get pods -w` shows a real Job's pod (one container, no readiness probe):
+    # 1/1 Running while it runs, then 0/1 Completed; the sim showed 0/1 Running
+    sim = SimCluster("default", seed=1, autorun=False)
+    await sim.advance_to(200)  # the `report` CronJob runs a Job each minute from 60 s
+    shown: dict[str, list[tuple[str, str]]] = {}
+    last: dict[str, dict] = {}
+    for ev in sim.store.type_store("pods").since(0):
+        name = ev.key[-1]
+        if not name.startswith("report-"):
+            continue
+        seen = shown.setdefault(name, [])
+        row = _ready_and_status(ev.obj.obj)
+        if not seen or seen[-1] != row:
+            seen.append(row)
+        last[name] = ev.obj.obj
+    assert len(shown) >= 2
+    for name, rows in shown.items():
+        assert ("1/1", "Running") in rows, (name, rows)
+        assert ("0/1", "Running") not in rows, (name, rows)
+        assert rows[-1] == ("0/1", "Completed"), (name, rows)
+        assert rows.index(("1/1", "Running")) < rows.index(("0/1", "Completed"))
+        done = last[name]
+        assert done["status"]["phase"] == "Succeeded"
+        ready = next(c for c in done["status"]["conditions"] if c["type"] == "Ready")
+        assert (ready["status"], ready["reason"]) == ("False", "PodCompleted")

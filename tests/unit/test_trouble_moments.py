@@ -67,3 +67,41 @@ def test_a_pod_that_never_gets_ready_after_a_crash_is_trouble():
     found = next_trouble(m, T0 - 1, SCOPE)
     assert found is not None and found.t == T0 + 20 * NS
     assert found.what.startswith("CrashLoopBackOff")
+
+
+def test_a_job_pod_completing_is_not_trouble():
+    # Running 1/1 -> Completed 0/1: the pod lost readiness because it succeeded
+    completed = _pod("completed")
+    completed["status"]["phase"] = "Succeeded"
+    m = _map(_pod("creating"), _pod("running"), completed)
+    assert row_for("pods", completed).cells[:2] == ("0/1", "Completed")
+    assert next_trouble(m, T0 - 1, SCOPE) is None
+
+
+async def test_the_demos_job_pods_are_ready_and_never_trouble():
+    # the simulated `report` Job pods are 1/1 Running, then 0/1 Completed; `x` / `X` in the demo
+    # step over them (and still stop at the incident: the node outage, the crash loop)
+    from khronoscope.sim import SimCluster
+
+    sim = SimCluster("default", seed=1, autorun=False)
+    await sim.advance_to(400)
+    m = TemporalMap(row_fn=row_for)
+    for ev in sim.store.type_store("pods").since(0):
+        ns, name = ev.key
+        key, t = ObjectKey("pods", ns, name), T0 + ev.rv * NS // 1000
+        if ev.type == "DELETED":
+            m.delete(key, t)
+        else:
+            m.put(key, t, ev.obj.obj)
+    report = [k for k in m.keys_at(m.last_t, "pods") if k.name.startswith("report-")]
+    assert report
+    for k in report:  # READY, STATUS
+        assert m.row(k, m.last_t).cells[:2] in (("1/1", "Running"), ("0/1", "Completed"))
+        assert ("1/1", "Running") in {m.row(k, t).cells[:2] for t, _kind in m.history(k)}
+    moments = []
+    t = T0 - 1
+    while (found := next_trouble(m, t, SCOPE)) is not None:
+        moments.append(found)
+        t = found.t
+    assert any(f.key.namespace == "shop" and "CrashLoopBackOff" in f.what for f in moments)
+    assert not [f for f in moments if f.key.name.startswith("report-")]

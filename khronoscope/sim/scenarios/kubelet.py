@@ -146,6 +146,12 @@ class Kubelet:
             )
             self._container_start(pod, c)
         pod.phase = "Running"
+        if pod.behavior == "job":
+            # no readiness probe: the kubelet reports a started container ready at once, so a
+            # running Job pod is 1/1 Running (and 0/1 Completed once it has succeeded)
+            for c in pod.containers:
+                c.ready = True
+            pod.ready_since = self.s.now
         self.patch_pod_status(pod)
         if pod.behavior == "ok":
             self.s.after(self.rng.uniform(1.0, 4.0), self._become_ready, pod)
