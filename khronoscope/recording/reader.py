@@ -471,6 +471,14 @@ class RecordingReader:
             raise _BadBlock("block length does not match its header")
         return payload
 
+    def payload(self, b: BlockInfo) -> bytes | None:
+        """A block's decompressed bytes; None (and a Problem) when the block is damaged."""
+        try:
+            return self._payload(b)
+        except _BadBlock as err:
+            self._report_bad(b, str(err))
+            return None
+
     def _relocate(self, b: BlockInfo) -> int | None:
         """Index mode, a block not where the index says: walk the headers once and find it
         elsewhere (blocks moved or copied by something other than the writer)."""

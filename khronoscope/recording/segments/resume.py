@@ -12,18 +12,20 @@ is sealed first with that state, exactly as its own writer would have.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import zstandard as zstd
 
 from khronoscope.core.types import ObjectKey
 from khronoscope.recording import format as fmt
 from khronoscope.recording.segments import layout
-from khronoscope.recording.segments.catalog import SegmentedRecording, SegmentInfo, read_spool
+from khronoscope.recording.segments.catalog import SegmentedRecording, SegmentInfo
 from khronoscope.recording.segments.retention import SegmentMeta
-from khronoscope.recording.segments.sealer import Dictionary, SealState, seal
+from khronoscope.recording.segments.sealer import Dictionary, SealState, seal_spool
+from khronoscope.recording.segments.spoolread import SpoolFile
 from khronoscope.recording.segments.windows import LogCache, StartStates
 from khronoscope.storage import BlobNotFound, BlobStore
 
@@ -84,12 +86,17 @@ def resume(
         if rec.segment(seq) is not None or seq < state.next_seq:
             path.unlink()  # sealed before the crash (its segment exists), or superseded
             continue
-        records, _problems = read_spool(path)
-        if not records:
+        with SpoolFile(path) as spool:
+            if next(spool.records(), None) is None:
+                made = None
+            else:
+                state.next_seq = seq
+                made = seal_spool(spool, state, False, _no_fetch, publish)
+                # the writer's dedupe table after the spool (read again: never held whole)
+                _apply(out, (r for _ref, r in spool.records()))
+        if made is None:
             path.unlink()
             continue
-        state.next_seq = seq
-        made = seal(records, state, False, _no_fetch, publish)
         publish(made.name, made.data)
         f = made.footer
         out.metas.append(
@@ -99,7 +106,6 @@ def resume(
         )
         out.sealed_spools += 1
         out.recovered_changes += int(f["changes"])
-        _apply(out, records)
         path.unlink()
     if out.metas:
         changed = [m.last_t for m in out.metas if m.changes]
@@ -165,13 +171,13 @@ def _dictionaries(store: BlobStore, sealed: list[SegmentInfo], state: SealState)
                 state.dicts[type_] = Dictionary(name, zstd.ZstdCompressionDict(store.get(name)))
 
 
-def _apply(out: Resumed, records: list[list[object]]) -> None:
+def _apply(out: Resumed, records: Iterable[list[Any]]) -> None:
     """The writer's dedupe table after a spool's records."""
     for r in records:
         kind = r[0]
         if kind == fmt.PUT_FULL:
             key = ObjectKey(str(r[2]), str(r[3]), str(r[4]))
-            out.current[key] = (int(r[1]), hash(r[5]))  # type: ignore[arg-type]
+            out.current[key] = (int(r[1]), hash(r[5]))
         elif kind == fmt.DELETE:
             out.current.pop(ObjectKey(str(r[2]), str(r[3]), str(r[4])), None)
 

@@ -1,11 +1,13 @@
 """Sealing: the records of one spooled segment become one immutable segment object.
 
 Versions are grouped by type and packed chain by chain (an object's versions side by side, then
-the next object's, keys in order) into ~192 KiB zstd blocks compressed with the type's shared
-dictionary: the cold-block packing of temporal/cold.py, persisted. Every object write follows
-the TemporalMap's rules (a put equal to the version in force, or a delete of nothing, is not a
-change; a write at the time of an existing version replaces it), so a recording holds exactly
-what the live map held.
+the next object's, keys in order) into ~1 MiB zstd blocks compressed with the type's shared
+dictionary: the cold-block packing of temporal/cold.py, persisted. A spool file is sealed as it
+is read (`seal_spool`): one pass notes where each version is, then blocks are packed from
+versions read back SEAL_BATCH_RAW at a time, so a seal's memory does not grow with the spool.
+Every object write follows the TemporalMap's rules (a put equal to the version in force, or a
+delete of nothing, is not a change; a write at the time of an existing version replaces it), so
+a recording holds exactly what the live map held.
 
 A base segment also describes the state at its start: for every object then alive, where its
 version is stored. A reference reaches back at most to the previous base; a version older than
@@ -19,9 +21,9 @@ import hashlib
 import zlib
 from array import array
 from bisect import bisect_right
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import zstandard as zstd
 
@@ -30,6 +32,7 @@ from khronoscope.recording import format as fmt
 from khronoscope.recording.replay import Extras
 from khronoscope.recording.segments import keyfilter, layout
 from khronoscope.recording.segments import segfmt as sf
+from khronoscope.recording.segments.spoolread import SpoolChanged, SpoolFile
 
 # 1 MiB blocks, lazy2 with 6-byte minimum matches: on bench/longhistory.py's stream 3.5%
 # smaller than level 12's btlazy2 with 5-byte matches, at half its CPU (bench/seal.py), and ~7%
@@ -39,6 +42,14 @@ BLOCK_RAW = 1024 * 1024
 DICT_SIZE = 32 * 1024
 DICT_MIN_SAMPLES = 64
 DICT_MAX_SAMPLES = 4000
+# a type's samples stop at this many bytes (zstd advises ~100x the dictionary, 3 MiB; 4,000
+# pods of bench/stream.py make 17 MiB): a bound for huge objects, never reached otherwise
+DICT_MAX_SAMPLE_BYTES = 32 * 1024 * 1024
+# versions read back from a spool at a time while packing blocks: a seal's memory is about this
+# plus its index of the versions, never the spool's size. Each batch decompresses the spool
+# again (its versions are spread over all of it): on bench/seal.py's 128 MiB spools 32 MiB costs
+# ~3% more CPU per seal than reading it whole, 16 MiB ~15%, for a peak RSS 16 MiB lower
+SEAL_BATCH_RAW = 32 * 1024 * 1024
 _BLOCK_PARAMS = zstd.ZstdCompressionParameters(
     window_log=20,
     chain_log=20,
@@ -93,10 +104,37 @@ class Sealed:
     filter: bytes
 
 
+class VersionSource(Protocol):
+    """Where the bytes of the versions being sealed are read back from, by where they are."""
+
+    def versions(self, refs: Sequence[int], sizes: Sequence[int]) -> list[bytes]:
+        """The bytes of the versions at `refs` (each `sizes` long), in that order."""
+        ...
+
+
+class _InMemory:
+    """Versions handed over in memory (a reader sealing what a follower read): ref = index."""
+
+    def __init__(self) -> None:
+        self.raws: list[bytes] = []
+
+    def versions(self, refs: Sequence[int], sizes: Sequence[int]) -> list[bytes]:
+        return [self.raws[r] for r in refs]
+
+    def numbered(self, records: Iterable[list[Any]]) -> Iterator[tuple[int, list[Any]]]:
+        for r in records:
+            if r[0] == fmt.PUT_FULL:
+                self.raws.append(r[5])
+                yield len(self.raws) - 1, r
+            else:
+                yield -1, r
+
+
 @dataclass(slots=True)
 class _Version:
     t: int
-    raw: bytes | None  # None: a delete
+    ref: int  # where its bytes are in the source; -1: a delete
+    size: int
     h: int | None
 
 
@@ -113,23 +151,23 @@ class _Chain:
     def _in_force(self, i: int) -> tuple[bool, int | None]:
         if i >= 0:
             v = self.versions[i]
-            return v.raw is not None, v.h
+            return v.ref >= 0, v.h
         if self.start is None:
             return False, None
         return True, self.start[3]
 
-    def write(self, t: int, raw: bytes | None) -> bool:
-        """Apply a put (raw) or a delete (None) at t; False when it changes nothing."""
-        h = hash(raw) if raw is not None else None
+    def write(self, t: int, ref: int, size: int, h: int | None) -> bool:
+        """Apply a put (the version at `ref`, `size` bytes, hash `h`) or a delete (ref -1) at
+        t; False when it changes nothing."""
         n = len(self.versions)
         i = n - 1 if not n or t > self.times[-1] else bisect_right(self.times, t) - 1
         alive, h_in_force = self._in_force(i)
-        if raw is None:
+        if ref < 0:
             if not alive:
                 return False
         elif alive and h_in_force is not None and h == h_in_force:
             return False
-        v = _Version(t, raw, h)
+        v = _Version(t, ref, size, h)
         if i >= 0 and self.times[i] == t:
             self.versions[i] = v
         else:
@@ -147,13 +185,13 @@ class _Parsed:
     provenance: list[list[Any]]
 
 
-def _parse(records: Iterable[list[Any]], state: SealState) -> _Parsed:
+def _parse(records: Iterable[tuple[int, list[Any]]], state: SealState) -> _Parsed:
     chains: dict[str, dict[Key, _Chain]] = {}
     extras: list[list[Any]] = []
     logs: list[list[Any]] = []
     metrics: list[list[Any]] = []
     provenance: list[list[Any]] = []
-    for r in records:
+    for ref, r in records:
         kind = r[0]
         if kind == fmt.PUT_FULL or kind == fmt.DELETE:
             type_, k = r[2], (r[3], r[4])
@@ -163,7 +201,11 @@ def _parse(records: Iterable[list[Any]], state: SealState) -> _Parsed:
             chain = per.get(k)
             if chain is None:
                 chain = per[k] = _Chain(state.live.get(type_, {}).get(k))
-            chain.write(r[1], r[5] if kind == fmt.PUT_FULL else None)
+            if kind == fmt.PUT_FULL:
+                raw = r[5]
+                chain.write(r[1], ref, len(raw), hash(raw))
+            else:
+                chain.write(r[1], -1, 0, None)
         elif kind in (fmt.LOG, fmt.LOG_NOTE):
             logs.append(r)
         elif kind == fmt.METRIC:
@@ -194,6 +236,39 @@ def seal(
 
     Without `train` (a spool sealed in memory by a reader) no dictionary is trained and blocks
     are compressed fast: they are never stored."""
+    source = _InMemory()
+    return _seal(
+        source.numbered(records), source, state, base, fetch, put_dict, closed, train, reach
+    )
+
+
+def seal_spool(
+    spool: SpoolFile,
+    state: SealState,
+    base: bool,
+    fetch: Fetch,
+    put_dict: Callable[[str, bytes], None],
+    closed: int | None = None,
+    train: bool = True,
+    reach: int = 48,
+) -> Sealed:
+    """`seal` the records of a spool file, reading it as it goes: the versions' bytes are read
+    back a batch at a time, so its memory is bounded by SEAL_BATCH_RAW, not the spool's size.
+    The segment is the one `seal` makes of the spool's readable records."""
+    return _seal(spool.records(), spool, state, base, fetch, put_dict, closed, train, reach)
+
+
+def _seal(
+    records: Iterable[tuple[int, list[Any]]],
+    source: VersionSource,
+    state: SealState,
+    base: bool,
+    fetch: Fetch,
+    put_dict: Callable[[str, bytes], None],
+    closed: int | None,
+    train: bool,
+    reach: int,
+) -> Sealed:
     seq = state.next_seq
     parsed = _parse(records, state)
     times = [v.t for per in parsed.chains.values() for c in per.values() for v in c.versions]
@@ -211,6 +286,9 @@ def seal(
     refs_from = seq
     new_live: dict[str, dict[Key, Loc]] = {}
     type_names = sorted(set(parsed.chains) | (set(state.live) if base else set()))
+    packs: list[_TypePack] = []
+    unpacked: list[_TypePack] = []  # types whose blocks are not packed yet
+    carried_bytes = 0
     for type_ in type_names:
         per = parsed.chains.get(type_, {})
         start_live = state.live.get(type_, {})
@@ -218,65 +296,68 @@ def seal(
         if base:
             carry = {k: loc for k, loc in start_live.items() if loc[1] < refs_floor}
         carried_raw = _fetch_carried(type_, carry, fetch)
-        keys = sorted(set(per) | set(carry))
-        records_: list[bytes] = []
-        counts = array("I")
-        vtimes = array("q")
-        kinds = bytearray()
-        carried_flags = bytearray()
-        cvt = array("q")
-        lens = array("I")
-        updates: dict[Key, Loc | None] = {}
-        carried_rid: dict[Key, int] = {}
-        for k in keys:
+        tp = _TypePack(type_, sorted(set(per) | set(carry)), start_live)
+        records_ = tp.records
+        for k in tp.keys:
             if k in carry:
-                carried_rid[k] = len(records_)
-                records_.append(carried_raw[k])
-                lens.append(len(carried_raw[k]))
-                carried_flags.append(1)
+                tp.carried_rid[k] = len(records_)
+                records_.add_carried(carried_raw[k])
+                tp.carried_flags.append(1)
                 loc = carry[k]
-                cvt.append(loc[0])
-                updates[k] = (loc[0], seq, carried_rid[k], loc[3])
+                tp.cvt.append(loc[0])
+                tp.updates[k] = (loc[0], seq, tp.carried_rid[k], loc[3])
             else:
-                carried_flags.append(0)
+                tp.carried_flags.append(0)
             chain = per.get(k)
             if chain is None:
-                counts.append(0)
+                tp.counts.append(0)
                 continue
-            counts.append(len(chain.versions))
+            tp.counts.append(len(chain.versions))
             alive = chain.start is not None
             last: Loc | None = None
             for v in chain.versions:
-                vtimes.append(v.t)
-                if v.raw is None:
-                    kinds.append(sf.DELETED)
+                tp.vtimes.append(v.t)
+                if v.ref < 0:
+                    tp.kinds.append(sf.DELETED)
                     alive = False
                     last = None
                 else:
-                    kinds.append(sf.MODIFIED if alive else sf.ADDED)
+                    tp.kinds.append(sf.MODIFIED if alive else sf.ADDED)
                     alive = True
                     last = (v.t, seq, len(records_), v.h)
-                    records_.append(v.raw)
-                    lens.append(len(v.raw))
-            updates[k] = last
+                    records_.add(v.ref, v.size, v.h)
+            tp.updates[k] = last
+        if tp.keys and train:
+            tp.dictionary = _dictionary_for(type_, source, records_, state, put_dict)
+        packs.append(tp)
+        if tp.keys:
+            unpacked.append(tp)
+            carried_bytes += sum(len(raw) for raw in records_.carried.values())
+        if carried_bytes > SEAL_BATCH_RAW:
+            # a base's carried copies are in memory: pack them before fetching more
+            _pack_blocks(source, unpacked, fast=not train)
+            unpacked, carried_bytes = [], 0
+    _pack_blocks(source, unpacked, fast=not train)
+    for tp in packs:
+        type_, keys, counts, vtimes = tp.name, tp.keys, tp.counts, tp.vtimes
+        start_live = tp.start_live
         doc: dict[str, Any] = {}
         if keys:
-            dictionary = _dictionary_for(type_, records_, state, put_dict) if train else None
-            blocks_blob, blocks = _pack_blocks(records_, dictionary, fast=not train)
             ix = sf.IndexParts(
                 keys,
                 counts,
                 vtimes,
-                bytes(kinds),
-                bytes(carried_flags) if base else b"",
-                cvt,
-                lens,
-                blocks,
+                bytes(tp.kinds),
+                bytes(tp.carried_flags) if base else b"",
+                tp.cvt,
+                tp.records.lens,
+                tp.blocks,
             )
             doc["index"] = builder.add(sf.pack_type_index(ix, first_t))
-            doc["blocks"] = builder.add(blocks_blob)
-            doc["dict"] = dictionary.name if dictionary is not None else None
-            doc["records"] = len(records_)
+            doc["blocks"] = builder.add(tp.blob)
+            doc["dict"] = tp.dictionary.name if tp.dictionary is not None else None
+            doc["records"] = len(tp.records)
+            tp.blob = b""
         if vtimes:
             ns_counts: dict[str, int] = {}
             pos = 0
@@ -294,9 +375,9 @@ def seal(
         if base and start_live:
             back, rid = array("I"), array("I")
             for k, loc in start_live.items():
-                if k in carried_rid:
+                if k in tp.carried_rid:
                     back.append(0)
-                    rid.append(carried_rid[k])
+                    rid.append(tp.carried_rid[k])
                 else:
                     back.append(seq - loc[1])
                     rid.append(loc[2])
@@ -309,7 +390,7 @@ def seal(
         if doc:
             types_doc[type_] = doc
         merged = dict(start_live)
-        for k, loc in updates.items():
+        for k, loc in tp.updates.items():
             if loc is None:
                 merged.pop(k, None)
             else:
@@ -375,14 +456,118 @@ def _fetch_carried(type_: str, carry: dict[Key, Loc], fetch: Fetch) -> dict[Key,
     return out
 
 
+class _TypeRecords:
+    """A type's records in pack order: where each one's bytes are, read back when packed."""
+
+    __slots__ = ("carried", "hashes", "lens", "refs")
+
+    def __init__(self) -> None:
+        self.refs: list[int] = []  # where in the source; -1: a carried copy (in `carried`)
+        self.lens = array("I")
+        self.hashes: list[int | None] = []
+        self.carried: dict[int, bytes] = {}
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+    def add(self, ref: int, size: int, h: int | None) -> None:
+        """Append a version of the source."""
+        self.refs.append(ref)
+        self.lens.append(size)
+        self.hashes.append(h)
+
+    def add_carried(self, raw: bytes) -> None:
+        """Append a version carried from an older segment (its bytes, in memory)."""
+        self.carried[len(self.refs)] = raw
+        self.add(-1, len(raw), None)
+
+
+@dataclass(slots=True)
+class _TypePack:
+    """One type's part of the segment being sealed: its objects and versions, then blocks."""
+
+    name: str
+    keys: list[Key]
+    start_live: dict[Key, Loc]
+    records: _TypeRecords = field(default_factory=_TypeRecords)
+    counts: array[int] = field(default_factory=lambda: array("I"))
+    vtimes: array[int] = field(default_factory=lambda: array("q"))
+    kinds: bytearray = field(default_factory=bytearray)
+    carried_flags: bytearray = field(default_factory=bytearray)
+    cvt: array[int] = field(default_factory=lambda: array("q"))
+    updates: dict[Key, Loc | None] = field(default_factory=dict)
+    carried_rid: dict[Key, int] = field(default_factory=dict)
+    dictionary: Dictionary | None = None
+    blob: bytes = b""
+    blocks: list[tuple[int, int, int, int, int]] = field(default_factory=list)
+
+
+def _read(
+    source: VersionSource, wanted: list[tuple[_TypeRecords, Sequence[int]]]
+) -> list[list[bytes]]:
+    """The bytes of the records at the positions wanted, per type, in one read of the source;
+    each checked against what was parsed."""
+    out: list[list[bytes]] = []
+    parts: list[tuple[list[bytes], list[int], list[int], list[int | None]]] = []
+    refs: list[int] = []
+    sizes: list[int] = []
+    for records, positions in wanted:
+        got = [b""] * len(positions)
+        out.append(got)
+        at = list(range(len(positions)))
+        if isinstance(positions, range) and positions.step == 1:
+            span = slice(positions.start, positions.stop)
+            part_refs, part_sizes = records.refs[span], list(records.lens[span])
+            part_hashes = records.hashes[span]
+        else:
+            part_refs = [records.refs[p] for p in positions]
+            part_sizes = [records.lens[p] for p in positions]
+            part_hashes = [records.hashes[p] for p in positions]
+        if records.carried:
+            for j, p in enumerate(positions):
+                if part_refs[j] < 0:
+                    got[j] = records.carried[p]
+            at = [j for j in at if part_refs[j] >= 0]
+            part_refs = [part_refs[j] for j in at]
+            part_sizes = [part_sizes[j] for j in at]
+            part_hashes = [part_hashes[j] for j in at]
+        parts.append((got, at, part_sizes, part_hashes))
+        refs += part_refs
+        sizes += part_sizes
+    if not refs:
+        return out
+    raws = source.versions(refs, sizes)
+    k = 0
+    for got, at, part_sizes, part_hashes in parts:
+        for j, size, h in zip(at, part_sizes, part_hashes, strict=True):
+            raw = raws[k]
+            k += 1
+            # the bytes sealed are the ones parsed (their hash decided what is a change)
+            if len(raw) != size or hash(raw) != h:
+                raise SpoolChanged("a version read back differs from the one read before")
+            got[j] = raw
+    return out
+
+
 def _dictionary_for(
-    type_: str, records: list[bytes], state: SealState, put_dict: Callable[[str, bytes], None]
+    type_: str,
+    source: VersionSource,
+    records: _TypeRecords,
+    state: SealState,
+    put_dict: Callable[[str, bytes], None],
 ) -> Dictionary | None:
     found = state.dicts.get(type_)
     if found is not None or len(records) < DICT_MIN_SAMPLES:
         return found
     step = max(1, len(records) // DICT_MAX_SAMPLES)
-    samples = records[::step][:DICT_MAX_SAMPLES]
+    picked: list[int] = []
+    size = 0
+    for p in range(0, len(records), step)[:DICT_MAX_SAMPLES]:
+        size += records.lens[p]
+        if size > DICT_MAX_SAMPLE_BYTES and picked:
+            break
+        picked.append(p)
+    samples = _read(source, [(records, picked)])[0]
     try:
         trained = zstd.train_dictionary(DICT_SIZE, samples, level=3)
     except zstd.ZstdError:
@@ -394,41 +579,73 @@ def _dictionary_for(
     return found
 
 
-def _pack_blocks(
-    records: list[bytes], dictionary: Dictionary | None, fast: bool = False
-) -> tuple[bytes, list[tuple[int, int, int, int, int]]]:
-    """Records cut into ~BLOCK_RAW blocks (no small block at the end), each one zstd frame."""
-    if fast:
-        compressor = zstd.ZstdCompressor(level=1, write_content_size=True)
-    else:
-        compressor = zstd.ZstdCompressor(
-            compression_params=_BLOCK_PARAMS,
-            dict_data=dictionary.data if dictionary is not None else None,
-        )
-    out: list[bytes] = []
-    blocks: list[tuple[int, int, int, int, int]] = []
-    offset = 0
+def _cuts(lens: Sequence[int]) -> list[tuple[int, int, int]]:
+    """Records cut into ~BLOCK_RAW blocks (no small block at the end): (first, end, raw bytes)."""
+    cuts: list[tuple[int, int, int]] = []
     start = 0
     size = 0
-    left = sum(len(r) for r in records)
-
-    def cut(end: int) -> None:
-        nonlocal offset
-        raw = b"".join(records[start:end])
-        blob = compressor.compress(raw)
-        blocks.append((start, offset, len(blob), len(raw), zlib.crc32(blob)))
-        out.append(blob)
-        offset += len(blob)
-
-    for i, raw in enumerate(records):
-        size += len(raw)
-        left -= len(raw)
+    left = sum(lens)
+    for i, n in enumerate(lens):
+        size += n
+        left -= n
         if size >= BLOCK_RAW and left >= BLOCK_RAW // 2:
-            cut(i + 1)
+            cuts.append((start, i + 1, size))
             start, size = i + 1, 0
-    if start < len(records):
-        cut(len(records))
-    return b"".join(out), blocks
+    if start < len(lens):
+        cuts.append((start, len(lens), size))
+    return cuts
+
+
+def _pack_blocks(source: VersionSource, packs: list[_TypePack], fast: bool = False) -> None:
+    """Each type's records in ~BLOCK_RAW blocks, each one zstd frame (`blob`, `blocks`). The
+    records are read SEAL_BATCH_RAW at a time, types after one another: a spool's versions of
+    all types are spread over all of it, so a batch costs one pass over it, whatever the types."""
+    work = [(tp, start, end, size) for tp in packs for start, end, size in _cuts(tp.records.lens)]
+    # a bytearray, not a list of frames: zstd's output buffer is allocated for the bound (the
+    # raw size) and stays that big while its bytes object lives
+    out = bytearray()
+    current: _TypePack | None = None
+    compressor: zstd.ZstdCompressor | None = None
+    i = 0
+    while i < len(work):
+        j = i + 1  # a batch: whole blocks, at least one
+        size = work[i][3]
+        while j < len(work) and size + work[j][3] <= SEAL_BATCH_RAW:
+            size += work[j][3]
+            j += 1
+        batch = work[i:j]
+        spans: dict[int, tuple[_TypeRecords, range]] = {}
+        for tp, start, end, _size in batch:
+            got = spans.get(id(tp))
+            first = got[1].start if got is not None else start
+            spans[id(tp)] = (tp.records, range(first, end))
+        raws = dict(zip(spans, _read(source, list(spans.values())), strict=True))
+        for tp, start, end, _size in batch:
+            if tp is not current:
+                if current is not None:
+                    current.blob, out = bytes(out), bytearray()
+                current, compressor = tp, _compressor(tp.dictionary, fast)
+            assert compressor is not None
+            first = spans[id(tp)][1].start
+            raw = b"".join(raws[id(tp)][start - first : end - first])
+            blob = compressor.compress(raw)
+            tp.blocks.append((start, len(out), len(blob), len(raw), zlib.crc32(blob)))
+            out += blob
+        del raws
+        i = j
+    if current is not None:
+        current.blob = bytes(out)
+    for tp in packs:
+        tp.records.carried.clear()
+
+
+def _compressor(dictionary: Dictionary | None, fast: bool) -> zstd.ZstdCompressor:
+    if fast:
+        return zstd.ZstdCompressor(level=1, write_content_size=True)
+    return zstd.ZstdCompressor(
+        compression_params=_BLOCK_PARAMS,
+        dict_data=dictionary.data if dictionary is not None else None,
+    )
 
 
 def _extras_records(records: list[list[Any]], state: SealState, base: bool) -> list[list[Any]]:

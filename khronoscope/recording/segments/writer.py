@@ -33,14 +33,11 @@ from khronoscope.recording import records as rec
 from khronoscope.recording.appender import RecordAppender
 from khronoscope.recording.segments import layout, retention
 from khronoscope.recording.segments import segfmt as sf
-from khronoscope.recording.segments.catalog import (
-    SegmentedRecording,
-    pack_header,
-    read_spool,
-)
+from khronoscope.recording.segments.catalog import SegmentedRecording, pack_header
 from khronoscope.recording.segments.resume import Resumed
 from khronoscope.recording.segments.retention import RetentionResult, SegmentMeta
-from khronoscope.recording.segments.sealer import Sealed, SealState, seal
+from khronoscope.recording.segments.sealer import Sealed, SealState, seal_spool
+from khronoscope.recording.segments.spoolread import SpoolFile
 from khronoscope.recording.segments.wal import WalError, WalFile
 from khronoscope.recording.writer import RecordingStopped, WriterStats, make_header
 from khronoscope.storage import BlobStore
@@ -431,17 +428,18 @@ class SegmentedWriter(RecordAppender):
         return st.last_base is None or st.segments_since_base + 1 >= self.options.base_every
 
     def _seal_one(self, pending: _Pending) -> None:
-        records, _problems = read_spool(pending.path)
         assert self._state.next_seq == pending.seq, "spools are sealed in order"
-        sealed = seal(
-            records,
-            self._state,
-            self._is_base(),
-            self._fetch,
-            self._put_dict,
-            closed=pending.closed,
-            reach=self.options.refs_reach,
-        )
+        # read as it is sealed, never whole: a spool holds up to seal_raw of records
+        with SpoolFile(pending.path) as spool:
+            sealed = seal_spool(
+                spool,
+                self._state,
+                self._is_base(),
+                self._fetch,
+                self._put_dict,
+                closed=pending.closed,
+                reach=self.options.refs_reach,
+            )
         self._publish(sealed.name, sealed.data)
         self._after_seal(sealed)
         with contextlib.suppress(FileNotFoundError):
