@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+import textual._wait as textual_wait
 
 E2E_ENABLED = os.environ.get("KHRONOSCOPE_E2E") == "1"
 
@@ -15,8 +16,22 @@ def pytest_report_header(config: pytest.Config) -> str:
     return "khronoscope e2e tier: off (set KHRONOSCOPE_E2E=1; .ci/run does, after building it)"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Textual's pilot waits after every key and pause() until the app has been idle for one
+    # sleep of SLEEP_GRANULARITY (20 ms), twice per key: most of a view test's time was spent
+    # asleep. A 5 ms window with the same idle ratio (CPU under 1/20 of it) waits for the same
+    # thing, sooner; tests that need a timer to fire already pause for it explicitly.
+    textual_wait.SLEEP_GRANULARITY = 0.005
+    textual_wait.SLEEP_IDLE = textual_wait.SLEEP_GRANULARITY / 20
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if E2E_ENABLED:
+        # under pytest-xdist (--dist loadgroup) the tier runs in one worker, so its session
+        # fixtures start one set of real servers, as in a serial run
+        for item in items:
+            if "e2e" in item.keywords:
+                item.add_marker(pytest.mark.xdist_group("e2e"))
         return
     # deselected (not skipped): the tier is a separate, slower run that .ci/run always performs
     keep = [item for item in items if "e2e" not in item.keywords]

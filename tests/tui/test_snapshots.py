@@ -6,9 +6,11 @@ Regenerate after an intended change with `python -m pytest tests/tui/test_snapsh
 
 from __future__ import annotations
 
+import time
+
 from khronoscope.core.types import ObjectKey
 
-from .conftest import table_of
+from .conftest import screen_text, table_of
 
 TERMINAL = (130, 30)
 
@@ -83,8 +85,15 @@ def test_diff_of_the_image_change(snap_compare, make_app):
 
 
 def test_xray_of_the_rollout(snap_compare, make_app):
-    press = ["colon", *"xray dp shop", "enter", "_"]
-    assert snap_compare(make_app(100), terminal_size=TERMINAL, press=press)
+    async def open_xray(pilot):
+        await pilot.press("colon", *"xray dp shop", "enter")
+        # the title counts the rows in trouble from the tree of the previous refresh (a tick,
+        # 1/4 s, later): wait for it rather than for the typing to have taken that long
+        deadline = time.monotonic() + 10
+        while "in trouble" not in screen_text(pilot.app) and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+
+    assert snap_compare(make_app(100), terminal_size=TERMINAL, press=["_"], run_before=open_xray)
 
 
 def test_related_of_the_crashing_pod(snap_compare, make_app):
