@@ -106,9 +106,9 @@ class XrayScreen(Screen[None]):
     def refresh_tree(self) -> None:
         """Rebuild the tree when something in it may have changed between t and the last t."""
         t = self.ctx.playback.t
-        self._title(t)
         if not self._stale(t):
             self._computed = (t, self.ctx.source.tmap.change_count)
+            self._title(t)
             return
         tmap = self.ctx.source.tmap
         selected = self.key
@@ -116,6 +116,8 @@ class XrayScreen(Screen[None]):
         self._computed = (t, tmap.change_count)
         index = next((i for i, ln in enumerate(self.lines) if ln.node.key == selected), None)
         self.query_one(VirtualList).set_count(len(self.lines), index)
+        # after the tree: its trouble count is of the lines just built, not of the last t's
+        self._title(t)
 
     def _title(self, t: int) -> None:
         where = self.namespace or "all namespaces"
