@@ -207,26 +207,29 @@ def test_an_unknown_state_before_the_join_ends_at_the_recording_s_version(joined
     assert src.tmap.get(CFG, START + 200_000_000)["data"] == {"a": "one"}
 
 
-def test_writes_logged_without_body_are_matched_to_the_version_each_made(tmp_path, layout):
-    """A create and an edit two seconds apart: each attributes its own recorded version."""
+def _users_of_a_create_and_an_edit(tmp_path, layout, seen, logged) -> list[str]:
+    """A configmap created and then edited by bob, seen by the watch at `seen` (two times);
+    `logged`: the two audit events. Who each recorded version is attributed to."""
     rec = tmp_path / "rec.khr"
     new = ObjectKey("configmaps", "shop", "new")
     w = create(rec, layout, info=SourceInfo("c1"))
     w.set_types(START, [CM])
     w.append_status(START, "configmaps", TypeStatus(TypeState.LIVE, START))
-    w.append_change(Change(at(110.05), new, ChangeKind.ADDED, configmap(30, "a")))
-    w.append_change(Change(at(111.05), new, ChangeKind.MODIFIED, configmap(31, "b")))
+    w.append_change(Change(at(seen[0]), new, ChangeKind.ADDED, configmap(30, "a")))
+    w.append_change(Change(at(seen[1]), new, ChangeKind.MODIFIED, configmap(31, "b")))
     w.close()
-    log = write(
-        tmp_path / "audit.log",
-        [
-            event(110, "create", "configmaps", "new", level="Metadata"),
-            event(111, "patch", "configmaps", "new", level="Metadata", user=BOB),
-        ],
-    )
-    import_into([log], rec, worker=False)
+    import_into([write(tmp_path / "audit.log", logged)], rec, worker=False)
     src = open_recording(rec)
-    users = [src.provenance.version(new, t).user for t, _ in src.tmap.history(new)]
+    return [src.provenance.version(new, t).user for t, _ in src.tmap.history(new)]
+
+
+def test_writes_logged_without_body_are_matched_to_the_version_each_made(tmp_path, layout):
+    """A create and an edit two seconds apart: each attributes its own recorded version."""
+    logged = [
+        event(110, "create", "configmaps", "new", level="Metadata"),
+        event(111, "patch", "configmaps", "new", level="Metadata", user=BOB),
+    ]
+    users = _users_of_a_create_and_an_edit(tmp_path, layout, (110.05, 111.05), logged)
     assert users == ["alice@example.com", "bob"]
 
 
@@ -235,24 +238,11 @@ def test_a_write_seen_before_its_response_was_logged_is_still_its_own(tmp_path, 
     response (`stageTimestamp`): a create seen at 110.2 s whose response is logged at 110.3 s,
     then an edit by bob seen at 110.4 s, logged at 110.5 s. Each is matched from when its
     request arrived, so neither takes the other's version."""
-    rec = tmp_path / "rec.khr"
-    new = ObjectKey("configmaps", "shop", "new")
-    w = create(rec, layout, info=SourceInfo("c1"))
-    w.set_types(START, [CM])
-    w.append_status(START, "configmaps", TypeStatus(TypeState.LIVE, START))
-    w.append_change(Change(at(110.2), new, ChangeKind.ADDED, configmap(30, "a")))
-    w.append_change(Change(at(110.4), new, ChangeKind.MODIFIED, configmap(31, "b")))
-    w.close()
-    log = write(
-        tmp_path / "audit.log",
-        [
-            event(110.3, "create", "configmaps", "new", level="Metadata", received=110.0),
-            event(110.5, "patch", "configmaps", "new", level="Metadata", user=BOB, received=110.31),
-        ],
-    )
-    import_into([log], rec, worker=False)
-    src = open_recording(rec)
-    users = [src.provenance.version(new, t).user for t, _ in src.tmap.history(new)]
+    logged = [
+        event(110.3, "create", "configmaps", "new", level="Metadata", received=110.0),
+        event(110.5, "patch", "configmaps", "new", level="Metadata", user=BOB, received=110.31),
+    ]
+    users = _users_of_a_create_and_an_edit(tmp_path, layout, (110.2, 110.4), logged)
     assert users == ["alice@example.com", "bob"]
 
 

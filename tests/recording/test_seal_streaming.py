@@ -14,9 +14,10 @@ import pytest
 from khronoscope.core.source import SourceInfo
 from khronoscope.recording import format as fmt
 from khronoscope.recording import records as rec
+from khronoscope.recording.reader import RecordingReader
 from khronoscope.recording.segments import layout, sealer
 from khronoscope.recording.segments import segfmt as sf
-from khronoscope.recording.segments.catalog import SegmentedRecording, pack_header, read_spool
+from khronoscope.recording.segments.catalog import SegmentedRecording, pack_header
 from khronoscope.recording.segments.sealer import Sealed, SealState, seal, seal_spool
 from khronoscope.recording.segments.spoolread import SpoolChanged, SpoolFile
 from khronoscope.recording.segments.wal import WalFile
@@ -27,6 +28,20 @@ T0 = 1_800_000_000_000_000_000
 TYPES = ["configmaps", "events", "nodes", "pods", "secrets"]
 MiB = 1 << 20
 PEAK_VERSIONS = 8000  # ~30 MiB of versions in the spool whose seal is measured
+
+
+def read_spool(path: Path) -> tuple[list[list[Any]], list[str]]:
+    """Every readable record of a spool file, whole in memory (as sealing once read it), and
+    what could not be read (one line each)."""
+    reader = RecordingReader(path)
+    try:
+        records: list[list[Any]] = []
+        for b in reader.data_blocks():
+            records.extend(reader.records(b))
+        problems = [p.describe() for p in reader.report()]
+    finally:
+        reader.close()
+    return records, problems
 
 
 def version(name: str, v: int, size: int) -> bytes:

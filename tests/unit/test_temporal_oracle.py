@@ -171,6 +171,26 @@ def test_next_and_previous_change_match_oracle(ops, policy):
             assert m.previous_change(t, key=key) == (prv[-1] if prv else None)
 
 
+def _write_both(m: TemporalMap, o: Oracle, write: tuple[int, int, int | None]) -> None:
+    """One drawn write (key index, time, value or None: a delete) to the map and the oracle."""
+    ki, wt, v = write
+    key = KEYS[ki]
+    content = None if v is None else obj(key, v)
+    o.write(key, wt, content)
+    _ = m.delete(key, wt) if content is None else m.put(key, wt, content)
+
+
+def _pod_rows(o: Oracle, t: int, wanted: set[str] | None = None) -> dict[ObjectKey, Any]:
+    """The oracle's pod rows at t (in the namespaces wanted)."""
+    return {
+        k: row_fn(k.type, o.get(k, t))
+        for k in KEYS
+        if k.type == "pods"
+        and o.get(k, t) is not None
+        and (wanted is None or k.namespace in wanted)
+    }
+
+
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(
     st.lists(write_op, max_size=50),
@@ -196,19 +216,9 @@ def test_cursor_follows_oracle_both_ways_with_late_writes(ops, moves, ns, policy
         elif move[0] == "compact":
             m.compact()
         else:
-            ki, wt, v = move[1]
-            key = KEYS[ki]
-            content = None if v is None else obj(key, v)
-            o.write(key, wt, content)
-            _ = m.delete(key, wt) if content is None else m.put(key, wt, content)
+            _write_both(m, o, move[1])
         delta = cursor.seek(t)
-        expected = {
-            k: row_fn(k.type, o.get(k, t))
-            for k in KEYS
-            if k.type == "pods"
-            and o.get(k, t) is not None
-            and (wanted is None or k.namespace in wanted)
-        }
+        expected = _pod_rows(o, t, wanted)
         assert cursor.rows == expected, (t, move)
         # the delta describes exactly how the view changed
         for k in delta.removed:
@@ -233,17 +243,9 @@ def test_a_cursor_opened_at_t_then_moved_follows_the_oracle(ops, opened, moves, 
         if move[0] == "seek":
             t = move[1]
         else:
-            ki, wt, v = move[1]
-            key = KEYS[ki]
-            content = None if v is None else obj(key, v)
-            o.write(key, wt, content)
-            _ = m.delete(key, wt) if content is None else m.put(key, wt, content)
+            _write_both(m, o, move[1])
         cursor.seek(t)
-        expected = {
-            k: row_fn(k.type, o.get(k, t))
-            for k in KEYS
-            if k.type == "pods" and o.get(k, t) is not None
-        }
+        expected = _pod_rows(o, t)
         assert cursor.rows == expected, (t, move)
 
 

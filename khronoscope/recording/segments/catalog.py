@@ -23,7 +23,6 @@ from khronoscope.core.timefmt import format_iso
 from khronoscope.core.types import ObjectKey
 from khronoscope.errors import KhronoscopeError
 from khronoscope.recording import format as fmt
-from khronoscope.recording.reader import RecordingReader
 from khronoscope.recording.segments import layout
 from khronoscope.recording.segments import segfmt as sf
 from khronoscope.recording.segments.lru import ByteLRU
@@ -579,16 +578,3 @@ class SegmentedRecording:
             if seq is not None and seq not in sealed:
                 out.append((seq, p))
         return sorted(out)
-
-
-def read_spool(path: Path) -> tuple[list[list[Any]], list[str]]:
-    """Every readable record of a spool file, and what could not be read (one line each)."""
-    reader = RecordingReader(path)
-    try:
-        records: list[list[Any]] = []
-        for b in reader.data_blocks():
-            records.extend(reader.records(b))
-        problems = [p.describe() for p in reader.report()]
-    finally:
-        reader.close()
-    return records, problems

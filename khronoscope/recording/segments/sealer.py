@@ -32,7 +32,7 @@ from khronoscope.recording import format as fmt
 from khronoscope.recording.replay import Extras
 from khronoscope.recording.segments import keyfilter, layout
 from khronoscope.recording.segments import segfmt as sf
-from khronoscope.recording.segments.spoolread import SpoolChanged, SpoolFile
+from khronoscope.recording.segments.spoolread import SpoolChanged
 
 # 1 MiB blocks, lazy2 with 6-byte minimum matches: on bench/longhistory.py's stream 3.5%
 # smaller than level 12's btlazy2 with 5-byte matches, at half its CPU (bench/seal.py), and ~7%
@@ -105,7 +105,12 @@ class Sealed:
 
 
 class VersionSource(Protocol):
-    """Where the bytes of the versions being sealed are read back from, by where they are."""
+    """A spool's records in order, each with where it is, and versions' bytes read back by
+    where they are (a `SpoolFile`, or records handed over in memory)."""
+
+    def records(self) -> Iterator[tuple[int, list[Any]]]:
+        """Every record, in the order written, with where it is (its `ref`)."""
+        ...
 
     def versions(self, refs: Sequence[int], sizes: Sequence[int]) -> list[bytes]:
         """The bytes of the versions at `refs` (each `sizes` long), in that order."""
@@ -113,21 +118,22 @@ class VersionSource(Protocol):
 
 
 class _InMemory:
-    """Versions handed over in memory (a reader sealing what a follower read): ref = index."""
+    """Records handed over in memory (a reader sealing what a follower read): ref = index."""
 
-    def __init__(self) -> None:
+    def __init__(self, records: Iterable[list[Any]]) -> None:
+        self._records = records
         self.raws: list[bytes] = []
 
-    def versions(self, refs: Sequence[int], sizes: Sequence[int]) -> list[bytes]:
-        return [self.raws[r] for r in refs]
-
-    def numbered(self, records: Iterable[list[Any]]) -> Iterator[tuple[int, list[Any]]]:
-        for r in records:
+    def records(self) -> Iterator[tuple[int, list[Any]]]:
+        for r in self._records:
             if r[0] == fmt.PUT_FULL:
                 self.raws.append(r[5])
                 yield len(self.raws) - 1, r
             else:
                 yield -1, r
+
+    def versions(self, refs: Sequence[int], sizes: Sequence[int]) -> list[bytes]:
+        return [self.raws[r] for r in refs]
 
 
 @dataclass(slots=True)
@@ -236,14 +242,11 @@ def seal(
 
     Without `train` (a spool sealed in memory by a reader) no dictionary is trained and blocks
     are compressed fast: they are never stored."""
-    source = _InMemory()
-    return _seal(
-        source.numbered(records), source, state, base, fetch, put_dict, closed, train, reach
-    )
+    return seal_spool(_InMemory(records), state, base, fetch, put_dict, closed, train, reach)
 
 
 def seal_spool(
-    spool: SpoolFile,
+    source: VersionSource,
     state: SealState,
     base: bool,
     fetch: Fetch,
@@ -255,22 +258,8 @@ def seal_spool(
     """`seal` the records of a spool file, reading it as it goes: the versions' bytes are read
     back a batch at a time, so its memory is bounded by SEAL_BATCH_RAW, not the spool's size.
     The segment is the one `seal` makes of the spool's readable records."""
-    return _seal(spool.records(), spool, state, base, fetch, put_dict, closed, train, reach)
-
-
-def _seal(
-    records: Iterable[tuple[int, list[Any]]],
-    source: VersionSource,
-    state: SealState,
-    base: bool,
-    fetch: Fetch,
-    put_dict: Callable[[str, bytes], None],
-    closed: int | None,
-    train: bool,
-    reach: int,
-) -> Sealed:
     seq = state.next_seq
-    parsed = _parse(records, state)
+    parsed = _parse(source.records(), state)
     times = [v.t for per in parsed.chains.values() for c in per.values() for v in c.versions]
     floor = state.floor_t
     if times:
